@@ -1,0 +1,32 @@
+"""Glue from a pattern to a job file: plan, estimate, write. Shared by the CLI and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .job import write_job
+from .machine import MachineProfile
+from .pattern import Layer, Pattern
+from .planner import plan
+from .recipe import PRESETS, Recipe
+from .sources import Artwork
+
+
+def single_layer_pattern(art: Artwork, recipe: Recipe, origin_mm, name: str) -> Pattern:
+    recipes = {**PRESETS, "write": recipe}
+    return Pattern(art.pitch_um, [Layer(art.mask, "write", name)], tuple(origin_mm), recipes, dict(art.meta))
+
+
+def plan_to_file(pattern: Pattern, out: str | Path, machine: MachineProfile, material: str | None = None,
+                 extra: dict | None = None) -> dict:
+    """Plan the pattern and write the job; returns the manifest (with the estimate)."""
+    path = plan(pattern, machine)
+    material = material or pattern.meta.get("material")
+    return write_job(out, pattern, path, machine, material, extra)
+
+
+def summary(manifest: dict, out: str | Path) -> dict:
+    est = manifest["estimate"]
+    return {"job": str(out), "marks": manifest["counts"]["marks"], "passes": manifest["counts"]["passes"],
+            "time_s": est["time_s"], "bounds_mm": manifest["mark_bounds_mm"],
+            "body_lines": manifest["counts"]["body_lines"]}

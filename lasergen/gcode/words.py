@@ -1,0 +1,65 @@
+"""Block tokenising as GRBL 1.1 does it (protocol.c + the first pass of gcode.c).
+
+A received line loses whitespace, `(...)` and `;...` comments and is upper-cased; then it is
+read as letter/number words. Each failure maps to GRBL's own status code, so the emulator
+answers `error:N` for the same input as real firmware. Status codes live in a table.
+"""
+
+from __future__ import annotations
+
+import re
+
+# GRBL 1.1 status codes used by the parser (see grbl-codes/error_codes_en_US.csv)
+STATUS = {
+    "expected_command_letter": 1, "bad_number_format": 2, "invalid_statement": 3, "negative_value": 4,
+    "setting_disabled": 5, "idle_error": 8, "system_gc_lock": 9, "soft_limit_error": 10, "overflow": 11,
+    "travel_exceeded": 15, "invalid_jog_command": 16, "unsupported_command": 20, "modal_group_violation": 21,
+    "undefined_feed_rate": 22, "command_value_not_integer": 23, "axis_command_conflict": 24,
+    "word_repeated": 25, "no_axis_words": 26, "invalid_line_number": 27, "value_word_missing": 28,
+    "unsupported_coord_sys": 29, "g53_invalid_motion_mode": 30, "axis_words_exist": 31,
+    "no_axis_words_in_plane": 32, "invalid_target": 33, "arc_radius_error": 34, "no_offsets_in_plane": 35,
+    "unused_words": 36, "g43_dynamic_axis_error": 37, "max_value_exceeded": 38,
+}
+
+LINE_BUFFER_SIZE = 80  # GRBL's LINE_BUFFER_SIZE: longer lines are rejected with error:11
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)")
+
+
+class GcodeError(Exception):
+    """A block GRBL would reject; `code` is the GRBL status code."""
+
+    def __init__(self, code: int, detail: str = ""):
+        super().__init__(detail or f"error:{code}")
+        self.code = code
+
+
+def clean_line(raw: str) -> str:
+    """Strip whitespace and comments, upper-case: what GRBL keeps of a received line."""
+    out, depth = [], 0
+    for ch in raw:
+        if depth:
+            if ch == ")":
+                depth = 0
+            continue
+        if ch == "(":
+            depth = 1
+        elif ch == ";":
+            break
+        elif ch > " " and ch != "%":  # GRBL drops whitespace and control characters
+            out.append(ch)
+    return "".join(out).upper()
+
+
+def split_words(line: str) -> list[tuple[str, float]]:
+    """A cleaned block -> [(letter, value)], raising GcodeError like gcode.c's first loop."""
+    words, pos, n = [], 0, len(line)
+    while pos < n:
+        letter = line[pos]
+        if not "A" <= letter <= "Z":
+            raise GcodeError(STATUS["expected_command_letter"], f"expected a letter at {line[pos:]!r}")
+        match = _NUMBER.match(line, pos + 1)
+        if not match:
+            raise GcodeError(STATUS["bad_number_format"], f"bad number after {letter!r}")
+        words.append((letter, float(match.group())))
+        pos = match.end()
+    return words

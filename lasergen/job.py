@@ -1,0 +1,131 @@
+"""Job files: G-code body plus a machine-readable header.
+
+The header is a JSON manifest (format version, machine, material, recipes, layers, passes,
+bounds, counts, estimated time, what the pattern promises for `verify`, SHA-256 of the body)
+split over `;@m ` comment lines shorter than 80 characters, so even a sender that passes
+comments to GRBL stays within its line buffer. The body alone is enough to run or simulate
+the job; the checksum tells when the body was edited after planning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import LasergenError, __version__
+from .gcode import ParsedProgram, emit_body, read_program
+from .machine import MachineProfile
+from .motion import estimate
+from .pattern import Pattern
+from .toolpath import Toolpath
+
+FORMAT = "lasergen-job"
+FORMAT_VERSION = 1
+MANIFEST_PREFIX = ";@m "
+CHUNK = 72
+
+
+@dataclass
+class Job:
+    program: ParsedProgram
+    manifest: dict
+    body: str
+
+    @property
+    def toolpath(self) -> Toolpath:
+        return self.program.toolpath
+
+
+def body_sha256(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, body: str,
+                   material: str | None = None, extra: dict | None = None) -> dict:
+    est = estimate(path, machine)
+    layers = []
+    for i, layer in enumerate(pattern.layers):
+        recipe = pattern.recipes[layer.recipe]
+        layers.append({"index": i, "name": layer.name, "recipe": layer.recipe, "mode": recipe.mode,
+                       "pixels": int(layer.mask.sum()), "passes": int(recipe.passes)})
+    return {
+        "format": FORMAT, "version": FORMAT_VERSION, "generator": f"lasergen {__version__}",
+        "assumes": {"laser_mode": "$32=1", "units": "G21 mm", "s_per_uJ": machine.s_per_uJ,
+                    "s_max": machine.s_max, "rep_rate_kHz": machine.rep_rate_kHz},
+        "machine": machine.to_manifest(),
+        "material": material,
+        "grid": {"pitch_um": pattern.pitch_um, "origin_mm": list(pattern.origin_mm), "shape": list(pattern.shape)},
+        "recipes": {name: r.to_dict() for name, r in pattern.recipes.items()
+                    if any(layer.recipe == name for layer in pattern.layers)},
+        "layers": layers,
+        "bounds_mm": list(path.bounds_mm()),
+        "mark_bounds_mm": est["bounds_mm"],
+        "counts": {"body_lines": body.count("\n"), "marks": est["mark_count"], "dots": est["dot_count"],
+                   "line_marks": est["line_count"], "passes": est["passes"]},
+        "estimate": {k: round(v, 3) for k, v in est.items() if isinstance(v, float)},
+        "promises": pattern.meta,
+        **(extra or {}),
+        "body_sha256": body_sha256(body),
+    }
+
+
+def render_job(pattern: Pattern, path: Toolpath, machine: MachineProfile, material: str | None = None,
+               extra: dict | None = None) -> str:
+    pass_info = {}
+    for layer_index, layer in enumerate(pattern.layers):
+        recipe = pattern.recipes[layer.recipe]
+        for pid in set(path.pass_id[path.layer == layer_index].tolist()):
+            pass_info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": recipe.mode}
+    body = emit_body(path, machine, pass_info)
+    manifest = build_manifest(pattern, path, machine, body, material, extra)
+    text = json.dumps(manifest, separators=(",", ":"), sort_keys=True)
+    header = [f";@lasergen {FORMAT} v{FORMAT_VERSION}"]
+    header += [MANIFEST_PREFIX + text[i:i + CHUNK] for i in range(0, len(text), CHUNK)]
+    return "\n".join(header) + "\n" + body
+
+
+def write_job(out: str | Path, pattern: Pattern, path: Toolpath, machine: MachineProfile,
+              material: str | None = None, extra: dict | None = None) -> dict:
+    text = render_job(pattern, path, machine, material, extra)
+    Path(out).write_text(text)
+    return parse_header(text.splitlines())[0]
+
+
+def parse_header(lines: list[str]) -> tuple[dict | None, int]:
+    """(manifest or None, index of the first body line)."""
+    if not lines or not lines[0].startswith(";@lasergen "):
+        return None, 0
+    chunks, i = [], 1
+    while i < len(lines) and lines[i].startswith(MANIFEST_PREFIX):
+        chunks.append(lines[i][len(MANIFEST_PREFIX):])
+        i += 1
+    try:
+        manifest = json.loads("".join(chunks))
+    except json.JSONDecodeError as exc:
+        raise LasergenError(f"job header is not valid JSON: {exc}") from None
+    if manifest.get("format") != FORMAT or manifest.get("version") != FORMAT_VERSION:
+        raise LasergenError(f"job format {manifest.get('format')} v{manifest.get('version')} is not supported")
+    return manifest, i
+
+
+def read_job(source: str | Path, machine: MachineProfile | None = None, check_sum: bool = True) -> Job:
+    """Read a job file (or G-code text); any G-code GRBL accepts is a job, a manifest is optional."""
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
+        try:
+            text = Path(source).read_text()
+        except FileNotFoundError:
+            raise LasergenError(f"job file not found: {source}") from None
+        except (UnicodeDecodeError, IsADirectoryError) as exc:
+            raise LasergenError(f"cannot read job file {source}: {exc}") from None
+    else:
+        text = source
+    lines = text.splitlines()
+    manifest, first = parse_header(lines)
+    body = "\n".join(lines[first:]) + "\n"
+    if manifest and check_sum and manifest.get("body_sha256") != body_sha256(body):
+        raise LasergenError("job body does not match its manifest checksum: the file was edited after planning "
+                            "(re-plan it, or pass --no-checksum)")
+    program = read_program(lines, machine or MachineProfile.load())
+    return Job(program, manifest or {}, body)

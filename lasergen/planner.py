@@ -1,0 +1,172 @@
+"""Planner: Pattern -> Toolpath, layer by layer, pass by pass, then checked against the machine.
+
+raster  Each scan line's runs of exposed pixels become LINE marks (vectorised with np.diff over
+        the whole mask). Lines alternate direction (serpentine) and every line is entered
+        through a blank lead-in and left through a lead-out (overscan), so marks are written
+        at the programmed speed, not while accelerating. Gaps inside a line are blank LINE
+        moves at writing speed, unless a lead-out, a rapid jump and a lead-in are quicker (decided
+        per gap with the motion model), so marks are always written at constant speed.
+        Between lines: one RAPID.
+        Even passes run the lines in reverse order so a pass starts where the last one ended.
+dots    One DWELL at every exposed pixel centre, ordered by `ordering.order_points`.
+A rewrite is a later layer whose mask overlaps an earlier one; layers run in pattern order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import LasergenError
+from .machine import MachineProfile
+from .motion import trapezoid_times
+from .ordering import order_points
+from .pattern import Pattern
+from .recipe import Recipe
+from .toolpath import DWELL, LINE, RAPID, Toolpath
+
+
+def overscan_for(recipe: Recipe, machine: MachineProfile) -> float:
+    """Run-up distance to reach writing speed: v^2 / 2a, doubled for margin, at least 10 um."""
+    if recipe.overscan_mm is not None:
+        return recipe.overscan_mm
+    accel = min(machine.accel_mm_s2)
+    return max(0.01, recipe.speed_mm_s ** 2 / accel)
+
+
+def scan_line_runs(mask: np.ndarray, line_rows: np.ndarray):
+    """Runs of True in each sampled row: (line index, first col, last col + 1), row-major."""
+    sampled = mask[line_rows]
+    padded = np.zeros((sampled.shape[0], sampled.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = sampled
+    edges = np.diff(padded, axis=1)
+    line_s, start = np.nonzero(edges == 1)
+    _, end = np.nonzero(edges == -1)
+    return line_s, start, end
+
+
+def jump_is_faster(gap_mm: np.ndarray, recipe: Recipe, machine: MachineProfile, overscan: float) -> np.ndarray:
+    """Per gap inside a scan line: is lead-out + rapid + lead-in quicker than crossing at writing speed?"""
+    v = recipe.speed_mm_s
+    rapid_len = np.maximum(gap_mm + 2 * overscan, 1e-9)
+    t_rapid, _ = trapezoid_times(rapid_len, v, v, max(machine.max_rate_mm_s), min(machine.accel_mm_s2))
+    return t_rapid + 2 * overscan / v < gap_mm / v
+
+
+def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: MachineProfile,
+                reverse: bool = False) -> Toolpath:
+    rows = mask.shape[0]
+    pitch_mm = pattern.pitch_um / 1000.0
+    line_pitch_mm = (recipe.line_pitch_um or pattern.pitch_um) / 1000.0
+    n_lines = max(1, int(round(rows * pitch_mm / line_pitch_mm)))
+    # scan line k sits at the centre of its band; it samples the pixel row under it
+    line_top_offset = (np.arange(n_lines) + 0.5) * line_pitch_mm
+    line_rows = np.minimum((line_top_offset / pitch_mm).astype(np.int64), rows - 1)
+    line_y = pattern.origin_mm[1] + rows * pitch_mm - line_top_offset
+    line_k, start_col, end_col = scan_line_runs(mask, line_rows)
+    if line_k.size == 0:
+        return Toolpath.empty()
+
+    used = np.unique(line_k)
+    if reverse:
+        used = used[::-1]
+    rank_of_line = np.full(n_lines, -1)
+    rank_of_line[used] = np.arange(used.size)
+    run_rank = rank_of_line[line_k]
+    forward = run_rank % 2 == 0
+    x_left = pattern.origin_mm[0] + start_col * pitch_mm
+    x_right = pattern.origin_mm[0] + end_col * pitch_mm
+    # execution order: by line rank, then along the travel direction
+    order = np.lexsort((np.where(forward, x_left, -x_left), run_rank))
+    run_rank, forward, line_k = run_rank[order], forward[order], line_k[order]
+    entry = np.where(forward, x_left, x_right)[order]
+    exit_ = np.where(forward, x_right, x_left)[order]
+    y = line_y[line_k]
+    direction = np.where(forward, 1.0, -1.0)
+    overscan = overscan_for(recipe, machine)
+
+    first = np.r_[True, run_rank[1:] != run_rank[:-1]]
+    last = np.r_[run_rank[1:] != run_rank[:-1], True]
+    next_entry = np.r_[entry[1:], 0.0]
+    jump = ~last & jump_is_faster(np.abs(next_entry - exit_), recipe, machine, overscan)
+    # rows per run: [rapid, lead-in] if first; mark; then lead-out | gap | lead-out, rapid, lead-in
+    counts = 2 * first + 1 + np.where(jump, 3, 1)
+    base = np.cumsum(counts) - counts
+    mark_at = base + 2 * first
+    n_rows = int(counts.sum())
+    kind = np.full(n_rows, LINE, dtype=np.uint8)
+    x1 = np.empty(n_rows)
+    energy = np.zeros(n_rows)
+    x1[mark_at] = exit_
+    energy[mark_at] = recipe.energy_uJ
+    tail = mark_at + 1
+    lead_out = exit_ + direction * overscan
+    x1[tail] = np.where(last | jump, lead_out, next_entry)
+    j = tail[jump]
+    kind[j + 1] = RAPID
+    x1[j + 1] = next_entry[jump] - direction[jump] * overscan
+    x1[j + 2] = next_entry[jump]
+    s = base[first]
+    kind[s] = RAPID
+    x1[s] = entry[first] - direction[first] * overscan
+    x1[s + 1] = entry[first]
+    y1 = np.repeat(y, counts)
+    speed = np.where(kind == RAPID, 0.0, recipe.speed_mm_s)
+    return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
+
+
+def plan_dots(pattern: Pattern, mask: np.ndarray, recipe: Recipe, start_mm) -> Toolpath:
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return Toolpath.empty()
+    points = np.column_stack([pattern.column_x_mm(cols), pattern.row_y_mm(rows)])
+    order = order_points(points, start_mm, grid_pitch=pattern.pitch_um / 1000.0)
+    xy = np.repeat(points[order], 2, axis=0)
+    n = len(order)
+    kind = np.tile(np.array([RAPID, DWELL], dtype=np.uint8), n)
+    dwell = np.tile([0.0, recipe.dwell_s], n)
+    energy = np.tile([0.0, recipe.energy_uJ], n)
+    return Toolpath.from_columns(kind=kind, x1=xy[:, 0], y1=xy[:, 1], dwell_s=dwell, energy_uJ=energy)
+
+
+def check_limits(path: Pattern | Toolpath, machine: MachineProfile, recipes: dict[str, Recipe]) -> None:
+    """Refuse what the machine cannot do, naming the offending numbers."""
+    for name, r in recipes.items():
+        if r.energy_uJ > machine.max_energy_uJ:
+            raise LasergenError(f"recipe {name!r}: {r.energy_uJ} uJ exceeds the machine's {machine.max_energy_uJ} uJ")
+        if machine.energy_to_s(r.energy_uJ) > machine.s_max:
+            raise LasergenError(f"recipe {name!r}: S{machine.energy_to_s(r.energy_uJ):g} exceeds $30={machine.s_max:g}")
+        if abs(r.rep_rate_kHz - machine.rep_rate_kHz) > 1e-6:
+            raise LasergenError(f"recipe {name!r}: {r.rep_rate_kHz} kHz but the laser runs at {machine.rep_rate_kHz} kHz")
+        if r.speed_mm_s > min(machine.max_rate_mm_s):
+            raise LasergenError(f"recipe {name!r}: {r.speed_mm_s} mm/s exceeds the max rate {min(machine.max_rate_mm_s)} mm/s")
+    if isinstance(path, Toolpath) and len(path):
+        x_min, y_min, x_max, y_max = path.bounds_mm()
+        (xl, xh), (yl, yh) = machine.x_range_mm, machine.y_range_mm
+        if x_min < xl or x_max > xh or y_min < yl or y_max > yh:
+            raise LasergenError(
+                f"job spans X {x_min:.3f}..{x_max:.3f} mm, Y {y_min:.3f}..{y_max:.3f} mm, outside the travel "
+                f"X {xl:g}..{xh:g}, Y {yl:g}..{yh:g} of machine {machine.name!r}")
+
+
+def plan(pattern: Pattern, machine: MachineProfile, start_mm=(0.0, 0.0)) -> Toolpath:
+    """All layers in order, each recipe's passes in turn; raises LasergenError on limits."""
+    used = {layer.recipe: pattern.recipes[layer.recipe] for layer in pattern.layers}
+    check_limits(pattern, machine, used)
+    parts, position, pass_id = [], start_mm, 0
+    for layer_index, layer in enumerate(pattern.layers):
+        recipe = pattern.recipes[layer.recipe]
+        for pass_no in range(int(recipe.passes)):
+            if recipe.mode == "raster":
+                part = plan_raster(pattern, layer.mask, recipe, machine, reverse=pass_no % 2 == 1)
+            else:
+                part = plan_dots(pattern, layer.mask, recipe, position)
+            if not len(part):
+                continue
+            part.pass_id[:] = pass_id
+            part.layer[:] = layer_index
+            pass_id += 1
+            parts.append(part)
+            position = (part.x1[-1], part.y1[-1])
+    path = Toolpath.concat(parts).chained(start_mm).without_null_moves()
+    check_limits(path, machine, {})
+    return path

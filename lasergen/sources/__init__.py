@@ -1,0 +1,46 @@
+"""Pattern sources: each turns a spec (a dict, as in a TOML spec file) into an Artwork.
+
+An Artwork is a boolean mask (True = expose) on a square grid of `pitch_um`, plus what the
+source promises about it (`meta`, e.g. a QR payload), which `verify` checks later.
+A new source is one module with `from_spec(spec, base_dir) -> Artwork` and one line below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import LasergenError
+
+
+@dataclass
+class Artwork:
+    mask: np.ndarray
+    pitch_um: float
+    meta: dict = field(default_factory=dict)
+
+
+def _registry():
+    from . import bitmap, qr, text
+
+    return {"bitmap": bitmap.from_spec, "qr": qr.from_spec, "text": text.from_spec}
+
+
+def make_artwork(spec: dict, base_dir: Path = Path(".")) -> Artwork:
+    """Dispatch a source spec such as {kind = "qr", data = "..."} to its source."""
+    sources = _registry()
+    kind = spec.get("kind")
+    if kind not in sources:
+        raise LasergenError(f"source kind {kind!r} unknown; known: {', '.join(sorted(sources))}")
+    args = {k: v for k, v in spec.items() if k != "kind"}
+    return sources[kind](args, base_dir)
+
+
+def take(spec: dict, allowed: dict, where: str) -> dict:
+    """Fill defaults and refuse unknown keys, so a typo in a spec is an error, not a silent default."""
+    unknown = sorted(set(spec) - set(allowed))
+    if unknown:
+        raise LasergenError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
+    return {**allowed, **spec}

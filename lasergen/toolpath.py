@@ -1,0 +1,108 @@
+"""Toolpath: the planned job as columnar numpy arrays, one row per controller motion.
+
+Real jobs hold 10^5..10^6 marks, so rows are not objects. Row kinds:
+  RAPID  travel at the machine's maximum rate, laser gated off (G0)
+  LINE   straight move at `speed_mm_s`; writes when `energy_uJ` > 0 (G1 ... S), else a blank
+         constant-speed move such as a raster lead-in or a gap inside a scan line (G1 ... S0)
+  DWELL  laser on at `energy_uJ` for `dwell_s` without moving (a dot: G1 M3 S / G4 P / M5)
+`pass_id` numbers each (layer, pass) block; the laser is switched on and off around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RAPID, LINE, DWELL = 0, 1, 2
+KIND_NAMES = {RAPID: "rapid", LINE: "line", DWELL: "dwell"}
+
+COLUMNS = {
+    "kind": np.uint8, "x0": np.float64, "y0": np.float64, "x1": np.float64, "y1": np.float64,
+    "speed_mm_s": np.float64, "dwell_s": np.float64, "energy_uJ": np.float64, "pass_id": np.int32,
+    "layer": np.int32,
+}
+
+
+@dataclass
+class Toolpath:
+    kind: np.ndarray
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    speed_mm_s: np.ndarray
+    dwell_s: np.ndarray
+    energy_uJ: np.ndarray
+    pass_id: np.ndarray
+    layer: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "Toolpath":
+        return cls(**{name: np.zeros(0, dtype) for name, dtype in COLUMNS.items()})
+
+    @classmethod
+    def from_columns(cls, **columns) -> "Toolpath":
+        n = len(columns["kind"])
+        out = {}
+        for name, dtype in COLUMNS.items():
+            value = columns.get(name, 0)
+            out[name] = np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
+        return cls(**out)
+
+    @classmethod
+    def concat(cls, parts: list["Toolpath"]) -> "Toolpath":
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        return cls(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in COLUMNS})
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def take(self, index) -> "Toolpath":
+        return Toolpath(**{name: getattr(self, name)[index] for name in COLUMNS})
+
+    def chained(self, start_mm: tuple[float, float] = (0.0, 0.0)) -> "Toolpath":
+        """Set every row's start to the previous row's end: the toolpath as executed."""
+        x0 = np.concatenate([[start_mm[0]], self.x1[:-1]])
+        y0 = np.concatenate([[start_mm[1]], self.y1[:-1]])
+        out = self.take(slice(None))
+        out.x0, out.y0 = x0, y0
+        return out
+
+    def without_null_moves(self) -> "Toolpath":
+        """Drop moves of zero length (e.g. a lead-in when overscan is 0); dwells stay."""
+        keep = (self.kind == DWELL) | (self.length_mm > 0)
+        return self if keep.all() else self.take(keep)
+
+    @property
+    def length_mm(self) -> np.ndarray:
+        return np.hypot(self.x1 - self.x0, self.y1 - self.y0)
+
+    @property
+    def is_mark(self) -> np.ndarray:
+        return (self.energy_uJ > 0) & (self.kind != RAPID)
+
+    def bounds_mm(self) -> tuple[float, float, float, float]:
+        if not len(self):
+            return (0.0, 0.0, 0.0, 0.0)
+        xs = np.concatenate([self.x0, self.x1])
+        ys = np.concatenate([self.y0, self.y1])
+        return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
+
+    def mark_bounds_mm(self) -> tuple[float, float, float, float]:
+        return self.take(self.is_mark).bounds_mm()
+
+    def stats(self) -> dict:
+        marks = self.is_mark
+        length = self.length_mm
+        return {
+            "rows": int(len(self)),
+            "marks": int(marks.sum()),
+            "line_marks": int((marks & (self.kind == LINE)).sum()),
+            "dots": int((marks & (self.kind == DWELL)).sum()),
+            "mark_length_mm": float(length[marks & (self.kind == LINE)].sum()),
+            "travel_mm": float(length[~marks].sum()),
+            "passes": int(len(np.unique(self.pass_id))) if len(self) else 0,
+        }
