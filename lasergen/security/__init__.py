@@ -1,0 +1,1 @@
+"""Security marks: keyed hidden layers, signed payloads, tag checks and process warnings."""
