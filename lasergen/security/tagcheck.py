@@ -1,0 +1,123 @@
+"""Verdict on a tag from a UV photo and a filtered photo: decode, signature, hidden layer.
+
+Each module's *filter ratio* is its filtered glow over its UV glow, both above the level of
+light (unwritten) modules. The ratio cancels lamp and camera unevenness shared by the two
+photos: rewritten modules pass the long-pass filter, single-pass ones barely do. Among the
+dark data modules an Otsu split of the ratios says which glow behind the filter; against the
+set the key predicts we count hits (expected and glowing) and false glows (glowing but not
+expected). Confidence = hit rate - false-glow rate (Youden's J, 1 = perfect, ~0 = a guess);
+AUC is the probability an expected module out-glows an unexpected one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+from .. import LasergenError
+from ..photo import Sampled, sample_pair
+from ..sources.qr import make_qr
+from . import hidden, signing
+
+PASS = {"hit_rate": 0.9, "false_rate": 0.1, "grid_agreement": 0.9}
+
+
+def otsu_threshold(values: np.ndarray) -> float:
+    """Split that maximises between-class variance (values sorted once, cumulative sums)."""
+    v = np.sort(np.ravel(values).astype(float))
+    if v.size < 2 or v[0] == v[-1]:
+        return float(v[0]) if v.size else 0.0
+    n = np.arange(1, v.size)
+    c = np.cumsum(v)[:-1]
+    w0, w1 = n / v.size, 1 - n / v.size
+    m0, m1 = c / n, (v.sum() - c) / (v.size - n)
+    between = w0 * w1 * (m0 - m1) ** 2
+    i = int(np.argmax(between))
+    return float((v[i] + v[i + 1]) / 2)
+
+
+def auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """Mann-Whitney U / (n_pos * n_neg), ties counted half."""
+    if positive.size == 0 or negative.size == 0:
+        return float("nan")
+    ranks = rankdata(np.concatenate([positive, negative]))
+    u = ranks[:positive.size].sum() - positive.size * (positive.size + 1) / 2
+    return float(u / (positive.size * negative.size))
+
+
+def symbol_for(sampled: Sampled) -> np.ndarray:
+    loc = sampled.located
+    code = make_qr(loc.text, loc.error, loc.version, loc.data_mask if loc.data_mask >= 0 else None)
+    return hidden.symbol_matrix(code)
+
+
+def filter_ratio(sampled: Sampled, symbol: np.ndarray) -> np.ndarray:
+    light = ~symbol
+    uv = sampled.uv - np.median(sampled.uv[light])
+    filt = sampled.filtered - np.median(sampled.filtered[light])
+    scale = np.median(uv[symbol])
+    return filt / np.maximum(uv, 0.25 * scale)
+
+
+def hidden_check(ratio: np.ndarray, expected: np.ndarray, candidates: np.ndarray) -> dict:
+    scores = ratio[candidates]
+    exp = expected[candidates]
+    glowing = scores > otsu_threshold(scores)
+    hit = float(glowing[exp].mean()) if exp.any() else 0.0
+    false = float(glowing[~exp].mean()) if (~exp).any() else 0.0
+    return {"expected": int(exp.sum()), "expected_glowing": int(glowing[exp].sum()),
+            "unexpected": int((~exp).sum()), "unexpected_glowing": int(glowing[~exp].sum()),
+            "hit_rate": round(hit, 4), "false_rate": round(false, 4), "confidence": round(hit - false, 4),
+            "auc": round(auc(scores[exp], scores[~exp]), 4),
+            "ok": hit >= PASS["hit_rate"] and false <= PASS["false_rate"]}
+
+
+def check_sampled(sampled: Sampled, key: bytes | None = None, public_key=None,
+                  fraction: float = hidden.DEFAULT_FRACTION) -> dict:
+    payload = sampled.located.text
+    symbol = symbol_for(sampled)
+    if symbol.shape != sampled.uv.shape:
+        raise LasergenError(f"check: re-encoded symbol is {symbol.shape[0]} modules, photo grid {sampled.uv.shape[0]}")
+    uv_dark = sampled.uv > otsu_threshold(sampled.uv)
+    agreement = float((uv_dark == symbol).mean())
+    result = {"payload": payload, "decoded": True, "grid_agreement": round(agreement, 4),
+              "version": sampled.located.version, "error": sampled.located.error,
+              "filtered_shift_px": list(sampled.shift_px), "checks": {}}
+    checks = result["checks"]
+    checks["grid"] = {"ok": agreement >= PASS["grid_agreement"], "agreement": round(agreement, 4)}
+    if public_key is not None:
+        ok, message, reason = signing.verify_payload(payload, public_key)
+        checks["signature"] = {"ok": ok, "message": message, "reason": reason}
+    if key is not None:
+        if sampled.filtered is None:
+            raise LasergenError("check: the hidden-layer check needs the filtered photo")
+        expected = hidden.hidden_modules(key, payload, symbol, fraction)
+        candidates = symbol & hidden.data_module_mask(symbol.shape[0])
+        checks["hidden"] = hidden_check(filter_ratio(sampled, symbol), expected, candidates)
+    elif sampled.filtered is not None:
+        ratio = filter_ratio(sampled, symbol)[symbol]
+        result["filtered_glowing_fraction"] = round(float((ratio > otsu_threshold(ratio)).mean()), 4)
+    result["ok"] = all(c["ok"] for c in checks.values())
+    result["confidence"] = checks["hidden"]["confidence"] if "hidden" in checks else round(agreement, 4)
+    result["verdict"] = verdict_line(result)
+    return result
+
+
+def verdict_line(r: dict) -> str:
+    c = r["checks"]
+    parts = [f"decoded {r['payload'][:40]!r}" + ("..." if len(r["payload"]) > 40 else ""),
+             f"grid agreement {r['grid_agreement']:.3f}"]
+    if "signature" in c:
+        parts.append(c["signature"]["reason"])
+    if "hidden" in c:
+        h = c["hidden"]
+        parts.append(f"hidden layer {h['expected_glowing']}/{h['expected']} expected modules glow, "
+                     f"{h['unexpected_glowing']}/{h['unexpected']} unexpected (AUC {h['auc']:.3f})")
+    head = "GENUINE" if r["ok"] else "REJECTED"
+    return f"{head} (confidence {r['confidence']:.3f}): " + "; ".join(parts)
+
+
+def check_photos(uv, filtered=None, key: bytes | None = None, public_key=None,
+                 fraction: float = hidden.DEFAULT_FRACTION) -> dict:
+    """Photos (paths, PIL images or arrays) -> verdict dict with a one-line `verdict`."""
+    return check_sampled(sample_pair(uv, filtered), key, public_key, fraction)
