@@ -56,6 +56,9 @@ def recipes_from_spec(spec: dict) -> dict[str, Recipe]:
 
 
 def pattern_from_spec(spec: dict, base_dir: Path = Path(".")) -> Pattern:
+    if "levels" in spec:  # multi-level spec: views -> layers (lasergen/levels.py)
+        from .levels import pattern_from_levels
+        return pattern_from_levels(spec, base_dir)
     head = spec.get("pattern", {})
     layers_spec = spec.get("layers")
     if not layers_spec:

@@ -1,0 +1,179 @@
+"""Multi-level patterns: name what each view must show, derive the exposure layers from that.
+
+    [levels]
+    daylight = "nothing"                 # written glass shows no pattern in daylight
+    accept_leak = false                  # see below
+    [levels.uv365]        source = {...}, offset_px = [r, c]   # glows under the 365 nm lamp
+    [levels.uv365_lp645]  source = {...}, offset_px = [r, c]   # glows behind a 645 nm long-pass
+    [levels.uv365_lp660]  same_as = "uv365_lp645"              # optional further filters
+
+The glass has two luminescent states (PHYSICS.md B.5): written once (green + 613 nm red) and
+rewritten (655 nm red). So the layers are: `write` = the UV view, `rewrite` = the filtered
+view. A filtered pixel that is not written cannot glow (a first pass on fresh glass only makes
+it single-pass), so a filtered view must be a subset of the UV view; with `accept_leak` its
+extra pixels are written too and therefore also glow under plain UV (the leak, recorded in the
+manifest). Every further filtered view must show one of the two states (`same_as` a view, or a
+source equal to one of them); which edge passes which state is the simulator's business
+(`security.process.level_warnings`). The intended views travel in the manifest (`promises.levels`,
+masks zlib-compressed bit-packed base64) so `verify` can compare each render with its target.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from . import LasergenError
+from .pattern import Layer, Pattern
+from .sources import make_artwork
+
+UV_VIEW = "uv365"
+PRIMARY_FILTERED = "uv365_lp645"
+VIEW_NAME = re.compile(r"^uv365(?:_lp(\d+(?:\.\d+)?))?$")
+VIEW_KEYS = {"source", "offset_px", "same_as"}
+LEVEL_KEYS = {"daylight", "accept_leak"}
+NOTHING = ("nothing", "none", "")
+
+
+def pack_mask(mask: np.ndarray) -> str:
+    return base64.b64encode(zlib.compress(np.packbits(mask.astype(bool)).tobytes(), 9)).decode()
+
+
+def unpack_mask(text: str, shape) -> np.ndarray:
+    bits = np.unpackbits(np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype=np.uint8))
+    return bits[:int(np.prod(shape))].reshape(shape).astype(bool)
+
+
+def filter_edge_nm(view: str) -> float | None:
+    match = VIEW_NAME.match(view)
+    return float(match.group(1)) if match and match.group(1) else None
+
+
+def describe_region(mask: np.ndarray, pitch_um: float) -> str:
+    """'N px (A um^2) in rows r0..r1, cols c0..c1' for error messages."""
+    rows, cols = np.nonzero(mask)
+    return (f"{rows.size} px ({rows.size * pitch_um ** 2:.0f} µm²) in rows {rows.min()}..{rows.max()}, "
+            f"cols {cols.min()}..{cols.max()} (x {cols.min() * pitch_um:.0f}..{(cols.max() + 1) * pitch_um:.0f} µm, "
+            f"from the top {rows.min() * pitch_um:.0f}..{(rows.max() + 1) * pitch_um:.0f} µm)")
+
+
+def _read_views(levels: dict) -> dict[str, dict]:
+    unknown = [k for k in levels if k not in LEVEL_KEYS and not VIEW_NAME.match(k)]
+    if unknown:
+        raise LasergenError(f"levels: unknown view(s) {', '.join(sorted(unknown))}; views are daylight, uv365, "
+                            f"uv365_lpNNN (long-pass edge in nm)")
+    day = levels.get("daylight", "nothing")
+    if not isinstance(day, str) or day.lower() not in NOTHING:
+        raise LasergenError("levels: daylight must show 'nothing': written glass shows no pattern in daylight")
+    views = {k: v for k, v in levels.items() if VIEW_NAME.match(k)}
+    if UV_VIEW not in views:
+        raise LasergenError("levels: [levels.uv365] is required (what glows under the UV lamp)")
+    for name, view in views.items():
+        if not isinstance(view, dict):
+            raise LasergenError(f"levels.{name}: must be a table with 'source' or 'same_as'")
+        bad = set(view) - VIEW_KEYS
+        if bad:
+            raise LasergenError(f"levels.{name}: unknown key(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(VIEW_KEYS))}")
+        if ("source" in view) == ("same_as" in view):
+            raise LasergenError(f"levels.{name}: give exactly one of 'source' or 'same_as'")
+        if "same_as" in view and view["same_as"] not in views:
+            raise LasergenError(f"levels.{name}: same_as {view['same_as']!r} is not a view of this spec")
+    return views
+
+
+def _primary_filtered(views: dict) -> str | None:
+    filtered = sorted((filter_edge_nm(v), v) for v in views if filter_edge_nm(v) is not None)
+    if PRIMARY_FILTERED in views:
+        return PRIMARY_FILTERED
+    return filtered[0][1] if filtered else None
+
+
+def view_masks(views: dict, base_dir: Path, pitch_um: float | None):
+    """Each view's mask on one common canvas, plus artwork metas and the pitch."""
+    from .spec import place_on_canvas
+
+    sourced = [name for name, v in views.items() if "source" in v]
+    arts = {name: make_artwork(views[name]["source"], base_dir) for name in sourced}
+    pitch = float(pitch_um if pitch_um is not None else arts[UV_VIEW].pitch_um if UV_VIEW in arts
+                  else next(iter(arts.values())).pitch_um)
+    for name, art in arts.items():
+        if abs(art.pitch_um - pitch) > 1e-9:
+            raise LasergenError(f"levels.{name}: pitch {art.pitch_um} um differs from the pattern's {pitch} um")
+    offsets = []
+    for name in sourced:
+        off = views[name].get("offset_px", [0, 0])
+        if len(off) != 2 or min(off) < 0:
+            raise LasergenError(f"levels.{name}: offset_px must be [row, col] >= 0, got {off}")
+        offsets.append((int(off[0]), int(off[1])))
+    placed = dict(zip(sourced, place_on_canvas([(arts[n].mask, o) for n, o in zip(sourced, offsets)])))
+    masks = dict(placed)
+    for _ in views:  # resolve same_as chains
+        for name, v in views.items():
+            if name not in masks and v.get("same_as") in masks:
+                masks[name] = masks[v["same_as"]]
+    if len(masks) != len(views):
+        raise LasergenError(f"levels: circular same_as among {', '.join(sorted(set(views) - set(masks)))}")
+    return masks, {n: a.meta for n, a in arts.items()}, pitch
+
+
+def pattern_from_levels(spec: dict, base_dir: Path = Path(".")) -> Pattern:
+    from .spec import recipes_from_spec
+
+    if spec.get("layers"):
+        raise LasergenError("spec: give either [levels] or [[layers]], not both")
+    head = spec.get("pattern", {})
+    levels = spec["levels"]
+    views = _read_views(levels)
+    masks, metas, pitch = view_masks(views, base_dir, head.get("pitch_um"))
+    uv = masks[UV_VIEW]
+    primary = _primary_filtered(views)
+    rewrite = masks[primary] if primary else np.zeros_like(uv)
+    leak = rewrite & ~uv
+    accept = bool(levels.get("accept_leak", False))
+    if leak.any() and not accept:
+        raise LasergenError(f"levels: {primary} shows {describe_region(leak, pitch)} that uv365 does not; a filtered "
+                            f"view must be a subset of the UV view (or set accept_leak = true: they will glow under UV too)")
+    written = uv | rewrite
+    states = {"written": written, "rewritten": rewrite}
+    records = {"daylight": {"shows": "nothing"}}
+    for name in views:
+        edge = filter_edge_nm(name)
+        if name == UV_VIEW:
+            state = "written"
+        elif name == primary:
+            state = "rewritten"
+        else:
+            state = next((s for s, m in states.items() if np.array_equal(masks[name], m)), None)
+            if state is None:
+                diff = masks[name] ^ rewrite
+                raise LasergenError(f"levels: {name} matches neither the written nor the rewritten pixels (differs from "
+                                    f"{primary} by {describe_region(diff, pitch)}); the glass has only these two states")
+        records[name] = {"shows": state, "filter_nm": edge, "pixels": int(states[state].sum()),
+                         "area_um2": round(float(states[state].sum()) * pitch ** 2, 1), "mask": pack_mask(states[state])}
+    layers = [Layer(written, "write", "write")]
+    if rewrite.any():
+        layers.append(Layer(rewrite, "rewrite", "rewrite"))
+    meta = {"layers": [metas[n] for n in metas]}
+    qr_meta = metas.get(UV_VIEW) if metas.get(UV_VIEW, {}).get("source") == "qr" else None
+    if qr_meta:
+        meta.update(qr_meta)
+    meta["levels"] = {"shape": list(uv.shape), "pitch_um": pitch, "accept_leak": accept,
+                      "leak_px": int(leak.sum()), "views": records}
+    meta["material"] = head.get("material")
+    origin = tuple(float(v) for v in head.get("origin_mm", (10.0, 10.0)))
+    return Pattern(pitch, layers, origin, recipes_from_spec(spec), meta)
+
+
+def expected_views(levels_meta: dict) -> dict[str, np.ndarray]:
+    """View name -> target mask from a manifest's levels; daylight's target is all False.
+
+    Views without a stored mask (a keyed hidden layer: only the key holder knows it) are left out.
+    """
+    shape = tuple(levels_meta["shape"])
+    out = {name: unpack_mask(v["mask"], shape) for name, v in levels_meta["views"].items() if "mask" in v}
+    out["daylight"] = np.zeros(shape, dtype=bool)
+    return out
