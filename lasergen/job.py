@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from . import LasergenError, __version__
 from .gcode import ParsedProgram, emit_body, read_program
@@ -42,7 +46,20 @@ def body_sha256(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, body: str,
+class BodyDigest:
+    """Checksum and line count of a body seen chunk by chunk."""
+
+    def __init__(self):
+        self.sha = hashlib.sha256()
+        self.lines = 0
+
+    def update(self, chunk: bytes) -> bytes:
+        self.sha.update(chunk)
+        self.lines += chunk.count(b"\n")
+        return chunk
+
+
+def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, body: BodyDigest,
                    material: str | None = None, extra: dict | None = None) -> dict:
     est = estimate(path, machine)
     layers = []
@@ -62,35 +79,55 @@ def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, bo
         "layers": layers,
         "bounds_mm": list(path.bounds_mm()),
         "mark_bounds_mm": est["bounds_mm"],
-        "counts": {"body_lines": body.count("\n"), "marks": est["mark_count"], "dots": est["dot_count"],
+        "counts": {"body_lines": body.lines, "marks": est["mark_count"], "dots": est["dot_count"],
                    "line_marks": est["line_count"], "passes": est["passes"]},
         "estimate": {k: round(v, 3) for k, v in est.items() if isinstance(v, float)},
         "promises": pattern.meta,
         **(extra or {}),
-        "body_sha256": body_sha256(body),
+        "body_sha256": body.sha.hexdigest(),
     }
+
+
+def _pass_info(pattern: Pattern, path: Toolpath) -> dict[int, dict]:
+    info = {}
+    for layer_index, layer in enumerate(pattern.layers):
+        recipe = pattern.recipes[layer.recipe]
+        for pid in np.unique(path.pass_id[path.layer == layer_index]).tolist():
+            info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": recipe.mode}
+    return info
+
+
+def header_text(manifest: dict) -> str:
+    text = json.dumps(manifest, separators=(",", ":"), sort_keys=True)
+    header = [f";@lasergen {FORMAT} v{FORMAT_VERSION}"]
+    header += [MANIFEST_PREFIX + text[i:i + CHUNK] for i in range(0, len(text), CHUNK)]
+    return "\n".join(header) + "\n"
 
 
 def render_job(pattern: Pattern, path: Toolpath, machine: MachineProfile, material: str | None = None,
                extra: dict | None = None) -> str:
-    pass_info = {}
-    for layer_index, layer in enumerate(pattern.layers):
-        recipe = pattern.recipes[layer.recipe]
-        for pid in set(path.pass_id[path.layer == layer_index].tolist()):
-            pass_info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": recipe.mode}
-    body = emit_body(path, machine, pass_info)
-    manifest = build_manifest(pattern, path, machine, body, material, extra)
-    text = json.dumps(manifest, separators=(",", ":"), sort_keys=True)
-    header = [f";@lasergen {FORMAT} v{FORMAT_VERSION}"]
-    header += [MANIFEST_PREFIX + text[i:i + CHUNK] for i in range(0, len(text), CHUNK)]
-    return "\n".join(header) + "\n" + body
+    """The job file as text (for small jobs and tests; `write_job` streams)."""
+    digest = BodyDigest()
+    body = b"".join(digest.update(c) for c in emit_body(path, machine, _pass_info(pattern, path)))
+    manifest = build_manifest(pattern, path, machine, digest, material, extra)
+    return header_text(manifest) + body.decode()
 
 
 def write_job(out: str | Path, pattern: Pattern, path: Toolpath, machine: MachineProfile,
               material: str | None = None, extra: dict | None = None) -> dict:
-    text = render_job(pattern, path, machine, material, extra)
-    Path(out).write_text(text)
-    return parse_header(text.splitlines())[0]
+    """Write the job without holding its body in memory: body to a temporary file first (its
+    checksum goes in the header), then header + body into place."""
+    out = Path(out)
+    digest = BodyDigest()
+    with tempfile.TemporaryFile(dir=out.parent if out.parent.is_dir() else None) as body:
+        for chunk in emit_body(path, machine, _pass_info(pattern, path)):
+            body.write(digest.update(chunk))
+        manifest = build_manifest(pattern, path, machine, digest, material, extra)
+        body.seek(0)
+        with open(out, "wb") as f:
+            f.write(header_text(manifest).encode())
+            shutil.copyfileobj(body, f, 1 << 22)
+    return manifest
 
 
 def parse_header(lines: list[str]) -> tuple[dict | None, int]:

@@ -66,26 +66,31 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     if line_k.size == 0:
         return Toolpath.empty()
 
-    used = np.unique(line_k)
-    if reverse:
-        used = used[::-1]
-    rank_of_line = np.full(n_lines, -1)
-    rank_of_line[used] = np.arange(used.size)
-    run_rank = rank_of_line[line_k]
-    forward = run_rank % 2 == 0
+    if reverse:  # later passes run the lines bottom-up
+        line_k, start_col, end_col = line_k[::-1], start_col[::-1], end_col[::-1]
+    # runs arrive grouped by line in execution order; flip the lines that travel the other way
+    first = np.r_[True, line_k[1:] != line_k[:-1]]
+    group_start = np.flatnonzero(first)
+    group_size = np.diff(np.r_[group_start, line_k.size])
+    # a reversed pass starts on the line the previous pass ended on, travelling back along it
+    forward_line = (np.arange(group_start.size) + (group_start.size if reverse else 0)) % 2 == 0
+    arrived_ascending = not reverse
+    flip = np.repeat(forward_line != arrived_ascending, group_size)
+    pos = np.arange(line_k.size)
+    g0 = np.repeat(group_start, group_size)
+    order = np.where(flip, 2 * g0 + np.repeat(group_size, group_size) - 1 - pos, pos)
+    line_k, start_col, end_col = line_k[order], start_col[order], end_col[order]
+    forward = np.repeat(forward_line, group_size)
     x_left = pattern.origin_mm[0] + start_col * pitch_mm
     x_right = pattern.origin_mm[0] + end_col * pitch_mm
-    # execution order: by line rank, then along the travel direction
-    order = np.lexsort((np.where(forward, x_left, -x_left), run_rank))
-    run_rank, forward, line_k = run_rank[order], forward[order], line_k[order]
-    entry = np.where(forward, x_left, x_right)[order]
-    exit_ = np.where(forward, x_right, x_left)[order]
+    entry = np.where(forward, x_left, x_right)
+    exit_ = np.where(forward, x_right, x_left)
+    del x_left, x_right, start_col, end_col, order, flip, pos, g0
     y = line_y[line_k]
     direction = np.where(forward, 1.0, -1.0)
     overscan = overscan_for(recipe, machine)
 
-    first = np.r_[True, run_rank[1:] != run_rank[:-1]]
-    last = np.r_[run_rank[1:] != run_rank[:-1], True]
+    last = np.r_[first[1:], True]
     next_entry = np.r_[entry[1:], 0.0]
     jump = ~last & jump_is_faster(np.abs(next_entry - exit_), recipe, machine, overscan)
     # rows per run: [rapid, lead-in] if first; mark; then lead-out | gap | lead-out, rapid, lead-in
@@ -95,7 +100,7 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     n_rows = int(counts.sum())
     kind = np.full(n_rows, LINE, dtype=np.uint8)
     x1 = np.empty(n_rows)
-    energy = np.zeros(n_rows)
+    energy = np.zeros(n_rows, dtype=np.float32)
     x1[mark_at] = exit_
     energy[mark_at] = recipe.energy_uJ
     tail = mark_at + 1
@@ -109,8 +114,9 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     kind[s] = RAPID
     x1[s] = entry[first] - direction[first] * overscan
     x1[s + 1] = entry[first]
+    del entry, exit_, next_entry, lead_out, direction, jump, base, mark_at, tail, j, s, first, last
     y1 = np.repeat(y, counts)
-    speed = np.where(kind == RAPID, 0.0, recipe.speed_mm_s)
+    speed = np.where(kind == RAPID, np.float32(0.0), np.float32(recipe.speed_mm_s))
     return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
 
 
@@ -167,6 +173,6 @@ def plan(pattern: Pattern, machine: MachineProfile, start_mm=(0.0, 0.0)) -> Tool
             pass_id += 1
             parts.append(part)
             position = (part.x1[-1], part.y1[-1])
-    path = Toolpath.concat(parts).chained(start_mm).without_null_moves()
+    path = Toolpath.concat(parts).chain(start_mm).without_null_moves()
     check_limits(path, machine, {})
     return path

@@ -3,7 +3,9 @@
 Per toolpath row:
   RAPID  G0X<x>Y<y>                          (laser mode gates the beam off in G0)
   LINE   G1X<x>Y<y>F<mm/min>S<power>         (S0 = blank move at constant speed)
-  DWELL  G1M3S<power> / G4P<s> / M5          (a dot: laser on at rest, then off)
+  DWELL  G1F<max>M3S<power> / G4P<s> / M5    (a dot: laser on at rest, then off)
+GRBL rejects a G1 without axis words (error:22) while no feed rate has been set, which
+is the case in a dots-only job, so the dot's G1 carries the machine's max rate as F.
 Every motion line carries absolute X, Y, F and S, so any line can be resumed from with no
 modal history but G21 G90, the position and, inside a raster pass, M3.
 A raster pass is bracketed by `M3S0` and `M5`; a `;@pass` comment names it for the reader.
@@ -21,58 +23,105 @@ from ..toolpath import DWELL, LINE, RAPID, Toolpath
 CHUNK_ROWS = 500_000
 
 
+def _digits_table(count: int, width: int) -> np.ndarray:
+    """ASCII of 0..count-1, right-aligned in `width` columns, 0 bytes for leading blanks."""
+    values = np.arange(count)
+    table = np.zeros((count, width), dtype=np.uint8)
+    for col in range(width):
+        power = 10 ** (width - 1 - col)
+        table[:, col] = np.where((values >= power) | (col == width - 1), values // power % 10 + 48, 0)
+    return table
+
+
+def _fraction_table(decimals: int) -> np.ndarray:
+    """'.ddd' of 0..10^d-1 with trailing zeros (and a bare point) dropped, as 0 bytes."""
+    table = np.zeros((10 ** decimals, decimals + 1), dtype=np.uint8)
+    digits = _digits_table(10 ** decimals, decimals)
+    digits[digits == 0] = 48  # fractions keep their leading zeros
+    keep = np.flip(np.cumsum(np.flip(digits > 48, axis=1), axis=1), axis=1) > 0
+    table[:, 1:] = np.where(keep, digits, 0)
+    table[:, 0] = np.where(keep[:, 0], ord("."), 0)
+    return table
+
+
+_FRACTIONS = {d: _fraction_table(d) for d in range(1, 5)}
+
+
 def number_columns(values: np.ndarray, decimals: int) -> np.ndarray:
-    """Fixed-point ASCII of each value, right-aligned; 0 bytes where no character goes."""
+    """Fixed-point ASCII of each value, right-aligned; 0 bytes where no character goes.
+
+    Integer and fraction parts are looked up in digit tables (one gather each), which is an
+    order of magnitude faster than per-digit integer arithmetic on large arrays.
+    """
     scale = 10 ** decimals
     scaled = np.rint(np.abs(values) * scale).astype(np.int64)
-    negative = (values < 0) & (scaled > 0)
     int_part, frac = np.divmod(scaled, scale)
-    n_int = max(1, len(str(int(int_part.max(initial=0)))))
+    top = int(int_part.max(initial=0))
+    n_int = len(str(top))
     out = np.zeros((len(values), 1 + n_int + 1 + decimals), dtype=np.uint8)
-    digits_int = int_part[:, None] // 10 ** np.arange(n_int - 1, -1, -1) % 10
-    significant = (int_part[:, None] >= 10 ** np.arange(n_int - 1, -1, -1)) | (np.arange(n_int) == n_int - 1)
-    out[:, 1:1 + n_int] = np.where(significant, digits_int + 48, 0)
-    first_digit = n_int - significant.sum(axis=1)  # index of the first written int digit
-    out[np.flatnonzero(negative), first_digit[negative]] = ord("-")
+    out[:, 1:1 + n_int] = _digits_table(top + 1, n_int)[int_part]
+    negative = np.flatnonzero((values < 0) & (scaled > 0))
+    if negative.size:
+        first_digit = np.argmax(out[negative, 1:1 + n_int] > 0, axis=1)
+        out[negative, first_digit] = ord("-")
     if decimals:
-        digits_frac = frac[:, None] // 10 ** np.arange(decimals - 1, -1, -1) % 10
-        # trailing zeros go, and the point with them when the fraction is zero
-        keep = np.flip(np.cumsum(np.flip(digits_frac, axis=1), axis=1), axis=1) > 0
-        out[:, 2 + n_int:] = np.where(keep, digits_frac + 48, 0)
-        out[:, 1 + n_int] = np.where(keep[:, 0], ord("."), 0)
+        out[:, 1 + n_int:] = _FRACTIONS[decimals][frac]
     return out
 
 
-def literal(n: int, text: str, where: np.ndarray | None = None) -> np.ndarray:
-    col = np.frombuffer(text.encode(), dtype=np.uint8)[None, :].repeat(n, axis=0)
-    if where is not None:
-        col = col * where[:, None].astype(np.uint8)
-    return col
+def _field(text: str, n: int) -> np.ndarray:
+    return np.frombuffer(text.encode(), dtype=np.uint8)[None, :].repeat(n, axis=0)
 
 
-def _masked(cols: np.ndarray, where: np.ndarray) -> np.ndarray:
-    return cols * where[:, None].astype(np.uint8)
+def _lines(fields: list[np.ndarray]) -> np.ndarray:
+    """Concatenate per-row fields into a byte matrix (0 = no character)."""
+    n = fields[0].shape[0]
+    matrix = np.empty((n, sum(f.shape[1] for f in fields)), dtype=np.uint8)
+    col = 0
+    for f in fields:
+        matrix[:, col:col + f.shape[1]] = f
+        col += f.shape[1]
+    return matrix
+
+
+def dot_on(machine: MachineProfile) -> str:
+    """`G1F<max rate>M3S`: G1 puts GRBL's laser mode in a laser-on motion mode, and F makes the
+    axis-less G1 valid even before any feed rate has been programmed."""
+    return "G1F" + f"{min(machine.max_rate_mm_s) * 60.0:.2f}".rstrip("0").rstrip(".") + "M3S"
 
 
 def format_rows(path: Toolpath, machine: MachineProfile) -> bytes:
-    """The G-code lines of toolpath rows (no pass brackets), as one bytes object."""
+    """The G-code lines of toolpath rows (no pass brackets), as one bytes object.
+
+    Each kind is formatted on its own rows into one matrix wide enough for the widest line;
+    a single compaction drops the unused bytes and keeps the rows in order.
+    """
     n = len(path)
     if n == 0:
         return b""
-    rapid, line, dwell = path.kind == RAPID, path.kind == LINE, path.kind == DWELL
-    move = rapid | line
-    s_value = machine.energy_to_s(path.energy_uJ)
-    parts = [
-        literal(n, "G0", rapid), literal(n, "G1", line), literal(n, "G1M3S", dwell),
-        _masked(number_columns(s_value, 1), dwell), literal(n, "\nG4P", dwell),
-        _masked(number_columns(path.dwell_s, 3), dwell), literal(n, "\nM5", dwell),
-        literal(n, "X", move), _masked(number_columns(path.x1, 4), move),
-        literal(n, "Y", move), _masked(number_columns(path.y1, 4), move),
-        literal(n, "F", line), _masked(number_columns(path.speed_mm_s * 60.0, 2), line),
-        literal(n, "S", line), _masked(number_columns(s_value, 1), line),
-        literal(n, "\n"),
-    ]
-    matrix = np.hstack(parts)
+    groups = []
+    for kind in (RAPID, LINE, DWELL):
+        rows = np.flatnonzero(path.kind == kind)
+        if rows.size == 0:
+            continue
+        if kind == DWELL:
+            s_value = machine.energy_to_s(path.energy_uJ[rows])
+            fields = [_field(dot_on(machine), rows.size), number_columns(s_value, 1), _field("\nG4P", rows.size),
+                      number_columns(path.dwell_s[rows], 3), _field("\nM5\n", rows.size)]
+        else:
+            fields = [_field("G0X" if kind == RAPID else "G1X", rows.size), number_columns(path.x1[rows], 4),
+                      _field("Y", rows.size), number_columns(path.y1[rows], 4)]
+            if kind == LINE:
+                fields += [_field("F", rows.size), number_columns(path.speed_mm_s[rows] * 60.0, 2),
+                           _field("S", rows.size), number_columns(machine.energy_to_s(path.energy_uJ[rows]), 1)]
+            fields.append(_field("\n", rows.size))
+        groups.append((rows, _lines(fields)))
+    if len(groups) == 1:
+        matrix = groups[0][1]
+    else:
+        matrix = np.zeros((n, max(m.shape[1] for _, m in groups)), dtype=np.uint8)
+        for rows, m in groups:
+            matrix[rows, :m.shape[1]] = m
     flat = matrix.ravel()
     return flat[flat != 0].tobytes()
 
@@ -81,22 +130,19 @@ def pass_comment(pass_id: int, layer: int, layer_name: str, recipe: str, mode: s
     return f";@pass {pass_id} layer {layer} recipe {recipe} mode {mode} name {layer_name}"[:79]
 
 
-def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict]) -> str:
-    """Program body: units/modes, each pass bracketed, laser off at the end."""
-    out = ["G21G90G94", "M5"]
+def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict]):
+    """Program body as a stream of byte chunks: units/modes, each pass bracketed, laser off at the end."""
+    yield b"G21G90G94\nM5\n"
     if len(path):
         bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True])
         for a, b in zip(bounds[:-1], bounds[1:]):
             pid = int(path.pass_id[a])
             info = pass_info.get(pid, {})
             mode = info.get("mode", "dots" if (path.kind[a:b] == DWELL).any() else "raster")
-            out.append(pass_comment(pid, int(path.layer[a]), info.get("name", ""), info.get("recipe", ""), mode))
+            head = pass_comment(pid, int(path.layer[a]), info.get("name", ""), info.get("recipe", ""), mode) + "\n"
+            yield (head + ("M3S0\n" if mode == "raster" else "")).encode()
+            for c in range(a, b, CHUNK_ROWS):
+                yield format_rows(path.take(slice(c, min(c + CHUNK_ROWS, b))), machine)
             if mode == "raster":
-                out.append("M3S0")
-            chunks = [format_rows(path.take(slice(c, min(c + CHUNK_ROWS, b))), machine).decode()
-                      for c in range(a, b, CHUNK_ROWS)]
-            out.append("".join(chunks).rstrip("\n"))
-            if mode == "raster":
-                out.append("M5")
-    out.append("M5")
-    return "\n".join(out) + "\n"
+                yield b"M5\n"
+    yield b"M5\n"

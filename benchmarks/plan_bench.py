@@ -1,0 +1,122 @@
+"""Planning benchmarks: time and peak memory of planning + writing G-code, and dot ordering.
+
+    python benchmarks/plan_bench.py            # all cases
+    python benchmarks/plan_bench.py bitmap     # one case: bitmap | qr40 | dots
+
+Each case runs in a fresh process so peak memory (ru_maxrss) is its own.
+Targets (issue 2): 4096x4096 dithered bitmap planned and written in < 5 s and < 1.5 GB on
+one core; dot-job travel at or below a plain greedy nearest-neighbour order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def case_bitmap(tmp: Path) -> dict:
+    import numpy as np
+    from PIL import Image
+
+    from lasergen.build import plan_to_file, single_layer_pattern
+    from lasergen.machine import MachineProfile
+    from lasergen.recipe import Recipe
+    from lasergen.sources import make_artwork
+
+    size = 4096
+    yy, xx = np.mgrid[0:size, 0:size]
+    gray = (127 + 100 * np.sin(xx / 97.0) * np.cos(yy / 131.0)).astype(np.uint8)
+    Image.fromarray(gray).save(tmp / "gradient.png")
+    machine = MachineProfile.from_dict({**_profile_dict(), "travel": {"x_mm": [0, 200], "y_mm": [0, 200]}})
+    t0 = time.perf_counter()
+    art = make_artwork({"kind": "bitmap", "path": str(tmp / "gradient.png"), "pixel_um": 20.0,
+                        "dither": "floyd-steinberg"})
+    pattern = single_layer_pattern(art, Recipe(), (10.0, 10.0), "bitmap")
+    manifest = plan_to_file(pattern, tmp / "bitmap.gcode", machine)
+    elapsed = time.perf_counter() - t0
+    return {"case": "4096x4096 Floyd-Steinberg bitmap, 20 um pixels", "seconds": round(elapsed, 2),
+            "peak_MB": round(peak_mb()), "marks": manifest["counts"]["marks"],
+            "gcode_MB": round((tmp / "bitmap.gcode").stat().st_size / 1e6, 1),
+            "estimated_job_h": round(manifest["estimate"]["time_s"] / 3600, 1)}
+
+
+def case_qr40(tmp: Path) -> dict:
+    from lasergen.build import plan_to_file, single_layer_pattern
+    from lasergen.machine import MachineProfile
+    from lasergen.recipe import Recipe
+    from lasergen.sources import make_artwork
+
+    t0 = time.perf_counter()
+    art = make_artwork({"kind": "qr", "data": "x" * 2000, "version": 40, "error": "L", "module_um": 20.0})
+    pattern = single_layer_pattern(art, Recipe(), (10.0, 10.0), "qr")
+    manifest = plan_to_file(pattern, tmp / "qr40.gcode", MachineProfile.load())
+    elapsed = time.perf_counter() - t0
+    return {"case": "version-40 QR, 20 um modules", "seconds": round(elapsed, 2), "peak_MB": round(peak_mb()),
+            "marks": manifest["counts"]["marks"], "estimated_job_min": round(manifest["estimate"]["time_s"] / 60, 1)}
+
+
+def case_dots(tmp: Path) -> dict:
+    import numpy as np
+
+    from lasergen.ordering import greedy_order, order_points, path_length
+
+    rng = np.random.default_rng(7)
+    # 20,000 dots: a dithered-looking scatter on a 20 um grid (clusters and gaps, not a full grid)
+    grid = rng.random((400, 400)) < (0.05 + 0.2 * np.add.outer(np.sin(np.arange(400) / 30) ** 2,
+                                                               np.cos(np.arange(400) / 45) ** 2))
+    rows, cols = np.nonzero(grid)
+    pick = rng.choice(rows.size, 20_000, replace=False)
+    points = np.column_stack([cols[pick] * 0.02, rows[pick] * 0.02])
+    file_order = np.lexsort((points[:, 0], -points[:, 1]))  # as a file lists them: row by row
+    start = (0.0, 0.0)
+    t0 = time.perf_counter()
+    greedy = greedy_order(points, start)
+    t_greedy = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ours = order_points(points, start, grid_pitch=0.02)
+    t_ours = time.perf_counter() - t0
+    lengths = {name: path_length(points, o, start) for name, o in
+               (("file_order", file_order), ("greedy", greedy), ("lasergen", ours))}
+    return {"case": "20,000 dots, travel ordering", "seconds": round(t_ours, 2), "greedy_seconds": round(t_greedy, 2),
+            "peak_MB": round(peak_mb()), **{f"travel_{k}_mm": round(v, 1) for k, v in lengths.items()},
+            "vs_greedy": round(lengths["lasergen"] / lengths["greedy"], 3),
+            "vs_file_order": round(lengths["lasergen"] / lengths["file_order"], 3)}
+
+
+def _profile_dict() -> dict:
+    import tomllib
+
+    from lasergen.machine import PROFILE_DIR
+
+    return tomllib.loads((PROFILE_DIR / "default.toml").read_text())
+
+
+CASES = {"bitmap": case_bitmap, "qr40": case_qr40, "dots": case_dots}
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] in CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(CASES[sys.argv[1]](Path(tmp))))
+        return
+    for name in CASES:
+        out = subprocess.run([sys.executable, __file__, name], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        print(json.dumps(json.loads(out.stdout.strip().splitlines()[-1]), indent=None))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+import numpy as np
+import pytest
+
+from lasergen.machine import MachineProfile
+
+
+@pytest.fixture
+def machine():
+    return MachineProfile.load()
