@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import LasergenError
+from ..levels import pack_mask
 from ..pattern import Layer, Pattern
 from ..recipe import PRESETS, Recipe
-from ..sources.qr import make_qr, qr_mask
+from ..sources.qr import make_qr
 from . import hidden, signing
+from .qrfast import fast_symbol
 
 
 @dataclass
@@ -30,6 +32,14 @@ class TagOptions:
     origin_mm: tuple[float, float] = (10.0, 10.0)
 
 
+def qr_symbol(payload: str, opts: TagOptions) -> tuple[np.ndarray, dict]:
+    """Best-mask symbol via the vectorised mask search; a pinned mask goes straight to segno."""
+    if opts.mask is None:
+        return fast_symbol(payload, opts.error, opts.version)
+    code = make_qr(payload, opts.error, opts.version, opts.mask, micro=False)
+    return hidden.symbol_matrix(code), {"version": str(code.version), "error": code.error, "mask": code.mask}
+
+
 def make_payload(message: str, sign_key=None) -> str:
     return signing.sign_message(message, sign_key) if sign_key is not None else message
 
@@ -38,20 +48,21 @@ def tag_pattern(message: str, opts: TagOptions = TagOptions(), sign_key=None, hi
                 recipes: dict[str, Recipe] | None = None, material: str | None = "BrI") -> Pattern:
     payload = make_payload(message, sign_key)
     try:
-        code = make_qr(payload, opts.error, opts.version, opts.mask, micro=False)
+        symbol, info = qr_symbol(payload, opts)
     except LasergenError as exc:
         if sign_key is None:
             raise
         raise LasergenError(f"signed payload ({len(message)} message + {signing.SUFFIX_CHARS} signature characters)"
                             f" does not fit: {exc}") from None
-    symbol = hidden.symbol_matrix(code)
     quiet = int(opts.quiet_zone)
-    full = qr_mask(code, quiet) if quiet else symbol
-    meta = {"source": "qr", "payload": payload, "error": code.error, "version": str(code.version),
-            "mask": code.mask, "micro": False, "quiet_zone": quiet, "modules": symbol.shape[0],
-            "material": material}
+    if quiet < 0:
+        raise LasergenError(f"qr: quiet_zone must be >= 0, got {quiet}")
+    full = np.pad(symbol, quiet)
+    meta = {"source": "qr", "payload": payload, **info, "micro": False, "quiet_zone": quiet,
+            "modules": symbol.shape[0], "material": material}
     layers = [Layer(full, "write", "qr")]
-    views = {"daylight": {"shows": "nothing"}, "uv365": {"shows": "qr", "pixels": int(full.sum())}}
+    views = {"daylight": {"shows": "nothing"}, "uv365": {"shows": "written", "pixels": int(full.sum()),
+                                                         "mask": pack_mask(full)}}
     if sign_key is not None:
         meta["signed"] = {"scheme": "ed25519-base45-v1", "message": message}
     if hidden_key is not None:
@@ -61,6 +72,6 @@ def tag_pattern(message: str, opts: TagOptions = TagOptions(), sign_key=None, hi
         meta["hidden"] = {"scheme": hidden.SCHEME, "fraction": opts.fraction, "key_id": hidden.key_id(hidden_key),
                           "modules": int(chosen.sum())}
         views["uv365_lp645"] = {"shows": "keyed", "filter_nm": 645.0}
-    meta["levels"] = {"views": views}
+    meta["levels"] = {"shape": list(full.shape), "pitch_um": opts.module_um, "views": views}
     all_recipes = {**PRESETS, **(recipes or {})}
     return Pattern(opts.module_um, layers, tuple(opts.origin_mm), all_recipes, meta)
