@@ -8,6 +8,12 @@ changes when the whole block is valid, as in GRBL.
 
 Laser mode ($32=1): the beam fires only in G1/G2/G3 with M3/M4 and S > 0, never in G0; M3
 keeps its power through a G4 dwell when the motion mode is G1/2/3, M4 does not fire at rest.
+
+`synced` tells whether the last block makes GRBL wait for the planner to empty before it
+answers (protocol_buffer_synchronize): spindle/laser state changes (even in laser mode), an S
+change or a G0<->G1 mode change at rest under M3 (gcode.c's LASER_FORCE_SYNC), G4, coolant
+changes and M0/M2/M30. A sender may read the `ok` of such a block as "everything before it has
+executed"; any other `ok` only means "parsed and queued".
 """
 
 from __future__ import annotations
@@ -85,13 +91,22 @@ def _fail(name: str, detail: str = ""):
     raise GcodeError(STATUS[name], detail or name.replace("_", " "))
 
 
+# G numbers whose invalid decimal forms GRBL rejects as unsupported (error:20), not error:23
+G_DECIMAL_UNSUPPORTED = {17, 18, 19, 28, 30, 38, 43, 61, 90, 91, 92}
+
+
 def _lookup(table, value, letter):
-    key = round(value, 1) if round(value, 1) in table else int(value) if value == int(value) else None
-    if key is None or key not in table:
-        if int(value) in table and value != int(value):
-            _fail("command_value_not_integer", f"{letter}{value:g} has a decimal")
-        _fail("unsupported_command", f"{letter}{value:g} is not supported")
-    return table[key]
+    """Command word -> (modal group, command), with gcode.c's error for each kind of miss."""
+    int_value = int(value)
+    mantissa = round(100 * (value - int_value))
+    if letter == "M" and mantissa:
+        _fail("command_value_not_integer", f"M{value:g} has a decimal")
+    key = int_value if mantissa == 0 else round(value, 1)
+    if key in table:
+        return table[key]
+    if mantissa and int_value in table and int_value not in G_DECIMAL_UNSUPPORTED:
+        _fail("command_value_not_integer", f"{letter}{value:g} has a decimal")
+    _fail("unsupported_command", f"{letter}{value:g} is not supported")
 
 
 class Interpreter:
@@ -99,6 +114,7 @@ class Interpreter:
         self.state = ModalState()
         self.laser_mode = laser_mode
         self.arc_tolerance_mm = arc_tolerance_mm
+        self.synced = False  # did the last block synchronise the planner (see module doc)
 
     def laser_power(self, motion: str, spindle: str, s: float) -> float:
         if spindle == "M5" or s <= 0:
@@ -134,6 +150,7 @@ class Interpreter:
     def _run(self, groups: dict, values: dict, jog: bool) -> list[Action]:
         st = self.state
         used = set()
+        self.synced = False
 
         def take(letter):
             used.add(letter)
@@ -223,6 +240,7 @@ class Interpreter:
             _fail("unused_words", f"unused word(s) {''.join(sorted(unused))}")
 
         # ---- the block is valid: change state and act, in gcode.c's order of execution ----
+        self.synced = self._needs_sync(groups, motion, spindle, s, axis_command == "motion" and bool(axis))
         st.line_number = int(n or 0)
         st.mm, st.absolute, st.inverse_time = mm, absolute, inverse_time
         if not inverse_time:
@@ -285,6 +303,21 @@ class Interpreter:
                     actions.append(Action("spindle", spindle="M5", code="M5"))
                 st.spindle, st.coolant = "M5", "M9"
         return actions
+
+    def _needs_sync(self, groups: dict, motion: str, spindle: str, s: float, is_motion: bool) -> bool:
+        st = self.state
+        if spindle != st.spindle or "coolant" in groups or groups.get("nonmodal") == "G4":
+            return True
+        if groups.get("stopping") in ("M0", "M2", "M30"):
+            return True
+        if spindle == "M5":
+            return False
+        if s != st.s:  # a new S syncs, except on a laser-mode motion (it rides on the block)
+            return not (is_motion and self.laser_mode)
+        if is_motion:
+            return False
+        # M3 at rest: switching between a firing (G1/2/3) and a non-firing motion mode re-syncs the laser
+        return self.laser_mode and spindle == "M3" and (motion in LASER_MOTIONS) != (st.motion in LASER_MOTIONS)
 
     def _move(self, target: list, rapid: bool) -> Action:
         st = self.state
