@@ -13,8 +13,14 @@ with prefix sums Q_i = sum_{k<i} 2 a_k L_k,
 GRBL plans only what is in its buffer (15 blocks, one executing) and always plans the newest
 block to stop, so an entry can be no faster than stopping within the next `planner_blocks-1`
 blocks allows: w_i <= Q_{i+W} - Q_i. Dwells and M3/M5 changes synchronise (speed 0).
-Each block is then a trapezoid (or triangle). Not modelled: the AVR's block-processing rate
-limit on very short segments, and the 10 ms acceleration-tick quantisation (< 1 %).
+Each block is then a trapezoid (or triangle). Two firmware costs outside the planner are
+added, as measured on GRBL 1.1h's own code: every time the steppers run dry (each sync after
+motion, and the job's end) st_go_idle() blocks for the $1 stepper idle lock (25 ms by
+default; none with $1=255), charged to the move that stopped; and G4 sleeps in whole 50 ms
+steps (DWELL_TIME_STEP), so a dwell lasts ceil(P/0.05) x 50 ms of the emitted P.
+Not modelled: the AVR's block-processing rate limit on very short segments, the serial
+link (the sender is assumed to keep the planner full), the step quantisation of block
+lengths and the 10 ms acceleration-tick quantisation (< 1 % together on lasergen's jobs).
 """
 
 from __future__ import annotations
@@ -49,6 +55,28 @@ def _axis_limited(limits: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndar
     return np.minimum(lx, ly)
 
 
+IDLE_LOCK_MS = 25.0  # GRBL's $1 default; a profile may set `stepper_idle_lock_ms` (255 = none)
+DWELL_STEP_S = 0.05  # GRBL's DWELL_TIME_STEP
+
+
+def dwell_seconds(dwell_s) -> np.ndarray:
+    """What GRBL's G4 really waits for a dwell of `dwell_s`: P as emitted (3 decimals), rounded
+    up to whole 50 ms steps (delay_sec: ceil(20 P) x _delay_ms(50))."""
+    steps = np.ceil(np.round(np.round(np.asarray(dwell_s, dtype=np.float64), 3) / DWELL_STEP_S, 6))
+    return steps * DWELL_STEP_S
+
+
+def idle_lock_s(machine: MachineProfile) -> float:
+    ms = float(getattr(machine, "stepper_idle_lock_ms", IDLE_LOCK_MS))
+    return 0.0 if ms >= 255 else ms / 1000.0
+
+
+def _stop_blocks(sync: np.ndarray) -> np.ndarray:
+    """Indices of motion blocks after which the steppers run dry: before each sync, and the last."""
+    n = sync.size
+    return np.r_[np.flatnonzero(sync[1:]), n - 1] if n else np.zeros(0, dtype=np.int64)
+
+
 def trapezoid_times(length, v0, v1, v_nominal, accel):
     """Duration and peak speed of moves of `length` from v0 to v1 under v_nominal and accel."""
     v_peak = np.sqrt(np.minimum(v_nominal ** 2, (2 * accel * length + v0 ** 2 + v1 ** 2) / 2))
@@ -67,7 +95,7 @@ def profile(path: Toolpath, machine: MachineProfile) -> MotionProfile:
     idx = np.flatnonzero(moving)
     n = idx.size
     out = MotionProfile(*(np.zeros(n_rows) for _ in range(5)))
-    out.duration_s[:] = np.where(path.kind == DWELL, path.dwell_s, 0.0)
+    out.duration_s[:] = np.where(path.kind == DWELL, dwell_seconds(path.dwell_s), 0.0)
     if n == 0:
         return out
 
@@ -111,6 +139,7 @@ def profile(path: Toolpath, machine: MachineProfile) -> MotionProfile:
     t, v_peak = trapezoid_times(L, v[:-1], v[1:], v_nom, a)
     out.v_entry[idx], out.v_exit[idx], out.v_peak[idx], out.accel[idx] = v[:-1], v[1:], v_peak, a
     out.duration_s[idx] = t
+    out.duration_s[idx[_stop_blocks(np.r_[False, sync])]] += idle_lock_s(machine)
     return out
 
 
