@@ -116,10 +116,17 @@ def main():
 @click.option("--mask", "qr_mask", type=int, default=None, help="Mask pattern (default: best, recorded in the job).")
 @click.option("--micro", type=click.Choice(["no", "yes", "auto"]), default="no", show_default=True)
 @click.option("--quiet-zone", type=int, default=None, help="Quiet zone in modules (default 4, Micro QR 2).")
+@click.option("--hidden-key", type=click.Path(dir_okay=False), default=None,
+              help="Key file: rewrite a keyed hidden subset of the dark modules.")
+@click.option("--sign", type=click.Path(dir_okay=False), default=None, help="Ed25519 private key (PEM): sign TEXT.")
 @recipe_options
-def qr(text, out, module_um, error_level, qr_version, qr_mask, micro, quiet_zone, **opts):
-    """A QR code job for TEXT."""
+def qr(text, out, module_um, error_level, qr_version, qr_mask, micro, quiet_zone, hidden_key, sign, **opts):
+    """A QR code job for TEXT (optionally signed and with a keyed hidden layer)."""
     from .sources import make_artwork
+
+    if hidden_key or sign:
+        from .cli_security import write_tag_job
+        return write_tag_job(text, out, opts, hidden_key, sign, module_um, error_level, qr_version, qr_mask, quiet_zone)
 
     art = make_artwork({"kind": "qr", "data": text, "error": error_level, "version": qr_version, "mask": qr_mask,
                         "micro": {"no": False, "yes": True, "auto": "auto"}[micro], "module_um": module_um,
@@ -197,3 +204,11 @@ def demo(out, as_json):
 
     result = run_demo(Path(out))
     emit(result, as_json, "\n".join(result["log"]))
+
+
+from . import cli_security  # noqa: E402  (security commands, one line each)
+
+main.add_command(cli_security.encrypt)
+main.add_command(cli_security.batch)
+main.add_command(cli_security.check_photo)
+main.add_command(cli_security.keygen)
