@@ -1,0 +1,73 @@
+"""Simulator benchmark: a QR job over a 10 mm x 10 mm field at 2 um per pixel (25 M pixels).
+
+Plans a QR code (default recipe: 200 uJ, 10 kHz, 0.4 mm/s, 20 um line pitch) sized to fill
+the field, simulates it (ledger, residence, incubation, Arrhenius dose, Avrami, phases) and
+renders the three views plus report.json, then prints wall time per stage and the peak
+resident memory (ru_maxrss). Target: < 10 s and < 3 GB on one core.
+
+    python benchmarks/sim_bench.py [--out DIR] [--field-mm 10] [--pitch-um 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+from lasergen.machine import MachineProfile  # noqa: E402
+from lasergen.pattern import Layer, Pattern  # noqa: E402
+from lasergen.planner import plan  # noqa: E402
+from lasergen.recipe import Recipe  # noqa: E402
+from lasergen.sources import make_artwork  # noqa: E402
+
+from hardware_sim.simulate import simulate, write_outputs  # noqa: E402
+from hardware_sim.verify import decode_qr  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=None, help="folder for the renders (default: a temporary one)")
+    ap.add_argument("--field-mm", type=float, default=10.0)
+    ap.add_argument("--pitch-um", type=float, default=2.0)
+    args = ap.parse_args(argv)
+
+    t0 = time.perf_counter()
+    machine = MachineProfile.load()
+    art = make_artwork({"kind": "qr", "data": "lasergen benchmark " + "0123456789" * 12, "error": "M",
+                        "quiet_zone": 0, "module_um": 1.0})
+    modules = art.mask.shape[0]
+    module_um = round(0.9 * args.field_mm * 1000.0 / modules / 20.0) * 20.0  # a whole number of 20 um lines
+    recipes = {"write": Recipe(line_pitch_um=20.0)}
+    pattern = Pattern(module_um, [Layer(art.mask, "write", "qr")], (10.0, 10.0), recipes, art.meta)
+    path = plan(pattern, machine)
+    t_plan = time.perf_counter()
+
+    size_mm = modules * module_um / 1000.0
+    margin_um = (args.field_mm - size_mm) / 2 * 1000.0
+    prediction = simulate(path, machine, "BrI", pitch_um=args.pitch_um, margin_um=margin_um)
+    t_sim = time.perf_counter()
+
+    out = args.out or tempfile.mkdtemp(prefix="sim_bench_")
+    report = write_outputs(prediction, out, whole_mark=True, max_px=2048)
+    t_render = time.perf_counter()
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    ny, nx = prediction.grid.shape
+    decoded = decode_qr(os.path.join(out, report["renders"]["uv365"]))
+    print(f"QR version {art.meta['version']} ({modules} modules of {module_um:g} um), "
+          f"{len(prediction.ledger)} laser-on segments, {prediction.ledger.stats()['mark_length_mm']:.0f} mm of marks")
+    print(f"field {nx} x {ny} px at {args.pitch_um:g} um = {nx * ny / 1e6:.1f} M pixels")
+    print(f"plan {t_plan - t0:.2f} s | simulate {t_sim - t_plan:.2f} s | render + report {t_render - t_sim:.2f} s")
+    print(f"simulate + render: {t_render - t_plan:.2f} s wall, peak RSS {peak_mb:.0f} MB")
+    print(f"renders in {out}; UV render decodes: {decoded == [art.meta['payload']]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
