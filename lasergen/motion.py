@@ -87,76 +87,122 @@ def trapezoid_times(length, v0, v1, v_nominal, accel):
     return (2 * v_peak - v0 - v1) / accel + cruise, v_peak
 
 
-def profile(path: Toolpath, machine: MachineProfile) -> MotionProfile:
-    n_rows = len(path)
-    dx, dy = path.x1 - path.x0, path.y1 - path.y0
+CHUNK_BLOCKS = 1_000_000  # blocks planned at once; memory stays bounded on 10^7-row jobs
+
+
+def _geometry(path: Toolpath, rows: np.ndarray, machine: MachineProfile):
+    """Length, unit vector, nominal speed and acceleration of the motion blocks at `rows`."""
+    dx, dy = path.x1[rows] - path.x0[rows], path.y1[rows] - path.y0[rows]
     length = np.hypot(dx, dy)
-    moving = (path.kind != DWELL) & (length > 1e-9)
-    idx = np.flatnonzero(moving)
-    n = idx.size
-    out = MotionProfile(*(np.zeros(n_rows) for _ in range(5)))
-    out.duration_s[:] = np.where(path.kind == DWELL, dwell_seconds(path.dwell_s), 0.0)
-    if n == 0:
-        return out
+    ux, uy = dx / length, dy / length
+    v_rapid = _axis_limited(np.asarray(machine.max_rate_mm_s), ux, uy)
+    v_nom = np.where(path.kind[rows] == RAPID, v_rapid, np.minimum(path.speed_mm_s[rows], v_rapid))
+    accel = _axis_limited(np.asarray(machine.accel_mm_s2), ux, uy)
+    return length, ux, uy, v_nom, accel
 
-    L = length[idx]
-    ux, uy = dx[idx] / L, dy[idx] / L
-    max_rate = np.asarray(machine.max_rate_mm_s)
-    accel_lim = np.asarray(machine.accel_mm_s2)
-    v_rapid = _axis_limited(max_rate, ux, uy)
-    rapid = path.kind[idx] == RAPID
-    v_nom = np.where(rapid, v_rapid, np.minimum(path.speed_mm_s[idx], v_rapid))
-    a = _axis_limited(accel_lim, ux, uy)
 
-    # junction speeds (entry of block i from block i-1)
+def _junction_sqr(ux, uy, accel_limits, deviation_mm):
+    """Squared junction speed between consecutive blocks (GRBL's junction deviation model)."""
     cos_theta = -(ux[1:] * ux[:-1] + uy[1:] * uy[:-1])
     jx, jy = ux[1:] - ux[:-1], uy[1:] - uy[:-1]
     jn = np.hypot(jx, jy)
+    jn[jn == 0] = 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        a_j = _axis_limited(accel_lim, jx / np.where(jn > 0, jn, 1), jy / np.where(jn > 0, jn, 1))
+        a_j = _axis_limited(accel_limits, jx / jn, jy / jn)
         s = np.sqrt(0.5 * (1.0 - np.maximum(cos_theta, -0.999999)))
-        w_j = a_j * machine.junction_deviation_mm * s / (1.0 - s)
-    w_j = np.where(cos_theta > 0.999999, 0.0, np.where(cos_theta < -0.999999, np.inf, w_j))
-    c = np.zeros(n + 1)
-    c[1:n] = np.minimum(w_j, np.minimum(v_nom[1:], v_nom[:-1]) ** 2)
+        w = a_j * deviation_mm * s / (1.0 - s)
+    return np.where(cos_theta > 0.999999, 0.0, np.where(cos_theta < -0.999999, np.inf, w))
 
-    # synchronisation points: a dwell between blocks, or a laser on/off (pass change)
-    dwell_before = np.zeros(n_rows + 1, dtype=np.int64)
-    dwell_before[1:] = np.cumsum(path.kind == DWELL)
-    sync = (dwell_before[idx[1:]] != dwell_before[idx[:-1]]) | (path.pass_id[idx[1:]] != path.pass_id[idx[:-1]])
-    c[1:n][sync] = 0.0
 
-    Q = np.zeros(n + 1)
-    Q[1:] = np.cumsum(2 * a * L)
-    w = np.minimum.accumulate((c + Q)[::-1])[::-1] - Q  # backward pass
-    window = max(1, machine.planner_blocks - 1)
-    w = np.minimum(w, Q[np.minimum(np.arange(n + 1) + window, n)] - Q)  # buffer horizon
-    w = Q + np.minimum.accumulate(w - Q)  # forward pass
-    w = np.maximum(w, 0.0)
-    w[0] = w[n] = 0.0
-    v = np.sqrt(w)
+def _plan_blocks(path: Toolpath, blocks: np.ndarray, sync: np.ndarray, machine: MachineProfile):
+    """Yield (first, last, v, length, v_nom, accel) per chunk of motion blocks, v = entry speeds of
+    blocks first..last plus the exit of the last. Exact: the planner horizon makes the backward
+    pass local (W blocks of look-ahead), and the forward pass carries one running minimum."""
+    n = blocks.size
+    horizon = max(1, machine.planner_blocks - 1)
+    accel_limits = np.asarray(machine.accel_mm_s2)
+    carry = np.inf
+    for first in range(0, n, CHUNK_BLOCKS):
+        last = min(first + CHUNK_BLOCKS, n)
+        lo, hi = max(first - 1, 0), min(last + horizon, n)
+        length, ux, uy, v_nom, accel = _geometry(path, blocks[lo:hi], machine)
+        k = first - lo  # index of block `first` in this window
+        m = hi - lo
+        c = np.zeros(m + 1)  # c[i]: max squared entry of window block i; c[m]: exit of the window
+        c[1:m] = np.minimum(_junction_sqr(ux, uy, accel_limits, machine.junction_deviation_mm),
+                            np.minimum(v_nom[1:], v_nom[:-1]) ** 2)
+        c[1:m][sync[lo + 1:hi]] = 0.0
+        if lo == 0:
+            c[0] = 0.0  # the job starts from rest
+        Q = np.zeros(m + 1)
+        Q[1:] = np.cumsum(2 * accel * length)
+        w = np.minimum.accumulate((c + Q)[::-1])[::-1] - Q  # backward pass (to the window's end)
+        ahead = np.minimum(np.arange(m + 1) + horizon, m)
+        w = np.minimum(w, Q[ahead] - Q)  # GRBL plans the newest buffered block to stop
+        if hi == n:
+            w[m] = 0.0
+        # forward pass over entries first..last; `carry` is min_{j<first} (w_j - (Q_j - Q_first))
+        K = last - first
+        seg = slice(k, k + K + 1)
+        wq = w[seg] - Q[seg]
+        running = np.minimum.accumulate(np.r_[carry - Q[k], wq])[1:]
+        w_seg = np.maximum(Q[seg] + running, 0.0)
+        carry = running[-2] + Q[k + K]
+        blk = slice(k, k + last - first)
+        yield first, last, np.sqrt(w_seg), length[blk], v_nom[blk], accel[blk]
 
-    t, v_peak = trapezoid_times(L, v[:-1], v[1:], v_nom, a)
-    out.v_entry[idx], out.v_exit[idx], out.v_peak[idx], out.accel[idx] = v[:-1], v[1:], v_peak, a
-    out.duration_s[idx] = t
-    out.duration_s[idx[_stop_blocks(np.r_[False, sync])]] += idle_lock_s(machine)
+
+def _motion_blocks(path: Toolpath):
+    """Row indices of real motions and, per block, whether a sync (dwell, laser on/off) precedes it."""
+    moving = (path.kind != DWELL) & ((path.x1 != path.x0) | (path.y1 != path.y0))
+    blocks = np.flatnonzero(moving)
+    dwells_before = np.cumsum(path.kind == DWELL, dtype=np.int64)
+    sync = np.zeros(blocks.size, dtype=bool)
+    sync[1:] = (dwells_before[blocks[1:]] != dwells_before[blocks[:-1]]) | \
+               (path.pass_id[blocks[1:]] != path.pass_id[blocks[:-1]])
+    return blocks, sync
+
+
+def durations(path: Toolpath, machine: MachineProfile) -> np.ndarray:
+    """Seconds each toolpath row takes (dwells included), without keeping the full profile."""
+    out = np.where(path.kind == DWELL, dwell_seconds(path.dwell_s), 0.0)
+    blocks, sync = _motion_blocks(path)
+    for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
+        out[blocks[first:last]] = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0]
+    out[blocks[_stop_blocks(sync)]] += idle_lock_s(machine)
+    return out
+
+
+def profile(path: Toolpath, machine: MachineProfile) -> MotionProfile:
+    """Entry, peak and exit speed, acceleration and duration of every toolpath row."""
+    n_rows = len(path)
+    out = MotionProfile(*(np.zeros(n_rows) for _ in range(5)))
+    out.duration_s[:] = np.where(path.kind == DWELL, dwell_seconds(path.dwell_s), 0.0)
+    blocks, sync = _motion_blocks(path)
+    for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
+        rows = blocks[first:last]
+        t, v_peak = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)
+        out.v_entry[rows], out.v_exit[rows], out.v_peak[rows], out.accel[rows], out.duration_s[rows] = \
+            v[:-1], v[1:], v_peak, accel, t
+    out.duration_s[blocks[_stop_blocks(sync)]] += idle_lock_s(machine)
     return out
 
 
 def estimate(path: Toolpath, machine: MachineProfile) -> dict:
     """Job totals: time split into writing, blank moves, travel and dwell; distances; counts."""
-    prof = profile(path, machine)
+    row_s = durations(path, machine)
+    length = path.length_mm
     marks = path.is_mark
     rapid = path.kind == RAPID
     dwell = path.kind == DWELL
-    stats = path.stats()
+    stats = path.stats(length)
     return {
-        "time_s": prof.total_s,
-        "mark_time_s": float(prof.duration_s[marks & ~dwell].sum()),
-        "dwell_time_s": float(prof.duration_s[dwell].sum()),
-        "travel_time_s": float(prof.duration_s[rapid].sum()),
-        "blank_time_s": float(prof.duration_s[~marks & ~rapid & ~dwell].sum()),
-        "distance_mm": float(path.length_mm.sum()),
+        "time_s": float(row_s.sum()),
+        "mark_time_s": float(row_s[marks & ~dwell].sum()),
+        "dwell_time_s": float(row_s[dwell].sum()),
+        "travel_time_s": float(row_s[rapid].sum()),
+        "blank_time_s": float(row_s[~marks & ~rapid & ~dwell].sum()),
+        "distance_mm": float(length.sum()),
         "mark_count": stats["marks"],
         "dot_count": stats["dots"],
         "line_count": stats["line_marks"],

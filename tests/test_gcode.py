@@ -91,6 +91,7 @@ def test_edited_body_is_detected(machine):
     ("G0X1X2", 25),  # repeated word
     ("G80X1", 31),  # axis words with no command using them
     ("G2X1Y1F10", 35),  # arc without offsets
+    ("G1M3S200", 22),  # explicit G1 needs a feed even without axis words
     ("1X", 1),
 ])
 def test_rejected_blocks_get_grbl_codes(block, code):
@@ -121,3 +122,15 @@ def test_number_formatting():
 def test_parse_reports_line_and_code(machine):
     with pytest.raises(LasergenError, match=r"line 2: error:22"):
         read_job("G21G90\nG1X1\n", machine)
+
+
+def test_g1_without_axes_still_needs_a_feed():
+    # GRBL 1.1 rejects `G1M3S200` with error:22 until an F has been set; with F it only sets modes
+    with pytest.raises(GcodeError) as err:
+        Interpreter().execute("G1M3S200")
+    assert err.value.code == 22
+    it = Interpreter()
+    assert [a.kind for a in it.execute("G1F3000M3S200")] == ["spindle"]
+    with pytest.raises(GcodeError) as err:
+        it.execute("G2")
+    assert err.value.code == 26

@@ -180,10 +180,11 @@ class Interpreter:
         actions: list[Action] = []
 
         # non-modal commands that use axis words or P/L values
+        # an explicit motion word is a motion command even without axis words (gcode.c)
         axis_command = None
         if nonmodal in AXIS_NONMODAL:
             axis_command = nonmodal
-        elif axis and motion != "G80":
+        elif motion != "G80" and (axis or "motion" in groups):
             axis_command = "motion"
         if axis and axis_command is None and nonmodal not in ("G53",):
             _fail("axis_words_exist")
@@ -209,7 +210,11 @@ class Interpreter:
             if inverse_time and feed is None:
                 _fail("undefined_feed_rate")
             if not inverse_time and feed_mm_min <= 0:
-                _fail("undefined_feed_rate", "G1 without a feed rate (F)")
+                _fail("undefined_feed_rate", f"{motion} without a feed rate (F)")
+            if motion in ("G2", "G3") and not axis:
+                _fail("no_axis_words")
+        if axis_command == "motion" and not axis and motion in ("G0", "G1"):
+            axis_command = None  # G0/G1 without axis words only set the mode
         if axis_command == "motion" and motion.startswith("G38"):
             _fail("unsupported_command", "probing is not available on this controller")
 
