@@ -1,5 +1,10 @@
 """Machine profile: travel, motion limits, how S maps to pulse energy, the laser's rep rate.
 
+Coordinates: jobs are written in work coordinates (G54) and the travel limits describe the
+writable area in those coordinates, from 0 up. Stock GRBL homes to 0 and keeps machine
+coordinates negative; set a work offset (`G10 L20 P1 X0 Y0` at the area's corner) so the
+job's 0..travel range lies inside the machine's, or build GRBL with HOMING_FORCE_SET_ORIGIN.
+
 Profiles are TOML files; `default` ships with the package (`lasergen/profiles/`). The GRBL
 settings a profile implies ($30, $110.., $120.., $130..) are derived here so the driver can
 check a controller against them and the emulator can boot with them.
@@ -25,6 +30,7 @@ class MachineProfile:
     accel_mm_s2: tuple[float, float]
     junction_deviation_mm: float
     planner_blocks: int
+    stepper_idle_lock_ms: float
     s_per_uJ: float
     s_max: float
     rep_rate_kHz: float
@@ -45,6 +51,7 @@ class MachineProfile:
                 accel_mm_s2=tuple(map(float, motion["accel_mm_s2"])),
                 junction_deviation_mm=float(motion.get("junction_deviation_mm", 0.01)),
                 planner_blocks=int(motion.get("planner_blocks", 15)),
+                stepper_idle_lock_ms=float(motion.get("stepper_idle_lock_ms", 25.0)),
                 s_per_uJ=float(laser.get("s_per_uJ", 1.0)),
                 s_max=float(laser.get("s_max", 1000.0)),
                 rep_rate_kHz=float(laser["rep_rate_kHz"]),
@@ -79,6 +86,7 @@ class MachineProfile:
     def grbl_settings(self) -> dict[int, float]:
         """The GRBL 1.1 settings this profile assumes ($-number to value, GRBL units)."""
         return {
+            1: self.stepper_idle_lock_ms,
             11: self.junction_deviation_mm,
             20: 1.0,  # soft limits on
             22: 1.0,  # homing on (soft limits need it)

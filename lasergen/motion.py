@@ -55,7 +55,6 @@ def _axis_limited(limits: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndar
     return np.minimum(lx, ly)
 
 
-IDLE_LOCK_MS = 25.0  # GRBL's $1 default; a profile may set `stepper_idle_lock_ms` (255 = none)
 DWELL_STEP_S = 0.05  # GRBL's DWELL_TIME_STEP
 
 
@@ -67,7 +66,7 @@ def dwell_seconds(dwell_s) -> np.ndarray:
 
 
 def idle_lock_s(machine: MachineProfile) -> float:
-    ms = float(getattr(machine, "stepper_idle_lock_ms", IDLE_LOCK_MS))
+    ms = machine.stepper_idle_lock_ms
     return 0.0 if ms >= 255 else ms / 1000.0
 
 
