@@ -2,6 +2,7 @@
 
     [pattern]            pitch_um (default: the first source's), origin_mm, material
     [recipes.NAME]       any Recipe field; names not given keep the built-in presets
+    [calibration]        instead of layers: an energy x dwell (or speed) test grid
     [[layers]]           name, recipe, source = {kind = "qr"|"text"|"bitmap", ...},
                          offset_px = [row, col] on the common canvas, clip_to = "earlier layer"
 All sources must share one pitch; the canvas grows to hold every layer. `clip_to` keeps a
@@ -56,6 +57,9 @@ def recipes_from_spec(spec: dict) -> dict[str, Recipe]:
 
 
 def pattern_from_spec(spec: dict, base_dir: Path = Path(".")) -> Pattern:
+    if "calibration" in spec:  # process-window grid, one recipe per cell (lasergen/calibration.py)
+        from .calibration import pattern_from_calibration
+        return pattern_from_calibration(spec)
     if "levels" in spec:  # multi-level spec: views -> layers (lasergen/levels.py)
         from .levels import pattern_from_levels
         return pattern_from_levels(spec, base_dir)

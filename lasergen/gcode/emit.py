@@ -59,13 +59,13 @@ def number_columns(values: np.ndarray, decimals: int) -> np.ndarray:
     top = int(int_part.max(initial=0))
     n_int = len(str(top))
     out = np.zeros((len(values), 1 + n_int + 1 + decimals), dtype=np.uint8)
-    out[:, 1:1 + n_int] = _digits_table(top + 1, n_int)[int_part]
+    out[:, 1:1 + n_int] = np.take(_digits_table(top + 1, n_int), int_part, axis=0)
     negative = np.flatnonzero((values < 0) & (scaled > 0))
     if negative.size:
         first_digit = np.argmax(out[negative, 1:1 + n_int] > 0, axis=1)
         out[negative, first_digit] = ord("-")
     if decimals:
-        out[:, 1 + n_int:] = _FRACTIONS[decimals][frac]
+        out[:, 1 + n_int:] = np.take(_FRACTIONS[decimals], frac, axis=0)
     return out
 
 
