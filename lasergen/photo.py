@@ -6,7 +6,8 @@
    side), a flat-field estimate; the filtered photo is divided by the *same* field, because it
    is too sparse to estimate its own.
 3. Locate: zxing-cpp finds the QR code (rotation, perspective, light-on-dark) and reports its
-   four corners in symbol orientation, plus version, error level and data mask.
+   four corners in symbol orientation, plus version, error level and data mask. When a blurred
+   photo does not decode, unsharp-masked and smoothed versions are tried (short ladders of radii).
 4. A homography (direct linear transform on the four corners) maps module coordinates
    (u = column, v = row, 0..N) to photo pixels; each module is the mean of a 3x3 set of
    bilinear samples in its central half, in both photos (assumed taken from the same pose;
@@ -28,6 +29,9 @@ from . import LasergenError
 SUBSAMPLE = np.array([-0.25, 0.0, 0.25])  # offsets within a module, in modules
 FIELD_FRACTION = 1 / 8  # flat-field blur sigma as a fraction of the shorter image side
 MAX_SHIFT_FRACTION = 0.1  # largest shift accepted between the UV and filtered photos
+UNSHARP_SIGMAS_PX = (2.0, 4.0, 6.0, 8.0)
+UNSHARP_AMOUNT = 2.0
+SMOOTH_SIGMAS_PX = (1.0, 2.0, 4.0)
 
 
 @dataclass
@@ -148,13 +152,26 @@ def estimate_shift(reference: np.ndarray, moving: np.ndarray) -> tuple[float, fl
     return (float(dy), float(dx)) if max(abs(dy), abs(dx)) <= limit else (0.0, 0.0)
 
 
+def candidates(uv: np.ndarray, uv_flat: np.ndarray):
+    """Images to try the decoder on, cheapest first: flattened, as taken, then unsharp-masked
+    (img + 2 (img - blur)) at a ladder of radii, which restores the gaps between glowing modules
+    that blur and glow spreading close, then smoothed, which merges scan lines that a close-up
+    resolves into stripes."""
+    yield uv_flat
+    yield uv
+    for sigma in UNSHARP_SIGMAS_PX:
+        yield uv_flat + UNSHARP_AMOUNT * (uv_flat - ndimage.gaussian_filter(uv_flat, sigma))
+    for sigma in SMOOTH_SIGMAS_PX:
+        yield ndimage.gaussian_filter(uv_flat, sigma)
+
+
 def sample_pair(uv_source, filtered_source=None) -> Sampled:
     """Locate the code in the UV photo and sample both photos on its module grid."""
     uv = load_glow(uv_source)
     field = flat_field(uv)
     uv_flat = uv / field
     located = None
-    for candidate in (uv_flat, uv):
+    for candidate in candidates(uv, uv_flat):
         located = locate(to_u8(candidate))
         if located:
             break

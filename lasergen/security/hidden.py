@@ -37,16 +37,18 @@ FRACTION_RANGE = (0.1, 0.6)
 
 
 def parse_key(raw: bytes, where: str) -> bytes:
-    """Raw bytes, or hex text (whitespace ignored); refuse anything else with a one-line reason."""
+    """Hex text (whitespace ignored) when the content is all hex digits, else raw bytes."""
     text = raw.strip()
-    if text and all(chr(b) in string.hexdigits for b in text) and 2 * KEY_BYTES[0] <= len(text) <= 2 * KEY_BYTES[1]:
-        if len(text) % 2:
-            raise LasergenError(f"hidden key {where}: odd number of hex digits ({len(text)})")
+    lo, hi = KEY_BYTES
+    if len(text) >= lo and all(chr(b) in string.hexdigits for b in text):
+        if len(text) % 2 or not 2 * lo <= len(text) <= 2 * hi:
+            raise LasergenError(f"hidden key {where}: hex key must have an even {2 * lo}..{2 * hi} digits, "
+                                f"got {len(text)}")
         return bytes.fromhex(text.decode())
-    if KEY_BYTES[0] <= len(raw) <= KEY_BYTES[1]:
+    if lo <= len(raw) <= hi:
         return bytes(raw)
-    raise LasergenError(f"hidden key {where}: expected {KEY_BYTES[0]}..{KEY_BYTES[1]} raw bytes or "
-                        f"{2 * KEY_BYTES[0]}..{2 * KEY_BYTES[1]} hex digits, got {len(raw)} bytes")
+    raise LasergenError(f"hidden key {where}: expected {lo}..{hi} raw bytes or {2 * lo}..{2 * hi} hex digits, "
+                        f"got {len(raw)} bytes")
 
 
 def load_key(path: str | Path | None = None) -> bytes:

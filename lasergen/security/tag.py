@@ -1,7 +1,7 @@
 """Security tags: a QR code, optionally signed (payload) and keyed (hidden rewrite layer).
 
     message --sign--> payload --segno--> symbol --write--> layer "qr"      (glows under UV)
-                                            \--HMAC(key)--> layer "hidden" (rewrite: glows behind 645 nm)
+                                            +--HMAC(key)--> layer "hidden" (rewrite: glows behind 645 nm)
 What the tag promises (payload, symbol parameters, signature scheme, hidden-layer scheme and
 `key_id`) goes into the pattern's meta, hence the job manifest; the key itself never does.
 """

@@ -3,9 +3,9 @@
 Each module's *filter ratio* is its filtered glow over its UV glow, both above the level of
 light (unwritten) modules. The ratio cancels lamp and camera unevenness shared by the two
 photos: rewritten modules pass the long-pass filter, single-pass ones barely do. Among the
-dark data modules an Otsu split of the ratios says which glow behind the filter; against the
-set the key predicts we count hits (expected and glowing) and false glows (glowing but not
-expected). Confidence = hit rate - false-glow rate (Youden's J, 1 = perfect, ~0 = a guess);
+dark data modules the k brightest ratios (k = the size of the keyed set, fixed by the scheme)
+are taken as glowing; against the set the key predicts we count hits (expected and glowing)
+and false glows (glowing but not expected), and require a real glow (median contrast). Confidence = hit rate - false-glow rate (Youden's J, 1 = perfect, ~0 = a guess);
 AUC is the probability an expected module out-glows an unexpected one.
 """
 
@@ -19,7 +19,7 @@ from ..photo import Sampled, sample_pair
 from ..sources.qr import make_qr
 from . import hidden, signing
 
-PASS = {"hit_rate": 0.9, "false_rate": 0.1, "grid_agreement": 0.9}
+PASS = {"hit_rate": 0.9, "false_rate": 0.1, "grid_agreement": 0.9, "contrast": 2.0}
 
 
 def otsu_threshold(values: np.ndarray) -> float:
@@ -60,16 +60,26 @@ def filter_ratio(sampled: Sampled, symbol: np.ndarray) -> np.ndarray:
 
 
 def hidden_check(ratio: np.ndarray, expected: np.ndarray, candidates: np.ndarray) -> dict:
+    """Rank the candidates' filter ratios; the k = |expected| brightest are the glowing ones.
+
+    The scheme fixes k, so no brightness threshold is needed (robust to blur and exposure);
+    a copy that rewrote other modules, all modules or none ranks the expected ones at random.
+    `contrast` (median ratio of expected over unexpected modules) must also show a real glow.
+    """
     scores = ratio[candidates]
     exp = expected[candidates]
-    glowing = scores > otsu_threshold(scores)
-    hit = float(glowing[exp].mean()) if exp.any() else 0.0
+    k = int(exp.sum())
+    glowing = np.zeros(scores.size, dtype=bool)
+    glowing[np.argsort(-scores, kind="stable")[:k]] = True
+    hit = float(glowing[exp].mean()) if k else 0.0
     false = float(glowing[~exp].mean()) if (~exp).any() else 0.0
-    return {"expected": int(exp.sum()), "expected_glowing": int(glowing[exp].sum()),
+    low = float(np.median(scores[~exp])) if (~exp).any() else 0.0
+    contrast = float(np.median(scores[exp]) / max(low, 0.02)) if k else 0.0
+    return {"expected": k, "expected_glowing": int(glowing[exp].sum()),
             "unexpected": int((~exp).sum()), "unexpected_glowing": int(glowing[~exp].sum()),
             "hit_rate": round(hit, 4), "false_rate": round(false, 4), "confidence": round(hit - false, 4),
-            "auc": round(auc(scores[exp], scores[~exp]), 4),
-            "ok": hit >= PASS["hit_rate"] and false <= PASS["false_rate"]}
+            "auc": round(auc(scores[exp], scores[~exp]), 4), "contrast": round(contrast, 2),
+            "ok": hit >= PASS["hit_rate"] and false <= PASS["false_rate"] and contrast >= PASS["contrast"]}
 
 
 def check_sampled(sampled: Sampled, key: bytes | None = None, public_key=None,

@@ -1,0 +1,94 @@
+"""The E/F demo verifies level by level: daylight shows nothing, UV shows E, the filter shows F.
+
+Two renderings: a rasterised stand-in (always runs) and the simulator (runs when
+`hardware_sim.simulate` is importable), plus the simulator-probed process warnings.
+"""
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from lasergen.build import plan_to_file
+from lasergen.job import read_job
+from lasergen.levelcheck import Frame, check_levels
+from lasergen.machine import MachineProfile
+from lasergen.spec import pattern_from_file
+from tagphotos import render_views
+
+try:
+    import hardware_sim.simulate as sim
+except ImportError:  # the simulator is another package of the project; skip only its tests
+    sim = None
+needs_sim = pytest.mark.skipif(sim is None, reason="hardware_sim.simulate is not importable")
+
+PX, MARGIN = 8, 6
+
+
+@pytest.fixture(scope="module")
+def ef_job(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ef") / "ef.gcode"
+    plan_to_file(pattern_from_file(REPO / "patterns" / "three_level_EF.toml"), out, MachineProfile.load())
+    return read_job(out)
+
+
+def raster_frames(manifest):
+    g = manifest["grid"]
+    s_mm = g["pitch_um"] / PX / 1000.0
+    x_left = g["origin_mm"][0] - MARGIN * g["pitch_um"] / 1000.0
+    y_top = g["origin_mm"][1] + (g["shape"][0] + MARGIN) * g["pitch_um"] / 1000.0
+    return Frame(x_left, y_top, s_mm * 1000.0)
+
+
+def test_ef_levels_on_a_rasterised_rendering(ef_job):
+    pattern = pattern_from_file(REPO / "patterns" / "three_level_EF.toml")
+    images = {k: np.asarray(v) for k, v in render_views(pattern, PX, MARGIN).items()}
+    frame = raster_frames(ef_job.manifest)
+    results = {r["view"]: r for r in check_levels(images, {k: frame for k in images}, ef_job.manifest)}
+    assert set(results) == {"daylight", "uv365", "uv365_lp645"}
+    assert results["uv365"]["iou"] >= 0.9 and results["uv365_lp645"]["iou"] >= 0.9
+    assert results["daylight"]["ok"], results["daylight"]
+
+
+def test_swapped_views_fail(ef_job):
+    """The check can fail: a filter photo that shows the whole E is not level 3."""
+    pattern = pattern_from_file(REPO / "patterns" / "three_level_EF.toml")
+    images = {k: np.asarray(v) for k, v in render_views(pattern, PX, MARGIN).items()}
+    images["uv365_lp645"] = images["uv365"]
+    frame = raster_frames(ef_job.manifest)
+    results = {r["view"]: r for r in check_levels(images, {k: frame for k in images}, ef_job.manifest)}
+    assert not results["uv365_lp645"]["ok"] and results["uv365_lp645"]["iou"] < 0.9
+
+
+@needs_sim
+def test_ef_levels_on_the_simulator(ef_job):
+    from lasergen.security.simcheck import check_prediction
+
+    results = {r["view"]: r for r in check_prediction(sim.simulate(ef_job, None, "BrI"), ef_job.manifest)}
+    assert results["uv365"]["iou"] >= 0.9, results["uv365"]
+    assert results["uv365_lp645"]["iou"] >= 0.9, results["uv365_lp645"]
+    assert results["daylight"]["ok"], results["daylight"]
+
+
+@needs_sim
+def test_hot_heat_treatment_erases_level_three(ef_job):
+    from lasergen.security.simcheck import check_prediction
+
+    results = {r["view"]: r for r in check_prediction(sim.simulate(ef_job, None, "BrI", heat_treat_c=550),
+                                                      ef_job.manifest)}
+    assert results["uv365"]["ok"]
+    assert not results["uv365_lp645"]["ok"] and results["uv365_lp645"]["extra_px"] > 0
+
+
+@needs_sim
+def test_process_warnings_follow_the_model():
+    from lasergen.security.process import MIN_CONTRAST, level_warnings
+
+    assert level_warnings("BrI", None) == []
+    warnings = level_warnings("BrI", 550.0)
+    assert len(warnings) == 1 and warnings[0]["contrast"] < MIN_CONTRAST
+    suggest = warnings[0]["suggest"]
+    assert suggest, warnings[0]["message"]
+    if "heat_treat_c" in suggest:  # the suggestion itself must pass when re-checked
+        assert suggest["heat_treat_c"] < 550 and level_warnings("BrI", suggest["heat_treat_c"]) == []
+    if "filter_nm" in suggest:
+        assert level_warnings("BrI", 550.0, filter_nm=suggest["filter_nm"]) == []
