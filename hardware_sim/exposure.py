@@ -20,8 +20,12 @@ Algorithm (PHYSICS.md B.3-B.4, vectorised, no per-pixel Python loops):
    model keeps the stroke idea (the incubation travels with the heated zone) without that.
 3. Dose. Per pass and writing point (energy, rep rate): D = (residence * f) conv k(r), the
    Arrhenius rate kernel of `thermal` (scipy.signal.oaconvolve on the bounding box only).
-4. Avrami. X_pass = 1 - exp(-D_pass^n); X = 1 - exp(-(sum D)^n); the effective number of
-   passes that transformed a pixel is n_eff = sum X_pass (a rewrite shows as n_eff > 1).
+4. Avrami. X = 1 - exp(-(sum D)^n).
+5. Rewrites. Each pass melts the glass inside its melt zone (T >= liquidus); a later melt
+   re-melts what an earlier one phase-separated and drives the ion exchange of `phase_model`.
+   With melt time m_p = residence conv 1[T(r) >= T_liq], pass p counts 1 - exp(-m_p / t_rw)
+   melts; n_rw = max(sum_p melts - 1, 0). The melt zone is wider than the crystallized line,
+   so rewriting a line rewrites all of it (and a little around it).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from scipy import ndimage, signal
 
 from .ledger import ExposureLedger
 from .material import Material
-from .thermal import incubation_s, melt_radius_um, rate_kernel
+from .thermal import incubation_s, melt_kernel, melt_radius_um, rate_kernel
 
 PIECES_PER_PIXEL = 2
 
@@ -176,7 +180,7 @@ class Exposure:
     grid: Grid
     dose: np.ndarray            # sum of per-pass Avrami arguments D
     crystallized: np.ndarray    # X in [0, 1]
-    passes_eff: np.ndarray      # n_eff = sum over passes of X_pass
+    rewrites: np.ndarray        # n_rw: melts beyond the first (a continuous pass count - 1)
     layer_lit: dict[int, np.ndarray] = field(default_factory=dict)  # layer -> X_pass >= detect in any of its passes
     beam_on_s: float = 0.0
     incubating_s: float = 0.0   # beam time spent incubating (not crystallizing)
@@ -198,14 +202,14 @@ def expose(ledger: ExposureLedger, material: Material, grid: Grid) -> Exposure:
     kin = material.kinetics
     n_avrami, detect = kin["avrami_n"], kin["detect_fraction"]
     dose = np.zeros(grid.shape, np.float32)
-    passes_eff = np.zeros(grid.shape, np.float32)
+    melts = np.zeros(grid.shape, np.float32)  # passes that melted each pixel (continuous)
     layer_lit: dict[int, np.ndarray] = {}
     t_inc_row = incubation_s(material, ledger.energy_uJ, ledger.rep_rate_kHz)
-    crystalline = np.zeros(grid.shape, bool)
     dose_detect = np.float32((-np.log1p(-detect)) ** (1.0 / n_avrami))
-    n_passes = np.unique(ledger.pass_id).size
+    ids, first = np.unique(ledger.pass_id, return_index=True)
+    rewriting = ids.size > 1  # a single pass cannot rewrite: skip the melt convolutions
     beam_on = incubating = 0.0
-    for pass_id in np.unique(ledger.pass_id):  # passes in execution order of their first row
+    for pass_id in ids[np.argsort(first)]:  # passes in execution order
         rows = np.flatnonzero(ledger.pass_id == pass_id)
         sub = ledger.take(rows)
         pieces = cut_into_pieces(sub, grid.pitch_um)
@@ -215,27 +219,27 @@ def expose(ledger: ExposureLedger, material: Material, grid: Grid) -> Exposure:
         fr, fc = grid.fractional_index(pieces.x_mm, pieces.y_mm)
         ir = np.clip(np.rint(fr).astype(np.int64), 0, grid.ny - 1)
         ic = np.clip(np.rint(fc).astype(np.int64), 0, grid.nx - 1)
-        keep = np.where(crystalline[ir, ic], 1.0, keep)
+        keep = np.where(dose[ir, ic] >= dose_detect, 1.0, keep)  # crystalline already: no incubation
         beam_on += float(pieces.dt_s.sum())
         incubating += float((pieces.dt_s * (1 - keep)).sum())
         pass_dose = np.zeros(grid.shape, np.float32)
+        melt_s = np.zeros(grid.shape, np.float32) if rewriting else None
         point = np.stack([sub.energy_uJ, sub.rep_rate_kHz], axis=1)
         points, which = np.unique(point, axis=0, return_inverse=True)
         for g, (energy, rep) in enumerate(points):
             sel = which.ravel()[pieces.row] == g
+            kernel = rate_kernel(material, energy, rep, grid.pitch_um)
             residence = splat(grid, pieces.x_mm[sel], pieces.y_mm[sel], (pieces.dt_s * keep)[sel])
-            convolve_into(pass_dose, residence, rate_kernel(material, energy, rep, grid.pitch_um))
+            convolve_into(pass_dose, residence, kernel)
+            if rewriting:  # how long each pixel was molten, incubated or not
+                raw = splat(grid, pieces.x_mm[sel], pieces.y_mm[sel], pieces.dt_s[sel])
+                convolve_into(melt_s, raw, melt_kernel(material, energy, rep, grid.pitch_um))
         np.maximum(pass_dose, 0, out=pass_dose)  # FFT round-off
         layer = int(sub.layer[0]) if len(sub) else 0
         lit = pass_dose >= dose_detect  # same as X_pass >= detect, without the power
         layer_lit[layer] = layer_lit[layer] | lit if layer in layer_lit else lit
-        if n_passes == 1:
-            dose, passes_eff = pass_dose, None
-            break
-        passes_eff += avrami(pass_dose, n_avrami)
+        if rewriting:
+            melts += -np.expm1(-np.maximum(melt_s, 0) / np.float32(kin["rewrite_melt_s"]))
         dose += pass_dose
-        crystalline |= dose >= dose_detect
-    crystallized = avrami(dose, n_avrami)
-    if passes_eff is None:
-        passes_eff = crystallized
-    return Exposure(grid, dose, crystallized, passes_eff, layer_lit, beam_on, incubating)
+    rewrites = np.maximum(melts - np.float32(1.0), np.float32(0.0))
+    return Exposure(grid, dose, avrami(dose, n_avrami), rewrites, layer_lit, beam_on, incubating)

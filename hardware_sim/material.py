@@ -26,7 +26,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "laser": ("delivered_fraction", "eta_max", "eta_sat_uJ", "accumulation_time_s"),
     "thermal": ("c_T_K_per_W", "r0_um", "ambient_c", "liquidus_c"),
     "kinetics": ("activation_kJ_mol", "rate_ref_per_s", "avrami_n", "detect_fraction",
-                 "incubation_ref_s", "incubation_sigma_um"),
+                 "incubation_ref_s", "incubation_sigma_um", "rewrite_melt_s"),
     "chemistry": ("green_weight", "red_weight", "green_peak_nm", "green_ht_shift_nm",
                   "red_peak_start_nm", "red_peak_end_nm", "rewrite_beta", "rewrite_red_gain",
                   "rewrite_green_keep", "iodide_red_gain", "growth_gain", "vacancy_depth",

@@ -1,7 +1,7 @@
 """Phase model: crystallized fraction -> green and red phases, their intensities, peaks, widths.
 
 PHYSICS.md B.5-B.6, per pixel (vectorised) with the glass's constants from its material profile:
-  rewrites   n_rw = max(n_eff - 1, 0) (n_eff: passes that transformed the pixel, `exposure`);
+  rewrites   n_rw: how many later passes re-melted the pixel's crystals (`exposure`);
              iodide incorporation p_rw = 1 - exp(-beta n_rw)
   heat treat each process of the profile is a first-order Arrhenius extent xi(T, hours)
              (`material.Process`): iodide p_HT, growth, green shift, vacancy (quench), healing
@@ -75,12 +75,12 @@ def heat_treatment_extents(material: Material, treatment: Treatment) -> dict[str
             for name, proc in material.processes.items()}
 
 
-def phases(crystallized: np.ndarray, passes_eff: np.ndarray, material: Material,
+def phases(crystallized: np.ndarray, rewrites: np.ndarray, material: Material,
            treatment: Treatment = Treatment()) -> PhaseMaps:
     ch, sp = material.chemistry, material.spectra
     xi = heat_treatment_extents(material, treatment)
     meas = measurement_factors(material, treatment.measure_c)
-    n_rw = np.maximum(passes_eff - np.float32(1.0), np.float32(0.0))
+    n_rw = np.maximum(rewrites, np.float32(0.0))
     rewritten = bool(n_rw.any())
     p_rw = -np.expm1(-np.float32(ch["rewrite_beta"]) * n_rw) if rewritten else np.float32(0.0)
     p_ht = xi["iodide"]

@@ -15,6 +15,7 @@ import numpy as np
 
 from .cie import D65_WHITE_XYZ, xyz_to_lab
 from .features import dot_diameters_um, line_widths_um
+from .optics import PEAK_GRID_NM, line_shape
 from .phase_model import HC_EV_NM
 from .thermal import absorbed_power_W, centre_temperature_K, delivered_power_W, incubation_s
 
@@ -26,22 +27,42 @@ def fwhm_nm(peak_nm: float, fwhm_meV: float) -> float:
     return float(HC_EV_NM / (e0 - half) - HC_EV_NM / (e0 + half))
 
 
+def spectrum_peak_nm(intensity: np.ndarray, peak_nm: np.ndarray, fwhm_meV: float) -> float | None:
+    """Peak of the summed emission of all pixels (what a spectrometer over the mark reports):
+    the intensity histogram of per-pixel peaks (PEAK_GRID_NM bins) times the line shapes."""
+    total = float(intensity.sum(dtype=np.float64))
+    if total <= 0:
+        return None
+    peaks = np.broadcast_to(peak_nm, intensity.shape)
+    lit = intensity > 0
+    step = PEAK_GRID_NM[1] - PEAK_GRID_NM[0]
+    bins = np.clip(np.rint((peaks[lit] - PEAK_GRID_NM[0]) / step).astype(np.int64), 0, PEAK_GRID_NM.size - 1)
+    hist = np.bincount(bins, intensity[lit].astype(np.float64), minlength=PEAK_GRID_NM.size)
+    used = np.flatnonzero(hist)
+    lam = np.arange(np.floor(PEAK_GRID_NM[used[0]]) - 60, np.ceil(PEAK_GRID_NM[used[-1]]) + 60, 0.25)
+    spectrum = hist[used] @ line_shape(lam, PEAK_GRID_NM[used], fwhm_meV)
+    return float(lam[np.argmax(spectrum)])
+
+
 def phase_summary(prediction) -> dict:
     maps, area = prediction.maps, prediction.grid.pixel_area_um2
-    green_total, red_total = float(maps.green.sum(dtype=np.float64)), float(maps.red.sum(dtype=np.float64))
-    red_peak = float((maps.red * maps.red_peak_nm).sum(dtype=np.float64) / red_total) if red_total > 0 else None
-    return {
-        "green": {"integrated": green_total * area, "peak_nm": maps.green_peak_nm if green_total > 0 else None,
-                  "fwhm_nm": fwhm_nm(maps.green_peak_nm, maps.green_fwhm_meV), "fwhm_meV": maps.green_fwhm_meV},
-        "red": {"integrated": red_total * area, "peak_nm": red_peak,
-                "fwhm_nm": fwhm_nm(red_peak or 613.0, maps.red_fwhm_meV), "fwhm_meV": maps.red_fwhm_meV},
-    }
+    out = {}
+    for name, intensity, peak, width in (("green", maps.green, np.float32(maps.green_peak_nm), maps.green_fwhm_meV),
+                                         ("red", maps.red, maps.red_peak_nm, maps.red_fwhm_meV)):
+        total = float(intensity.sum(dtype=np.float64))
+        spectral = spectrum_peak_nm(intensity, peak, width)
+        mean = float((intensity * peak).sum(dtype=np.float64) / total) if total > 0 else None
+        out[name] = {"integrated": total * area, "peak_nm": spectral, "mean_peak_nm": mean,
+                     "fwhm_nm": fwhm_nm(spectral or float(np.mean(peak)), width), "fwhm_meV": width}
+    return out
 
 
 def regions(sample) -> dict[str, np.ndarray]:
+    """Written / clear, and the cores of rewritten (n_rw >= 0.9) and single-pass (n_rw <= 0.1)
+    parts; the partly rewritten fringe between them belongs to neither."""
     lit = sample.lit
-    rewritten = lit & (sample.passes_eff >= 1.5)
-    return {"written": lit, "clear": ~lit, "rewritten": rewritten, "single_pass": lit & ~rewritten}
+    return {"written": lit, "clear": ~lit, "rewritten": lit & (sample.rewrites >= 0.9),
+            "single_pass": lit & (sample.rewrites <= 0.1)}
 
 
 def view_stats(sample, xyz_by_view: dict[str, np.ndarray]) -> dict:
@@ -110,7 +131,7 @@ def warnings_for(prediction, points: list[dict]) -> list[str]:
     ht = prediction.treatment.heat_treat_c
     red_start = mat.chemistry["red_peak_start_nm"]
     if ht is not None and mat.chemistry["red_weight"] > 0 and red_start < 645:
-        shifted = prediction.maps.red_peak_nm[prediction.lit & (exp.passes_eff < 1.5)]
+        shifted = prediction.maps.red_peak_nm[prediction.lit & (exp.rewrites < 0.5)]
         if shifted.size and float(np.median(shifted)) > 640:
             out.append(f"heat treatment at {ht:g} C moves single-pass red to {float(np.median(shifted)):.0f} nm: it passes "
                        f"the 645 nm filter too, which erases the filtered (level-3) view")

@@ -37,7 +37,7 @@ class Sample:
     """The predicted sample on some pixel grid (the simulation grid, or coarser for a render)."""
     maps: PhaseMaps
     crystallized: np.ndarray
-    passes_eff: np.ndarray
+    rewrites: np.ndarray
     lit: np.ndarray            # X >= detect (at coarser scales: in at least half of the block)
     pitch_um: float
 
@@ -63,7 +63,7 @@ class Prediction:
     def remeasure(self, measure_c: float) -> "Prediction":
         """The same sample measured at another temperature (the sample itself is unchanged)."""
         treatment = replace(self.treatment, measure_c=measure_c)
-        maps = phases(self.exposure.crystallized, self.exposure.passes_eff, self.material, treatment)
+        maps = phases(self.exposure.crystallized, self.exposure.rewrites, self.material, treatment)
         return replace(self, treatment=treatment, maps=maps)
 
     def sample_at(self, um_per_px: float | None = None) -> Sample:
@@ -72,14 +72,14 @@ class Prediction:
         is everywhere but the edges of rewritten regions)."""
         ratio = max(1.0, (um_per_px or self.grid.pitch_um) / self.grid.pitch_um)
         if ratio == 1.0:
-            return Sample(self.maps, self.exposure.crystallized, self.exposure.passes_eff, self.lit, self.grid.pitch_um)
+            return Sample(self.maps, self.exposure.crystallized, self.exposure.rewrites, self.lit, self.grid.pitch_um)
         m = self.maps
         red = block_mean(m.red, ratio)
         weighted_peak = block_mean(m.red * m.red_peak_nm, ratio)
         peak = np.where(red > 0, weighted_peak / np.where(red > 0, red, 1), block_mean(m.red_peak_nm, ratio))
         maps = replace(m, green=block_mean(m.green, ratio), red=red, red_peak_nm=peak.astype(np.float32))
         lit = block_mean(self.lit.astype(np.float32), ratio) >= 0.5
-        return Sample(maps, block_mean(self.exposure.crystallized, ratio), block_mean(self.exposure.passes_eff, ratio),
+        return Sample(maps, block_mean(self.exposure.crystallized, ratio), block_mean(self.exposure.rewrites, ratio),
                       lit, self.grid.pitch_um * ratio)
 
     def xyz(self, view_name: str, sample: Sample | None = None) -> np.ndarray:
@@ -148,7 +148,7 @@ def simulate(source, machine: MachineProfile | None = None, material: str | Mate
         raise LasergenError(str(exc)) from None
     exposure = expose(ledger, material, grid)
     treatment = Treatment(heat_treat_c, heat_treat_hours, measure_c)
-    maps = phases(exposure.crystallized, exposure.passes_eff, material, treatment)
+    maps = phases(exposure.crystallized, exposure.rewrites, material, treatment)
     return Prediction(ledger, machine, material, treatment, exposure, maps, views)
 
 

@@ -76,13 +76,23 @@ def melt_radius_um(material: Material, energy_uJ, rep_rate_kHz) -> float:
     return th["r0_um"] * float(np.sqrt((rise / needed) ** 2 - 1))
 
 
-def rate_kernel(material: Material, energy_uJ: float, rep_rate_kHz: float, pitch_um: float) -> np.ndarray:
-    """k(r) in 1/s on a (2m+1)^2 pixel grid, pixel-averaged; an all-zero 1x1 kernel if no melt."""
+def _sampled(material: Material, energy_uJ: float, rep_rate_kHz: float, pitch_um: float, of_temperature):
     radius = melt_radius_um(material, energy_uJ, rep_rate_kHz)
     m = int(np.ceil(radius / pitch_um)) + 1 if radius > 0 else 0
     offsets = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
     axis = (np.arange(-m, m + 1)[:, None] + offsets[None, :]).ravel() * pitch_um
     r = np.hypot(axis[:, None], axis[None, :])
-    k = rate_per_s(material, temperature_K(material, energy_uJ, rep_rate_kHz, r))
+    k = of_temperature(temperature_K(material, energy_uJ, rep_rate_kHz, r))
     n = 2 * m + 1
     return k.reshape(n, SUBSAMPLES, n, SUBSAMPLES).mean(axis=(1, 3)).astype(np.float32)
+
+
+def rate_kernel(material: Material, energy_uJ: float, rep_rate_kHz: float, pitch_um: float) -> np.ndarray:
+    """k(r) in 1/s on a (2m+1)^2 pixel grid, pixel-averaged; an all-zero 1x1 kernel if no melt."""
+    return _sampled(material, energy_uJ, rep_rate_kHz, pitch_um, lambda t: rate_per_s(material, t))
+
+
+def melt_kernel(material: Material, energy_uJ: float, rep_rate_kHz: float, pitch_um: float) -> np.ndarray:
+    """Fraction of each pixel inside the melt zone (T >= liquidus) around the focus."""
+    liquidus = material.thermal["liquidus_c"] + KELVIN
+    return _sampled(material, energy_uJ, rep_rate_kHz, pitch_um, lambda t: (t >= liquidus).astype(float))

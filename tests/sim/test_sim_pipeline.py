@@ -1,0 +1,98 @@
+"""Simulator pipeline: ledger seam, G-code equivalence, acceleration, orientation, QR end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lasergen import LasergenError
+from lasergen.job import read_job, render_job
+from lasergen.pattern import Layer, Pattern
+from lasergen.planner import plan
+from lasergen.recipe import Recipe
+from lasergen.sources import make_artwork
+
+from hardware_sim.exposure import cut_into_pieces
+from hardware_sim.ledger import ExposureLedger
+from hardware_sim.simulate import simulate, write_outputs
+from hardware_sim.verify import check_views, decode_qr
+from sim_helpers import MACHINE, line_path, planned, run
+
+
+def test_ledger_save_load_append_concat(tmp_path):
+    led = ExposureLedger.from_toolpath(line_path(0.4, passes=2), MACHINE)
+    assert len(led) == 2 and set(led.pass_id) == {0, 1}
+    led.save(tmp_path / "l.npz")
+    back = ExposureLedger.load(tmp_path / "l.npz")
+    assert all(np.array_equal(getattr(led, c), getattr(back, c)) for c in ("x0", "duration_s", "pass_id", "t_start_s"))
+    grown = ExposureLedger.concat([led, led.take([0])])
+    grown.append(x0=1.0, y0=1.0, dwell_s=1.5, duration_s=1.5, energy_uJ=200.0, rep_rate_kHz=10.0, pass_id=7)
+    assert len(grown) == 4 and grown.is_dwell.tolist() == [False, False, False, True]
+    with pytest.raises(LasergenError):
+        ExposureLedger.from_columns(bogus=[1])
+
+
+def test_ledger_and_gcode_give_identical_predictions(tmp_path):
+    mask = np.zeros((6, 6), bool)
+    mask[1:5, 1:4] = True
+    pattern = Pattern(20.0, [Layer(mask, "write", "a"), Layer(mask & (np.arange(6) < 3)[:, None], "rewrite", "b")],
+                      (5.0, 5.0), {"write": Recipe(), "rewrite": Recipe()})
+    text = render_job(pattern, plan(pattern, MACHINE), MACHINE)
+    job = read_job(text, MACHINE)
+    from_gcode = simulate(job, MACHINE, "BrI")
+    ExposureLedger.from_toolpath(job.toolpath, MACHINE).save(tmp_path / "job.npz")
+    from_ledger = simulate(ExposureLedger.load(tmp_path / "job.npz"), MACHINE, "BrI")
+    assert np.array_equal(from_gcode.exposure.crystallized, from_ledger.exposure.crystallized)
+    assert np.array_equal(from_gcode.maps.red_peak_nm, from_ledger.maps.red_peak_nm)
+    assert from_gcode.exposure.rewrites.max() > 0.5  # the second layer did rewrite
+
+
+def test_marks_written_while_accelerating_get_more_dose_per_length():
+    # a mark from rest (no lead-in): the beam lingers where the stage is slow
+    from lasergen.toolpath import LINE, RAPID, Toolpath
+    path = Toolpath.from_columns(kind=[RAPID, LINE], x1=[5.0, 5.5], y1=5.0, speed_mm_s=[0, 5.0],
+                                 energy_uJ=[0, 200.0], pass_id=[0, 1]).chain()  # pass change: GRBL stops
+    led = ExposureLedger.from_toolpath(path, MACHINE)
+    assert led.v_entry[0] == 0 and led.v_peak[0] > 1.0
+    pieces = cut_into_pieces(led, 2.0)
+    per_length = pieces.dt_s  # equal-length pieces
+    assert per_length[0] > 5 * per_length[len(per_length) // 2]
+    assert pieces.dt_s.sum() == pytest.approx(led.duration_s.sum())
+
+
+def test_f_reads_as_f_from_the_laser_side():
+    art = make_artwork({"kind": "text", "text": "F", "height_um": 240.0, "pitch_um": 10.0})
+    pattern = Pattern(art.pitch_um, [Layer(art.mask, "write", "F")], (5.0, 5.0), {"write": Recipe(line_pitch_um=10.0)})
+    pred = simulate(plan(pattern, MACHINE), MACHINE, "BrI", pitch_um=2.0)
+    img = pred.render("uv365", um_per_px=10.0).rgb.sum(axis=2).astype(float)
+    rows, cols = np.nonzero(img > 0.4 * img.max())
+    crop = img[rows.min():rows.max() + 1, cols.min():cols.max() + 1] > 0.4 * img.max()
+    top, bottom = crop[: crop.shape[0] // 5], crop[-crop.shape[0] // 5:]
+    left, right = crop[:, : crop.shape[1] // 3], crop[:, -crop.shape[1] // 3:]
+    assert top.mean() > 2 * bottom.mean()       # the bar is at the top (not flipped upside down)
+    assert left.mean() > 2 * right.mean()       # the stem is on the left (not mirrored)
+
+
+def test_qr_job_planned_on_default_recipes_decodes_from_uv(tmp_path):
+    art = make_artwork({"kind": "qr", "data": "lasergen QR 0042", "module_um": 20.0})
+    pattern = Pattern(art.pitch_um, [Layer(art.mask, "write", "qr")], (10.0, 10.0), meta=art.meta)
+    job = read_job(render_job(pattern, plan(pattern, MACHINE), MACHINE), MACHINE)
+    pred = simulate(job, MACHINE, "BrI")
+    checks = check_views(pred, job.manifest["promises"])
+    assert [c.kind for c in checks] == ["qr"] and checks[0].ok, checks
+    assert checks[0].margin["blur_sigma_um"] > 0 and checks[0].margin["noise_sigma"] > 0
+    report = write_outputs(pred, tmp_path)
+    assert set(report["renders"]) == {"daylight", "uv365", "uv365_lp645"}
+    assert decode_qr(tmp_path / "uv365.png") == ["lasergen QR 0042"]
+    assert decode_qr(tmp_path / "daylight.png") == []          # level 1: nothing to read in daylight
+    for key in ("phases", "crystallized_area_um2", "layers", "features", "warnings", "predictions"):
+        assert key in report
+
+
+def test_bad_inputs_are_one_line_errors():
+    with pytest.raises(LasergenError, match="material 'Cl'"):
+        run(line_path(0.4), "Cl")
+    with pytest.raises(LasergenError, match="hours"):
+        run(line_path(0.4), heat_treat_c=300, heat_treat_hours=0)
+    with pytest.raises(LasergenError, match="never turns the laser on"):
+        simulate(ExposureLedger.empty(), MACHINE)
