@@ -37,6 +37,16 @@ def process_warnings(material, heat_treat_c, hours, filter_nm, recipes=None) -> 
     return level_warnings(material, heat_treat_c, hours, filter_nm, recipes)
 
 
+def hidden_layer_warnings(module_um, material, recipes=None) -> list[dict]:
+    """Does a keyed rewrite stay inside its module? Simulator-backed; a note when it is absent."""
+    try:
+        from .security.process import spill_warnings
+        import hardware_sim.simulate  # noqa: F401
+    except ImportError:
+        return [{"level": "hidden", "message": "simulator not available: rewrite spill not checked", "suggest": {}}]
+    return spill_warnings(module_um, material, recipes)
+
+
 def echo_warnings(warnings: list[dict]) -> None:
     for w in warnings:
         click.echo(f"lasergen: warning: {w['message']}", err=True)
@@ -59,9 +69,14 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
                           quiet_zone=4 if quiet_zone is None else quiet_zone,
                           origin_mm=parse_pair(opts["origin"], "--origin"))
     recipe = recipe_from(opts)
-    pattern = tag_pattern(text, tag_opts, sign_key, key, {"write": recipe, "rewrite": recipe}, opts["material"])
+    recipes = {"write": recipe, "rewrite": recipe}
+    pattern = tag_pattern(text, tag_opts, sign_key, key, recipes, opts["material"])
+    warnings = hidden_layer_warnings(module_um, opts["material"], recipes) if key is not None else []
     manifest = plan_to_file(pattern, out, MachineProfile.load(opts["machine"]), opts["material"])
     result = summary(manifest, out)
+    result["warnings"] = [w["message"] for w in warnings]
+    if not opts["as_json"]:
+        echo_warnings(warnings)
     result.update({"payload_chars": len(pattern.meta["payload"]), "version": pattern.meta["version"],
                    "signed": sign_key is not None,
                    "hidden_modules": pattern.meta.get("hidden", {}).get("modules", 0)})
@@ -142,7 +157,11 @@ def batch(template, count, start, sign_path, hidden_key_path, hidden, out, modul
     config = BatchConfig(Path(out), TagOptions(module_um=module_um, error=error_level.upper(),
                                                origin_mm=parse_pair(origin, "--origin")),
                          machine, material, sign_pem, key)
+    warnings = hidden_layer_warnings(module_um, material) if key is not None else []
+    if not as_json:
+        echo_warnings(warnings)
     result = run_batch(names, config, workers=max(1, workers))
+    result["warnings"] = [w["message"] for w in warnings]
     emit(result, as_json, f"wrote {result['jobs']} jobs to {out} in {result['elapsed_s']:.1f} s "
                           f"({result['jobs_per_minute']:.0f} jobs/min); manifest {result['manifest']}")
 

@@ -1,11 +1,16 @@
 """Physics-aware warnings: does a process choice (heat treatment, filter edge) erase a level?
 
-Method: plan a probe (two 5 x 5-cell patches at the job's recipes, one written once, one
+Level 3 (`level_warnings`). Method: plan a probe (two 5 x 5-cell patches at the job's recipes, one written once, one
 written and rewritten, 200 µm apart), simulate it under the proposed process, and compare the
 luminance (CIE Y) each patch shows behind the long-pass filter. Level 3 holds while the
 rewritten patch outshines the single-pass one by MIN_CONTRAST; when it does not, the same
 probe is re-viewed through higher filter edges (no re-simulation) and re-simulated at lower
-temperatures, and the working alternatives are suggested. No wavelengths are hard-coded
+temperatures, and the working alternatives are suggested.
+Keyed modules (`spill_warnings`): a 5 x 5-module patch is written, only its centre module
+rewritten; if a neighbour's core (central half, where `check-photo` samples) shows more than
+SPILL_MAX of the centre's filtered luminance, the
+rewrite's melt zone reaches past the module and the hidden set blurs; the smallest module
+size on a ladder that isolates is suggested. No wavelengths or radii are hard-coded
 here: what passes which filter is the simulator's model (PHYSICS.md B.5-B.7).
 CLI level: imports `hardware_sim` lazily.
 """
@@ -18,7 +23,10 @@ from ..machine import MachineProfile
 from ..pattern import Layer, Pattern
 from ..planner import plan
 from ..recipe import PRESETS, Recipe
+from .tag import module_recipes
 
+SPILL_MAX = 0.3  # a neighbour's filtered luminance / the rewritten module's, above which keyed modules blur
+MODULE_LADDER_UM = (20.0, 30.0, 40.0, 50.0, 60.0, 80.0)
 MIN_CONTRAST = 10.0  # rewritten / single-pass filtered luminance needed to read level 3
 MIN_PASS = 0.2  # the rewrite must keep this share of its filtered luminance at the original edge
 EDGE_STEPS_NM = (5.0, 10.0, 15.0, 20.0, 25.0)
@@ -99,3 +107,46 @@ def level_warnings(material: str = "BrI", heat_treat_c: float | None = None, hea
         suggest["heat_treat_c"] = temps[0]["heat_treat_c"]
     return [{"level": f"uv365_lp{filter_nm:g}", "contrast": round(base["contrast"], 2), "message": message,
              "suggest": suggest, "probes": {"proposed": base, "edges": edges, "temperatures": temps}}]
+
+
+def rewrite_spill(module_um: float, material: str = "BrI", recipes: dict[str, Recipe] | None = None,
+                  machine: MachineProfile | None = None) -> float:
+    """Largest neighbour / centre filtered luminance when only the centre module is rewritten."""
+    from hardware_sim.simulate import simulate
+
+    machine = machine or MachineProfile.load()
+    n = 5
+    write = np.ones((n, n), dtype=bool)
+    rewrite = np.zeros_like(write)
+    rewrite[n // 2, n // 2] = True
+    pattern = Pattern(module_um, [Layer(write, "write", "probe"), Layer(rewrite, "rewrite", "probe-rewrite")],
+                      (10.0, 10.0), module_recipes(module_um, recipes), {"source": "probe"})
+    prediction = simulate(plan(pattern, machine), machine, material)
+    name = next(v for v in prediction.views if v.startswith("uv365_"))
+    y = prediction.xyz(name)[..., 1]
+    g = prediction.grid
+    u = (g.x_mm(np.arange(g.nx)) - pattern.origin_mm[0]) * 1000.0 / module_um  # module units
+    v = (g.y_mm(np.arange(g.ny)) - pattern.origin_mm[1]) * 1000.0 / module_um
+    core = lambda t: (t >= 0) & (t < n) & (np.abs(t % 1.0 - 0.5) <= 0.25)  # central half, as the checker samples
+    cu, cv = core(u), core(v)
+    sums = np.zeros((n, n))
+    rr, cc = np.meshgrid(v[cv].astype(int), u[cu].astype(int), indexing="ij")
+    np.add.at(sums, (rr, cc), y[np.ix_(cv, cu)])
+    centre = sums[n // 2, n // 2]
+    neighbours = [sums[n // 2 + dr, n // 2 + dc] for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+    return float(max(neighbours) / centre) if centre > 0 else float("inf")
+
+
+def spill_warnings(module_um: float, material: str = "BrI", recipes: dict[str, Recipe] | None = None,
+                   machine: MachineProfile | None = None) -> list[dict]:
+    """Warn (suggesting a module size) when a keyed rewrite would spill into neighbouring modules."""
+    spill = rewrite_spill(module_um, material, recipes, machine)
+    if spill <= SPILL_MAX:
+        return []
+    better = next((m for m in MODULE_LADDER_UM if m > module_um
+                   and rewrite_spill(m, material, recipes, machine) <= SPILL_MAX), None)
+    advice = (f"use --module-um {better:g} or more" if better else
+              f"no module size up to {MODULE_LADDER_UM[-1]:g} um isolates it; lower the rewrite energy")
+    return [{"level": "hidden", "spill": round(spill, 3), "suggest": {"module_um": better} if better else {},
+             "message": f"the rewrite of one {module_um:g} um module makes a neighbour glow at {spill:.0%} of it behind "
+                        f"the filter (melt zone wider than the module): the keyed modules will blur; {advice}"}]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+from .. import LasergenError
 from ..levelcheck import Frame, check_levels
 from ..levels import filter_edge_nm
 from . import hidden, signing
@@ -75,5 +76,9 @@ def check_prediction(prediction, manifest: dict, key: bytes | None = None, publi
     if "hidden" in promises or "signed" in promises:
         if key is None and public_key is None:
             key, public_key = keys_from_env()
-        out.append(tag_check(prediction, promises, key, public_key))
+        try:
+            out.append(tag_check(prediction, promises, key, public_key))
+        except LasergenError as exc:  # e.g. the render does not decode: a failed check, not a crash
+            out.append({"view": "uv365+filtered", "kind": "tag", "ok": False, "confidence": 0.0, "checks": {},
+                        "message": f"REJECTED: {exc}"})
     return out

@@ -8,7 +8,7 @@ What the tag promises (payload, symbol parameters, signature scheme, hidden-laye
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,6 +19,18 @@ from ..recipe import PRESETS, Recipe
 from ..sources.qr import make_qr
 from . import hidden, signing
 from .qrfast import fast_symbol
+
+LINE_PITCH_MAX_UM = 20.0  # at most this between scan lines, so a large module is written solid
+
+
+def module_recipes(module_um: float, recipes: dict[str, Recipe] | None = None) -> dict[str, Recipe]:
+    """Write/rewrite recipes for modules of `module_um`: at most LINE_PITCH_MAX_UM between scan lines."""
+    out = {**PRESETS, **(recipes or {})}
+    for name in ("write", "rewrite"):
+        if out[name].line_pitch_um is None and module_um > LINE_PITCH_MAX_UM:
+            lines = int(np.ceil(module_um / LINE_PITCH_MAX_UM))
+            out[name] = replace(out[name], line_pitch_um=module_um / lines)
+    return out
 
 
 @dataclass
@@ -73,5 +85,4 @@ def tag_pattern(message: str, opts: TagOptions = TagOptions(), sign_key=None, hi
                           "modules": int(chosen.sum())}
         views["uv365_lp645"] = {"shows": "keyed", "filter_nm": 645.0}
     meta["levels"] = {"shape": list(full.shape), "pitch_um": opts.module_um, "views": views}
-    all_recipes = {**PRESETS, **(recipes or {})}
-    return Pattern(opts.module_um, layers, tuple(opts.origin_mm), all_recipes, meta)
+    return Pattern(opts.module_um, layers, tuple(opts.origin_mm), module_recipes(opts.module_um, recipes), meta)

@@ -92,3 +92,31 @@ def test_process_warnings_follow_the_model():
         assert suggest["heat_treat_c"] < 550 and level_warnings("BrI", suggest["heat_treat_c"]) == []
     if "filter_nm" in suggest:
         assert level_warnings("BrI", 550.0, filter_nm=suggest["filter_nm"]) == []
+
+
+@needs_sim
+def test_spill_suggestion_isolates_the_modules():
+    from lasergen.security.process import SPILL_MAX, rewrite_spill, spill_warnings
+
+    for warning in spill_warnings(20.0):
+        size = warning["suggest"].get("module_um")
+        if size is not None:
+            assert size > 20.0 and rewrite_spill(size) <= SPILL_MAX
+
+
+@needs_sim
+def test_keyed_signed_tag_verifies_on_the_simulator_renders(tmp_path, signing_key):
+    """What `verify` runs for a keyed job: the photo check on the simulator's own renders."""
+    from lasergen.security.simcheck import check_prediction
+    from lasergen.security.tag import TagOptions, tag_pattern
+
+    key = bytes(range(7, 39))
+    out = tmp_path / "tag.gcode"
+    plan_to_file(tag_pattern("SN-000042", TagOptions(module_um=60.0), signing_key, key), out, MachineProfile.load())
+    job = read_job(out)
+    prediction = sim.simulate(job, None, "BrI")
+    right = {r["kind"]: r for r in check_prediction(prediction, job.manifest, key, signing_key.public_key())}
+    assert right["tag"]["ok"] and right["tag"]["confidence"] >= 0.9, right["tag"]["message"]
+    assert right["level"]["ok"] if "level" in right else True
+    wrong = {r["kind"]: r for r in check_prediction(prediction, job.manifest, bytes(32), signing_key.public_key())}
+    assert not wrong["tag"]["ok"], wrong["tag"]["message"]
