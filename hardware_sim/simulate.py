@@ -180,3 +180,17 @@ def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float 
     report["render_scale_um_per_px"] = scale
     (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
     return report
+
+
+def simulate_job(job_path: str | Path, machine: str | MachineProfile = "default", material: str | None = None,
+                 check_sum: bool = True, **options) -> tuple[Prediction, dict]:
+    """Read a job file the way the controller would (G-code only) and simulate it.
+
+    The material is the one given, else the job manifest's, else BrI. Returns the prediction
+    and the manifest (whose `promises` `verify` checks)."""
+    from lasergen.job import read_job
+
+    machine = machine if isinstance(machine, MachineProfile) else MachineProfile.load(machine)
+    job = read_job(Path(job_path), machine, check_sum=check_sum)
+    chosen = material or job.manifest.get("material") or "BrI"
+    return simulate(job, machine, chosen, **options), job.manifest
