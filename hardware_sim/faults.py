@@ -1,0 +1,94 @@
+"""Fault injection for the emulated controller, from a URL query or the command line.
+
+    drop_after=N      the link goes dead after the device has taken N lines: nothing more
+                      arrives or leaves, but the controller keeps running what it already
+                      holds (as GRBL does when a cable is pulled)
+    error_on=K[:C]    line K is answered `error:C` (default 20) instead of being executed
+    alarm_on=K[:A]    taking line K raises `ALARM:A` (default 1, hard limit): motion stops at
+                      once, the queue is flushed and GRBL waits for a reset
+    corrupt=P         each byte the device sends is replaced by a random one with probability
+                      P (from line `corrupt_after=N` on, default 0). Only the device->host direction: a GRBL sender cannot detect a
+                      corrupted coordinate going the other way (the protocol has no checksum),
+                      so that fault would test nothing but luck
+    stall_after=N     the firmware hangs after N lines: no responses, no motion, no status,
+                      until a soft reset (0x18)
+    seed=S            random seed for `corrupt`
+Lines are counted per connection, from 1, as the device takes them out of its RX buffer.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from lasergen import LasergenError
+
+
+def _pair(text: str, default_code: int) -> tuple[int, int]:
+    line, _, code = text.partition(":")
+    return int(line), int(code) if code else default_code
+
+
+PARSERS = {
+    "drop_after": int,
+    "stall_after": int,
+    "error_on": lambda v: _pair(v, 20),
+    "alarm_on": lambda v: _pair(v, 1),
+    "corrupt": float,
+    "corrupt_after": int,
+    "seed": int,
+}
+
+
+@dataclass
+class FaultPlan:
+    drop_after: int | None = None
+    stall_after: int | None = None
+    error_on: tuple[int, int] | None = None
+    alarm_on: tuple[int, int] | None = None
+    corrupt: float = 0.0
+    corrupt_after: int = 0
+    seed: int = 0
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def __post_init__(self):
+        self.rng.seed(self.seed)
+        if not 0.0 <= self.corrupt <= 1.0:
+            raise LasergenError(f"corrupt must be a probability 0..1, got {self.corrupt}")
+
+    @classmethod
+    def from_options(cls, options: dict) -> "FaultPlan":
+        values = {}
+        for key, raw in options.items():
+            if key not in PARSERS or raw in (None, ""):
+                continue
+            try:
+                values[key] = PARSERS[key](str(raw))
+            except ValueError:
+                raise LasergenError(f"fault option {key}={raw!r} is not valid") from None
+        return cls(**values)
+
+    @property
+    def any(self) -> bool:
+        return any((self.drop_after, self.stall_after, self.error_on, self.alarm_on, self.corrupt))
+
+    def error_for(self, line_no: int) -> int | None:
+        return self.error_on[1] if self.error_on and self.error_on[0] == line_no else None
+
+    def alarm_for(self, line_no: int) -> int | None:
+        return self.alarm_on[1] if self.alarm_on and self.alarm_on[0] == line_no else None
+
+    def drops_at(self, line_no: int) -> bool:
+        return self.drop_after is not None and line_no >= self.drop_after
+
+    def stalls_at(self, line_no: int) -> bool:
+        return self.stall_after is not None and line_no == self.stall_after
+
+    def mangle(self, data: bytes, lines_taken: int = 0) -> bytes:
+        if not self.corrupt or not data or lines_taken < self.corrupt_after:
+            return data
+        out = bytearray(data)
+        for i in range(len(out)):
+            if self.rng.random() < self.corrupt:
+                out[i] = self.rng.choice(b"#%&*@^|}{0123456789abcdefxyz")
+        return bytes(out)

@@ -1,0 +1,134 @@
+"""Transports to the emulated controller: link pacing, a pty, and TCP on the loopback.
+
+Pacing: a UART sends one byte per 10 bit times (start, 8 data, stop), so at 115200 baud a
+byte takes 86.8 us. `Pacer` stamps each chunk with the wall-clock time its last byte would
+have arrived, given everything already on the wire in that direction; the receiving side
+waits for that time. With pacing, throughput measured through the emulator is what the real
+link allows.
+`PtyServer` puts the device behind a pseudo-terminal in raw mode (prints e.g. /dev/pts/7);
+`TcpServer` behind a TCP socket bound to 127.0.0.1 only (one client at a time), reachable
+by any sender as `socket://127.0.0.1:PORT`.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+import time
+import tty
+
+BITS_PER_BYTE = 10
+
+
+class Pacer:
+    def __init__(self, baud: int | None):
+        self.s_per_byte = BITS_PER_BYTE / baud if baud else 0.0
+        self.busy_until = 0.0
+
+    def stamp(self, n_bytes: int) -> float | None:
+        if not self.s_per_byte:
+            return None
+        start = max(time.monotonic(), self.busy_until)
+        self.busy_until = start + n_bytes * self.s_per_byte
+        return self.busy_until
+
+
+class PtyServer:
+    """The device behind a pty; the slave end stays open here so clients may come and go."""
+
+    def __init__(self, device, baud: int | None = None, faults=None):
+        self.device = device
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        tty.setraw(self.master)
+        self.name = os.ttyname(self._slave)
+        self.pacer_in = Pacer(baud)
+        self._dropped = False
+        self._stop_r, self._stop_w = os.pipe()
+        device.attach(self, faults)
+        self.thread = threading.Thread(target=self._read_loop, name="pty-reader", daemon=True)
+        self.thread.start()
+
+    def _read_loop(self):
+        while True:
+            ready, _, _ = select.select([self.master, self._stop_r], [], [])
+            if self._stop_r in ready:
+                return
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:
+                return
+            if data and not self._dropped:
+                self.device.send(data, self.pacer_in.stamp(len(data)), link=self)
+
+    def deliver(self, data: bytes):
+        if not self._dropped:
+            os.write(self.master, data)
+
+    def drop(self):
+        self._dropped = True  # a pty cannot be unplugged: the line just goes silent
+
+    def close(self):
+        os.write(self._stop_w, b"x")
+        self.device.detach(self)
+        for fd in (self.master, self._slave, self._stop_r, self._stop_w):
+            os.close(fd)
+
+
+class TcpServer:
+    """The device behind a TCP socket on 127.0.0.1; a new client replaces the previous one."""
+
+    def __init__(self, device, port: int = 0, baud: int | None = None, faults=None):
+        self.device = device
+        self.faults = faults
+        self.baud = baud
+        self.sock = socket.create_server(("127.0.0.1", port))
+        self.port = self.sock.getsockname()[1]
+        self.client: socket.socket | None = None
+        self.thread = threading.Thread(target=self._accept_loop, name="tcp-accept", daemon=True)
+        self.thread.start()
+
+    def _accept_loop(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            link = _TcpLink(conn, self.device, Pacer(self.baud))
+            self.device.attach(link, self.faults)
+            threading.Thread(target=link.read_loop, name="tcp-reader", daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+
+
+class _TcpLink:
+    def __init__(self, conn: socket.socket, device, pacer: Pacer):
+        self.conn, self.device, self.pacer = conn, device, pacer
+
+    def read_loop(self):
+        while True:
+            try:
+                data = self.conn.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                self.device.detach(self)
+                return
+            self.device.send(data, self.pacer.stamp(len(data)), link=self)
+
+    def deliver(self, data: bytes):
+        try:
+            self.conn.sendall(data)
+        except OSError:
+            pass
+
+    def drop(self):
+        try:
+            self.conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.conn.close()

@@ -1,0 +1,153 @@
+"""pyserial URL handler `sim://`: the emulated GRBL controller, in-process.
+
+    sim://[?device=NAME][&clock=ff|real][&speed=K][&baud=115200][&machine=default]
+          [&material=BrI][&drop_after=N][&error_on=K:C][&alarm_on=K:A][&corrupt=P]
+          [&stall_after=N][&seed=S]
+
+Without `device`, each open makes a fresh controller that dies with the port; with it, the
+named controller persists across opens (same position and exposure ledger). `baud` paces
+both directions at 10 bits per byte (default: no pacing, as fast as the host reads).
+`clock=ff` (default) fast-forwards simulated time; `clock=real` runs it at `speed` x real
+time. Faults: see hardware_sim.faults. When a fault drops the link, reads and writes raise
+SerialException, as they do when a USB serial adapter is unplugged.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+import urllib.parse
+
+from serial.serialutil import PortNotOpenError, SerialBase, SerialException
+
+from lasergen import LasergenError
+from lasergen.machine import MachineProfile
+
+from ..device import open_device
+from ..faults import FaultPlan
+from ..transport import Pacer
+
+DEVICE_OPTIONS = {"device", "clock", "speed", "baud", "machine", "material"}
+
+
+class Serial(SerialBase):
+    def open(self):
+        if self.is_open:
+            raise SerialException("Port is already open.")
+        options = self._parse(self.portstr)
+        try:
+            faults = FaultPlan.from_options({k: v for k, v in options.items() if k not in DEVICE_OPTIONS})
+            machine = MachineProfile.load(options.get("machine", "default"))
+            self._device = open_device(machine, options.get("device"), clock=options.get("clock", "ff"),
+                                       speed=float(options.get("speed", 1.0)), material=options.get("material"))
+        except (LasergenError, ValueError) as exc:
+            raise SerialException(f"sim://: {exc}") from None
+        self._owned = "device" not in options
+        baud = int(options["baud"]) if options.get("baud") else None
+        self._pace_out, self._pace_in = Pacer(baud), Pacer(baud)
+        self._rx: queue.Queue = queue.Queue()
+        self._buffer = bytearray()
+        self._dead = False
+        self._device.attach(self, faults)
+        self.is_open = True
+
+    @staticmethod
+    def _parse(url: str) -> dict:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "sim":
+            raise SerialException(f"expected a sim:// URL, got {url!r}")
+        unknown = []
+        options = {}
+        for key, values in urllib.parse.parse_qs(parts.query).items():
+            if key not in DEVICE_OPTIONS and key not in ("drop_after", "error_on", "alarm_on", "corrupt",
+                                                          "corrupt_after", "stall_after", "seed"):
+                unknown.append(key)
+            options[key] = values[-1]
+        if unknown:
+            raise SerialException(f"sim://: unknown option(s) {', '.join(sorted(unknown))}")
+        return options
+
+    def close(self):
+        if self.is_open:
+            self.is_open = False
+            self._device.detach(self)
+            if self._owned:
+                self._device.stop()
+
+    def _reconfigure_port(self):
+        pass
+
+    def _update_dtr_state(self):
+        pass
+
+    def _update_rts_state(self):
+        pass
+
+    def _update_break_state(self):
+        pass
+
+    # ---- called by the device thread ----
+    def deliver(self, data: bytes):
+        self._rx.put((self._pace_in.stamp(len(data)), data))
+
+    def drop(self):
+        self._dead = True
+        self._rx.put(None)
+
+    # ---- the host side ----
+    def _pull(self, timeout: float | None) -> bool:
+        try:
+            item = self._rx.get(timeout=timeout) if timeout != 0 else self._rx.get_nowait()
+        except queue.Empty:
+            return False
+        if item is None:
+            raise SerialException("sim://: link lost (device disconnected)")
+        arrival, data = item
+        if arrival is not None and (wait := arrival - time.monotonic()) > 0:
+            time.sleep(wait)
+        self._buffer += data
+        return True
+
+    @property
+    def in_waiting(self) -> int:
+        if not self.is_open:
+            raise PortNotOpenError()
+        while self._pull(0):
+            pass
+        return len(self._buffer)
+
+    def read(self, size: int = 1) -> bytes:
+        if not self.is_open:
+            raise PortNotOpenError()
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        while len(self._buffer) < size:
+            if self._dead and self._rx.empty() and not self._buffer:
+                raise SerialException("sim://: link lost (device disconnected)")
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._pull(remaining) and remaining is not None:
+                break
+        out = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return out
+
+    def write(self, data) -> int:
+        if not self.is_open:
+            raise PortNotOpenError()
+        if self._dead:
+            raise SerialException("sim://: link lost (device disconnected)")
+        data = bytes(data)
+        self._device.send(data, self._pace_out.stamp(len(data)), link=self)
+        return len(data)
+
+    def reset_input_buffer(self):
+        self._buffer.clear()
+        while self._pull(0):
+            pass
+        self._buffer.clear()
+
+    def reset_output_buffer(self):
+        pass
+
+    @property
+    def out_waiting(self) -> int:
+        return 0
