@@ -214,6 +214,12 @@ main.add_command(cli_security.check_photo)
 main.add_command(cli_security.keygen)
 
 
+from .cli_device import sim, stream  # noqa: E402  (device commands: drivers/hardware_sim imported lazily)
+
+main.add_command(stream)
+main.add_command(sim)
+
+
 # -- simulator commands: thin wrappers over hardware_sim (imported lazily) -------------------------
 def sim_options(f):
     options = [
