@@ -49,7 +49,7 @@ class Grid:
 
 
 def cell_means(image: np.ndarray, grid: Grid, frame: Frame) -> np.ndarray:
-    """Per-cell mean of a 2-D (glow) or 3-D (colour) image: shape grid.shape (+ channels)."""
+    """Per-cell mean of a 2-D (glow) or 3-D (colour) image: shape grid.shape (+ channels); NaN off the image."""
     rows, cols = grid.shape
     p_mm = grid.pitch_um / 1000.0
     i = (np.arange(rows)[:, None, None, None] + 0.5 + SUB[None, None, :, None])  # cell row + offset
@@ -62,9 +62,14 @@ def cell_means(image: np.ndarray, grid: Grid, frame: Frame) -> np.ndarray:
     r, c = np.broadcast_arrays(r, c)
     coords = np.stack([r.ravel(), c.ravel()])
     planes = [image] if image.ndim == 2 else [image[..., k] for k in range(image.shape[2])]
-    out = [ndimage.map_coordinates(p.astype(np.float32), coords, order=1, mode="constant", cval=0.0)
+    out = [ndimage.map_coordinates(p.astype(np.float32), coords, order=1, mode="constant", cval=np.nan)
            .reshape(r.shape).mean(axis=(2, 3)) for p in planes]
     return out[0] if image.ndim == 2 else np.stack(out, axis=-1)
+
+
+def inside(cells: np.ndarray) -> np.ndarray:
+    """Cells the image covers (cells beyond its edge came back NaN)."""
+    return ~np.isnan(cells) if cells.ndim == 2 else ~np.isnan(cells).any(axis=-1)
 
 
 def srgb8_to_linear(rgb: np.ndarray) -> np.ndarray:
@@ -89,8 +94,10 @@ def srgb8_to_lab(rgb: np.ndarray) -> np.ndarray:
 
 def check_emission(name: str, rgb: np.ndarray, target: np.ndarray, grid: Grid, frame: Frame) -> dict:
     cells = cell_means(glow(rgb), grid, frame)
-    bright = np.percentile(cells, 99)
-    lit = cells > DETECT_FRACTION * bright if bright > 0 else np.zeros_like(target)
+    seen = inside(cells)
+    bright = np.percentile(cells[seen], 99) if seen.any() else 0.0
+    # off-image cells read 0: a target cell beyond the image's edge counts as missing
+    lit = (np.nan_to_num(cells) > DETECT_FRACTION * bright) if bright > 0 else np.zeros_like(target)
     union = int((lit | target).sum())
     iou = float((lit & target).sum() / union) if union else 1.0
     return {"view": name, "kind": "level", "target_px": int(target.sum()), "glowing_px": int(lit.sum()),
@@ -102,10 +109,12 @@ def check_emission(name: str, rgb: np.ndarray, target: np.ndarray, grid: Grid, f
 
 def check_daylight(rgb: np.ndarray, written: np.ndarray, grid: Grid, frame: Frame) -> dict:
     cells = cell_means(np.asarray(rgb, dtype=np.float32), grid, frame)
-    if not written.any() or written.all():
+    seen = inside(cells)
+    written, clear = written & seen, ~written & seen  # compare only what the image covers
+    if not written.any() or not clear.any():
         return {"view": "daylight", "kind": "level", "ok": True, "delta_e": 0.0, "message": "daylight: nothing written"}
     lab_in = srgb8_to_lab(cells[written].mean(axis=0))
-    lab_out = srgb8_to_lab(cells[~written].mean(axis=0))
+    lab_out = srgb8_to_lab(cells[clear].mean(axis=0))
     delta_e = float(np.linalg.norm(lab_in - lab_out))
     return {"view": "daylight", "kind": "level", "delta_e": round(delta_e, 3), "ok": delta_e < DELTA_E_MAX,
             "message": f"daylight: written vs clear glass ΔE*ab {delta_e:.2f} (nothing to see below {DELTA_E_MAX})"}

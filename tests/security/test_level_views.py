@@ -115,8 +115,11 @@ def test_keyed_signed_tag_verifies_on_the_simulator_renders(tmp_path, signing_ke
     plan_to_file(tag_pattern("SN-000042", TagOptions(module_um=60.0), signing_key, key), out, MachineProfile.load())
     job = read_job(out)
     prediction = sim.simulate(job, None, "BrI")
-    right = {r["kind"]: r for r in check_prediction(prediction, job.manifest, key, signing_key.public_key())}
-    assert right["tag"]["ok"] and right["tag"]["confidence"] >= 0.9, right["tag"]["message"]
-    assert right["level"]["ok"] if "level" in right else True
-    wrong = {r["kind"]: r for r in check_prediction(prediction, job.manifest, bytes(32), signing_key.public_key())}
-    assert not wrong["tag"]["ok"], wrong["tag"]["message"]
+    results = check_prediction(prediction, job.manifest, key, signing_key.public_key())
+    right = {r["view"]: r for r in results}
+    tag = next(r for r in results if r["kind"] == "tag")
+    assert tag["ok"] and tag["confidence"] >= 0.9 and tag["checks"]["signature"]["ok"], tag["message"]
+    assert right["uv365"]["ok"] and right["daylight"]["ok"], (right["uv365"], right["daylight"])
+    wrong = next(r for r in check_prediction(prediction, job.manifest, bytes(32), signing_key.public_key())
+                 if r["kind"] == "tag")
+    assert not wrong["ok"], wrong["message"]
