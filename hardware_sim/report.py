@@ -33,11 +33,15 @@ def spectrum_peak_nm(intensity: np.ndarray, peak_nm: np.ndarray, fwhm_meV: float
     total = float(intensity.sum(dtype=np.float64))
     if total <= 0:
         return None
-    peaks = np.broadcast_to(peak_nm, intensity.shape)
-    lit = intensity > 0
     step = PEAK_GRID_NM[1] - PEAK_GRID_NM[0]
-    bins = np.clip(np.rint((peaks[lit] - PEAK_GRID_NM[0]) / step).astype(np.int64), 0, PEAK_GRID_NM.size - 1)
-    hist = np.bincount(bins, intensity[lit].astype(np.float64), minlength=PEAK_GRID_NM.size)
+    to_bin = lambda p: np.clip(np.rint((p - PEAK_GRID_NM[0]) / step).astype(np.int64), 0, PEAK_GRID_NM.size - 1)
+    peaks = np.asarray(peak_nm)
+    if peaks.size == 1 or float(peaks.max()) - float(peaks.min()) < 1e-3:  # one peak everywhere
+        hist = np.zeros(PEAK_GRID_NM.size)
+        hist[to_bin(float(peaks.flat[0]))] = total
+    else:
+        lit = intensity > 0
+        hist = np.bincount(to_bin(peaks[lit]), intensity[lit].astype(np.float64), minlength=PEAK_GRID_NM.size)
     used = np.flatnonzero(hist)
     lam = np.arange(np.floor(PEAK_GRID_NM[used[0]]) - 60, np.ceil(PEAK_GRID_NM[used[-1]]) + 60, 0.25)
     spectrum = hist[used] @ line_shape(lam, PEAK_GRID_NM[used], fwhm_meV)
@@ -51,7 +55,13 @@ def phase_summary(prediction) -> dict:
                                          ("red", maps.red, maps.red_peak_nm, maps.red_fwhm_meV)):
         total = float(intensity.sum(dtype=np.float64))
         spectral = spectrum_peak_nm(intensity, peak, width)
-        mean = float((intensity * peak).sum(dtype=np.float64) / total) if total > 0 else None
+        uniform = np.size(peak) == 1 or float(np.max(peak)) - float(np.min(peak)) < 1e-3
+        if total <= 0:
+            mean = None
+        elif uniform:
+            mean = float(np.asarray(peak).flat[0])
+        else:
+            mean = float((intensity * peak).sum(dtype=np.float64) / total)
         out[name] = {"integrated": total * area, "peak_nm": spectral, "mean_peak_nm": mean,
                      "fwhm_nm": fwhm_nm(spectral or float(np.mean(peak)), width), "fwhm_meV": width}
     return out
