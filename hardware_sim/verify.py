@@ -51,7 +51,7 @@ def gray(image) -> np.ndarray:
 
 def decode_qr(image) -> list[str]:
     """Texts of the QR codes zxing-cpp finds (light-on-dark accepted)."""
-    formats = zxingcpp.BarcodeFormat.QRCode | zxingcpp.BarcodeFormat.MicroQRCode
+    formats = (zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.MicroQRCode)
     return [r.text for r in zxingcpp.read_barcodes(gray(image), formats=formats, try_invert=True)]
 
 
