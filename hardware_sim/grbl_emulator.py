@@ -260,7 +260,7 @@ class GrblEmulator(SystemCommands):
         for a in actions:
             if a.kind == "dwell":
                 self.steps += [("timer", a.seconds), ("sync",)]
-            elif a.kind == "move":
+            elif a.kind == "move" and a.start != a.end:  # planner.c drops zero-length blocks
                 rest = a.power_s if a.spindle == "M3" else 0.0
                 self.steps.append(("block", Block(a.start, a.end, a.rapid, a.feed_mm_s, a.power_s, rest)))
             elif a.kind == "stop":
