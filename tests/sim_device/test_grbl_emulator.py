@@ -49,8 +49,9 @@ def test_error_codes(emu, line, code):
 
 def test_rx_buffer_drops_what_does_not_fit(realtime_emu):
     e = realtime_emu
-    tx(e, "G1X1F60\n" * 15)  # planner full: the next line waits, later bytes pile up in the RX ring
-    tx(e, b"G1X2\n" * 40)
+    for i in range(15):  # planner full: the next line waits, later bytes pile up in the RX ring
+        tx(e, f"G1X{i + 1}F60\n")
+    tx(e, b"G1X20\n" * 40)
     assert e.dropped_bytes > 0 and 120 <= len(e.rx) <= 127
 
 
