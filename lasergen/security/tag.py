@@ -56,8 +56,9 @@ def make_payload(message: str, sign_key=None) -> str:
     return signing.sign_message(message, sign_key) if sign_key is not None else message
 
 
-def tag_pattern(message: str, opts: TagOptions = TagOptions(), sign_key=None, hidden_key: bytes | None = None,
+def tag_pattern(message: str, opts: TagOptions | None = None, sign_key=None, hidden_key: bytes | None = None,
                 recipes: dict[str, Recipe] | None = None, material: str | None = "BrI") -> Pattern:
+    opts = opts or TagOptions()
     payload = make_payload(message, sign_key)
     try:
         symbol, info = qr_symbol(payload, opts)
@@ -79,7 +80,7 @@ def tag_pattern(message: str, opts: TagOptions = TagOptions(), sign_key=None, hi
         meta["signed"] = {"scheme": "ed25519-base45-v1", "message": message}
     if hidden_key is not None:
         chosen = hidden.hidden_modules(hidden_key, payload, symbol, opts.fraction)
-        rewrite = np.pad(chosen, quiet) if quiet else chosen
+        rewrite = np.pad(chosen, quiet)
         layers.append(Layer(rewrite, "rewrite", "hidden"))
         meta["hidden"] = {"scheme": hidden.SCHEME, "fraction": opts.fraction, "key_id": hidden.key_id(hidden_key),
                           "modules": int(chosen.sum())}
