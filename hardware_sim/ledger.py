@@ -130,6 +130,34 @@ class ExposureLedger:
                 "beam_on_s": float(self.duration_s.sum()),
                 "passes": int(np.unique(self.pass_id).size)}
 
+    def with_physical_passes(self) -> "ExposureLedger":
+        """The same rows with passes derived from what the beam did, so a ledger recorded by the
+        emulator (which sees the laser switch on once per dot) and one built from a job file
+        (which names its passes) group alike: a run of line exposures under one laser enable is
+        one pass; consecutive dots of one energy and dwell are one pass, until a dot lands where
+        that pass already dwelt (a rewrite). The phase model counts rewrites per pass."""
+        n = len(self)
+        if n == 0:
+            return self
+        dwell = self.is_dwell
+        new = np.ones(n, dtype=bool)
+        same_kind = dwell[1:] == dwell[:-1]
+        same_line_pass = ~dwell[1:] & (self.pass_id[1:] == self.pass_id[:-1])
+        same_dot_recipe = dwell[1:] & (self.energy_uJ[1:] == self.energy_uJ[:-1]) & \
+            (self.dwell_s[1:] == self.dwell_s[:-1])
+        new[1:] = ~(same_kind & (same_line_pass | same_dot_recipe))
+        spot = np.round(self.x0 * 1e4).astype(np.int64) * 10_000_000 + np.round(self.y0 * 1e4).astype(np.int64)
+        seen: set = set()
+        for i in np.flatnonzero(dwell):  # a dot on a spot this pass already dwelt on starts a new pass
+            if new[i]:
+                seen = set()
+            elif spot[i] in seen:
+                new[i], seen = True, set()
+            seen.add(spot[i])
+        out = self.take(slice(None))
+        out.pass_id = (np.cumsum(new) - 1).astype(np.int32)
+        return out
+
     # -- persistence ----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         np.savez_compressed(path, format_version=FORMAT_VERSION, **{n: getattr(self, n) for n in COLUMNS})

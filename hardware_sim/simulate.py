@@ -132,7 +132,7 @@ def simulate(source, machine: MachineProfile | None = None, material: str | Mate
     for ok, message in checks:
         if not ok:
             raise LasergenError(message)
-    ledger = to_ledger(source, machine)
+    ledger = to_ledger(source, machine).with_physical_passes()
     if not len(ledger):
         raise LasergenError("nothing to simulate: the job never turns the laser on")
     extent_um = max(b - a for a, b in zip(ledger.bounds_mm()[:2], ledger.bounds_mm()[2:])) * 1000.0

@@ -111,3 +111,16 @@ def test_lost_controller_treats_the_window_as_done_and_never_exposes_twice(qr_jo
     assert max(counts) == 1
     missing = {i for i, c in enumerate(counts) if c == 0}
     assert missing and missing <= set(result.uncertain)  # every gap is reported by mark number
+
+
+def test_streamed_dot_job_predicts_like_its_gcode(dots_job, machine, device_name):
+    """The emulator sees the laser switch on per dot, the job file names one pass per layer:
+    both must give the same sample."""
+    from hardware_sim.simulate import simulate
+
+    JobRunner(dots_job, f"sim://?device={device_name}", machine).run()
+    streamed = simulate(get_device(device_name).ledger(), machine, "BrI", pitch_um=4.0)
+    direct = simulate(read_job(dots_job, machine).toolpath, machine, "BrI", pitch_um=4.0)
+    assert streamed.ledger.stats()["passes"] == direct.ledger.stats()["passes"] == 1
+    np.testing.assert_array_equal(streamed.exposure.crystallized, direct.exposure.crystallized)
+    np.testing.assert_array_equal(streamed.maps.red_peak_nm, direct.maps.red_peak_nm)
