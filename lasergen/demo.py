@@ -1,8 +1,10 @@
 """`lasergen demo`: the main job end to end on built-in defaults.
 
-Plans the two shipped patterns (a QR code and the paper's three-level E/F mark), writes the
-jobs, and estimates them. This module sits at CLI level: the steps that stream to the
-simulated device and predict the glass import `drivers` and `hardware_sim` lazily.
+For each shipped demo pattern (a QR code, the paper's three-level E/F mark): plan it, write
+the job, stream it through `sim://` to the emulated GRBL controller exactly as to a real one,
+predict the glass from what the emulated laser did (its exposure ledger), render daylight /
+365 nm UV / UV behind the 645 nm filter, and check every view against what the job promises.
+This module sits at CLI level: it imports `drivers` and `hardware_sim` lazily.
 """
 
 from __future__ import annotations
@@ -13,26 +15,69 @@ from .build import plan_to_file
 from .machine import MachineProfile
 from .spec import pattern_from_file
 
-PATTERN_DIR = Path(__file__).resolve().parent.parent / "patterns"
+PATTERN_DIR = Path(__file__).resolve().parent / "patterns"  # the repository's patterns/, shipped inside
 DEMO_SPECS = ("qr_demo.toml", "three_level_EF.toml")
 
 
 def demo_specs() -> list[Path]:
-    """The shipped demo specs: from the source tree, else the copies inside the package."""
-    here = PATTERN_DIR if PATTERN_DIR.is_dir() else Path(__file__).resolve().parent / "data" / "patterns"
-    return [here / name for name in DEMO_SPECS]
+    return [PATTERN_DIR / name for name in DEMO_SPECS]
+
+
+def stream_to_simulator(job: Path, machine: MachineProfile, material: str, name: str):
+    """Stream a job to an in-process emulated controller; (run result, exposure ledger)."""
+    import hardware_sim.urlhandler
+    from drivers.runner import JobRunner
+    from hardware_sim.device import forget_device, get_device
+
+    hardware_sim.urlhandler.register()
+    url = f"sim://?material={material}&device={name}"
+    try:
+        result = JobRunner(job, url, machine, journal_path=job.with_suffix(".journal"), show_bar=False).run()
+        return result, get_device(name).ledger()
+    finally:
+        forget_device(name)
+
+
+def check_all(prediction, manifest: dict) -> list[dict]:
+    """Every promise of the job checked on the prediction: QR payloads, levels, keyed/signed tags."""
+    from hardware_sim.verify import check_views
+
+    from .security.simcheck import check_prediction
+
+    checks = [c.to_dict() for c in check_views(prediction, manifest.get("promises"), margin=True)
+              if c.kind != "-" and "unchecked" not in c.message]
+    checks += check_prediction(prediction, manifest)
+    return checks
 
 
 def run_demo(out_dir: Path) -> dict:
+    from hardware_sim.simulate import simulate, write_outputs
+
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = MachineProfile.load()
-    log, jobs = [], {}
+    log, jobs, all_ok = [], {}, True
     for spec in demo_specs():
         pattern = pattern_from_file(spec)
+        material = pattern.meta.get("material") or "BrI"
         job = out_dir / f"{spec.stem}.gcode"
-        manifest = plan_to_file(pattern, job, machine)
+        manifest = plan_to_file(pattern, job, machine, material)
+        log.append(f"{spec.stem}: planned {manifest['counts']['marks']} marks in {manifest['counts']['passes']} "
+                   f"pass(es), estimated {manifest['estimate']['time_s']:.1f} s -> {job}")
+        run, ledger = stream_to_simulator(job, machine, material, f"demo-{spec.stem}")
+        log.append(f"  streamed to sim:// ({run.status}): {run.lines_sent} lines, {run.exposed_now} marks exposed")
+        prediction = simulate(ledger, machine, material)
+        report = write_outputs(prediction, out_dir / spec.stem)
+        green, red = report["phases"]["green"], report["phases"]["red"]
+        log.append(f"  predicted on {material}: green {green['peak_nm']:.1f} nm, red {red['peak_nm']:.1f} nm, "
+                   f"{report['crystallized_area_um2'] / 1e6:.3f} mm^2 crystallized -> "
+                   f"{', '.join(str(out_dir / spec.stem / f) for f in report['renders'].values())}")
+        checks = check_all(prediction, manifest)
+        for c in checks:
+            log.append(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['message']}")
+        all_ok &= all(c["ok"] for c in checks) and run.status == "complete"
         jobs[spec.stem] = {"job": str(job), "marks": manifest["counts"]["marks"],
-                           "estimated_time_s": manifest["estimate"]["time_s"]}
-        log.append(f"planned {spec.stem}: {manifest['counts']['marks']} marks, "
-                   f"{manifest['counts']['passes']} pass(es), estimated {manifest['estimate']['time_s']:.1f} s -> {job}")
-    return {"out": str(out_dir), "jobs": jobs, "log": log}
+                           "estimated_time_s": manifest["estimate"]["time_s"], "stream": run.status,
+                           "renders": {k: str(out_dir / spec.stem / v) for k, v in report["renders"].items()},
+                           "report": str(out_dir / spec.stem / "report.json"), "checks": checks}
+    log.append("demo passed: every view shows what its job promises" if all_ok else "demo FAILED: see above")
+    return {"out": str(out_dir), "ok": all_ok, "jobs": jobs, "log": log}
