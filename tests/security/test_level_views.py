@@ -123,3 +123,19 @@ def test_keyed_signed_tag_verifies_on_the_simulator_renders(tmp_path, signing_ke
     wrong = next(r for r in check_prediction(prediction, job.manifest, bytes(32), signing_key.public_key())
                  if r["kind"] == "tag")
     assert not wrong["ok"], wrong["message"]
+
+
+@needs_sim
+def test_qr_rewrite_demo_reads_under_uv_and_behind_the_filter(tmp_path):
+    from hardware_sim.verify import decode_qr
+    from lasergen.security.simcheck import check_prediction
+
+    out = tmp_path / "qr.gcode"
+    plan_to_file(pattern_from_file(REPO / "patterns" / "qr_rewrite_demo.toml"), out, MachineProfile.load())
+    job = read_job(out)
+    prediction = sim.simulate(job, None, "BrI")
+    payload = job.manifest["promises"]["payload"]
+    assert payload in decode_qr(prediction.render("uv365").rgb)
+    assert payload in decode_qr(prediction.render("uv365_lp645").rgb)
+    for result in check_prediction(prediction, job.manifest):
+        assert result["ok"], result["message"]
