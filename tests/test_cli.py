@@ -11,7 +11,7 @@ from PIL import Image
 
 from lasergen.cli import main
 from lasergen.job import read_job
-from raster_helpers import rasterize_marks
+from .raster_helpers import rasterize_marks
 
 
 def run(*args):

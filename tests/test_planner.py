@@ -11,7 +11,7 @@ from lasergen.planner import plan
 from lasergen.recipe import PRESETS, Recipe
 from lasergen.toolpath import DWELL, LINE, RAPID
 
-from raster_helpers import rasterize_marks
+from .raster_helpers import rasterize_marks
 
 
 def _pattern(mask, **recipes):

@@ -12,7 +12,7 @@ from lasergen.cli import main
 from lasergen.job import read_job
 from lasergen.security.hidden import load_key
 from lasergen.security.tag import tag_pattern
-from tagphotos import render_views
+from .tagphotos import render_views
 
 
 def run(*args, env=None):

@@ -7,13 +7,13 @@ Two renderings: a rasterised stand-in (always runs) and the simulator (runs when
 import numpy as np
 import pytest
 
-from conftest import REPO
+from .conftest import REPO
 from lasergen.build import plan_to_file
 from lasergen.job import read_job
 from lasergen.levelcheck import Frame, check_levels
 from lasergen.machine import MachineProfile
 from lasergen.spec import pattern_from_file
-from tagphotos import render_views
+from .tagphotos import render_views
 
 try:
     import hardware_sim.simulate as sim

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import REPO
+from .conftest import REPO
 from lasergen import LasergenError
 from lasergen.build import plan_to_file
 from lasergen.job import read_job

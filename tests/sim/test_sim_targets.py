@@ -8,7 +8,7 @@ import pytest
 from hardware_sim.material import Material
 from hardware_sim.phase_model import Treatment, phases
 from hardware_sim.thermal import rate_per_s
-from sim_helpers import dot_path, line_path, pixel_values, planned, run
+from .sim_helpers import dot_path, line_path, pixel_values, planned, run
 
 HT_TEMPS = (200, 300, 400, 450, 500, 550)
 
