@@ -118,3 +118,16 @@ def check_views(prediction, promises, margin: bool = True) -> list[ViewCheck]:
         else:
             out.append(check(prediction, item, margin))
     return out
+
+
+def check_job(prediction, manifest: dict, key: bytes | None = None, public_key=None,
+              margin: bool = True) -> list[dict]:
+    """Everything a job promises, checked on its prediction: QR payloads (with decode margin),
+    multi-level views and keyed/signed tags. One dict per check: view, kind, ok, message."""
+    from .level_views import check_prediction
+
+    checks = [c.to_dict() for c in check_views(prediction, manifest.get("promises"), margin=margin)]
+    checks += check_prediction(prediction, manifest, key, public_key)
+    # promises no check knows (e.g. the letters of a levels spec) matter only if nothing else was checked
+    checked = [c for c in checks if c["view"] != "-"]
+    return checked or checks

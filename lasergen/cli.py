@@ -274,18 +274,30 @@ def simulate_command(job, out, **opts):
 @main.command("verify")
 @click.argument("job", type=click.Path(dir_okay=False))
 @click.option("--no-margin", is_flag=True, help="Skip the blur/noise decode-margin search.")
+@click.option("--key", "key_path", default=None, help="Hidden-layer key file for keyed tags (else $LASERGEN_KEY).")
+@click.option("--pubkey", "pubkey_path", default=None, help="Ed25519 public key (PEM) for signed tags "
+                                                            "(else $LASERGEN_PUBKEY).")
 @sim_options
-def verify_command(job, no_margin, **opts):
+def verify_command(job, no_margin, key_path, pubkey_path, **opts):
     """Simulate a job, then check each view against what the job promises (exit 1 on failure)."""
-    from hardware_sim.verify import check_views
+    from hardware_sim.verify import check_job
 
+    from .security.hidden import load_key
+    from .security.signing import load_public_key
+
+    key = load_key(key_path) if key_path else None
+    public_key = load_public_key(pubkey_path) if pubkey_path else None
     prediction, manifest = _simulate_job(job, opts)
-    checks = check_views(prediction, manifest.get("promises"), margin=not no_margin)
-    ok = all(c.ok for c in checks)
-    result = {"job": job, "ok": ok, "checks": [c.to_dict() for c in checks]}
-    lines = [f"{'ok  ' if c.ok else 'FAIL'} {c.message}" + (f" (survives blur {c.margin['blur_sigma_um']:g} um, "
-                                                             f"noise {c.margin['noise_sigma']:g})" if c.margin else "")
-             for c in checks] or ["nothing to verify: the job promises nothing checkable"]
+    checks = check_job(prediction, manifest, key, public_key, margin=not no_margin)
+    ok = all(c["ok"] for c in checks)
+    result = {"job": job, "ok": ok, "checks": checks}
+
+    def line(c):
+        margin = c.get("margin") or {}
+        extra = f" (survives blur {margin['blur_sigma_um']:g} um, noise {margin['noise_sigma']:g})" if margin else ""
+        return f"{'ok  ' if c['ok'] else 'FAIL'} {c['message']}{extra}"
+
+    lines = [line(c) for c in checks] or ["nothing to verify: the job promises nothing checkable"]
     emit(result, opts["as_json"], "\n".join(lines))
     if not ok:
         sys.exit(1)

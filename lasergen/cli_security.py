@@ -30,7 +30,7 @@ def heat_treat_options(f):
 def process_warnings(material, heat_treat_c, hours, filter_nm, recipes=None) -> list[dict]:
     """Simulator-backed warnings; none (and a note) when the simulator is not installed."""
     try:
-        from .security.process import level_warnings
+        from hardware_sim.process_advice import level_warnings
         import hardware_sim.simulate  # noqa: F401
     except ImportError:
         return [{"level": "-", "message": "simulator not available: process not checked", "suggest": {}}]
@@ -40,7 +40,7 @@ def process_warnings(material, heat_treat_c, hours, filter_nm, recipes=None) -> 
 def hidden_layer_warnings(module_um, material, recipes=None) -> list[dict]:
     """Does a keyed rewrite stay inside its module? Simulator-backed; a note when it is absent."""
     try:
-        from .security.process import spill_warnings
+        from hardware_sim.process_advice import spill_warnings
         import hardware_sim.simulate  # noqa: F401
     except ImportError:
         return [{"level": "hidden", "message": "simulator not available: rewrite spill not checked", "suggest": {}}]

@@ -38,20 +38,9 @@ def stream_to_simulator(job: Path, machine: MachineProfile, material: str, name:
         forget_device(name)
 
 
-def check_all(prediction, manifest: dict) -> list[dict]:
-    """Every promise of the job checked on the prediction: QR payloads, levels, keyed/signed tags."""
-    from hardware_sim.verify import check_views
-
-    from .security.simcheck import check_prediction
-
-    checks = [c.to_dict() for c in check_views(prediction, manifest.get("promises"), margin=True)
-              if c.kind != "-" and "unchecked" not in c.message]
-    checks += check_prediction(prediction, manifest)
-    return checks
-
-
 def run_demo(out_dir: Path) -> dict:
     from hardware_sim.simulate import simulate, write_outputs
+    from hardware_sim.verify import check_job
 
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = MachineProfile.load()
@@ -71,7 +60,7 @@ def run_demo(out_dir: Path) -> dict:
         log.append(f"  predicted on {material}: green {green['peak_nm']:.1f} nm, red {red['peak_nm']:.1f} nm, "
                    f"{report['crystallized_area_um2'] / 1e6:.3f} mm^2 crystallized -> "
                    f"{', '.join(str(out_dir / spec.stem / f) for f in report['renders'].values())}")
-        checks = check_all(prediction, manifest)
+        checks = check_job(prediction, manifest)
         for c in checks:
             log.append(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['message']}")
         all_ok &= all(c["ok"] for c in checks) and run.status == "complete"

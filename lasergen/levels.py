@@ -14,7 +14,7 @@ it single-pass), so a filtered view must be a subset of the UV view; with `accep
 extra pixels are written too and therefore also glow under plain UV (the leak, recorded in the
 manifest). Every further filtered view must show one of the two states (`same_as` a view, or a
 source equal to one of them); which edge passes which state is the simulator's business
-(`security.process.level_warnings`). The intended views travel in the manifest (`promises.levels`,
+(`hardware_sim.process_advice.level_warnings`). The intended views travel in the manifest (`promises.levels`,
 masks zlib-compressed bit-packed base64) so `verify` can compare each render with its target.
 """
 

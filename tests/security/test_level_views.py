@@ -61,7 +61,7 @@ def test_swapped_views_fail(ef_job):
 
 @needs_sim
 def test_ef_levels_on_the_simulator(ef_job):
-    from lasergen.security.simcheck import check_prediction
+    from hardware_sim.level_views import check_prediction
 
     results = {r["view"]: r for r in check_prediction(sim.simulate(ef_job, None, "BrI"), ef_job.manifest)}
     assert results["uv365"]["iou"] >= 0.9, results["uv365"]
@@ -71,7 +71,7 @@ def test_ef_levels_on_the_simulator(ef_job):
 
 @needs_sim
 def test_hot_heat_treatment_erases_level_three(ef_job):
-    from lasergen.security.simcheck import check_prediction
+    from hardware_sim.level_views import check_prediction
 
     results = {r["view"]: r for r in check_prediction(sim.simulate(ef_job, None, "BrI", heat_treat_c=550),
                                                       ef_job.manifest)}
@@ -81,7 +81,7 @@ def test_hot_heat_treatment_erases_level_three(ef_job):
 
 @needs_sim
 def test_process_warnings_follow_the_model():
-    from lasergen.security.process import MIN_CONTRAST, level_warnings
+    from hardware_sim.process_advice import MIN_CONTRAST, level_warnings
 
     assert level_warnings("BrI", None) == []
     warnings = level_warnings("BrI", 550.0)
@@ -96,7 +96,7 @@ def test_process_warnings_follow_the_model():
 
 @needs_sim
 def test_spill_suggestion_isolates_the_modules():
-    from lasergen.security.process import SPILL_MAX, rewrite_spill, spill_warnings
+    from hardware_sim.process_advice import SPILL_MAX, rewrite_spill, spill_warnings
 
     for warning in spill_warnings(20.0):
         size = warning["suggest"].get("module_um")
@@ -107,7 +107,7 @@ def test_spill_suggestion_isolates_the_modules():
 @needs_sim
 def test_keyed_signed_tag_verifies_on_the_simulator_renders(tmp_path, signing_key):
     """What `verify` runs for a keyed job: the photo check on the simulator's own renders."""
-    from lasergen.security.simcheck import check_prediction
+    from hardware_sim.level_views import check_prediction
     from lasergen.security.tag import TagOptions, tag_pattern
 
     key = bytes(range(7, 39))
@@ -128,7 +128,7 @@ def test_keyed_signed_tag_verifies_on_the_simulator_renders(tmp_path, signing_ke
 @needs_sim
 def test_qr_rewrite_demo_reads_under_uv_and_behind_the_filter(tmp_path):
     from hardware_sim.verify import decode_qr
-    from lasergen.security.simcheck import check_prediction
+    from hardware_sim.level_views import check_prediction
 
     out = tmp_path / "qr.gcode"
     plan_to_file(pattern_from_file(REPO / "patterns" / "qr_rewrite_demo.toml"), out, MachineProfile.load())

@@ -1,6 +1,6 @@
-"""Multi-level and security checks on simulator renders: the hook `lasergen verify` calls.
+"""Multi-level and security checks on simulator renders (part of `verify.check_job`).
 
-CLI level: imports `hardware_sim` (lazily), which lasergen core never does. For a job whose
+For a job whose
 manifest promises levels, every promised view is rendered (a further long-pass edge such as
 uv365_lp660 is rendered by swapping the filter on the same prediction, no re-simulation) and
 compared cell by cell with its target (`levelcheck`). For a keyed or signed tag the UV and
@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from .. import LasergenError
-from ..levelcheck import Frame, check_levels
-from ..levels import filter_edge_nm
-from . import hidden, signing
-from .tagcheck import check_photos
+from lasergen import LasergenError
+from lasergen.levelcheck import Frame, check_levels
+from lasergen.levels import filter_edge_nm
+from lasergen.security import hidden, signing
+from lasergen.security.tagcheck import check_photos
 
 PUBKEY_ENV = "LASERGEN_PUBKEY"
 
@@ -29,7 +29,7 @@ def frame_of(prediction, rendered) -> Frame:
 
 def with_filter(prediction, edge_nm: float | None):
     """The same prediction seen through a long-pass filter of another edge (no re-simulation)."""
-    from hardware_sim import optics
+    from . import optics
 
     return prediction if edge_nm is None else replace(prediction, views=optics.views(filter_edge_nm=edge_nm))
 

@@ -12,18 +12,17 @@ SPILL_MAX of the centre's filtered luminance, the
 rewrite's melt zone reaches past the module and the hidden set blurs; the smallest module
 size on a ladder that isolates is suggested. No wavelengths or radii are hard-coded
 here: what passes which filter is the simulator's model (PHYSICS.md B.5-B.7).
-CLI level: imports `hardware_sim` lazily.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..machine import MachineProfile
-from ..pattern import Layer, Pattern
-from ..planner import plan
-from ..recipe import PRESETS, Recipe
-from .tag import module_recipes
+from lasergen.machine import MachineProfile
+from lasergen.pattern import Layer, Pattern
+from lasergen.planner import plan
+from lasergen.recipe import PRESETS, Recipe
+from lasergen.security.tag import module_recipes
 
 SPILL_MAX = 0.3  # a neighbour's filtered luminance / the rewritten module's, above which keyed modules blur
 MODULE_LADDER_UM = (20.0, 30.0, 40.0, 50.0, 60.0, 80.0)
@@ -55,7 +54,7 @@ def patch_luminance(prediction, view_name: str, split_x_mm: float) -> tuple[floa
 
 
 def filtered_contrast(prediction, edge_nm: float, split_x_mm: float) -> dict:
-    from .simcheck import with_filter
+    from .level_views import with_filter
 
     seen = with_filter(prediction, edge_nm)
     name = next(n for n in seen.views if n.startswith("uv365_"))
@@ -68,7 +67,7 @@ def level_warnings(material: str = "BrI", heat_treat_c: float | None = None, hea
                    filter_nm: float = 645.0, recipes: dict[str, Recipe] | None = None,
                    machine: MachineProfile | None = None) -> list[dict]:
     """Warnings (with suggestions) when the process leaves level 3 unreadable; [] when it is fine."""
-    from hardware_sim.simulate import simulate
+    from .simulate import simulate
 
     machine = machine or MachineProfile.load()
     pattern = probe_pattern(recipes)
@@ -112,7 +111,7 @@ def level_warnings(material: str = "BrI", heat_treat_c: float | None = None, hea
 def rewrite_spill(module_um: float, material: str = "BrI", recipes: dict[str, Recipe] | None = None,
                   machine: MachineProfile | None = None) -> float:
     """Largest neighbour / centre filtered luminance when only the centre module is rewritten."""
-    from hardware_sim.simulate import simulate
+    from .simulate import simulate
 
     machine = machine or MachineProfile.load()
     n = 5
