@@ -94,7 +94,7 @@ def _primary_filtered(views: dict) -> str | None:
 
 def view_masks(views: dict, base_dir: Path, pitch_um: float | None):
     """Each view's mask on one common canvas, plus artwork metas and the pitch."""
-    from .spec import place_on_canvas
+    from .composition import place_on_canvas
 
     sourced = [name for name, v in views.items() if "source" in v]
     arts = {name: make_artwork(views[name]["source"], base_dir) for name in sourced}
@@ -121,7 +121,7 @@ def view_masks(views: dict, base_dir: Path, pitch_um: float | None):
 
 
 def pattern_from_levels(spec: dict, base_dir: Path = Path(".")) -> Pattern:
-    from .spec import recipes_from_spec
+    from .composition import recipes_from_spec
 
     if spec.get("layers"):
         raise LasergenError("spec: give either [levels] or [[layers]], not both")

@@ -15,11 +15,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import numpy as np
 
 from . import LasergenError
 from .pattern import Layer, Pattern
-from .recipe import PRESETS, Recipe
+from .composition import place_on_canvas, recipes_from_spec
 from .sources import Artwork, make_artwork
 
 LAYER_KEYS = {"name", "recipe", "source", "offset_px", "clip_to"}
@@ -33,27 +32,6 @@ def load_spec(path: str | Path) -> dict:
         raise LasergenError(f"spec file not found: {path}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise LasergenError(f"spec {path.name}: {exc}") from None
-
-
-def place_on_canvas(items: list[tuple[np.ndarray, tuple[int, int]]]) -> list[np.ndarray]:
-    rows = max(m.shape[0] + r for m, (r, c) in items)
-    cols = max(m.shape[1] + c for m, (r, c) in items)
-    out = []
-    for mask, (r, c) in items:
-        canvas = np.zeros((rows, cols), dtype=bool)
-        canvas[r:r + mask.shape[0], c:c + mask.shape[1]] = mask
-        out.append(canvas)
-    return out
-
-
-def recipes_from_spec(spec: dict) -> dict[str, Recipe]:
-    recipes = dict(PRESETS)
-    for name, fields_ in spec.get("recipes", {}).items():
-        if not isinstance(fields_, dict):
-            raise LasergenError(f"spec: [recipes.{name}] must be a table")
-        base = recipes.get(name, Recipe()).to_dict()
-        recipes[name] = Recipe.from_dict({**base, **fields_})
-    return recipes
 
 
 def pattern_from_spec(spec: dict, base_dir: Path = Path(".")) -> Pattern:

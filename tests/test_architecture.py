@@ -1,6 +1,6 @@
 """The house rules that keep data flowing one way (ARCHITECTURE.md): the lasergen core imports
-neither drivers nor hardware_sim; drivers never reach into the simulator; only the CLI level
-(lasergen/cli*.py, lasergen/demo.py) sits above all three. Modules stay under ~400 lines."""
+neither drivers nor hardware_sim; drivers never reach into the simulator; only the command line
+(lasergen/cli/) sits above all three. Modules stay under ~400 lines."""
 
 import ast
 from pathlib import Path
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CLI_LEVEL = {"cli.py", "cli_device.py", "cli_security.py", "demo.py"}
+CLI = REPO / "lasergen" / "cli"
 FORBIDDEN = {"lasergen": {"drivers", "hardware_sim"}, "drivers": {"hardware_sim"}}
 
 
@@ -27,7 +27,7 @@ def imported_packages(path: Path) -> set[str]:
 def test_dependency_rule(package):
     offenders = []
     for path in (REPO / package).rglob("*.py"):
-        if package == "lasergen" and path.parent == REPO / "lasergen" and path.name in CLI_LEVEL:
+        if CLI in path.parents:
             continue
         bad = imported_packages(path) & FORBIDDEN[package]
         if bad:

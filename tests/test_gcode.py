@@ -11,7 +11,7 @@ from lasergen.job import read_job, render_job
 from lasergen.pattern import Layer, Pattern
 from lasergen.planner import plan
 from lasergen.recipe import PRESETS, Recipe
-from lasergen.toolpath import COLUMNS, RAPID
+from lasergen.toolpath import COLUMNS
 
 
 def _job(machine):

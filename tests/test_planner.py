@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from lasergen import LasergenError
-from lasergen.machine import MachineProfile
 from lasergen.ordering import greedy_order, order_points, path_length
 from lasergen.pattern import Layer, Pattern
 from lasergen.planner import plan

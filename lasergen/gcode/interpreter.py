@@ -219,7 +219,6 @@ class Interpreter:
             _fail("unsupported_command", "probing is not available on this controller")
 
         # target in machine coordinates
-        work = st.work_position()
         target = list(st.position)
         for i, a in enumerate("XYZ"):
             if a in axis:

@@ -16,7 +16,7 @@ from hardware_sim.exposure import cut_into_pieces
 from hardware_sim.ledger import ExposureLedger
 from hardware_sim.simulate import simulate, write_outputs
 from hardware_sim.verify import check_views, decode_qr
-from .sim_helpers import MACHINE, line_path, planned, run
+from .sim_helpers import MACHINE, line_path, run
 
 
 def test_ledger_save_load_append_concat(tmp_path):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import click
 
-from . import LasergenError
-from .cli import emit, json_option, machine_option
+from .. import LasergenError
+from .common import emit, json_option, machine_option, main
 
 
 def _named_sim_url(url: str) -> tuple[str, str | None]:
@@ -51,7 +51,7 @@ def _keyboard(runner, stop: threading.Event):
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-@click.command()
+@main.command()
 @click.argument("job", type=click.Path(dir_okay=False))
 @click.option("--port", required=True, help="Serial port or pyserial URL: /dev/ttyUSB0, socket://127.0.0.1:PORT, sim://")
 @click.option("--resume", "resume_journal", default=None, help="Continue the run recorded in this journal.")
@@ -62,7 +62,7 @@ def _keyboard(runner, stop: threading.Event):
 @json_option
 def stream(job, port, resume_journal, journal, ledger, progress, machine, as_json):
     """Stream JOB to a GRBL 1.1 controller, with journal, progress, pause and safe resume."""
-    from .machine import MachineProfile
+    from ..machine import MachineProfile
 
     from drivers.runner import JobRunner
 
@@ -115,7 +115,7 @@ def _save_ledger(name: str, path: str, append: bool) -> str:
     return path
 
 
-@click.group()
+@main.group()
 def sim():
     """The simulated device."""
 
@@ -137,7 +137,7 @@ def sim():
 @json_option
 def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):
     """Run the GRBL 1.1 emulator for any sender; prints where it listens, runs until Ctrl-C."""
-    from .machine import MachineProfile
+    from ..machine import MachineProfile
 
     from hardware_sim.device import Device
     from hardware_sim.faults import FaultPlan

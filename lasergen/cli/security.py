@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from . import LasergenError
-from .cli import emit, json_option, machine_option, parse_pair
+from .. import LasergenError
+from .common import emit, json_option, machine_option, main, parse_pair
 
 MATERIALS = ["Br", "BrI", "I"]
 
@@ -55,12 +55,12 @@ def echo_warnings(warnings: list[dict]) -> None:
 def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, sign_path: str | None,
                   module_um: float, error_level: str, qr_version, qr_mask, quiet_zone) -> None:
     """`lasergen qr --hidden-key/--sign`: a keyed and/or signed tag job."""
-    from .build import plan_to_file, summary
-    from .cli import recipe_from
-    from .machine import MachineProfile
-    from .security.hidden import load_key
-    from .security.signing import load_private_key
-    from .security.tag import TagOptions, tag_pattern
+    from ..build import plan_to_file, summary
+    from .common import recipe_from
+    from ..machine import MachineProfile
+    from ..security.hidden import load_key
+    from ..security.signing import load_private_key
+    from ..security.tag import TagOptions, tag_pattern
 
     sign_key = load_private_key(sign_path) if sign_path else None
     key = load_key(hidden_key_path) if hidden_key_path else None
@@ -86,7 +86,7 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
                                   + (f", {result['hidden_modules']} hidden modules" if key else ""))
 
 
-@click.command()
+@main.command()
 @click.option("--uv", "uv_image", required=True, type=click.Path(dir_okay=False), help="What glows under 365 nm UV.")
 @click.option("--filtered", "filtered_image", required=True, type=click.Path(dir_okay=False),
               help="What glows behind the long-pass filter (must lie inside --uv).")
@@ -103,9 +103,9 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
 def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_leak, origin, material, heat_treat_c,
             heat_treat_hours, filter_nm, machine, as_json):
     """A three-level job from two images: UV view and filtered view (daylight shows nothing)."""
-    from .build import plan_to_file, summary
-    from .machine import MachineProfile
-    from .spec import pattern_from_spec
+    from ..build import plan_to_file, summary
+    from ..machine import MachineProfile
+    from ..spec import pattern_from_spec
 
     source = lambda p: {"kind": "bitmap", "path": str(Path(p).resolve()), "pixel_um": pixel_um,
                         "threshold": threshold, "invert": invert}
@@ -126,7 +126,7 @@ def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_l
                           f"estimated {result['time_s']:.1f} s")
 
 
-@click.command()
+@main.command()
 @click.option("--serials", "template", required=True, help="printf template, e.g. SN-%06d.")
 @click.option("--count", type=int, required=True)
 @click.option("--start", type=int, default=0, show_default=True)
@@ -146,10 +146,10 @@ def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_l
 def batch(template, count, start, sign_path, hidden_key_path, hidden, out, module_um, error_level, workers, origin,
           material, machine, as_json):
     """Unique serials, signed (and optionally keyed), planned to jobs in parallel, with manifest.csv."""
-    from .batch import BatchConfig, run_batch, serials
-    from .security.hidden import load_key
-    from .security.signing import load_private_key, private_pem
-    from .security.tag import TagOptions
+    from ..batch import BatchConfig, run_batch, serials
+    from ..security.hidden import load_key
+    from ..security.signing import load_private_key, private_pem
+    from ..security.tag import TagOptions
 
     names = serials(template, count, start)
     sign_pem = private_pem(load_private_key(sign_path)) if sign_path else None
@@ -166,7 +166,7 @@ def batch(template, count, start, sign_path, hidden_key_path, hidden, out, modul
                           f"({result['jobs_per_minute']:.0f} jobs/min); manifest {result['manifest']}")
 
 
-@click.command("check-photo")
+@main.command("check-photo")
 @click.argument("uv_photo", type=click.Path(dir_okay=False))
 @click.argument("filtered_photo", required=False, type=click.Path(dir_okay=False))
 @click.option("--key", "key_path", default=None, help="Hidden-layer key file (else $LASERGEN_KEY when set).")
@@ -175,9 +175,9 @@ def batch(template, count, start, sign_path, hidden_key_path, hidden, out, modul
 @json_option
 def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, as_json):
     """Verify a tag from a UV photo and a filtered photo: decode, signature, hidden modules."""
-    from .security.hidden import DEFAULT_FRACTION, KEY_ENV, load_key
-    from .security.signing import load_public_key
-    from .security.tagcheck import check_photos
+    from ..security.hidden import DEFAULT_FRACTION, KEY_ENV, load_key
+    from ..security.signing import load_public_key
+    from ..security.tagcheck import check_photos
 
     key = load_key(key_path) if (key_path or os.environ.get(KEY_ENV)) else None
     pub = load_public_key(pubkey_path) if pubkey_path else None
@@ -188,7 +188,7 @@ def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, as_js
     sys.exit(0 if result["ok"] else 1)
 
 
-@click.command()
+@main.command()
 @click.option("--out", default="keys", show_default=True, help="Folder for the keys.")
 @click.option("--force", is_flag=True, help="Overwrite existing key files.")
 @json_option
@@ -196,8 +196,8 @@ def keygen(out, force, as_json):
     """Write ed25519.pem (private), ed25519.pub.pem (public) and hidden.key (32 random bytes)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from .security.hidden import key_id, new_key
-    from .security.signing import private_pem, public_pem
+    from ..security.hidden import key_id, new_key
+    from ..security.signing import private_pem, public_pem
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)

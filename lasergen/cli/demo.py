@@ -4,18 +4,21 @@ For each shipped demo pattern (a QR code, the paper's three-level E/F mark): pla
 the job, stream it through `sim://` to the emulated GRBL controller exactly as to a real one,
 predict the glass from what the emulated laser did (its exposure ledger), render daylight /
 365 nm UV / UV behind the 645 nm filter, and check every view against what the job promises.
-This module sits at CLI level: it imports `drivers` and `hardware_sim` lazily.
+Part of the CLI: it imports `drivers` and `hardware_sim` lazily.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .build import plan_to_file
-from .machine import MachineProfile
-from .spec import pattern_from_file
+import click
 
-PATTERN_DIR = Path(__file__).resolve().parent / "patterns"  # the repository's patterns/, shipped inside
+from ..build import plan_to_file
+from ..machine import MachineProfile
+from ..spec import pattern_from_file
+from .common import emit, json_option, main
+
+PATTERN_DIR = Path(__file__).resolve().parents[1] / "patterns"  # the repository's patterns/, shipped inside
 DEMO_SPECS = ("qr_demo.toml", "three_level_EF.toml")
 
 
@@ -70,3 +73,12 @@ def run_demo(out_dir: Path) -> dict:
                            "report": str(out_dir / spec.stem / "report.json"), "checks": checks}
     log.append("demo passed: every view shows what its job promises" if all_ok else "demo FAILED: see above")
     return {"out": str(out_dir), "ok": all_ok, "jobs": jobs, "log": log}
+
+
+@main.command()
+@click.option("--out", default="demo_out", show_default=True, help="Folder for the jobs, renders and report.")
+@json_option
+def demo(out, as_json):
+    """The main job on built-in defaults: QR + three-level pattern, end to end on the simulator."""
+    result = run_demo(Path(out))
+    emit(result, as_json, "\n".join(result["log"]))

@@ -1,0 +1,12 @@
+"""The `lasergen` command line (click), one thin module per family of commands.
+
+Commands parse options and call the library; bad input is one line on stderr and exit code 2.
+This package is the only place above all three rooms (lasergen core, drivers, hardware_sim):
+device and simulator commands import those lazily. A new family of commands is one new
+module here plus its line below.
+"""
+
+from .common import main
+from . import plan, simulate, device, security, demo  # noqa: E402,F401  (each registers its commands)
+
+__all__ = ["main"]
