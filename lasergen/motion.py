@@ -48,11 +48,10 @@ class MotionProfile:
 
 
 def _axis_limited(limits: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
-    """GRBL's limit_value_by_axis_maximum: the largest value along u that respects each axis."""
+    """GRBL's limit_value_by_axis_maximum: the largest value along u that respects each axis,
+    min_i(limit_i / |u_i|), computed as one reciprocal (inf for a zero vector)."""
     with np.errstate(divide="ignore"):
-        lx = np.where(np.abs(ux) > 1e-12, limits[0] / np.abs(ux), np.inf)
-        ly = np.where(np.abs(uy) > 1e-12, limits[1] / np.abs(uy), np.inf)
-    return np.minimum(lx, ly)
+        return 1.0 / np.maximum(np.abs(ux) * (1.0 / limits[0]), np.abs(uy) * (1.0 / limits[1]))
 
 
 DWELL_STEP_S = 0.05  # GRBL's DWELL_TIME_STEP
