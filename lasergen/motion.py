@@ -85,7 +85,7 @@ def trapezoid_times(length, v0, v1, v_nominal, accel):
     return (2 * v_peak - v0 - v1) / accel + cruise, v_peak
 
 
-CHUNK_BLOCKS = 1_000_000  # blocks planned at once; memory stays bounded on 10^7-row jobs
+CHUNK_BLOCKS = 500_000  # blocks planned at once; memory stays bounded on 10^7-row jobs
 
 
 def _geometry(path: Toolpath, rows: np.ndarray, machine: MachineProfile):
@@ -154,10 +154,13 @@ def _motion_blocks(path: Toolpath):
     """Row indices of real motions and, per block, whether a sync (dwell, laser on/off) precedes it."""
     moving = (path.kind != DWELL) & ((path.x1 != path.x0) | (path.y1 != path.y0))
     blocks = np.flatnonzero(moving)
-    dwells_before = np.cumsum(path.kind == DWELL, dtype=np.int64)
+    del moving
     sync = np.zeros(blocks.size, dtype=bool)
-    sync[1:] = (dwells_before[blocks[1:]] != dwells_before[blocks[:-1]]) | \
-               (path.pass_id[blocks[1:]] != path.pass_id[blocks[:-1]])
+    sync[1:] = path.pass_id[blocks[1:]] != path.pass_id[blocks[:-1]]
+    dwell = path.kind == DWELL
+    if dwell.any():
+        dwells_before = np.cumsum(dwell, dtype=np.int32)
+        sync[1:] |= dwells_before[blocks[1:]] != dwells_before[blocks[:-1]]
     return blocks, sync
 
 
@@ -186,26 +189,35 @@ def profile(path: Toolpath, machine: MachineProfile) -> MotionProfile:
     return out
 
 
+MARK, BLANK, TRAVEL = 0, 1, 2  # time categories of a motion row
+
+
 def estimate(path: Toolpath, machine: MachineProfile) -> dict:
-    """Job totals: time split into writing, blank moves, travel and dwell; distances; counts."""
-    row_s = durations(path, machine)
-    length = path.length_mm
+    """Job totals: time split into writing, blank moves, travel and dwell; distances; counts.
+    Summed chunk by chunk, so a 10^7-row job needs no per-row time array."""
     marks = path.is_mark
-    rapid = path.kind == RAPID
     dwell = path.kind == DWELL
-    stats = path.stats(length)
+    category = np.where(path.kind == RAPID, TRAVEL, np.where(marks, MARK, BLANK)).astype(np.intp)
+    blocks, sync = _motion_blocks(path)
+    time_s, dist_mm = np.zeros(3), np.zeros(3)
+    for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
+        cat = category[blocks[first:last]]
+        time_s += np.bincount(cat, weights=trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0], minlength=3)
+        dist_mm += np.bincount(cat, weights=length, minlength=3)
+    time_s += np.bincount(category[blocks[_stop_blocks(sync)]], minlength=3) * idle_lock_s(machine)
+    dwell_time_s = float(dwell_seconds(path.dwell_s[dwell]).sum())
     return {
-        "time_s": float(row_s.sum()),
-        "mark_time_s": float(row_s[marks & ~dwell].sum()),
-        "dwell_time_s": float(row_s[dwell].sum()),
-        "travel_time_s": float(row_s[rapid].sum()),
-        "blank_time_s": float(row_s[~marks & ~rapid & ~dwell].sum()),
-        "distance_mm": float(length.sum()),
-        "mark_count": stats["marks"],
-        "dot_count": stats["dots"],
-        "line_count": stats["line_marks"],
-        "mark_length_mm": stats["mark_length_mm"],
-        "travel_mm": stats["travel_mm"],
-        "passes": stats["passes"],
+        "time_s": float(time_s.sum()) + dwell_time_s,
+        "mark_time_s": float(time_s[MARK]),
+        "dwell_time_s": dwell_time_s,
+        "travel_time_s": float(time_s[TRAVEL]),
+        "blank_time_s": float(time_s[BLANK]),
+        "distance_mm": float(dist_mm.sum()),
+        "mark_count": int(marks.sum()),
+        "dot_count": int((marks & dwell).sum()),
+        "line_count": int((marks & ~dwell).sum()),
+        "mark_length_mm": float(dist_mm[MARK]),
+        "travel_mm": float(dist_mm[BLANK] + dist_mm[TRAVEL]),
+        "passes": path.pass_count(),
         "bounds_mm": list(path.mark_bounds_mm()),
     }

@@ -110,5 +110,8 @@ class Toolpath:
             "dots": int((marks & (self.kind == DWELL)).sum()),
             "mark_length_mm": float(length[marks & (self.kind == LINE)].sum()),
             "travel_mm": float(length[~marks].sum()),
-            "passes": int(len(np.unique(self.pass_id))) if len(self) else 0,
+            "passes": self.pass_count(),
         }
+
+    def pass_count(self) -> int:
+        return int(np.count_nonzero(np.bincount(self.pass_id))) if len(self) else 0
