@@ -37,10 +37,12 @@ def parse_pass_marker(raw: str) -> tuple[int, int] | None:
         return None
 
 
+ROW_FIELDS = ("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_uJ", "pass_id", "layer", "line")
+
+
 def read_program(lines: list[str], machine: MachineProfile, laser_mode: bool = True) -> ParsedProgram:
     interp = Interpreter(laser_mode=laser_mode)
-    cols = {k: [] for k in ("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_uJ",
-                            "pass_id", "layer", "line")}
+    rows = []
     pass_id, layer, marked, laser_on = -1, 0, False, False
     s_per_uJ = machine.s_per_uJ
     for number, raw in enumerate(lines):
@@ -58,23 +60,17 @@ def read_program(lines: list[str], machine: MachineProfile, laser_mode: bool = T
         except GcodeError as exc:
             raise LasergenError(f"line {number + 1}: error:{exc.code} {exc} in {raw.strip()!r}") from None
         for a in actions:
-            if a.kind == "spindle":
+            if a.kind == "move":
+                rows.append((RAPID if a.rapid else LINE, a.start[0], a.start[1], a.end[0], a.end[1], a.feed_mm_s,
+                             0.0, a.power_s / s_per_uJ, max(pass_id, 0), layer, number))
+            elif a.kind == "dwell":
+                x, y = interp.state.position[:2]
+                rows.append((DWELL, x, y, x, y, 0.0, a.seconds, a.power_s / s_per_uJ, max(pass_id, 0), layer, number))
+            elif a.kind == "spindle":
                 if a.spindle != "M5" and not laser_on and not marked:
                     pass_id += 1
                 laser_on = a.spindle != "M5"
-                continue
-            if a.kind == "move":
-                row = (RAPID if a.rapid else LINE, a.start[0], a.start[1], a.end[0], a.end[1], a.feed_mm_s, 0.0,
-                       a.power_s / s_per_uJ)
-            elif a.kind == "dwell":
-                x, y = interp.state.position[:2]
-                row = (DWELL, x, y, x, y, 0.0, a.seconds, a.power_s / s_per_uJ)
-            else:
-                continue
-            for key, value in zip(("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_uJ"), row):
-                cols[key].append(value)
-            cols["pass_id"].append(max(pass_id, 0))
-            cols["layer"].append(layer)
-            cols["line"].append(number)
-    row_line = np.asarray(cols.pop("line"), dtype=np.int64)
+    table = np.array(rows, dtype=np.float64).reshape(-1, len(ROW_FIELDS))
+    cols = dict(zip(ROW_FIELDS, table.T))
+    row_line = cols.pop("line").astype(np.int64)
     return ParsedProgram(Toolpath.from_columns(**cols), row_line, len(lines))

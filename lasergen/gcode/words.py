@@ -33,8 +33,13 @@ class GcodeError(Exception):
         self.code = code
 
 
+_DROP = {c: None for c in range(33)} | {ord("%"): None}  # whitespace, control characters, '%'
+
+
 def clean_line(raw: str) -> str:
     """Strip whitespace and comments, upper-case: what GRBL keeps of a received line."""
+    if "(" not in raw:  # the common case, at C speed
+        return raw.split(";", 1)[0].translate(_DROP).upper()
     out, depth = [], 0
     for ch in raw:
         if depth:
@@ -50,9 +55,15 @@ def clean_line(raw: str) -> str:
     return "".join(out).upper()
 
 
+_WORD = re.compile(r"([A-Z])([-+]?(?:\d+\.?\d*|\.\d+))")
+
+
 def split_words(line: str) -> list[tuple[str, float]]:
     """A cleaned block -> [(letter, value)], raising GcodeError like gcode.c's first loop."""
-    words, pos, n = [], 0, len(line)
+    found = _WORD.findall(line)
+    if sum(len(a) + len(b) for a, b in found) == len(line):  # every character belongs to a word
+        return [(letter, float(value)) for letter, value in found]
+    words, pos, n = [], 0, len(line)  # locate the fault, as GRBL reports it
     while pos < n:
         letter = line[pos]
         if not "A" <= letter <= "Z":
