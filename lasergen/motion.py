@@ -112,18 +112,18 @@ def _junction_sqr(ux, uy, accel_limits, deviation_mm):
     return np.where(cos_theta > 0.999999, 0.0, np.where(cos_theta < -0.999999, np.inf, w))
 
 
-def _plan_blocks(path: Toolpath, blocks: np.ndarray, sync: np.ndarray, machine: MachineProfile):
+def _plan_blocks(path: Toolpath, blocks: np.ndarray | None, sync: np.ndarray, machine: MachineProfile):
     """Yield (first, last, v, length, v_nom, accel) per chunk of motion blocks, v = entry speeds of
     blocks first..last plus the exit of the last. Exact: the planner horizon makes the backward
     pass local (W blocks of look-ahead), and the forward pass carries one running minimum."""
-    n = blocks.size
+    n = sync.size
     horizon = max(1, machine.planner_blocks - 1)
     accel_limits = np.asarray(machine.accel_mm_s2)
     carry = np.inf
     for first in range(0, n, CHUNK_BLOCKS):
         last = min(first + CHUNK_BLOCKS, n)
         lo, hi = max(first - 1, 0), min(last + horizon, n)
-        length, ux, uy, v_nom, accel = _geometry(path, blocks[lo:hi], machine)
+        length, ux, uy, v_nom, accel = _geometry(path, _rows(blocks, lo, hi), machine)
         k = first - lo  # index of block `first` in this window
         m = hi - lo
         c = np.zeros(m + 1)  # c[i]: max squared entry of window block i; c[m]: exit of the window
@@ -150,17 +150,29 @@ def _plan_blocks(path: Toolpath, blocks: np.ndarray, sync: np.ndarray, machine: 
         yield first, last, np.sqrt(w_seg), length[blk], v_nom[blk], accel[blk]
 
 
+def _rows(blocks: np.ndarray | None, first, last=None):
+    """Toolpath rows of motion blocks first..last (or of an index array), a slice when every row moves."""
+    if last is None:
+        return first if blocks is None else blocks[first]
+    return slice(first, last) if blocks is None else blocks[first:last]
+
+
 def _motion_blocks(path: Toolpath):
-    """Row indices of real motions and, per block, whether a sync (dwell, laser on/off) precedes it."""
+    """Row indices of real motions (None: every row) and, per block, whether a sync (dwell,
+    laser on/off) precedes it."""
     moving = (path.kind != DWELL) & ((path.x1 != path.x0) | (path.y1 != path.y0))
     blocks = np.flatnonzero(moving)
+    all_rows = blocks.size == len(path)
+    if all_rows:  # every row moves (a raster job): slices, not gathers, from here on
+        blocks = None
     del moving
-    sync = np.zeros(blocks.size, dtype=bool)
-    sync[1:] = path.pass_id[blocks[1:]] != path.pass_id[blocks[:-1]]
+    pass_id = path.pass_id if all_rows else path.pass_id[blocks]
+    sync = np.zeros(pass_id.size, dtype=bool)
+    sync[1:] = pass_id[1:] != pass_id[:-1]
     dwell = path.kind == DWELL
     if dwell.any():
         dwells_before = np.cumsum(dwell, dtype=np.int32)
-        sync[1:] |= dwells_before[blocks[1:]] != dwells_before[blocks[:-1]]
+        sync[1:] |= dwells_before[blocks[1:]] != dwells_before[blocks[:-1]]  # blocks is set: rows dwell
     return blocks, sync
 
 
@@ -169,8 +181,8 @@ def durations(path: Toolpath, machine: MachineProfile) -> np.ndarray:
     out = np.where(path.kind == DWELL, dwell_seconds(path.dwell_s), 0.0)
     blocks, sync = _motion_blocks(path)
     for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
-        out[blocks[first:last]] = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0]
-    out[blocks[_stop_blocks(sync)]] += idle_lock_s(machine)
+        out[_rows(blocks, first, last)] = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0]
+    out[_rows(blocks, _stop_blocks(sync))] += idle_lock_s(machine)
     return out
 
 
@@ -181,11 +193,11 @@ def profile(path: Toolpath, machine: MachineProfile) -> MotionProfile:
     out.duration_s[:] = np.where(path.kind == DWELL, dwell_seconds(path.dwell_s), 0.0)
     blocks, sync = _motion_blocks(path)
     for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
-        rows = blocks[first:last]
+        rows = _rows(blocks, first, last)
         t, v_peak = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)
         out.v_entry[rows], out.v_exit[rows], out.v_peak[rows], out.accel[rows], out.duration_s[rows] = \
             v[:-1], v[1:], v_peak, accel, t
-    out.duration_s[blocks[_stop_blocks(sync)]] += idle_lock_s(machine)
+    out.duration_s[_rows(blocks, _stop_blocks(sync))] += idle_lock_s(machine)
     return out
 
 
@@ -201,10 +213,10 @@ def estimate(path: Toolpath, machine: MachineProfile) -> dict:
     blocks, sync = _motion_blocks(path)
     time_s, dist_mm = np.zeros(3), np.zeros(3)
     for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
-        cat = category[blocks[first:last]]
+        cat = category[_rows(blocks, first, last)]
         time_s += np.bincount(cat, weights=trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0], minlength=3)
         dist_mm += np.bincount(cat, weights=length, minlength=3)
-    time_s += np.bincount(category[blocks[_stop_blocks(sync)]], minlength=3) * idle_lock_s(machine)
+    time_s += np.bincount(category[_rows(blocks, _stop_blocks(sync))], minlength=3) * idle_lock_s(machine)
     dwell_time_s = float(dwell_seconds(path.dwell_s[dwell]).sum())
     return {
         "time_s": float(time_s.sum()) + dwell_time_s,

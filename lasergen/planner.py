@@ -39,8 +39,9 @@ def scan_line_runs(mask: np.ndarray, line_rows: np.ndarray):
     padded = np.zeros((sampled.shape[0], sampled.shape[1] + 2), dtype=np.int8)
     padded[:, 1:-1] = sampled
     edges = np.diff(padded, axis=1)
-    line_s, start = np.nonzero(edges == 1)
-    _, end = np.nonzero(edges == -1)
+    flat = np.flatnonzero(edges)  # run edges alternate: start, end, start, end ... in row order
+    line_s, start = np.divmod(flat[0::2], edges.shape[1])
+    end = flat[1::2] % edges.shape[1]
     return line_s, start, end
 
 

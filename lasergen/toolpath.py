@@ -76,7 +76,7 @@ class Toolpath:
 
     def without_null_moves(self) -> "Toolpath":
         """Drop moves of zero length (e.g. a lead-in when overscan is 0); dwells stay."""
-        keep = (self.kind == DWELL) | (self.length_mm > 0)
+        keep = (self.kind == DWELL) | (self.x1 != self.x0) | (self.y1 != self.y0)
         return self if keep.all() else self.take(keep)
 
     @property
