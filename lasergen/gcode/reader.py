@@ -16,6 +16,7 @@ import numpy as np
 from .. import LasergenError
 from ..machine import MachineProfile
 from ..toolpath import DWELL, LINE, RAPID, Toolpath
+from .fastread import fast_read
 from .interpreter import Interpreter
 from .words import LINE_BUFFER_SIZE, GcodeError, clean_line
 
@@ -41,6 +42,15 @@ ROW_FIELDS = ("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_u
 
 
 def read_program(lines: list[str], machine: MachineProfile, laser_mode: bool = True) -> ParsedProgram:
+    """Lasergen's own dialect through the vectorised reader; anything else, line by line."""
+    fast = fast_read(lines, machine) if laser_mode else None
+    if fast is not None:
+        return ParsedProgram(fast[0], fast[1], len(lines))
+    return interpret_program(lines, machine, laser_mode)
+
+
+def interpret_program(lines: list[str], machine: MachineProfile, laser_mode: bool = True) -> ParsedProgram:
+    """Every block through the GRBL-faithful interpreter (errors reported with GRBL's codes)."""
     interp = Interpreter(laser_mode=laser_mode)
     rows = []
     pass_id, layer, marked, laser_on = -1, 0, False, False
