@@ -4,7 +4,8 @@ Used by `estimate`, the simulator and the emulator's tests: what they see is wha
 controller would execute, comments and all other sender-side information ignored, except the
 `;@pass` markers lasergen writes (they only name passes; without them a pass starts each
 time the laser is switched on). A rejected block is reported with its line number and
-GRBL's error code.
+GRBL's error code. Bodies in lasergen's own dialect take the vectorised path (`fastread`),
+which yields the identical toolpath several times faster.
 """
 
 from __future__ import annotations
