@@ -75,3 +75,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     lines = res.stderr.strip().splitlines() if hasattr(res, "stderr") else res.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert "Traceback" not in res.output
+
+
+def test_every_shipped_pattern_plans(tmp_path):
+    from pathlib import Path
+
+    specs = sorted((Path(__file__).resolve().parents[1] / "patterns").glob("*.toml"))
+    assert {s.stem for s in specs} >= {"qr_demo", "three_level_EF", "bitmap_demo", "calibration_grid"}
+    for spec in specs:
+        res = run("pattern", spec, "-o", tmp_path / f"{spec.stem}.gcode", "--json")
+        assert res.exit_code == 0, (spec.name, res.output)
+        assert json.loads(res.output)["marks"] > 0
