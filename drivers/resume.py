@@ -38,8 +38,12 @@ class SendPlan:
     first_line: int
     blanked: list[int] = field(default_factory=list)  # marks sent blank (already exposed)
 
-    def items(self, jl: JobLines, seq0: int = 0) -> list[Item]:
-        """Write units: single lines, except a dot's beam-on..beam-off lines go together."""
+    def items(self, jl: JobLines, seq0: int = 0, max_bytes: int = 120) -> list[Item]:
+        """Write units: single lines, except that a line leaving the beam on goes in one write
+        with the lines that turn it off again: a dot's beam-on..M5, a raster mark with the S0
+        move after it. Under M3, GRBL keeps the beam at the last block's power when its planner
+        runs dry (stepper.c), so a beam-on line must never be the last one a stalled sender or
+        a lost link leaves queued. A unit stays within `max_bytes` (the RX window)."""
         out, i, n = [], 0, len(self.lines)
         while i < n:
             j = i + 1
@@ -49,10 +53,22 @@ class SendPlan:
                 end = jl.mark_line[jl.mark_of_line[line]] + 1  # through the M5 after the G4
                 while j < n and 0 <= self.lines[j] <= end:
                     j += 1
+            size = sum(len(self.texts[k]) + 1 for k in range(i, j))
+            while j < n and self._beam_on(jl, j - 1) and size + len(self.texts[j]) + 1 <= max_bytes:
+                size += len(self.texts[j]) + 1
+                j += 1
             data = [self.texts[k].encode() + b"\n" for k in range(i, j)]
             out.append(Item(list(range(seq0 + i, seq0 + j)), b"".join(data), [len(d) for d in data]))
             i = j
         return out
+
+    def _beam_on(self, jl: JobLines, k: int) -> bool:
+        """Does sent line k leave the beam firing: a raster mark sent with a non-zero S?"""
+        line = self.lines[k]
+        if line < 0 or jl.mark_of_line[line] == NO_MARK or jl.mark_line[jl.mark_of_line[line]] != line:
+            return False
+        found = S_WORD.search(self.texts[k])
+        return found is not None and float(found.group()[1:]) > 0 and not self.texts[k].startswith("G4")
 
 
 def resume_start(jl: JobLines, mark: int) -> int:
