@@ -144,3 +144,10 @@ def check_job(prediction, manifest: dict, key: bytes | None = None, public_key=N
     # promises no check knows (e.g. the letters of a levels spec) matter only if nothing else was checked
     checked = [c for c in checks if c["view"] != "-"]
     return checked or checks
+
+
+def describe(check: dict) -> str:
+    """One line for a check: verdict, message and, for a QR, the decode margin."""
+    margin = check.get("margin") or {}
+    extra = f" (survives blur {margin['blur_sigma_um']:g} um, noise {margin['noise_sigma']:g})" if margin else ""
+    return f"{'ok  ' if check['ok'] else 'FAIL'} {check['message']}{extra}"

@@ -43,7 +43,7 @@ def stream_to_simulator(job: Path, machine: MachineProfile, material: str, name:
 
 def run_demo(out_dir: Path) -> dict:
     from hardware_sim.simulate import simulate, write_outputs
-    from hardware_sim.verify import check_job
+    from hardware_sim.verify import check_job, describe
 
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = MachineProfile.load()
@@ -64,8 +64,7 @@ def run_demo(out_dir: Path) -> dict:
                    f"{report['crystallized_area_um2'] / 1e6:.3f} mm^2 crystallized -> "
                    f"{', '.join(str(out_dir / spec.stem / f) for f in report['renders'].values())}")
         checks = check_job(prediction, manifest)
-        for c in checks:
-            log.append(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['message']}")
+        log.extend(f"  {describe(c)}" for c in checks)
         all_ok &= all(c["ok"] for c in checks) and run.status == "complete"
         jobs[spec.stem] = {"job": str(job), "marks": manifest["counts"]["marks"],
                            "estimated_time_s": manifest["estimate"]["time_s"], "stream": run.status,

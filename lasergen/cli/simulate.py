@@ -68,7 +68,7 @@ def simulate_command(job, out, **opts):
 @sim_options
 def verify_command(job, no_margin, key_path, pubkey_path, **opts):
     """Simulate a job, then check each view against what the job promises (exit 1 on failure)."""
-    from hardware_sim.verify import check_job
+    from hardware_sim.verify import check_job, describe
 
     from ..security.hidden import load_key
     from ..security.signing import load_public_key
@@ -80,12 +80,7 @@ def verify_command(job, no_margin, key_path, pubkey_path, **opts):
     ok = all(c["ok"] for c in checks)
     result = {"job": job, "ok": ok, "checks": checks}
 
-    def line(c):
-        margin = c.get("margin") or {}
-        extra = f" (survives blur {margin['blur_sigma_um']:g} um, noise {margin['noise_sigma']:g})" if margin else ""
-        return f"{'ok  ' if c['ok'] else 'FAIL'} {c['message']}{extra}"
-
-    lines = [line(c) for c in checks] or ["nothing to verify: the job promises nothing checkable"]
+    lines = [describe(c) for c in checks] or ["nothing to verify: the job promises nothing checkable"]
     emit(result, opts["as_json"], "\n".join(lines))
     if not ok:
         sys.exit(1)
