@@ -35,7 +35,7 @@ def overscan_for(recipe: Recipe, machine: MachineProfile) -> float:
 
 def scan_line_runs(mask: np.ndarray, line_rows: np.ndarray):
     """Runs of True in each sampled row: (line index, first col, last col + 1), row-major."""
-    sampled = mask[line_rows]
+    sampled = mask if np.array_equal(line_rows, np.arange(mask.shape[0])) else mask[line_rows]
     padded = np.zeros((sampled.shape[0], sampled.shape[1] + 2), dtype=np.int8)
     padded[:, 1:-1] = sampled
     edges = np.diff(padded, axis=1)
@@ -45,12 +45,27 @@ def scan_line_runs(mask: np.ndarray, line_rows: np.ndarray):
     return line_s, start, end
 
 
-def jump_is_faster(gap_mm: np.ndarray, recipe: Recipe, machine: MachineProfile, overscan: float) -> np.ndarray:
-    """Per gap inside a scan line: is lead-out + rapid + lead-in quicker than crossing at writing speed?"""
-    v = recipe.speed_mm_s
-    rapid_len = np.maximum(gap_mm + 2 * overscan, 1e-9)
-    t_rapid, _ = trapezoid_times(rapid_len, v, v, max(machine.max_rate_mm_s), min(machine.accel_mm_s2))
-    return t_rapid + 2 * overscan / v < gap_mm / v
+def jump_threshold_mm(recipe: Recipe, machine: MachineProfile, overscan: float) -> float:
+    """The gap length above which lead-out + rapid + lead-in beats crossing at writing speed.
+
+    Crossing takes d / v; jumping takes 2 overscan / v plus a rapid of d + 2 overscan from and
+    back to v, which is concave in d and dearer at d = 0, so the two cross exactly once:
+    bisect for that length (60 halvings: below a nanometre)."""
+    v, v_max, a = recipe.speed_mm_s, max(machine.max_rate_mm_s), min(machine.accel_mm_s2)
+
+    def jump_faster(d: float) -> bool:
+        t_rapid, _ = trapezoid_times(np.float64(d + 2 * overscan), v, v, v_max, a)
+        return bool(t_rapid + 2 * overscan / v < d / v)
+
+    lo, hi = 0.0, 1.0
+    while not jump_faster(hi):
+        lo, hi = hi, hi * 2
+        if hi > 1e6:
+            return np.inf  # writing speed at the rapid rate: never worth a jump
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if jump_faster(mid) else (mid, hi)
+    return hi
 
 
 def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: MachineProfile,
@@ -93,7 +108,7 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
 
     last = np.r_[first[1:], True]
     next_entry = np.r_[entry[1:], 0.0]
-    jump = ~last & jump_is_faster(np.abs(next_entry - exit_), recipe, machine, overscan)
+    jump = ~last & (np.abs(next_entry - exit_) > jump_threshold_mm(recipe, machine, overscan))
     # rows per run: [rapid, lead-in] if first; mark; then lead-out | gap | lead-out, rapid, lead-in
     counts = 2 * first + 1 + np.where(jump, 3, 1)
     base = np.cumsum(counts) - counts
