@@ -97,8 +97,9 @@ class Toolpath:
         marks = self.is_mark
         if not marks.any():
             return (0.0, 0.0, 0.0, 0.0)
-        return (float(min(self.x0[marks].min(), self.x1[marks].min())), float(min(self.y0[marks].min(), self.y1[marks].min())),
-                float(max(self.x0[marks].max(), self.x1[marks].max())), float(max(self.y0[marks].max(), self.y1[marks].max())))
+        lo = [np.where(marks, np.minimum(a, b), np.inf).min() for a, b in ((self.x0, self.x1), (self.y0, self.y1))]
+        hi = [np.where(marks, np.maximum(a, b), -np.inf).max() for a, b in ((self.x0, self.x1), (self.y0, self.y1))]
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
     def stats(self, length: np.ndarray | None = None) -> dict:
         marks = self.is_mark
