@@ -34,8 +34,10 @@ def stream_to_simulator(job: Path, machine: MachineProfile, material: str, name:
 
     hardware_sim.urlhandler.register()
     url = f"sim://?material={material}&device={name}"
+    journal = job.with_suffix(".journal")
+    journal.unlink(missing_ok=True)  # every demo run writes a fresh simulated sample: nothing to resume
     try:
-        result = JobRunner(job, url, machine, journal_path=job.with_suffix(".journal"), show_bar=False).run()
+        result = JobRunner(job, url, machine, journal_path=journal, show_bar=False).run()
         return result, get_device(name).ledger()
     finally:
         forget_device(name)
