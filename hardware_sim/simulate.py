@@ -182,15 +182,30 @@ def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float 
     return report
 
 
+LEDGER_SUFFIX = ".ledger.npz"  # what `lasergen stream --port sim://` saves beside JOB
+
+
 def simulate_job(job_path: str | Path, machine: str | MachineProfile = "default", material: str | None = None,
                  check_sum: bool = True, **options) -> tuple[Prediction, dict]:
-    """Read a job file the way the controller would (G-code only) and simulate it.
+    """Read a job file the way the controller would (G-code only) and simulate it; or simulate
+    an exposure ledger (`JOB.ledger.npz`, what the emulated laser did while streaming), taking
+    the promises and material from the job file beside it when there is one.
 
     The material is the one given, else the job manifest's, else BrI. Returns the prediction
     and the manifest (whose `promises` `verify` checks)."""
-    from lasergen.job import read_job
+    from lasergen.job import parse_header, read_job
 
     machine = machine if isinstance(machine, MachineProfile) else MachineProfile.load(machine)
-    job = read_job(Path(job_path), machine, check_sum=check_sum)
-    chosen = material or job.manifest.get("material") or "BrI"
-    return simulate(job, machine, chosen, **options), job.manifest
+    path = Path(job_path)
+    if path.suffix == ".npz":
+        source, manifest = ExposureLedger.load(path), {}
+        job_file = path.with_name(path.name[:-len(LEDGER_SUFFIX)]) if path.name.endswith(LEDGER_SUFFIX) else None
+        if job_file is not None and job_file.is_file():
+            with open(job_file) as f:
+                head = [line.rstrip("\n") for _, line in zip(range(10_000), f)]
+            manifest = parse_header(head)[0] or {}
+    else:
+        job = read_job(path, machine, check_sum=check_sum)
+        source, manifest = job, job.manifest
+    chosen = material or manifest.get("material") or "BrI"
+    return simulate(source, machine, chosen, **options), manifest

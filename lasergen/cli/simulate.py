@@ -46,7 +46,7 @@ def _simulate_job(job: str, opts: dict):
 @click.option("--out", required=True, help="Folder for daylight.png, uv365.png, uv365_lp645.png, report.json.")
 @sim_options
 def simulate_command(job, out, **opts):
-    """Predict the written glass from a job's G-code: renders and report.json."""
+    """Predict the written glass from a job's G-code (or the JOB.ledger.npz a sim:// stream saved)."""
     from hardware_sim.simulate import write_outputs
 
     prediction, _ = _simulate_job(job, opts)
