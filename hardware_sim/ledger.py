@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from lasergen import LasergenError
+from lasergen.columns import ColumnTable
 from lasergen.machine import MachineProfile
 from lasergen.motion import profile
 from lasergen.toolpath import DWELL, Toolpath
@@ -39,7 +41,8 @@ FORMAT_VERSION = 1
 
 
 @dataclass
-class ExposureLedger:
+class ExposureLedger(ColumnTable):
+    COLUMNS: ClassVar[dict] = COLUMNS
     x0: np.ndarray
     y0: np.ndarray
     x1: np.ndarray
@@ -57,10 +60,6 @@ class ExposureLedger:
     layer: np.ndarray
 
     # -- construction -------------------------------------------------------------------
-    @classmethod
-    def empty(cls) -> "ExposureLedger":
-        return cls(**{name: np.zeros(0, dtype) for name, dtype in COLUMNS.items()})
-
     @classmethod
     def from_columns(cls, **columns) -> "ExposureLedger":
         unknown = sorted(set(columns) - set(COLUMNS))
@@ -90,25 +89,12 @@ class ExposureLedger:
             pass_id=path.pass_id[on], layer=path.layer[on])
 
     def append(self, **row) -> None:
-        """Add one or more rows in place (the emulator calls this as it executes blocks)."""
-        extra = ExposureLedger.from_columns(**row)
+        """Add one or more rows in place."""
+        merged = ExposureLedger.concat([self, ExposureLedger.from_columns(**row)])
         for name in COLUMNS:
-            setattr(self, name, np.concatenate([getattr(self, name), getattr(extra, name)]))
-
-    @classmethod
-    def concat(cls, parts: list["ExposureLedger"]) -> "ExposureLedger":
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            return cls.empty()
-        return cls(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in COLUMNS})
+            setattr(self, name, getattr(merged, name))
 
     # -- access ---------------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self.x0)
-
-    def take(self, index) -> "ExposureLedger":
-        return ExposureLedger(**{name: getattr(self, name)[index] for name in COLUMNS})
-
     @property
     def is_dwell(self) -> np.ndarray:
         return self.dwell_s > 0

@@ -13,8 +13,11 @@ which keeps a 10^7-row toolpath under 600 MB.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
+
+from .columns import ColumnTable
 
 RAPID, LINE, DWELL = 0, 1, 2
 KIND_NAMES = {RAPID: "rapid", LINE: "line", DWELL: "dwell"}
@@ -27,7 +30,8 @@ COLUMNS = {
 
 
 @dataclass
-class Toolpath:
+class Toolpath(ColumnTable):
+    COLUMNS: ClassVar[dict] = COLUMNS
     kind: np.ndarray
     x0: np.ndarray
     y0: np.ndarray
@@ -40,10 +44,6 @@ class Toolpath:
     layer: np.ndarray
 
     @classmethod
-    def empty(cls) -> "Toolpath":
-        return cls(**{name: np.zeros(0, dtype) for name, dtype in COLUMNS.items()})
-
-    @classmethod
     def from_columns(cls, **columns) -> "Toolpath":
         n = len(columns["kind"])
         out = {}
@@ -51,21 +51,6 @@ class Toolpath:
             value = np.asarray(columns.get(name, 0), dtype=dtype)  # no copy when already right
             out[name] = value if value.shape == (n,) else np.full(n, value, dtype=dtype)
         return cls(**out)
-
-    @classmethod
-    def concat(cls, parts: list["Toolpath"]) -> "Toolpath":
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            return cls.empty()
-        if len(parts) == 1:
-            return parts[0]
-        return cls(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in COLUMNS})
-
-    def __len__(self) -> int:
-        return len(self.kind)
-
-    def take(self, index) -> "Toolpath":
-        return Toolpath(**{name: getattr(self, name)[index] for name in COLUMNS})
 
     def chain(self, start_mm: tuple[float, float] = (0.0, 0.0)) -> "Toolpath":
         """In place: every row starts where the previous one ended (the toolpath as executed)."""
