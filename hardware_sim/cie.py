@@ -23,11 +23,6 @@ LOBES = {
     "z": ((1.217, 437.0, 11.8, 36.0), (0.681, 459.0, 26.0, 13.8)),
 }
 
-# IEC 61966-2-1 (sRGB), D65 white
-XYZ_TO_LINEAR_SRGB = np.array([[3.2406, -1.5372, -0.4986],
-                               [-0.9689, 1.8758, 0.0415],
-                               [0.0557, -0.2040, 1.0570]])
-D65_WHITE_XYZ = np.array([0.95047, 1.0, 1.08883])
 
 
 def wyman_fit(wavelength_nm: np.ndarray) -> np.ndarray:
@@ -65,12 +60,6 @@ def linear_to_srgb8(rgb: np.ndarray) -> np.ndarray:
     14-bit lookup table: exact to 1/255 everywhere, several times faster than the power law)."""
     index = (np.clip(rgb, 0.0, 1.0) * np.float32(LUT_LEVELS - 1) + np.float32(0.5)).astype(np.uint16)
     return _srgb_lut()[index]
-
-
-def xyz_to_lab(xyz: np.ndarray, white: np.ndarray = D65_WHITE_XYZ) -> np.ndarray:
-    t = np.asarray(xyz, dtype=float) / white
-    f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
-    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
 
 
 def write_table(path: Path = TABLE) -> None:

@@ -21,7 +21,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .cie import D65_WHITE_XYZ, XYZ_TO_LINEAR_SRGB, cmf
+from lasergen.colour import D65_WHITE_XYZ, XYZ_TO_LINEAR_SRGB
+
+from .cie import cmf
 from .phase_model import HC_EV_NM, PhaseMaps
 
 PEAK_GRID_NM = np.arange(400.0, 800.25, 0.25)

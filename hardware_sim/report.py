@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cie import D65_WHITE_XYZ, xyz_to_lab
+from lasergen.colour import D65_WHITE_XYZ, xyz_to_lab
+
 from .features import dot_diameters_um, line_widths_um
 from .optics import PEAK_GRID_NM, line_shape
 from .phase_model import HC_EV_NM

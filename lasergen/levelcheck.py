@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .colour import srgb8_to_lab, srgb8_to_linear
 from .levels import expected_views
 
 DETECT_FRACTION = 0.5
@@ -72,24 +73,11 @@ def inside(cells: np.ndarray) -> np.ndarray:
     return ~np.isnan(cells) if cells.ndim == 2 else ~np.isnan(cells).any(axis=-1)
 
 
-def srgb8_to_linear(rgb: np.ndarray) -> np.ndarray:
-    c = np.asarray(rgb, dtype=np.float32) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
 def glow(rgb: np.ndarray) -> np.ndarray:
     """Linear-light glow (brightest channel) above the background."""
     g = srgb8_to_linear(rgb)
     g = g.max(axis=2) if g.ndim == 3 else g
     return g - np.percentile(g, 5)
-
-
-def srgb8_to_lab(rgb: np.ndarray) -> np.ndarray:
-    lin = srgb8_to_linear(rgb).astype(float)
-    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
-    xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
-    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
 
 
 def check_emission(name: str, rgb: np.ndarray, target: np.ndarray, grid: Grid, frame: Frame) -> dict:
