@@ -25,7 +25,7 @@ import numpy as np
 from lasergen import LasergenError
 from lasergen.job import body_sha256, read_job
 from lasergen.machine import MachineProfile
-from lasergen.motion import profile
+from lasergen.motion import durations
 
 from . import journal as jn
 from .grbl import DeviceError, GrblClient
@@ -75,8 +75,8 @@ class JobRunner:
         self.client = GrblClient(port, self.machine)
         self.streamer = Streamer(self.client, window_bytes=self.machine.rx_buffer_bytes - 1, poll_s=poll_s,
                                  stall_s=stall_s)
-        prof = profile(self.job.toolpath, self.machine)
-        self.line_time_s = np.bincount(self.job.program.row_line, weights=prof.duration_s, minlength=len(self.lines))
+        row_s = durations(self.job.toolpath, self.machine)
+        self.line_time_s = np.bincount(self.job.program.row_line, weights=row_s, minlength=len(self.lines))
 
     # ---- control from other threads (keyboard, GUI) ----
     def pause(self):
