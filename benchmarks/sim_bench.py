@@ -20,14 +20,13 @@ import time
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
+from hardware_sim.glass.simulate import simulate, write_outputs  # noqa: E402
+from hardware_sim.glass.verify import decode_qr  # noqa: E402
 from lasergen.machine import MachineProfile  # noqa: E402
 from lasergen.pattern import Layer, Pattern  # noqa: E402
 from lasergen.planner import plan  # noqa: E402
 from lasergen.recipe import Recipe  # noqa: E402
 from lasergen.sources import make_artwork  # noqa: E402
-
-from hardware_sim.simulate import simulate, write_outputs  # noqa: E402
-from hardware_sim.verify import decode_qr  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -2,8 +2,8 @@
 
 `Stage` moves and reports in machine coordinates (mm, [0, travel] after homing); `Laser`
 sets pulse energy (uJ) and gates the beam; `Machine` composes one of each for a machine
-profile. Implementations: GRBL (`drivers.grbl_roles`: stage motion, beam gate and power via
-M3/M5 and S) and a motorised half-wave plate (`drivers.attenuator`) that sets the energy on
+profile. Implementations: GRBL (`drivers.grbl.roles`: stage motion, beam gate and power via
+M3/M5 and S) and a motorised half-wave plate (`drivers.beam.attenuator`) that sets the energy on
 its own port while GRBL gates. A new device family is one module implementing these.
 """
 

@@ -1,7 +1,7 @@
 """The job journal: an append-only record that lets `--resume` expose every mark exactly once.
 
 What GRBL's answers guarantee: `ok` = the line was parsed and its blocks queued in the
-planner, NOT executed; a status report proves execution only as `drivers.tracker` explains
+planner, NOT executed; a status report proves execution only as `drivers.grbl.tracker` explains
 (the `ok` of a synchronising line, an Idle report, or the Bf: planner count minus the
 stepper's segment lag). The journal therefore keeps two frontiers per session, both as job
 file line numbers (0-based), written and flushed as the answers arrive:
@@ -37,10 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+from drivers.grbl.job_lines import JobLines
+from drivers.resume import plan_send
 from lasergen import LasergenError
-
-from .job_lines import JobLines
-from .resume import plan_send
 
 FORMAT = "lasergen-journal"
 FSYNC_S = 0.5

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .job_lines import NO_MARK, JobLines
-from .streaming import Item
+from drivers.grbl.job_lines import NO_MARK, JobLines
+from drivers.grbl.streaming import Item
 
 PREAMBLE = ["G21G90G94", "M5"]
 RASTER_ON = "M3S0"

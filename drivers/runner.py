@@ -3,8 +3,8 @@
 A run: open the port; on `--resume`, first ask the controller (before any reset) where it
 stopped, to settle what an interrupted session left unproven; soft-reset, check version and
 settings, home if locked; plan the lines to send (`drivers.resume`); stream them by
-character counting (`drivers.streaming`) while the tracker turns answers into proven
-execution (`drivers.tracker`) and the journal records both frontiers (`drivers.journal`).
+character counting (`drivers.grbl.streaming`) while the tracker turns answers into proven
+execution (`drivers.grbl.tracker`) and the journal records both frontiers (`drivers.journal`).
 Progress goes to a callback and, on a terminal, a tqdm bar; the ETA comes from lasergen's
 GRBL planner model for the lines not yet proven executed.
 
@@ -22,17 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from drivers import journal as jn
+from drivers.grbl.client import DeviceError, GrblClient
+from drivers.grbl.job_lines import job_lines
+from drivers.grbl.streaming import Streamer, StreamHalt
+from drivers.grbl.tracker import ExecutionTracker
+from drivers.resume import plan_send, reconcile
 from lasergen import LasergenError
+from lasergen.backends.grbl.motion import durations
 from lasergen.job import body_sha256, read_job
 from lasergen.machine import MachineProfile
-from lasergen.motion import durations
-
-from . import journal as jn
-from .grbl import DeviceError, GrblClient
-from .job_lines import job_lines
-from .resume import plan_send, reconcile
-from .streaming import Streamer, StreamHalt
-from .tracker import ExecutionTracker
 
 HOLD_WAIT_S = 5.0
 DRAIN_WAIT_S = 300.0

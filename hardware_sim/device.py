@@ -20,10 +20,9 @@ import queue
 import threading
 import time
 
+from hardware_sim.faults import FaultPlan
+from hardware_sim.grbl.emulator import GrblEmulator
 from lasergen.machine import MachineProfile
-
-from .faults import FaultPlan
-from .grbl_emulator import GrblEmulator
 
 _REGISTRY: dict[str, "Device"] = {}
 _REGISTRY_LOCK = threading.Lock()

@@ -63,7 +63,7 @@ class ExposureRecorder:
     def ledger(self):
         """The sample model's ExposureLedger of what was executed (the Toolpath if it is absent)."""
         try:
-            from .ledger import ExposureLedger
+            from hardware_sim.ledger import ExposureLedger
         except ImportError:
             return self.toolpath()
         return ExposureLedger.from_toolpath(self.toolpath(), self.machine)

@@ -26,9 +26,9 @@ from typing import ClassVar
 import numpy as np
 
 from lasergen import LasergenError
+from lasergen.backends.grbl.motion import profile
 from lasergen.columns import ColumnTable
 from lasergen.machine import MachineProfile
-from lasergen.motion import profile
 from lasergen.toolpath import DWELL, Toolpath
 
 COLUMNS = {

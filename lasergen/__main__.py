@@ -1,3 +1,3 @@
-from .cli import main
+from lasergen_cli import main
 
 main()

@@ -19,11 +19,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import LasergenError
-from .job import parse_header, render_job
-from .machine import MachineProfile
-from .planner import plan
-from .security.tag import TagOptions, tag_pattern
+from lasergen import LasergenError
+from lasergen.job import parse_header, render_job
+from lasergen.machine import MachineProfile
+from lasergen.planner import plan
+from lasergen.security.tag import TagOptions, tag_pattern
 
 CSV_FIELDS = ("serial", "file", "sha256", "payload", "estimated_time_s")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")

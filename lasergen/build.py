@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .job import write_job
-from .machine import MachineProfile
-from .pattern import Layer, Pattern
-from .planner import plan
-from .recipe import PRESETS, Recipe
-from .sources import Artwork
+from lasergen.job import write_job
+from lasergen.machine import MachineProfile
+from lasergen.pattern import Layer, Pattern
+from lasergen.planner import plan
+from lasergen.recipe import PRESETS, Recipe
+from lasergen.sources import Artwork
 
 
 def single_layer_pattern(art: Artwork, recipe: Recipe, origin_mm, name: str) -> Pattern:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import LasergenError
-from .pattern import Layer, Pattern
-from .recipe import Recipe
+from lasergen import LasergenError
+from lasergen.pattern import Layer, Pattern
+from lasergen.recipe import Recipe
 
 DEFAULTS = {"mode": "dots", "energies_uJ": [100.0, 150.0, 200.0, 250.0], "dwells_s": [0.5, 1.0, 1.5, 2.0],
             "speeds_mm_s": [0.2, 0.4, 0.8, 1.6], "cell_um": 200.0, "pitch_um": 20.0, "line_um": 120.0,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import LasergenError
-from .recipe import PRESETS, Recipe
+from lasergen import LasergenError
+from lasergen.recipe import PRESETS, Recipe
 
 
 def place_on_canvas(items: list[tuple[np.ndarray, tuple[int, int]]]) -> list[np.ndarray]:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import LasergenError, __version__
-from .gcode import ParsedProgram, emit_body, read_program
-from .machine import MachineProfile
-from .motion import estimate
-from .pattern import Pattern
-from .toolpath import Toolpath
+from lasergen import LasergenError, __version__
+from lasergen.backends.grbl.gcode import ParsedProgram, emit_body, read_program
+from lasergen.backends.grbl.motion import estimate
+from lasergen.machine import MachineProfile
+from lasergen.pattern import Pattern
+from lasergen.toolpath import Toolpath
 
 FORMAT = "lasergen-job"
 FORMAT_VERSION = 1

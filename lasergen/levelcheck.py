@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .colour import srgb8_to_lab, srgb8_to_linear
-from .levels import expected_views
+from lasergen.colour import srgb8_to_lab, srgb8_to_linear
+from lasergen.levels import expected_views
 
 DETECT_FRACTION = 0.5
 IOU_MIN = 0.9

@@ -14,7 +14,7 @@ it single-pass), so a filtered view must be a subset of the UV view; with `accep
 extra pixels are written too and therefore also glow under plain UV (the leak, recorded in the
 manifest). Every further filtered view must show one of the two states (`same_as` a view, or a
 source equal to one of them); which edge passes which state is the simulator's business
-(`hardware_sim.process_advice.level_warnings`). The intended views travel in the manifest (`promises.levels`,
+(`hardware_sim.glass.process_advice.level_warnings`). The intended views travel in the manifest (`promises.levels`,
 masks zlib-compressed bit-packed base64) so `verify` can compare each render with its target.
 """
 
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import LasergenError
-from .pattern import Layer, Pattern
-from .sources import make_artwork
+from lasergen import LasergenError
+from lasergen.pattern import Layer, Pattern
+from lasergen.sources import make_artwork
 
 UV_VIEW = "uv365"
 PRIMARY_FILTERED = "uv365_lp645"
@@ -94,7 +94,7 @@ def _primary_filtered(views: dict) -> str | None:
 
 def view_masks(views: dict, base_dir: Path, pitch_um: float | None):
     """Each view's mask on one common canvas, plus artwork metas and the pitch."""
-    from .composition import place_on_canvas
+    from lasergen.composition import place_on_canvas
 
     sourced = [name for name, v in views.items() if "source" in v]
     arts = {name: make_artwork(views[name]["source"], base_dir) for name in sourced}
@@ -121,7 +121,7 @@ def view_masks(views: dict, base_dir: Path, pitch_um: float | None):
 
 
 def pattern_from_levels(spec: dict, base_dir: Path = Path(".")) -> Pattern:
-    from .composition import recipes_from_spec
+    from lasergen.composition import recipes_from_spec
 
     if spec.get("layers"):
         raise LasergenError("spec: give either [levels] or [[layers]], not both")

@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import LasergenError
+from lasergen import LasergenError
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import LasergenError
-from .recipe import PRESETS, Recipe
+from lasergen import LasergenError
+from lasergen.recipe import PRESETS, Recipe
 
 
 @dataclass

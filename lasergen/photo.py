@@ -24,7 +24,7 @@ import zxingcpp
 from PIL import Image, UnidentifiedImageError
 from scipy import ndimage
 
-from . import LasergenError
+from lasergen import LasergenError
 
 SUBSAMPLE = np.array([-0.25, 0.0, 0.25])  # offsets within a module, in modules
 FIELD_FRACTION = 1 / 8  # flat-field blur sigma as a fraction of the shorter image side

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import LasergenError
-from .machine import MachineProfile
-from .motion import trapezoid_times
-from .ordering import order_points
-from .pattern import Pattern
-from .recipe import Recipe
-from .toolpath import DWELL, LINE, RAPID, Toolpath
+from lasergen import LasergenError
+from lasergen.kinematics import trapezoid_times
+from lasergen.machine import MachineProfile
+from lasergen.ordering import order_points
+from lasergen.pattern import Pattern
+from lasergen.recipe import Recipe
+from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 
 def overscan_for(recipe: Recipe, machine: MachineProfile) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from . import LasergenError
+from lasergen import LasergenError
 
 MODES = ("raster", "dots")
 

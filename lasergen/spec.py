@@ -15,11 +15,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-
-from . import LasergenError
-from .pattern import Layer, Pattern
-from .composition import place_on_canvas, recipes_from_spec
-from .sources import Artwork, make_artwork
+from lasergen import LasergenError
+from lasergen.composition import place_on_canvas, recipes_from_spec
+from lasergen.pattern import Layer, Pattern
+from lasergen.sources import Artwork, make_artwork
 
 LAYER_KEYS = {"name", "recipe", "source", "offset_px", "clip_to"}
 
@@ -36,10 +35,10 @@ def load_spec(path: str | Path) -> dict:
 
 def pattern_from_spec(spec: dict, base_dir: Path = Path(".")) -> Pattern:
     if "calibration" in spec:  # process-window grid, one recipe per cell (lasergen/calibration.py)
-        from .calibration import pattern_from_calibration
+        from lasergen.calibration import pattern_from_calibration
         return pattern_from_calibration(spec)
     if "levels" in spec:  # multi-level spec: views -> layers (lasergen/levels.py)
-        from .levels import pattern_from_levels
+        from lasergen.levels import pattern_from_levels
         return pattern_from_levels(spec, base_dir)
     head = spec.get("pattern", {})
     layers_spec = spec.get("layers")

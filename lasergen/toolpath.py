@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .columns import ColumnTable
+from lasergen.columns import ColumnTable
 
 RAPID, LINE, DWELL = 0, 1, 2
 KIND_NAMES = {RAPID: "rapid", LINE: "line", DWELL: "dwell"}

@@ -1,6 +1,6 @@
 """The house rules that keep data flowing one way (ARCHITECTURE.md): the lasergen core imports
 neither drivers nor hardware_sim; drivers never reach into the simulator; only the command line
-(lasergen/cli/) sits above all three. Modules stay under ~400 lines."""
+(lasergen_cli/) sits above all three. Modules stay under ~400 lines."""
 
 import ast
 from pathlib import Path
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CLI = REPO / "lasergen" / "cli"
+CLI = REPO / "lasergen_cli"
 FORBIDDEN = {"lasergen": {"drivers", "hardware_sim"}, "drivers": {"hardware_sim"}}
 
 

@@ -9,8 +9,9 @@ import zxingcpp
 from click.testing import CliRunner
 from PIL import Image
 
-from lasergen.cli import main
 from lasergen.job import read_job
+from lasergen_cli import main
+
 from .raster_helpers import rasterize_marks
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from lasergen.cli import main
+from lasergen_cli import main
 
 
 def test_demo_end_to_end(tmp_path):

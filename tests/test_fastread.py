@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from lasergen import LasergenError
-from lasergen.gcode.fastread import fast_read
-from lasergen.gcode.reader import interpret_program, read_program
+from lasergen.backends.grbl.gcode.fastread import fast_read
+from lasergen.backends.grbl.gcode.reader import interpret_program, read_program
 from lasergen.job import render_job
 from lasergen.machine import MachineProfile
 from lasergen.pattern import Layer, Pattern

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from lasergen import LasergenError
-from lasergen.gcode import GcodeError, Interpreter, clean_line
-from lasergen.gcode.emit import number_columns
+from lasergen.backends.grbl.gcode import GcodeError, Interpreter, clean_line
+from lasergen.backends.grbl.gcode.emit import number_columns
 from lasergen.job import read_job, render_job
 from lasergen.pattern import Layer, Pattern
 from lasergen.planner import plan

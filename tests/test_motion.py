@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-import lasergen.motion as motion
+import lasergen.backends.grbl.motion as motion
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 

@@ -11,8 +11,8 @@ stepper idle lock GRBL takes each time the steppers run dry and G4's 50 ms dwell
 import numpy as np
 import pytest
 
-from lasergen import motion
-from lasergen.gcode.emit import format_rows
+from lasergen.backends.grbl import motion
+from lasergen.backends.grbl.gcode.emit import format_rows
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 

@@ -45,7 +45,7 @@ def test_marks_are_written_at_constant_speed_after_a_lead_in(machine):
     assert path.kind[lead_in] == LINE and path.energy_uJ[lead_in] == 0
     run_up_mm = path.length_mm[lead_in]
     assert run_up_mm >= 5.0 ** 2 / (2 * min(machine.accel_mm_s2))  # long enough to reach 5 mm/s
-    from lasergen.motion import profile
+    from lasergen.backends.grbl.motion import profile
 
     prof = profile(path, machine)
     assert prof.v_entry[first_mark] == pytest.approx(5.0)

@@ -20,12 +20,11 @@ import urllib.parse
 
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
+from hardware_sim.device import open_device
+from hardware_sim.faults import FaultPlan
+from hardware_sim.transport import Pacer
 from lasergen import LasergenError
 from lasergen.machine import MachineProfile
-
-from ..device import open_device
-from ..faults import FaultPlan
-from ..transport import Pacer
 
 DEVICE_OPTIONS = {"device", "clock", "speed", "baud", "machine", "material"}
 

@@ -7,7 +7,7 @@ against 688 for base64url in byte mode, which often saves a version.
 
 from __future__ import annotations
 
-from .. import LasergenError
+from lasergen import LasergenError
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}

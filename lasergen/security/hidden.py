@@ -26,7 +26,7 @@ import numpy as np
 import segno
 import segno.encoder as _encoder
 
-from .. import LasergenError
+from lasergen import LasergenError
 
 SCHEME = "hmac-sha256-v1"
 LABEL = b"lasergen-hidden-v1"

@@ -16,8 +16,8 @@ from functools import lru_cache
 import numpy as np
 import segno.encoder as _enc
 
-from ..sources.qr import make_qr
-from .hidden import data_module_mask
+from lasergen.security.hidden import data_module_mask
+from lasergen.sources.qr import make_qr
 
 N3 = np.array([1, 0, 1, 1, 1, 0, 1], dtype=np.uint8)
 SENTINEL = 2

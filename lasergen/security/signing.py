@@ -14,10 +14,13 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
-from .. import LasergenError
-from .base45 import b45decode, b45encode, encoded_length
+from lasergen import LasergenError
+from lasergen.security.base45 import b45decode, b45encode, encoded_length
 
 DOMAIN = b"lasergen-tag-v1\x00"
 SEPARATOR = "*"

@@ -12,13 +12,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .. import LasergenError
-from ..levels import pack_mask
-from ..pattern import Layer, Pattern
-from ..recipe import PRESETS, Recipe
-from ..sources.qr import make_qr
-from . import hidden, signing
-from .qrfast import fast_symbol
+from lasergen import LasergenError
+from lasergen.levels import pack_mask
+from lasergen.pattern import Layer, Pattern
+from lasergen.recipe import PRESETS, Recipe
+from lasergen.security import hidden, signing
+from lasergen.security.qrfast import fast_symbol
+from lasergen.sources.qr import make_qr
 
 LINE_PITCH_MAX_UM = 20.0  # at most this between scan lines, so a large module is written solid
 

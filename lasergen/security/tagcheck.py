@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-from .. import LasergenError
-from ..photo import Sampled, sample_pair
-from ..sources.qr import make_qr
-from . import hidden, signing
+from lasergen import LasergenError
+from lasergen.photo import Sampled, sample_pair
+from lasergen.security import hidden, signing
+from lasergen.sources.qr import make_qr
 
 PASS = {"hit_rate": 0.9, "false_rate": 0.1, "grid_agreement": 0.9, "contrast": 2.0}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import LasergenError
+from lasergen import LasergenError
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Artwork:
 
 
 def _registry():
-    from . import bitmap, qr, text
+    from lasergen.sources import bitmap, qr, text
 
     return {"bitmap": bitmap.from_spec, "qr": qr.from_spec, "text": text.from_spec}
 

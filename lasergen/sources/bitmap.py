@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .. import LasergenError
-from . import Artwork, take
+from lasergen import LasergenError
+from lasergen.sources import Artwork, take
 
 DITHERS = ("none", "floyd-steinberg", "ordered")
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import segno
 
-from .. import LasergenError
-from . import Artwork, take
+from lasergen import LasergenError
+from lasergen.sources import Artwork, take
 
 ERROR_LEVELS = ("L", "M", "Q", "H")
 

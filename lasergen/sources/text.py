@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .. import LasergenError
-from . import Artwork, take
+from lasergen import LasergenError
+from lasergen.sources import Artwork, take
 
 SYSTEM_FONTS = ("DejaVuSans-Bold.ttf", "DejaVuSans.ttf")
 

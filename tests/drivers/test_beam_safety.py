@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from drivers.job_lines import job_lines
+from drivers.grbl.job_lines import job_lines
 from drivers.resume import plan_send
 from hardware_sim.device import Device
 from lasergen.job import read_job

@@ -5,7 +5,7 @@ import json
 
 from click.testing import CliRunner
 
-from lasergen.cli import main
+from lasergen_cli import main
 
 
 def _json(*args):

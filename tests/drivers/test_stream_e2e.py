@@ -116,7 +116,7 @@ def test_lost_controller_treats_the_window_as_done_and_never_exposes_twice(qr_jo
 def test_streamed_dot_job_predicts_like_its_gcode(dots_job, machine, device_name):
     """The emulator sees the laser switch on per dot, the job file names one pass per layer:
     both must give the same sample."""
-    from hardware_sim.simulate import simulate
+    from hardware_sim.glass.simulate import simulate
 
     JobRunner(dots_job, f"sim://?device={device_name}", machine).run()
     streamed = simulate(get_device(device_name).ledger(), machine, "BrI", pitch_um=4.0)

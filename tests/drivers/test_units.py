@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from drivers.attenuator import MalusCalibration
-from drivers.codes import alarm_text, error_text
-from drivers.elliptec import ElliptecMount, from_hex32, to_hex32
-from drivers.grbl_protocol import Status, parse_line
-from drivers.tracker import ExecutionTracker
-from lasergen.cli import main
+from drivers.beam.attenuator import MalusCalibration
+from drivers.beam.elliptec import ElliptecMount, from_hex32, to_hex32
+from drivers.grbl.protocol import Status, parse_line
+from drivers.grbl.tracker import ExecutionTracker
+from lasergen.backends.grbl.codes import alarm_text, error_text
+from lasergen_cli import main
 
 
 def test_ok_is_not_execution_but_sync_and_idle_are():

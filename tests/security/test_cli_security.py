@@ -8,10 +8,11 @@ import numpy as np
 from click.testing import CliRunner
 from PIL import Image
 
-from lasergen.cli import main
 from lasergen.job import read_job
 from lasergen.security.hidden import load_key
 from lasergen.security.tag import tag_pattern
+from lasergen_cli import main
+
 from .tagphotos import render_views
 
 

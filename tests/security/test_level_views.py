@@ -1,25 +1,26 @@
 """The E/F demo verifies level by level: daylight shows nothing, UV shows E, the filter shows F.
 
 Two renderings: a rasterised stand-in (always runs) and the simulator (runs when
-`hardware_sim.simulate` is importable), plus the simulator-probed process warnings.
+`hardware_sim.glass.simulate` is importable), plus the simulator-probed process warnings.
 """
 
 import numpy as np
 import pytest
 
-from .conftest import REPO
 from lasergen.build import plan_to_file
 from lasergen.job import read_job
 from lasergen.levelcheck import Frame, check_levels
 from lasergen.machine import MachineProfile
 from lasergen.spec import pattern_from_file
+
+from .conftest import REPO
 from .tagphotos import render_views
 
 try:
-    import hardware_sim.simulate as sim
+    import hardware_sim.glass.simulate as sim
 except ImportError:  # the simulator is another package of the project; skip only its tests
     sim = None
-needs_sim = pytest.mark.skipif(sim is None, reason="hardware_sim.simulate is not importable")
+needs_sim = pytest.mark.skipif(sim is None, reason="hardware_sim.glass.simulate is not importable")
 
 PX, MARGIN = 8, 6
 
@@ -61,7 +62,7 @@ def test_swapped_views_fail(ef_job):
 
 @needs_sim
 def test_ef_levels_on_the_simulator(ef_job):
-    from hardware_sim.level_views import check_prediction
+    from hardware_sim.glass.level_views import check_prediction
 
     results = {r["view"]: r for r in check_prediction(sim.simulate(ef_job, None, "BrI"), ef_job.manifest)}
     assert results["uv365"]["iou"] >= 0.9, results["uv365"]
@@ -71,7 +72,7 @@ def test_ef_levels_on_the_simulator(ef_job):
 
 @needs_sim
 def test_hot_heat_treatment_erases_level_three(ef_job):
-    from hardware_sim.level_views import check_prediction
+    from hardware_sim.glass.level_views import check_prediction
 
     results = {r["view"]: r for r in check_prediction(sim.simulate(ef_job, None, "BrI", heat_treat_c=550),
                                                       ef_job.manifest)}
@@ -81,7 +82,7 @@ def test_hot_heat_treatment_erases_level_three(ef_job):
 
 @needs_sim
 def test_process_warnings_follow_the_model():
-    from hardware_sim.process_advice import MIN_CONTRAST, level_warnings
+    from hardware_sim.glass.process_advice import MIN_CONTRAST, level_warnings
 
     assert level_warnings("BrI", None) == []
     warnings = level_warnings("BrI", 550.0)
@@ -96,7 +97,11 @@ def test_process_warnings_follow_the_model():
 
 @needs_sim
 def test_spill_suggestion_isolates_the_modules():
-    from hardware_sim.process_advice import SPILL_MAX, rewrite_spill, spill_warnings
+    from hardware_sim.glass.process_advice import (
+        SPILL_MAX,
+        rewrite_spill,
+        spill_warnings,
+    )
 
     for warning in spill_warnings(20.0):
         size = warning["suggest"].get("module_um")
@@ -107,7 +112,7 @@ def test_spill_suggestion_isolates_the_modules():
 @needs_sim
 def test_keyed_signed_tag_verifies_on_the_simulator_renders(tmp_path, signing_key):
     """What `verify` runs for a keyed job: the photo check on the simulator's own renders."""
-    from hardware_sim.level_views import check_prediction
+    from hardware_sim.glass.level_views import check_prediction
     from lasergen.security.tag import TagOptions, tag_pattern
 
     key = bytes(range(7, 39))
@@ -127,8 +132,8 @@ def test_keyed_signed_tag_verifies_on_the_simulator_renders(tmp_path, signing_ke
 
 @needs_sim
 def test_qr_rewrite_demo_reads_under_uv_and_behind_the_filter(tmp_path):
-    from hardware_sim.verify import decode_qr
-    from hardware_sim.level_views import check_prediction
+    from hardware_sim.glass.level_views import check_prediction
+    from hardware_sim.glass.verify import decode_qr
 
     out = tmp_path / "qr.gcode"
     plan_to_file(pattern_from_file(REPO / "patterns" / "qr_rewrite_demo.toml"), out, MachineProfile.load())

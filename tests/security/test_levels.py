@@ -3,14 +3,15 @@
 import numpy as np
 import pytest
 
-from .conftest import REPO
 from lasergen import LasergenError
 from lasergen.build import plan_to_file
 from lasergen.job import read_job
-from lasergen.levels import expected_views, unpack_mask, pack_mask
+from lasergen.levels import expected_views, pack_mask, unpack_mask
 from lasergen.machine import MachineProfile
 from lasergen.sources import make_artwork
 from lasergen.spec import pattern_from_file, pattern_from_spec
+
+from .conftest import REPO
 
 TEXT = lambda t: {"kind": "text", "text": t, "height_um": 600.0, "pitch_um": 20.0}
 

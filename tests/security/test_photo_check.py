@@ -9,6 +9,7 @@ from lasergen import LasergenError
 from lasergen.pattern import Layer
 from lasergen.security.tag import tag_pattern
 from lasergen.security.tagcheck import check_photos, otsu_threshold
+
 from .tagphotos import distort, render_views
 
 DISTORTIONS = {

@@ -5,7 +5,7 @@ import json
 
 from click.testing import CliRunner
 
-from lasergen.cli import main
+from lasergen_cli import main
 
 
 def test_keyed_tag_verifies_with_its_key(tmp_path):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from hardware_sim.glass.report import build_report
+from hardware_sim.glass.simulate import simulate
 from lasergen.machine import MachineProfile
 from lasergen.pattern import Layer, Pattern
 from lasergen.planner import plan
 from lasergen.recipe import Recipe
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
-
-from hardware_sim.simulate import simulate
-from hardware_sim.report import build_report
 
 MACHINE = MachineProfile.load()
 PITCH_UM = 2.0

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from lasergen.cli import main
+from lasergen_cli import main
 
 
 def test_simulate_and_verify_commands(tmp_path):

@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hardware_sim.glass.exposure import cut_into_pieces
+from hardware_sim.glass.simulate import simulate, write_outputs
+from hardware_sim.glass.verify import check_views, decode_qr
+from hardware_sim.ledger import ExposureLedger
 from lasergen import LasergenError
 from lasergen.job import read_job, render_job
 from lasergen.pattern import Layer, Pattern
@@ -12,10 +16,6 @@ from lasergen.planner import plan
 from lasergen.recipe import Recipe
 from lasergen.sources import make_artwork
 
-from hardware_sim.exposure import cut_into_pieces
-from hardware_sim.ledger import ExposureLedger
-from hardware_sim.simulate import simulate, write_outputs
-from hardware_sim.verify import check_views, decode_qr
 from .sim_helpers import MACHINE, line_path, run
 
 

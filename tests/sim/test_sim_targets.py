@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hardware_sim.material import Material
-from hardware_sim.phase_model import Treatment, phases
-from hardware_sim.thermal import rate_per_s
+from hardware_sim.glass.material import Material
+from hardware_sim.glass.phase_model import Treatment, phases
+from hardware_sim.glass.thermal import rate_per_s
+
 from .sim_helpers import dot_path, line_path, pixel_values, planned, run
 
 HT_TEMPS = (200, 300, 400, 450, 500, 550)
@@ -184,7 +185,7 @@ def test_c15_power_mismatch_reported():
 def test_c16_measurement_temperature():
     pred, rep = run(dot_path(1.5), "BrI")
     hot = pred.remeasure(200.0)
-    from hardware_sim.report import phase_summary
+    from hardware_sim.glass.report import phase_summary
     cold_s, hot_s = phase_summary(pred), phase_summary(hot)
     for phase in ("green", "red"):
         assert hot_s[phase]["integrated"] < 0.8 * cold_s[phase]["integrated"]   # dimmer

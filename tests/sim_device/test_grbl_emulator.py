@@ -2,7 +2,7 @@
 
 import pytest
 
-from hardware_sim.grbl_emulator import GrblEmulator
+from hardware_sim.grbl.emulator import GrblEmulator
 from lasergen.machine import MachineProfile
 
 

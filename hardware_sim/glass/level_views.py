@@ -1,0 +1,84 @@
+"""Multi-level and security checks on simulator renders (part of `verify.check_job`).
+
+For a job whose
+manifest promises levels, every promised view is rendered (a further long-pass edge such as
+uv365_lp660 is rendered by swapping the filter on the same prediction, no re-simulation) and
+compared cell by cell with its target (`levelcheck`). For a keyed or signed tag the UV and
+filtered renders go through the very same photo check as a phone picture (`tagcheck`), with the
+hidden key from $LASERGEN_KEY and the public key from $LASERGEN_PUBKEY (a PEM path) when set.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from lasergen import LasergenError
+from lasergen.levelcheck import Frame, check_levels
+from lasergen.levels import filter_edge_nm
+from lasergen.security import hidden, signing
+from lasergen.security.tagcheck import check_photos
+
+PUBKEY_ENV = "LASERGEN_PUBKEY"
+
+
+def frame_of(prediction, rendered) -> Frame:
+    g = prediction.grid
+    return Frame(g.x0_mm, g.y0_mm + rendered.rgb.shape[0] * rendered.um_per_px / 1000.0, rendered.um_per_px)
+
+
+def with_filter(prediction, edge_nm: float | None):
+    """The same prediction seen through a long-pass filter of another edge (no re-simulation)."""
+    from hardware_sim.glass import optics
+
+    return prediction if edge_nm is None else replace(prediction, views=optics.views(filter_edge_nm=edge_nm))
+
+
+def render_views(prediction, names) -> tuple[dict, dict]:
+    images, frames = {}, {}
+    for name in names:
+        source = prediction if name in prediction.views else with_filter(prediction, filter_edge_nm(name))
+        if name not in source.views:
+            continue
+        rendered = source.render(name)
+        images[name], frames[name] = rendered.rgb, frame_of(prediction, rendered)
+    return images, frames
+
+
+def keys_from_env() -> tuple[bytes | None, object | None]:
+    key = hidden.load_key() if os.environ.get(hidden.KEY_ENV) else None
+    pub_path = os.environ.get(PUBKEY_ENV)
+    return key, (signing.load_public_key(pub_path) if pub_path else None)
+
+
+def tag_check(prediction, promises: dict, key: bytes | None, public_key) -> dict:
+    filtered = next((n for n in prediction.views if n.startswith("uv365_")), None)
+    images, _ = render_views(prediction, ["uv365"] + ([filtered] if filtered else []))
+    use_key = key if "hidden" in promises else None
+    fraction = promises.get("hidden", {}).get("fraction", hidden.DEFAULT_FRACTION)
+    result = check_photos(images["uv365"], images.get(filtered), use_key, public_key if "signed" in promises else None,
+                          fraction)
+    unchecked = [what for what, have in (("hidden", use_key), ("signed", public_key)) if what in promises and not have]
+    note = f" (not checked, no key: {', '.join(unchecked)}; set ${hidden.KEY_ENV} / ${PUBKEY_ENV})" if unchecked else ""
+    return {"view": f"uv365+{filtered}", "kind": "tag", "ok": result["ok"], "confidence": result["confidence"],
+            "checks": result["checks"], "message": result["verdict"] + note}
+
+
+def check_prediction(prediction, manifest: dict, key: bytes | None = None, public_key=None) -> list[dict]:
+    """Level and tag results (dicts with view, kind, ok, message) for everything the job promises."""
+    promises = manifest.get("promises", {}) or {}
+    out = []
+    levels = promises.get("levels")
+    if levels:
+        names = [n for n, v in levels["views"].items() if "mask" in v or n == "daylight"]
+        images, frames = render_views(prediction, names)
+        out += check_levels(images, frames, manifest)
+    if "hidden" in promises or "signed" in promises:
+        if key is None and public_key is None:
+            key, public_key = keys_from_env()
+        try:
+            out.append(tag_check(prediction, promises, key, public_key))
+        except LasergenError as exc:  # e.g. the render does not decode: a failed check, not a crash
+            out.append({"view": "uv365+filtered", "kind": "tag", "ok": False, "confidence": 0.0, "checks": {},
+                        "message": f"REJECTED: {exc}"})
+    return out

@@ -1,0 +1,104 @@
+"""Phase model: crystallized fraction -> green and red phases, their intensities, peaks, widths.
+
+PHYSICS.md B.5-B.6, per pixel (vectorised) with the glass's constants from its material profile:
+  rewrites   n_rw: how many later passes re-melted the pixel's crystals (`exposure`);
+             iodide incorporation p_rw = 1 - exp(-beta n_rw)
+  heat treat each process of the profile is a first-order Arrhenius extent xi(T, hours)
+             (`material.Process`): iodide p_HT, growth, green shift, vacancy (quench), healing
+  chemistry  p = 1 - (1 - p_HT)(1 - p_rw); red peak moves linearly in photon energy from
+             red_peak_start to red_peak_end with p; green peak + green_ht_shift * xi_green_shift
+  intensity  common = X * (1 + growth_gain xi_growth) * Q_I,
+             Q_I = (1 - xi_heal)(1 - vacancy_depth xi_vac) + xi_heal healing_gain   (pure I)
+             green = w_g * common * rewrite_green_keep ** n_rw
+             red   = w_r * common * (1 + iodide_red_gain p_HT) * (1 + (rewrite_red_gain - 1) p_rw)
+  measuring  at T_meas instead of the reference 25 C (reversible, so a function of T_meas only):
+             thermal quenching 1/(1 + A exp(-Ea/kT)) normalised at 25 C, LO-phonon broadening
+             Gamma_LO (n_B(T) - n_B(T_ref)), blue shift dE/dT (T - T_ref).
+Heat treatment alone creates no phase: everything scales with X, which only the laser makes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hardware_sim.glass.material import KELVIN, Material
+
+HC_EV_NM = 1239.841984
+K_B_EV = 8.617333262e-5
+
+
+@dataclass(frozen=True)
+class Treatment:
+    heat_treat_c: float | None = None
+    heat_treat_hours: float = 2.0
+    measure_c: float = 25.0
+
+
+@dataclass
+class PhaseMaps:
+    green: np.ndarray          # intensity (arbitrary units, same across runs), per pixel
+    red: np.ndarray
+    red_peak_nm: np.ndarray    # per pixel (meaningful where red > 0)
+    green_peak_nm: float
+    green_fwhm_meV: float
+    red_fwhm_meV: float
+    factors: dict              # the scalar factors that produced the maps, for the report
+
+
+def nm_to_eV(nm):
+    return HC_EV_NM / np.asarray(nm)
+
+
+def eV_to_nm(ev):
+    return HC_EV_NM / np.asarray(ev)
+
+
+def bose(energy_meV: float, temperature_c: float) -> float:
+    return 1.0 / np.expm1(energy_meV * 1e-3 / (K_B_EV * (temperature_c + KELVIN)))
+
+
+def measurement_factors(material: Material, measure_c: float) -> dict:
+    m = material.measurement
+    quench = lambda c: 1.0 / (1.0 + m["quench_prefactor"] * np.exp(-m["quench_activation_eV"] / (K_B_EV * (c + KELVIN))))
+    return {
+        "intensity": float(quench(measure_c) / quench(m["ref_c"])),
+        "broadening_meV": float(m["phonon_width_meV"] * (bose(m["phonon_energy_meV"], measure_c)
+                                                         - bose(m["phonon_energy_meV"], m["ref_c"]))),
+        "shift_meV": float(m["peak_shift_meV_per_K"] * (measure_c - m["ref_c"])),
+    }
+
+
+def heat_treatment_extents(material: Material, treatment: Treatment) -> dict[str, float]:
+    return {name: proc.extent(treatment.heat_treat_c, treatment.heat_treat_hours)
+            for name, proc in material.processes.items()}
+
+
+def phases(crystallized: np.ndarray, rewrites: np.ndarray, material: Material,
+           treatment: Treatment = Treatment()) -> PhaseMaps:
+    ch, sp = material.chemistry, material.spectra
+    xi = heat_treatment_extents(material, treatment)
+    meas = measurement_factors(material, treatment.measure_c)
+    n_rw = np.maximum(rewrites, np.float32(0.0))
+    rewritten = bool(n_rw.any())
+    p_rw = -np.expm1(-np.float32(ch["rewrite_beta"]) * n_rw) if rewritten else np.float32(0.0)
+    p_ht = xi["iodide"]
+    p = 1.0 - (1.0 - p_ht) * (1.0 - p_rw)
+    quality = (1 - xi["healing"]) * (1 - ch["vacancy_depth"] * xi["vacancy"]) + xi["healing"] * ch["healing_gain"]
+    common_scalar = float((1 + ch["growth_gain"] * xi["growth"]) * quality * meas["intensity"])
+    green = crystallized * np.float32(common_scalar * ch["green_weight"])
+    red = crystallized * np.float32(common_scalar * ch["red_weight"] * (1 + ch["iodide_red_gain"] * p_ht))
+    if rewritten:
+        green *= np.exp(np.float32(np.log(max(ch["rewrite_green_keep"], 1e-30))) * n_rw)
+        red *= 1 + np.float32(ch["rewrite_red_gain"] - 1) * p_rw
+    e_start, e_end = float(nm_to_eV(ch["red_peak_start_nm"])), float(nm_to_eV(ch["red_peak_end_nm"]))
+    shift_eV = meas["shift_meV"] * 1e-3
+    red_energy = np.float32(e_start + shift_eV) + np.float32(e_end - e_start) * p
+    red_peak = np.broadcast_to(np.float32(HC_EV_NM) / red_energy, crystallized.shape).astype(np.float32)
+    green_peak = float(eV_to_nm(nm_to_eV(ch["green_peak_nm"] + ch["green_ht_shift_nm"] * xi["green_shift"]) + shift_eV))
+    factors = {"heat_treatment_extents": xi, "iodide_from_heat_treatment": p_ht, "quality_factor": quality,
+               "brightness_factor": common_scalar, "measurement": meas}
+    return PhaseMaps(green, red, red_peak, green_peak,
+                     sp["green_fwhm_meV"] + meas["broadening_meV"], sp["red_fwhm_meV"] + meas["broadening_meV"],
+                     factors)

@@ -1,0 +1,203 @@
+"""report.json: the numbers behind the renders, with warnings and labelled predictions.
+
+Keys (ARCHITECTURE.md contract): phases.{green,red}.{peak_nm,integrated,fwhm_nm},
+crystallized_area_um2, renders (view -> file). Also: conditions, grid, ledger statistics,
+per-layer statistics, feature sizes (dot diameter, line width), per-view contrasts, warnings
+(e.g. the paper's 200 uJ x 10 kHz = 2 W vs "500 mW"), `predictions` (each labelled: values the
+paper did not measure) and `extras` (lifetimes and crystal sizes quoted from the paper).
+Integrated intensities are sum(intensity) * pixel area in um^2: the same arbitrary units for
+every run, material and grid pitch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hardware_sim.glass.features import dot_diameters_um, line_widths_um
+from hardware_sim.glass.optics import PEAK_GRID_NM, line_shape
+from hardware_sim.glass.phase_model import HC_EV_NM
+from hardware_sim.glass.thermal import (
+    absorbed_power_W,
+    centre_temperature_K,
+    delivered_power_W,
+    incubation_s,
+)
+from lasergen.colour import D65_WHITE_XYZ, xyz_to_lab
+
+PREDICTION = "prediction: not measured in the paper"
+
+
+def fwhm_nm(peak_nm: float, fwhm_meV: float) -> float:
+    e0, half = HC_EV_NM / peak_nm, fwhm_meV * 1e-3 / 2
+    return float(HC_EV_NM / (e0 - half) - HC_EV_NM / (e0 + half))
+
+
+def spectrum_peak_nm(intensity: np.ndarray, peak_nm: np.ndarray, fwhm_meV: float) -> float | None:
+    """Peak of the summed emission of all pixels (what a spectrometer over the mark reports):
+    the intensity histogram of per-pixel peaks (PEAK_GRID_NM bins) times the line shapes."""
+    total = float(intensity.sum(dtype=np.float64))
+    if total <= 0:
+        return None
+    step = PEAK_GRID_NM[1] - PEAK_GRID_NM[0]
+    to_bin = lambda p: np.clip(np.rint((p - PEAK_GRID_NM[0]) / step).astype(np.int64), 0, PEAK_GRID_NM.size - 1)
+    peaks = np.asarray(peak_nm)
+    if peaks.size == 1 or float(peaks.max()) - float(peaks.min()) < 1e-3:  # one peak everywhere
+        hist = np.zeros(PEAK_GRID_NM.size)
+        hist[to_bin(float(peaks.flat[0]))] = total
+    else:
+        lit = intensity > 0
+        hist = np.bincount(to_bin(peaks[lit]), intensity[lit].astype(np.float64), minlength=PEAK_GRID_NM.size)
+    used = np.flatnonzero(hist)
+    lam = np.arange(np.floor(PEAK_GRID_NM[used[0]]) - 60, np.ceil(PEAK_GRID_NM[used[-1]]) + 60, 0.25)
+    spectrum = hist[used] @ line_shape(lam, PEAK_GRID_NM[used], fwhm_meV)
+    return float(lam[np.argmax(spectrum)])
+
+
+def phase_summary(prediction) -> dict:
+    maps, area = prediction.maps, prediction.grid.pixel_area_um2
+    out = {}
+    for name, intensity, peak, width in (("green", maps.green, np.float32(maps.green_peak_nm), maps.green_fwhm_meV),
+                                         ("red", maps.red, maps.red_peak_nm, maps.red_fwhm_meV)):
+        total = float(intensity.sum(dtype=np.float64))
+        spectral = spectrum_peak_nm(intensity, peak, width)
+        uniform = np.size(peak) == 1 or float(np.max(peak)) - float(np.min(peak)) < 1e-3
+        if total <= 0:
+            mean = None
+        elif uniform:
+            mean = float(np.asarray(peak).flat[0])
+        else:
+            mean = float((intensity * peak).sum(dtype=np.float64) / total)
+        out[name] = {"integrated": total * area, "peak_nm": spectral, "mean_peak_nm": mean,
+                     "fwhm_nm": fwhm_nm(spectral or float(np.mean(peak)), width), "fwhm_meV": width}
+    return out
+
+
+def regions(sample) -> dict[str, np.ndarray]:
+    """Written / clear, and the cores of rewritten (n_rw >= 0.9) and single-pass (n_rw <= 0.1)
+    parts; the partly rewritten fringe between them belongs to neither."""
+    lit = sample.lit
+    return {"written": lit, "clear": ~lit, "rewritten": lit & (sample.rewrites >= 0.9),
+            "single_pass": lit & (sample.rewrites <= 0.1)}
+
+
+def view_stats(sample, xyz_by_view: dict[str, np.ndarray]) -> dict:
+    """Mean luminance per region (written, clear, rewritten, single pass) and contrasts, per view."""
+    masks = regions(sample)
+    out = {}
+    weights = {k: m.ravel().astype(np.float32) for k, m in masks.items()}
+    counts = {k: float(w.sum()) for k, w in weights.items()}
+    for name, xyz in xyz_by_view.items():
+        flat = xyz.reshape(-1, 3)
+        means = {k: (weights[k] @ flat) / counts[k] if counts[k] else None for k in masks}  # BLAS, no gathers
+        mean_y = {k: (float(v[1]) if v is not None else None) for k, v in means.items()}
+        entry = {f"mean_Y_{k}": v for k, v in mean_y.items()}
+        ratio = lambda a, b: (a / b if a is not None and b else None)
+        entry["written_to_clear"] = ratio(mean_y["written"], mean_y["clear"])
+        entry["rewritten_to_single_pass"] = ratio(mean_y["rewritten"], mean_y["single_pass"])
+        if masks["written"].any() and masks["clear"].any():
+            lab = xyz_to_lab(np.stack([means["written"], means["clear"]]).astype(float) / D65_WHITE_XYZ[1])
+            entry["delta_e_ab_written_vs_clear"] = float(np.linalg.norm(lab[0] - lab[1]))
+        out[name] = entry
+    return out
+
+
+def layer_stats(prediction) -> list[dict]:
+    led, maps, area = prediction.ledger, prediction.maps, prediction.grid.pixel_area_um2
+    rows = []
+    for layer, lit in sorted(prediction.exposure.layer_lit.items()):
+        sel = led.layer == layer
+        red = maps.red[lit]
+        rows.append({
+            "layer": layer, "passes": int(np.unique(led.pass_id[sel]).size), "marks": int(sel.sum()),
+            "beam_on_s": float(led.duration_s[sel].sum()), "lit_area_um2": float(lit.sum() * area),
+            "mean_green": float(maps.green[lit].mean()) if lit.any() else 0.0,
+            "mean_red": float(red.mean()) if lit.any() else 0.0,
+            "red_peak_nm": float((red * maps.red_peak_nm[lit]).sum() / red.sum()) if red.sum() > 0 else None,
+        })
+    return rows
+
+
+def writing_points(prediction) -> list[dict]:
+    led, mat = prediction.ledger, prediction.material
+    points = np.unique(np.stack([led.energy_uJ, led.rep_rate_kHz], axis=1), axis=0)
+    return [{"energy_uJ": float(e), "rep_rate_kHz": float(f),
+             "nominal_power_W": float(e * f * 1e-3), "delivered_power_W": float(delivered_power_W(mat, e, f)),
+             "absorbed_power_W": float(absorbed_power_W(mat, e, f)),
+             "centre_temperature_K": float(centre_temperature_K(mat, e, f)),
+             "incubation_s": float(incubation_s(mat, e, f))} for e, f in points]
+
+
+def warnings_for(prediction, points: list[dict]) -> list[str]:
+    mat, out = prediction.material, []
+    kappa = mat.laser["delivered_fraction"]
+    for p in points:
+        if abs(kappa - 1.0) > 1e-9:
+            out.append(f"power mismatch: {p['energy_uJ']:g} uJ x {p['rep_rate_kHz']:g} kHz = {p['nominal_power_W']:.2f} W "
+                       f"nominal, but the model delivers {p['delivered_power_W']:.2f} W (delivered_fraction {kappa:g}, "
+                       f"chosen to match the paper's 'average power 500 mW' at 200 uJ, 10 kHz); set [laser] "
+                       f"delivered_fraction in material {mat.name} if your laser's power meter says otherwise")
+        if not np.isfinite(p["incubation_s"]):
+            out.append(f"no crystallization at {p['energy_uJ']:g} uJ, {p['rep_rate_kHz']:g} kHz: the focus stays below "
+                       f"the liquidus ({p['centre_temperature_K']:.0f} K)")
+    exp = prediction.exposure
+    if exp.beam_on_s > 0 and exp.incubating_s / exp.beam_on_s > 0.5:
+        out.append(f"{100 * exp.incubating_s / exp.beam_on_s:.0f} % of the beam time went into incubation "
+                   f"(marks too short, too fast or too sparse to nucleate)")
+    ht = prediction.treatment.heat_treat_c
+    red_start = mat.chemistry["red_peak_start_nm"]
+    if ht is not None and mat.chemistry["red_weight"] > 0 and red_start < 645:
+        shifted = prediction.maps.red_peak_nm[prediction.lit & (exp.rewrites < 0.5)]
+        if shifted.size and float(np.median(shifted)) > 640:
+            out.append(f"heat treatment at {ht:g} C moves single-pass red to {float(np.median(shifted)):.0f} nm: it passes "
+                       f"the 645 nm filter too, which erases the filtered (level-3) view")
+    return out
+
+
+def predictions_for(prediction, stats: dict, features: dict) -> list[dict]:
+    exp = prediction.exposure
+    items = [{"name": "incubation_fraction", "value": exp.incubating_s / exp.beam_on_s if exp.beam_on_s else 0.0,
+              "unit": "of beam time", "basis": PREDICTION + " (lead-in before nucleation)"}]
+    for name, entry in stats.items():
+        if entry.get("rewritten_to_single_pass") is not None and prediction.views[name].filter is not None:
+            items.append({"name": f"{name}_rewritten_to_single_pass", "value": entry["rewritten_to_single_pass"],
+                          "unit": "luminance ratio", "basis": PREDICTION + " (paper: only rewritten parts glow)"})
+        if "delta_e_ab_written_vs_clear" in entry and prediction.views[name].kind == "transmission":
+            items.append({"name": "daylight_delta_e_ab", "value": entry["delta_e_ab_written_vs_clear"],
+                          "unit": "Delta E*ab", "basis": PREDICTION + " (paper: 'no significant differences')"})
+    for key in ("dot_diameter", "line_width"):
+        if features[key].get("median_um") is not None:
+            items.append({"name": f"{key}_um", "value": features[key]["median_um"], "unit": "um",
+                          "basis": PREDICTION + " (paper: tens of um, Fig. 1 scale bars)"})
+    return items
+
+
+def build_report(prediction, renders: dict | None = None, view_stats_by_view: dict | None = None) -> dict:
+    if view_stats_by_view is None:
+        sample = prediction.sample_at(prediction.scale_for())
+        view_stats_by_view = {name: view_stats(sample, {name: prediction.xyz(name, sample)})[name]
+                              for name in prediction.views}
+    grid, mat, t = prediction.grid, prediction.material, prediction.treatment
+    lit = prediction.lit
+    features = {"dot_diameter": dot_diameters_um(prediction.ledger, grid, lit),
+                "line_width": line_widths_um(prediction.ledger, grid, lit)}
+    stats = view_stats_by_view
+    points = writing_points(prediction)
+    return {
+        "material": {"name": mat.name, "description": mat.description},
+        "conditions": {"heat_treat_c": t.heat_treat_c, "heat_treat_hours": t.heat_treat_hours if t.heat_treat_c is not None else 0.0,
+                       "measure_c": t.measure_c},
+        "grid": {"pitch_um": grid.pitch_um, "shape": [grid.ny, grid.nx], "origin_mm": [grid.x0_mm, grid.y0_mm]},
+        "ledger": prediction.ledger.stats(),
+        "writing_points": points,
+        "phases": phase_summary(prediction),
+        "crystallized_area_um2": float(lit.sum() * grid.pixel_area_um2),
+        "max_crystallized_fraction": float(prediction.exposure.crystallized.max()),
+        "layers": layer_stats(prediction),
+        "features": features,
+        "views": stats,
+        "renders": dict(renders or {}),
+        "model_factors": prediction.maps.factors,
+        "warnings": warnings_for(prediction, points),
+        "predictions": predictions_for(prediction, stats, features),
+        "extras": {**mat.extras, "basis": "quoted from the paper, not modelled"},
+    }

@@ -1,0 +1,210 @@
+"""The simulator facade: what the laser did -> predicted sample -> renders and report.
+
+    prediction = simulate(toolpath_or_ledger_or_job, machine, "BrI", heat_treat_c=550)
+    report = write_outputs(prediction, "sim/")    # daylight.png, uv365.png, uv365_lp645.png, report.json
+
+Pipeline: ExposureLedger (from the emulator, or built from a toolpath with GRBL's motion
+timing: identical rows either way) -> `exposure.expose` (residence, incubation, Arrhenius dose,
+Avrami) -> `phase_model.phases` (chemistry, heat treatment, measuring temperature) -> `optics`
+(XYZ per view) -> `render` (sRGB, orientation, scale bar) -> `report`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from hardware_sim.glass import optics
+from hardware_sim.glass.exposure import Exposure, Grid, expose, margin_for
+from hardware_sim.glass.material import Material
+from hardware_sim.glass.phase_model import PhaseMaps, Treatment, phases
+from hardware_sim.glass.render import Rendered, block_mean, choose_scale, render_xyz
+from hardware_sim.ledger import ExposureLedger
+from lasergen import LasergenError
+from lasergen.machine import MachineProfile
+from lasergen.toolpath import Toolpath
+
+DEFAULT_PITCH_UM = 2.0
+MAX_PIXELS = 80_000_000
+
+
+@dataclass
+class Sample:
+    """The predicted sample on some pixel grid (the simulation grid, or coarser for a render)."""
+    maps: PhaseMaps
+    crystallized: np.ndarray
+    rewrites: np.ndarray
+    lit: np.ndarray            # X >= detect (at coarser scales: in at least half of the block)
+    pitch_um: float
+
+
+@dataclass
+class Prediction:
+    ledger: ExposureLedger
+    machine: MachineProfile
+    material: Material
+    treatment: Treatment
+    exposure: Exposure
+    maps: PhaseMaps
+    views: dict[str, optics.View] = field(default_factory=lambda: dict(optics.VIEWS))
+
+    @property
+    def grid(self) -> Grid:
+        return self.exposure.grid
+
+    @property
+    def lit(self) -> np.ndarray:
+        return self.exposure.crystallized >= self.material.kinetics["detect_fraction"]
+
+    def remeasure(self, measure_c: float) -> "Prediction":
+        """The same sample measured at another temperature (the sample itself is unchanged)."""
+        treatment = replace(self.treatment, measure_c=measure_c)
+        maps = phases(self.exposure.crystallized, self.exposure.rewrites, self.material, treatment)
+        return replace(self, treatment=treatment, maps=maps)
+
+    def sample_at(self, um_per_px: float | None = None) -> Sample:
+        """The sample box-averaged to `um_per_px` (>= grid pitch). Intensities average exactly;
+        the red peak is intensity-weighted per block (exact where it is uniform in a block, which
+        is everywhere but the edges of rewritten regions)."""
+        ratio = max(1.0, (um_per_px or self.grid.pitch_um) / self.grid.pitch_um)
+        if ratio == 1.0:
+            return Sample(self.maps, self.exposure.crystallized, self.exposure.rewrites, self.lit, self.grid.pitch_um)
+        m = self.maps
+        red = block_mean(m.red, ratio)
+        weighted_peak = block_mean(m.red * m.red_peak_nm, ratio)
+        peak = np.where(red > 0, weighted_peak / np.where(red > 0, red, 1), block_mean(m.red_peak_nm, ratio))
+        maps = replace(m, green=block_mean(m.green, ratio), red=red, red_peak_nm=peak.astype(np.float32))
+        lit = block_mean(self.lit.astype(np.float32), ratio) >= 0.5
+        return Sample(maps, block_mean(self.exposure.crystallized, ratio), block_mean(self.exposure.rewrites, ratio),
+                      lit, self.grid.pitch_um * ratio)
+
+    def xyz(self, view_name: str, sample: Sample | None = None) -> np.ndarray:
+        if view_name not in self.views:
+            raise LasergenError(f"unknown view {view_name!r}; known: {', '.join(self.views)}")
+        sample = sample or self.sample_at()
+        view = self.views[view_name]
+        if view.kind == "emission":
+            return optics.emission_xyz(view, sample.maps)
+        ch, sp = self.material.chemistry, self.material.spectra
+        return optics.daylight_xyz(sample.maps, sample.crystallized, (ch["green_weight"], ch["red_weight"]),
+                                   self.material.daylight, (sp["green_stokes_nm"], sp["red_stokes_nm"]))
+
+    def scale_for(self, um_per_px: float | None = None, whole_mark: bool = False, max_px: int = 2048) -> float:
+        try:
+            return choose_scale(self.grid.pitch_um, self.grid.shape, um_per_px, whole_mark, max_px)
+        except ValueError as exc:
+            raise LasergenError(str(exc)) from None
+
+    def render(self, view_name: str, um_per_px: float | None = None, whole_mark: bool = False,
+               max_px: int = 2048, sample: Sample | None = None) -> Rendered:
+        scale = self.scale_for(um_per_px, whole_mark, max_px)
+        sample = sample or self.sample_at(scale)
+        return render_xyz(view_name, self.xyz(view_name, sample), sample.pitch_um, scale,
+                          self.views[view_name].background_linear_rgb)
+
+
+def to_ledger(source, machine: MachineProfile) -> ExposureLedger:
+    if isinstance(source, ExposureLedger):
+        return source
+    path = getattr(source, "toolpath", source)  # a parsed Job carries its executed toolpath
+    if isinstance(path, Toolpath):
+        return ExposureLedger.from_toolpath(path, machine)
+    raise LasergenError(f"cannot simulate a {type(source).__name__}: expected a Toolpath, ExposureLedger or Job")
+
+
+def simulate(source, machine: MachineProfile | None = None, material: str | Material = "BrI",
+             heat_treat_c: float | None = None, heat_treat_hours: float = 2.0, measure_c: float = 25.0,
+             pitch_um: float = DEFAULT_PITCH_UM, margin_um: float | None = None,
+             filter_edge_nm: float | None = None, filter_width_nm: float | None = None,
+             bandpass_nm: float | None = None) -> Prediction:
+    """Predict the written sample. `source`: Toolpath (as executed), ExposureLedger or parsed Job."""
+    machine = machine or MachineProfile.load()
+    material = Material.load(material)
+    checks = ((pitch_um > 0, f"pitch must be > 0 um, got {pitch_um}"),
+              (heat_treat_hours > 0, f"heat-treatment hours must be > 0, got {heat_treat_hours}"),
+              (heat_treat_c is None or -50 <= heat_treat_c <= 700,
+               f"heat-treatment temperature {heat_treat_c} C is outside the modelled -50..700 C"),
+              (-100 <= measure_c <= 400, f"measuring temperature {measure_c} C is outside -100..400 C"))
+    for ok, message in checks:
+        if not ok:
+            raise LasergenError(message)
+    ledger = to_ledger(source, machine).with_physical_passes()
+    if not len(ledger):
+        raise LasergenError("nothing to simulate: the job never turns the laser on")
+    extent_um = max(b - a for a, b in zip(ledger.bounds_mm()[:2], ledger.bounds_mm()[2:])) * 1000.0
+    margin = margin_um if margin_um is not None else max(margin_for(ledger, material, pitch_um),
+                                                         0.08 * extent_um + 40.0)
+    grid = Grid.around(ledger.bounds_mm(), pitch_um, margin)
+    if grid.ny * grid.nx > MAX_PIXELS:
+        raise LasergenError(f"the field needs {grid.ny} x {grid.nx} pixels at {pitch_um} um; "
+                            f"use a coarser pitch (limit {MAX_PIXELS // 1_000_000} M pixels)")
+    try:
+        views = optics.views(filter_edge_nm, filter_width_nm, bandpass_nm)
+    except ValueError as exc:
+        raise LasergenError(str(exc)) from None
+    exposure = expose(ledger, material, grid)
+    treatment = Treatment(heat_treat_c, heat_treat_hours, measure_c)
+    maps = phases(exposure.crystallized, exposure.rewrites, material, treatment)
+    return Prediction(ledger, machine, material, treatment, exposure, maps, views)
+
+
+def filtered_view_name(prediction: Prediction) -> str:
+    return next(name for name, v in prediction.views.items() if v.filter is not None)
+
+
+def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float | None = None,
+                  whole_mark: bool = False, max_px: int = 2048, compress_level: int = 1) -> dict:
+    """Write one PNG per view and report.json; returns the report."""
+    from hardware_sim.glass.report import build_report, view_stats
+
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LasergenError(f"cannot create output folder {out}: {exc}") from None
+    scale = prediction.scale_for(um_per_px, whole_mark, max_px)
+    sample = prediction.sample_at(scale)
+    files, stats = {}, {}
+    for name, view in prediction.views.items():
+        xyz = prediction.xyz(name, sample)
+        rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb)
+        file_name = f"{name}.png"
+        rendered.to_pil(scale_bar=True, dark=view.kind == "emission").save(out / file_name, compress_level=compress_level)
+        files[name] = file_name
+        stats[name] = view_stats(sample, {name: xyz})[name]
+    report = build_report(prediction, renders=files, view_stats_by_view=stats)
+    report["render_scale_um_per_px"] = scale
+    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    return report
+
+
+LEDGER_SUFFIX = ".ledger.npz"  # what `lasergen stream --port sim://` saves beside JOB
+
+
+def simulate_job(job_path: str | Path, machine: str | MachineProfile = "default", material: str | None = None,
+                 check_sum: bool = True, **options) -> tuple[Prediction, dict]:
+    """Read a job file the way the controller would (G-code only) and simulate it; or simulate
+    an exposure ledger (`JOB.ledger.npz`, what the emulated laser did while streaming), taking
+    the promises and material from the job file beside it when there is one.
+
+    The material is the one given, else the job manifest's, else BrI. Returns the prediction
+    and the manifest (whose `promises` `verify` checks)."""
+    from lasergen.job import parse_header, read_job
+
+    machine = machine if isinstance(machine, MachineProfile) else MachineProfile.load(machine)
+    path = Path(job_path)
+    if path.suffix == ".npz":
+        source, manifest = ExposureLedger.load(path), {}
+        job_file = path.with_name(path.name[:-len(LEDGER_SUFFIX)]) if path.name.endswith(LEDGER_SUFFIX) else None
+        if job_file is not None and job_file.is_file():
+            with open(job_file) as f:
+                head = [line.rstrip("\n") for _, line in zip(range(10_000), f)]
+            manifest = parse_header(head)[0] or {}
+    else:
+        job = read_job(path, machine, check_sum=check_sum)
+        source, manifest = job, job.manifest
+    chosen = material or manifest.get("material") or "BrI"
+    return simulate(source, machine, chosen, **options), manifest

@@ -1,0 +1,219 @@
+"""GRBL's planner queue and stepper, executed on a simulated clock.
+
+Blocks wait in a queue of 15 (BLOCK_BUFFER_SIZE 16, one slot kept free); the block being
+executed still counts, as in planner.c, so `Bf:` reports 15 minus everything not yet done.
+When a block starts, its duration comes from `lasergen.backends.grbl.motion.profile` over what GRBL's
+planner sees at that moment (the block before it, itself and the blocks queued behind it):
+trapezoids with junction-deviation corner speeds, so the clock follows GRBL's look-ahead.
+
+Laser (laser mode $32=1, DISABLE_LASER_DURING_HOLD as in the default config.h):
+  - during a block the beam fires at the block's S (the interpreter already zeroes G0);
+  - at rest it keeps the level the last block or spindle command left: after a G1 S>0 block
+    under M3 it stays on (constant-power mode), after G0, S0, M4 or M5 it is off;
+  - a feed hold gates it off; cycle start restores it.
+Every laser-on interval goes to the ExposureRecorder. A hold stops at once where the machine
+is (no deceleration distance is modelled); the unfinished part of the block is re-queued.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from hardware_sim.exposure_record import ExposureRecorder
+from lasergen.backends.grbl.motion import profile
+from lasergen.machine import MachineProfile
+from lasergen.toolpath import LINE, RAPID, Toolpath
+
+PLANNER_BLOCKS = 15
+
+
+@dataclass
+class Block:
+    start: tuple
+    end: tuple
+    rapid: bool
+    feed_mm_s: float
+    power_s: float
+    rest_power_s: float  # beam level left at rest when this block ends (M3 keeps S)
+    jog: bool = False
+
+
+def _lerp(a, b, f):
+    return tuple(a[i] + (b[i] - a[i]) * f for i in range(3))
+
+
+class MotionExecutor:
+    def __init__(self, machine: MachineProfile, recorder: ExposureRecorder, position=(0.0, 0.0, 0.0)):
+        self.machine = machine
+        self.recorder = recorder
+        self.queue: deque[Block] = deque()
+        self.current: Block | None = None
+        self.t_start_s = self.t_end_s = 0.0
+        self.previous: Block | None = None
+        self.position = tuple(position)
+        self.now_s = 0.0
+        self.holding = False
+        self.rest_power_s = 0.0
+        self.rest_since_s = 0.0
+        self.timer_end_s: float | None = None  # a dwell or homing in progress
+
+    # ---- queries ----
+    @property
+    def blocks(self) -> int:
+        return len(self.queue) + (self.current is not None)
+
+    @property
+    def available(self) -> int:
+        return PLANNER_BLOCKS - self.blocks
+
+    @property
+    def idle(self) -> bool:
+        return self.current is None and not self.queue and self.timer_end_s is None
+
+    @property
+    def moving(self) -> bool:
+        return self.current is not None
+
+    def next_event_s(self) -> float | None:
+        if self.timer_end_s is not None:
+            return self.timer_end_s
+        if self.current is not None and not self.holding:
+            return self.t_end_s
+        return None
+
+    def position_at(self, t_s: float) -> tuple:
+        if self.current is None or self.holding:
+            return self.position
+        span = self.t_end_s - self.t_start_s
+        f = 1.0 if span <= 0 else min(1.0, max(0.0, (t_s - self.t_start_s) / span))
+        return _lerp(self.current.start, self.current.end, f)
+
+    def speed_mm_s(self) -> float:
+        if self.current is None or self.holding:
+            return 0.0
+        return self.current.feed_mm_s if not self.current.rapid else max(self.machine.max_rate_mm_s)
+
+    # ---- time ----
+    def advance(self, t_s: float):
+        """Run everything that finishes by t_s."""
+        while True:
+            if self.timer_end_s is not None:
+                if self.timer_end_s > t_s:
+                    break
+                self.now_s, self.timer_end_s = self.timer_end_s, None
+            elif self.current is not None and not self.holding and self.t_end_s <= t_s:
+                self._finish_current()
+            elif self.current is None and self.queue and not self.holding:
+                self._start_next(self.now_s)
+            else:
+                break
+        self.now_s = max(self.now_s, t_s)
+
+    def push(self, block: Block):
+        assert self.available > 0, "planner queue overflow"
+        self.queue.append(block)
+        if self.current is None and not self.holding and self.timer_end_s is None:
+            self._start_next(self.now_s)
+
+    def start_timer(self, seconds: float):
+        self.timer_end_s = self.now_s + max(0.0, seconds)
+
+    # ---- laser at rest ----
+    def set_rest_power(self, power_s: float):
+        if power_s == self.rest_power_s:
+            return  # one continuous beam-on interval stays one exposure
+        self._flush_rest()
+        self.rest_power_s = power_s
+
+    def _flush_rest(self):
+        if self.rest_power_s > 0 and not self.holding and self.current is None:
+            x, y = self.position[0], self.position[1]
+            self.recorder.dwell(x, y, self.now_s - self.rest_since_s, self.rest_power_s, self.rest_since_s)
+        self.rest_since_s = self.now_s
+
+    # ---- hold / abort ----
+    def hold(self):
+        if self.holding:
+            return
+        self._flush_rest()
+        if self.current is not None:
+            block = self._cut_current(self.now_s)
+            self.queue.appendleft(block)
+        self.holding = True
+
+    def resume(self):
+        if not self.holding:
+            return
+        self.holding = False
+        self.rest_since_s = self.now_s
+        if self.current is None and self.queue and self.timer_end_s is None:
+            self._start_next(self.now_s)
+
+    def abort(self) -> bool:
+        """Soft reset or alarm: stop now, flush the queue, beam off. True if it was moving."""
+        moving = self.current is not None or (self.holding and bool(self.queue))
+        self._flush_rest()
+        if self.current is not None:
+            self._cut_current(self.now_s)
+        self.queue.clear()
+        self.holding = False
+        self.timer_end_s = None
+        self.rest_power_s = 0.0
+        self.previous = None
+        return moving
+
+    def cancel_jog(self):
+        if (self.current is not None and self.current.jog) or any(b.jog for b in self.queue):
+            self.abort()
+
+    def set_position(self, position):
+        self.position = tuple(position)
+
+    # ---- internals ----
+    def _start_next(self, t0: float):
+        self._flush_rest()
+        block = self.queue.popleft()
+        self.current = block
+        self.t_start_s = t0
+        self.t_end_s = t0 + self._duration(block)
+
+    def _finish_current(self):
+        block = self.current
+        self.now_s = self.t_end_s
+        self.recorder.move(block.start, block.end, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s)
+        self.position = block.end
+        self.previous, self.current = block, None
+        self.rest_power_s = block.rest_power_s
+        self.rest_since_s = self.now_s
+        if self.queue and not self.holding:
+            self._start_next(self.now_s)
+
+    def _cut_current(self, t_s: float) -> Block:
+        """Record the executed part of the current block; return the rest of it."""
+        block = self.current
+        here = self.position_at(t_s)
+        self.recorder.move(block.start, here, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s)
+        self.position = here
+        self.current = None
+        self.previous = None
+        self.rest_power_s = 0.0 if block.power_s > 0 else self.rest_power_s
+        self.rest_since_s = t_s
+        return Block(here, block.end, block.rapid, block.feed_mm_s, block.power_s, block.rest_power_s, block.jog)
+
+    def _duration(self, block: Block) -> float:
+        window = ([self.previous] if self.previous is not None else []) + [block] + list(self.queue)
+        first = 1 if self.previous is not None else 0
+        path = Toolpath.from_columns(
+            kind=[RAPID if b.rapid else LINE for b in window],
+            x0=[b.start[0] for b in window], y0=[b.start[1] for b in window],
+            x1=[b.end[0] for b in window], y1=[b.end[1] for b in window],
+            speed_mm_s=[b.feed_mm_s for b in window], energy_uJ=[b.power_s for b in window])
+        prof = profile(path, self.machine)
+        duration = float(prof.duration_s[first])
+        dz = abs(block.end[2] - block.start[2])
+        if dz > 0 and duration == 0.0:  # Z-only move: the profile is XY; time it at the feed
+            duration = dz / max(block.feed_mm_s if not block.rapid else 10.0, 1e-6)
+        return duration if np.isfinite(duration) else 0.0

@@ -1,0 +1,1 @@
+"""GRBL 1.1 (laser mode): G-code dialect, GRBL-faithful interpreter, planner model, codes."""

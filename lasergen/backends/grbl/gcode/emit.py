@@ -1,0 +1,186 @@
+"""Toolpath -> G-code body in the GRBL 1.1 laser dialect, formatted with numpy, not per line.
+
+Per toolpath row:
+  RAPID  G0X<x>Y<y>                          (laser mode gates the beam off in G0)
+  LINE   G1X<x>[Y<y>][F<mm/min>]S<power>     (S0 = blank move at constant speed)
+  DWELL  G1F<max>M3S<power> / G4P<s> / M5    (a dot: laser on at rest, then off)
+GRBL rejects a G1 without axis words (error:22) while no feed rate has been set, which
+is the case in a dots-only job, so the dot's G1 carries the machine's max rate as F.
+Every G0 carries absolute X and Y; a G1 states Y and F when they change and always on the
+first G1 after a G0, a dot or a pass start, so a job resumed from any G0 (the runner restarts
+at the G0 that begins a scan line) needs no modal history but G21 G90 and, inside a raster
+pass, M3. Within a scan line a G1 is `G1X..S..`: ~40 % fewer bytes on the serial link.
+A raster pass is bracketed by `M3S0` and `M5`; a `;@pass` comment names it for the reader.
+Numbers are written as fixed point with trailing zeros trimmed, by building a byte matrix
+(rows x columns) with 0 as "no character" and dropping the zeros in one pass: ~10^7 lines/min.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lasergen.machine import MachineProfile
+from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
+
+CHUNK_ROWS = 500_000
+
+
+def _digits_table(count: int, width: int) -> np.ndarray:
+    """ASCII of 0..count-1, right-aligned in `width` columns, 0 bytes for leading blanks."""
+    values = np.arange(count)
+    table = np.zeros((count, width), dtype=np.uint8)
+    for col in range(width):
+        power = 10 ** (width - 1 - col)
+        table[:, col] = np.where((values >= power) | (col == width - 1), values // power % 10 + 48, 0)
+    return table
+
+
+def _fraction_table(decimals: int) -> np.ndarray:
+    """'.ddd' of 0..10^d-1 with trailing zeros (and a bare point) dropped, as 0 bytes."""
+    table = np.zeros((10 ** decimals, decimals + 1), dtype=np.uint8)
+    digits = _digits_table(10 ** decimals, decimals)
+    digits[digits == 0] = 48  # fractions keep their leading zeros
+    keep = np.flip(np.cumsum(np.flip(digits > 48, axis=1), axis=1), axis=1) > 0
+    table[:, 1:] = np.where(keep, digits, 0)
+    table[:, 0] = np.where(keep[:, 0], ord("."), 0)
+    return table
+
+
+_FRACTIONS = {d: _fraction_table(d) for d in range(1, 5)}
+
+
+def number_columns(values: np.ndarray, decimals: int) -> np.ndarray:
+    """Fixed-point ASCII of each value, right-aligned; 0 bytes where no character goes.
+
+    Integer and fraction parts are looked up in digit tables (one gather each), which is an
+    order of magnitude faster than per-digit integer arithmetic on large arrays.
+    """
+    scale = 10 ** decimals
+    scaled = np.rint(np.abs(values) * scale).astype(np.int64)
+    int_part, frac = np.divmod(scaled, scale)
+    top = int(int_part.max(initial=0))
+    n_int = len(str(top))
+    out = np.zeros((len(values), 1 + n_int + 1 + decimals), dtype=np.uint8)
+    out[:, 1:1 + n_int] = np.take(_digits_table(top + 1, n_int), int_part, axis=0)
+    negative = np.flatnonzero((values < 0) & (scaled > 0))
+    if negative.size:
+        first_digit = np.argmax(out[negative, 1:1 + n_int] > 0, axis=1)
+        out[negative, first_digit] = ord("-")
+    if decimals:
+        out[:, 1 + n_int:] = np.take(_FRACTIONS[decimals], frac, axis=0)
+    return out
+
+
+def _field(text: str, n: int) -> np.ndarray:
+    return np.frombuffer(text.encode(), dtype=np.uint8)[None, :].repeat(n, axis=0)
+
+
+def _lines(fields: list[np.ndarray]) -> np.ndarray:
+    """Concatenate per-row fields into a byte matrix (0 = no character)."""
+    n = fields[0].shape[0]
+    matrix = np.empty((n, sum(f.shape[1] for f in fields)), dtype=np.uint8)
+    col = 0
+    for f in fields:
+        matrix[:, col:col + f.shape[1]] = f
+        col += f.shape[1]
+    return matrix
+
+
+def dot_on(machine: MachineProfile) -> str:
+    """`G1F<max rate>M3S`: G1 puts GRBL's laser mode in a laser-on motion mode, and F makes the
+    axis-less G1 valid even before any feed rate has been programmed."""
+    return "G1F" + f"{min(machine.max_rate_mm_s) * 60.0:.2f}".rstrip("0").rstrip(".") + "M3S"
+
+
+LINE_SHORT = 3  # a LINE row that keeps the modal Y and F: G1X<x>S<s>
+ROW_BYTES = 22  # matrix row width: fits G0X..Y.. and G1X..S..; longer lines take two rows
+
+
+def modal_words(path: Toolpath) -> tuple[np.ndarray, np.ndarray]:
+    """Which LINE rows must state Y and F: the first after any other kind of row or a pass
+    start (so a resume from a scan line's G0 is self-contained), and where Y or F change."""
+    n = len(path)
+    line = path.kind == LINE
+    fresh = np.ones(n, dtype=bool)
+    fresh[1:] = (path.kind[:-1] != LINE) | (path.pass_id[1:] != path.pass_id[:-1])
+    need_f = line & (fresh | np.r_[True, path.speed_mm_s[1:] != path.speed_mm_s[:-1]])
+    need_y = line & (fresh | (path.y1 != path.y0))
+    return need_y, need_f
+
+
+def _group_matrix(kind: int, rows: np.ndarray, path: Toolpath, machine: MachineProfile) -> np.ndarray:
+    n = rows.size
+    if kind == DWELL:
+        fields = [_field(dot_on(machine), n), number_columns(machine.energy_to_s(path.energy_uJ[rows]), 1),
+                  _field("\nG4P", n),
+                  number_columns(path.dwell_s[rows], 3), _field("\nM5\n", n)]
+    elif kind == LINE_SHORT:
+        fields = [_field("G1X", n), number_columns(path.x1[rows], 4), _field("S", n),
+                  number_columns(machine.energy_to_s(path.energy_uJ[rows]), 1), _field("\n", n)]
+    else:
+        fields = [_field("G0X" if kind == RAPID else "G1X", n), number_columns(path.x1[rows], 4),
+                  _field("Y", n), number_columns(path.y1[rows], 4)]
+        if kind == LINE:
+            fields += [_field("F", n), number_columns(path.speed_mm_s[rows] * 60.0, 2),
+                       _field("S", n), number_columns(machine.energy_to_s(path.energy_uJ[rows]), 1)]
+        fields.append(_field("\n", n))
+    return _lines(fields)
+
+
+def format_rows(path: Toolpath, machine: MachineProfile, need_y: np.ndarray | None = None,
+                need_f: np.ndarray | None = None) -> bytes:
+    """The G-code lines of toolpath rows (no pass brackets), as one bytes object.
+
+    Rows are formatted per kind into byte matrices (0 = no character) and laid into one matrix
+    ROW_BYTES wide, a line too long for one matrix row taking two; dropping the 0 bytes in one
+    pass then yields the lines in order.
+    """
+    n = len(path)
+    if n == 0:
+        return b""
+    if need_y is None or need_f is None:
+        need_y, need_f = modal_words(path)
+    kind = path.kind.copy()
+    kind[(kind == LINE) & ~need_y & ~need_f] = LINE_SHORT
+    groups = []
+    for k in (RAPID, LINE, DWELL, LINE_SHORT):
+        rows = np.flatnonzero(kind == k)
+        if rows.size:
+            groups.append((rows, _group_matrix(k, rows, path, machine)))
+    span = np.ones(n, dtype=np.int64)
+    for rows, m in groups:
+        span[rows] = -(-m.shape[1] // ROW_BYTES)
+    first = np.cumsum(span) - span
+    matrix = np.zeros((int(span.sum()), ROW_BYTES), dtype=np.uint8)
+    for rows, m in groups:
+        parts = -(-m.shape[1] // ROW_BYTES)
+        padded = np.zeros((m.shape[0], parts * ROW_BYTES), dtype=np.uint8)
+        padded[:, :m.shape[1]] = m
+        for p in range(parts):
+            matrix[first[rows] + p] = padded[:, p * ROW_BYTES:(p + 1) * ROW_BYTES]
+    flat = matrix.ravel()
+    return flat[flat != 0].tobytes()
+
+
+def pass_comment(pass_id: int, layer: int, layer_name: str, recipe: str, mode: str) -> str:
+    return f";@pass {pass_id} layer {layer} recipe {recipe} mode {mode} name {layer_name}"[:79]
+
+
+def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict]):
+    """Program body as a stream of byte chunks: units/modes, each pass bracketed, laser off at the end."""
+    yield b"G21G90G94\nM5\n"
+    need_y, need_f = modal_words(path)
+    if len(path):
+        bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True])
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            pid = int(path.pass_id[a])
+            info = pass_info.get(pid, {})
+            mode = info.get("mode", "dots" if (path.kind[a:b] == DWELL).any() else "raster")
+            head = pass_comment(pid, int(path.layer[a]), info.get("name", ""), info.get("recipe", ""), mode) + "\n"
+            yield (head + ("M3S0\n" if mode == "raster" else "")).encode()
+            for c in range(a, b, CHUNK_ROWS):
+                chunk = slice(c, min(c + CHUNK_ROWS, b))
+                yield format_rows(path.take(chunk), machine, need_y[chunk], need_f[chunk])
+            if mode == "raster":
+                yield b"M5\n"
+    yield b"M5\n"

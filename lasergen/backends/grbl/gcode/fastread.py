@@ -1,0 +1,121 @@
+"""A vectorised reader for the G-code lasergen itself emits: ~50x faster than the interpreter.
+
+The body must be a sequence of exactly these units (checked with one regular expression over
+the whole text, at C speed):
+    G21G90G94 | M5 | M3S0 | G0X<n>Y<n> | G1X<n>[Y<n>][F<n>]S<n> | G1F<n>M3S<n> G4P<n> M5 | ;comment
+Anything else, and any file in which GRBL would refuse a line (a G1 before any F), is left to
+the interpreter, which alone reports errors. Within the grammar the semantics are GRBL's,
+as the interpreter has them: absolute millimetres, modal Y/F/S carried forward, the laser
+firing in G1 under M3 and never in G0, a dot's dwell at the power its G1M3S set.
+Numbers are parsed as an integer mantissa over a power of ten, the same correctly rounded
+value `float()` gives, so both readers produce identical toolpaths (tested).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from lasergen.machine import MachineProfile
+from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
+
+_NUM = r"-?\d{1,7}(?:\.\d{1,6})?"  # at most 15 characters: fits the parse window
+_POS = r"\d{1,7}(?:\.\d{1,6})?"
+_BODY = re.compile(  # the common forms first: re tries alternatives in order
+    rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}Y{_NUM}|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5"
+    rf"|M5|M3S0|G21G90G94|;[^\n]*)\n)*")
+_MARKER = re.compile(r";@pass (\d+) layer (\d+)")
+WINDOW = 16  # longest number the dialect writes, with sign and point
+KIND_OF = {b"G0": 1, b"G1X": 2, b"G1F": 3, b"G4": 4, b"M5": 5, b"M3": 6}  # first bytes -> line kind
+RAPID_L, MOVE_L, DOT_ON_L, DWELL_L, OFF_L, ON_L = 1, 2, 3, 4, 5, 6
+
+
+def _numbers(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The decimal number starting at each index of `buf`, as float64 (vectorised)."""
+    window = buf[at[:, None] + np.arange(WINDOW)]
+    negative = window[:, 0] == ord("-")
+    digit = (window >= 48) & (window <= 57)
+    body = digit | (window == ord(".")) | ((np.arange(WINDOW) == 0) & negative[:, None])
+    length = np.argmin(body, axis=1)
+    inside = np.arange(WINDOW) < length[:, None]
+    digit &= inside
+    point = np.where((window == ord(".")) & inside, np.arange(WINDOW), WINDOW).min(axis=1)
+    frac_digits = np.where(point < WINDOW, length - point - 1, 0)
+    rank = np.cumsum(digit[:, ::-1], axis=1)[:, ::-1] - 1  # digits to the right of each digit
+    mantissa = (np.where(digit, (window - 48).astype(np.int64) * 10 ** np.maximum(rank, 0), 0)).sum(axis=1)
+    value = mantissa / 10.0 ** frac_digits
+    return np.where(negative, -value, value)
+
+
+def _word(buf: np.ndarray, starts: np.ndarray, comment: np.ndarray, letter: str) -> np.ndarray:
+    """Per line, the value of `letter`'s word (NaN where the line has none)."""
+    at = np.flatnonzero(buf == ord(letter))
+    line = np.searchsorted(starts, at, side="right") - 1
+    keep = ~comment[line]
+    out = np.full(starts.size, np.nan)
+    out[line[keep]] = _numbers(buf, at[keep] + 1)
+    return out
+
+
+def _ffill(values: np.ndarray, initial: float) -> np.ndarray:
+    idx = np.where(np.isnan(values), 0, np.arange(values.size))
+    np.maximum.accumulate(idx, out=idx)
+    out = values[idx]
+    return np.where(np.isnan(out), initial, out)
+
+
+def fast_read(lines: list[str], machine: MachineProfile):
+    """(Toolpath, row_line) for a body in lasergen's own dialect, or None to use the interpreter."""
+    text = "\n".join(lines) + "\n"
+    if not _BODY.fullmatch(text) or not text.isascii():
+        return None
+    raw = np.frombuffer(text.encode(), dtype=np.uint8)
+    buf = np.concatenate([raw, np.zeros(WINDOW, np.uint8)])
+    ends = np.flatnonzero(raw == 10)
+    starts = np.r_[0, ends[:-1] + 1]
+    n = starts.size
+    head = buf[starts[:, None] + np.arange(3)]
+    kind = np.zeros(n, dtype=np.int8)
+    for prefix, code in KIND_OF.items():
+        kind[np.all(head[:, :len(prefix)] == np.frombuffer(prefix, np.uint8), axis=1)] = code
+    comment = head[:, 0] == ord(";")
+    x, y, f, s, p = (_word(buf, starts, comment, c) for c in "XYFSP")
+
+    # modal state carried forward line by line, as GRBL keeps it
+    s_state = _ffill(s, 0.0)
+    on = _ffill(np.where(np.isin(kind, (ON_L, DOT_ON_L)), 1.0, np.where(kind == OFF_L, 0.0, np.nan)), 0.0) > 0
+    feed = _ffill(f, np.nan)
+    move = (kind == RAPID_L) | (kind == MOVE_L)
+    if np.isnan(feed[kind == MOVE_L]).any():
+        return None  # a G1 before any F: GRBL's error:22, which the interpreter reports
+    x_pos = _ffill(np.where(move, x, np.nan), 0.0)
+    y_pos = _ffill(np.where(move, y, np.nan), 0.0)
+
+    rows = np.flatnonzero(move | (kind == DWELL_L))
+    x1, y1 = x_pos[rows], y_pos[rows]
+    x0, y0 = np.r_[0.0, x_pos[:-1]][rows], np.r_[0.0, y_pos[:-1]][rows]  # where the line began
+    row_kind = np.select([kind[rows] == RAPID_L, kind[rows] == MOVE_L], [RAPID, LINE], DWELL).astype(np.uint8)
+    dwell = row_kind == DWELL
+    power = np.where((row_kind != RAPID) & on[rows], s_state[rows], 0.0)
+    speed = np.where(row_kind == LINE, feed[rows] / 60.0, 0.0)
+
+    pass_id, layer = _passes(lines, kind, on, comment, n)
+    path = Toolpath.from_columns(kind=row_kind, x0=x0, y0=y0, x1=x1, y1=y1, speed_mm_s=speed,
+                                 dwell_s=np.where(dwell, p[rows], 0.0), energy_uJ=power / machine.s_per_uJ,
+                                 pass_id=np.maximum(pass_id[rows], 0), layer=layer[rows])
+    return path, rows.astype(np.int64)
+
+
+def _passes(lines: list[str], kind: np.ndarray, on: np.ndarray, comment: np.ndarray, n: int):
+    """Pass and layer per line: from `;@pass` markers when the job has them, else a new pass
+    each time the laser is switched on."""
+    pass_id = np.full(n, np.nan)
+    layer = np.full(n, np.nan)
+    for i in np.flatnonzero(comment):
+        if m := _MARKER.match(lines[i]):
+            pass_id[i], layer[i] = int(m.group(1)), int(m.group(2))
+    if np.isnan(pass_id).all():
+        switched_on = np.r_[on[0], on[1:] & ~on[:-1]]
+        return np.cumsum(switched_on).astype(np.int64) - 1, np.zeros(n, dtype=np.int64)
+    return _ffill(pass_id, -1).astype(np.int64), _ffill(layer, 0).astype(np.int64)

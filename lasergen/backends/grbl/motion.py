@@ -1,0 +1,227 @@
+"""Motion timing: GRBL 1.1's planner (planner.c), vectorised.
+
+Per block GRBL knows its length L, unit vector u, nominal speed (F, or the axis-limited max
+rate for G0) and acceleration (the per-axis limits projected on u). Between blocks it allows
+a junction speed from the junction-deviation model
+    v_j^2 = a_j * delta * s / (1 - s),  s = sin(theta/2),
+capped by both blocks' nominal speeds; straight joints keep full speed and reversals stop.
+It then plans squared entry speeds w with a backward pass (w_i <= w_{i+1} + 2 a_i L_i) and
+a forward pass (w_{i+1} <= w_i + 2 a_i L_i). Both recurrences are solved in closed form here:
+with prefix sums Q_i = sum_{k<i} 2 a_k L_k,
+    backward  w_i = min_{j>=i} (c_j + Q_j) - Q_i     (a reverse cumulative minimum)
+    forward   w_i = Q_i + min_{j<=i} (w_j - Q_j)     (a cumulative minimum)
+GRBL plans only what is in its buffer (15 blocks, one executing) and always plans the newest
+block to stop, so an entry can be no faster than stopping within the next `planner_blocks-1`
+blocks allows: w_i <= Q_{i+W} - Q_i. Dwells and M3/M5 changes synchronise (speed 0).
+Each block is then a trapezoid (or triangle). Two firmware costs outside the planner are
+added, as measured on GRBL 1.1h's own code: every time the steppers run dry (each sync after
+motion, and the job's end) st_go_idle() blocks for the $1 stepper idle lock (25 ms by
+default; none with $1=255), charged to the move that stopped; and G4 sleeps in whole 50 ms
+steps (DWELL_TIME_STEP), so a dwell lasts ceil(P/0.05) x 50 ms of the emitted P.
+Not modelled: the AVR's block-processing rate limit on very short segments, the serial
+link (the sender is assumed to keep the planner full), the step quantisation of block
+lengths and the 10 ms acceleration-tick quantisation (< 1 % together on lasergen's jobs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lasergen.kinematics import trapezoid_times
+from lasergen.machine import MachineProfile
+from lasergen.toolpath import DWELL, RAPID, Toolpath
+
+
+@dataclass
+class MotionProfile:
+    """Per toolpath row: entry, peak and exit speed (mm/s), acceleration (mm/s^2), duration (s)."""
+    v_entry: np.ndarray
+    v_peak: np.ndarray
+    v_exit: np.ndarray
+    accel: np.ndarray
+    duration_s: np.ndarray
+
+    @property
+    def total_s(self) -> float:
+        return float(self.duration_s.sum())
+
+
+def _axis_limited(limits: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+    """GRBL's limit_value_by_axis_maximum: the largest value along u that respects each axis,
+    min_i(limit_i / |u_i|), computed as one reciprocal (inf for a zero vector)."""
+    with np.errstate(divide="ignore"):
+        return 1.0 / np.maximum(np.abs(ux) * (1.0 / limits[0]), np.abs(uy) * (1.0 / limits[1]))
+
+
+DWELL_STEP_S = 0.05  # GRBL's DWELL_TIME_STEP
+
+
+def dwell_seconds(dwell_s) -> np.ndarray:
+    """What GRBL's G4 really waits for a dwell of `dwell_s`: P as emitted (3 decimals), rounded
+    up to whole 50 ms steps (delay_sec: ceil(20 P) x _delay_ms(50))."""
+    steps = np.ceil(np.round(np.round(np.asarray(dwell_s, dtype=np.float64), 3) / DWELL_STEP_S, 6))
+    return steps * DWELL_STEP_S
+
+
+def idle_lock_s(machine: MachineProfile) -> float:
+    ms = machine.stepper_idle_lock_ms
+    return 0.0 if ms >= 255 else ms / 1000.0
+
+
+def _stop_blocks(sync: np.ndarray) -> np.ndarray:
+    """Indices of motion blocks after which the steppers run dry: before each sync, and the last."""
+    n = sync.size
+    return np.r_[np.flatnonzero(sync[1:]), n - 1] if n else np.zeros(0, dtype=np.int64)
+
+
+CHUNK_BLOCKS = 500_000  # blocks planned at once; memory stays bounded on 10^7-row jobs
+
+
+def _geometry(path: Toolpath, rows: np.ndarray, machine: MachineProfile):
+    """Length, unit vector, nominal speed and acceleration of the motion blocks at `rows`."""
+    dx, dy = path.x1[rows] - path.x0[rows], path.y1[rows] - path.y0[rows]
+    length = np.sqrt(dx * dx + dy * dy)  # faster than np.hypot; mm-scale values cannot overflow
+    ux, uy = dx / length, dy / length
+    v_rapid = _axis_limited(np.asarray(machine.max_rate_mm_s), ux, uy)
+    v_nom = np.where(path.kind[rows] == RAPID, v_rapid, np.minimum(path.speed_mm_s[rows], v_rapid))
+    accel = _axis_limited(np.asarray(machine.accel_mm_s2), ux, uy)
+    return length, ux, uy, v_nom, accel
+
+
+def _junction_sqr(ux, uy, accel_limits, deviation_mm):
+    """Squared junction speed between consecutive blocks (GRBL's junction deviation model)."""
+    cos_theta = -(ux[1:] * ux[:-1] + uy[1:] * uy[:-1])
+    jx, jy = ux[1:] - ux[:-1], uy[1:] - uy[:-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # _axis_limited on the unit vector j/|j|, without normalising: |j| / max(|jx|/ax, |jy|/ay)
+        a_j = np.sqrt(jx * jx + jy * jy) / np.maximum(np.abs(jx) * (1.0 / accel_limits[0]),
+                                                       np.abs(jy) * (1.0 / accel_limits[1]))
+        s = np.sqrt(0.5 * (1.0 - np.maximum(cos_theta, -0.999999)))
+        w = a_j * deviation_mm * s / (1.0 - s)
+    return np.where(cos_theta > 0.999999, 0.0, np.where(cos_theta < -0.999999, np.inf, w))
+
+
+def _plan_blocks(path: Toolpath, blocks: np.ndarray | None, sync: np.ndarray, machine: MachineProfile):
+    """Yield (first, last, v, length, v_nom, accel) per chunk of motion blocks, v = entry speeds of
+    blocks first..last plus the exit of the last. Exact: the planner horizon makes the backward
+    pass local (W blocks of look-ahead), and the forward pass carries one running minimum."""
+    n = sync.size
+    horizon = max(1, machine.planner_blocks - 1)
+    accel_limits = np.asarray(machine.accel_mm_s2)
+    carry = np.inf
+    for first in range(0, n, CHUNK_BLOCKS):
+        last = min(first + CHUNK_BLOCKS, n)
+        lo, hi = max(first - 1, 0), min(last + horizon, n)
+        length, ux, uy, v_nom, accel = _geometry(path, _rows(blocks, lo, hi), machine)
+        k = first - lo  # index of block `first` in this window
+        m = hi - lo
+        c = np.zeros(m + 1)  # c[i]: max squared entry of window block i; c[m]: exit of the window
+        c[1:m] = np.minimum(_junction_sqr(ux, uy, accel_limits, machine.junction_deviation_mm),
+                            np.minimum(v_nom[1:], v_nom[:-1]) ** 2)
+        c[1:m][sync[lo + 1:hi]] = 0.0
+        if lo == 0:
+            c[0] = 0.0  # the job starts from rest
+        Q = np.zeros(m + 1)
+        Q[1:] = np.cumsum(2 * accel * length)
+        w = np.minimum.accumulate((c + Q)[::-1])[::-1] - Q  # backward pass (to the window's end)
+        ahead = np.minimum(np.arange(m + 1) + horizon, m)
+        w = np.minimum(w, Q[ahead] - Q)  # GRBL plans the newest buffered block to stop
+        if hi == n:
+            w[m] = 0.0
+        # forward pass over entries first..last; `carry` is min_{j<first} (w_j - (Q_j - Q_first))
+        K = last - first
+        seg = slice(k, k + K + 1)
+        wq = w[seg] - Q[seg]
+        running = np.minimum.accumulate(np.r_[carry - Q[k], wq])[1:]
+        w_seg = np.maximum(Q[seg] + running, 0.0)
+        carry = running[-2] + Q[k + K]
+        blk = slice(k, k + last - first)
+        yield first, last, np.sqrt(w_seg), length[blk], v_nom[blk], accel[blk]
+
+
+def _rows(blocks: np.ndarray | None, first, last=None):
+    """Toolpath rows of motion blocks first..last (or of an index array), a slice when every row moves."""
+    if last is None:
+        return first if blocks is None else blocks[first]
+    return slice(first, last) if blocks is None else blocks[first:last]
+
+
+def _motion_blocks(path: Toolpath):
+    """Row indices of real motions (None: every row) and, per block, whether a sync (dwell,
+    laser on/off) precedes it."""
+    moving = (path.kind != DWELL) & ((path.x1 != path.x0) | (path.y1 != path.y0))
+    blocks = np.flatnonzero(moving)
+    all_rows = blocks.size == len(path)
+    if all_rows:  # every row moves (a raster job): slices, not gathers, from here on
+        blocks = None
+    del moving
+    pass_id = path.pass_id if all_rows else path.pass_id[blocks]
+    sync = np.zeros(pass_id.size, dtype=bool)
+    sync[1:] = pass_id[1:] != pass_id[:-1]
+    dwell = path.kind == DWELL
+    if dwell.any():
+        dwells_before = np.cumsum(dwell, dtype=np.int32)
+        sync[1:] |= dwells_before[blocks[1:]] != dwells_before[blocks[:-1]]  # blocks is set: rows dwell
+    return blocks, sync
+
+
+def durations(path: Toolpath, machine: MachineProfile) -> np.ndarray:
+    """Seconds each toolpath row takes (dwells included), without keeping the full profile."""
+    out = np.where(path.kind == DWELL, dwell_seconds(path.dwell_s), 0.0)
+    blocks, sync = _motion_blocks(path)
+    for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
+        out[_rows(blocks, first, last)] = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0]
+    out[_rows(blocks, _stop_blocks(sync))] += idle_lock_s(machine)
+    return out
+
+
+def profile(path: Toolpath, machine: MachineProfile) -> MotionProfile:
+    """Entry, peak and exit speed, acceleration and duration of every toolpath row."""
+    n_rows = len(path)
+    out = MotionProfile(*(np.zeros(n_rows) for _ in range(5)))
+    out.duration_s[:] = np.where(path.kind == DWELL, dwell_seconds(path.dwell_s), 0.0)
+    blocks, sync = _motion_blocks(path)
+    for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
+        rows = _rows(blocks, first, last)
+        t, v_peak = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)
+        out.v_entry[rows], out.v_exit[rows], out.v_peak[rows], out.accel[rows], out.duration_s[rows] = \
+            v[:-1], v[1:], v_peak, accel, t
+    out.duration_s[_rows(blocks, _stop_blocks(sync))] += idle_lock_s(machine)
+    return out
+
+
+MARK, BLANK, TRAVEL = 0, 1, 2  # time categories of a motion row
+
+
+def estimate(path: Toolpath, machine: MachineProfile) -> dict:
+    """Job totals: time split into writing, blank moves, travel and dwell; distances; counts.
+    Summed chunk by chunk, so a 10^7-row job needs no per-row time array."""
+    marks = path.is_mark
+    dwell = path.kind == DWELL
+    rapid = path.kind == RAPID
+    category = (rapid * np.uint8(TRAVEL)) | ((~rapid & ~marks) * np.uint8(BLANK))  # MARK = 0 elsewhere
+    blocks, sync = _motion_blocks(path)
+    time_s, dist_mm = np.zeros(3), np.zeros(3)
+    for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
+        cat = category[_rows(blocks, first, last)]
+        time_s += np.bincount(cat, weights=trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0], minlength=3)
+        dist_mm += np.bincount(cat, weights=length, minlength=3)
+    time_s += np.bincount(category[_rows(blocks, _stop_blocks(sync))], minlength=3) * idle_lock_s(machine)
+    dwell_time_s = float(dwell_seconds(path.dwell_s[dwell]).sum())
+    return {
+        "time_s": float(time_s.sum()) + dwell_time_s,
+        "mark_time_s": float(time_s[MARK]),
+        "dwell_time_s": dwell_time_s,
+        "travel_time_s": float(time_s[TRAVEL]),
+        "blank_time_s": float(time_s[BLANK]),
+        "distance_mm": float(dist_mm.sum()),
+        "mark_count": int(marks.sum()),
+        "dot_count": int((marks & dwell).sum()),
+        "line_count": int((marks & ~dwell).sum()),
+        "mark_length_mm": float(dist_mm[MARK]),
+        "travel_mm": float(dist_mm[BLANK] + dist_mm[TRAVEL]),
+        "passes": path.pass_count(),
+        "bounds_mm": list(path.mark_bounds_mm()),
+    }

@@ -1,0 +1,162 @@
+"""CLI commands that reach a device: `lasergen stream` and `lasergen sim serve`.
+
+They sit above `drivers` and `hardware_sim` and import them lazily, so the core package
+never does. `stream` registers the `sim://` URL scheme, so the in-process emulator is just
+another port; with a `sim://` port it also saves what the emulated laser did (the exposure
+ledger) for `lasergen simulate`. On a terminal, keys p / r / a pause (feed hold), resume
+(cycle start) and abort; Ctrl-C aborts safely (feed hold, soft reset, laser off).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import urllib.parse
+from pathlib import Path
+
+import click
+
+from lasergen import LasergenError
+from lasergen_cli.common import emit, json_option, machine_option, main
+
+
+def _named_sim_url(url: str) -> tuple[str, str | None]:
+    """A sim:// URL with a device name, so the ledger can be read after the port closes."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query)
+    if "device" in query:
+        return url, query["device"][-1]
+    name = f"cli-{os.getpid()}"
+    sep = "&" if parts.query else ""
+    return f"sim://?{parts.query}{sep}device={name}", name
+
+
+def _keyboard(runner, stop: threading.Event):
+    """p: pause, r: resume, a: abort — read in cbreak mode until the run ends."""
+    import select
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    actions = {"p": runner.pause, "r": runner.resume_motion, "a": runner.abort}
+    try:
+        tty.setcbreak(fd)
+        while not stop.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready and (action := actions.get(os.read(fd, 1).decode(errors="ignore").lower())):
+                action()
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+@main.command()
+@click.argument("job", type=click.Path(dir_okay=False))
+@click.option("--port", required=True, help="Serial port or pyserial URL: /dev/ttyUSB0, socket://127.0.0.1:PORT, sim://")
+@click.option("--resume", "resume_journal", default=None, help="Continue the run recorded in this journal.")
+@click.option("--journal", default=None, help="Journal file for a new run (default: JOB.journal).")
+@click.option("--ledger", default=None, help="sim:// only: where to save the exposure ledger (default JOB.ledger.npz).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@machine_option
+@json_option
+def stream(job, port, resume_journal, journal, ledger, progress, machine, as_json):
+    """Stream JOB to a GRBL 1.1 controller, with journal, progress, pause and safe resume."""
+    from drivers.runner import JobRunner
+    from lasergen.machine import MachineProfile
+
+    sim_name = None
+    if port.startswith("sim:"):
+        import hardware_sim.urlhandler
+
+        hardware_sim.urlhandler.register()
+        port, sim_name = _named_sim_url(port)
+    if not Path(job).is_file():
+        raise LasergenError(f"job file not found: {job}")
+    interactive = sys.stderr.isatty() and sys.stdin.isatty()
+    runner = JobRunner(job, port, MachineProfile.load(machine), journal_path=resume_journal or journal,
+                       show_bar=interactive if progress is None else progress)
+    stop = threading.Event()
+    if interactive:
+        threading.Thread(target=_keyboard, args=(runner, stop), daemon=True).start()
+    try:
+        result = runner.run(resume=resume_journal is not None).to_dict()
+    finally:
+        stop.set()
+        if sim_name is not None:
+            result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz", resume_journal is not None)
+    result.update(job=job, journal=str(runner.journal_path))
+    if sim_name is not None:
+        result["ledger"] = result_ledger
+    extra = ""
+    if result["uncertain"] or result["partial"]:
+        extra = f"; {len(result['uncertain'])} mark(s) uncertain, {len(result['partial'])} cut by a stop (not rewritten)"
+    emit(result, as_json, f"streamed {job}: {result['lines_sent']} lines, {result['exposed_now']} of "
+                          f"{result['marks']} marks exposed in this run, {result['blanked']} skipped as already "
+                          f"exposed ({result['lines_per_s']:.0f} lines/s){extra}")
+
+
+def _save_ledger(name: str, path: str, append: bool) -> str:
+    from hardware_sim.device import forget_device, get_device
+
+    try:
+        device = get_device(name)
+    except KeyError:
+        return ""
+    ledger = device.ledger()
+    forget_device(name)
+    if hasattr(ledger, "save"):
+        if append and Path(path).is_file():
+            from hardware_sim.ledger import ExposureLedger
+
+            ledger = ExposureLedger.concat([ExposureLedger.load(path), ledger])
+        ledger.save(path)
+    return path
+
+
+@main.group()
+def sim():
+    """The simulated device."""
+
+
+@sim.command()
+@click.option("--pty", "use_pty", is_flag=True, help="Listen on a pseudo-terminal.")
+@click.option("--tcp", "tcp_port", type=int, default=None, help="Listen on TCP 127.0.0.1:PORT (0: any free port).")
+@click.option("--baud", type=int, default=None, help="Emulate the byte time of this baud rate.")
+@click.option("--clock", type=click.Choice(["ff", "real"]), default="ff", show_default=True,
+              help="Fast-forward simulated time, or run it at --speed x real time.")
+@click.option("--speed", type=float, default=1.0, show_default=True)
+@click.option("--drop-after", type=int, default=None, help="Fault: drop the link after N lines.")
+@click.option("--error-on", default=None, help="Fault: answer line K with error:C (K or K:C).")
+@click.option("--alarm-on", default=None, help="Fault: raise ALARM:A on line K (K or K:A).")
+@click.option("--corrupt", type=float, default=None, help="Fault: corrupt sent bytes with probability P.")
+@click.option("--stall-after", type=int, default=None, help="Fault: hang after N lines until a soft reset.")
+@click.option("--seed", type=int, default=None)
+@machine_option
+@json_option
+def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):
+    """Run the GRBL 1.1 emulator for any sender; prints where it listens, runs until Ctrl-C."""
+    from hardware_sim.device import Device
+    from hardware_sim.faults import FaultPlan
+    from hardware_sim.transport import PtyServer, TcpServer
+    from lasergen.machine import MachineProfile
+
+    if use_pty == (tcp_port is not None):
+        raise LasergenError("give exactly one of --pty or --tcp PORT")
+    plan = FaultPlan.from_options(faults)
+    device = Device(MachineProfile.load(machine), clock=clock, speed=speed)
+    if use_pty:
+        server = PtyServer(device, baud=baud, faults=plan)
+        where = server.name
+    else:
+        server = TcpServer(device, port=tcp_port, baud=baud, faults=plan)
+        where = f"socket://127.0.0.1:{server.port}"
+    emit({"listening": where}, as_json, f"listening on {where}")
+    sys.stdout.flush()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        device.stop()

@@ -1,0 +1,118 @@
+"""Planning commands: qr, bitmap, pattern, estimate. Each parses options and calls the library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lasergen_cli.common import (
+    emit,
+    json_option,
+    machine_option,
+    main,
+    parse_pair,
+    recipe_from,
+    recipe_options,
+)
+
+
+def write_artwork_job(art, out: str, opts: dict, name: str):
+    from lasergen.build import plan_to_file, single_layer_pattern, summary
+    from lasergen.machine import MachineProfile
+
+    machine = MachineProfile.load(opts["machine"])
+    pattern = single_layer_pattern(art, recipe_from(opts), parse_pair(opts["origin"], "--origin"), name)
+    manifest = plan_to_file(pattern, out, machine, opts["material"])
+    result = summary(manifest, out)
+    emit(result, opts["as_json"], f"wrote {out}: {result['marks']} marks, {result['passes']} pass(es), "
+                                  f"estimated {result['time_s']:.1f} s")
+
+
+@main.command()
+@click.argument("text")
+@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
+@click.option("--module-um", type=float, default=20.0, show_default=True, help="Module size (um).")
+@click.option("--error", "error_level", type=click.Choice(list("LMQH"), case_sensitive=False), default="M",
+              show_default=True)
+@click.option("--version", "qr_version", default="auto", show_default=True, help="1..40, M1..M4 or auto.")
+@click.option("--mask", "qr_mask", type=int, default=None, help="Mask pattern (default: best, recorded in the job).")
+@click.option("--micro", type=click.Choice(["no", "yes", "auto"]), default="no", show_default=True)
+@click.option("--quiet-zone", type=int, default=None, help="Quiet zone in modules (default 4, Micro QR 2).")
+@click.option("--hidden-key", type=click.Path(dir_okay=False), default=None,
+              help="Key file: rewrite a keyed hidden subset of the dark modules.")
+@click.option("--sign", type=click.Path(dir_okay=False), default=None, help="Ed25519 private key (PEM): sign TEXT.")
+@recipe_options
+def qr(text, out, module_um, error_level, qr_version, qr_mask, micro, quiet_zone, hidden_key, sign, **opts):
+    """A QR code job for TEXT (optionally signed and with a keyed hidden layer)."""
+    from lasergen.sources import make_artwork
+
+    if hidden_key or sign:
+        from lasergen_cli.security import write_tag_job
+        return write_tag_job(text, out, opts, hidden_key, sign, module_um, error_level, qr_version, qr_mask, quiet_zone)
+
+    art = make_artwork({"kind": "qr", "data": text, "error": error_level, "version": qr_version, "mask": qr_mask,
+                        "micro": {"no": False, "yes": True, "auto": "auto"}[micro], "module_um": module_um,
+                        "quiet_zone": quiet_zone})
+    write_artwork_job(art, out, opts, "qr")
+
+
+@main.command()
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
+@click.option("--pixel-um", type=float, default=None, help="Pixel pitch (um); default 20, or from --width-um.")
+@click.option("--width-um", type=float, default=None, help="Target width (um); resamples when --pixel-um is given.")
+@click.option("--threshold", type=float, default=0.5, show_default=True, help="Darkness threshold 0..1.")
+@click.option("--dither", type=click.Choice(["none", "floyd-steinberg", "ordered"]), default="none", show_default=True)
+@click.option("--invert", is_flag=True, help="Expose light pixels instead of dark ones.")
+@recipe_options
+def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, **opts):
+    """A bitmap job from IMAGE (dark pixels are written)."""
+    from lasergen.sources import make_artwork
+
+    art = make_artwork({"kind": "bitmap", "path": str(Path(image).resolve()), "pixel_um": pixel_um,
+                        "width_um": width_um, "threshold": threshold, "dither": dither, "invert": invert})
+    write_artwork_job(art, out, opts, "bitmap")
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
+@click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None, help="Overrides the spec's.")
+@machine_option
+@json_option
+def pattern(spec, out, material, machine, as_json):
+    """Any pattern from a TOML spec file, multi-level included."""
+    from lasergen.build import plan_to_file, summary
+    from lasergen.machine import MachineProfile
+    from lasergen.spec import pattern_from_file
+
+    pat = pattern_from_file(spec)
+    manifest = plan_to_file(pat, out, MachineProfile.load(machine), material)
+    result = summary(manifest, out)
+    emit(result, as_json, f"wrote {out}: {result['marks']} marks in {result['passes']} pass(es), "
+                          f"estimated {result['time_s']:.1f} s")
+
+
+@main.command()
+@click.argument("job", type=click.Path(dir_okay=False))
+@click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning.")
+@machine_option
+@json_option
+def estimate(job, no_checksum, machine, as_json):
+    """Time, distance, mark count and bounds of a job, from its G-code (GRBL planner model)."""
+    from lasergen.backends.grbl.motion import estimate as estimate_path
+    from lasergen.job import read_job
+    from lasergen.machine import MachineProfile
+
+    prof = MachineProfile.load(machine)
+    parsed = read_job(Path(job), prof, check_sum=not no_checksum)
+    result = estimate_path(parsed.toolpath, prof)
+    result["job"] = job
+    m = int(result["time_s"] // 60)
+    b = result["bounds_mm"]
+    emit(result, as_json,
+         f"{job}: {m} min {result['time_s'] - 60 * m:.1f} s "
+         f"(writing {result['mark_time_s'] + result['dwell_time_s']:.1f} s, travel {result['travel_time_s']:.1f} s, "
+         f"blank {result['blank_time_s']:.1f} s); {result['mark_count']} marks, "
+         f"{result['distance_mm']:.1f} mm moved; marks within X {b[0]:.3f}..{b[2]:.3f}, Y {b[1]:.3f}..{b[3]:.3f} mm")

@@ -1,0 +1,218 @@
+"""CLI commands for security marks: encrypt, batch, check-photo, keygen (and keyed/signed `qr`).
+
+Thin, like the rest of the CLI: each command parses options and calls the library. Keys are
+read from files (or $LASERGEN_KEY) and never echoed, logged or written into a job.
+`check-photo` exits 0 for a genuine tag, 1 for a rejected one, 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from lasergen import LasergenError
+from lasergen_cli.common import emit, json_option, machine_option, main, parse_pair
+
+MATERIALS = ["Br", "BrI", "I"]
+
+
+def heat_treat_options(f):
+    f = click.option("--filter-nm", type=float, default=645.0, show_default=True,
+                     help="Long-pass edge of the level-3 filter (for the physics check).")(f)
+    f = click.option("--heat-treat-hours", type=float, default=2.0, show_default=True)(f)
+    return click.option("--heat-treat", "heat_treat_c", type=float, default=None,
+                        help="Planned heat treatment (°C) after writing: checked against the levels with the simulator.")(f)
+
+
+def process_warnings(material, heat_treat_c, hours, filter_nm, recipes=None) -> list[dict]:
+    """Simulator-backed warnings; none (and a note) when the simulator is not installed."""
+    try:
+        import hardware_sim.glass.simulate  # noqa: F401
+        from hardware_sim.glass.process_advice import level_warnings
+    except ImportError:
+        return [{"level": "-", "message": "simulator not available: process not checked", "suggest": {}}]
+    return level_warnings(material, heat_treat_c, hours, filter_nm, recipes)
+
+
+def hidden_layer_warnings(module_um, material, recipes=None) -> list[dict]:
+    """Does a keyed rewrite stay inside its module? Simulator-backed; a note when it is absent."""
+    try:
+        import hardware_sim.glass.simulate  # noqa: F401
+        from hardware_sim.glass.process_advice import spill_warnings
+    except ImportError:
+        return [{"level": "hidden", "message": "simulator not available: rewrite spill not checked", "suggest": {}}]
+    return spill_warnings(module_um, material, recipes)
+
+
+def echo_warnings(warnings: list[dict]) -> None:
+    for w in warnings:
+        click.echo(f"lasergen: warning: {w['message']}", err=True)
+
+
+def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, sign_path: str | None,
+                  module_um: float, error_level: str, qr_version, qr_mask, quiet_zone) -> None:
+    """`lasergen qr --hidden-key/--sign`: a keyed and/or signed tag job."""
+    from lasergen.build import plan_to_file, summary
+    from lasergen.machine import MachineProfile
+    from lasergen.security.hidden import load_key
+    from lasergen.security.signing import load_private_key
+    from lasergen.security.tag import TagOptions, tag_pattern
+    from lasergen_cli.common import recipe_from
+
+    sign_key = load_private_key(sign_path) if sign_path else None
+    key = load_key(hidden_key_path) if hidden_key_path else None
+    tag_opts = TagOptions(module_um=module_um, error=error_level.upper(),
+                          version=None if qr_version in (None, "auto") else qr_version, mask=qr_mask,
+                          quiet_zone=4 if quiet_zone is None else quiet_zone,
+                          origin_mm=parse_pair(opts["origin"], "--origin"))
+    recipe = recipe_from(opts)
+    recipes = {"write": recipe, "rewrite": recipe}
+    pattern = tag_pattern(text, tag_opts, sign_key, key, recipes, opts["material"])
+    warnings = hidden_layer_warnings(module_um, opts["material"], recipes) if key is not None else []
+    manifest = plan_to_file(pattern, out, MachineProfile.load(opts["machine"]), opts["material"])
+    result = summary(manifest, out)
+    result["warnings"] = [w["message"] for w in warnings]
+    if not opts["as_json"]:
+        echo_warnings(warnings)
+    result.update({"payload_chars": len(pattern.meta["payload"]), "version": pattern.meta["version"],
+                   "signed": sign_key is not None,
+                   "hidden_modules": pattern.meta.get("hidden", {}).get("modules", 0)})
+    emit(result, opts["as_json"], f"wrote {out}: QR version {result['version']}, {result['marks']} marks, "
+                                  f"{result['passes']} pass(es), estimated {result['time_s']:.1f} s"
+                                  + (", signed" if sign_key else "")
+                                  + (f", {result['hidden_modules']} hidden modules" if key else ""))
+
+
+@main.command()
+@click.option("--uv", "uv_image", required=True, type=click.Path(dir_okay=False), help="What glows under 365 nm UV.")
+@click.option("--filtered", "filtered_image", required=True, type=click.Path(dir_okay=False),
+              help="What glows behind the long-pass filter (must lie inside --uv).")
+@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
+@click.option("--pixel-um", type=float, default=20.0, show_default=True)
+@click.option("--threshold", type=float, default=0.5, show_default=True)
+@click.option("--invert", is_flag=True, help="Expose light pixels instead of dark ones.")
+@click.option("--accept-leak", is_flag=True, help="Write filtered-only pixels too (they then glow under UV).")
+@click.option("--origin", default="10,10", show_default=True)
+@click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True)
+@heat_treat_options
+@machine_option
+@json_option
+def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_leak, origin, material, heat_treat_c,
+            heat_treat_hours, filter_nm, machine, as_json):
+    """A three-level job from two images: UV view and filtered view (daylight shows nothing)."""
+    from lasergen.build import plan_to_file, summary
+    from lasergen.machine import MachineProfile
+    from lasergen.spec import pattern_from_spec
+
+    source = lambda p: {"kind": "bitmap", "path": str(Path(p).resolve()), "pixel_um": pixel_um,
+                        "threshold": threshold, "invert": invert}
+    spec = {"pattern": {"origin_mm": list(parse_pair(origin, "--origin")), "material": material},
+            "levels": {"daylight": "nothing", "accept_leak": accept_leak, "uv365": {"source": source(uv_image)},
+                       f"uv365_lp{filter_nm:g}": {"source": source(filtered_image)}}}
+    pattern = pattern_from_spec(spec)
+    warnings = process_warnings(material, heat_treat_c, heat_treat_hours, filter_nm) if heat_treat_c is not None else []
+    manifest = plan_to_file(pattern, out, MachineProfile.load(machine), material)
+    result = summary(manifest, out)
+    result["levels"] = {k: v.get("pixels") for k, v in pattern.meta["levels"]["views"].items()}
+    result["leak_px"] = pattern.meta["levels"]["leak_px"]
+    result["warnings"] = [w["message"] for w in warnings]
+    if not as_json:
+        echo_warnings(warnings)
+    emit(result, as_json, f"wrote {out}: {result['levels']['uv365']} px written, "
+                          f"{result['levels'].get(f'uv365_lp{filter_nm:g}', 0)} rewritten, "
+                          f"estimated {result['time_s']:.1f} s")
+
+
+@main.command()
+@click.option("--serials", "template", required=True, help="printf template, e.g. SN-%06d.")
+@click.option("--count", type=int, required=True)
+@click.option("--start", type=int, default=0, show_default=True)
+@click.option("--sign", "sign_path", type=click.Path(dir_okay=False), default=None, help="Ed25519 private key (PEM).")
+@click.option("--hidden-key", "hidden_key_path", default=None, help="Hidden-layer key file (else $LASERGEN_KEY if "
+              "--hidden is given).")
+@click.option("--hidden", is_flag=True, help="Add the keyed hidden layer (key from --hidden-key or $LASERGEN_KEY).")
+@click.option("--out", required=True, help="Folder for the jobs and manifest.csv.")
+@click.option("--module-um", type=float, default=20.0, show_default=True)
+@click.option("--error", "error_level", type=click.Choice(list("LMQH"), case_sensitive=False), default="M",
+              show_default=True)
+@click.option("--workers", type=int, default=2, show_default=True)
+@click.option("--origin", default="10,10", show_default=True)
+@click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True)
+@machine_option
+@json_option
+def batch(template, count, start, sign_path, hidden_key_path, hidden, out, module_um, error_level, workers, origin,
+          material, machine, as_json):
+    """Unique serials, signed (and optionally keyed), planned to jobs in parallel, with manifest.csv."""
+    from lasergen.batch import BatchConfig, run_batch, serials
+    from lasergen.security.hidden import load_key
+    from lasergen.security.signing import load_private_key, private_pem
+    from lasergen.security.tag import TagOptions
+
+    names = serials(template, count, start)
+    sign_pem = private_pem(load_private_key(sign_path)) if sign_path else None
+    key = load_key(hidden_key_path) if (hidden or hidden_key_path) else None
+    config = BatchConfig(Path(out), TagOptions(module_um=module_um, error=error_level.upper(),
+                                               origin_mm=parse_pair(origin, "--origin")),
+                         machine, material, sign_pem, key)
+    warnings = hidden_layer_warnings(module_um, material) if key is not None else []
+    if not as_json:
+        echo_warnings(warnings)
+    result = run_batch(names, config, workers=max(1, workers))
+    result["warnings"] = [w["message"] for w in warnings]
+    emit(result, as_json, f"wrote {result['jobs']} jobs to {out} in {result['elapsed_s']:.1f} s "
+                          f"({result['jobs_per_minute']:.0f} jobs/min); manifest {result['manifest']}")
+
+
+@main.command("check-photo")
+@click.argument("uv_photo", type=click.Path(dir_okay=False))
+@click.argument("filtered_photo", required=False, type=click.Path(dir_okay=False))
+@click.option("--key", "key_path", default=None, help="Hidden-layer key file (else $LASERGEN_KEY when set).")
+@click.option("--pubkey", "pubkey_path", default=None, help="Ed25519 public key (PEM) to check the signature.")
+@click.option("--fraction", type=float, default=None, help="Hidden-layer fraction used when writing (default 0.375).")
+@json_option
+def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, as_json):
+    """Verify a tag from a UV photo and a filtered photo: decode, signature, hidden modules."""
+    from lasergen.security.hidden import DEFAULT_FRACTION, KEY_ENV, load_key
+    from lasergen.security.signing import load_public_key
+    from lasergen.security.tagcheck import check_photos
+
+    key = load_key(key_path) if (key_path or os.environ.get(KEY_ENV)) else None
+    pub = load_public_key(pubkey_path) if pubkey_path else None
+    if key is not None and filtered_photo is None:
+        raise LasergenError("check-photo: the hidden-layer check needs the filtered photo as second argument")
+    result = check_photos(uv_photo, filtered_photo, key, pub, fraction or DEFAULT_FRACTION)
+    emit(result, as_json, result["verdict"])
+    sys.exit(0 if result["ok"] else 1)
+
+
+@main.command()
+@click.option("--out", default="keys", show_default=True, help="Folder for the keys.")
+@click.option("--force", is_flag=True, help="Overwrite existing key files.")
+@json_option
+def keygen(out, force, as_json):
+    """Write ed25519.pem (private), ed25519.pub.pem (public) and hidden.key (32 random bytes)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from lasergen.security.hidden import key_id, new_key
+    from lasergen.security.signing import private_pem, public_pem
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    private = Ed25519PrivateKey.generate()
+    key = new_key()
+    files = {"ed25519.pem": (private_pem(private), 0o600), "ed25519.pub.pem": (public_pem(private), 0o644),
+             "hidden.key": (key, 0o600)}
+    existing = [name for name in files if (folder / name).exists()]
+    if existing and not force:
+        raise LasergenError(f"keygen: {', '.join(existing)} already exist in {folder} (use --force to replace)")
+    for name, (data, mode) in files.items():
+        path = folder / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(path, mode)
+    result = {"out": str(folder), "files": sorted(files), "hidden_key_id": key_id(key)}
+    emit(result, as_json, f"wrote {', '.join(str(folder / n) for n in files)} (hidden key id {result['hidden_key_id']})")

@@ -1,0 +1,85 @@
+"""Simulator commands: `simulate` and `verify`, thin wrappers over hardware_sim (imported lazily)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from lasergen_cli.common import emit, json_option, machine_option, main
+
+
+def sim_options(f):
+    options = [
+        click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None,
+                     help="Glass (default: the job's, else BrI)."),
+        click.option("--heat-treat", "heat_treat_c", type=float, default=None, help="Heat treatment after writing (C)."),
+        click.option("--heat-treat-hours", type=float, default=2.0, show_default=True),
+        click.option("--measure-c", type=float, default=25.0, show_default=True, help="Sample temperature when viewed (C)."),
+        click.option("--pitch-um", type=float, default=2.0, show_default=True, help="Simulation grid pitch (um)."),
+        click.option("--um-per-px", type=float, default=None, help="Render scale (default: grid pitch, or whole mark)."),
+        click.option("--whole-mark", is_flag=True, help="Fit the whole mark into the render (max 2048 px)."),
+        click.option("--filter-edge-nm", type=float, default=None, help="Filtered view: long-pass edge or band centre (645)."),
+        click.option("--filter-width-nm", type=float, default=None, help="Filtered view: edge width (3 nm)."),
+        click.option("--bandpass-nm", type=float, default=None, help="Filtered view: band-pass of this full width."),
+        click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning."),
+        machine_option,
+        json_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _simulate_job(job: str, opts: dict):
+    from hardware_sim.glass.simulate import simulate_job
+
+    return simulate_job(job, opts["machine"], opts["material"], check_sum=not opts["no_checksum"],
+                        heat_treat_c=opts["heat_treat_c"], heat_treat_hours=opts["heat_treat_hours"],
+                        measure_c=opts["measure_c"], pitch_um=opts["pitch_um"],
+                        filter_edge_nm=opts["filter_edge_nm"], filter_width_nm=opts["filter_width_nm"],
+                        bandpass_nm=opts["bandpass_nm"])
+
+
+@main.command("simulate")
+@click.argument("job", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, help="Folder for daylight.png, uv365.png, uv365_lp645.png, report.json.")
+@sim_options
+def simulate_command(job, out, **opts):
+    """Predict the written glass from a job's G-code (or the JOB.ledger.npz a sim:// stream saved)."""
+    from hardware_sim.glass.simulate import write_outputs
+
+    prediction, _ = _simulate_job(job, opts)
+    report = write_outputs(prediction, out, opts["um_per_px"], opts["whole_mark"])
+    g, r = report["phases"]["green"], report["phases"]["red"]
+    fmt = lambda v: "-" if v is None else f"{v:.1f} nm"
+    text = (f"{job} on {report['material']['name']}: green {fmt(g['peak_nm'])} ({g['integrated']:.3g}), "
+            f"red {fmt(r['peak_nm'])} ({r['integrated']:.3g}), crystallized {report['crystallized_area_um2']:.0f} um^2; "
+            f"renders in {out}: {', '.join(report['renders'].values())}")
+    emit(report, opts["as_json"], "\n".join([text] + [f"warning: {w}" for w in report["warnings"]]))
+
+
+@main.command("verify")
+@click.argument("job", type=click.Path(dir_okay=False))
+@click.option("--no-margin", is_flag=True, help="Skip the blur/noise decode-margin search.")
+@click.option("--key", "key_path", default=None, help="Hidden-layer key file for keyed tags (else $LASERGEN_KEY).")
+@click.option("--pubkey", "pubkey_path", default=None, help="Ed25519 public key (PEM) for signed tags "
+                                                            "(else $LASERGEN_PUBKEY).")
+@sim_options
+def verify_command(job, no_margin, key_path, pubkey_path, **opts):
+    """Simulate a job, then check each view against what the job promises (exit 1 on failure)."""
+    from hardware_sim.glass.verify import check_job, describe
+    from lasergen.security.hidden import load_key
+    from lasergen.security.signing import load_public_key
+
+    key = load_key(key_path) if key_path else None
+    public_key = load_public_key(pubkey_path) if pubkey_path else None
+    prediction, manifest = _simulate_job(job, opts)
+    checks = check_job(prediction, manifest, key, public_key, margin=not no_margin)
+    ok = all(c["ok"] for c in checks)
+    result = {"job": job, "ok": ok, "checks": checks}
+
+    lines = [describe(c) for c in checks] or ["nothing to verify: the job promises nothing checkable"]
+    emit(result, opts["as_json"], "\n".join(lines))
+    if not ok:
+        sys.exit(1)
