@@ -12,6 +12,9 @@
                       so that fault would test nothing but luck
     stall_after=N     the firmware hangs after N lines: no responses, no motion, no status,
                       until a soft reset (0x18)
+    reset_after=N     the controller is soft-reset after taking line N (as if 0x18 arrived)
+    power_after=N     the controller loses power after line N and boots again (position,
+                      queue and beam gone; settings and the stored `$I=` id kept)
     seed=S            random seed for `corrupt`
 Lines are counted per connection, from 1, as the device takes them out of its RX buffer.
 """
@@ -32,6 +35,8 @@ def _pair(text: str, default_code: int) -> tuple[int, int]:
 PARSERS = {
     "drop_after": int,
     "stall_after": int,
+    "reset_after": int,
+    "power_after": int,
     "error_on": lambda v: _pair(v, 20),
     "alarm_on": lambda v: _pair(v, 1),
     "corrupt": float,
@@ -44,6 +49,8 @@ PARSERS = {
 class FaultPlan:
     drop_after: int | None = None
     stall_after: int | None = None
+    reset_after: int | None = None
+    power_after: int | None = None
     error_on: tuple[int, int] | None = None
     alarm_on: tuple[int, int] | None = None
     corrupt: float = 0.0
@@ -70,7 +77,8 @@ class FaultPlan:
 
     @property
     def any(self) -> bool:
-        return any((self.drop_after, self.stall_after, self.error_on, self.alarm_on, self.corrupt))
+        return any((self.drop_after, self.stall_after, self.error_on, self.alarm_on, self.corrupt, self.reset_after,
+                    self.power_after))
 
     def error_for(self, line_no: int) -> int | None:
         return self.error_on[1] if self.error_on and self.error_on[0] == line_no else None
@@ -83,6 +91,12 @@ class FaultPlan:
 
     def stalls_at(self, line_no: int) -> bool:
         return self.stall_after is not None and line_no == self.stall_after
+
+    def resets_at(self, line_no: int) -> bool:
+        return self.reset_after is not None and line_no == self.reset_after
+
+    def powers_at(self, line_no: int) -> bool:
+        return self.power_after is not None and line_no == self.power_after
 
     def mangle(self, data: bytes, lines_taken: int = 0) -> bytes:
         if not self.corrupt or not data or lines_taken < self.corrupt_after:

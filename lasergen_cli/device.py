@@ -120,22 +120,36 @@ def sim():
 
 
 @sim.command()
-@click.option("--pty", "use_pty", is_flag=True, help="Listen on a pseudo-terminal.")
-@click.option("--tcp", "tcp_port", type=int, default=None, help="Listen on TCP 127.0.0.1:PORT (0: any free port).")
-@click.option("--baud", type=int, default=None, help="Emulate the byte time of this baud rate.")
-@click.option("--clock", type=click.Choice(["ff", "real"]), default="ff", show_default=True,
-              help="Fast-forward simulated time, or run it at --speed x real time.")
-@click.option("--speed", type=float, default=1.0, show_default=True)
+@click.option("--pty", "use_pty", is_flag=True, help="Listen on a pseudo-terminal (prints its /dev/pts path).")
+@click.option("--tcp", "tcp_port", type=click.IntRange(0, 65535), default=None,
+              help="Listen on TCP 127.0.0.1:PORT, one client at a time (0: any free port).")
+@click.option("--baud", type=click.IntRange(1, None), default=None,
+              help="Emulate the byte time of this baud rate (default: no link pacing).")
+@click.option("--clock", type=click.Choice(["real", "ff"]), default="real", show_default=True,
+              help="real: motion takes its time (x --speed), as on a controller; ff: fast-forward.")
+@click.option("--speed", type=click.FloatRange(1e-3, 1e4), default=1.0, show_default=True,
+              help="Simulated seconds per wall-clock second with --clock real (tests run faster).")
+@click.option("--ledger", "ledger_path", default=None,
+              help="Save the exposure ledger (what the beam did, all clients) here on 'save' and on exit (.npz).")
 @click.option("--drop-after", type=int, default=None, help="Fault: drop the link after N lines.")
 @click.option("--error-on", default=None, help="Fault: answer line K with error:C (K or K:C).")
 @click.option("--alarm-on", default=None, help="Fault: raise ALARM:A on line K (K or K:A).")
-@click.option("--corrupt", type=float, default=None, help="Fault: corrupt sent bytes with probability P.")
+@click.option("--corrupt", type=float, default=None, help="Fault: corrupt sent bytes with probability P (0..1).")
 @click.option("--stall-after", type=int, default=None, help="Fault: hang after N lines until a soft reset.")
-@click.option("--seed", type=int, default=None)
+@click.option("--reset-after", type=int, default=None, help="Fault: soft-reset the controller after N lines.")
+@click.option("--power-after", type=int, default=None, help="Fault: power-cycle the controller after N lines.")
+@click.option("--seed", type=int, default=None, help="Random seed of --corrupt.")
 @machine_option
 @json_option
-def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):
-    """Run the GRBL 1.1 emulator for any sender; prints where it listens, runs until Ctrl-C."""
+def serve(use_pty, tcp_port, baud, clock, speed, ledger_path, machine, as_json, **faults):
+    """Run the machine's controller emulator for any sender, until Ctrl-C or 'quit'.
+
+    The emulated controller outlives its clients: position, queue and exposure record stay
+    across connections. Faults apply to each client's connection, lines counted from 1.
+    Commands on standard input, one a line: 'save [FILE]' (the ledger), 'reset' (soft reset,
+    as 0x18), 'power' (power loss and boot), 'status', 'quit'. SIGUSR1 saves the ledger."""
+    import signal
+
     from hardware_sim.device import Device
     from hardware_sim.faults import FaultPlan
     from hardware_sim.transport import PtyServer, TcpServer
@@ -149,14 +163,49 @@ def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):
         server = PtyServer(device, baud=baud, faults=plan)
         where = server.name
     else:
-        server = TcpServer(device, port=tcp_port, baud=baud, faults=plan)
+        try:
+            server = TcpServer(device, port=tcp_port, baud=baud, faults=plan)
+        except OSError as exc:
+            device.stop()
+            raise LasergenError(f"cannot listen on 127.0.0.1:{tcp_port}: {exc.strerror}") from None
         where = f"socket://127.0.0.1:{server.port}"
     emit({"listening": where}, as_json, f"listening on {where}")
     sys.stdout.flush()
+    done = threading.Event()
+
+    def save(path=None):
+        target = path or ledger_path
+        if not target:
+            return "no ledger file: give 'save FILE' or --ledger FILE"
+        device.ledger().save(target)
+        return f"saved {target}"
+
+    commands = {"save": save, "reset": lambda: device.call(lambda e: e.soft_reset()) or "reset",
+                "power": lambda: device.call(lambda e: e.power_cycle()) or "power cycled",
+                "status": lambda: device.call(lambda e: e.status_report()), "quit": lambda: done.set() or "bye"}
+
+    def control():
+        for line in sys.stdin:
+            word, *args = line.split() or [""]
+            if word in commands:
+                try:
+                    click.echo(commands[word](*args[:1]))
+                except (TypeError, OSError, LasergenError) as exc:
+                    click.echo(f"error: {exc}")
+            elif word:
+                click.echo(f"unknown command {word!r} (known: {', '.join(commands)})")
+            sys.stdout.flush()
+
+    threading.Thread(target=control, name="serve-control", daemon=True).start()
+    signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(target=save, daemon=True).start())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
-        threading.Event().wait()
+        while not done.wait(0.2):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+        if ledger_path:
+            save()
         device.stop()

@@ -15,9 +15,15 @@ Protocol, after grbl/serial.c, protocol.c, system.c and report.c:
     G-code); a soft-limit target stops motion, resets and reports ALARM:2 and, like a hard
     limit (ALARM:1), waits for a soft reset ("[MSG:Reset to continue]", nothing answered);
     a reset while moving reports ALARM:3. `$X` unlocks, `$H` homes (origin at the switches).
-Time: `advance(t)` runs motion up to simulated time t; with `fast_forward` the emulator jumps
-its own clock whenever a line waits on motion, and a `?` lets queued motion finish first, so
-a stream runs as fast as the link, with GRBL's back-pressure kept in simulated time.
+Time: `advance(t)` runs motion up to simulated time t one event at a time (a block ends, a
+dwell ends), taking lines from the RX buffer into the planner after each, as GRBL's main loop
+does between stepper events; so a thread that wakes late never lets the planner run dry in
+simulated time. With `fast_forward` the emulator jumps its own clock whenever a line waits on
+motion, and a `?` lets queued motion finish first, so a stream runs as fast as the link, with
+GRBL's back-pressure kept in simulated time.
+A firmware hang (fault `stall_after`) freezes the steppers and the parser but not the beam
+(`MotionExecutor.freeze`); only a soft reset ends it. `fault_log` keeps (simulated time, what)
+for every fault and reset, so a test can time what the beam did after each.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ class GrblEmulator(SystemCommands):
         self.startup_lines = ["", ""]
         self.coord_offsets = [[0.0, 0.0, 0.0] for _ in range(6)]
         self.link_dropped = False
+        self.user_info = ""  # `$I=` build-info user string, kept like EEPROM across resets
+        self.fault_log: list[tuple[float, str]] = []
         self.realtime = {RESET: self.soft_reset, STATUS: self._status_request, HOLD: self._feed_hold,
                          START: self._cycle_start, JOG_CANCEL: self.motion.cancel_jog}
         self._boot(power_up=True)
@@ -83,12 +91,15 @@ class GrblEmulator(SystemCommands):
             self._run_startup_lines()
 
     def soft_reset(self):
+        self.fault_log.append((self.motion.now_s, "soft_reset"))
         if self.motion.abort():
             self.state = "Alarm"
             self._say("ALARM:3")
         self._boot(power_up=False)
 
     def power_cycle(self):
+        """Power lost and back: beam off, queue and position gone, settings kept (EEPROM)."""
+        self.fault_log.append((self.motion.now_s, "power_cycle"))
         self.motion.abort()
         self.motion.set_position((0.0, 0.0, 0.0))
         self._boot(power_up=True)
@@ -118,7 +129,10 @@ class GrblEmulator(SystemCommands):
 
     def take_output(self) -> bytes:
         data, self.out = bytes(self.out), bytearray()
-        return self.faults.mangle(data, self.lines_taken)
+        sent = self.faults.mangle(data, self.lines_taken)
+        if sent != data and not any(kind == "corrupt" for _, kind in self.fault_log[-1:]):
+            self.fault_log.append((self.motion.now_s, "corrupt"))
+        return sent
 
     def _say(self, text: str):
         if not self.stalled:
@@ -126,9 +140,17 @@ class GrblEmulator(SystemCommands):
 
     # ------------------------------------------------------------------ time
     def advance(self, t_s: float):
-        if not self.stalled:
-            self.motion.advance(t_s)
+        """Run to simulated time t_s event by event, feeding the planner between events."""
+        m = self.motion
+        if self.stalled:
+            m.now_s = max(m.now_s, t_s)
+            return
+        self.pump()
+        while (t := m.next_event_s()) is not None and t <= t_s and not self.stalled:
+            m.advance(t)
             self.pump()
+        m.advance(t_s)
+        self.pump()
 
     def next_event_s(self) -> float | None:
         return None if self.stalled else self.motion.next_event_s()
@@ -175,12 +197,14 @@ class GrblEmulator(SystemCommands):
             return
         self.lines_taken += 1
         n = self.lines_taken
-        if self.faults.drops_at(n):
+        if self.faults.drops_at(n) and not self.link_dropped:
+            self.fault_log.append((self.motion.now_s, "drop"))
             self.link_dropped = True
         if (code := self.faults.alarm_for(n)) is not None:
             self._alarm(code)
             return
         if (code := self.faults.error_for(n)) is not None:
+            self.fault_log.append((self.motion.now_s, f"error:{code}"))
             self._say(f"error:{code}")
             return
         if len(line) >= LINE_BUFFER_SIZE:
@@ -192,7 +216,17 @@ class GrblEmulator(SystemCommands):
         else:
             self._finish(self._gcode(line))
         if self.faults.stalls_at(n):
-            self.stalled = True
+            self.stall()
+        if self.faults.resets_at(n):
+            self.soft_reset()
+        if self.faults.powers_at(n):
+            self.power_cycle()
+
+    def stall(self):
+        """The firmware hangs (a fault): no answers, no motion, the beam as it was."""
+        self.fault_log.append((self.motion.now_s, "stall"))
+        self.motion.freeze()
+        self.stalled = True
 
     def _finish(self, code: int | None):
         """Answer now (code), or once the queued steps of the line have run (None)."""
@@ -281,6 +315,7 @@ class GrblEmulator(SystemCommands):
 
     # ------------------------------------------------------------------ realtime & alarms
     def _alarm(self, code: int):
+        self.fault_log.append((self.motion.now_s, f"alarm:{code}"))
         self.motion.abort()
         self.steps.clear()
         self.state = "Alarm"

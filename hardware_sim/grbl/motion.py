@@ -10,7 +10,10 @@ Laser (laser mode $32=1, DISABLE_LASER_DURING_HOLD as in the default config.h):
   - during a block the beam fires at the block's S (the interpreter already zeroes G0);
   - at rest it keeps the level the last block or spindle command left: after a G1 S>0 block
     under M3 it stays on (constant-power mode), after G0, S0, M4 or M5 it is off;
-  - a feed hold gates it off; cycle start restores it.
+  - a feed hold gates it off; cycle start restores it;
+  - a firmware hang (`freeze`) stops the steppers where they are (the main loop no longer
+    prepares segments) but leaves the spindle PWM, i.e. the beam, at the level it had: a
+    beam-on block frozen mid-way keeps burning at rest until a reset.
 Every laser-on interval goes to the ExposureRecorder. A hold stops at once where the machine
 is (no deceleration distance is modelled); the unfinished part of the block is re-queued.
 """
@@ -59,6 +62,7 @@ class MotionExecutor:
         self.rest_power_s = 0.0
         self.rest_since_s = 0.0
         self.timer_end_s: float | None = None  # a dwell or homing in progress
+        self.frozen = False  # a firmware hang: the beam stays as it was
 
     # ---- queries ----
     @property
@@ -129,7 +133,7 @@ class MotionExecutor:
         self.rest_power_s = power_s
 
     def _flush_rest(self):
-        if self.rest_power_s > 0 and not self.holding and self.current is None:
+        if self.rest_power_s > 0 and (not self.holding or self.frozen) and self.current is None:
             x, y = self.position[0], self.position[1]
             self.recorder.dwell(x, y, self.now_s - self.rest_since_s, self.rest_power_s, self.rest_since_s)
         self.rest_since_s = self.now_s
@@ -159,11 +163,23 @@ class MotionExecutor:
         if self.current is not None:
             self._cut_current(self.now_s)
         self.queue.clear()
-        self.holding = False
+        self.holding = self.frozen = False
         self.timer_end_s = None
         self.rest_power_s = 0.0
         self.previous = None
         return moving
+
+    def freeze(self):
+        """The firmware hangs: motion stops here, the beam keeps its level (see above)."""
+        self._flush_rest()
+        if self.current is not None:
+            power = self.current.power_s
+            block = self._cut_current(self.now_s)
+            self.queue.appendleft(block)
+            self.rest_power_s = power
+        self.timer_end_s = None
+        self.holding = True  # nothing starts; `abort` (the reset) ends it
+        self.frozen = True
 
     def cancel_jog(self):
         if (self.current is not None and self.current.jog) or any(b.jog for b in self.queue):

@@ -1,0 +1,297 @@
+"""Seeded fault campaign: does a stream survive faults with every mark exposed exactly once?
+
+Each run: a fresh emulated controller (real clock at --speed x, behind TCP on 127.0.0.1, the
+same device the `lasergen sim serve` command runs), one of four small jobs (QR raster, QR
+dots, dithered bitmap, three-level E/F), 1 to 3 faults at random moments, each in its own
+sender session, then `--resume` until the job is done. The sender is `lasergen stream`, a
+separate process. Faults: every kind the emulator injects (link drop, error:N, ALARM:N,
+corrupt replies, stall), the controller's soft reset and power loss (each after a random
+line), and SIGKILL or SIGINT of the sender (after a random time). Invariants come from the
+device's own exposure record (`campaign_check`): marks exposed twice, skipped marks the
+sender did not list, stray beam-on rows, hung sessions (a sender past its time limit), and
+the time from each fault until the beam was off (emulator seconds / --speed, i.e. seconds of
+the sender's clock).
+Usage: python benchmarks/fault_campaign.py --runs 100 --seed 1 [--speed 20] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from campaign_check import Record, beam_off_after, check  # noqa: E402
+
+from hardware_sim.device import Device  # noqa: E402
+from hardware_sim.faults import FaultPlan  # noqa: E402
+from hardware_sim.transport import TcpServer  # noqa: E402
+from lasergen.job import read_job  # noqa: E402
+from lasergen.machine import MachineProfile  # noqa: E402
+
+DEVICE_FAULTS = ["drop", "error", "alarm", "corrupt", "stall", "power", "reset"]
+SENDER_FAULTS = ["sigkill", "sigint"]
+KINDS = DEVICE_FAULTS[:5] + SENDER_FAULTS + DEVICE_FAULTS[5:]
+LABELS = {"drop": "link drop", "error": "`error:N`", "alarm": "`ALARM:N`", "corrupt": "corrupt reply",
+          "stall": "controller stall", "sigkill": "sender SIGKILL", "sigint": "sender SIGINT",
+          "power": "controller power reset", "reset": "controller soft reset"}
+MAX_RESUMES = 8
+THREE_LEVEL = """[pattern]
+origin_mm = [10.0, 10.0]
+[recipes.write]
+energy_uJ = 200.0
+speed_mm_s = 2.0
+[recipes.rewrite]
+energy_uJ = 200.0
+speed_mm_s = 2.0
+[levels]
+daylight = "nothing"
+accept_leak = false
+[levels.uv365]
+source = { kind = "text", text = "E", height_um = 280.0, pitch_um = 20.0 }
+[levels.uv365_lp645]
+source = { kind = "text", text = "F", height_um = 280.0, pitch_um = 20.0 }
+"""
+
+
+@dataclass
+class RunOutcome:
+    run: int
+    job: str
+    faults: list
+    twice: int = 0
+    skipped_not_listed: int = 0
+    listed: int = 0
+    stray: int = 0
+    hangs: int = 0
+    unclean: int = 0
+    complete: bool = False
+    sessions: int = 0
+    beam_off_s: list = field(default_factory=list)  # (fault kind, seconds)
+    notes: list = field(default_factory=list)
+
+
+class Sender:
+    """How to run `lasergen stream` (this tree, or another one given by --sender-path)."""
+
+    def __init__(self, path: str | None):
+        self.env = dict(os.environ)
+        if path:
+            self.env["PYTHONPATH"] = path
+        self.cmd = [sys.executable, "-m", "lasergen"]
+        help_text = subprocess.run(self.cmd + ["stream", "--help"], capture_output=True, text=True, env=self.env).stdout
+        self.bare_resume = "--resume-on" in help_text
+
+    def run(self, args, **kw):
+        return subprocess.run(self.cmd + args, capture_output=True, text=True, env=self.env, **kw)
+
+    def start(self, job: Path, port: str, resume: bool):
+        args = ["stream", str(job), "--port", port, "--json", "--no-progress"]
+        if resume:
+            args += ["--resume"] if self.bare_resume else ["--resume", f"{job}.journal"]
+        return subprocess.Popen(self.cmd + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=self.env, start_new_session=True)
+
+
+def make_jobs(folder: Path, sender: Sender) -> dict[str, Path]:
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:20, 0:20]
+    Image.fromarray((255 * np.hypot(xx - 10, yy - 10) / 14).clip(0, 255).astype(np.uint8)).save(folder / "grad.png")
+    (folder / "levels.toml").write_text(THREE_LEVEL)
+    recipes = {
+        "qr_raster": ["qr", "LG", "--speed-mm-s", "2", "--micro", "yes"],
+        "qr_dots": ["qr", "LG", "--mode", "dots", "--dwell-s", "0.05", "--micro", "yes"],
+        "bitmap": ["bitmap", str(folder / "grad.png"), "--dither", "floyd-steinberg", "--speed-mm-s", "2"],
+        "three_level": ["pattern", str(folder / "levels.toml")],
+    }
+    jobs = {}
+    for name, args in recipes.items():
+        out = folder / f"{name}.gcode"
+        res = sender.run(args + ["-o", str(out)])
+        if res.returncode:
+            raise SystemExit(f"cannot plan {name}: {res.stderr.strip()}")
+        jobs[name] = out
+    return jobs
+
+
+def _probe(emu):
+    """Record each exposure row's end on the emulator's clock (rows are recorded as they end)."""
+    rec, ends = emu.recorder, []
+    for name in ("move", "dwell"):
+        original = getattr(rec, name)
+
+        def wrapped(*args, _original=original, **kw):
+            n = len(rec)
+            _original(*args, **kw)
+            if len(rec) > n:
+                ends.append(emu.motion.now_s)
+        setattr(rec, name, wrapped)
+    return ends
+
+
+def _fault_plan(kind: str, rng, lines: int) -> FaultPlan:
+    at = int(rng.integers(8, max(9, lines)))
+    options = {"drop": {"drop_after": at}, "error": {"error_on": f"{at}:{int(rng.choice([20, 22, 33]))}"},
+               "alarm": {"alarm_on": f"{at}:{int(rng.choice([1, 2]))}"}, "stall": {"stall_after": at},
+               "corrupt": {"corrupt": 0.02, "corrupt_after": at, "seed": int(rng.integers(1 << 30))},
+               "power": {"power_after": at}, "reset": {"reset_after": at}}
+    return FaultPlan.from_options(options.get(kind, {}))
+
+
+def run_one(index: int, rng, jobs: dict, sender: Sender, machine, speed: float, folder: Path) -> RunOutcome:
+    name = list(jobs)[index % len(jobs)]
+    work = folder / f"run{index}"
+    work.mkdir()
+    job = work / jobs[name].name
+    job.write_text(jobs[name].read_text())
+    parsed = read_job(job, machine)
+    n_lines = len(job.read_text().splitlines())
+    est_wall_s = parsed.manifest.get("estimate", {}).get("total_s", 60.0) / speed
+    limit_s = 30.0 + 4.0 * est_wall_s
+    faults = [str(rng.choice(KINDS)) for _ in range(int(rng.integers(1, 4)))]
+    out = RunOutcome(index, name, faults)
+    device = Device(machine, clock="real", speed=speed)
+    ends = device.call(_probe)
+    server = TcpServer(device)
+    port = f"socket://127.0.0.1:{server.port}"
+    fault_times = []  # (kind, emulator seconds) for sender faults
+    last = None
+    try:
+        plan = list(faults) + [None] * MAX_RESUMES
+        for k, kind in enumerate(plan):
+            server.faults = _fault_plan(kind, rng, n_lines) if kind in DEVICE_FAULTS else FaultPlan()
+            proc = sender.start(job, port, resume=k > 0)
+            out.sessions += 1
+            t0 = time.monotonic()
+            if kind in SENDER_FAULTS:
+                delay = float(rng.uniform(0.8, 1.2 + est_wall_s))
+                try:
+                    proc.wait(timeout=delay)
+                except subprocess.TimeoutExpired:
+                    fault_times.append((kind, device.sim_time_s()))
+                    proc.send_signal(signal.SIGKILL if kind == "sigkill" else signal.SIGINT)
+            try:
+                stdout, stderr = proc.communicate(timeout=max(1.0, limit_s - (time.monotonic() - t0)))
+            except subprocess.TimeoutExpired:
+                out.hangs += 1
+                os.killpg(proc.pid, signal.SIGKILL)
+                stdout, stderr = proc.communicate()
+                out.notes.append(f"session {k} ({kind}) hung")
+            if proc.returncode not in (0, 2, -signal.SIGKILL) or "Traceback" in stderr:
+                out.unclean += 1
+                out.notes.append(f"session {k} ({kind}) exit {proc.returncode}: {stderr.strip()[-200:]}")
+            if proc.returncode == 0:
+                try:
+                    last = json.loads(stdout.strip().splitlines()[-1])
+                except (json.JSONDecodeError, IndexError):
+                    last = None
+                if last and last.get("status") == "complete":
+                    out.complete = True
+                    if kind is None or k >= len(faults) - 1:
+                        break
+        time.sleep(0.2)
+        path, starts, log = device.call(lambda e: (e.recorder.toolpath(), list(e.recorder.times_s), list(e.fault_log)))
+        stop_ends = device.call(lambda e: list(ends))
+    finally:
+        server.close()
+        device.stop()
+    record = Record(path, np.asarray(starts, float), np.asarray(stop_ends[:len(starts)], float))
+    verdict = check(parsed.toolpath, record)
+    listed = set((last or {}).get("uncertain", [])) | set((last or {}).get("partial", []))
+    out.twice, out.stray, out.listed = len(verdict.twice), verdict.stray, len(listed)
+    out.skipped_not_listed = len(verdict.not_listed(listed)) if out.complete else 0
+    if not out.complete:
+        out.notes.append("never completed")
+    resets = [t for t, what in log if what in ("soft_reset", "power_cycle") or what.startswith("alarm")]
+    events = [(t, what.split(":")[0]) for t, what in log if what.split(":")[0] in
+              ("drop", "error", "alarm", "corrupt", "stall", "power_cycle")] + [(t, k) for k, t in fault_times]
+    for t, what in events:
+        nxt = next((r for r in sorted(resets) if r > t + 1e-9), None)
+        out.beam_off_s.append((what, beam_off_after(record, t, nxt) / speed))
+    return out
+
+
+def table(outcomes: list[RunOutcome]) -> str:
+    rows = defaultdict(list)
+    for o in outcomes:
+        rows[o.faults[0]].append(o)
+    lines = ["| first fault | runs | runs with a mark exposed twice | runs with a skipped mark not listed | "
+             "hung sessions | runs with stray beam-on rows | unclean exits | max time to beam off (s) |",
+             "|---|---|---|---|---|---|---|---|"]
+
+    def line(label, group):
+        offs = [s for o in group for _, s in o.beam_off_s]
+        return (f"| {label} | {len(group)} | {sum(o.twice > 0 for o in group)} | "
+                f"{sum(o.skipped_not_listed > 0 for o in group)} | {sum(o.hangs for o in group)} | "
+                f"{sum(o.stray > 0 for o in group)} | {sum(o.unclean for o in group)} | "
+                f"{max(offs, default=0.0):.2f} |")
+    for kind in KINDS:
+        if rows.get(kind):
+            lines.append(line(LABELS[kind], rows[kind]))
+    lines.append(line("**all**", outcomes).replace("| all |", "| **all** |"))
+    return "\n".join(lines)
+
+
+def beam_off_table(outcomes: list[RunOutcome]) -> str:
+    by = defaultdict(list)
+    for o in outcomes:
+        for kind, s in o.beam_off_s:
+            by[kind].append(s)
+    lines = ["| fault | faults seen | median time to beam off (s) | 99th percentile (s) | max (s) |", "|---|---|---|---|---|"]
+    for kind, values in sorted(by.items()):
+        v = np.asarray(values)
+        lines.append(f"| {kind} | {v.size} | {np.median(v):.3f} | {np.percentile(v, 99):.3f} | {v.max():.3f} |")
+    return "\n".join(lines)
+
+
+def campaign(runs: int, seed: int, speed: float = 20.0, sender_path: str | None = None, progress=None):
+    machine = MachineProfile.load()
+    sender = Sender(sender_path)
+    rng = np.random.default_rng(seed)
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="lasergen-campaign-") as tmp:
+        folder = Path(tmp)
+        jobs = make_jobs(folder, sender)
+        for i in range(runs):
+            outcomes.append(run_one(i, rng, jobs, sender, machine, speed, folder))
+            if progress:
+                progress(outcomes[-1])
+    return outcomes
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--speed", type=float, default=20.0, help="emulator clock: simulated s per wall s")
+    parser.add_argument("--sender-path", default=None, help="PYTHONPATH of the lasergen that streams (default: this one)")
+    parser.add_argument("--json", default=None, help="write every run's outcome here")
+    args = parser.parse_args()
+    t0 = time.monotonic()
+
+    def progress(o):
+        bad = o.twice or o.skipped_not_listed or o.hangs or o.stray or o.unclean or not o.complete
+        print(f"run {o.run:4d} {o.job:11s} {','.join(o.faults):24s} {'FAIL ' + '; '.join(o.notes) if bad else 'ok'}"
+              f"{f' twice={o.twice} skipped={o.skipped_not_listed} stray={o.stray}' if bad else ''}", flush=True)
+    outcomes = campaign(args.runs, args.seed, args.speed, args.sender_path, progress)
+    print(f"\n{args.runs} runs, seed {args.seed}, speed x{args.speed:g}, {time.monotonic() - t0:.0f} s\n")
+    print(table(outcomes))
+    print()
+    print(beam_off_table(outcomes))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
+
+
+if __name__ == "__main__":
+    main()
