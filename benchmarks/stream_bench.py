@@ -47,8 +47,9 @@ def main():
         job = Path(tmp) / "bench.gcode"
         job.write_text(raster_job(args.lines, machine))
         runner = JobRunner(job, f"sim://?baud={args.baud}", machine)
-        sent = [i for i, text in enumerate(runner.lines.text) if text]
-        n_bytes = sum(len(runner.lines.text[i]) + 1 for i in sent)
+        table = runner.table
+        sent = [i for i in range(table.n_commands) if table.sendable[i]]
+        n_bytes = sum(len(table.text(i)) + 1 for i in sent)
         t0 = time.monotonic()
         result = runner.run()
         elapsed = time.monotonic() - t0

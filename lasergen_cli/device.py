@@ -4,7 +4,8 @@ They sit above `drivers` and `hardware_sim` and import them lazily, so the core 
 never does. `stream` registers the `sim://` URL scheme, so the in-process emulator is just
 another port; with a `sim://` port it also saves what the emulated laser did (the exposure
 ledger) for `lasergen simulate`. On a terminal, keys p / r / a pause (feed hold), resume
-(cycle start) and abort; Ctrl-C aborts safely (feed hold, soft reset, laser off).
+(cycle start) and abort; Ctrl-C aborts safely (feed hold, soft reset, laser off). `sim serve`
+runs an emulated controller that outlives its clients, for any sender.
 """
 
 from __future__ import annotations
@@ -54,14 +55,25 @@ def _keyboard(runner, stop: threading.Event):
 @main.command()
 @click.argument("job", type=click.Path(dir_okay=False))
 @click.option("--port", required=True, help="Serial port or pyserial URL: /dev/ttyUSB0, socket://127.0.0.1:PORT, sim://")
-@click.option("--resume", "resume_journal", default=None, help="Continue the run recorded in this journal.")
-@click.option("--journal", default=None, help="Journal file for a new run (default: JOB.journal).")
+@click.option("--resume", "resume_journal", is_flag=False, flag_value="", default=None,
+              help="Continue the interrupted run of JOB on this device (its own journal); or give a journal file "
+                   "as --resume=FILE.")
+@click.option("--resume-on", default=None, metavar="DEVICE",
+              help="With --resume: continue here a run recorded on DEVICE (the key the refusal names); the marks "
+                   "in flight when it stopped are skipped and listed.")
+@click.option("--journal", default=None,
+              help="Journal file (default: JOB.<device>.journal beside the job, one per device).")
 @click.option("--ledger", default=None, help="sim:// only: where to save the exposure ledger (default JOB.ledger.npz).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @machine_option
 @json_option
-def stream(job, port, resume_journal, journal, ledger, progress, machine, as_json):
-    """Stream JOB to a GRBL 1.1 controller, with journal, progress, pause and safe resume."""
+def stream(job, port, resume_journal, resume_on, journal, ledger, progress, machine, as_json):
+    """Stream JOB to the controller, with journal, progress, pause and safe resume.
+
+    On a terminal, keys pause and resume: p = pause (feed hold, beam off), r = resume (cycle
+    start), a = abort (the safe stop: beam off, controller reset, journal closed). Ctrl-C
+    stops the same safe way; a second Ctrl-C only shortens the waits. Exit 0 when the job is
+    complete, 2 when it stopped (one line says why and how to resume)."""
     from drivers.runner import JobRunner
     from lasergen.machine import MachineProfile
 
@@ -73,26 +85,35 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
         port, sim_name = _named_sim_url(port)
     if not Path(job).is_file():
         raise LasergenError(f"job file not found: {job}")
+    if resume_on and resume_journal is None:
+        raise LasergenError("--resume-on needs --resume")
     interactive = sys.stderr.isatty() and sys.stdin.isatty()
-    runner = JobRunner(job, port, MachineProfile.load(machine), journal_path=resume_journal or journal,
-                       show_bar=interactive if progress is None else progress)
+    try:
+        runner = JobRunner(job, port, MachineProfile.load(machine), journal_path=resume_journal or journal,
+                           show_bar=interactive if progress is None else progress, resume_on=resume_on)
+    except KeyboardInterrupt:
+        raise LasergenError("interrupted (Ctrl-C) before anything was sent") from None
     stop = threading.Event()
     if interactive:
         threading.Thread(target=_keyboard, args=(runner, stop), daemon=True).start()
+    ephemeral = sim_name is not None and sim_name.startswith("cli-")
     try:
         result = runner.run(resume=resume_journal is not None).to_dict()
     finally:
         stop.set()
         if sim_name is not None:
             result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz", resume_journal is not None)
+    if ephemeral and runner.journal_path is not None and result["status"] == "complete":
+        runner.journal_path.unlink(missing_ok=True)  # that emulator is gone: nothing can be resumed on it
     result.update(job=job, journal=str(runner.journal_path))
     if sim_name is not None:
         result["ledger"] = result_ledger
     extra = ""
     if result["uncertain"] or result["partial"]:
-        extra = f"; {len(result['uncertain'])} mark(s) uncertain, {len(result['partial'])} cut by a stop (not rewritten)"
+        extra = (f"; {len(result['uncertain'])} mark(s) uncertain, {len(result['partial'])} cut by a stop: treated "
+                 f"as exposed, not rewritten (numbers in --json)")
     emit(result, as_json, f"streamed {job}: {result['lines_sent']} lines, {result['exposed_now']} of "
-                          f"{result['marks']} marks exposed in this run, {result['blanked']} skipped as already "
+                          f"{result['marks']} marks exposed in this run, {result['skipped']} skipped as already "
                           f"exposed ({result['lines_per_s']:.0f} lines/s){extra}")
 
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from drivers.beam.elliptec import ElliptecMount
-from drivers.hal import Laser
 from lasergen import LasergenError
 
 
@@ -54,10 +53,10 @@ class MalusCalibration:
         return self.theta0_deg + math.degrees(math.acos(math.sqrt(f))) / 2.0
 
 
-class AttenuatorLaser(Laser):
+class AttenuatorLaser:
     """Energy from the plate angle; the gate from another Laser (e.g. GRBL at fixed S)."""
 
-    def __init__(self, mount: ElliptecMount, calibration: MalusCalibration, gate_laser: Laser,
+    def __init__(self, mount: ElliptecMount, calibration: MalusCalibration, gate_laser,
                  rep_rate_kHz: float):
         self.mount = mount
         self.calibration = calibration

@@ -14,6 +14,7 @@ value `float()` gives, so both readers produce identical toolpaths (tested).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -65,9 +66,32 @@ def _ffill(values: np.ndarray, initial: float) -> np.ndarray:
     return np.where(np.isnan(out), initial, out)
 
 
-def fast_read(lines: list[str], machine: MachineProfile):
-    """(Toolpath, row_line) for a body in lasergen's own dialect, or None to use the interpreter."""
-    text = "\n".join(lines) + "\n"
+@dataclass
+class LineScan:
+    """Per line of a body in the dialect: its kind (KIND_OF codes, 0 = other), whether it is a
+    comment, its X Y F S P words (NaN where absent) and the modal state after it: position,
+    S, spindle on, feed (mm/min)."""
+
+    kind: np.ndarray
+    comment: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    f: np.ndarray
+    s: np.ndarray
+    p: np.ndarray
+    x_pos: np.ndarray
+    y_pos: np.ndarray
+    s_state: np.ndarray
+    on: np.ndarray
+    feed: np.ndarray
+
+    def __len__(self) -> int:
+        return self.kind.size
+
+
+def scan_text(text: str) -> LineScan | None:
+    """Scan a whole text (lines ending in "\\n") of lasergen's dialect; None if it is not one,
+    or if GRBL would refuse a line of it (a G1 move without a positive feed: error:22)."""
     if not _BODY.fullmatch(text) or not text.isascii():
         return None
     raw = np.frombuffer(text.encode(), dtype=np.uint8)
@@ -87,10 +111,21 @@ def fast_read(lines: list[str], machine: MachineProfile):
     on = _ffill(np.where(np.isin(kind, (ON_L, DOT_ON_L)), 1.0, np.where(kind == OFF_L, 0.0, np.nan)), 0.0) > 0
     feed = _ffill(f, np.nan)
     move = (kind == RAPID_L) | (kind == MOVE_L)
-    if np.isnan(feed[kind == MOVE_L]).any():
-        return None  # a G1 before any F: GRBL's error:22, which the interpreter reports
+    if not (feed[kind == MOVE_L] > 0).all():
+        return None  # a G1 before any F, or F0: GRBL's error:22, which the interpreter reports
     x_pos = _ffill(np.where(move, x, np.nan), 0.0)
     y_pos = _ffill(np.where(move, y, np.nan), 0.0)
+    return LineScan(kind, comment, x, y, f, s, p, x_pos, y_pos, s_state, on, feed)
+
+
+def fast_read(lines: list[str], machine: MachineProfile):
+    """(Toolpath, row_line) for a body in lasergen's own dialect, or None to use the interpreter."""
+    scan = scan_text("\n".join(lines) + "\n")
+    if scan is None:
+        return None
+    kind, comment, on, s_state, feed, p = scan.kind, scan.comment, scan.on, scan.s_state, scan.feed, scan.p
+    x_pos, y_pos, n = scan.x_pos, scan.y_pos, len(scan)
+    move = (kind == RAPID_L) | (kind == MOVE_L)
 
     rows = np.flatnonzero(move | (kind == DWELL_L))
     x1, y1 = x_pos[rows], y_pos[rows]
