@@ -12,6 +12,7 @@ sender did not list, stray beam-on rows, hung sessions (a sender past its time l
 the time from each fault until the beam was off (emulator seconds / --speed, i.e. seconds of
 the sender's clock).
 Usage: python benchmarks/fault_campaign.py --runs 100 --seed 1 [--speed 20] [--json OUT]
+       [--sender-python OTHER_VENV/bin/python]   (measure another version's sender)
 """
 
 from __future__ import annotations
@@ -84,11 +85,9 @@ class RunOutcome:
 class Sender:
     """How to run `lasergen stream` (this tree, or another one given by --sender-path)."""
 
-    def __init__(self, path: str | None):
+    def __init__(self, python: str | None):
         self.env = dict(os.environ)
-        if path:
-            self.env["PYTHONPATH"] = path
-        self.cmd = [sys.executable, "-m", "lasergen"]
+        self.cmd = [python or sys.executable, "-m", "lasergen"]
         help_text = subprocess.run(self.cmd + ["stream", "--help"], capture_output=True, text=True, env=self.env).stdout
         self.bare_resume = "--resume-on" in help_text
 
@@ -166,7 +165,7 @@ def run_one(index: int, rng, jobs: dict, sender: Sender, machine, speed: float, 
     server = TcpServer(device)
     port = f"socket://127.0.0.1:{server.port}"
     fault_times = []  # (kind, emulator seconds) for sender faults
-    last = None
+    last, last_err = None, []
     try:
         plan = list(faults) + [None] * MAX_RESUMES
         for k, kind in enumerate(plan):
@@ -191,6 +190,7 @@ def run_one(index: int, rng, jobs: dict, sender: Sender, machine, speed: float, 
             if proc.returncode not in (0, 2, -signal.SIGKILL) or "Traceback" in stderr:
                 out.unclean += 1
                 out.notes.append(f"session {k} ({kind}) exit {proc.returncode}: {stderr.strip()[-200:]}")
+            last_err = stderr.strip().splitlines()[-1:] if stderr.strip() else []
             if proc.returncode == 0:
                 try:
                     last = json.loads(stdout.strip().splitlines()[-1])
@@ -212,7 +212,7 @@ def run_one(index: int, rng, jobs: dict, sender: Sender, machine, speed: float, 
     out.twice, out.stray, out.listed = len(verdict.twice), verdict.stray, len(listed)
     out.skipped_not_listed = len(verdict.not_listed(listed)) if out.complete else 0
     if not out.complete:
-        out.notes.append("never completed")
+        out.notes.append(f"never completed ({' '.join(last_err)[:160]})")
     resets = [t for t, what in log if what in ("soft_reset", "power_cycle") or what.startswith("alarm")]
     events = [(t, what.split(":")[0]) for t, what in log if what.split(":")[0] in
               ("drop", "error", "alarm", "corrupt", "stall", "power_cycle")] + [(t, k) for k, t in fault_times]
@@ -255,9 +255,9 @@ def beam_off_table(outcomes: list[RunOutcome]) -> str:
     return "\n".join(lines)
 
 
-def campaign(runs: int, seed: int, speed: float = 20.0, sender_path: str | None = None, progress=None):
+def campaign(runs: int, seed: int, speed: float = 20.0, sender_python: str | None = None, progress=None):
     machine = MachineProfile.load()
-    sender = Sender(sender_path)
+    sender = Sender(sender_python)
     rng = np.random.default_rng(seed)
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="lasergen-campaign-") as tmp:
@@ -275,7 +275,8 @@ def main():
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--speed", type=float, default=20.0, help="emulator clock: simulated s per wall s")
-    parser.add_argument("--sender-path", default=None, help="PYTHONPATH of the lasergen that streams (default: this one)")
+    parser.add_argument("--sender-python", default=None,
+                        help="the Python whose lasergen streams (default: this one), e.g. another version's venv")
     parser.add_argument("--json", default=None, help="write every run's outcome here")
     args = parser.parse_args()
     t0 = time.monotonic()
@@ -284,7 +285,7 @@ def main():
         bad = o.twice or o.skipped_not_listed or o.hangs or o.stray or o.unclean or not o.complete
         print(f"run {o.run:4d} {o.job:11s} {','.join(o.faults):24s} {'FAIL ' + '; '.join(o.notes) if bad else 'ok'}"
               f"{f' twice={o.twice} skipped={o.skipped_not_listed} stray={o.stray}' if bad else ''}", flush=True)
-    outcomes = campaign(args.runs, args.seed, args.speed, args.sender_path, progress)
+    outcomes = campaign(args.runs, args.seed, args.speed, args.sender_python, progress)
     print(f"\n{args.runs} runs, seed {args.seed}, speed x{args.speed:g}, {time.monotonic() - t0:.0f} s\n")
     print(table(outcomes))
     print()
