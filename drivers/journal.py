@@ -92,6 +92,8 @@ def job_journals(job_path) -> list[Path]:
 class JournalWriter:
     def __init__(self, path: str | Path, header: dict | None = None):
         self.path = Path(path)
+        if header is None:
+            _drop_torn_tail(self.path)
         self.file = open(self.path, "w" if header is not None else "a", encoding="utf-8")
         self._last_sync = time.monotonic()
         self._last_x = 0.0
@@ -126,6 +128,14 @@ class JournalWriter:
             os.fsync(self.file.fileno())
         finally:
             self.file.close()
+
+
+def _drop_torn_tail(path: Path):
+    """Cut a last line the crash left without its newline, so appending cannot glue to it."""
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
 
 
 def header(job_sha256: str, job_path: str, n_marks: int, n_commands: int) -> dict:
