@@ -102,7 +102,8 @@ def stream(job, port, resume_journal, resume_on, journal, ledger, progress, mach
     finally:
         stop.set()
         if sim_name is not None:
-            result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz", resume_journal is not None)
+            result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz", resume_journal is not None and ephemeral,
+                                         forget=ephemeral)
     if ephemeral and runner.journal_path is not None and result["status"] == "complete":
         runner.journal_path.unlink(missing_ok=True)  # that emulator is gone: nothing can be resumed on it
     result.update(job=job, journal=str(runner.journal_path))
@@ -117,7 +118,7 @@ def stream(job, port, resume_journal, resume_on, journal, ledger, progress, mach
                           f"exposed ({result['lines_per_s']:.0f} lines/s){extra}")
 
 
-def _save_ledger(name: str, path: str, append: bool) -> str:
+def _save_ledger(name: str, path: str, append: bool, forget: bool = True) -> str:
     from hardware_sim.device import forget_device, get_device
 
     try:
@@ -125,7 +126,8 @@ def _save_ledger(name: str, path: str, append: bool) -> str:
     except KeyError:
         return ""
     ledger = device.ledger()
-    forget_device(name)
+    if forget:
+        forget_device(name)
     if hasattr(ledger, "save"):
         if append and Path(path).is_file():
             from hardware_sim.ledger import ExposureLedger
