@@ -88,18 +88,19 @@ class Sender:
     def __init__(self, python: str | None):
         self.env = dict(os.environ)
         self.cmd = [python or sys.executable, "-m", "lasergen"]
-        help_text = subprocess.run(self.cmd + ["stream", "--help"], capture_output=True, text=True, env=self.env).stdout
+        help_text = self.run(["stream", "--help"]).stdout
         self.bare_resume = "--resume-on" in help_text
 
     def run(self, args, **kw):
-        return subprocess.run(self.cmd + args, capture_output=True, text=True, env=self.env, **kw)
+        return subprocess.run(self.cmd + args, capture_output=True, text=True, env=self.env, cwd=tempfile.gettempdir(),
+                              **kw)
 
     def start(self, job: Path, port: str, resume: bool):
         args = ["stream", str(job), "--port", port, "--json", "--no-progress"]
         if resume:
             args += ["--resume"] if self.bare_resume else ["--resume", f"{job}.journal"]
         return subprocess.Popen(self.cmd + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=self.env, start_new_session=True)
+                                env=self.env, start_new_session=True, cwd=job.parent)  # never the source tree
 
 
 def make_jobs(folder: Path, sender: Sender) -> dict[str, Path]:

@@ -79,6 +79,7 @@ class JobRunner:
         self.table = self.session.prepare(self.job_path)
         self.sha = getattr(self.table, "body_sha256", "")
         self._signals = 0
+        self.notes: list[str] = []
 
     # ---- control from other threads (keyboard, GUI) ----
     def pause(self):
@@ -125,6 +126,7 @@ class JobRunner:
             raise
         identity = session.identity
         path, journal = self._journal(identity, resume)
+        warnings += self.notes
         self.journal_path = path
         sessions = journal.sessions if journal else []
         if sessions and sessions[-1].needs_settling:
@@ -186,7 +188,10 @@ class JobRunner:
                 raise LasergenError(f"{self.job_path} was interrupted on device {theirs.get('key', '?')} "
                                     f"({theirs.get('build', '')}), this is device {identity.key}: resume on that "
                                     f"device, or pass --resume-on {theirs.get('key', '?')} to continue here")
-            raise LasergenError(f"no journal of {self.job_path} to resume on device {identity.key}")
+            # the journal is written before the first byte goes out: without one nothing was sent
+            self.notes.append(f"no journal of {self.job_path} on device {identity.key}: nothing was sent, "
+                              f"starting from the beginning")
+            return path, None
         journal = jn.read_journal(source)
         jn.check_job(journal, self.sha, self.table.n_marks)
         recorded = journal.device.get("key")
