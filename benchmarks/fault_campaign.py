@@ -11,8 +11,11 @@ device's own exposure record (`campaign_check`): marks exposed twice, skipped ma
 sender did not list, stray beam-on rows, hung sessions (a sender past its time limit), and
 the time from each fault until the beam was off (emulator seconds / --speed, i.e. seconds of
 the sender's clock).
-Usage: python benchmarks/fault_campaign.py --runs 100 --seed 1 [--speed 20] [--json OUT]
-       [--sender-python OTHER_VENV/bin/python]   (measure another version's sender)
+Each run draws from its own generator, seeded by (seed, run number): run N is the same
+whatever else runs, so two versions see the same jobs and first faults, and runs can be
+spread over worker processes (`--workers`).
+Usage: python benchmarks/fault_campaign.py --runs 100 --seed 1 [--speed 20] [--workers 2]
+       [--json OUT] [--sender-python OTHER_VENV/bin/python]   (measure another version's sender)
 """
 
 from __future__ import annotations
@@ -149,7 +152,8 @@ def _fault_plan(kind: str, rng, lines: int) -> FaultPlan:
     return FaultPlan.from_options(options.get(kind, {}))
 
 
-def run_one(index: int, rng, jobs: dict, sender: Sender, machine, speed: float, folder: Path) -> RunOutcome:
+def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: float, folder: Path) -> RunOutcome:
+    rng = np.random.default_rng([seed, index])
     name = list(jobs)[index % len(jobs)]
     work = folder / f"run{index}"
     work.mkdir()
@@ -256,19 +260,44 @@ def beam_off_table(outcomes: list[RunOutcome]) -> str:
     return "\n".join(lines)
 
 
-def campaign(runs: int, seed: int, speed: float = 20.0, sender_python: str | None = None, progress=None):
-    machine = MachineProfile.load()
-    sender = Sender(sender_python)
-    rng = np.random.default_rng(seed)
+def _worker(args):
+    index, seed, jobs, python, speed, folder = args
+    return run_one(index, seed, jobs, _sender(python), MachineProfile.load(), speed, folder)
+
+
+_SENDERS: dict = {}
+
+
+def _sender(python):
+    if python not in _SENDERS:
+        _SENDERS[python] = Sender(python)
+    return _SENDERS[python]
+
+
+def campaign(runs, seed: int, speed: float = 20.0, sender_python: str | None = None, progress=None,
+             workers: int = 1):
+    """Outcomes of the given runs (a count, or an iterable of run numbers), in run order."""
+    indices = list(range(runs)) if isinstance(runs, int) else list(runs)
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="lasergen-campaign-") as tmp:
         folder = Path(tmp)
-        jobs = make_jobs(folder, sender)
-        for i in range(runs):
-            outcomes.append(run_one(i, rng, jobs, sender, machine, speed, folder))
+        jobs = make_jobs(folder, _sender(sender_python))
+        tasks = [(i, seed, jobs, sender_python, speed, folder) for i in indices]
+        if workers <= 1:
+            results = map(_worker, tasks)
+        else:
+            import multiprocessing
+
+            pool = multiprocessing.get_context("spawn").Pool(workers)
+            results = pool.imap_unordered(_worker, tasks)
+        for outcome in results:
+            outcomes.append(outcome)
             if progress:
-                progress(outcomes[-1])
-    return outcomes
+                progress(outcome)
+        if workers > 1:
+            pool.close()
+            pool.join()
+    return sorted(outcomes, key=lambda o: o.run)
 
 
 def main():
@@ -278,6 +307,8 @@ def main():
     parser.add_argument("--speed", type=float, default=20.0, help="emulator clock: simulated s per wall s")
     parser.add_argument("--sender-python", default=None,
                         help="the Python whose lasergen streams (default: this one), e.g. another version's venv")
+    parser.add_argument("--only", default=None, help="run numbers to run (comma-separated), e.g. to replay one")
+    parser.add_argument("--workers", type=int, default=1, help="runs in parallel (each run is its own device)")
     parser.add_argument("--json", default=None, help="write every run's outcome here")
     args = parser.parse_args()
     t0 = time.monotonic()
@@ -286,8 +317,9 @@ def main():
         bad = o.twice or o.skipped_not_listed or o.hangs or o.stray or o.unclean or not o.complete
         print(f"run {o.run:4d} {o.job:11s} {','.join(o.faults):24s} {'FAIL ' + '; '.join(o.notes) if bad else 'ok'}"
               f"{f' twice={o.twice} skipped={o.skipped_not_listed} stray={o.stray}' if bad else ''}", flush=True)
-    outcomes = campaign(args.runs, args.seed, args.speed, args.sender_python, progress)
-    print(f"\n{args.runs} runs, seed {args.seed}, speed x{args.speed:g}, {time.monotonic() - t0:.0f} s\n")
+    runs = [int(v) for v in args.only.split(",")] if args.only else args.runs
+    outcomes = campaign(runs, args.seed, args.speed, args.sender_python, progress, args.workers)
+    print(f"\n{len(outcomes)} runs, seed {args.seed}, speed x{args.speed:g}, {time.monotonic() - t0:.0f} s\n")
     print(table(outcomes))
     print()
     print(beam_off_table(outcomes))
