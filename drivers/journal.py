@@ -6,7 +6,7 @@ never blocks the real run, and a journal is never resumed on another controller 
 user says so. Records are JSON lines; positions in a session are seqs of that session's
 send plan, which is a pure function of the marks done before it, so the journal never
 stores the plan (`drivers.resume.replay` rebuilds it):
-    {"format": ..., "version": 2, "job": ..., "body_sha256": ..., "marks": N, "commands": N}
+    {"format": ..., "version": 2, "job": ..., "body_sha256": ..., "commands": N}
     {"session": k, "port": URL, "device": {...}, "first_command": L, "n_sent": N, "t": ...}
     {"w": S}        commands through seq S are about to be written (BEFORE the bytes leave)
     {"x": S}        commands through seq S are proven executed
@@ -138,9 +138,11 @@ def _drop_torn_tail(path: Path):
             f.truncate(data.rfind(b"\n") + 1)
 
 
-def header(job_sha256: str, job_path: str, n_marks: int, n_commands: int) -> dict:
+def header(job_sha256: str, job_path: str, n_commands: int) -> dict:
+    """The first record: which job (its body's checksum identifies it; the mark count is not
+    needed, and a lazily prepared job does not know it before the first byte)."""
     return {"format": FORMAT, "version": VERSION, "job": str(job_path), "body_sha256": job_sha256,
-            "marks": int(n_marks), "commands": int(n_commands)}
+            "commands": int(n_commands)}
 
 
 def _records(path: Path) -> list[dict]:
@@ -192,7 +194,7 @@ def read_journal(path: str | Path) -> Journal:
     return Journal(path, records[0], sessions)
 
 
-def check_job(journal: Journal, job_sha256: str, n_marks: int):
+def check_job(journal: Journal, job_sha256: str):
     h = journal.header
-    if h.get("body_sha256") != job_sha256 or h.get("marks") != n_marks:
+    if h.get("body_sha256") != job_sha256:
         raise LasergenError(f"journal {journal.path} belongs to another job ({h.get('job')})")

@@ -133,11 +133,16 @@ class JobRunner:
             same = sessions[-1].device.get("key") == identity.key
             sessions[-1].settled = observed.position_mm[:2] if (same and observed and observed.position_mm) else None
             sessions[-1].observed = True
-        state = replay(table, sessions)
-        plan = table.plan(state.done)
-        if plan is None:
-            return RunResult("complete", table.n_marks, 0, 0, 0, 0.0, state.uncertain, state.partial, warnings,
-                             int(state.done.sum()), identity.key)
+        done_before = 0
+        if sessions:  # a resume: replaying the journal needs the whole table
+            state = replay(table.complete(), sessions)
+            plan = table.plan(state.done)
+            done_before = int(state.done.sum())
+            if plan is None:
+                return RunResult("complete", table.n_marks, 0, 0, 0, 0.0, state.uncertain, state.partial, warnings,
+                                 done_before, identity.key)
+        else:  # nothing done: the fresh plan, which a lazily prepared table gives before its scan ends
+            plan = table.plan(None)
         writer = jn.JournalWriter(path) if journal else None
         if writer is not None and sessions[-1].observed:
             settled = sessions[-1].settled
@@ -148,7 +153,7 @@ class JobRunner:
                 writer.close()
             raise StreamStopped("interrupted (Ctrl-C) during start-up; nothing was sent (beam off)")
         if writer is None:
-            writer = jn.JournalWriter(path, jn.header(self.sha, self.job_path, table.n_marks, table.n_commands))
+            writer = jn.JournalWriter(path, jn.header(self.sha, self.job_path, table.n_commands))
         writer.write({"session": len(sessions), "port": self.port, "device": identity.to_dict(),
                       "first_command": int(plan.first_command), "n_sent": len(plan), "t": time.time()}, sync=True)
         handler = _Handler(self, plan, writer)
@@ -163,10 +168,10 @@ class JobRunner:
         writer.executed_through(len(plan) - 1, force=True)
         writer.write({"end": "complete"}, sync=True)
         writer.close()
-        final = replay(table, jn.read_journal(path).sessions)
-        exposed_now = int(final.done.sum()) - int(state.done.sum())
+        final = replay(table.complete(), jn.read_journal(path).sessions)
+        exposed_now = int(final.done.sum()) - done_before
         return RunResult("complete", table.n_marks, exposed_now, len(plan.blanked), len(plan), time.monotonic() - t0,
-                         final.uncertain, final.partial, warnings, int(state.done.sum()), identity.key)
+                         final.uncertain, final.partial, warnings, done_before, identity.key)
 
     def _journal(self, identity, resume: bool):
         """(journal path, Journal or None): this job's journal on this device."""
@@ -193,7 +198,7 @@ class JobRunner:
                               f"starting from the beginning")
             return path, None
         journal = jn.read_journal(source)
-        jn.check_job(journal, self.sha, self.table.n_marks)
+        jn.check_job(journal, self.sha)
         recorded = journal.device.get("key")
         if recorded != identity.key and recorded != self.resume_on:
             raise LasergenError(f"journal {source} was recorded on device {recorded} "
@@ -230,22 +235,28 @@ class JobRunner:
 
 
 class _Handler(StreamHandler):
-    """Streaming callbacks: journal (write-ahead), progress, ETA."""
+    """Streaming callbacks: journal (write-ahead), progress, ETA (the family's motion model for
+    the commands not yet proven executed; the job's own estimate until a lazy table is whole)."""
 
     def __init__(self, runner: JobRunner, plan, writer):
         self.runner, self.plan, self.writer = runner, plan, writer
+        self.table = runner.table
         self.executed_seq = -1
         self.acked_seq = -1
+        self.executed_s = 0.0
+        self.total_s = None
         self.started = time.monotonic()
-        commands = plan.commands
-        body = commands[commands >= 0]
-        self.seq_s = np.zeros(len(commands))
-        self.seq_s[commands >= 0] = runner.table.duration_s[body]
-        self.remaining_s = float(self.seq_s.sum())
         self.bar = None
         if runner.show_bar:
             from tqdm import tqdm
-            self.bar = tqdm(total=len(commands), unit="line", desc="streaming", leave=True)
+            self.bar = tqdm(total=len(plan), unit="line", desc="streaming", leave=True)
+
+    def _eta_s(self) -> float | None:
+        if self.total_s is None and self.table.is_complete:
+            body = self.plan.commands[self.plan.commands >= 0]
+            self.total_s = float(self.table.duration_s[body].sum())
+        total = self.total_s if self.total_s is not None else self.table.estimated_s
+        return None if total is None else max(0.0, total - self.executed_s)
 
     def written(self, seq: int):
         self.writer.written(seq)
@@ -261,10 +272,11 @@ class _Handler(StreamHandler):
             return
         self.executed_seq = seq
         self.writer.executed_through(seq)
-        self.remaining_s -= float(self.seq_s[before + 1:seq + 1].sum())
+        commands = self.plan.commands[before + 1:seq + 1]
+        self.executed_s += float(self.table.duration_s[commands[commands >= 0]].sum())
         info = {"acked": self.acked_seq + 1, "executed": seq + 1, "total": len(self.plan),
-                "eta_s": max(0.0, self.remaining_s), "elapsed_s": time.monotonic() - self.started}
-        if self.bar is not None:
+                "eta_s": self._eta_s(), "elapsed_s": time.monotonic() - self.started}
+        if self.bar is not None and info["eta_s"] is not None:
             self.bar.set_postfix(eta=f"{info['eta_s']:.0f}s machine")
         if self.runner.progress is not None:
             self.runner.progress(info)

@@ -31,6 +31,8 @@ from drivers.session import SendPlan
 
 PREAMBLE = ["G21G90G94", "M5"]
 RASTER_ON = "M3S0"
+WINDOW = 4096  # seqs whose columns `units` prepares at once
+SPAN = 64  # lines one unit may take past its first (a dot's three; a mark chain within max_bytes)
 S_WORD = re.compile(r"S[-+]?(?:\d+\.?\d*|\.\d+)")
 NO_MARK = -1
 
@@ -59,7 +61,7 @@ def resume_start(table, mark: int) -> int:
     line = int(table.mark_first[mark])
     j = line
     while j >= 0:
-        if table.rapid[j]:
+        if table.rapid[j] and "Y" in table.text(j):  # a `G0X..` inside a scan line keeps Y: no restart
             return j
         if j == 0 or table.text(j - 1) == RASTER_ON or (table.blocks[j] and not table.laser_on_before[j]):
             break
@@ -67,8 +69,14 @@ def resume_start(table, mark: int) -> int:
     return line
 
 
-def plan(table, done: np.ndarray) -> SendPlan | None:
-    """Lines to send so that every mark not `done` is exposed once; None if nothing is left."""
+def plan(table, done: np.ndarray | None) -> SendPlan | None:
+    """Lines to send so that every mark not `done` is exposed once; None if nothing is left.
+    done=None: nothing is done yet (a fresh stream), planned without waiting for the table's
+    scan to end; identical to the plan of an all-False `done` (tested)."""
+    if done is None:
+        lines = np.flatnonzero(table.sendable)
+        return SendPlan(lines, 0, [], GrblPayload([], np.zeros(lines.size, bool)))
+    table.complete()
     remaining = np.flatnonzero(~done)
     if remaining.size == 0:
         return None
@@ -106,31 +114,40 @@ def seq_text(table, plan: SendPlan, seq: int) -> str:
 
 
 def units(table, plan: SendPlan, max_bytes: int = 120):
-    """The plan's write units, in order (a generator: nothing is built ahead for big jobs)."""
+    """The plan's write units, in order (a generator: nothing is built ahead for big jobs; the
+    table's columns are awaited WINDOW seqs at a time while a lazy table is still scanned)."""
     commands = plan.commands
     n = len(commands)
-    line = np.maximum(commands, 0)
-    real = commands >= 0
-    mark = np.where(real, table.mark_of[line], NO_MARK)
-    has = mark != NO_MARK
-    dot_start = np.zeros(n, bool)
-    dot_start[has] = (table.mark_first[mark[has]] == line[has]) & (table.mark_last[mark[has]] != line[has])
-    beam_on = real & table.beam_on[line] & ~plan.payload.blank
     i = 0
     while i < n:
-        j = i + 1
-        if dot_start[i]:
-            end_line = table.mark_last[mark[i]] + 1  # through the M5 after the G4
-            while j < n and 0 <= commands[j] <= end_line:
+        lo, hi = i, min(n, i + WINDOW)
+        top = min(n, hi + SPAN)  # a unit begun before `hi` may reach this far
+        cmd = commands[lo:top]
+        real = cmd >= 0
+        if real.any():
+            table.ready(int(cmd[real].max()) + 1)  # + the M5 that ends a dot
+        line = np.maximum(cmd, 0)
+        mark = np.where(real, table.mark_of[line], NO_MARK)
+        has = mark != NO_MARK
+        first, last = table.mark_first, table.mark_last
+        dot_start = np.zeros(cmd.size, bool)
+        dot_start[has] = (first[mark[has]] == line[has]) & (last[mark[has]] != line[has])
+        beam_on = real & table.beam_on[line] & ~plan.payload.blank[lo:top]
+        while i < hi:
+            j = i + 1
+            if dot_start[i - lo]:
+                end_line = last[mark[i - lo]] + 1  # through the M5 after the G4
+                while j < top and 0 <= commands[j] <= end_line:
+                    j += 1
+            texts = [seq_text(table, plan, k).encode() + b"\n" for k in range(i, j)]
+            size = sum(len(t) for t in texts)
+            while j < top and beam_on[j - 1 - lo]:  # a mark travels with the line that ends it
+                extra = seq_text(table, plan, j).encode() + b"\n"
+                if size + len(extra) > max_bytes:
+                    break
+                texts.append(extra)
+                size += len(extra)
                 j += 1
-        texts = [seq_text(table, plan, k).encode() + b"\n" for k in range(i, j)]
-        size = sum(len(t) for t in texts)
-        while j < n and beam_on[j - 1]:
-            extra = seq_text(table, plan, j).encode() + b"\n"
-            if size + len(extra) > max_bytes:
-                break
-            texts.append(extra)
-            size += len(extra)
-            j += 1
-        yield Unit(i, b"".join(texts), [len(t) for t in texts], barrier=bool(dot_start[i] or beam_on[i]))
-        i = j
+            yield Unit(i, b"".join(texts), [len(t) for t in texts],
+                       barrier=bool(dot_start[i - lo] or beam_on[i - lo]))
+            i = j

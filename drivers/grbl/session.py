@@ -26,6 +26,7 @@ from drivers.grbl.client import HOLD, RESET, GrblClient
 from drivers.grbl.job_table import job_table
 from drivers.grbl.streaming import Streamer
 from drivers.session import DeviceError, DeviceIdentity, DeviceStatus, Session, StopReport, StreamHalt
+from lasergen import LasergenError
 
 HOLD_WAIT_S = 5.0
 BANNER_WAIT_S = 3.0
@@ -102,6 +103,9 @@ class GrblSession(Session):
             raise
         except DeviceError as exc:
             self.last_halt = StreamHalt("link", str(exc))
+            raise self.last_halt from None
+        except LasergenError as exc:  # the lazily read job ended in a piece that is not the dialect
+            self.last_halt = StreamHalt("job", str(exc))
             raise self.last_halt from None
 
     def seq_text(self, plan, seq: int) -> str:
