@@ -50,6 +50,7 @@ LABELS = {"drop": "link drop", "error": "`error:N`", "alarm": "`ALARM:N`", "corr
           "stall": "controller stall", "sigkill": "sender SIGKILL", "sigint": "sender SIGINT",
           "power": "controller power reset", "reset": "controller soft reset"}
 MAX_RESUMES = 8
+JOB_NAMES = ["qr_raster", "qr_dots", "bitmap", "three_level"]
 THREE_LEVEL = """[pattern]
 origin_mm = [10.0, 10.0]
 [recipes.write]
@@ -118,6 +119,7 @@ def make_jobs(folder: Path, sender: Sender) -> dict[str, Path]:
         "bitmap": ["bitmap", str(folder / "grad.png"), "--dither", "floyd-steinberg", "--speed-mm-s", "2"],
         "three_level": ["pattern", str(folder / "levels.toml")],
     }
+    assert list(recipes) == JOB_NAMES
     jobs = {}
     for name, args in recipes.items():
         out = folder / f"{name}.gcode"
@@ -232,15 +234,16 @@ def table(outcomes: list[RunOutcome]) -> str:
     for o in outcomes:
         rows[o.faults[0]].append(o)
     lines = ["| first fault | runs | runs with a mark exposed twice | runs with a skipped mark not listed | "
-             "hung sessions | runs with stray beam-on rows | unclean exits | max time to beam off (s) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "hung sessions | runs with stray beam-on rows | unclean exits | runs never completed | "
+             "max time to beam off (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
 
     def line(label, group):
         offs = [s for o in group for _, s in o.beam_off_s]
         return (f"| {label} | {len(group)} | {sum(o.twice > 0 for o in group)} | "
                 f"{sum(o.skipped_not_listed > 0 for o in group)} | {sum(o.hangs for o in group)} | "
                 f"{sum(o.stray > 0 for o in group)} | {sum(o.unclean for o in group)} | "
-                f"{max(offs, default=0.0):.2f} |")
+                f"{sum(not o.complete for o in group)} | {max(offs, default=0.0):.2f} |")
     for kind in KINDS:
         if rows.get(kind):
             lines.append(line(LABELS[kind], rows[kind]))
@@ -319,7 +322,8 @@ def main():
               f"{f' twice={o.twice} skipped={o.skipped_not_listed} stray={o.stray}' if bad else ''}", flush=True)
     runs = [int(v) for v in args.only.split(",")] if args.only else args.runs
     outcomes = campaign(runs, args.seed, args.speed, args.sender_python, progress, args.workers)
-    print(f"\n{len(outcomes)} runs, seed {args.seed}, speed x{args.speed:g}, {time.monotonic() - t0:.0f} s\n")
+    print(f"\n{len(outcomes)} runs, seed {args.seed}, emulator clock x{args.speed:g}, jobs {', '.join(JOB_NAMES)}, "
+          f"{args.workers} worker(s), {time.monotonic() - t0:.0f} s\n")
     print(table(outcomes))
     print()
     print(beam_off_table(outcomes))
