@@ -8,8 +8,11 @@ sender believes. Against the job's marks:
   skipped         a mark not fully exposed (a raster mark missing more than TOL_MM, a dot with
                   less than its planned dwell); "not listed" when the sender's final report
                   lists it neither as uncertain nor as cut
-  stray           a beam-on row that lies on no mark (the beam wrote a gap, rested on after a
-                  mark, or dwelt where no dot was planned), longer than TOL_MM or STRAY_S
+  stray           a beam-on row that lies on no mark, longer than TOL_MM: a gap written
+                  (`stray_lines`), or a rest with the beam on where no dot was planned, longer
+                  than STRAY_S (`stray_rests_s`, e.g. at a mark's end while the sender reacts to
+                  a refused beam-off line: on an emulator clock running N x faster than the
+                  sender's, that reaction lasts N x longer in the record)
   beam off after a fault: from the fault's moment to the end of the last beam-on row that
                   overlaps the time between the fault and the controller's next reset (the
                   stop path's, or the fault's own), in the emulator's seconds
@@ -21,9 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lasergen.toolpath import DWELL, LINE, RAPID
+
 TOL_MM = 0.001  # 1 um: GRBL reports positions to 1 um
 STRAY_S = 1e-3  # a rest with the beam on shorter than this is not an exposure
-LINE, DWELL = 2, 3  # lasergen.toolpath kinds (RAPID = 1)
 
 
 @dataclass
@@ -36,14 +40,19 @@ class Record:
 
     @property
     def beam_on(self) -> np.ndarray:
-        return (self.path.energy_uJ > 0) & (self.path.kind != 1)
+        return (self.path.energy_uJ > 0) & (self.path.kind != RAPID)
 
 
 @dataclass
 class Verdict:
     twice: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
-    stray: int = 0
+    stray_lines: int = 0  # beam-on line rows where no mark was planned (a gap written)
+    stray_rests_s: list = field(default_factory=list)  # beam-on rests where no dot was planned (s)
+
+    @property
+    def stray(self) -> int:
+        return self.stray_lines + len(self.stray_rests_s)
 
     def not_listed(self, listed) -> list:
         listed = set(listed)
@@ -129,8 +138,8 @@ def check(job_path, record: Record) -> Verdict:
             twice.add(int(m))
         if float(ex.dwell_s[r].sum()) < float(marks.dwell_s[same].sum()) * (1 - 1e-3):
             skipped.add(int(m))
-    stray += int(np.sum(~rest_used))
-    verdict.twice, verdict.skipped, verdict.stray = sorted(twice), sorted(skipped), stray
+    verdict.twice, verdict.skipped, verdict.stray_lines = sorted(twice), sorted(skipped), stray
+    verdict.stray_rests_s = [float(v) for v in ex.dwell_s[rests[~rest_used]]]
     return verdict
 
 
@@ -142,3 +151,19 @@ def beam_off_after(record: Record, fault_s: float, reset_s: float | None) -> flo
     if not overlap.any():
         return 0.0
     return float(min(record.t_end_s[overlap].max(), end_window) - fault_s)
+
+
+def record_row_ends(emu) -> list:
+    """Make the emulator note each exposure row's end on its clock (rows are recorded as they
+    end); returns the list it fills. Call it inside the device thread (`Device.call`)."""
+    rec, ends = emu.recorder, []
+    for name in ("move", "dwell"):
+        original = getattr(rec, name)
+
+        def wrapped(*args, _original=original, **kw):
+            n = len(rec)
+            _original(*args, **kw)
+            if len(rec) > n:
+                ends.append(emu.motion.now_s)
+        setattr(rec, name, wrapped)
+    return ends

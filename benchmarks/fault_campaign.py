@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from campaign_check import Record, beam_off_after, check  # noqa: E402
+from campaign_check import Record, beam_off_after, check, record_row_ends  # noqa: E402
 
 from hardware_sim.device import Device  # noqa: E402
 from hardware_sim.faults import FaultPlan  # noqa: E402
@@ -77,7 +77,8 @@ class RunOutcome:
     twice: int = 0
     skipped_not_listed: int = 0
     listed: int = 0
-    stray: int = 0
+    stray: int = 0  # gaps written (beam-on line rows on no mark)
+    stray_rest_ms: float = 0.0  # longest beam-on rest on no dot, in the sender's milliseconds
     hangs: int = 0
     unclean: int = 0
     complete: bool = False
@@ -130,21 +131,6 @@ def make_jobs(folder: Path, sender: Sender) -> dict[str, Path]:
     return jobs
 
 
-def _probe(emu):
-    """Record each exposure row's end on the emulator's clock (rows are recorded as they end)."""
-    rec, ends = emu.recorder, []
-    for name in ("move", "dwell"):
-        original = getattr(rec, name)
-
-        def wrapped(*args, _original=original, **kw):
-            n = len(rec)
-            _original(*args, **kw)
-            if len(rec) > n:
-                ends.append(emu.motion.now_s)
-        setattr(rec, name, wrapped)
-    return ends
-
-
 def _fault_plan(kind: str, rng, lines: int) -> FaultPlan:
     at = int(rng.integers(8, max(9, lines)))
     options = {"drop": {"drop_after": at}, "error": {"error_on": f"{at}:{int(rng.choice([20, 22, 33]))}"},
@@ -168,7 +154,7 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
     faults = [str(rng.choice(KINDS)) for _ in range(int(rng.integers(1, 4)))]
     out = RunOutcome(index, name, faults)
     device = Device(machine, clock="real", speed=speed)
-    ends = device.call(_probe)
+    ends = device.call(record_row_ends)
     server = TcpServer(device)
     port = f"socket://127.0.0.1:{server.port}"
     fault_times = []  # (kind, emulator seconds) for sender faults
@@ -216,7 +202,8 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
     record = Record(path, np.asarray(starts, float), np.asarray(stop_ends[:len(starts)], float))
     verdict = check(parsed.toolpath, record)
     listed = set((last or {}).get("uncertain", [])) | set((last or {}).get("partial", []))
-    out.twice, out.stray, out.listed = len(verdict.twice), verdict.stray, len(listed)
+    out.twice, out.stray, out.listed = len(verdict.twice), verdict.stray_lines, len(listed)
+    out.stray_rest_ms = 1000.0 * max(verdict.stray_rests_s, default=0.0) / speed
     out.skipped_not_listed = len(verdict.not_listed(listed)) if out.complete else 0
     if not out.complete:
         out.notes.append(f"never completed ({' '.join(last_err)[:160]})")
@@ -234,16 +221,17 @@ def table(outcomes: list[RunOutcome]) -> str:
     for o in outcomes:
         rows[o.faults[0]].append(o)
     lines = ["| first fault | runs | runs with a mark exposed twice | runs with a skipped mark not listed | "
-             "hung sessions | runs with stray beam-on rows | unclean exits | runs never completed | "
-             "max time to beam off (s) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "hung sessions | runs with a gap written | unclean exits | runs never completed | "
+             "max time to beam off (s) | runs with the beam resting on (max ms) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
 
     def line(label, group):
         offs = [s for o in group for _, s in o.beam_off_s]
         return (f"| {label} | {len(group)} | {sum(o.twice > 0 for o in group)} | "
                 f"{sum(o.skipped_not_listed > 0 for o in group)} | {sum(o.hangs for o in group)} | "
                 f"{sum(o.stray > 0 for o in group)} | {sum(o.unclean for o in group)} | "
-                f"{sum(not o.complete for o in group)} | {max(offs, default=0.0):.2f} |")
+                f"{sum(not o.complete for o in group)} | {max(offs, default=0.0):.2f} | "
+                f"{sum(o.stray_rest_ms > 0 for o in group)} ({max((o.stray_rest_ms for o in group), default=0.0):.1f}) |")
     for kind in KINDS:
         if rows.get(kind):
             lines.append(line(LABELS[kind], rows[kind]))
@@ -317,9 +305,9 @@ def main():
     t0 = time.monotonic()
 
     def progress(o):
-        bad = o.twice or o.skipped_not_listed or o.hangs or o.stray or o.unclean or not o.complete
+        bad = o.twice or o.skipped_not_listed or o.hangs or o.stray or o.stray_rest_ms or o.unclean or not o.complete
         print(f"run {o.run:4d} {o.job:11s} {','.join(o.faults):24s} {'FAIL ' + '; '.join(o.notes) if bad else 'ok'}"
-              f"{f' twice={o.twice} skipped={o.skipped_not_listed} stray={o.stray}' if bad else ''}", flush=True)
+              f"{f' twice={o.twice} skipped={o.skipped_not_listed} gap={o.stray} rest={o.stray_rest_ms:.1f}ms' if bad else ''}", flush=True)
     runs = [int(v) for v in args.only.split(",")] if args.only else args.runs
     outcomes = campaign(runs, args.seed, args.speed, args.sender_python, progress, args.workers)
     print(f"\n{len(outcomes)} runs, seed {args.seed}, emulator clock x{args.speed:g}, jobs {', '.join(JOB_NAMES)}, "

@@ -72,6 +72,7 @@ class GrblClient:
         self.locked = False
         self._closing = threading.Event()
         self._reader = None
+        self.hold_on_refusal = False  # while streaming: feed hold from the reader thread at an error
 
     # ---- connection ----
     def open(self):
@@ -108,7 +109,19 @@ class GrblClient:
                 raw = pending[:i].rstrip(b"\r").decode("latin-1")
                 del pending[:i + 1]
                 if raw.strip():
-                    self.events.put(parse_line(raw))
+                    msg = parse_line(raw)
+                    if self.hold_on_refusal and msg.kind in ("error", "unknown"):
+                        self._hold_now()
+                    self.events.put(msg)
+
+    def _hold_now(self):
+        """A refused line may be the one that turned the beam off (under M3 GRBL keeps the
+        beam at rest): gate it off now, before the streaming thread even wakes. A realtime byte
+        may go between any two bytes of a write (GRBL picks it out wherever it arrives)."""
+        try:
+            self.port.write(HOLD)
+        except (serial.SerialException, OSError):
+            pass
 
     def write(self, data: bytes):
         try:

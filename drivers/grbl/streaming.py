@@ -7,6 +7,9 @@ each `ok`/`error:N` frees the oldest line's bytes. Lines go out in write units
 every earlier line is answered. The handler hears of each write BEFORE the bytes leave
 (write-ahead), of each `ok` (acked) and of each proof of execution (`drivers.grbl.tracker`).
 
+An `error:N` or an unreadable answer is met with a feed hold at once, from the client's
+reader thread: the refused line may be the beam-off line after a mark, and under M3 GRBL
+keeps the beam on at rest, so the beam rests on the mark's end only for that reaction time.
 Every wait is bounded. Status is polled with `?` every `poll_s`; a poll unanswered for
 `status_timeout_s` (two intervals) is a stall; so is a line left unanswered far longer than
 GRBL's planner model says the work queued ahead of it takes (`ack_limit_s`). A halt raises
@@ -46,6 +49,13 @@ class Streamer:
         self.paused = False
 
     def run(self, table, plan, unit_iter, handler):
+        self.client.hold_on_refusal = True
+        try:
+            self._run(table, plan, unit_iter, handler)
+        finally:
+            self.client.hold_on_refusal = False
+
+    def _run(self, table, plan, unit_iter, handler):
         client = self.client
         tracker = ExecutionTracker()
         commands = plan.commands

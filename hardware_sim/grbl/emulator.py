@@ -64,6 +64,8 @@ class GrblEmulator(SystemCommands):
         self.link_dropped = False
         self.user_info = ""  # `$I=` build-info user string, kept like EEPROM across resets
         self.fault_log: list[tuple[float, str]] = []
+        self.motion.on_alarm = self._alarm
+        self.pending_alarm: tuple[float, int] | None = None  # fault alarm_at, for the line being taken
         self.realtime = {RESET: self.soft_reset, STATUS: self._status_request, HOLD: self._feed_hold,
                          START: self._cycle_start, JOG_CANCEL: self.motion.cancel_jog}
         self._boot(power_up=True)
@@ -207,6 +209,7 @@ class GrblEmulator(SystemCommands):
             self.fault_log.append((self.motion.now_s, f"error:{code}"))
             self._say(f"error:{code}")
             return
+        self.pending_alarm = self.faults.alarm_during(n)
         if len(line) >= LINE_BUFFER_SIZE:
             self._say(f"error:{ERR['overflow']}")
         elif line[0] == "$":
@@ -295,7 +298,10 @@ class GrblEmulator(SystemCommands):
                 self.steps += [("timer", a.seconds), ("sync",)]
             elif a.kind == "move" and a.start != a.end:  # planner.c drops zero-length blocks
                 rest = a.power_s if a.spindle == "M3" else 0.0
-                self.steps.append(("block", Block(a.start, a.end, a.rapid, a.feed_mm_s, a.power_s, rest)))
+                block = Block(a.start, a.end, a.rapid, a.feed_mm_s, a.power_s, rest)
+                if self.pending_alarm is not None:
+                    (block.alarm_after_mm, block.alarm_code), self.pending_alarm = self.pending_alarm, None
+                self.steps.append(("block", block))
             elif a.kind == "stop":
                 self.steps.append(("call", lambda code=a.code: self._program_stop(code)))
         return None

@@ -42,6 +42,8 @@ class Block:
     power_s: float
     rest_power_s: float  # beam level left at rest when this block ends (M3 keeps S)
     jog: bool = False
+    alarm_after_mm: float | None = None  # fault injection: an alarm this far into the block
+    alarm_code: int = 1
 
 
 def _lerp(a, b, f):
@@ -63,6 +65,8 @@ class MotionExecutor:
         self.rest_since_s = 0.0
         self.timer_end_s: float | None = None  # a dwell or homing in progress
         self.frozen = False  # a firmware hang: the beam stays as it was
+        self.alarm_due_s: float | None = None  # an injected alarm during the current block
+        self.on_alarm = None  # the controller's alarm handler, called with the code
 
     # ---- queries ----
     @property
@@ -85,7 +89,7 @@ class MotionExecutor:
         if self.timer_end_s is not None:
             return self.timer_end_s
         if self.current is not None and not self.holding:
-            return self.t_end_s
+            return self.t_end_s if self.alarm_due_s is None else min(self.alarm_due_s, self.t_end_s)
         return None
 
     def position_at(self, t_s: float) -> tuple:
@@ -108,6 +112,10 @@ class MotionExecutor:
                 if self.timer_end_s > t_s:
                     break
                 self.now_s, self.timer_end_s = self.timer_end_s, None
+            elif self.current is not None and not self.holding and self.alarm_due_s is not None \
+                    and self.alarm_due_s <= min(t_s, self.t_end_s):
+                self.now_s, self.alarm_due_s = self.alarm_due_s, None
+                self.on_alarm(self.current.alarm_code)  # stops the motion here (abort)
             elif self.current is not None and not self.holding and self.t_end_s <= t_s:
                 self._finish_current()
             elif self.current is None and self.queue and not self.holding:
@@ -164,7 +172,7 @@ class MotionExecutor:
             self._cut_current(self.now_s)
         self.queue.clear()
         self.holding = self.frozen = False
-        self.timer_end_s = None
+        self.timer_end_s = self.alarm_due_s = None
         self.rest_power_s = 0.0
         self.previous = None
         return moving
@@ -195,6 +203,11 @@ class MotionExecutor:
         self.current = block
         self.t_start_s = t0
         self.t_end_s = t0 + self._duration(block)
+        self.alarm_due_s = None
+        if block.alarm_after_mm is not None and self.on_alarm is not None:
+            length = float(np.hypot(block.end[0] - block.start[0], block.end[1] - block.start[1]))
+            f = min(1.0, block.alarm_after_mm / length) if length > 0 else 0.0
+            self.alarm_due_s = t0 + f * (self.t_end_s - t0)  # `position_at` is linear in time
 
     def _finish_current(self):
         block = self.current

@@ -110,23 +110,6 @@ def test_two_ctrl_c_while_streaming_still_close_the_journal(qr_job, machine, dev
     assert get_device(device_name).call(lambda e: (e.motion.rest_power_s, e.motion.current)) == (0.0, None)
 
 
-def test_real_clock_catches_up_event_by_event(machine):
-    """Cause 8: a device thread that wakes late ran all due motion before feeding its planner,
-    so the record showed the beam resting on (a false dwell)."""
-    device = Device(machine, clock="real", speed=1.0)
-    try:
-        lines = ["$X", "G21G90G94", "G0X10Y10", "G1F600M3S0"] + [f"G1X{10 + 0.05 * i:.2f}S100" for i in range(1, 40)]
-        device.send(("\n".join(lines) + "\nG1X20S0\nM5\n").encode())
-        device.call(lambda e: time.sleep(0.8))  # the device thread is late by 0.8 s
-        deadline = time.monotonic() + 10
-        while device.call(lambda e: e.report_state()) != "Idle" and time.monotonic() < deadline:
-            time.sleep(0.05)
-        path = device.executed_toolpath()
-        assert not np.any(path.kind == 3), "a dwell the G-code never asked for"
-    finally:
-        device.stop()
-
-
 def test_fast_reader_leaves_f0_to_the_interpreter():
     """Cause 9: the fast reader accepted F0 (GRBL's error:22)."""
     from lasergen.backends.grbl.gcode.fastread import scan_text
