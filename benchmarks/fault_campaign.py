@@ -4,9 +4,10 @@ Each run: a fresh emulated controller (real clock at --speed x, behind TCP on 12
 same device the `lasergen sim serve` command runs), one of four small jobs (QR raster, QR
 dots, dithered bitmap, three-level E/F), 1 to 3 faults at random moments, each in its own
 sender session, then `--resume` until the job is done. The sender is `lasergen stream`, a
-separate process. Faults: every kind the emulator injects (link drop, error:N, ALARM:N,
-corrupt replies, stall), the controller's soft reset and power loss (each after a random
-line), and SIGKILL or SIGINT of the sender (after a random time). Invariants come from the
+separate process. Faults: every kind the emulator injects (link drop, error:N, ALARM:N on a
+line or part-way through its motion, corrupt replies, stall), the controller's soft reset and
+power loss (each after a random line), and SIGKILL or SIGINT of the sender (after a random
+time). Invariants come from the
 device's own exposure record (`campaign_check`): marks exposed twice, skipped marks the
 sender did not list, stray beam-on rows, hung sessions (a sender past its time limit), and
 the time from each fault until the beam was off (emulator seconds / --speed, i.e. seconds of
@@ -43,10 +44,11 @@ from hardware_sim.transport import TcpServer  # noqa: E402
 from lasergen.job import read_job  # noqa: E402
 from lasergen.machine import MachineProfile  # noqa: E402
 
-DEVICE_FAULTS = ["drop", "error", "alarm", "corrupt", "stall", "power", "reset"]
+DEVICE_FAULTS = ["drop", "error", "alarm", "alarm_mid", "corrupt", "stall", "power", "reset"]
 SENDER_FAULTS = ["sigkill", "sigint"]
-KINDS = DEVICE_FAULTS[:5] + SENDER_FAULTS + DEVICE_FAULTS[5:]
-LABELS = {"drop": "link drop", "error": "`error:N`", "alarm": "`ALARM:N`", "corrupt": "corrupt reply",
+KINDS = DEVICE_FAULTS[:6] + SENDER_FAULTS + DEVICE_FAULTS[6:]
+LABELS = {"drop": "link drop", "error": "`error:N`", "alarm": "`ALARM:N`", "alarm_mid": "`ALARM:N` inside a line",
+          "corrupt": "corrupt reply",
           "stall": "controller stall", "sigkill": "sender SIGKILL", "sigint": "sender SIGINT",
           "power": "controller power reset", "reset": "controller soft reset"}
 MAX_RESUMES = 8
@@ -135,6 +137,7 @@ def _fault_plan(kind: str, rng, lines: int) -> FaultPlan:
     at = int(rng.integers(8, max(9, lines)))
     options = {"drop": {"drop_after": at}, "error": {"error_on": f"{at}:{int(rng.choice([20, 22, 33]))}"},
                "alarm": {"alarm_on": f"{at}:{int(rng.choice([1, 2]))}"}, "stall": {"stall_after": at},
+               "alarm_mid": {"alarm_at": f"{at}:{float(rng.uniform(0.0, 60.0)):.2f}:1"},
                "corrupt": {"corrupt": 0.02, "corrupt_after": at, "seed": int(rng.integers(1 << 30))},
                "power": {"power_after": at}, "reset": {"reset_after": at}}
     return FaultPlan.from_options(options.get(kind, {}))
