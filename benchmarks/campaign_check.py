@@ -54,9 +54,17 @@ class Verdict:
     def stray(self) -> int:
         return self.stray_lines + len(self.stray_rests_s)
 
+    short: list = field(default_factory=list)  # (marks over an under-exposed piece, exposures missing)
+
     def not_listed(self, listed) -> list:
+        """Skipped marks the sender did not list. Where planned marks overlap (a rewrite pass
+        over a first pass), a piece short of k exposures needs k of its marks listed."""
         listed = set(listed)
-        return [m for m in self.skipped if m not in listed]
+        out = {m for m in self.skipped if m not in listed and not any(m in marks for marks, _ in self.short)}
+        for marks, missing in self.short:
+            if len(listed & set(marks)) < missing:
+                out |= set(marks) - listed
+        return sorted(out)
 
 
 def _line_key(x0, y0, x1, y1):
@@ -122,6 +130,7 @@ def check(job_path, record: Record) -> Verdict:
                 twice.update(hit)
             else:
                 skipped.update(hit)
+                verdict.short.append((hit, p - e))
     # dots: beam-on rests at a planned dot, counted as separate intervals, and their total time
     dots = np.flatnonzero(marks.kind == DWELL)
     rests = np.flatnonzero(on & (ex.kind == DWELL) & (ex.dwell_s > STRAY_S))
@@ -136,8 +145,12 @@ def check(job_path, record: Record) -> Verdict:
         separate = (1 + int(np.sum(starts[order][1:] > ends[order][:-1] + 1e-6))) if r.size else 0
         if separate > same.size:
             twice.add(int(m))
-        if float(ex.dwell_s[r].sum()) < float(marks.dwell_s[same].sum()) * (1 - 1e-3):
+        planned_s, got_s = float(marks.dwell_s[same].sum()), float(ex.dwell_s[r].sum())
+        if got_s < planned_s * (1 - 1e-3):
             skipped.add(int(m))
+            if m == same.min():  # one entry per position: k dots short there need k listed
+                missing = int(np.ceil((planned_s - got_s) / marks.dwell_s[same].max() - 1e-3))
+                verdict.short.append(([int(d) for d in same], missing))
     verdict.twice, verdict.skipped, verdict.stray_lines = sorted(twice), sorted(skipped), stray
     verdict.stray_rests_s = [float(v) for v in ex.dwell_s[rests[~rest_used]]]
     return verdict

@@ -52,7 +52,6 @@ LABELS = {"drop": "link drop", "error": "`error:N`", "alarm": "`ALARM:N`", "alar
           "stall": "controller stall", "sigkill": "sender SIGKILL", "sigint": "sender SIGINT",
           "power": "controller power reset", "reset": "controller soft reset"}
 MAX_RESUMES = 8
-JOB_NAMES = ["qr_raster", "qr_dots", "bitmap", "three_level"]
 THREE_LEVEL = """[pattern]
 origin_mm = [10.0, 10.0]
 [recipes.write]
@@ -110,27 +109,56 @@ class Sender:
                                 env=self.env, start_new_session=True, cwd=job.parent)  # never the source tree
 
 
-def make_jobs(folder: Path, sender: Sender) -> dict[str, Path]:
+RECIPES = {  # job name -> planning command (FOLDER: where the inputs are)
+    "qr_raster": ["qr", "LG", "--speed-mm-s", "2", "--micro", "yes"],
+    "qr_dots": ["qr", "LG", "--mode", "dots", "--dwell-s", "0.05", "--micro", "yes"],
+    "bitmap": ["bitmap", "FOLDER/grad.png", "--dither", "floyd-steinberg", "--speed-mm-s", "2"],
+    "three_level": ["pattern", "FOLDER/levels.toml"],
+}
+
+
+def make_jobs(folder: Path, plan, recipes: dict | None = None, image_px: int = 20) -> dict[str, Path]:
+    """The campaign's jobs in `folder`; plan(args) runs a `lasergen` command (-> returncode, stderr)."""
     from PIL import Image
 
-    yy, xx = np.mgrid[0:20, 0:20]
-    Image.fromarray((255 * np.hypot(xx - 10, yy - 10) / 14).clip(0, 255).astype(np.uint8)).save(folder / "grad.png")
+    yy, xx = np.mgrid[0:image_px, 0:image_px]
+    c = image_px / 2
+    Image.fromarray((255 * np.hypot(xx - c, yy - c) / (0.7 * image_px)).clip(0, 255).astype(np.uint8)).save(
+        folder / "grad.png")
     (folder / "levels.toml").write_text(THREE_LEVEL)
-    recipes = {
-        "qr_raster": ["qr", "LG", "--speed-mm-s", "2", "--micro", "yes"],
-        "qr_dots": ["qr", "LG", "--mode", "dots", "--dwell-s", "0.05", "--micro", "yes"],
-        "bitmap": ["bitmap", str(folder / "grad.png"), "--dither", "floyd-steinberg", "--speed-mm-s", "2"],
-        "three_level": ["pattern", str(folder / "levels.toml")],
-    }
-    assert list(recipes) == JOB_NAMES
     jobs = {}
-    for name, args in recipes.items():
+    for name, args in (recipes or RECIPES).items():
         out = folder / f"{name}.gcode"
-        res = sender.run(args + ["-o", str(out)])
-        if res.returncode:
-            raise SystemExit(f"cannot plan {name}: {res.stderr.strip()}")
+        code, err = plan([a.replace("FOLDER", str(folder)) for a in args] + ["-o", str(out)])
+        if code:
+            raise SystemExit(f"cannot plan {name}: {err.strip()}")
         jobs[name] = out
     return jobs
+
+
+def _stream_here(job: Path, port: str, resume: bool, machine, limit_s: float):
+    """One session of the runner in this process (no process start-up: for the faults that are
+    not the sender's own): (exit code as `lasergen stream` gives it, JSON out, error) or None
+    if it did not end within limit_s."""
+    import threading
+
+    from drivers.runner import JobRunner
+    from lasergen import LasergenError
+
+    box = {}
+
+    def session():
+        try:
+            box["out"] = (0, json.dumps(JobRunner(job, port, machine).run(resume=resume).to_dict()), "")
+        except LasergenError as exc:
+            box["out"] = (2, "", f"lasergen: error: {exc}")
+        except Exception as exc:  # noqa: BLE001 - counted as an unclean exit
+            box["out"] = (1, "", f"Traceback: {exc!r}")
+
+    thread = threading.Thread(target=session, name=f"sender-{job.name}", daemon=True)
+    thread.start()
+    thread.join(limit_s)
+    return box.get("out")
 
 
 def _fault_plan(kind: str, rng, lines: int) -> FaultPlan:
@@ -143,7 +171,10 @@ def _fault_plan(kind: str, rng, lines: int) -> FaultPlan:
     return FaultPlan.from_options(options.get(kind, {}))
 
 
-def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: float, folder: Path) -> RunOutcome:
+def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: float, folder: Path,
+            in_process: bool = False) -> RunOutcome:
+    """One run. in_process: the sessions whose fault is not the sender's own run the runner in
+    this process (faster); SIGKILL and SIGINT always hit a separate `lasergen stream`."""
     rng = np.random.default_rng([seed, index])
     name = list(jobs)[index % len(jobs)]
     work = folder / f"run{index}"
@@ -152,7 +183,7 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
     job.write_text(jobs[name].read_text())
     parsed = read_job(job, machine)
     n_lines = len(job.read_text().splitlines())
-    est_wall_s = parsed.manifest.get("estimate", {}).get("total_s", 60.0) / speed
+    est_wall_s = parsed.manifest.get("estimate", {}).get("time_s", 60.0) / speed
     limit_s = 30.0 + 4.0 * est_wall_s
     faults = [str(rng.choice(KINDS)) for _ in range(int(rng.integers(1, 4)))]
     out = RunOutcome(index, name, faults)
@@ -166,9 +197,27 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
         plan = list(faults) + [None] * MAX_RESUMES
         for k, kind in enumerate(plan):
             server.faults = _fault_plan(kind, rng, n_lines) if kind in DEVICE_FAULTS else FaultPlan()
-            proc = sender.start(job, port, resume=k > 0)
             out.sessions += 1
             t0 = time.monotonic()
+            if in_process and kind not in SENDER_FAULTS:
+                got = _stream_here(job, port, k > 0, machine, limit_s)
+                if got is None:
+                    out.hangs += 1
+                    out.notes.append(f"session {k} ({kind}) hung")
+                    break
+                code, stdout, stderr = got
+                if code not in (0, 2):
+                    out.unclean += 1
+                    out.notes.append(f"session {k} ({kind}): {stderr[-200:]}")
+                last_err = stderr.strip().splitlines()[-1:] if stderr.strip() else []
+                if code == 0:
+                    last = json.loads(stdout)
+                    if last.get("status") == "complete":
+                        out.complete = True
+                        if kind is None or k >= len(faults) - 1:
+                            break
+                continue
+            proc = sender.start(job, port, resume=k > 0)
             if kind in SENDER_FAULTS:
                 delay = float(rng.uniform(0.8, 1.2 + est_wall_s))
                 try:
@@ -185,7 +234,7 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
                 out.notes.append(f"session {k} ({kind}) hung")
             if proc.returncode not in (0, 2, -signal.SIGKILL) or "Traceback" in stderr:
                 out.unclean += 1
-                out.notes.append(f"session {k} ({kind}) exit {proc.returncode}: {stderr.strip()[-200:]}")
+                out.notes.append(f"session {k} ({kind}) exit {proc.returncode}: {stderr.strip()[-1500:]}")
             last_err = stderr.strip().splitlines()[-1:] if stderr.strip() else []
             if proc.returncode == 0:
                 try:
@@ -275,7 +324,12 @@ def campaign(runs, seed: int, speed: float = 20.0, sender_python: str | None = N
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="lasergen-campaign-") as tmp:
         folder = Path(tmp)
-        jobs = make_jobs(folder, _sender(sender_python))
+        sender = _sender(sender_python)
+
+        def plan(args):
+            res = sender.run(args)
+            return res.returncode, res.stderr
+        jobs = make_jobs(folder, plan)
         tasks = [(i, seed, jobs, sender_python, speed, folder) for i in indices]
         if workers <= 1:
             results = map(_worker, tasks)
@@ -313,7 +367,7 @@ def main():
               f"{f' twice={o.twice} skipped={o.skipped_not_listed} gap={o.stray} rest={o.stray_rest_ms:.1f}ms' if bad else ''}", flush=True)
     runs = [int(v) for v in args.only.split(",")] if args.only else args.runs
     outcomes = campaign(runs, args.seed, args.speed, args.sender_python, progress, args.workers)
-    print(f"\n{len(outcomes)} runs, seed {args.seed}, emulator clock x{args.speed:g}, jobs {', '.join(JOB_NAMES)}, "
+    print(f"\n{len(outcomes)} runs, seed {args.seed}, emulator clock x{args.speed:g}, jobs {', '.join(RECIPES)}, "
           f"{args.workers} worker(s), {time.monotonic() - t0:.0f} s\n")
     print(table(outcomes))
     print()

@@ -15,7 +15,8 @@ machine stood (P, or unknown). Commands run in order, so:
   - unknown P: all of (x, w] is undecided.
 A mark (commands first..last) is then: done when its last command ran; NOT started when its
 first command was refused (the beam never came on) or lies after what could have run;
-"partial" when its first command ran (or its line was cut) but its last is not proven;
+"partial" when its first command ran (or its line was cut) but its last is not proven or was
+refused (a dot whose `G4` was refused: its beam came on and went off again at once);
 "uncertain" when its first command is undecided. Partial and uncertain marks are treated as
 done and listed by number: a second exposure changes a spot's colour, a listed gap can be
 rewritten on purpose.
@@ -105,8 +106,9 @@ def classify(table: JobTable, plan, s: SessionRecord):
         return [int(m) for m in marks], [], []
     w = max(s.written, s.executed)
     ran, undecided_to, cut = settle_window(table, commands, s.executed, w, s.refused, _position(s))
-    refused_first = first_seq == (s.refused if s.refused is not None else -2)
-    done = ~refused_first & (last_seq <= ran)
+    refused = s.refused if s.refused is not None else -2
+    refused_first = first_seq == refused
+    done = ~refused_first & (last_seq <= ran) & (last_seq != refused)  # a refused dwell did not run
     started = ~refused_first & ~done & ((first_seq <= ran) | (first_seq == (cut if cut is not None else -2)))
     maybe = ~refused_first & ~done & ~started & (first_seq <= undecided_to)
     return [int(m) for m in marks[done]], [int(m) for m in marks[started]], [int(m) for m in marks[maybe]]

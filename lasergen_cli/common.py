@@ -23,6 +23,8 @@ class Group(click.Group):
             return super().invoke(ctx)
         except LasergenError as exc:
             fail(str(exc))
+        except KeyboardInterrupt:  # click would print "Aborted!" and exit 1
+            fail("interrupted (Ctrl-C)")
         except (OSError, MemoryError) as exc:
             if os.environ.get("LASERGEN_DEBUG"):
                 raise

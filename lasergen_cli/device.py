@@ -11,6 +11,7 @@ runs an emulated controller that outlives its clients, for any sender.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import urllib.parse
@@ -97,13 +98,24 @@ def stream(job, port, resume_journal, resume_on, journal, ledger, progress, mach
     if interactive:
         threading.Thread(target=_keyboard, args=(runner, stop), daemon=True).start()
     ephemeral = sim_name is not None and sim_name.startswith("cli-")
+    quiet = {}  # once the run is over (journal closed), a Ctrl-C must not cut its report short
     try:
-        result = runner.run(resume=resume_journal is not None).to_dict()
+        try:
+            result = runner.run(resume=resume_journal is not None).to_dict()
+            if threading.current_thread() is threading.main_thread():
+                quiet = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        finally:
+            stop.set()
+            if sim_name is not None:
+                result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz",
+                                             resume_journal is not None and ephemeral, forget=ephemeral)
+        _report(result, runner, job, sim_name, ephemeral, result_ledger if sim_name is not None else None, as_json)
     finally:
-        stop.set()
-        if sim_name is not None:
-            result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz", resume_journal is not None and ephemeral,
-                                         forget=ephemeral)
+        for sig, previous in quiet.items():
+            signal.signal(sig, previous)
+
+
+def _report(result: dict, runner, job: str, sim_name, ephemeral: bool, result_ledger, as_json: bool):
     if ephemeral and runner.journal_path is not None and result["status"] == "complete":
         runner.journal_path.unlink(missing_ok=True)  # that emulator is gone: nothing can be resumed on it
     result.update(job=job, journal=str(runner.journal_path))

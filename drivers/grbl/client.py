@@ -109,7 +109,10 @@ class GrblClient:
                 raw = pending[:i].rstrip(b"\r").decode("latin-1")
                 del pending[:i + 1]
                 if raw.strip():
-                    msg = parse_line(raw)
+                    try:
+                        msg = parse_line(raw)
+                    except Exception:  # noqa: BLE001 - the reader must outlive any line: it is not GRBL
+                        msg = Message("unknown", raw)
                     if self.hold_on_refusal and msg.kind in ("error", "unknown"):
                         self._hold_now()
                     self.events.put(msg)

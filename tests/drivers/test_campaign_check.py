@@ -59,3 +59,14 @@ def test_time_to_beam_off_is_from_the_fault_to_the_end_of_the_last_beam_on_row()
     assert beam_off_after(record, 2.5, None) == 2.5  # the rest burns until 5.0
     assert beam_off_after(record, 2.5, 3.0) == 0.5  # a reset at 3.0 ends it
     assert beam_off_after(record, 5.5, None) == 0.0
+
+
+def test_a_rewrite_pass_cut_short_needs_only_the_cut_mark_listed():
+    """Two passes over one line (a rewrite): a stop cuts the first; the resume writes the second
+    only. The piece is one exposure short, and the sender listed the cut mark: nothing unlisted."""
+    job = _path([(RAPID, 0, 0, 1.0, 1.0, 0, 0), (LINE, 1.0, 1.0, 1.2, 1.0, 0, 200),
+                 (RAPID, 1.2, 1.0, 1.0, 1.0, 0, 0), (LINE, 1.0, 1.0, 1.2, 1.0, 0, 200)])
+    v = check(job, _record([(LINE, 1.0, 1.0, 1.05, 1.0, 0, 200), (LINE, 1.0, 1.0, 1.2, 1.0, 0, 200)]))
+    assert v.skipped == [0, 1] and v.not_listed([0]) == [] and v.not_listed([]) == [0, 1]
+    both_short = check(job, _record([(LINE, 1.0, 1.0, 1.05, 1.0, 0, 200)]))
+    assert both_short.not_listed([0]) == [1]

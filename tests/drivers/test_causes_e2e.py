@@ -89,13 +89,16 @@ def test_cause2_a_stop_strictly_inside_a_mark_is_a_cut(where, job, rigs):
     assert 4 in v.listed  # cut: treated as done, listed, never written twice
 
 
-def test_cause3_a_refused_beam_on_line_does_not_book_the_dot(job, rigs):
+@pytest.mark.parametrize("line", ["G1F", "G4"])
+def test_cause3_a_refused_line_of_a_dot_does_not_book_it(line, job, rigs):
+    """A refused beam-on line: the dot never started, the resume writes it once. A refused
+    dwell: its beam came on and off at once, it is cut (listed, never written twice)."""
     path, rig = job("long_dots"), rigs()
-    k = _nth(sent_lines(path), "G1F", 4)
+    k = _nth(sent_lines(path), line, 4)
     first = rig.stream(path, faults=f"error_on={rig.job_line(path, k)}:20")
     assert first.code == 2 and "refused" in first.stderr
     v = _exactly_once(rig, path)
-    assert 4 not in v.listed  # it never started: the resume writes it, once
+    assert (4 in v.listed) == (line == "G4")
 
 
 @pytest.mark.parametrize("fault", ["reset_after", "power_after"])

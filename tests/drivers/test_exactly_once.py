@@ -86,3 +86,18 @@ def test_unknown_position_lists_everything_written_and_unproven(qr_job, machine)
     done, partial, uncertain = classify(table, plan, s)
     in_window = {int(table.mark_of[plan.commands[k]]) for k in range(21, 61) if table.mark_of[plan.commands[k]] >= 0}
     assert in_window and in_window <= set(uncertain) | set(partial) | set(done)
+
+
+def test_a_refused_dwell_leaves_the_dot_cut_not_done(dots_job, machine):
+    """error:N on a dot's `G4`: its beam came on (G1..M3S ran) and went off at the M5, the dwell
+    never ran. Not done (a stop position past it must not book it), not rewritten: listed."""
+    table, plan = _fresh(dots_job, machine)
+    m = 1
+    g4 = _seq(plan, table.mark_last[m])
+    after = _seq(plan, table.mark_first[m + 1]) - 1  # the G0 to the next dot ran
+    s = SessionRecord(plan.first_command, len(plan), written=after + 3, executed=after, refused=g4,
+                      stop={"position": list(table.end_mm[plan.commands[after]]), "reached": True}, end="halted")
+    done, partial, uncertain = classify(table, plan, s)
+    assert m in partial and m not in done
+    state = replay(table, [s])
+    assert state.done[m] and m in state.partial
