@@ -18,11 +18,20 @@ stores the plan (`drivers.resume.replay` rebuilds it):
                                               session reset it (for a session without a stop)
     {"end": "complete" | "halted", "reason": "..."}
 Durability: every record is flushed to the operating system before the runner goes on (so a
-killed sender leaves every `w` it acted on), and fsynced at the points that matter: the
-header with the first session, every stop, settle and end record, and at most FSYNC_S after
-any other; a host that loses power may lose the last FSYNC_S of `x` records (the marks they
-proved become uncertain, listed, never rewritten) but no `w` older than that. A torn last
-line (a crash mid-write) is ignored. The journal is created only once the controller has
+killed sender, SIGKILL included, leaves every `w` it acted on), and fsynced at the points that
+matter: the header with the first session, every stop, settle and end record, and at most
+FSYNC_S after any other. A torn last line (a crash mid-write) is ignored.
+The power-loss window: a host that loses power (the operating system's cache is lost, not just
+the process) may lose the records of its last FSYNC_S. Lost `x` records only make the marks
+they proved uncertain (listed, never rewritten). Lost `w` records are worse: the controller
+received those lines and runs them on its own, but the journal no longer says they were
+written, so the resume's settle step compares the controller's position with the lines it
+knows of only; a position past them fits none ("unknown"), and the marks of the lost writes,
+which lie after the last known `w`, are planned again: they can be exposed twice. Every mark
+is a barrier write (`drivers.grbl.plan.units`), so closing the window means an fsync per
+mark before its bytes leave (milliseconds each on a laptop's disk, a second of a 1,000-mark
+job or far more on slow storage), which this journal does not pay: keep the host on a UPS,
+or check the marks written in the last FSYNC_S before a power cut by eye. The journal is created only once the controller has
 accepted the connection, so a refused connection leaves nothing that demands `--resume`.
 """
 

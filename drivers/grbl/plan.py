@@ -17,7 +17,18 @@ Write units (`units`), shaped so that no single fault can leave the beam on or m
     so without the barrier a refused move before a mark would let the mark start from the
     wrong place (the beam writes the gap). With it, a refused line is always followed only by
     beam-off lines, and the stream halts before the next mark is written. The price is one
-    round trip per mark while the planner still holds its queue (benchmarks/stream_bench.py).
+    round trip per mark while the planner still holds its queue (`stream_bench.py
+    --barrier-cost`: about half the lines/s when the link is the limit, nothing in job time
+    when motion is, as at lasergen's writing speeds).
+What no shaping can remove (GRBL answers a line only once it is parsed, and under M3 keeps the
+beam on at rest):
+  - a refused beam-off line right after a mark leaves the beam on at the mark's end until the
+    feed hold the sender sends at once (from its reader thread) arrives: nothing while the
+    planner still holds queued motion, else the sender's reaction time (milliseconds);
+  - a chain of beam-on lines (G-code from elsewhere: a polyline written with the beam on)
+    travels in one unit, so a refused first line lets the rest run from the wrong place, and a
+    chain longer than one write (`max_bytes`) ends a unit with the beam on. lasergen's own jobs
+    have no chains: every mark is one line followed by a beam-off line (tested).
 """
 
 from __future__ import annotations

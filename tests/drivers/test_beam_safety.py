@@ -2,9 +2,12 @@
 that stalls, crashes or loses its link between writes must therefore never leave a beam-on
 line as the last one queued: each write unit ends with the beam off."""
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from drivers.grbl.job_table import job_table
 from drivers.grbl.plan import plan, units
@@ -58,3 +61,31 @@ def test_every_write_unit_ends_with_the_beam_off(qr_job, machine):
     for k in range(min(40, len(items))):
         sent = b"".join(item.data for item in items[:k + 1])
         assert _rest_beam_after(machine, sent) == 0, f"beam left on after unit {k}: {items[k].data!r}"
+
+
+@pytest.mark.parametrize("args", [["qr", "LG", "--micro", "yes"], ["qr", "LG", "--micro", "yes", "--passes", "2"],
+                                  ["qr", "LG", "--micro", "yes", "--mode", "dots", "--dwell-s", "0.05"],
+                                  ["bitmap", "IMAGE", "--dither", "floyd-steinberg"], ["pattern", "LEVELS"]])
+def test_lasergen_jobs_never_have_two_beam_on_lines_in_a_row(args, tmp_path, machine):
+    """A refused line inside a chain of beam-on lines would let the rest of the chain run from the
+    wrong place, and a chain longer than one write would end a unit with the beam on: lasergen's
+    own jobs have no chains (every mark is one line followed by a beam-off line), so each single
+    refused line leaves the beam off (G-code from elsewhere may: see drivers.grbl.plan)."""
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from lasergen_cli import main
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from fault_campaign import THREE_LEVEL
+
+    yy, xx = np.mgrid[0:16, 0:16]
+    Image.fromarray((16 * (xx + yy) // 2).astype(np.uint8)).save(tmp_path / "g.png")
+    (tmp_path / "levels.toml").write_text(THREE_LEVEL)
+    args = [{"IMAGE": str(tmp_path / "g.png"), "LEVELS": str(tmp_path / "levels.toml")}.get(a, a) for a in args]
+    job = tmp_path / "j.gcode"
+    assert CliRunner().invoke(main, args + ["-o", str(job)]).exit_code == 0
+    table = job_table(job, machine, planner=plan)
+    on = table.beam_on[np.flatnonzero(table.sendable)]
+    assert on.any() or table.n_marks
+    assert not np.any(on[1:] & on[:-1])
