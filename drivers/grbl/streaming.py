@@ -11,8 +11,11 @@ An `error:N` or an unreadable answer is met with a feed hold at once, from the c
 reader thread: the refused line may be the beam-off line after a mark, and under M3 GRBL
 keeps the beam on at rest, so the beam rests on the mark's end only for that reaction time.
 Every wait is bounded. Status is polled with `?` every `poll_s`; a poll unanswered for
-`status_timeout_s` (two intervals) is a stall; so is a line left unanswered far longer than
-GRBL's planner model says the work queued ahead of it takes (`ack_limit_s`). A halt raises
+`status_timeout_s` (three intervals) is a stall, counted in time this process was running
+(a host too busy to run the loop, as a shared machine can be, does not make a stall, and
+answers already received are read before any silence is judged); so is a line left
+unanswered far longer than GRBL's planner model says the work queued ahead of it takes
+(`ack_limit_s`). A halt raises
 `StreamHalt` at once: `error:N` (with the refused seq), `ALARM:N`, a line that is not GRBL,
 a lost link, a stall, and a reset nobody asked for (a welcome banner, or the unlock message
 that follows one, mid-stream: the controller's queue and position are gone, and any `error:9`
@@ -31,6 +34,7 @@ from drivers.session import StreamHalt
 from lasergen.backends.grbl.codes import alarm_text, error_text
 
 ACK_MARGIN_S = 2.0  # on top of 1.5 x the modelled time of the queued work
+LATE_S = 0.05  # a wait that overran by more than this means the host, not the controller, was slow
 
 
 def ack_limit_s(queued_s: float) -> float:
@@ -45,7 +49,7 @@ class Streamer:
         self.client = client
         self.window = window_bytes
         self.poll_s = poll_s
-        self.status_timeout_s = status_timeout_s if status_timeout_s is not None else 2.0 * poll_s
+        self.status_timeout_s = status_timeout_s if status_timeout_s is not None else 3.0 * poll_s
         self.paused = False
 
     def run(self, table, plan, unit_iter, handler):
@@ -101,18 +105,24 @@ class Streamer:
                 return
             if unit is None and not pending:
                 next_poll = min(next_poll, now + 0.02)  # all answered: ask for Idle soon
-            if poll_sent_at is not None and now - poll_sent_at > self.status_timeout_s:
+            answers_waiting = not client.events.empty()  # read them before calling anything a stall
+            if poll_sent_at is not None and now - poll_sent_at > self.status_timeout_s and not answers_waiting:
                 raise StreamHalt("stall", f"controller stopped responding (no status report for "
                                           f"{self.status_timeout_s:g} s)")
-            if pending and not self.paused and now - last_answer > ack_limit_s(queued_s):
+            if pending and not self.paused and now - last_answer > ack_limit_s(queued_s) and not answers_waiting:
                 raise StreamHalt("stall", f"controller stopped answering: no ok for {now - last_answer:.1f} s "
                                           f"(the queued work should take {queued_s:.1f} s)")
             if now >= next_poll and poll_sent_at is None:
                 client.write(b"?")
                 poll_sent_at, next_poll = now, now + self.poll_s
-            wait = min(next_poll, (poll_sent_at or now) + self.status_timeout_s) - now
-            msg = client.next_event(max(0.0, min(wait, self.poll_s)))
+            wait = max(0.0, min(next_poll, (poll_sent_at or now) + self.status_timeout_s) - now)
+            wait = min(wait, self.poll_s)
+            msg = client.next_event(wait)
             if msg is None:
+                late = time.monotonic() - (now + wait)
+                if late > LATE_S:  # this process was not scheduled: that silence is ours, not the controller's
+                    poll_sent_at = None if poll_sent_at is None else poll_sent_at + late
+                    last_answer += late
                 continue
             kind = msg.kind
             if kind == "ok" or kind == "error":
