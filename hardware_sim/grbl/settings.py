@@ -82,11 +82,11 @@ def axes(values) -> str:
     return ",".join(f"{v:.3f}" for v in values)
 
 
-def parameters_report(state) -> list[str]:
-    """`$#`: coordinate systems, G28/G30, G92, tool length offset, probe (never used)."""
+def parameters_report(state, probe_mm=(0.0, 0.0, 0.0)) -> list[str]:
+    """`$#`: coordinate systems, G28/G30, G92, tool length offset, last probe (never touched: no probe)."""
     lines = [f"[G{54 + i}:{axes(state.coord_offsets[i])}]" for i in range(6)]
     lines += [f"[G28:{axes(state.home28)}]", f"[G30:{axes(state.home30)}]", f"[G92:{axes(state.g92)}]",
-              f"[TLO:{state.tool_length:.3f}]", "[PRB:0.000,0.000,0.000:0]"]
+              f"[TLO:{state.tool_length:.3f}]", f"[PRB:{axes(probe_mm)}:0]"]
     return lines
 
 

@@ -109,7 +109,7 @@ class SystemCommands:
     def _parameters(self, line: str) -> int:
         if line != "$#":
             return ERR["invalid_statement"]
-        for text in gs.parameters_report(self.interp.state):
+        for text in gs.parameters_report(self.interp.state, self.probe_mm):
             self._say(text)
         return 0
 
