@@ -10,7 +10,10 @@ report.c: integers for masks/booleans, 3 decimals for other settings, 0 for rate
 
 from __future__ import annotations
 
+from lasergen.backends.grbl.codes import keyed
 from lasergen.machine import MachineProfile
+
+ERRORS = keyed("error")
 
 VERSION = "1.1h"
 BUILD_DATE = "20190825"
@@ -27,10 +30,10 @@ GENERIC_DEFAULTS = {
 INTEGER_SETTINGS = {0, 1, 2, 3, 4, 5, 6, 10, 13, 20, 21, 22, 23, 26, 32}
 RPM_SETTINGS = {30, 31}
 BOOLEAN_SETTINGS = {4, 5, 6, 13, 20, 21, 22, 32}
-STATUS_SETTING_STEP_PULSE_MIN = 6
-STATUS_INVALID_STATEMENT = 3
-STATUS_NEGATIVE_VALUE = 4
-STATUS_SOFT_LIMIT_SETTING = 10  # $20=1 needs homing ($22=1)
+STATUS_SETTING_STEP_PULSE_MIN = ERRORS["setting_step_pulse_min"]
+STATUS_INVALID_STATEMENT = ERRORS["invalid_statement"]
+STATUS_NEGATIVE_VALUE = ERRORS["negative_value"]
+STATUS_SOFT_LIMIT_SETTING = ERRORS["soft_limit_error"]  # $20=1 needs homing ($22=1)
 
 
 def boot_settings(machine: MachineProfile) -> dict[int, float]:
