@@ -81,5 +81,5 @@ class BeamRecorder:
             self._dwell(rest if rest is not None else self.rest, t, b, power)
 
     def _dwell(self, where, t0: float, t1: float, power: float):
-        if where is not None:
+        if where is not None and t1 - t0 >= self.gate.pulse_period_s:  # no pulse arrives in less
             self.recorder.dwell(where[0], where[1], t1 - t0, power, t0)

@@ -18,10 +18,12 @@ Protocol (PI's GCS manuals of the C-863/C-884 class; syntax in `lasergen.backend
   - Macros: MAC BEG/END record, MAC START <name> [args] runs ($1.. replaced), MAC DEL, MAC?;
     inside a macro DIO, DEL <ms>, MOV, VEL, TRO run; #8 tells whether one runs.
 Faults (`hardware_sim.faults`, the same `sim://` options as the GRBL emulator; lines count per
-connection): error_on=K:C refuses line K with code C; alarm_on=K is a motion error on line K
-(servo off on every axis, code -1024); stall_after=N hangs the firmware after line N until
-#24; drop_after=N drops the link; corrupt=P mangles what the controller sends; reset_after=N
-(when the fault plan has it) reboots the controller on line N.
+connection): error_on=K:C refuses line K with code C (a query is answered and the next command
+refused, as a refusal is what GCS can report); alarm_on=K is a motion error on line K (servo
+off on every axis, code -1024); stall_after=N hangs the firmware after line N until #24;
+drop_after=N drops the link; corrupt=P mangles what the controller sends; reset_after=N acts
+as #24 arrived (stop all: code 10 that nobody asked for), power_after=N reboots (servo off,
+references lost).
 What the beam did goes to the ExposureRecorder from the gate's optical intervals (`beam_record`).
 Time: with `fast_forward`, any query first lets running motion and macros finish, so a host
 polling for on-target sees it at once and a stream runs as fast as the link.
@@ -60,6 +62,7 @@ class PiGcsEmulator(cmd.Commands):
         self.rx = bytearray()
         self.lines_taken = 0
         self.link_dropped = False
+        self.refuse_next: int | None = None
         self.macros: dict[str, list[str]] = {}
         self.position = [0.0] * len(self.axes)
         self.power_up()
@@ -118,17 +121,26 @@ class PiGcsEmulator(cmd.Commands):
     def _take(self, raw: str):
         self.lines_taken += 1
         n = self.lines_taken
+        query = raw.rstrip().endswith("?")
         if self.faults.drops_at(n):
             self.link_dropped = True
-        if getattr(self.faults, "reset_after", None) == n:
+        if getattr(self.faults, "powers_at", lambda n: False)(n) or getattr(self.faults, "reset_after", None) == n \
+                and not hasattr(self.faults, "powers_at"):
             self.power_up()
             return
-        if self.faults.alarm_for(n) is not None:
-            return self.motion_error()
-        if (code := self.faults.error_for(n)) is not None:
-            self.error = code
+        if getattr(self.faults, "resets_at", lambda n: False)(n):
+            self.soft_reset()
             return
-        if self.fast_forward and raw.rstrip().endswith("?"):
+        if self.faults.alarm_for(n) is not None:
+            self.motion_error()
+            if not query:
+                return
+        if (code := self.faults.error_for(n)) is not None:
+            self.refuse_next = code  # a query is answered; the next command is refused
+        if self.refuse_next is not None and not query:
+            self.error, self.refuse_next = self.refuse_next, None
+            return
+        if self.fast_forward and query:
             self.run_until_idle()
         self.execute(raw, from_host=True)
         if self.faults.stalls_at(n):
