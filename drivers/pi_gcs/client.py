@@ -100,7 +100,8 @@ class GcsClient:
                 deadline = time.monotonic() + quiet_s
         return bytes(got)
 
-    def read_answer(self, what: str, timeout_s: float = DEFAULT_TIMEOUT_S, single_byte: bool = False) -> str:
+    def read_answer(self, what: str, timeout_s: float | None = None, single_byte: bool = False) -> str:
+        timeout_s = DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s
         buf = bytearray()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -119,28 +120,28 @@ class GcsClient:
         with self.lock:
             self.write("".join(c + "\n" for c in commands).encode())
 
-    def query(self, command: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> str:
+    def query(self, command: str, timeout_s: float | None = None) -> str:
         with self.lock:
             self.write(command.encode() + b"\n")
             return self.read_answer(command, timeout_s)
 
-    def query_axes(self, command: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, str]:
+    def query_axes(self, command: str, timeout_s: float | None = None) -> dict[str, str]:
         return parse_answer(self.query(command, timeout_s))
 
-    def single(self, byte: bytes, timeout_s: float = DEFAULT_TIMEOUT_S) -> str:
+    def single(self, byte: bytes, timeout_s: float | None = None) -> str:
         """#5 / #8 (a line) or #7 (one byte)."""
         with self.lock:
             self.write(byte)
             return self.read_answer(f"#{byte[0]}", timeout_s, single_byte=byte == b"\x07")
 
-    def error(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> int:
+    def error(self, timeout_s: float | None = None) -> int:
         text = self.query("ERR?", timeout_s).strip()
         try:
             return int(text)
         except ValueError:
             raise Garbled(f"{self.url} answered ERR? with {text[:40]!r}") from None
 
-    def check(self, *commands: str, timeout_s: float = DEFAULT_TIMEOUT_S):
+    def check(self, *commands: str, timeout_s: float | None = None):
         """Send the commands and ERR?; GcsRefused if the controller refused one of them."""
         with self.lock:
             self.send(*commands)

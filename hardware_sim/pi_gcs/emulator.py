@@ -121,16 +121,17 @@ class PiGcsEmulator(cmd.Commands):
     def _take(self, raw: str):
         self.lines_taken += 1
         n = self.lines_taken
-        query = raw.rstrip().endswith("?")
+        query = split_command(raw)[0].endswith("?")
         if self.faults.drops_at(n):
             self.link_dropped = True
-        if getattr(self.faults, "powers_at", lambda n: False)(n) or getattr(self.faults, "reset_after", None) == n \
-                and not hasattr(self.faults, "powers_at"):
+        if getattr(self.faults, "powers_at", lambda n: False)(n):
             self.power_up()
-            return
+            if not query:
+                return
         if getattr(self.faults, "resets_at", lambda n: False)(n):
             self.soft_reset()
-            return
+            if not query:
+                return
         if self.faults.alarm_for(n) is not None:
             self.motion_error()
             if not query:
