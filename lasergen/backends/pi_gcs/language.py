@@ -28,7 +28,7 @@ PROFILE_TABLE = {
     "idn_model": Field("text", "C-884", help="*IDN? must name this model"),
     "serial_number": Field("text", "", help="and, when set, this serial number"),
     "settle_ms": non_negative(5.0, help="trajectory end to on-target"),
-    "command_overhead_ms": non_negative(2.0, help="host round trip per move"),
+    "command_overhead_ms": non_negative(12.0, help="host time per proven move (round trips of the proofs)"),
 }
 
 
