@@ -179,9 +179,11 @@ def plan(pattern: Pattern, machine: MachineProfile, start_mm=(0.0, 0.0)) -> Tool
     parts, position, pass_id = [], start_mm, 0
     for layer_index, layer in enumerate(pattern.layers):
         recipe = pattern.recipes[layer.recipe]
+        # strokes, hatch and points: lasergen/vector_plan.py (forward and backward passes)
+        vector = plan_vector(pattern, layer, recipe, machine, position) if layer.is_vector else None
         for pass_no in range(int(recipe.passes)):
-            if layer.is_vector:  # strokes, hatch and points: lasergen/vector_plan.py (line work, then dots)
-                pieces = plan_vector(pattern, layer, recipe, machine, position, reverse=pass_no % 2 == 1)
+            if vector:
+                pieces = [part.take(np.arange(len(part))) for part in vector[pass_no % 2]]  # fresh copies
             elif recipe.mode == "raster":
                 pieces = [plan_raster(pattern, layer.mask, recipe, machine, reverse=pass_no % 2 == 1)]
             else:

@@ -56,12 +56,12 @@ def hatch_units(fills, pitch_mm: float, angle_deg: float) -> list[np.ndarray]:
     shapely.prepare(targets)
     clipped = shapely.intersection(lines, targets[owner])
     parts, line_of = shapely.get_parts(clipped, return_index=True)
-    is_line = shapely.get_type_id(parts) == 1
-    parts, line_of = parts[is_line], line_of[is_line]
-    coords, part_of = shapely.get_coordinates(parts, return_index=True)
-    first = np.r_[0, np.flatnonzero(np.diff(part_of)) + 1]
-    last = np.r_[first[1:] - 1, len(part_of) - 1]
-    xa, xb = coords[first, 0], coords[last, 0]
+    count = shapely.get_num_coordinates(parts)
+    is_line = (shapely.get_type_id(parts) == 1) & (count >= 2)
+    parts, line_of, count = parts[is_line], line_of[is_line], count[is_line]
+    coords = shapely.get_coordinates(parts)
+    first = np.cumsum(count) - count
+    xa, xb = coords[first, 0], coords[first + count - 1, 0]
     lo, hi = np.minimum(xa, xb), np.maximum(xa, xb)
     yy = y[line_of]
     keep = hi - lo > MIN_SEGMENT_MM
@@ -270,21 +270,27 @@ def hatch_pitch_mm(pattern: Pattern, recipe: Recipe) -> float:
     return (recipe.hatch_um or recipe.line_pitch_um or pattern.pitch_um) / 1000.0
 
 
-def plan_vector(pattern: Pattern, layer: Layer, recipe: Recipe, machine: MachineProfile, start_mm,
-                reverse: bool = False) -> list[Toolpath]:
-    """The layer's line work (one part) and its dots (another), each to become its own pass."""
-    from lasergen.planner import jump_threshold_mm, overscan_for
+def plan_vector(pattern: Pattern, layer: Layer, recipe: Recipe, machine: MachineProfile,
+                start_mm) -> tuple[list[Toolpath], list[Toolpath]]:
+    """The layer's passes: (forward, backward), each a list of parts that become passes of their
+    own: line work, then dots; the backward one retraces the forward one from its end."""
+    from lasergen.planner import jump_threshold_mm, overscan_for  # planner dispatches here
 
     shapes = pattern.to_machine(layer.shapes)
     runs = ordered_runs(shapes, recipe, hatch_pitch_mm(pattern, recipe), machine, start_mm)
-    if reverse:
-        runs = [r[::-1] for r in runs[::-1]]
     overscan = overscan_for(recipe, machine)
-    lines = runs_to_toolpath(runs, recipe, overscan, jump_threshold_mm(recipe, machine, overscan))
+    join_below = jump_threshold_mm(recipe, machine, overscan)
+    lines = runs_to_toolpath(runs, recipe, overscan, join_below)
     if len(lines):
         check_horizon(lines, recipe, machine)
         start_mm = (lines.x1[-1], lines.y1[-1])
-    return [part for part in (lines, plan_points(shapes, recipe, machine, start_mm)) if len(part)]
+    dots = plan_points(shapes, recipe, machine, start_mm)
+    forward = [part for part in (lines, dots) if len(part)]
+    if recipe.passes < 2:
+        return forward, []
+    back_lines = runs_to_toolpath([r[::-1] for r in runs[::-1]], recipe, overscan, join_below)
+    back_dots = dots.take(np.arange(len(dots)).reshape(-1, 2)[::-1].ravel()) if len(dots) else dots
+    return forward, [part for part in (back_dots, back_lines) if len(part)]
 
 
 PROMISE_MIN_IOU = 0.9

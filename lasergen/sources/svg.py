@@ -88,12 +88,19 @@ def _describe(element) -> str:
     return f"<{name}{f' id={ident!r}' if ident else ''}>"
 
 
-def read_svg(path: Path, tolerance_mm: float, fill: str, strokes: bool, group_by: str):
+def read_svg(path: Path, tolerance_mm: float, fill: str, strokes: bool, group_by: str,
+             width_mm: float | None = None):
+    """Groups of Shapes in mm at the file's size, the document box (mm) and the element counts.
+    With `width_mm` curves are flattened finely enough that the tolerance holds after scaling."""
     try:
         svg = se.SVG.parse(str(path))
     except Exception as exc:  # svgelements raises assorted XML and value errors
         raise LasergenError(f"cannot read SVG {path.name}: {exc}".splitlines()[0]) from None
-    tol_px = tolerance_mm / MM_PER_PX
+    box_px = _document_box(svg)
+    drawn = svg.bbox() if box_px is None else None
+    span_px = box_px[0] if box_px is not None else (drawn[2] - drawn[0]) if drawn is not None else 0.0
+    scale = width_mm / (span_px * MM_PER_PX) if width_mm and span_px > 0 else 1.0
+    tol_px = tolerance_mm / MM_PER_PX / scale
     parts: dict[str, list[Shapes]] = {}
     seen: dict[str, int] = {}
 
@@ -134,7 +141,6 @@ def read_svg(path: Path, tolerance_mm: float, fill: str, strokes: bool, group_by
             parts.setdefault(key, []).append(Shapes((0, 0), strokes=lines))
 
     visit(svg, None)
-    box_px = _document_box(svg)
     groups = {key: merge(items, (0, 0)) for key, items in parts.items()}
     if box_px is None:  # no width/height/viewBox: the drawing's own bounds, moved to the origin
         bounds = [b for b in (g.bounds_mm() for g in groups.values()) if b is not None]
@@ -169,7 +175,8 @@ def from_spec(spec: dict, base_dir: Path) -> Artwork:
         raise LasergenError(f"svg source: group_by must be one of {GROUP_BY}, got {s['group_by']!r}")
     if not (isinstance(s["tolerance_um"], (int, float)) and 0 < s["tolerance_um"] < 1e4):
         raise LasergenError(f"svg source: tolerance_um must be a positive number, got {s['tolerance_um']!r}")
-    groups, box, seen = read_svg(path, s["tolerance_um"] / 1000.0, s["fill"], bool(s["strokes"]), s["group_by"])
+    groups, box, seen = read_svg(path, s["tolerance_um"] / 1000.0, s["fill"], bool(s["strokes"]), s["group_by"],
+                                 s["width_mm"] if isinstance(s["width_mm"], (int, float)) else None)
     if all(g.is_empty for g in groups.values()):
         found = ", ".join(f"{n} {k.lower()}" for k, n in sorted(seen.items())) or "nothing"
         raise LasergenError(f"svg {path.name}: no drawable elements (found {found})")
