@@ -47,7 +47,7 @@ def shape_iou(prediction, region, view: str = SHAPE_VIEW) -> tuple[float, dict]:
     shapely.prepare(region)
     promised = shapely.contains_xy(region, xx, yy)
     union = np.count_nonzero(glow | promised)
-    iou = np.count_nonzero(glow & promised) / union if union else 0.0
+    iou = float(np.count_nonzero(glow & promised) / union) if union else 0.0
     px_um2 = rendered.um_per_px ** 2
     return iou, {"glow_area_um2": float(glow.sum() * px_um2), "promised_area_um2": float(promised.sum() * px_um2),
                  "threshold": threshold, "um_per_px": rendered.um_per_px}
@@ -57,7 +57,7 @@ def check_shape(prediction, promise: dict, margin: bool = True) -> ViewCheck:
     region = shapely.from_wkt(promise["geometry_wkt"])
     min_iou = float(promise.get("min_iou", 0.9))
     iou, details = shape_iou(prediction, region)
-    ok = iou >= min_iou
+    ok = bool(iou >= min_iou)
     found = [f"IoU {iou:.3f}", f"glow {details['glow_area_um2']:.0f} um^2",
              f"promised {details['promised_area_um2']:.0f} um^2", f"at {details['um_per_px']:g} um/px"]
     message = (f"the glow under {SHAPE_VIEW} {'matches' if ok else 'does not match'} the promised shape: "

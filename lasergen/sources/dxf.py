@@ -118,8 +118,13 @@ def from_spec(spec: dict, base_dir: Path) -> Artwork:
     if not (isinstance(s["tolerance_um"], (int, float)) and s["tolerance_um"] > 0):
         raise LasergenError(f"dxf source: tolerance_um must be a positive number, got {s['tolerance_um']!r}")
     layers = None if s["layers"] is None else [str(v) for v in s["layers"]]
-    groups, code = read_dxf(path, s["tolerance_um"] / 1000.0, layers, bool(s["fill_closed"]))
+    tol_mm = s["tolerance_um"] / 1000.0
+    groups, code = read_dxf(path, tol_mm, layers, bool(s["fill_closed"]))
     groups, box = place_extents(groups)
+    if isinstance(s["width_mm"], (int, float)) and box[0] > 0 and s["width_mm"] > box[0]:
+        # scaled up: flatten again, finer, so the chord tolerance holds at the final size
+        groups, code = read_dxf(path, tol_mm * box[0] / s["width_mm"], layers, bool(s["fill_closed"]))
+        groups, box = place_extents(groups)
     for g in groups.values():
         g.tolerance_mm = s["tolerance_um"] / 1000.0
     meta = {"source": "dxf", "path": str(s["path"]), "tolerance_um": float(s["tolerance_um"]),
