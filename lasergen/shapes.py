@@ -101,9 +101,23 @@ def from_y_up(shapes: Shapes, top_mm: float) -> Shapes:
     return shapes.affine(1, 0, 0, -1, 0, top_mm)
 
 
+def union_of(polygons: list) -> MultiPolygon:
+    """Union of polygons, in a way that scales to 10^4 of them: only those that touch another
+    (found with an STR-tree) go through the overlay; disjoint ones are kept as they are."""
+    if not polygons:
+        return EMPTY
+    polys = np.array(polygons, dtype=object)
+    a, b = shapely.STRtree(polys).query(polys, predicate="intersects")
+    touching = np.zeros(len(polys), dtype=bool)
+    touching[a[a != b]] = True
+    alone = list(polys[~touching])
+    joined = list(shapely.get_parts(shapely.union_all(polys[touching]))) if touching.any() else []
+    return as_multipolygon(MultiPolygon(alone + joined))
+
+
 def merge(parts: list[Shapes], box_mm: tuple[float, float]) -> Shapes:
     """One Shapes holding all parts (fills unioned, so an overlap is hatched once)."""
-    fills = shapely.union_all([p.fills for p in parts if not p.fills.is_empty]) if parts else EMPTY
+    fills = union_of([g for p in parts for g in shapely.get_parts(p.fills)])
     strokes = [s for p in parts for s in p.strokes]
     points = np.concatenate([p.points for p in parts]) if parts else np.zeros((0, 2))
 

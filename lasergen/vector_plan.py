@@ -294,32 +294,37 @@ def plan_vector(pattern: Pattern, layer: Layer, recipe: Recipe, machine: Machine
 
 
 PROMISE_MIN_IOU = 0.9
-PROMISE_MAX_WKT = 2_000_000  # characters; finer drawings are simplified until they fit
+PROMISE_MAX_WKT = 2_000_000  # characters of header; a drawing finer than that promises no shape
+PROMISE_PX = 4096  # the promise is simplified to 1/4096 of the drawing's extent (at least 1 um)
 
 
 def shape_promise(pattern: Pattern) -> dict | None:
     """What a vector job promises `verify`: the region it writes, in machine mm (fills, and
-    strokes widened to the hatch pitch, the line width the recipe implies), to be compared with
-    the rendered glass by IoU. None when the pattern has no vector line work."""
+    strokes widened to the hatch pitch, the line width the recipe implies), as a collection of
+    polygons whose union is the region, to be compared with the rendered glass by IoU. None when
+    the pattern has no vector line work or its region is too intricate for the job header."""
     pieces = []
     for layer in pattern.layers:
         if not layer.is_vector:
             continue
         shapes = pattern.to_machine(layer.shapes)
         width = hatch_pitch_mm(pattern, pattern.recipes[layer.recipe])
-        pieces.append(shapes.fills)
+        pieces.extend(shapely.get_parts(shapes.fills))
         if shapes.strokes:
-            pieces.append(shapely.buffer(shapely.multilinestrings(shapes.strokes), width / 2))
-    region = shapely.union_all(pieces) if pieces else None
-    if region is None or region.is_empty:
+            pieces.extend(shapely.buffer(shapely.linestrings(shapes.strokes), width / 2, quad_segs=4))
+    if not pieces:
         return None
-    tolerance = 1e-3
-    wkt = shapely.to_wkt(region, rounding_precision=5)
-    while len(wkt) > PROMISE_MAX_WKT:
-        tolerance *= 2
-        wkt = shapely.to_wkt(region.simplify(tolerance), rounding_precision=5)
-    return {"source": "shape", "geometry_wkt": wkt, "area_mm2": round(float(region.area), 6),
-            "min_iou": PROMISE_MIN_IOU, "simplified_mm": tolerance}
+    # parts are kept apart (a union of thousands of shapes costs seconds and adds nothing to a
+    # pixel test) and simplified one by one (vectorised) to what a render can resolve
+    parts = np.array(pieces, dtype=object)
+    x0, y0 = np.min(shapely.bounds(parts)[:, :2], axis=0)
+    x1, y1 = np.max(shapely.bounds(parts)[:, 2:], axis=0)
+    tolerance = max(1e-3, max(x1 - x0, y1 - y0) / PROMISE_PX)
+    parts = shapely.simplify(parts, tolerance)
+    wkt = shapely.to_wkt(shapely.geometrycollections(list(parts)), rounding_precision=5)
+    if len(wkt) > PROMISE_MAX_WKT:
+        return None
+    return {"source": "shape", "geometry_wkt": wkt, "min_iou": PROMISE_MIN_IOU, "simplified_mm": tolerance}
 
 
 def with_shape_promise(pattern: Pattern) -> Pattern:

@@ -51,8 +51,14 @@ def _segment_points(seg, tol_px: float) -> np.ndarray:
         second = np.abs(np.diff(ctrl, 2, axis=0))
         m = float(np.hypot(second[:, 0], second[:, 1]).max()) if len(second) else 0.0
         n = max(1, int(np.ceil(np.sqrt(WANG[type(seg)] * m / tol_px))))
-    elif isinstance(seg, se.Arc):
+    elif isinstance(seg, se.Arc):  # evaluated here from its centre form: npoint is slow per call
         n = flatten_count(seg.sweep, max(seg.rx, seg.ry), tol_px)
+        theta = seg.get_start_t() + seg.sweep * np.linspace(0.0, 1.0, n + 1)[1:]
+        c, s = np.cos(seg.get_rotation().as_radians), np.sin(seg.get_rotation().as_radians)
+        ex, ey = seg.rx * np.cos(theta), seg.ry * np.sin(theta)
+        pts = np.column_stack([seg.center.x + c * ex - s * ey, seg.center.y + s * ex + c * ey])
+        pts[-1] = (seg.end.x, seg.end.y)
+        return pts
     else:
         raise LasergenError(f"svg: unsupported path segment {type(seg).__name__}")
     pts = seg.npoint(np.linspace(0.0, 1.0, n + 1)[1:])
