@@ -3,12 +3,14 @@
     [pattern]            pitch_um (default: the first source's), origin_mm, material
     [recipes.NAME]       any Recipe field; names not given keep the built-in presets
     [calibration]        instead of layers: an energy x dwell (or speed) test grid
-    [[layers]]           name, recipe, source = {kind = "qr"|"text"|"bitmap"|"svg"|"dxf"|"gds"|"points", ...},
+    [[layers]]           name, recipe, source = {kind = "qr"|"text"|"bitmap"|"svg"|"dxf"|"gds"
+                         |"points", ...},
                          offset_px = [row, col] on the common canvas, clip_to = "earlier layer",
                          layer_recipes = {GROUP = "recipe"} (vector sources: recipe per SVG layer or
                          colour, DXF layer or GDS "layer/datatype"; one pattern layer per group)
-All raster sources must share one pitch (vector ones have none); the canvas grows to hold every layer. `clip_to` keeps a
-layer inside an earlier one (a rewrite that may only touch written pixels).
+All raster sources must share one pitch (vector ones have none); the canvas grows to hold
+every layer. `clip_to` keeps a layer inside an earlier one (a rewrite that may only touch
+written pixels).
 Relative paths (bitmaps, fonts) are read from the spec file's folder.
 """
 
