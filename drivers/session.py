@@ -45,7 +45,7 @@ What a family must guarantee (the runner relies on it and cannot check it):
     plus a machine id stored on the controller), so a journal is never resumed elsewhere.
 
 Changes to this interface are listed here, newest first:
-  v1  first version.
+  v1  first version (JobTable.position_tol_mm added with a default).
 """
 
 from __future__ import annotations
@@ -169,7 +169,9 @@ class JobTable:
     moves: it moves the machine; mark_of: the mark it takes part in (-1: none); duration_s: the
     family's motion model's time for it (ETA, stall limits). Per mark: mark_first, mark_last
     (see the module docstring). `plan(done)` is the family's: it returns the SendPlan that
-    exposes every mark not `done` once, or None when nothing is left."""
+    exposes every mark not `done` once, or None when nothing is left; it must be a pure
+    function of `done` (the journal replays it). `position_tol_mm`: half the resolution of
+    the position the controller reports (GRBL: 3 decimals), used by reconciliation."""
 
     start_mm: np.ndarray
     end_mm: np.ndarray
@@ -179,6 +181,7 @@ class JobTable:
     mark_last: np.ndarray
     duration_s: np.ndarray
     planner: object = None  # the family's `plan(table, done) -> SendPlan | None`
+    position_tol_mm: float = 0.0006  # a reported position this close to a point is at that point
 
     @property
     def n_commands(self) -> int:
