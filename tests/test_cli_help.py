@@ -31,10 +31,10 @@ def test_option_has_help_with_unit_and_default(where, option):
     suffix = next((s for s in sorted(UNIT_WORDS, key=len, reverse=True) if name.endswith(s)), None)
     if suffix:
         assert re.search(UNIT_WORDS[suffix], option.help), f"{where} {option.opts[-1]}: unit missing in {option.help!r}"
-    takes_value = not option.is_flag and not option.count
+    takes_value = not option.is_flag and not option.count and not option.multiple  # repeatable: no single default
     if takes_value and option.default is not None and not option.required:
         assert option.show_default, f"{where} {option.opts[-1]}: default {option.default!r} not shown"
-    if takes_value and option.default is None and not option.required:
+    if (takes_value and option.default is None or option.multiple) and not option.required:
         assert re.search(r"default|else|optional|only|none|when|if", option.help, re.I), \
             f"{where} {option.opts[-1]}: say what happens without it"
 
