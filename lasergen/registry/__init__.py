@@ -28,7 +28,9 @@ ENV = "LASERGEN_REGISTRY"
 STATION_ENV = "LASERGEN_STATION"
 DEFAULT_PATH = "lasergen-registry.db"
 
-__all__ = ["ENV", "STATES", "TRANSITIONS", "IllegalTransition", "Registry", "open_registry", "registry_target",
+DatabaseError = tuple(e for e in (sqlite.Error, postgres.Error) if isinstance(e, type))
+
+__all__ = ["ENV", "STATES", "DatabaseError", "TRANSITIONS", "IllegalTransition", "Registry", "open_registry", "registry_target",
            "station_name"]
 
 

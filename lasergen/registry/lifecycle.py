@@ -1,4 +1,4 @@
-"""The life cycle of one tag, as a table of legal transitions.
+r"""The life cycle of one tag, as a table of legal transitions.
 
     planned --> written --> verified --> shipped
        |  \        |           |  ^        |

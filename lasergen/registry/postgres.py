@@ -3,7 +3,8 @@
 A claim is one statement, `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (serial) DO
 NOTHING RETURNING serial`: PostgreSQL's unique index decides each serial exactly once, so two
 stations claiming overlapping ranges at the same moment each get a disjoint part (the second
-waits for the first's rows to commit, then skips them). Migrations take a transaction-level
+waits for the first's rows to commit, then skips them); rows go in in serial order, so two
+claimers always lock in the same order and never deadlock. Migrations take a transaction-level
 advisory lock. Connection errors name the server with the password removed.
 """
 
@@ -79,6 +80,7 @@ def claim(cur, rows: list[tuple]) -> set[str]:
     """Insert the rows whose serial is free; (serial, at, batch, sha, est_s, offset, length) each."""
     if not rows:
         return set()
+    rows = sorted(rows)  # one lock order for every claimer: overlapping claims wait, they never deadlock
     cur.execute(CLAIM, [list(column) for column in zip(*rows)])
     return {row[0] for row in cur.fetchall()}
 

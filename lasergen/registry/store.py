@@ -106,21 +106,27 @@ class Registry:
     def transition(self, serial: str, target: str, station: str, detail: dict | None = None,
                    columns: dict | None = None) -> str:
         """Move one tag to `target` if the life cycle allows it; returns the state it left."""
-        columns = columns or {}
         with self.tx() as cur:
-            self._q(cur, "SELECT state FROM tags WHERE serial = ?" + self.d.FOR_UPDATE, (serial,))
-            row = cur.fetchone()
-            if row is None:
-                raise LasergenError(f"registry: {serial} is not in the registry {self.where}")
-            check_transition(serial, row[0], target)
-            at = time.time()
-            sets = "".join(f", {name} = ?" for name in columns)
-            values = [_dumps(v) if name in JSON_COLUMNS else v for name, v in columns.items()]
-            self._q(cur, f"UPDATE tags SET state = ?, state_at = ?{sets} WHERE serial = ?",
-                    (target, at, *values, serial))
-            self._q(cur, "INSERT INTO events (serial, from_state, to_state, at, station, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                    (serial, row[0], target, at, station, _dumps(detail)))
-            return row[0]
+            return self._move(cur, serial, target, station, detail, columns or {})
+
+    def transition_all(self, serials: list[str], target: str, station: str, detail: dict | None = None) -> dict:
+        """Move every tag or none (one transaction): {serial: state it left}."""
+        with self.tx() as cur:
+            return {s: self._move(cur, s, target, station, detail, {}) for s in serials}
+
+    def _move(self, cur, serial, target, station, detail, columns) -> str:
+        self._q(cur, "SELECT state FROM tags WHERE serial = ?" + self.d.FOR_UPDATE, (serial,))
+        row = cur.fetchone()
+        if row is None:
+            raise LasergenError(f"registry: {serial} is not in the registry {self.where}")
+        check_transition(serial, row[0], target)
+        at = time.time()
+        sets = "".join(f", {name} = ?" for name in columns)
+        values = [_dumps(v) if name in JSON_COLUMNS else v for name, v in columns.items()]
+        self._q(cur, f"UPDATE tags SET state = ?, state_at = ?{sets} WHERE serial = ?", (target, at, *values, serial))
+        self._q(cur, "INSERT INTO events (serial, from_state, to_state, at, station, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (serial, row[0], target, at, station, _dumps(detail)))
+        return row[0]
 
     def mark_written(self, serial: str, station: str, device: str | None, journal: str | None,
                      ledger_sha256: str | None, gaps: list, detail: dict | None = None) -> str:
