@@ -16,7 +16,7 @@ from typing import Iterator
 from lasergen import LasergenError
 
 COUNTER = re.compile(r"%(?P<zero>0?)(?P<width>[1-9]\d*)?(?P<kind>[diuxXo])")
-FIELD = re.compile(r"%%|%[^%]*?[a-zA-Z]|%$")
+OTHER_FIELD = re.compile(r"%[^a-zA-Z%]*[a-zA-Z]?")
 BASES = {"d": 10, "i": 10, "u": 10, "x": 16, "X": 16, "o": 8}
 COUNT_MAX = 10 ** 9
 
@@ -28,13 +28,12 @@ class SerialRange:
     count: int
 
     def __post_init__(self):
-        fields = [m.group(0) for m in FIELD.finditer(self.template) if m.group(0) != "%%"]
-        counters = [f for f in fields if COUNTER.fullmatch(f)]
+        fields, counters = _fields(self.template)
         if len(fields) != 1 or len(counters) != 1:
             found = ", ".join(fields) if fields else "none"
             raise LasergenError(f"batch: serial template {self.template!r} needs exactly one integer counter such as "
                                 f"%06d (fields found: {found})")
-        match = COUNTER.fullmatch(counters[0])
+        match = counters[0]
         if match["width"] and not match["zero"]:
             raise LasergenError(f"batch: serial template {self.template!r} pads with spaces: use zeros, e.g. "
                                 f"%0{match['width']}{match['kind']}")
@@ -63,6 +62,22 @@ class SerialRange:
     def __iter__(self) -> Iterator[str]:
         for chunk in self.chunks(10_000):
             yield from chunk
+
+
+def _fields(template: str) -> tuple[list[str], list[re.Match]]:
+    """Every %-field of the template (`%%` excepted), and those that are integer counters."""
+    fields, counters, i = [], [], template.find("%")
+    while i >= 0:
+        if template.startswith("%%", i):
+            i = template.find("%", i + 2)
+            continue
+        counter = COUNTER.match(template, i)
+        field = counter or OTHER_FIELD.match(template, i)
+        fields.append(field.group(0))
+        if counter:
+            counters.append(counter)
+        i = template.find("%", field.end())
+    return fields, counters
 
 
 def serials(template: str, count: int, start: int = 0) -> list[str]:
