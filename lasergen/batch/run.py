@@ -73,29 +73,30 @@ def run_batch(names, config: BatchConfig, workers: int = 2, chunk: int = CHUNK, 
     """
     t0 = time.perf_counter()
     folder = BatchFolder(config.out_dir, config.layout, private=config.hidden_key is not None)
+    folder.check()
     machine = MachineProfile.load(config.machine)
     sign_key = _load_sign_key(config.sign_pem)
-    known = folder.open()
-    try:
-        chunks = names.chunks(chunk) if isinstance(names, SerialRange) else \
-            (list(names[i:i + chunk]) for i in range(0, len(names), chunk))
-        folder.refuse_strays(names, known)
-        batch_id = None
-        if registry is not None:
-            template, first = (names.template, names.start) if isinstance(names, SerialRange) else ("(list)", 0)
-            batch_id = registry.begin_batch(config.station, template, first, len(names), config.layout,
-                                            str(folder.path.resolve()), batch_params(config, machine, sign_key))
-        spec = PlanSpec(config.options, machine, config.material, config.hidden_key, sign_key is not None,
-                        config.layout)
-        counts = _Counts(len(names))
-        given = nullcontext((executor, type(executor).__name__)) if isinstance(executor, Executor) else None
-        with given or make_executor(executor, workers) as (pool, how):
+    given = nullcontext((executor, type(executor).__name__)) if isinstance(executor, Executor) else None
+    with given or make_executor(executor, workers) as (pool, how):  # a bad spec or scheduler: before any file
+        known = folder.open()
+        try:
+            counts = _Counts(len(names))
+            folder.refuse_strays(names, known)
+            batch_id = None
+            if registry is not None:
+                template, first = (names.template, names.start) if isinstance(names, SerialRange) else ("(list)", 0)
+                batch_id = registry.begin_batch(config.station, template, first, len(names), config.layout,
+                                                str(folder.path.resolve()), batch_params(config, machine, sign_key))
+            spec = PlanSpec(config.options, machine, config.material, config.hidden_key, sign_key is not None,
+                            config.layout)
+            chunks = names.chunks(chunk) if isinstance(names, SerialRange) else \
+                (list(names[i:i + chunk]) for i in range(0, len(names), chunk))
             _pipeline(chunks, pool, max(2, IN_FLIGHT_PER_WORKER * workers), spec, sign_key, folder, known, registry,
                       batch_id, counts, progress)
-        if registry is not None:
-            registry.finish_batch(batch_id, counts.issued, counts.skipped)
-    finally:
-        folder.close()
+            if registry is not None:
+                registry.finish_batch(batch_id, counts.issued, counts.skipped)
+        finally:
+            folder.close()
     elapsed = time.perf_counter() - t0
     return {"jobs": counts.issued, "requested": len(names), "skipped": counts.skipped,
             "skipped_in_folder": counts.in_folder, "skipped_in_registry": counts.in_registry,
