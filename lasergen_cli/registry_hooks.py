@@ -12,6 +12,7 @@ moves a written tag to verified when a cryptographic check passed.
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,10 +44,18 @@ def _check_place(ctx, param, value):
 
 
 def _open(target: str):
-    from lasergen.registry import DatabaseError, open_registry
+    from lasergen.registry import open_registry
+
+    with _database_errors(target):
+        return open_registry(target)
+
+
+@contextmanager
+def _database_errors(target: str):
+    from lasergen.registry import DatabaseError
 
     try:
-        return open_registry(target)
+        yield
     except DatabaseError as exc:
         raise LasergenError(f"registry {target}: database error: {exc}") from None
 
@@ -115,16 +124,19 @@ def after_stream(record: StreamRecord | None, runner, result: dict | None = None
     if record is None:
         return
     journal = getattr(runner, "journal_path", None)
-    reg, journal = record.registry, str(Path(journal).resolve()) if journal else None
+    journal = str(Path(journal).resolve()) if journal else None
+    reg = record.registry
     try:
-        if error is not None:
-            reg.mark_failed(record.serial, record.station, str(error).splitlines()[0], _device(runner, None), journal)
-            click.echo(f"registry: {record.serial} marked failed", err=True)
-            return
-        gaps = {"uncertain": list(result.get("uncertain", [])), "partial": list(result.get("partial", []))}
-        reg.mark_written(record.serial, record.station, _device(runner, result), journal,
-                         _sha256_file(result.get("ledger")), gaps)
-        result["registry"] = {"serial": record.serial, "state": "written"}
+        with _database_errors(reg.where):
+            if error is not None:
+                reg.mark_failed(record.serial, record.station, (str(error).splitlines() or [repr(error)])[0],
+                                _device(runner, None), journal)
+                click.echo(f"registry: {record.serial} marked failed", err=True)
+                return
+            gaps = {"uncertain": list(result.get("uncertain", [])), "partial": list(result.get("partial", []))}
+            reg.mark_written(record.serial, record.station, _device(runner, result), journal,
+                             _sha256_file(result.get("ledger")), gaps)
+            result["registry"] = {"serial": record.serial, "state": "written"}
     except LasergenError as exc:
         if error is None:
             raise
@@ -151,12 +163,13 @@ def record_scan(result: dict, registry_opt: str | None, station: str | None, pla
     station = station_name(station)
     reg = _open(target)
     try:
-        recorded = reg.record_scan(serial, station, bool(result["ok"]), result.get("confidence"), detail, place)
-        state = recorded["state"]
-        if state == "written" and result["ok"] and crypto:
-            reg.mark_verified(serial, station, result.get("confidence"), {"checks": detail["checks"],
-                                                                          "confidence": result.get("confidence")})
-            state = "verified"
+        with _database_errors(reg.where):
+            recorded = reg.record_scan(serial, station, bool(result["ok"]), result.get("confidence"), detail, place)
+            state = recorded["state"]
+            if state == "written" and result["ok"] and crypto:
+                reg.mark_verified(serial, station, result.get("confidence"),
+                                  {"checks": detail["checks"], "confidence": result.get("confidence")})
+                state = "verified"
     finally:
         reg.close()
     result["registry"] = {"serial": serial, "state": state, "flags": recorded["flags"]}
