@@ -23,7 +23,7 @@ from lasergen.backends.grbl.gcode import ParsedProgram, emit_body, read_program
 from lasergen.backends.grbl.motion import estimate
 from lasergen.machine import MachineProfile
 from lasergen.pattern import Pattern
-from lasergen.toolpath import Toolpath
+from lasergen.toolpath import DWELL, Toolpath
 
 FORMAT = "lasergen-job"
 FORMAT_VERSION = 1
@@ -65,8 +65,9 @@ def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, bo
     layers = []
     for i, layer in enumerate(pattern.layers):
         recipe = pattern.recipes[layer.recipe]
-        layers.append({"index": i, "name": layer.name, "recipe": layer.recipe, "mode": recipe.mode,
-                       "pixels": int(layer.mask.sum()), "passes": int(recipe.passes)})
+        layers.append({"index": i, "name": layer.name, "recipe": layer.recipe,
+                       "mode": "vector" if layer.is_vector else recipe.mode, **layer.summary(),
+                       "passes": int(recipe.passes)})
     return {
         "format": FORMAT, "version": FORMAT_VERSION, "generator": f"lasergen {__version__}",
         "assumes": {"laser_mode": "$32=1", "units": "G21 mm", "s_per_uJ": machine.s_per_uJ,
@@ -93,7 +94,9 @@ def _pass_info(pattern: Pattern, path: Toolpath) -> dict[int, dict]:
     for layer_index, layer in enumerate(pattern.layers):
         recipe = pattern.recipes[layer.recipe]
         for pid in np.unique(path.pass_id[path.layer == layer_index]).tolist():
-            info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": recipe.mode}
+            mode = ("dots" if (path.kind[path.pass_id == pid] == DWELL).any() else "vector") if layer.is_vector \
+                else recipe.mode  # a vector layer's line work and its dots are separate passes
+            info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": mode}
     return info
 
 

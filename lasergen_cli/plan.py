@@ -17,12 +17,12 @@ from lasergen_cli.common import (
 )
 
 
-def write_artwork_job(art, out: str, opts: dict, name: str):
+def write_artwork_job(art, out: str, opts: dict, name: str, recipe=None):
     from lasergen.build import plan_to_file, single_layer_pattern, summary
     from lasergen.machine import MachineProfile
 
     machine = MachineProfile.load(opts["machine"])
-    pattern = single_layer_pattern(art, recipe_from(opts), parse_pair(opts["origin"], "--origin"), name)
+    pattern = single_layer_pattern(art, recipe or recipe_from(opts), parse_pair(opts["origin"], "--origin"), name)
     manifest = plan_to_file(pattern, out, machine, opts["material"])
     result = summary(manifest, out)
     emit(result, opts["as_json"], f"wrote {out}: {result['marks']} marks, {result['passes']} pass(es), "
