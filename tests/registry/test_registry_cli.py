@@ -10,6 +10,7 @@ import os
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from lasergen.batch import read_manifest_job
 from lasergen.security.hidden import key_id, load_key
 from lasergen.security.tag import TagOptions, tag_pattern
 from lasergen_cli import main
@@ -52,6 +53,7 @@ def test_walkthrough(tmp_path, target, monkeypatch):
     row = next(r for r in manifest_rows(tmp_path / "tags") if r["serial"] == "SN-0000003")
     assert hashlib.sha256((tmp_path / "SN-0000003.gcode").read_bytes()).hexdigest() == row["sha256"]
     assert (tmp_path / "SN-0000003.gcode").stat().st_mode & 0o077 == 0  # a keyed job stays private
+    assert read_manifest_job(tmp_path / "tags", "SN-0000003") == (tmp_path / "SN-0000003.gcode").read_bytes()
 
     ok("stream", "SN-0000003.gcode", "--port", "sim://", *reg, "--station", "laser-1")
     code, _, err = cli("stream", "SN-0000003.gcode", "--port", "sim://", *reg, "--journal", "again.journal")
@@ -130,6 +132,7 @@ def test_batch_folders_are_appended_never_overwritten(tmp_path):
     assert rows[:3] == before and [r["serial"] for r in rows] == [f"S-{i:04d}" for i in range(5)]
     for r in rows:
         assert hashlib.sha256((out / r["file"]).read_bytes()).hexdigest() == r["sha256"]
+        assert read_manifest_job(out, r["serial"]) == (out / r["file"]).read_bytes()
     (out / "S-0007.gcode").write_text("not ours")
     code, _, err = cli("batch", "--serials", "S-%04d", "--count", 9, "--out", out, "--layout", "files")
     assert code == 2 and "S-0007.gcode exists but manifest.csv does not list it" in err
@@ -145,3 +148,11 @@ def test_batch_folders_are_appended_never_overwritten(tmp_path):
 def test_batch_shows_progress_on_request(tmp_path):
     _, err = ok("batch", "--serials", "P-%03d", "--count", 3, "--out", tmp_path / "p", "--progress", "--workers", 1)
     assert "batch:" in err and "3/3" in err
+
+
+def test_the_environment_selects_the_registry(tmp_path, target):
+    env = {"LASERGEN_REGISTRY": target}
+    init = json.loads(ok("registry", "init", "--json", env=env)[0])
+    assert init["engine"] == ("postgresql" if target.startswith("postgresql://") else "sqlite")
+    ok("batch", "--serials", "E-%03d", "--count", 2, "--out", tmp_path / "e", "--workers", 1, env=env)
+    assert json.loads(ok("registry", "summary", "--json", env=env)[0])["counts"]["planned"] == 2
