@@ -19,6 +19,7 @@ import click
 
 from lasergen import LasergenError
 from lasergen_cli.common import emit, json_option, machine_option, main
+from lasergen_cli.registry_hooks import after_stream, before_stream, registry_options
 
 
 def _named_sim_url(url: str) -> tuple[str, str | None]:
@@ -60,8 +61,9 @@ def _keyboard(runner, stop: threading.Event):
 @click.option("--ledger", default=None, help="sim:// only: where to save the exposure ledger (default JOB.ledger.npz).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @machine_option
+@registry_options
 @json_option
-def stream(job, port, resume_journal, journal, ledger, progress, machine, as_json):
+def stream(job, port, resume_journal, journal, ledger, progress, machine, as_json, registry_opt, registry_station):
     """Stream JOB to a GRBL 1.1 controller, with journal, progress, pause and safe resume.
 
     \b
@@ -85,11 +87,15 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
     interactive = sys.stderr.isatty() and sys.stdin.isatty()
     runner = JobRunner(job, port, MachineProfile.load(machine), journal_path=resume_journal or journal,
                        show_bar=interactive if progress is None else progress)
+    record = before_stream(job, registry_opt, registry_station)
     stop = threading.Event()
     if interactive:
         threading.Thread(target=_keyboard, args=(runner, stop), daemon=True).start()
     try:
         result = runner.run(resume=resume_journal is not None).to_dict()
+    except BaseException as exc:
+        after_stream(record, runner, error=exc)
+        raise
     finally:
         stop.set()
         if sim_name is not None:
@@ -97,6 +103,7 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
     result.update(job=job, journal=str(runner.journal_path))
     if sim_name is not None:
         result["ledger"] = result_ledger
+    after_stream(record, runner, result)
     extra = ""
     if result["uncertain"] or result["partial"]:
         extra = f"; {len(result['uncertain'])} mark(s) uncertain, {len(result['partial'])} cut by a stop (not rewritten)"
