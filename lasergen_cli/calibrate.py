@@ -1,0 +1,88 @@
+"""Calibration commands: `calibrate grid | measure | attenuator` and `align` (library: `lasergen.calib`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lasergen_cli.common import emit, json_option, machine_option, main, parse_pair
+
+SWEEP_HELP = "Values: 'a:b:step', 'a:b:xFACTOR' (geometric), 'a,b,c' or one number (fixed)."
+
+
+@main.group("calibrate")
+def calibrate():
+    """Test grids, their photos, and the beam side's calibration."""
+
+
+@calibrate.command("grid")
+@click.option("-o", "--out", required=True, help="Job file to write (one per rate when --rep-rates sweeps).")
+@click.option("--mode", type=click.Choice(["dots", "lines"]), default="dots", show_default=True,
+              help="A static dot per cell (sweeps dwell) or a written line per cell (sweeps speed).")
+@click.option("--energies", default=None, help="Pulse energies (uJ), default 200. " + SWEEP_HELP)
+@click.option("--dwells", default=None, help="Dot dwell (s), default 1.5 (dots).")
+@click.option("--speeds", default=None, help="Line speed (mm/s), default 0.4 (lines).")
+@click.option("--rep-rates", default=None, help="Repetition rates (kHz), default the machine's; a sweep writes "
+                                                "one job per rate (the amplifier is set by hand between them).")
+@click.option("--passes", default=None, help="Passes per cell, default 1.")
+@click.option("--cell-um", type=float, default=250.0, show_default=True, help="Cell pitch (um).")
+@click.option("--line-um", type=float, default=None, help="Line length in a cell (default 0.6 cell).")
+@click.option("--pitch-um", type=float, default=10.0, show_default=True, help="Canvas pitch (um); cells and "
+                                                                              "the line length are multiples of it.")
+@click.option("--origin", default="10,10", show_default=True, help="Machine X,Y (mm) of the grid's bottom-left corner.")
+@click.option("--no-fiducials", is_flag=True, help="Leave out the corner fiducials (then `measure` cannot read it).")
+@click.option("--no-labels", is_flag=True, help="Leave out the engraved row letters and column numbers.")
+@click.option("--mark-energy-uj", type=float, default=200.0, show_default=True, help="Fiducial and label recipe: energy.")
+@click.option("--mark-speed-mm-s", type=float, default=0.4, show_default=True, help="Fiducial and label recipe: speed.")
+@click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None, help="Glass (recorded in the job).")
+@machine_option
+@json_option
+def grid_command(out, mode, energies, dwells, speeds, rep_rates, passes, cell_um, line_um, pitch_um, origin,
+                 no_fiducials, no_labels, mark_energy_uj, mark_speed_mm_s, material, machine, as_json):
+    """A parameter-sweep test grid over one or two recipe parameters, with fiducials and labels.
+
+    Rows take the first swept parameter in the order energy, rep rate, passes, dwell/speed;
+    columns the second. Cells are named by row letter and column number ("B7"); each cell's
+    recipe, name and position are in the job manifest (what `calibrate measure` reads).
+    """
+    from dataclasses import replace
+
+    from lasergen.build import plan_to_file
+    from lasergen.calib.grid import MARK_RECIPE, GridSpec, check_energies, grid_parts
+    from lasergen.calib.sweep import parse_sweep
+    from lasergen.machine import MachineProfile
+
+    profile = MachineProfile.load(machine)
+    given = {"energy_uJ": energies, "dwell_s": dwells, "speed_mm_s": speeds, "rep_rate_kHz": rep_rates,
+             "passes": passes}
+    values = {f: parse_sweep(v, f"--{name}") for (f, v), name in
+              zip(given.items(), ("energies", "dwells", "speeds", "rep-rates", "passes")) if v is not None}
+    values.setdefault("rep_rate_kHz", [profile.rep_rate_kHz])
+    mark = replace(MARK_RECIPE, energy_uJ=mark_energy_uj, speed_mm_s=mark_speed_mm_s)
+    spec = GridSpec(mode=mode, values=values, cell_um=cell_um, line_um=line_um, pitch_um=pitch_um,
+                    origin_mm=parse_pair(origin, "--origin"), fiducials=not no_fiducials, labels=not no_labels,
+                    mark=mark, material=material)
+    check_energies(spec, profile)
+    parts = grid_parts(spec)
+    out_path = Path(out)
+    jobs = []
+    for part in parts:
+        path = out_path if len(parts) == 1 else out_path.with_name(
+            f"{out_path.stem}.{part.rep_rate_kHz:g}kHz{out_path.suffix or '.gcode'}")
+        rig = profile if part.rep_rate_kHz == profile.rep_rate_kHz else replace(profile, rep_rate_kHz=part.rep_rate_kHz)
+        manifest = plan_to_file(part.pattern, path, rig, material)
+        jobs.append({"job": str(path), "rep_rate_kHz": part.rep_rate_kHz, "time_s": manifest["estimate"]["time_s"],
+                     "cells": sum(c["written"] for c in part.pattern.meta["cells"]),
+                     "bounds_mm": manifest["mark_bounds_mm"]})
+    meta = parts[0].pattern.meta
+    rows, cols = meta["rows"], meta["cols"]
+    result = {"jobs": jobs, "rows": rows, "cols": cols, "cells": len(meta["cells"]), "size_um": meta["size_um"]}
+    axis = lambda a: f"{a['parameter']} {a['values'][0]:g}..{a['values'][-1]:g} ({len(a['values'])})" if a else "-"
+    lines = [f"wrote {j['job']}: {j['cells']} cells at {j['rep_rate_kHz']:g} kHz, estimated {j['time_s']:.0f} s"
+             for j in jobs]
+    lines.append(f"rows {axis(rows)}, columns {axis(cols)}; grid {meta['size_um'][0] / 1000:g} x "
+                 f"{meta['size_um'][1] / 1000:g} mm")
+    if len(jobs) > 1:
+        lines.append("set the amplifier to each job's repetition rate before running it")
+    emit(result, as_json, "\n".join(lines))
