@@ -86,3 +86,42 @@ def grid_command(out, mode, energies, dwells, speeds, rep_rates, passes, cell_um
     if len(jobs) > 1:
         lines.append("set the amplifier to each job's repetition rate before running it")
     emit(result, as_json, "\n".join(lines))
+
+
+def _measure_help() -> str:
+    from lasergen.calib.csv_columns import COLUMNS
+
+    lines = ["Measure every cell of a calibration grid in a UV photo (or a `lasergen simulate` render).",
+             "",
+             "The four fiducials locate the grid (rotation, perspective, a mirrored photo); uneven light is "
+             "corrected with each cell's own background and the fiducials' glow as a reference. Sizes are in "
+             "um from the grid's design, so --um-per-px is only a cross-check.",
+             "",
+             "CSV columns (one row per cell; empty where not measured):",
+             "",
+             "\b"]
+    lines += [f"  {name:<14} {text}" for name, text in COLUMNS.items()]
+    return "\n".join(lines)
+
+
+@calibrate.command("measure", help=_measure_help())
+@click.argument("photo", type=click.Path(dir_okay=False))
+@click.option("--grid", "grid_job", required=True, type=click.Path(dir_okay=False),
+              help="The grid's job file (its manifest says where every cell is).")
+@click.option("-o", "--out", required=True, help="CSV to write.")
+@click.option("--um-per-px", type=float, default=None, help="Photo scale, if known: checked against the fiducials'.")
+@click.option("--threshold", type=float, default=0.05, show_default=True,
+              help="Lit above this fraction of the fiducials' glow (0.05: the simulator's detection threshold).")
+@json_option
+def measure_command(photo, grid_job, out, um_per_px, threshold, as_json):
+    from lasergen.calib.measure import grid_from_job, measure_photo, write_csv
+
+    grid = grid_from_job(grid_job)
+    result = measure_photo(photo, grid, um_per_px, threshold)
+    write_csv(result.rows, out)
+    info = {**result.info, "csv": out, "photo": photo, "grid": grid_job}
+    for warning in info["warnings"]:
+        click.echo(f"lasergen: warning: {warning}", err=True)
+    emit(info, as_json, f"wrote {out}: {info['present']} of {info['cells']} cells lit ({info['merged']} merged), "
+                        f"{info['um_per_px']:.3g} um/px from the fiducials"
+                        + (", photo mirrored (taken through the glass)" if info["mirrored"] else ""))
