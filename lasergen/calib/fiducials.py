@@ -1,10 +1,10 @@
 """Finding a grid's four corner fiducials in a photo, and the homography they give.
 
-1. Work on a decimated glow image (longest side <= 1500 px: fast, and centroids stay sub-um
+1. Work on a decimated glow image (longest side <= 1000 px: fast, and centroids stay sub-um
    for grids of a few mm). Subtract the median (bare glass), threshold at a quarter of the
    bright end (the 99.9th percentile; the fiducials are fully crystallized, so even the
-   dimmest-lit one of an unevenly lit photo clears it), close the gaps between scan lines
-   (binary closing, radius ~ 1/500 of the image diagonal) and label connected blobs.
+   dimmest-lit one of an unevenly lit photo clears it) after a Gaussian blur (sigma 1/800 of
+   the diagonal) that closes the gaps between scan lines, and label connected blobs.
 2. Per blob: ink area, filled area (holes filled) and the centroid of the filled shape.
 3. Candidates: the `CANDIDATES` blobs with the largest filled area. For every four of them,
    ordered round their mean, and each of the 8 ways to name them TL, TR, BR, BL (4 rotations,
@@ -30,7 +30,7 @@ from lasergen.photo import homography
 
 CANDIDATES = 9
 MAX_SCORE = 1.2  # ~ every area within a factor 1.7 of its prediction
-WORK_MAX_PX = 1500
+WORK_MAX_PX = 1000
 ORDER = ("TL", "TR", "BR", "BL")
 HOLE_MIN = 0.08  # hole fraction that counts as the ring's hole (design: 0.25)
 MIN_AREA_PX = 30
@@ -45,14 +45,11 @@ class Found:
 
 
 def _blobs(glow: np.ndarray):
-    signal = glow - float(np.median(glow))  # bare glass dominates any grid photo
+    signal = ndimage.gaussian_filter(glow - float(np.median(glow)), np.hypot(*glow.shape) / 800)
     high = float(np.percentile(signal, 99.9))
     if not high > 0:
         raise LasergenError("measure: the photo is blank (nothing glows above the background)")
     mask = signal > 0.25 * high
-    radius = max(1, int(round(np.hypot(*glow.shape) / 500)))
-    disk = np.hypot(*np.mgrid[-radius:radius + 1, -radius:radius + 1]) <= radius
-    mask = ndimage.binary_closing(np.pad(mask, radius + 1), disk)[radius + 1:-radius - 1, radius + 1:-radius - 1]
     filled = ndimage.binary_fill_holes(mask)
     labels, n = ndimage.label(filled)
     if n == 0:

@@ -21,8 +21,27 @@ def _srgb_lut(levels: int) -> np.ndarray:
 SRGB_8 = _srgb_lut(256)
 
 
+def load_linear_planes(source) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(R, G, B) as contiguous float32 linear planes (cheaper than slicing an RGB array)."""
+    arr = load_encoded(source)
+    if arr.dtype in (np.uint8, np.uint16):
+        lut = SRGB_8 if arr.dtype == np.uint8 else _srgb_lut(65536)
+        return tuple(lut[np.ascontiguousarray(arr[..., k])] for k in range(3))
+    return tuple(np.ascontiguousarray(arr[..., k], dtype=np.float32) for k in range(3))
+
+
 def load_linear_rgb(source) -> np.ndarray:
     """(rows, cols, 3) float32 linear RGB in 0..1 from a path, PIL image or uint8/float array."""
+    arr = load_encoded(source)
+    if arr.dtype == np.uint8:
+        return SRGB_8[arr]
+    if arr.dtype == np.uint16:
+        return _srgb_lut(65536)[arr]
+    return arr.astype(np.float32)
+
+
+def load_encoded(source) -> np.ndarray:
+    """The image as stored: (rows, cols, 3) uint8/uint16 sRGB, or float taken as linear already."""
     if isinstance(source, (str, Path)):
         try:
             with Image.open(source) as img:
@@ -41,14 +60,14 @@ def load_linear_rgb(source) -> np.ndarray:
     if arr.ndim != 3 or arr.shape[2] < 3 or min(arr.shape[:2]) < 16:
         raise LasergenError(f"photo must be an RGB image of at least 16 x 16 px, got shape {arr.shape}")
     arr = arr[..., :3]
-    if arr.dtype == np.uint8:
-        return SRGB_8[arr]
-    if arr.dtype == np.uint16:
-        return _srgb_lut(65536)[arr]
+    if arr.dtype in (np.uint8, np.uint16):
+        return arr
+    if arr.dtype.kind not in "fiu":
+        raise LasergenError(f"photo pixels must be numbers, got {arr.dtype}")
     arr = arr.astype(np.float32)
     if not np.isfinite(arr).all():
         raise LasergenError("photo has non-finite pixel values")
-    return arr  # float input: taken as linear already
+    return arr
 
 
 def _pil_to_array(img: Image.Image) -> np.ndarray:
@@ -74,11 +93,9 @@ def project(H: np.ndarray, u, v) -> tuple[np.ndarray, np.ndarray]:
         return (H[0, 0] * u + H[0, 1] * v + H[0, 2]) / w, (H[1, 0] * u + H[1, 1] * v + H[1, 2]) / w
 
 
-def local_scale_px_per_um(H: np.ndarray, u, v, step_um: float = 1.0) -> np.ndarray:
-    """sqrt(|det J|) of the homography at (u, v): image pixels per design um (geometric mean of axes)."""
-    x0, y0 = project(H, u, v)
-    xu, yu = project(H, np.asarray(u) + step_um, v)
-    xv, yv = project(H, u, np.asarray(v) + step_um)
-    with np.errstate(invalid="ignore"):
-        det = (xu - x0) * (yv - y0) - (xv - x0) * (yu - y0)
-        return np.sqrt(np.abs(det)) / step_um
+def local_scale_px_per_um(H: np.ndarray, u, v) -> np.ndarray:
+    """Image pixels per design um at (u, v): sqrt(|det J|), with det J = det H / w^3 for a
+    homography (w = h31 u + h32 v + h33), the geometric mean of the two axes' scales."""
+    w = H[2, 0] * np.asarray(u, float) + H[2, 1] * np.asarray(v, float) + H[2, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt(np.abs(np.linalg.det(H) / w ** 3))

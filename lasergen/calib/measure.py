@@ -32,10 +32,10 @@ from lasergen import LasergenError
 from lasergen.calib.fiducials import find_fiducials
 from lasergen.calib.csv_columns import COLUMNS, RECIPE_COLUMNS
 from lasergen.calib.grid import FORMAT
-from lasergen.calib.image import load_linear_rgb, local_scale_px_per_um, project
+from lasergen.calib.image import load_linear_planes, local_scale_px_per_um, project
 
 DEFAULT_THRESHOLD = 0.05
-MAX_SAMPLES_PER_CELL = 200  # per side
+MAX_SAMPLES_PER_CELL = 100  # per side: 2.5 um steps in a 250 um cell keep sizes within 1 um
 CENTRE_REACH = 0.3  # of a cell: how far a feature's centroid may sit from the cell's centre
 SCALE_TOLERANCE = 0.10  # a given --um-per-px further than this from the fiducials' is a warning
 
@@ -99,10 +99,10 @@ def measure_photo(photo, grid: dict, um_per_px: float | None = None,
                             f"got {threshold:g}")
     if um_per_px is not None and not (np.isfinite(um_per_px) and um_per_px > 0):
         raise LasergenError(f"measure: --um-per-px must be > 0, got {um_per_px:g}")
-    rgb = load_linear_rgb(photo)
-    red, green = rgb[..., 0], rgb[..., 1]
-    glow = rgb.sum(axis=2)
-    del rgb
+    red, green, blue = load_linear_planes(photo)
+    glow = red + green
+    glow += blue
+    del blue
     found = find_fiducials(glow, grid["fiducials"])
     H, cell_um = found.H, float(grid["cell_um"])
     cells = grid["cells"]
