@@ -125,3 +125,53 @@ def measure_command(photo, grid_job, out, um_per_px, threshold, as_json):
     emit(info, as_json, f"wrote {out}: {info['present']} of {info['cells']} cells lit ({info['merged']} merged), "
                         f"{info['um_per_px']:.3g} um/px from the fiducials"
                         + (", photo mirrored (taken through the glass)" if info["mirrored"] else ""))
+
+
+@calibrate.command("attenuator")
+@click.argument("readings", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", required=True, help="Machine profile (TOML) to write.")
+@click.option("--machine", default="pi-c884", show_default=True,
+              help="Profile to base it on (built-in name or TOML file); its comments are kept.")
+@click.option("--name", default=None, help="Name of the new profile (default: the output file's stem).")
+@click.option("--rep-rate-khz", type=float, default=None,
+              help="Repetition rate during the readings (default: the base profile's); converts power to energy.")
+@click.option("--wavelength-nm", type=float, default=1030.0, show_default=True, help="Laser wavelength.")
+@click.option("--transmission", type=float, default=1.0, show_default=True,
+              help="Fraction of the metered power that reaches the sample (meter before the objective).")
+@click.option("--date", default=None, help="Date of the readings, YYYY-MM-DD (default: today).")
+@json_option
+def attenuator_command(readings, out, machine, name, rep_rate_khz, wavelength_nm, transmission, date, as_json):
+    """Fit Malus's law to power-meter readings vs half-wave-plate angle and write a machine profile.
+
+    READINGS is a CSV with a column angle_deg and one of energy_uJ, power_mW or power_W (# starts
+    a comment). The profile records the fit, the date, wavelength, repetition rate and the range
+    of energies the readings covered; planning and streaming refuse energies outside that range.
+    """
+    from lasergen.calib.attenuator import fit_readings, profile_with_fit, read_readings
+    from lasergen.machine import MachineProfile
+
+    base = MachineProfile.load(machine)
+    rate = rep_rate_khz if rep_rate_khz is not None else base.rep_rate_kHz
+    angles, energies = read_readings(readings, rate, transmission)
+    fit = fit_readings(angles, energies)
+    text, profile = profile_with_fit(machine, fit, name or Path(out).stem, rate, wavelength_nm, date)
+    warnings = list(fit.warnings)
+    if abs(rate - base.rep_rate_kHz) > 1e-9:
+        warnings.append(f"readings at {rate:g} kHz, but the profile's laser runs at {base.rep_rate_kHz:g} kHz: "
+                        f"pulse energies differ at another rate")
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        from lasergen import LasergenError
+        raise LasergenError(f"cannot write {out}: {exc}") from None
+    result = {"profile": out, "name": profile.name, **fit.summary(), "warnings": warnings,
+              "energy_range_uJ": list(profile.energy_range_uJ)}
+    for warning in warnings:
+        click.echo(f"lasergen: warning: {warning}", err=True)
+    table = "\n".join(f"  {r['angle_deg']:8.2f} deg  {r['energy_uJ']:10.4g} uJ  residual {r['residual_uJ']:+.3g} uJ"
+                      for r in result["residuals"])
+    emit(result, as_json,
+         f"wrote {out}: E(theta) = {fit.calibration.p_min:.4g} + ({fit.calibration.p_max:.4g} - "
+         f"{fit.calibration.p_min:.4g}) cos^2(2 (theta - {fit.calibration.theta0_deg:.3f} deg)); "
+         f"rms residual {fit.calibration.rms_residual:.3g} uJ over {len(angles)} readings; "
+         f"energies {profile.energy_range_uJ[0]:.4g}..{profile.energy_range_uJ[1]:.4g} uJ allowed\n{table}")
