@@ -175,3 +175,64 @@ def attenuator_command(readings, out, machine, name, rep_rate_khz, wavelength_nm
          f"{fit.calibration.p_min:.4g}) cos^2(2 (theta - {fit.calibration.theta0_deg:.3f} deg)); "
          f"rms residual {fit.calibration.rms_residual:.3g} uJ over {len(angles)} readings; "
          f"energies {profile.energy_range_uJ[0]:.4g}..{profile.energy_range_uJ[1]:.4g} uJ allowed\n{table}")
+
+
+@main.command("align")
+@click.argument("photo", type=click.Path(dir_okay=False))
+@click.option("--job", "job_path", required=True, type=click.Path(dir_okay=False), help="The job to place.")
+@click.option("-o", "--out", required=True, help="The aligned job to write.")
+@click.option("--camera", required=True, type=click.Path(dir_okay=False),
+              help="Camera file: photo px -> machine mm ([camera] homography, or two [[reference]] moves).")
+@click.option("--find", type=click.Choice(["fiducials", "corners"]), default="fiducials", show_default=True,
+              help="Grid fiducials already on the sample, or the corners of the glass.")
+@click.option("--fiducials-from", default=None, type=click.Path(dir_okay=False),
+              help="The grid job whose fiducials are on the sample (default: --job itself).")
+@click.option("--margin-mm", type=float, default=0.5, show_default=True, help="corners: distance from the glass edges.")
+@click.option("--dark", is_flag=True, help="corners: the sample is darker than the stage.")
+@click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning.")
+@json_option
+def align_command(photo, job_path, out, camera, find, fiducials_from, margin_mm, dark, no_checksum, as_json):
+    """Place a job on the sample seen in a camera photo: offset and rotation applied to its toolpath,
+    re-emitted in the job's controller language, the move recorded in its manifest.
+
+    \b
+    Camera file (TOML), photo pixels (x right, y down) -> machine mm:
+      [camera]
+      homography = [[h11, h12, h13], [h21, h22, h23], [h31, h32, h33]]
+    or two (similarity) or more (affine) reference moves from the same camera pose:
+      [[reference]]
+      machine_mm = [20.0, 20.0]
+      photo_px = [812.5, 1630.0]
+    """
+    from lasergen.calib.align import (
+        fiducials_in_machine,
+        kabsch,
+        load_camera,
+        move_job,
+        placement_on_rectangle,
+        sample_rectangle,
+    )
+    from lasergen.calib.measure import grid_from_job
+    from lasergen.job import read_job
+
+    H = load_camera(camera)
+    job = read_job(Path(job_path), check_sum=not no_checksum)
+    record = {"photo": Path(photo).name, "camera": Path(camera).name, "method": find}
+    if find == "fiducials":
+        planned, found = fiducials_in_machine(photo, H, grid_from_job(fiducials_from or job_path))
+        rigid, rms_mm = kabsch(planned, found)
+        record.update(found_mm=found.round(4).tolist(), rms_residual_mm=rms_mm)
+    else:
+        if not margin_mm >= 0:
+            from lasergen import LasergenError
+            raise LasergenError(f"--margin-mm must be >= 0, got {margin_mm:g}")
+        corners = sample_rectangle(photo, H, dark)
+        rigid = placement_on_rectangle(corners, job.manifest.get("mark_bounds_mm") or job.toolpath.mark_bounds_mm(),
+                                       margin_mm)
+        record.update(sample_corners_mm=corners.round(4).tolist(), margin_mm=margin_mm)
+    manifest = move_job(job, rigid, out, record)
+    result = {"job": out, **manifest["alignment"], "mark_bounds_mm": manifest["mark_bounds_mm"]}
+    t = rigid
+    emit(result, as_json, f"wrote {out}: rotated {t.angle_deg:+.3f} deg, shifted {t.dx_mm:+.4f}, {t.dy_mm:+.4f} mm"
+                          + (f"; fiducials fit to {1000 * record['rms_residual_mm']:.1f} um rms"
+                             if "rms_residual_mm" in record else ""))
