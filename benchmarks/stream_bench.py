@@ -1,14 +1,23 @@
-"""Streaming throughput: a 50,000-line raster job to the emulator at 115200 baud, enforced.
+"""Streaming throughput of each back-end through its emulator, and each controller's predicted
+job time for the same pattern.
+
+GRBL: a 50,000-line raster job to the emulator at 115200 baud, enforced.
 
 The sim:// transport paces both directions at 10 bits per byte, so the bound is
 baud / 10 bytes per second of G-code (11,520 B/s at 115200). Link utilisation is the bytes
 of the lines sent per second over that bound; character counting within GRBL's 127-byte
 window should keep it above 90 %. The emulator runs fast-forward: motion never limits the
 stream (GRBL's back-pressure stays in simulated time), only the link does.
---barrier-cost: the same stream with and without the rule that a write unit turning the beam
-on waits until every earlier line is answered (`drivers.grbl.plan.units`), median of
---repeat runs each: what the rule costs in lines/s and in link utilisation.
-Usage: python benchmarks/stream_bench.py [--lines 50000] [--baud 115200] [--barrier-cost [--repeat 3]]
+PI GCS (C-884): the same stripes planned for `pi-c884`, streamed by the PI session one motion
+at a time (each group closed by ERR?, each move proven by #5 / ONT? / POS?), over the same
+paced link: commands/s (GCS lines the job sends), and the link's use in each direction. The
+link is request/answer, so its utilisation is bounded by the round trips, not by the bytes.
+--barrier-cost: the GRBL stream with and without the rule that a write unit turning the beam
+on waits until every earlier line is answered (`drivers.grbl.plan.units`), median of --repeat
+runs each: what the rule costs in lines/s and link use when the link is the limit, and in job
+time when motion is (a real-clock emulator, stripes written at --real-speed-mm-s).
+Usage: python benchmarks/stream_bench.py [--lines 50000] [--pi-rows 3000] [--baud 115200] [--backend both]
+       python benchmarks/stream_bench.py --barrier-cost [--lines 20000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -29,15 +38,56 @@ from lasergen.planner import plan
 from lasergen.recipe import PRESETS, Recipe
 
 
-def raster_job(target_lines: int, machine: MachineProfile, speed_mm_s: float | None = None) -> str:
+def stripes(target_lines: int, speed_mm_s: float | None = None) -> Pattern:
     """Stripes: each scan line alternates marks and gaps, so most lines are G1 moves."""
     cols = 120
     rows = max(1, target_lines // (cols + 3))
     mask = np.zeros((rows, cols), bool)
     mask[:, ::2] = True
     recipe = Recipe() if speed_mm_s is None else Recipe(speed_mm_s=speed_mm_s)
-    pattern = Pattern(20.0, [Layer(mask, "write", "stripes")], (5.0, 5.0), {**PRESETS, "write": recipe})
+    return Pattern(20.0, [Layer(mask, "write", "stripes")], (5.0, 5.0), {**PRESETS, "write": recipe})
+
+
+def raster_job(target_lines: int, machine: MachineProfile, speed_mm_s: float | None = None) -> str:
+    pattern = stripes(target_lines, speed_mm_s)
     return render_job(pattern, plan(pattern, machine), machine)
+
+
+def predicted_s(pattern: Pattern, machine: MachineProfile) -> float:
+    from lasergen.backends import language_for
+
+    return language_for(machine).estimate(plan(pattern, machine), machine)["time_s"]
+
+
+def pi_bench(rows: int, baud: int):
+    from drivers.pi_gcs.session import PiGcsSession
+    from drivers.session import StreamHandler
+
+    class Recorder(StreamHandler):
+        written = acked = executed = staticmethod(lambda seq: None)
+
+    machine = MachineProfile.load("pi-c884")
+    pattern = stripes(rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        job = Path(tmp) / "bench.job"
+        job.write_text(render_job(pattern, plan(pattern, machine), machine))
+        session = PiGcsSession(f"sim://?machine=pi-c884&device=bench-{rows}&baud={baud}", machine)
+        session.open()
+        session.connect()
+        table = session.prepare(str(job))
+        send = table.plan(np.zeros(table.n_marks, bool))
+        out0, in0 = session.client.bytes_out, session.client.bytes_in
+        t0 = time.monotonic()
+        session.stream(send, Recorder())
+        elapsed = time.monotonic() - t0
+        out, inn = session.client.bytes_out - out0, session.client.bytes_in - in0
+        session.close()
+    bound = baud / 10.0
+    print(f"PI job: {len(send)} commands, {table.n_marks} marks, {int(table.motion.sum())} motions")
+    print(f"streamed in {elapsed:.1f} s: {len(send) / elapsed:.0f} commands/s, "
+          f"{int(table.motion.sum()) / elapsed:.0f} motions/s")
+    print(f"link: host->controller {100 * out / elapsed / bound:.1f} %, controller->host "
+          f"{100 * inn / elapsed / bound:.1f} % of {baud} baud")
 
 
 def grbl_stream(job: Path, baud: int, machine: MachineProfile, barriers: bool = True,
@@ -95,7 +145,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=50_000)
     parser.add_argument("--baud", type=int, default=115_200)
-    parser.add_argument("--barrier-cost", action="store_true", help="compare with and without the barrier rule")
+    parser.add_argument("--pi-rows", type=int, default=3000, help="PI job size (lines of the stripes pattern)")
+    parser.add_argument("--backend", choices=["grbl", "pi", "both"], default="both")
+    parser.add_argument("--barrier-cost", action="store_true", help="GRBL with and without the barrier rule")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--real-lines", type=int, default=1000, help="--barrier-cost: lines of the real-clock job")
     parser.add_argument("--real-speed-mm-s", type=float, default=2.0, help="--barrier-cost: its writing speed")
@@ -103,6 +155,14 @@ def main():
     hardware_sim.urlhandler.register()
     if args.barrier_cost:
         barrier_cost(args.lines, args.baud, args.repeat, args.real_lines, args.real_speed_mm_s)
+        return
+    pattern = stripes(args.pi_rows)
+    print(f"predicted time of the same {args.pi_rows}-line stripes: GRBL "
+          f"{predicted_s(pattern, MachineProfile.load('grbl-default')):.1f} s, "
+          f"PI C-884 {predicted_s(pattern, MachineProfile.load('pi-c884')):.1f} s")
+    if args.backend in ("pi", "both"):
+        pi_bench(args.pi_rows, args.baud)
+    if args.backend == "pi":
         return
     machine = MachineProfile.load()
     with tempfile.TemporaryDirectory() as tmp:

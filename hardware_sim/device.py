@@ -8,8 +8,8 @@ block or dwell is due, so simulated time follows the wall clock, and bytes are t
 the simulated moment they arrived (a thread that wakes late catches up event by event, never
 running all due motion before feeding the planner); with the default fast-forward clock it
 never waits on motion (the emulator jumps its own clock).
-The emulator class is the machine profile's controller family's (`EMULATORS`), so the device,
-its transports, fault plans and `sim://` options are the same for every family. A link (in-process pyserial object, pty or TCP
+The emulator is the machine profile's controller family's (`hardware_sim.emulators`), so the
+device, its transports, fault plans and `sim://` options are the same for every family. A link (in-process pyserial object, pty or TCP
 socket) receives the device's output through `deliver(bytes)`; when a fault drops the link,
 the link gets `drop()` and the device goes on running what it already holds.
 
@@ -25,23 +25,8 @@ import threading
 import time
 
 from hardware_sim.faults import FaultPlan
-from lasergen import LasergenError
+from hardware_sim.emulators import make_emulator
 from lasergen.machine import MachineProfile
-
-# controller family -> its emulator class (one registration line per family)
-EMULATORS = {"grbl": "hardware_sim.grbl.emulator:GrblEmulator",
-             "pi_gcs": "hardware_sim.pi_gcs.emulator:PiGcsEmulator"}
-
-
-def emulator_class(machine: MachineProfile):
-    import importlib
-
-    family = getattr(machine, "controller", None) or getattr(machine, "family", None) or "grbl"
-    target = EMULATORS.get(family)
-    if target is None:
-        raise LasergenError(f"no emulator for controller family {family!r} (known: {', '.join(sorted(EMULATORS))})")
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
 
 _REGISTRY: dict[str, "Device"] = {}
 _REGISTRY_LOCK = threading.Lock()
@@ -49,14 +34,15 @@ _REGISTRY_LOCK = threading.Lock()
 
 class Device:
     def __init__(self, machine: MachineProfile, clock: str = "ff", speed: float = 1.0, material: str | None = None,
-                 name: str | None = None):
+                 name: str | None = None, port: str = "stage"):
         if clock not in ("ff", "real"):
             raise ValueError(f"clock must be 'ff' or 'real', got {clock!r}")
         self.machine = machine
         self.name = name
         self.material = material
         self.scale = None if clock == "ff" else float(speed)
-        self.emulator = emulator_class(machine)(machine, fast_forward=self.scale is None)
+        self.port = port
+        self.emulator = make_emulator(machine, port, name, fast_forward=self.scale is None)
         self.inbox: queue.Queue = queue.Queue()
         self.link = None
         self._sim0 = 0.0
@@ -173,14 +159,16 @@ HANDLERS = {"data": Device._on_data, "attach": Device._on_attach, "detach": Devi
             "call": Device._on_call}
 
 
-def open_device(machine: MachineProfile, name: str | None = None, **options) -> Device:
-    """A new device, or the named one if it exists (then `options` other than faults are ignored)."""
+def open_device(machine: MachineProfile, name: str | None = None, port: str = "stage", **options) -> Device:
+    """A new device, or the named one if it exists (then `options` other than faults are ignored).
+    A rig's other ports (`port=attenuator`) are devices of their own under the same name."""
     if name is None:
-        return Device(machine, name=None, **options)
+        return Device(machine, name=None, port=port, **options)
+    key = name if port == "stage" else f"{name}:{port}"
     with _REGISTRY_LOCK:
-        device = _REGISTRY.get(name)
+        device = _REGISTRY.get(key)
         if device is None:
-            device = _REGISTRY[name] = Device(machine, name=name, **options)
+            device = _REGISTRY[key] = Device(machine, name=name, port=port, **options)
         return device
 
 

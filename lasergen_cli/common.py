@@ -49,7 +49,13 @@ def json_option(f):
 
 def machine_option(f):
     return click.option("--machine", default="default", show_default=True,
-                        help="Machine profile: built-in name or TOML file.")(f)
+                        help="Machine profile: built-in name or TOML file (see `lasergen machines`).")(f)
+
+
+def job_machine_option(f):
+    """For commands that read a job: the job's own profile unless another one is given."""
+    return click.option("--machine", default=None,
+                        help="Machine profile (default: the one the job was planned for).")(f)
 
 
 def parse_pair(text: str, what: str) -> tuple[float, float]:
@@ -65,13 +71,17 @@ def recipe_options(f):
     options = [
         click.option("--energy-uj", type=float, default=200.0, show_default=True, help="Pulse energy (uJ)."),
         click.option("--rep-rate-khz", type=float, default=10.0, show_default=True, help="Repetition rate (kHz)."),
-        click.option("--mode", type=click.Choice(["raster", "dots"]), default="raster", show_default=True),
-        click.option("--speed-mm-s", type=float, default=0.4, show_default=True, help="Raster scan speed."),
-        click.option("--line-pitch-um", type=float, default=None, help="Raster line pitch (default: pixel pitch)."),
-        click.option("--dwell-s", type=float, default=1.5, show_default=True, help="Dwell per dot (dots mode)."),
-        click.option("--passes", type=int, default=1, show_default=True),
+        click.option("--mode", type=click.Choice(["raster", "dots"]), default="raster", show_default=True,
+                     help="raster: scan lines at --speed-mm-s; dots: one dwell of --dwell-s per pixel."),
+        click.option("--speed-mm-s", type=float, default=0.4, show_default=True, help="Raster scan speed (mm/s)."),
+        click.option("--line-pitch-um", type=float, default=None,
+                     help="Raster line pitch (um); default: the pixel pitch."),
+        click.option("--dwell-s", type=float, default=1.5, show_default=True,
+                     help="Dwell per dot in dots mode (s)."),
+        click.option("--passes", type=int, default=1, show_default=True, help="Times each layer is written."),
         click.option("--origin", default="10,10", show_default=True, help="Machine X,Y (mm) of the bottom-left corner."),
-        click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default="BrI", show_default=True),
+        click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default="BrI", show_default=True,
+                     help="Glass the job is planned for (see `lasergen materials`)."),
         machine_option,
         json_option,
     ]

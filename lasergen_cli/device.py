@@ -20,7 +20,8 @@ from pathlib import Path
 import click
 
 from lasergen import LasergenError
-from lasergen_cli.common import emit, json_option, machine_option, main
+from lasergen_cli.common import emit, job_machine_option, json_option, machine_option, main
+from lasergen_cli.registry_hooks import after_stream, before_stream, registry_options
 
 
 def _named_sim_url(url: str) -> tuple[str, str | None]:
@@ -66,17 +67,18 @@ def _keyboard(runner, stop: threading.Event):
               help="Journal file (default: JOB.<device>.journal beside the job, one per device).")
 @click.option("--ledger", default=None, help="sim:// only: where to save the exposure ledger (default JOB.ledger.npz).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-@machine_option
+@job_machine_option
+@registry_options
 @json_option
-def stream(job, port, resume_journal, resume_on, journal, ledger, progress, machine, as_json):
-    """Stream JOB to the controller, with journal, progress, pause and safe resume.
+def stream(job, port, resume_journal, resume_on, journal, ledger, progress, machine, as_json, registry_opt,
+           registry_station):
+    """Stream JOB to its controller (GRBL 1.1, PI C-884, ...), with journal, progress, pause and safe resume.
 
     On a terminal, keys pause and resume: p = pause (feed hold, beam off), r = resume (cycle
     start), a = abort (the safe stop: beam off, controller reset, journal closed). Ctrl-C
     stops the same safe way; a second Ctrl-C only shortens the waits. Exit 0 when the job is
     complete, 2 when it stopped (one line says why and how to resume)."""
     from drivers.runner import JobRunner
-    from lasergen.machine import MachineProfile
 
     sim_name = None
     if port.startswith("sim:"):
@@ -90,10 +92,11 @@ def stream(job, port, resume_journal, resume_on, journal, ledger, progress, mach
         raise LasergenError("--resume-on needs --resume")
     interactive = sys.stderr.isatty() and sys.stdin.isatty()
     try:
-        runner = JobRunner(job, port, MachineProfile.load(machine), journal_path=resume_journal or journal,
+        runner = JobRunner(job, port, _job_machine(job, machine), journal_path=resume_journal or journal,
                            show_bar=interactive if progress is None else progress, resume_on=resume_on)
     except KeyboardInterrupt:
         raise LasergenError("interrupted (Ctrl-C) before anything was sent") from None
+    record = before_stream(job, registry_opt, registry_station)
     stop = threading.Event()
     if interactive:
         threading.Thread(target=_keyboard, args=(runner, stop), daemon=True).start()
@@ -104,23 +107,39 @@ def stream(job, port, resume_journal, resume_on, journal, ledger, progress, mach
             result = runner.run(resume=resume_journal is not None).to_dict()
             if threading.current_thread() is threading.main_thread():
                 quiet = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        except BaseException as exc:
+            after_stream(record, runner, error=exc)
+            raise
         finally:
             stop.set()
             if sim_name is not None:
                 result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz",
                                              resume_journal is not None and ephemeral, forget=ephemeral)
-        _report(result, runner, job, sim_name, ephemeral, result_ledger if sim_name is not None else None, as_json)
+        _report(result, runner, job, sim_name, ephemeral, result_ledger if sim_name is not None else None, as_json,
+                record)
     finally:
         for sig, previous in quiet.items():
             signal.signal(sig, previous)
 
 
-def _report(result: dict, runner, job: str, sim_name, ephemeral: bool, result_ledger, as_json: bool):
+def _job_machine(job: str, machine: str | None):
+    """The profile to stream with: the one given (of the job's controller), else the job's own.
+    Only the header is read: a big job's body is the runner's to read, lazily."""
+    from lasergen.job import job_language, machine_for, parse_header
+
+    with open(job, "rb") as f:
+        head = f.read(200_000).decode("utf-8", errors="replace").split("\n")[:-1]
+    manifest, _ = parse_header(head) if head and head[0].startswith(";@lasergen ") else (None, 0)
+    return machine_for(job_language(head[0] if head else ""), manifest, machine)
+
+
+def _report(result: dict, runner, job: str, sim_name, ephemeral: bool, result_ledger, as_json: bool, record=None):
     if ephemeral and runner.journal_path is not None and result["status"] == "complete":
         runner.journal_path.unlink(missing_ok=True)  # that emulator is gone: nothing can be resumed on it
     result.update(job=job, journal=str(runner.journal_path))
     if sim_name is not None:
         result["ledger"] = result_ledger
+    after_stream(record, runner, result)
     extra = ""
     if result["uncertain"] or result["partial"]:
         extra = (f"; {len(result['uncertain'])} mark(s) uncertain, {len(result['partial'])} cut by a stop: treated "
@@ -166,18 +185,20 @@ def sim():
               help="Simulated seconds per wall-clock second with --clock real (tests run faster).")
 @click.option("--ledger", "ledger_path", default=None,
               help="Save the exposure ledger (what the beam did, all clients) here on 'save' and on exit (.npz).")
-@click.option("--drop-after", type=int, default=None, help="Fault: drop the link after N lines.")
-@click.option("--error-on", default=None, help="Fault: answer line K with error:C (K or K:C).")
-@click.option("--alarm-on", default=None, help="Fault: raise ALARM:A on line K (K or K:A).")
+@click.option("--drop-after", type=int, default=None, help="Fault: drop the link after N lines (default: never).")
+@click.option("--error-on", default=None, help="Fault: answer line K with error:C, as K or K:C (C default 20).")
+@click.option("--alarm-on", default=None, help="Fault: raise ALARM:A on line K, as K or K:A (A default 1).")
+@click.option("--alarm-at", default=None, help="Fault: ALARM:A once line K's motion has run D um, as K:D or K:D:A.")
 @click.option("--corrupt", type=float, default=None, help="Fault: corrupt sent bytes with probability P (0..1).")
 @click.option("--stall-after", type=int, default=None, help="Fault: hang after N lines until a soft reset.")
 @click.option("--reset-after", type=int, default=None, help="Fault: soft-reset the controller after N lines.")
 @click.option("--power-after", type=int, default=None, help="Fault: power-cycle the controller after N lines.")
-@click.option("--seed", type=int, default=None, help="Random seed of --corrupt.")
+@click.option("--seed", type=int, default=None, help="Random seed of --corrupt (default 0).")
 @machine_option
 @json_option
 def serve(use_pty, tcp_port, baud, clock, speed, ledger_path, machine, as_json, **faults):
-    """Run the machine's controller emulator for any sender, until Ctrl-C or 'quit'.
+    """Run the machine's controller emulator (GRBL 1.1, PI C-884, ...) for any sender, until
+    Ctrl-C or 'quit'; prints where it listens (and where the rig's attenuator listens).
 
     The emulated controller outlives its clients: position, queue and exposure record stay
     across connections. Faults apply to each client's connection, lines counted from 1.
@@ -193,18 +214,31 @@ def serve(use_pty, tcp_port, baud, clock, speed, ledger_path, machine, as_json, 
     if use_pty == (tcp_port is not None):
         raise LasergenError("give exactly one of --pty or --tcp PORT")
     plan = FaultPlan.from_options(faults)
-    device = Device(MachineProfile.load(machine), clock=clock, speed=speed)
-    if use_pty:
-        server = PtyServer(device, baud=baud, faults=plan)
-        where = server.name
-    else:
-        try:
-            server = TcpServer(device, port=tcp_port, baud=baud, faults=plan)
-        except OSError as exc:
-            device.stop()
-            raise LasergenError(f"cannot listen on 127.0.0.1:{tcp_port}: {exc.strerror}") from None
-        where = f"socket://127.0.0.1:{server.port}"
-    emit({"listening": where}, as_json, f"listening on {where}")
+    profile = MachineProfile.load(machine)
+    rig = f"serve-{os.getpid()}"
+    devices = [Device(profile, clock=clock, speed=speed, name=rig)]
+    if profile.energy_mode == "attenuator":  # the whole rig: the attenuator on a port of its own
+        devices.append(Device(profile, clock=clock, speed=speed, name=rig, port="attenuator"))
+    device = devices[0]  # the stage controller: what the commands below act on
+    servers, places = [], {}
+    try:
+        for dev in devices:
+            if use_pty:
+                server = PtyServer(dev, baud=baud, faults=plan if dev.port == "stage" else None)
+                places[dev.port] = server.name
+            else:
+                server = TcpServer(dev, port=tcp_port if dev.port == "stage" else 0, baud=baud,
+                                   faults=plan if dev.port == "stage" else None)
+                places[dev.port] = f"socket://127.0.0.1:{server.port}"
+            servers.append(server)
+    except OSError as exc:
+        for dev in devices:
+            dev.stop()
+        raise LasergenError(f"cannot listen on 127.0.0.1:{tcp_port}: {exc.strerror}") from None
+    where = places["stage"]
+    text = f"listening on {where}" + (f" (attenuator on {places['attenuator']})" if "attenuator" in places else "")
+    emit({"listening": where, "controller": profile.controller, **({"attenuator": places["attenuator"]}
+                                                                    if "attenuator" in places else {})}, as_json, text)
     sys.stdout.flush()
     done = threading.Event()
 
@@ -225,7 +259,7 @@ def serve(use_pty, tcp_port, baud, clock, speed, ledger_path, machine, as_json, 
             if word in commands:
                 try:
                     click.echo(commands[word](*args[:1]))
-                except (TypeError, OSError, LasergenError) as exc:
+                except (TypeError, AttributeError, OSError, LasergenError) as exc:
                     click.echo(f"error: {exc}")
             elif word:
                 click.echo(f"unknown command {word!r} (known: {', '.join(commands)})")
@@ -240,7 +274,9 @@ def serve(use_pty, tcp_port, baud, clock, speed, ledger_path, machine, as_json, 
     except KeyboardInterrupt:
         pass
     finally:
-        server.close()
+        for server in servers:
+            server.close()
         if ledger_path:
             save()
-        device.stop()
+        for dev in devices:
+            dev.stop()

@@ -10,8 +10,6 @@ which yields the identical toolpath several times faster.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from lasergen import LasergenError
@@ -19,14 +17,8 @@ from lasergen.backends.grbl.gcode.fastread import fast_read
 from lasergen.backends.grbl.gcode.interpreter import Interpreter
 from lasergen.backends.grbl.gcode.words import LINE_BUFFER_SIZE, GcodeError, clean_line
 from lasergen.machine import MachineProfile
+from lasergen.program import ParsedProgram
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
-
-
-@dataclass
-class ParsedProgram:
-    toolpath: Toolpath
-    row_line: np.ndarray  # 0-based source line of each toolpath row
-    n_lines: int
 
 
 def parse_pass_marker(raw: str) -> tuple[int, int] | None:
@@ -71,7 +63,7 @@ def interpret_program(lines: list[str], machine: MachineProfile, laser_mode: boo
         except GcodeError as exc:
             raise LasergenError(f"line {number + 1}: error:{exc.code} {exc} in {raw.strip()!r}") from None
         for a in actions:
-            if a.kind == "move":
+            if a.kind in ("move", "probe"):  # a probe is a beam-off feed move
                 rows.append((RAPID if a.rapid else LINE, a.start[0], a.start[1], a.end[0], a.end[1], a.feed_mm_s,
                              0.0, a.power_s / s_per_uJ, max(pass_id, 0), layer, number))
             elif a.kind == "dwell":
