@@ -59,7 +59,7 @@ def _keyboard(runner, stop: threading.Event):
 @click.option("--port", required=True, help="Serial port or pyserial URL: /dev/ttyUSB0, socket://127.0.0.1:PORT, sim://")
 @click.option("--resume", "resume_journal", is_flag=False, flag_value="", default=None,
               help="Continue the interrupted run of JOB on this device (its own journal); or give a journal file "
-                   "as --resume=FILE.")
+                   "as --resume=FILE (default: a new run).")
 @click.option("--resume-on", default=None, metavar="DEVICE",
               help="With --resume: continue here a run recorded on DEVICE (the key the refusal names); the marks "
                    "in flight when it stopped are skipped and listed.")
@@ -74,10 +74,13 @@ def stream(job, port, resume_journal, resume_on, journal, ledger, progress, mach
            registry_station):
     """Stream JOB to its controller (GRBL 1.1, PI C-884, ...), with journal, progress, pause and safe resume.
 
-    On a terminal, keys pause and resume: p = pause (feed hold, beam off), r = resume (cycle
-    start), a = abort (the safe stop: beam off, controller reset, journal closed). Ctrl-C
-    stops the same safe way; a second Ctrl-C only shortens the waits. Exit 0 when the job is
-    complete, 2 when it stopped (one line says why and how to resume)."""
+    \b
+    On a terminal, keys:
+      p  pause (feed hold, beam off)
+      r  resume (cycle start)
+      a  abort (the safe stop: beam off, controller reset, journal closed)
+    Ctrl-C stops the same safe way; a second Ctrl-C only shortens the waits. Exit 0 when the
+    job is complete, 2 when it stopped (one line says why and how to resume)."""
     from drivers.runner import JobRunner
 
     sim_name = None
@@ -176,7 +179,7 @@ def sim():
 @sim.command()
 @click.option("--pty", "use_pty", is_flag=True, help="Listen on a pseudo-terminal (prints its /dev/pts path).")
 @click.option("--tcp", "tcp_port", type=click.IntRange(0, 65535), default=None,
-              help="Listen on TCP 127.0.0.1:PORT, one client at a time (0: any free port).")
+              help="Listen on TCP 127.0.0.1:PORT, one client at a time (0: any free port); else give --pty.")
 @click.option("--baud", type=click.IntRange(1, None), default=None,
               help="Emulate the byte time of this baud rate (default: no link pacing).")
 @click.option("--clock", type=click.Choice(["real", "ff"]), default="real", show_default=True,
@@ -184,15 +187,16 @@ def sim():
 @click.option("--speed", type=click.FloatRange(1e-3, 1e4), default=1.0, show_default=True,
               help="Simulated seconds per wall-clock second with --clock real (tests run faster).")
 @click.option("--ledger", "ledger_path", default=None,
-              help="Save the exposure ledger (what the beam did, all clients) here on 'save' and on exit (.npz).")
+              help="Save the exposure ledger (what the beam did, all clients) here on 'save' and on exit (.npz); "
+                   "default: none, 'save FILE' still works.")
 @click.option("--drop-after", type=int, default=None, help="Fault: drop the link after N lines (default: never).")
 @click.option("--error-on", default=None, help="Fault: answer line K with error:C, as K or K:C (C default 20).")
 @click.option("--alarm-on", default=None, help="Fault: raise ALARM:A on line K, as K or K:A (A default 1).")
-@click.option("--alarm-at", default=None, help="Fault: ALARM:A once line K's motion has run D um, as K:D or K:D:A.")
-@click.option("--corrupt", type=float, default=None, help="Fault: corrupt sent bytes with probability P (0..1).")
-@click.option("--stall-after", type=int, default=None, help="Fault: hang after N lines until a soft reset.")
-@click.option("--reset-after", type=int, default=None, help="Fault: soft-reset the controller after N lines.")
-@click.option("--power-after", type=int, default=None, help="Fault: power-cycle the controller after N lines.")
+@click.option("--alarm-at", default=None, help="Fault: ALARM:A once line K's motion has run D um, as K:D or K:D:A (default: never).")
+@click.option("--corrupt", type=float, default=None, help="Fault: corrupt sent bytes with probability P, 0..1 (default: none).")
+@click.option("--stall-after", type=int, default=None, help="Fault: hang after N lines until a soft reset (default: never).")
+@click.option("--reset-after", type=int, default=None, help="Fault: soft-reset the controller after N lines (default: never).")
+@click.option("--power-after", type=int, default=None, help="Fault: power-cycle the controller after N lines (default: never).")
 @click.option("--seed", type=int, default=None, help="Random seed of --corrupt (default 0).")
 @machine_option
 @json_option
