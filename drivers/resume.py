@@ -73,22 +73,18 @@ class SendPlan:
 
 def resume_start(jl: JobLines, mark: int) -> int:
     """The line to restart from so `mark` is written at speed: the G0 that begins its scan
-    line (or dot), searching back no further than the start of its pass. A G0 that leads
-    straight into a raster mark (a gap crossed by a collinear rapid) has no run-up after it,
-    so the search goes on to the G0 before a lead-in (or takes the nearest G0 if none has one)."""
+    line (or dot), searching back no further than the start of its pass. A G0 inside a scan
+    line (`G0X..`, a gap crossed by a collinear rapid) keeps the modal Y and has no run-up after
+    it: it is no restart point."""
     line = int(jl.mark_first_line[mark])
-    nearest = None
     j = line
     while j >= 0:
-        if jl.rapid[j]:
-            nxt = jl.mark_of_line[j + 1] if j + 1 < len(jl) else NO_MARK
-            if nxt == NO_MARK or jl.mark_first_line[nxt] != jl.mark_line[nxt]:
-                return j
-            nearest = j if nearest is None else nearest
+        if jl.rapid[j] and "Y" in jl.text[j]:
+            return j
         if j == 0 or jl.text[j - 1] == RASTER_ON or (jl.blocks[j] and not jl.laser_on_before[j]):
             break
         j -= 1
-    return line if nearest is None else nearest
+    return line
 
 
 def plan_send(jl: JobLines, done: np.ndarray) -> SendPlan | None:

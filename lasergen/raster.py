@@ -11,14 +11,11 @@ writing speed v and accelerates in between.
               mark, the bang-bang time from v back to v (no lead-out, no lead-in)
   line end    full jump: a blank lead-out (the run-up), then the next line's G0 and lead-in
 On the motion model the rapid is never slower than crossing (it may exceed v, never drop
-below it), and inside a line it never loses to a full jump either: a lead-out and a lead-in
-cost exactly 1/v per mm, the rapid at most that. What can make the rapid lose is the serial
-link: a gap and the mark after it take the longer of their motion time and their bytes' time
-on the link, and a rapid costs more bytes (a G0 line; Y and F restated on the next mark). So
-at the paper's 0.4 mm/s every gap is a rapid, while at high speed over short runs, where the
-link is what limits the controller, the short G1 line stays. The jump is kept where the
-direction changes, and its lead-in also makes each scan line's G0 a self-contained restart
-point at speed for a resume.
+below it; they tie only where v is the rapid rate, and the blank G1 is kept), and inside a
+line it never loses to a full jump either: a lead-out and a lead-in cost exactly 1/v per mm,
+the rapid at most that. It is also the shorter line (`G0X..` against `G1X..S0`, emit.py), so
+the serial link does not argue against it. The jump is kept where the direction changes, and
+its lead-in makes each scan line's G0 a self-contained restart point at speed for a resume.
 The run-up is twice the distance to reach v from rest (v^2 / a), at least 1 um so it
 survives the G-code's 0.1 um resolution (a recipe's `overscan_mm` overrides it).
 Look-ahead: GRBL plans at most `planner_blocks - 1` blocks ahead and plans the newest to stop,
@@ -39,7 +36,6 @@ from lasergen.recipe import Recipe
 from lasergen.toolpath import LINE, RAPID, Toolpath
 
 MIN_RUN_UP_MM = 0.001
-BITS_PER_BYTE = 10  # 8N1 serial framing
 
 
 def overscan_for(recipe: Recipe, machine: MachineProfile) -> float:
@@ -61,31 +57,14 @@ def scan_line_runs(mask: np.ndarray, line_rows: np.ndarray):
     return line_s, start, end
 
 
-def _chars(value: float, decimals: int) -> int:
-    return len(f"{value:.{decimals}f}".rstrip("0").rstrip("."))
-
-
-def gap_line_bytes(recipe: Recipe, machine: MachineProfile, x_max_mm: float, y_max_mm: float) -> tuple[int, int]:
-    """Bytes of a gap and the mark after it as emit.py writes them: crossed, `G1X..S0` then
-    `G1X..S..`; rapid, `G0X..Y..` then `G1X..Y..F..S..` (the mark restates Y and F)."""
-    x, y = _chars(x_max_mm, 4), _chars(y_max_mm, 4)
-    s = _chars(machine.energy_to_s(recipe.energy_uJ), 1)
-    f = _chars(recipe.speed_mm_s * 60.0, 2)
-    crossed = (3 + x + 3) + (3 + x + 1 + s + 1)
-    return crossed, crossed + 1 + 2 * y + f  # G0 for G1, Y..Y.. and F.. for S0
-
-
-def rapid_gaps(gap_mm: np.ndarray, next_mark_mm: np.ndarray, recipe: Recipe, machine: MachineProfile,
-               line_bytes: tuple[int, int]) -> np.ndarray:
-    """Which gaps inside a scan line to cross with a collinear G0 (the others: a blank G1 at v).
-    A gap and the mark after it take the longer of their motion time and the time their bytes
-    take on the serial link; the G0 is chosen where that is shorter."""
+def rapid_gaps(gap_cols: np.ndarray, pitch_mm: float, recipe: Recipe, machine: MachineProfile) -> np.ndarray:
+    """Which gaps inside a scan line (widths in pixel columns) to cross with a collinear G0 rather
+    than a blank G1 at writing speed: where the motion model's rapid, from v back to v, is
+    quicker. Widths repeat, so the model runs once per width, not once per gap."""
     v = recipe.speed_mm_s
-    mark_s = next_mark_mm / v
-    t_rapid, _ = trapezoid_times(gap_mm, v, v, machine.max_rate_mm_s[0], machine.accel_mm_s2[0])
-    byte_s = BITS_PER_BYTE / machine.baud
-    crossed = np.maximum(gap_mm / v + mark_s, line_bytes[0] * byte_s)
-    return np.maximum(t_rapid + mark_s, line_bytes[1] * byte_s) < crossed
+    width_mm = np.arange(int(gap_cols.max(initial=0)) + 1) * pitch_mm
+    t_rapid, _ = trapezoid_times(width_mm, v, v, machine.max_rate_mm_s[0], machine.accel_mm_s2[0])
+    return (t_rapid < width_mm / v)[gap_cols]
 
 
 def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: MachineProfile,
@@ -117,6 +96,9 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     order = np.where(flip, 2 * g0 + np.repeat(group_size, group_size) - 1 - pos, pos)
     line_k, start_col, end_col = line_k[order], start_col[order], end_col[order]
     forward = np.repeat(forward_line, group_size)
+    # pixel columns between each run and the next on its line (0 where the line ends)
+    gap_cols = np.where(forward[:-1], start_col[1:] - end_col[:-1], start_col[:-1] - end_col[1:])
+    gap_cols[first[1:]] = 0
     x_left = pattern.origin_mm[0] + start_col * pitch_mm
     x_right = pattern.origin_mm[0] + end_col * pitch_mm
     entry = np.where(forward, x_left, x_right)
@@ -128,11 +110,8 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
 
     last = np.r_[first[1:], True]
     next_entry = np.r_[entry[1:], 0.0]
-    x_max = float(np.abs(pattern.origin_mm[0]) + mask.shape[1] * pitch_mm + run_up)
-    line_bytes = gap_line_bytes(recipe, machine, x_max, float(np.abs(line_y).max()))
-    next_mark = np.abs(np.r_[exit_[1:] - entry[1:], 0.0])
-    rapid = ~last & rapid_gaps(np.abs(next_entry - exit_), next_mark, recipe, machine, line_bytes)
-    del next_mark
+    rapid = ~last & np.r_[rapid_gaps(gap_cols, pitch_mm, recipe, machine), False]
+    del gap_cols
     # rows per run: [G0, lead-in] on a line's first run; the mark; then a lead-out or the gap
     counts = 2 * first + 2
     base = np.cumsum(counts) - counts
@@ -159,7 +138,8 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
 
 def check_look_ahead(kind, x1, y1, mark_at, recipe: Recipe, machine: MachineProfile, recipe_name: str = "") -> None:
     """Refuse a pass whose marks the controller's look-ahead cannot keep at speed: every mark's
-    entry and exit must be stoppable within the `planner_blocks - 1` blocks from there on."""
+    entry and exit must be stoppable within the `planner_blocks - 1` blocks from there on
+    (GRBL plans the newest block to stop)."""
     v = recipe.speed_mm_s
     window = max(1, machine.planner_blocks - 1)
     n = x1.size
@@ -169,8 +149,10 @@ def check_look_ahead(kind, x1, y1, mark_at, recipe: Recipe, machine: MachineProf
     length = np.where(dy == 0, np.abs(dx), np.sqrt(dx * dx + dy * dy))
     reach = np.zeros(n + 1)  # reach[i]: sum of 2 a L over rows < i (row 0's approach does not count)
     np.cumsum(2 * accel * length, out=reach[2:])
-    ahead = np.minimum(np.arange(n + 1) + window, n)
-    stop_sqr = reach[ahead] - reach  # squared speed row i can enter with and still stop in the window
+    ahead = np.arange(n + 1) + window
+    # squared speed row i can enter with and still stop within the window; a window reaching the
+    # pass's end is bounded by the lead-out instead (the run-up, or the recipe's own overscan)
+    stop_sqr = np.where(ahead <= n, reach[np.minimum(ahead, n)] - reach, np.inf)
     limit_sqr = np.minimum(stop_sqr[mark_at], stop_sqr[mark_at + 1])
     short = limit_sqr < v * v * (1 - 1e-9)
     if short.any():

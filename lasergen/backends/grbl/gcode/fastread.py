@@ -2,7 +2,7 @@
 
 The body must be a sequence of exactly these units (checked with one regular expression over
 the whole text, at C speed):
-    G21G90G94 | M5 | M3S0 | G0X<n>Y<n> | G1X<n>[Y<n>][F<n>]S<n> | G1F<n>M3S<n> G4P<n> M5 | ;comment
+    G21G90G94 | M5 | M3S0 | G0X<n>[Y<n>] | G1X<n>[Y<n>][F<n>]S<n> | G1F<n>M3S<n> G4P<n> M5 | ;comment
 Anything else, and any file in which GRBL would refuse a line (a G1 before any F), is left to
 the interpreter, which alone reports errors. Within the grammar the semantics are GRBL's,
 as the interpreter has them: absolute millimetres, modal Y/F/S carried forward, the laser
@@ -23,7 +23,7 @@ from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 _NUM = r"-?\d{1,7}(?:\.\d{1,6})?"  # at most 15 characters: fits the parse window
 _POS = r"\d{1,7}(?:\.\d{1,6})?"
 _BODY = re.compile(  # the common forms first: re tries alternatives in order
-    rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}Y{_NUM}|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5"
+    rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}(?:Y{_NUM})?|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5"
     rf"|M5|M3S0|G21G90G94|;[^\n]*)\n)*")
 _MARKER = re.compile(r";@pass (\d+) layer (\d+)")
 WINDOW = 16  # longest number the dialect writes, with sign and point
