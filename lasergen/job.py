@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
+import os
+import re
 import shutil
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +24,7 @@ import numpy as np
 
 from lasergen import LasergenError, __version__
 from lasergen.backends.grbl.gcode import ParsedProgram, emit_body, read_program
+from lasergen.backends.grbl.gcode.stream import estimate_body
 from lasergen.backends.grbl.motion import estimate
 from lasergen.machine import MachineProfile
 from lasergen.pattern import Pattern
@@ -29,6 +34,7 @@ FORMAT = "lasergen-job"
 FORMAT_VERSION = 1
 MANIFEST_PREFIX = ";@m "
 CHUNK = 72
+PASS_MARKER = re.compile(rb"(?m)^;@pass \d+ layer \d+")
 
 
 @dataclass
@@ -145,6 +151,35 @@ def parse_header(lines: list[str]) -> tuple[dict | None, int]:
     if manifest.get("format") != FORMAT or manifest.get("version") != FORMAT_VERSION:
         raise LasergenError(f"job format {manifest.get('format')} v{manifest.get('version')} is not supported")
     return manifest, i
+
+
+def estimate_job_file(source: str | Path, machine: MachineProfile | None = None, check_sum: bool = True) -> dict:
+    """The estimate of a job file (`read_job` + the motion model's `estimate`, same figures), read
+    in pieces so memory stays bounded whatever the file's size; the checksum is checked too."""
+    machine = machine or MachineProfile.load()
+    try:
+        f = open(source, "rb")
+    except FileNotFoundError:
+        raise LasergenError(f"job file not found: {source}") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise LasergenError(f"cannot read job file {source}: {exc}") from None
+    with f:
+        header, offset = [], 0
+        for raw in f:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            if header and not line.startswith(MANIFEST_PREFIX) or not header and not line.startswith(";@lasergen "):
+                break
+            header.append(line)
+            offset += len(raw)
+        manifest, first = parse_header(header)
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(f.fileno()).st_size else nullcontext(b"") as m:
+            marked = PASS_MARKER.search(m, offset) is not None  # the reader's rule, over the whole body
+        f.seek(offset)
+        est, sha, _ = estimate_body(f, machine, marked, first_line=first)
+    if manifest and check_sum and manifest.get("body_sha256") != sha:
+        raise LasergenError("job body does not match its manifest checksum: the file was edited after planning "
+                            "(re-plan it, or pass --no-checksum)")
+    return est
 
 
 def read_job(source: str | Path, machine: MachineProfile | None = None, check_sum: bool = True) -> Job:

@@ -101,13 +101,11 @@ def pattern(spec, out, material, machine, as_json):
 @json_option
 def estimate(job, no_checksum, machine, as_json):
     """Time, distance, mark count and bounds of a job, from its G-code (GRBL planner model)."""
-    from lasergen.backends.grbl.motion import estimate as estimate_path
-    from lasergen.job import read_job
+    from lasergen.job import estimate_job_file
     from lasergen.machine import MachineProfile
 
     prof = MachineProfile.load(machine)
-    parsed = read_job(Path(job), prof, check_sum=not no_checksum)
-    result = estimate_path(parsed.toolpath, prof)
+    result = estimate_job_file(Path(job), prof, check_sum=not no_checksum)  # read in pieces: any size
     result["job"] = job
     m = int(result["time_s"] // 60)
     b = result["bounds_mm"]
