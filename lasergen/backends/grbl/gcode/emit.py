@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lasergen import kernels
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
@@ -146,12 +147,8 @@ def _group_matrix(kind: int, rows: np.ndarray, path: Toolpath, machine: MachineP
 
 def format_rows(path: Toolpath, machine: MachineProfile, need_y: np.ndarray | None = None,
                 need_f: np.ndarray | None = None, inline: np.ndarray | None = None) -> bytes:
-    """The G-code lines of toolpath rows (no pass brackets), as one bytes object.
-
-    Rows are formatted per kind into byte matrices (0 = no character) and laid into one matrix
-    ROW_BYTES wide, a line too long for one matrix row taking two; dropping the 0 bytes in one
-    pass then yields the lines in order.
-    """
+    """The G-code lines of toolpath rows (no pass brackets), as one bytes object: the compiled
+    kernel when built (`lasergen.kernels`), else the numpy formatter; byte-identical."""
     n = len(path)
     if n == 0:
         return b""
@@ -159,6 +156,22 @@ def format_rows(path: Toolpath, machine: MachineProfile, need_y: np.ndarray | No
         inline = inline_rapids(path)
     if need_y is None or need_f is None:
         need_y, need_f = modal_words(path, inline)
+    kernel = kernels.get()
+    if kernel is not None:
+        s_word = machine.energy_to_s(path.energy_uJ)
+        if s_word.dtype == np.float32:
+            f_word = path.speed_mm_s * 60.0
+            columns = (path.kind, path.x1, path.y1, f_word, s_word, path.dwell_s, need_y, need_f, inline)
+            return kernel.format_rows(*map(np.ascontiguousarray, columns), dot_on(machine).encode())
+    return format_rows_numpy(path, machine, need_y, need_f, inline)
+
+
+def format_rows_numpy(path: Toolpath, machine: MachineProfile, need_y: np.ndarray, need_f: np.ndarray,
+                      inline: np.ndarray) -> bytes:
+    """The reference formatter. Rows are formatted per kind into byte matrices (0 = no character)
+    and laid into one matrix ROW_BYTES wide, a line too long for one matrix row taking two;
+    dropping the 0 bytes in one pass then yields the lines in order."""
+    n = len(path)
     kind = path.kind.copy()
     kind[(kind == LINE) & ~need_y & ~need_f] = LINE_SHORT
     kind[inline] = RAPID_SHORT
