@@ -8,6 +8,8 @@
  *                 lines in lasergen's GRBL dialect (emit.py)
  *   scan_lines    lasergen's dialect -> per line: kind, comment flag, X Y F S P words
  *                 (fastread.py's grammar and number parsing)
+ *   plan_totals   one planning window of GRBL's planner model and its per-category time and
+ *                 distance sums (motion._plan_window, trapezoid_times, estimate's bincounts)
  *   improve_path  2-opt and Or-opt of an open path from a fixed start, with neighbour lists
  *                 and don't-look bits (ordering.py)
  */
@@ -110,10 +112,24 @@ static PyObject *format_rows(PyObject *self, PyObject *args)
     const uint8_t *kind = b[0].buf, *need_y = b[6].buf, *need_f = b[7].buf, *inl = b[8].buf;
     const double *x1 = b[1].buf, *y1 = b[2].buf;
     const float *f_word = b[3].buf, *s_word = b[4].buf, *p_word = b[5].buf; /* F in mm/min, S, P in s */
-    PyObject *out = PyBytes_FromStringAndSize(NULL, n * (160 + dot_len));
-    if (out) {
-        char *start = PyBytes_AS_STRING(out), *p = start;
-        Py_BEGIN_ALLOW_THREADS
+    /* formatted into a scratch buffer kept between calls (no fresh pages per chunk), then copied
+     * once into a bytes object of the exact size; 112 bytes bound a LINE row of 25-digit numbers */
+    static char *scratch = NULL;
+    static size_t scratch_size = 0;
+    size_t need = (size_t)n * (112 + (size_t)dot_len) + 1;
+    PyObject *out = NULL;
+    if (need > scratch_size) {
+        char *grown = PyMem_RawRealloc(scratch, need);
+        if (grown) {
+            scratch = grown;
+            scratch_size = need;
+        }
+    }
+    if (need > scratch_size) {
+        PyErr_NoMemory();
+    } else {
+        char *start = scratch, *p = start;
+        /* the GIL stays held: the scratch buffer is shared */
         for (Py_ssize_t i = 0; i < n; i++) {
             if (kind[i] == RAPID) {
                 p = put_f64(put_text(p, "G0X"), x1[i], 4, 10000);
@@ -134,8 +150,7 @@ static PyObject *format_rows(PyObject *self, PyObject *args)
             }
             *p++ = '\n';
         }
-        Py_END_ALLOW_THREADS
-        _PyBytes_Resize(&out, p - start);
+        out = PyBytes_FromStringAndSize(start, p - start);
     }
     for (int i = 0; i < 9; i++)
         PyBuffer_Release(&b[i]);
@@ -356,6 +371,8 @@ static int two_opt(tour_t *t, queue_t *q, int64_t a, const int64_t *near, int64_
             int64_t c = near[m];
             if (c < 0)
                 break;
+            if (c == a)
+                continue; /* a duplicate point can list itself */
             double d_ac = dist(t, a, c);
             if (d_ac >= d_ab)
                 break; /* neighbours are sorted: no later one can gain */
@@ -523,10 +540,136 @@ static PyObject *improve_path(PyObject *self, PyObject *args)
     return PyLong_FromLongLong(moves);
 }
 
+/* ---------------------------------------------------------------- plan_totals */
+
+static double axis_limited(double ux, double uy, double inv0, double inv1)
+{
+    double a = fabs(ux) * inv0, b = fabs(uy) * inv1;
+    return 1.0 / (a > b ? a : b); /* np.maximum: no NaN here (blocks have length) */
+}
+
+static double dmin(double a, double b) { return a < b ? a : b; }
+static double dmax(double a, double b) { return a > b ? a : b; }
+
+/* motion._plan_window followed by trapezoid_times and the per-category sums of estimate */
+static PyObject *plan_totals(PyObject *self, PyObject *args)
+{
+    PyObject *o[8];
+    Py_ssize_t k, K;
+    int at_end;
+    double carry, rate0, rate1, acc0, acc1, deviation;
+    Py_ssize_t horizon;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOnnpddddddn", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &k,
+                          &K, &at_end, &carry, &rate0, &rate1, &acc0, &acc1, &deviation, &horizon))
+        return NULL;
+    Py_buffer b[8];
+    static const Py_ssize_t size[8] = {8, 8, 8, 8, 1, 4, 1, 1};
+    static const char *names[8] = {"x0", "y0", "x1", "y1", "kind", "speed", "sync", "category"};
+    Py_ssize_t m = -1;
+    for (int i = 0; i < 8; i++) {
+        if (get(o[i], &b[i], size[i], 0, m, names[i]) < 0) {
+            while (i--)
+                PyBuffer_Release(&b[i]);
+            return NULL;
+        }
+        m = b[i].len / size[i];
+    }
+    if (k < 0 || K < 1 || k + K > m) {
+        for (int i = 0; i < 8; i++)
+            PyBuffer_Release(&b[i]);
+        PyErr_SetString(PyExc_ValueError, "plan_totals: blocks k..k+K outside the window");
+        return NULL;
+    }
+    const double *x0 = b[0].buf, *y0 = b[1].buf, *x1 = b[2].buf, *y1 = b[3].buf;
+    const uint8_t *kind = b[4].buf, *sync = b[6].buf, *cat = b[7].buf;
+    const float *speed = b[5].buf;
+    double *mem = PyMem_Malloc(sizeof(double) * (7 * (size_t)m + 3));
+    if (!mem) {
+        for (int i = 0; i < 8; i++)
+            PyBuffer_Release(&b[i]);
+        return PyErr_NoMemory();
+    }
+    double *len = mem, *ux = len + m, *uy = ux + m, *vnom = uy + m, *acc = vnom + m, *Q = acc + m, *w = Q + m + 1;
+    double tsum[3] = {0, 0, 0}, dsum[3] = {0, 0, 0};
+    Py_BEGIN_ALLOW_THREADS
+    const double ir0 = 1.0 / rate0, ir1 = 1.0 / rate1, ia0 = 1.0 / acc0, ia1 = 1.0 / acc1;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        double dx = x1[i] - x0[i], dy = y1[i] - y0[i];
+        len[i] = sqrt(dx * dx + dy * dy);
+        ux[i] = dx / len[i];
+        uy[i] = dy / len[i];
+        double v_rapid = axis_limited(ux[i], uy[i], ir0, ir1);
+        vnom[i] = kind[i] == 0 ? v_rapid : dmin((double)speed[i], v_rapid);
+        acc[i] = axis_limited(ux[i], uy[i], ia0, ia1);
+    }
+    Q[0] = 0.0;
+    for (Py_ssize_t i = 0; i < m; i++)
+        Q[i + 1] = Q[i] + 2 * acc[i] * len[i];
+    /* w[i] = c[i] + Q[i], c: 0 at both ends of the window, else the junction's squared cap */
+    w[0] = 0.0 + Q[0];
+    w[m] = 0.0 + Q[m];
+    for (Py_ssize_t i = 1; i < m; i++) {
+        double c;
+        if (sync[i]) {
+            c = 0.0;
+        } else {
+            double cos_theta = -(ux[i] * ux[i - 1] + uy[i] * uy[i - 1]);
+            double junction;
+            if (cos_theta > 0.999999) {
+                junction = 0.0;
+            } else if (cos_theta < -0.999999) {
+                junction = INFINITY;
+            } else {
+                double jx = ux[i] - ux[i - 1], jy = uy[i] - uy[i - 1];
+                double a_j = sqrt(jx * jx + jy * jy) / dmax(fabs(jx) * ia0, fabs(jy) * ia1);
+                double sn = sqrt(0.5 * (1.0 - dmax(cos_theta, -0.999999)));
+                junction = a_j * deviation * sn / (1.0 - sn);
+            }
+            double v = dmin(vnom[i], vnom[i - 1]);
+            c = dmin(junction, v * v);
+        }
+        w[i] = c + Q[i];
+    }
+    for (Py_ssize_t i = m - 1; i >= 0; i--) /* backward pass: reverse cumulative minimum */
+        w[i] = dmin(w[i], w[i + 1]);
+    for (Py_ssize_t i = 0; i <= m; i++) {
+        Py_ssize_t ahead = i + horizon < m ? i + horizon : m;
+        w[i] = dmin(w[i] - Q[i], Q[ahead] - Q[i]);
+    }
+    if (at_end)
+        w[m] = 0.0;
+    /* forward pass over entries k..k+K, then each block's trapezoid */
+    double running = carry - Q[k], v_prev = 0.0;
+    for (Py_ssize_t j = 0; j <= K; j++) {
+        double wq = w[k + j] - Q[k + j];
+        running = dmin(running, wq);
+        double v = sqrt(dmax(Q[k + j] + running, 0.0));
+        if (j == K - 1)
+            carry = running + Q[k + K];
+        if (j > 0) {
+            Py_ssize_t i = k + j - 1;
+            double v0 = v_prev, v1 = v, L = len[i], a = acc[i], vn = vnom[i];
+            double vp = sqrt(dmin(vn * vn, (2 * a * L + v0 * v0 + v1 * v1) / 2));
+            vp = dmax(vp, dmax(v0, v1));
+            double d_ramp = (2 * (vp * vp) - v0 * v0 - v1 * v1) / (2 * a);
+            double cruise = vp > 0 ? dmax(L - d_ramp, 0.0) / vp : 0.0;
+            tsum[cat[i]] += (2 * vp - v0 - v1) / a + cruise;
+            dsum[cat[i]] += L;
+        }
+        v_prev = v;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(mem);
+    for (int i = 0; i < 8; i++)
+        PyBuffer_Release(&b[i]);
+    return Py_BuildValue("d(ddd)(ddd)", carry, tsum[0], tsum[1], tsum[2], dsum[0], dsum[1], dsum[2]);
+}
+
 static PyMethodDef methods[] = {
     {"format_rows", format_rows, METH_VARARGS, "G-code lines of toolpath rows (emit.format_rows)"},
     {"scan_lines", scan_lines, METH_VARARGS, "kinds and words of lines in lasergen's dialect (fastread)"},
     {"improve_path", improve_path, METH_VARARGS, "2-opt + Or-opt of an open path in place; returns the moves made"},
+    {"plan_totals", plan_totals, METH_VARARGS, "GRBL planner window -> (carry, time and distance per category)"},
     {NULL, NULL, 0, NULL},
 };
 

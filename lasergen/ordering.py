@@ -13,7 +13,7 @@ tries it and keeps whichever order travels least.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
+from lasergen import kernels
 
 
 def path_length(points: np.ndarray, order: np.ndarray, start=None) -> float:
@@ -22,6 +22,13 @@ def path_length(points: np.ndarray, order: np.ndarray, start=None) -> float:
     if start is not None and len(p):
         total += float(np.hypot(*(p[0] - np.asarray(start))))
     return total
+
+
+def cKDTree(points):
+    """scipy's k-d tree, imported on first use: raster jobs never pay for scipy.spatial."""
+    from scipy.spatial import cKDTree as tree
+
+    return tree(points)
 
 
 def greedy_order(points: np.ndarray, start=(0.0, 0.0)) -> np.ndarray:
@@ -54,6 +61,88 @@ def greedy_order(points: np.ndarray, start=(0.0, 0.0)) -> np.ndarray:
         visited[chosen] = True
         current = points[chosen]
     return order
+
+
+def greedy_edge_order(points: np.ndarray, start=(0.0, 0.0), neighbours: int = 10) -> np.ndarray:
+    """Greedy matching: the shortest candidate edges (each point's k nearest) taken while no point
+    gets a third edge and no cycle closes (union-find), then the fragments joined nearest end
+    first, from the end nearest `start`. About 15 % above optimal against 25 % for a nearest
+    neighbour walk, and a better start for local search."""
+    n = len(points)
+    if n < 3:
+        return np.argsort(np.hypot(*(points - np.asarray(start, dtype=float)).T), kind="stable")
+    dist, near = cKDTree(points).query(points, k=min(neighbours + 1, n))
+    u = np.repeat(np.arange(n), near.shape[1] - 1)
+    v = near[:, 1:].ravel()
+    by_length = np.argsort(dist[:, 1:].ravel(), kind="stable")
+    link = np.full((n, 2), -1, dtype=np.int64).tolist()
+    degree, parent = [0] * n, list(range(n))
+
+    def root(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in zip(u[by_length].tolist(), v[by_length].tolist()):
+        if degree[a] < 2 and degree[b] < 2:
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[ra] = rb
+                link[a][degree[a]], link[b][degree[b]] = b, a
+                degree[a] += 1
+                degree[b] += 1
+    ends = np.flatnonzero(np.array(degree) < 2)
+    other = {}
+    for e in ends.tolist():  # each fragment's two ends (a lone point is both)
+        if e not in other:
+            f = _walk(link, e)
+            other[e], other[f[-1]] = f[-1], e
+    tree, used = cKDTree(points[ends]), np.zeros(ends.size, dtype=bool)
+    slot = {e: i for i, e in enumerate(ends.tolist())}
+    order, here = [], np.asarray(start, dtype=float)
+    while len(order) < n:
+        k = 8
+        while True:
+            _, idx = tree.query(here, k=min(k, ends.size))
+            free = [i for i in np.atleast_1d(idx).tolist() if i < ends.size and not used[i]]
+            if free or k >= ends.size:
+                break
+            k *= 4
+        e = int(ends[free[0]])
+        fragment = _walk(link, e)
+        used[slot[e]] = used[slot[other[e]]] = True
+        order += fragment
+        here = points[fragment[-1]]
+    return np.array(order, dtype=np.int64)
+
+
+def _walk(link: list, end: int) -> list:
+    """The fragment's points from one end to the other."""
+    out, prev, cur = [end], -1, end
+    while True:
+        a, b = link[cur]
+        nxt = a if a != prev else b
+        if nxt == -1:
+            return out
+        prev, cur = cur, nxt
+        out.append(cur)
+
+
+def improve_path(points: np.ndarray, order: np.ndarray, start=(0.0, 0.0), neighbours: int = 10) -> np.ndarray:
+    """2-opt and Or-opt (segments of 1-3 points moved, either way round) on the open path from
+    `start`, candidates from each point's k nearest, a queue of points to look at (don't-look
+    bits) until no move gains: the compiled kernel. Without it, the vectorised bounded 2-opt."""
+    kernel = kernels.get()
+    n = len(order)
+    if kernel is None or n < 3:
+        return two_opt(points, order) if n >= 4 else order
+    _, near = cKDTree(points).query(points, k=min(neighbours + 1, n))
+    near = np.ascontiguousarray(near[:, 1:], dtype=np.int64)
+    xy = np.ascontiguousarray(np.vstack([points, np.asarray(start, dtype=float)[None, :]]), dtype=np.float64)
+    out = np.array(order, dtype=np.int64)
+    kernel.improve_path(xy, out, near, 100 * n)
+    return out
 
 
 def two_opt(points: np.ndarray, order: np.ndarray, neighbours: int = 8, max_segment: int = 1000,
@@ -101,8 +190,13 @@ def serpentine_order(points: np.ndarray, row_tol: float) -> np.ndarray:
 
 
 def order_points(points: np.ndarray, start=(0.0, 0.0), grid_pitch: float | None = None) -> np.ndarray:
-    """Best of serpentine (when on a grid) and greedy + 2-opt, by travel length."""
-    candidates = [two_opt(points, greedy_order(points, start))]
+    """Greedy matching improved by 2-opt and Or-opt; on a grid, also the serpentine by rows
+    (improved likewise); the shorter travel wins."""
+    if kernels.get() is None:
+        candidates = [two_opt(points, greedy_order(points, start))]
+    else:
+        candidates = [improve_path(points, greedy_edge_order(points, start), start)]
     if grid_pitch:
-        candidates.append(serpentine_order(points, grid_pitch))
+        serpentine = serpentine_order(points, grid_pitch)
+        candidates.append(improve_path(points, serpentine, start) if kernels.get() is not None else serpentine)
     return min(candidates, key=lambda o: path_length(points, o, start))

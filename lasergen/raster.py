@@ -131,18 +131,22 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     x1[s + 1] = entry[first]
     del entry, exit_, next_entry, direction, rapid, base, tail, s, first, last
     y1 = np.repeat(y, counts)
-    check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name)
+    check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, min(pitch_mm, line_pitch_mm), run_up)
     speed = np.where(kind == RAPID, np.float32(0.0), np.float32(recipe.speed_mm_s))
     return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
 
 
-def check_look_ahead(kind, x1, y1, mark_at, recipe: Recipe, machine: MachineProfile, recipe_name: str = "") -> None:
+def check_look_ahead(kind, x1, y1, mark_at, recipe: Recipe, machine: MachineProfile, recipe_name: str = "",
+                     pattern_pitch_mm: float = 0.0, overscan_mm: float = 0.0) -> None:
     """Refuse a pass whose marks the controller's look-ahead cannot keep at speed: every mark's
     entry and exit must be stoppable within the `planner_blocks - 1` blocks from there on
     (GRBL plans the newest block to stop)."""
     v = recipe.speed_mm_s
     window = max(1, machine.planner_blocks - 1)
     n = x1.size
+    shortest_mm = min(pattern_pitch_mm, overscan_mm)  # no block is shorter: runs, gaps, run-ups, line steps
+    if shortest_mm > 0 and 2 * min(machine.accel_mm_s2) * shortest_mm * window >= v * v:
+        return  # every window can stop from v, whatever the pattern
     dx = np.diff(x1)
     dy = np.diff(y1)
     accel = np.where(dy == 0, machine.accel_mm_s2[0], min(machine.accel_mm_s2))

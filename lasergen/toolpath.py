@@ -82,9 +82,9 @@ class Toolpath(ColumnTable):
         marks = self.is_mark
         if not marks.any():
             return (0.0, 0.0, 0.0, 0.0)
-        lo = [np.where(marks, np.minimum(a, b), np.inf).min() for a, b in ((self.x0, self.x1), (self.y0, self.y1))]
-        hi = [np.where(marks, np.maximum(a, b), -np.inf).max() for a, b in ((self.x0, self.x1), (self.y0, self.y1))]
-        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+        x0, x1, y0, y1 = (np.compress(marks, c) for c in (self.x0, self.x1, self.y0, self.y1))
+        return (float(min(x0.min(), x1.min())), float(min(y0.min(), y1.min())),
+                float(max(x0.max(), x1.max())), float(max(y0.max(), y1.max())))
 
     def stats(self, length: np.ndarray | None = None) -> dict:
         marks = self.is_mark

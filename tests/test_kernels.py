@@ -96,3 +96,16 @@ def test_scanner_accepts_and_refuses_exactly_what_the_grammar_does(machine, nump
         data = b"\n".join(bytes(line) for line in picked) + b"\n"
         assert _same(fastread.read_chunk(data, machine, fastread.ReadState()),
                      numpy_only(fastread.read_chunk, data, machine, fastread.ReadState())), data
+
+
+@pytest.mark.parametrize("chunk", [97, 500_000])
+def test_estimate_is_bit_identical(machine, numpy_only, monkeypatch, chunk):
+    from lasergen.backends.grbl import motion
+    from lasergen.job import read_job
+
+    monkeypatch.setattr(motion, "CHUNK_BLOCKS", chunk)
+    for text in _jobs(machine):
+        path = read_job(text, machine).toolpath
+        assert motion.estimate(path, machine) == numpy_only(motion.estimate, path, machine)
+    path = _random_rows(3000, 1)  # arbitrary angles, reversals, rapids and speeds
+    assert motion.estimate(path, machine) == numpy_only(motion.estimate, path, machine)

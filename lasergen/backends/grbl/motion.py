@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lasergen import kernels
 from lasergen.kinematics import trapezoid_times
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import DWELL, RAPID, Toolpath
@@ -159,12 +160,35 @@ def _plan_blocks(path: Toolpath, blocks: np.ndarray | None, sync: np.ndarray, ma
         yield first, last, v, length, v_nom, accel
 
 
+def plan_totals(cols: dict, sync: np.ndarray, k: int, K: int, at_start: bool, at_end: bool, carry: float,
+                machine: MachineProfile):
+    """(carry, time per category, distance per category) of blocks k..k+K of a window: the
+    compiled kernel when built (`lasergen.kernels`), else `_plan_window` + trapezoids; identical.
+    `cols["category"]` holds each block's category (0..2)."""
+    kernel = kernels.get()
+    if kernel is not None:
+        names = ("x0", "y0", "x1", "y1", "kind", "speed_mm_s")
+        args = [np.ascontiguousarray(cols[c]) for c in names]
+        carry, t, d = kernel.plan_totals(*args, np.ascontiguousarray(sync), np.ascontiguousarray(cols["category"]),
+                                         k, K, at_end, carry, *machine.max_rate_mm_s, *machine.accel_mm_s2,
+                                         machine.junction_deviation_mm, max(1, machine.planner_blocks - 1))
+        return carry, np.array(t), np.array(d)
+    return plan_totals_numpy(cols, sync, k, K, at_start, at_end, carry, machine)
+
+
+def plan_totals_numpy(cols, sync, k, K, at_start, at_end, carry, machine):
+    v, length, v_nom, accel, carry = _plan_window(cols, sync, k, K, at_start, at_end, carry, machine)
+    t = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0]
+    category = cols["category"][k:k + K]
+    return carry, np.bincount(category, weights=t, minlength=3), np.bincount(category, weights=length, minlength=3)
+
+
 class BlockStream:
     """The same planning over motion blocks that arrive in pieces (a job read in chunks): blocks
     are buffered until a chunk of CHUNK_BLOCKS and its look-ahead are in, so the windows, and
     therefore every figure, are those of `_plan_blocks` on the whole job, in bounded memory.
-    `feed(cols, sync)` and `close()` yield (cols, v, length, v_nom, accel) per planned chunk,
-    `cols` holding the fed columns (geometry and any others) of its blocks."""
+    `feed(cols, sync)` and `close()` yield, per planned chunk, (time, distance) per category
+    (`plan_totals`; `cols` then holds a "category" column)."""
 
     def __init__(self, machine: MachineProfile):
         self.machine = machine
@@ -196,14 +220,13 @@ class BlockStream:
         window = slice(max(first - 1, 0) - lo, hi - lo)
         cols = {name: a[window] for name, a in self.buf.items()}
         k = first - max(first - 1, 0)
-        v, length, v_nom, accel, self.carry = _plan_window(cols, self.sync[window], k, last - first, first == 0,
-                                                           end and hi == n_known, self.carry, self.machine)
-        out = {name: a[k:k + last - first] for name, a in cols.items()}
+        self.carry, time_s, dist_mm = plan_totals(cols, self.sync[window], k, last - first, first == 0,
+                                                  end and hi == n_known, self.carry, self.machine)
         keep = last - 1 - lo  # the new window starts at block last - 1
         self.buf = {name: a[keep:] for name, a in self.buf.items()}
         self.sync = self.sync[keep:]
         self.lo, self.first = last - 1, last
-        return out, v, length, v_nom, accel
+        return time_s, dist_mm
 
 
 def _rows(blocks: np.ndarray | None, first, last=None):
