@@ -10,6 +10,7 @@
  *                 (fastread.py's grammar and number parsing)
  *   plan_totals   one planning window of GRBL's planner model and its per-category time and
  *                 distance sums (motion._plan_window, trapezoid_times, estimate's bincounts)
+ *   mark_bounds   count and bounding box of the marks (Toolpath.mark_bounds_mm)
  *   improve_path  2-opt and Or-opt of an open path from a fixed start, with neighbour lists
  *                 and don't-look bits (ordering.py)
  */
@@ -665,10 +666,51 @@ static PyObject *plan_totals(PyObject *self, PyObject *args)
     return Py_BuildValue("d(ddd)(ddd)", carry, tsum[0], tsum[1], tsum[2], dsum[0], dsum[1], dsum[2]);
 }
 
+/* ---------------------------------------------------------------- mark_bounds */
+
+/* (count, x min, y min, x max, y max) over the rows where mask is set, both ends of each */
+static PyObject *mark_bounds(PyObject *self, PyObject *args)
+{
+    PyObject *o[5];
+    if (!PyArg_ParseTuple(args, "OOOOO", &o[0], &o[1], &o[2], &o[3], &o[4]))
+        return NULL;
+    Py_buffer b[5];
+    static const Py_ssize_t size[5] = {8, 8, 8, 8, 1};
+    static const char *names[5] = {"x0", "y0", "x1", "y1", "mask"};
+    Py_ssize_t n = -1;
+    for (int i = 0; i < 5; i++) {
+        if (get(o[i], &b[i], size[i], 0, n, names[i]) < 0) {
+            while (i--)
+                PyBuffer_Release(&b[i]);
+            return NULL;
+        }
+        n = b[i].len / size[i];
+    }
+    const double *x0 = b[0].buf, *y0 = b[1].buf, *x1 = b[2].buf, *y1 = b[3].buf;
+    const uint8_t *mask = b[4].buf;
+    double lo_x = INFINITY, lo_y = INFINITY, hi_x = -INFINITY, hi_y = -INFINITY;
+    Py_ssize_t count = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!mask[i])
+            continue;
+        count++;
+        lo_x = dmin(lo_x, dmin(x0[i], x1[i]));
+        hi_x = dmax(hi_x, dmax(x0[i], x1[i]));
+        lo_y = dmin(lo_y, dmin(y0[i], y1[i]));
+        hi_y = dmax(hi_y, dmax(y0[i], y1[i]));
+    }
+    Py_END_ALLOW_THREADS
+    for (int i = 0; i < 5; i++)
+        PyBuffer_Release(&b[i]);
+    return Py_BuildValue("n(dddd)", count, lo_x, lo_y, hi_x, hi_y);
+}
+
 static PyMethodDef methods[] = {
     {"format_rows", format_rows, METH_VARARGS, "G-code lines of toolpath rows (emit.format_rows)"},
     {"scan_lines", scan_lines, METH_VARARGS, "kinds and words of lines in lasergen's dialect (fastread)"},
     {"improve_path", improve_path, METH_VARARGS, "2-opt + Or-opt of an open path in place; returns the moves made"},
+    {"mark_bounds", mark_bounds, METH_VARARGS, "count and bounds of the masked rows"},
     {"plan_totals", plan_totals, METH_VARARGS, "GRBL planner window -> (carry, time and distance per category)"},
     {NULL, NULL, 0, NULL},
 };

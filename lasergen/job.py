@@ -95,11 +95,13 @@ def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, bo
 
 
 def _pass_info(pattern: Pattern, path: Toolpath) -> dict[int, dict]:
+    """Name, recipe and mode of each pass (a pass is one run of rows of one layer)."""
     info = {}
-    for layer_index, layer in enumerate(pattern.layers):
-        recipe = pattern.recipes[layer.recipe]
-        for pid in np.unique(path.pass_id[path.layer == layer_index]).tolist():
-            info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": recipe.mode}
+    first = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1]]) if len(path) else []
+    for pid, layer_index in zip(path.pass_id[first].tolist(), path.layer[first].tolist()):
+        layer = pattern.layers[layer_index]
+        info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe,
+                     "mode": pattern.recipes[layer.recipe].mode}
     return info
 
 
@@ -132,8 +134,25 @@ def write_job(out: str | Path, pattern: Pattern, path: Toolpath, machine: Machin
         body.seek(0)
         with open(out, "wb") as f:
             f.write(header_text(manifest).encode())
-            shutil.copyfileobj(body, f, 1 << 22)
+            f.flush()
+            _copy_file(body, f)
     return manifest
+
+
+def _copy_file(src, dst) -> None:
+    """src's remaining bytes appended to dst: in the kernel (sendfile) where it can, else by reads."""
+    offset = src.tell()
+    try:
+        size = os.fstat(src.fileno()).st_size
+        while offset < size:
+            sent = os.sendfile(dst.fileno(), src.fileno(), offset, size - offset)
+            if sent == 0:
+                break
+            offset += sent
+    except (AttributeError, OSError):
+        pass
+    src.seek(offset)
+    shutil.copyfileobj(src, dst, 1 << 22)
 
 
 def parse_header(lines: list[str]) -> tuple[dict | None, int]:

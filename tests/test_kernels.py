@@ -109,3 +109,8 @@ def test_estimate_is_bit_identical(machine, numpy_only, monkeypatch, chunk):
         assert motion.estimate(path, machine) == numpy_only(motion.estimate, path, machine)
     path = _random_rows(3000, 1)  # arbitrary angles, reversals, rapids and speeds
     assert motion.estimate(path, machine) == numpy_only(motion.estimate, path, machine)
+
+
+def test_mark_bounds_are_identical(numpy_only):
+    path = _random_rows(4000, 3)
+    assert path.mark_bounds_mm() == numpy_only(path.mark_bounds_mm)

@@ -15,7 +15,7 @@ import numpy as np
 
 from lasergen.backends.grbl.motion import GEOMETRY, DWELL_STEP_S, BlockStream, idle_lock_s
 from lasergen.machine import MachineProfile
-from lasergen.toolpath import DWELL, RAPID, Toolpath
+from lasergen.toolpath import DWELL, RAPID, Toolpath, masked_bounds
 
 MARK, BLANK, TRAVEL = 0, 1, 2  # time categories of a motion row
 
@@ -47,7 +47,7 @@ class JobEstimate:
         dwell = path.kind == DWELL
         self._count(path, marks, dwell)
         moving = ~dwell & ((path.x1 != path.x0) | (path.y1 != path.y0))
-        blocks = np.flatnonzero(moving)
+        blocks = np.arange(len(path)) if moving.all() else np.flatnonzero(moving)
         if blocks.size == 0:
             self.dwell_after_last |= bool(dwell.any())
             return
@@ -82,10 +82,9 @@ class JobEstimate:
         self.marks += n_marks
         self.dots += int(np.count_nonzero(marks & dwell))
         if n_marks:
-            for axis, (a, b) in enumerate(((path.x0, path.x1), (path.y0, path.y1))):
-                a, b = np.compress(marks, a), np.compress(marks, b)  # faster than masked reductions
-                self.lo[axis] = min(self.lo[axis], a.min(), b.min())
-                self.hi[axis] = max(self.hi[axis], a.max(), b.max())
+            x_lo, y_lo, x_hi, y_hi = masked_bounds(path.x0, path.y0, path.x1, path.y1, marks)
+            self.lo = np.minimum(self.lo, [x_lo, y_lo])
+            self.hi = np.maximum(self.hi, [x_hi, y_hi])
         pid = path.pass_id
         self.pass_ids.update(np.unique(pid[np.r_[True, pid[1:] != pid[:-1]]]).tolist())
 

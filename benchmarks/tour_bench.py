@@ -1,0 +1,97 @@
+"""Dot tours against LKH (issue 13, capability 2): travel and CPU time of `order_points`.
+
+    python benchmarks/tour_bench.py [--lkh] [--lkh-runs 1]
+
+Cases: 20,000 uniform random points in a 50 x 50 mm square (seed 7), and the dots of a
+Floyd-Steinberg dither of a synthetic 198 x 198 grey "photo" at 20 um (19,858 dots).
+Each tour is an open path; lengths are compared without the leg from the start point, as a
+Hamiltonian path over the dots. LKH (the `elkai` package, for this benchmark only, not a
+dependency of lasergen) solves the closed tour; its longest edge dropped gives its open path.
+Coordinates go to LKH in 0.1 um integers (its EUC_2D rounds distances). CPU seconds are
+process time on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+
+def random_points() -> np.ndarray:
+    return np.random.default_rng(7).random((20_000, 2)) * 50.0
+
+
+def photo_dots() -> np.ndarray:
+    from PIL import Image
+
+    from lasergen.sources.bitmap import gray_to_mask
+
+    n = 198
+    yy, xx = np.mgrid[0:n, 0:n] / n
+    gray = 127 + 70 * np.sin(xx * 7) * np.cos(yy * 5) + 50 * np.sin(xx * 23 + yy * 11) * np.sin(yy * 3)
+    mask = gray_to_mask(Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8)), dither="floyd-steinberg")
+    rows, cols = np.nonzero(mask)
+    return np.column_stack([(cols + 0.5) * 0.02, (n - 1 - rows + 0.5) * 0.02])
+
+
+def open_length(points: np.ndarray, order: np.ndarray) -> float:
+    p = points[order]
+    return float(np.hypot(*np.diff(p, axis=0).T).sum())
+
+
+def lkh(points: np.ndarray, runs: int) -> dict:
+    import elkai
+
+    coords = {str(i): (float(round(x * 1e4)), float(round(y * 1e4))) for i, (x, y) in enumerate(points)}
+    t0 = time.process_time()
+    tour = elkai.Coordinates2D(coords).solve_tsp(runs=runs)
+    seconds = time.process_time() - t0
+    order = np.array([int(k) for k in tour[:-1]])
+    p = points[order]
+    edges = np.hypot(*np.diff(np.vstack([p, p[:1]]), axis=0).T)
+    return {"lkh_closed_mm": round(float(edges.sum()), 2), "lkh_open_mm": round(float(edges.sum() - edges.max()), 2),
+            "lkh_cpu_s": round(seconds, 1)}
+
+
+def run(name: str, points: np.ndarray, grid_pitch, args) -> dict:
+    from lasergen import kernels
+    from lasergen.ordering import greedy_order, order_points, two_opt
+
+    start = (0.0, 0.0)
+    row = {"case": name, "points": len(points), "compiled": kernels.get() is not None}
+    t0 = time.process_time()
+    ours = order_points(points, start, grid_pitch=grid_pitch)
+    row["cpu_s"] = round(time.process_time() - t0, 2)
+    row["open_mm"] = round(open_length(points, ours), 2)
+    t0 = time.process_time()
+    older = two_opt(points, greedy_order(points, start))
+    row["older_cpu_s"] = round(time.process_time() - t0, 2)
+    row["older_open_mm"] = round(open_length(points, older), 2)
+    if args.lkh:
+        row.update(lkh(points, args.lkh_runs))
+        row["vs_lkh_%"] = round(100 * (row["open_mm"] / row["lkh_open_mm"] - 1), 2)
+        row["older_vs_lkh_%"] = round(100 * (row["older_open_mm"] / row["lkh_open_mm"] - 1), 2)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lkh", action="store_true", help="also solve with LKH (pip install elkai; minutes of CPU)")
+    ap.add_argument("--lkh-runs", type=int, default=1)
+    args = ap.parse_args()
+    for name, points, pitch in (("20,000 random points", random_points(), None),
+                                ("dithered photo dots", photo_dots(), 0.02)):
+        print(json.dumps(run(name, points, pitch, args)))
+
+
+if __name__ == "__main__":
+    main()
