@@ -108,7 +108,7 @@ def _profile_dict() -> dict:
 
     from lasergen.machine import PROFILE_DIR
 
-    return tomllib.loads((PROFILE_DIR / "default.toml").read_text())
+    return tomllib.loads((PROFILE_DIR / "grbl-default.toml").read_text())
 
 
 def gradient_png(path: Path, size: int) -> None:
@@ -162,7 +162,7 @@ def case_estimate(tmp: Path) -> dict:
 def _profile_text() -> str:
     from lasergen.machine import PROFILE_DIR
 
-    return (PROFILE_DIR / "default.toml").read_text()
+    return (PROFILE_DIR / "grbl-default.toml").read_text()
 
 
 CASES = {"bitmap": case_bitmap, "qr40": case_qr40, "dots": case_dots, "cli4096": case_cli4096,

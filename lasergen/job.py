@@ -1,40 +1,41 @@
-"""Job files: G-code body plus a machine-readable header.
+"""Job files: a body in the controller's own language plus a machine-readable header.
 
-The header is a JSON manifest (format version, machine, material, recipes, layers, passes,
-bounds, counts, estimated time, what the pattern promises for `verify`, SHA-256 of the body)
-split over `;@m ` comment lines shorter than 80 characters, so even a sender that passes
-comments to GRBL stays within its line buffer. The body alone is enough to run or simulate
-the job; the checksum tells when the body was edited after planning.
+The container is the same for every controller family. Its first line, `;@lasergen lasergen-job
+v1 [LANGUAGE]`, names the body's language (none: GRBL G-code, so G-code jobs are unchanged); the
+header is a JSON manifest (format version, machine, material, recipes, layers, passes, bounds,
+counts, estimated time, what the pattern promises for `verify`, SHA-256 of the body) split over
+`;@m ` lines shorter than 80 characters. `;` starts a comment in G-code and is never sent to a
+PI controller (lasergen's GCS job body keeps `;` lines for the host), so the header never
+reaches a controller either way. The body alone is enough to run or simulate the job; the
+checksum tells when the body was edited after planning.
+
+Emitting, reading back and estimating go through the machine profile's controller
+(`lasergen.backends.language_for`); this module knows no controller.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import os
-import re
 import shutil
 import tempfile
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from lasergen import LasergenError, __version__
-from lasergen.backends.grbl.gcode import ParsedProgram, emit_body, read_program
-from lasergen.backends.grbl.gcode.stream import estimate_body
-from lasergen.backends.grbl.motion import estimate
-from lasergen.machine import MachineProfile
+from lasergen.backends import BACKENDS, backend, language_for
+from lasergen.machine import MachineProfile, builtin_names
 from lasergen.pattern import Pattern
-from lasergen.toolpath import Toolpath
+from lasergen.program import ParsedProgram
+from lasergen.toolpath import DWELL, Toolpath
 
 FORMAT = "lasergen-job"
 FORMAT_VERSION = 1
 MANIFEST_PREFIX = ";@m "
 CHUNK = 72
-PASS_MARKER = re.compile(rb"(?m)^;@pass \d+ layer \d+")
 
 
 @dataclass
@@ -42,10 +43,15 @@ class Job:
     program: ParsedProgram
     manifest: dict
     body: str
+    machine: MachineProfile | None = None  # the profile the body was read for
 
     @property
     def toolpath(self) -> Toolpath:
         return self.program.toolpath
+
+    @property
+    def controller(self) -> str:
+        return self.machine.controller if self.machine else "grbl"
 
 
 def body_sha256(body: str) -> str:
@@ -67,16 +73,17 @@ class BodyDigest:
 
 def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, body: BodyDigest,
                    material: str | None = None, extra: dict | None = None) -> dict:
-    est = estimate(path, machine)
+    lang = language_for(machine)
+    est = lang.estimate(path, machine)
     layers = []
     for i, layer in enumerate(pattern.layers):
         recipe = pattern.recipes[layer.recipe]
-        layers.append({"index": i, "name": layer.name, "recipe": layer.recipe, "mode": recipe.mode,
-                       "pixels": int(layer.mask.sum()), "passes": int(recipe.passes)})
+        layers.append({"index": i, "name": layer.name, "recipe": layer.recipe,
+                       "mode": "vector" if layer.is_vector else recipe.mode, **layer.summary(),
+                       "passes": int(recipe.passes)})
     return {
         "format": FORMAT, "version": FORMAT_VERSION, "generator": f"lasergen {__version__}",
-        "assumes": {"laser_mode": "$32=1", "units": "G21 mm", "s_per_uJ": machine.s_per_uJ,
-                    "s_max": machine.s_max, "rep_rate_kHz": machine.rep_rate_kHz},
+        "assumes": lang.manifest_assumes(machine),
         "machine": machine.to_manifest(),
         "material": material,
         "grid": {"pitch_um": pattern.pitch_um, "origin_mm": list(pattern.origin_mm), "shape": list(pattern.shape)},
@@ -97,17 +104,24 @@ def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, bo
 def _pass_info(pattern: Pattern, path: Toolpath) -> dict[int, dict]:
     """Name, recipe and mode of each pass (a pass is one run of rows of one layer)."""
     info = {}
-    first = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1]]) if len(path) else []
-    for pid, layer_index in zip(path.pass_id[first].tolist(), path.layer[first].tolist()):
+    bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True]) if len(path) else [0]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        pid, layer_index = int(path.pass_id[a]), int(path.layer[a])
         layer = pattern.layers[layer_index]
-        info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe,
-                     "mode": pattern.recipes[layer.recipe].mode}
+        recipe = pattern.recipes[layer.recipe]
+        mode = ("dots" if (path.kind[a:b] == DWELL).any() else "vector") if layer.is_vector \
+            else recipe.mode  # a vector layer's line work and its dots are separate passes
+        info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": mode}
     return info
 
 
-def header_text(manifest: dict) -> str:
+def first_line(language_tag: str = "") -> str:
+    return f";@lasergen {FORMAT} v{FORMAT_VERSION}" + (f" {language_tag}" if language_tag else "")
+
+
+def header_text(manifest: dict, language_tag: str = "") -> str:
     text = json.dumps(manifest, separators=(",", ":"), sort_keys=True)
-    header = [f";@lasergen {FORMAT} v{FORMAT_VERSION}"]
+    header = [first_line(language_tag)]
     header += [MANIFEST_PREFIX + text[i:i + CHUNK] for i in range(0, len(text), CHUNK)]
     return "\n".join(header) + "\n"
 
@@ -115,10 +129,11 @@ def header_text(manifest: dict) -> str:
 def render_job(pattern: Pattern, path: Toolpath, machine: MachineProfile, material: str | None = None,
                extra: dict | None = None) -> str:
     """The job file as text (for small jobs and tests; `write_job` streams)."""
+    lang = language_for(machine)
     digest = BodyDigest()
-    body = b"".join(digest.update(c) for c in emit_body(path, machine, _pass_info(pattern, path)))
+    body = b"".join(digest.update(c) for c in lang.emit_body(path, machine, _pass_info(pattern, path)))
     manifest = build_manifest(pattern, path, machine, digest, material, extra)
-    return header_text(manifest) + body.decode()
+    return header_text(manifest, lang.JOB_TAG) + body.decode()
 
 
 def write_job(out: str | Path, pattern: Pattern, path: Toolpath, machine: MachineProfile,
@@ -126,14 +141,15 @@ def write_job(out: str | Path, pattern: Pattern, path: Toolpath, machine: Machin
     """Write the job without holding its body in memory: body to a temporary file first (its
     checksum goes in the header), then header + body into place."""
     out = Path(out)
+    lang = language_for(machine)
     digest = BodyDigest()
     with tempfile.TemporaryFile(dir=out.parent if out.parent.is_dir() else None) as body:
-        for chunk in emit_body(path, machine, _pass_info(pattern, path)):
+        for chunk in lang.emit_body(path, machine, _pass_info(pattern, path)):
             body.write(digest.update(chunk))
         manifest = build_manifest(pattern, path, machine, digest, material, extra)
         body.seek(0)
         with open(out, "wb") as f:
-            f.write(header_text(manifest).encode())
+            f.write(header_text(manifest, lang.JOB_TAG).encode())
             f.flush()
             _copy_file(body, f)
     return manifest
@@ -155,6 +171,16 @@ def _copy_file(src, dst) -> None:
     shutil.copyfileobj(src, dst, 1 << 22)
 
 
+def job_language(first: str) -> str:
+    """The controller family a job's first line names (G-code when it names none)."""
+    parts = first.split()
+    tag = parts[3] if len(parts) > 3 and first.startswith(";@lasergen ") else ""
+    for family, b in BACKENDS.items():
+        if b.lang.JOB_TAG == tag:
+            return family
+    raise LasergenError(f"job is written in an unknown controller language {tag!r} (known: {', '.join(BACKENDS)})")
+
+
 def parse_header(lines: list[str]) -> tuple[dict | None, int]:
     """(manifest or None, index of the first body line)."""
     if not lines or not lines[0].startswith(";@lasergen "):
@@ -172,10 +198,25 @@ def parse_header(lines: list[str]) -> tuple[dict | None, int]:
     return manifest, i
 
 
-def estimate_job_file(source: str | Path, machine: MachineProfile | None = None, check_sum: bool = True) -> dict:
-    """The estimate of a job file (`read_job` + the motion model's `estimate`, same figures), read
-    in pieces so memory stays bounded whatever the file's size; the checksum is checked too."""
-    machine = machine or MachineProfile.load()
+def machine_for(family: str, manifest: dict | None, machine: MachineProfile | str | None) -> MachineProfile:
+    """The profile to read a job with: the one given (it must be of the job's controller), else
+    the built-in profile the manifest names, else the controller's default profile."""
+    if isinstance(machine, str):
+        machine = MachineProfile.load(machine)
+    if machine is None:
+        named = ((manifest or {}).get("machine") or {}).get("name")
+        machine = MachineProfile.load(named if named in builtin_names() else backend(family).lang.DEFAULT_PROFILE)
+    if machine.controller != family:
+        raise LasergenError(f"the job is written for a {backend(family).title} controller but machine "
+                            f"{machine.name!r} is {backend(machine.controller).title}: pass a {family} profile")
+    return machine
+
+
+def estimate_job_file(source: str | Path, machine: MachineProfile | str | None = None,
+                      check_sum: bool = True) -> tuple[dict, MachineProfile]:
+    """(estimate, profile used) of a job file: the figures of `read_job` + the language's
+    `estimate`, read in pieces by a language that offers `estimate_body(file, machine,
+    first_line)` (GRBL: bounded memory whatever the file's size), else through `read_job`."""
     try:
         f = open(source, "rb")
     except FileNotFoundError:
@@ -184,25 +225,30 @@ def estimate_job_file(source: str | Path, machine: MachineProfile | None = None,
         raise LasergenError(f"cannot read job file {source}: {exc}") from None
     with f:
         header, offset = [], 0
-        for raw in f:
+        for raw in f:  # the header: the first line and the manifest lines after it
             line = raw.decode(errors="replace").rstrip("\r\n")
             if header and not line.startswith(MANIFEST_PREFIX) or not header and not line.startswith(";@lasergen "):
                 break
             header.append(line)
             offset += len(raw)
         manifest, first = parse_header(header)
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(f.fileno()).st_size else nullcontext(b"") as m:
-            marked = PASS_MARKER.search(m, offset) is not None  # the reader's rule, over the whole body
+        family = job_language(header[0]) if header else "grbl"
+        machine = machine_for(family, manifest, machine)
+        lang = language_for(machine)
+        if not hasattr(lang, "estimate_body"):
+            job = read_job(Path(source), machine, check_sum)
+            return lang.estimate(job.toolpath, machine), machine
         f.seek(offset)
-        est, sha, _ = estimate_body(f, machine, marked, first_line=first)
+        est, sha, _ = lang.estimate_body(f, machine, first)
     if manifest and check_sum and manifest.get("body_sha256") != sha:
         raise LasergenError("job body does not match its manifest checksum: the file was edited after planning "
                             "(re-plan it, or pass --no-checksum)")
-    return est
+    return est, machine
 
 
-def read_job(source: str | Path, machine: MachineProfile | None = None, check_sum: bool = True) -> Job:
-    """Read a job file (or G-code text); any G-code GRBL accepts is a job, a manifest is optional."""
+def read_job(source: str | Path, machine: MachineProfile | str | None = None, check_sum: bool = True) -> Job:
+    """Read a job file (or its text); any G-code GRBL accepts is a job, a manifest is optional.
+    The body's language comes from the file; `machine` None means the job's own profile."""
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
         try:
             text = Path(source).read_text()
@@ -214,9 +260,11 @@ def read_job(source: str | Path, machine: MachineProfile | None = None, check_su
         text = source
     lines = text.splitlines()
     manifest, first = parse_header(lines)
+    family = job_language(lines[0]) if lines else "grbl"
+    machine = machine_for(family, manifest, machine)
     body = "\n".join(lines[first:]) + "\n"
     if manifest and check_sum and manifest.get("body_sha256") != body_sha256(body):
         raise LasergenError("job body does not match its manifest checksum: the file was edited after planning "
                             "(re-plan it, or pass --no-checksum)")
-    program = read_program(lines, machine or MachineProfile.load())
-    return Job(program, manifest or {}, body)
+    program = language_for(machine).read_body(lines, machine)
+    return Job(program, manifest or {}, body, machine)

@@ -45,6 +45,30 @@ def overscan_for(recipe: Recipe, machine: MachineProfile) -> float:
     return max(MIN_RUN_UP_MM, recipe.speed_mm_s ** 2 / min(machine.accel_mm_s2))
 
 
+def jump_threshold_mm(recipe: Recipe, machine: MachineProfile, overscan: float) -> float:
+    """The gap length above which lead-out + rapid + lead-in beats crossing at writing speed
+    (for planners that keep a run-up on both sides of a jump, as vector_plan's does).
+
+    Crossing takes d / v; jumping takes 2 overscan / v plus a rapid of d + 2 overscan from and
+    back to v, which is concave in d and dearer at d = 0, so the two cross exactly once:
+    bisect for that length (60 halvings: below a nanometre)."""
+    v, v_max, a = recipe.speed_mm_s, max(machine.max_rate_mm_s), min(machine.accel_mm_s2)
+
+    def jump_faster(d: float) -> bool:
+        t_rapid, _ = trapezoid_times(np.float64(d + 2 * overscan), v, v, v_max, a)
+        return bool(t_rapid + 2 * overscan / v < d / v)
+
+    lo, hi = 0.0, 1.0
+    while not jump_faster(hi):
+        lo, hi = hi, hi * 2
+        if hi > 1e6:
+            return np.inf  # writing speed at the rapid rate: never worth a jump
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if jump_faster(mid) else (mid, hi)
+    return hi
+
+
 def scan_line_runs(mask: np.ndarray, line_rows: np.ndarray):
     """Runs of True in each sampled row: (line index, first col, last col + 1), row-major."""
     sampled = mask if np.array_equal(line_rows, np.arange(mask.shape[0])) else mask[line_rows]
@@ -141,8 +165,11 @@ def check_look_ahead(kind, x1, y1, mark_at, recipe: Recipe, machine: MachineProf
     """Refuse a pass whose marks the controller's look-ahead cannot keep at speed: every mark's
     entry and exit must be stoppable within the `planner_blocks - 1` blocks from there on
     (GRBL plans the newest block to stop)."""
+    blocks = getattr(machine, "planner_blocks", None)
+    if blocks is None:
+        return  # a controller without look-ahead (PI: every move from rest to rest) has no such limit
     v = recipe.speed_mm_s
-    window = max(1, machine.planner_blocks - 1)
+    window = max(1, blocks - 1)
     n = x1.size
     shortest_mm = min(pattern_pitch_mm, overscan_mm)  # no block is shorter: runs, gaps, run-ups, line steps
     if shortest_mm > 0 and 2 * min(machine.accel_mm_s2) * shortest_mm * window >= v * v:
@@ -164,6 +191,6 @@ def check_look_ahead(kind, x1, y1, mark_at, recipe: Recipe, machine: MachineProf
         allowed = np.floor(allowed * 1000) / 1000  # shown rounded down, so the figure given plans
         name = f"recipe {recipe_name!r}" if recipe_name else "raster recipe"
         raise LasergenError(
-            f"{name}: at {v:g} mm/s the controller's {machine.planner_blocks}-block look-ahead cannot keep "
+            f"{name}: at {v:g} mm/s the controller's {blocks}-block look-ahead cannot keep "
             f"{int(short.sum())} of {mark_at.size} marks at speed over this pattern's short runs (they would be "
             f"written slower, i.e. overexposed); at most {allowed:g} mm/s here, or a higher acceleration")

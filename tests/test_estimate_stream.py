@@ -41,10 +41,10 @@ def test_estimate_in_pieces_equals_the_whole_toolpath(tmp_path, monkeypatch, job
     path = tmp_path / "job.gcode"
     path.write_text(job_text)
     whole = motion.estimate(read_job(path, machine_module).toolpath, machine_module)
-    assert estimate_job_file(path, machine_module) == whole
+    assert estimate_job_file(path, machine_module)[0] == whole
     foreign = tmp_path / "foreign.nc"  # another sender's spacing: only the interpreter reads it
     foreign.write_text("\r\n".join(line.replace("G1X", "G1 X") for line in job_text.splitlines()[3:]) + "\r\n")
-    assert estimate_job_file(foreign, machine_module) == \
+    assert estimate_job_file(foreign, machine_module)[0] == \
         motion.estimate(read_job(foreign, machine_module).toolpath, machine_module)
 
 

@@ -9,10 +9,11 @@ is the case in a dots-only job, so the dot's G1 carries the machine's max rate a
 A G0 that begins a scan line or moves between dots carries absolute X and Y, and the first G1
 after it, a dot or a pass start states Y and F, so a job resumed from such a G0 (the runner
 restarts at the G0 that begins a scan line) needs no modal history but G21 G90 and, inside a
-raster pass, M3. A G0 inside a scan line (a gap between two marks of one line, crossed by a
-collinear rapid) keeps Y and is `G0X..`, and the mark after it `G1X..S..`: it is not a restart
+raster pass, M3. A G0 between two G1s of one pass that keeps Y (a gap inside a scan line
+crossed by a collinear rapid) is `G0X..`, and the G1 after it `G1X..S..`: it is not a restart
 point. Within a scan line a G1 is `G1X..S..`: ~40 % fewer bytes on the serial link.
-A raster pass is bracketed by `M3S0` and `M5`; a `;@pass` comment names it for the reader.
+A line pass (raster or vector) is bracketed by `M3S0` and `M5`; a `;@pass` comment names it
+for the reader.
 Numbers are written as fixed point with trailing zeros trimmed, by building a byte matrix
 (rows x columns) with 0 as "no character" and dropping the zeros in one pass: ~10^7 lines/min.
 """
@@ -211,10 +212,10 @@ def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict
             info = pass_info.get(pid, {})
             mode = info.get("mode", "dots" if (path.kind[a:b] == DWELL).any() else "raster")
             head = pass_comment(pid, int(path.layer[a]), info.get("name", ""), info.get("recipe", ""), mode) + "\n"
-            yield (head + ("M3S0\n" if mode == "raster" else "")).encode()
+            yield (head + ("M3S0\n" if mode != "dots" else "")).encode()
             for c in range(a, b, CHUNK_ROWS):
                 chunk = slice(c, min(c + CHUNK_ROWS, b))
                 yield format_rows(path.take(chunk), machine, need_y[chunk], need_f[chunk], inline[chunk])
-            if mode == "raster":
+            if mode != "dots":
                 yield b"M5\n"
     yield b"M5\n"

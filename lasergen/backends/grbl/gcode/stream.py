@@ -15,6 +15,9 @@ run again from the start through the interpreter, still piece by piece.
 from __future__ import annotations
 
 import hashlib
+import mmap
+import os
+import re
 from typing import BinaryIO, Iterator
 
 import numpy as np
@@ -28,6 +31,7 @@ from lasergen.toolpath import Toolpath
 
 PIECE_BYTES = 2 << 20
 INTERPRETED_ROWS = 200_000  # rows per toolpath piece on the interpreter's path
+PASS_MARKER = re.compile(rb"(?m)^;@pass \d+ layer \d+")
 _SPECIAL = bytes([0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E])  # line breaks splitlines knows besides \n
 
 
@@ -69,12 +73,12 @@ def _normalised(data: bytes) -> bytes:
     return ("\n".join(text.splitlines()) + "\n").encode()
 
 
-def estimate_body(f: BinaryIO, machine: MachineProfile, marked: bool, first_line: int = 0,
-                  piece_bytes: int | None = None):
+def estimate_body(f: BinaryIO, machine: MachineProfile, first_line: int = 0, piece_bytes: int | None = None):
     """(estimate dict, SHA-256 hex digest of the normalised body, body lines) from the file's
-    current position to its end. `marked`: the job names its passes with `;@pass` lines;
-    `first_line`: the file line the body starts on (for the interpreter's messages)."""
+    current position to its end; `first_line`: the file line the body starts on (for the
+    interpreter's messages)."""
     start = f.tell()
+    marked = _names_passes(f, start)
     digest, lines = hashlib.sha256(), 0
     job, state = JobEstimate(machine), ReadState(marked=marked)
     for piece in pieces(f, piece_bytes):
@@ -87,6 +91,14 @@ def estimate_body(f: BinaryIO, machine: MachineProfile, marked: bool, first_line
         digest.update(piece)
         lines = state.lines
     return job.result(), digest.hexdigest(), lines
+
+
+def _names_passes(f: BinaryIO, start: int) -> bool:
+    """Does the body name its passes with `;@pass` lines (the reader's rule, over the whole body)?"""
+    if not os.fstat(f.fileno()).st_size:
+        return False
+    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        return PASS_MARKER.search(m, start) is not None
 
 
 def _interpreted(f: BinaryIO, machine: MachineProfile, first_line: int, piece_bytes: int | None):
