@@ -1,4 +1,4 @@
-"""The compiled kernels (`_kernels.c`, built by the normal install) and their numpy references.
+"""The compiled kernels (`kernels_c/`, built by the normal install as `_kernels`) and their numpy references.
 
   kernel         used by                what it replaces (the reference, kept and tested identical)
   format_rows    emit.format_rows       the byte-matrix formatter (emit._format_rows_numpy)
