@@ -1,12 +1,13 @@
 """Dot tours against LKH (issue 13, capability 2): travel and CPU time of `order_points`.
 
-    python benchmarks/tour_bench.py [--lkh] [--lkh-runs 1]
+    python benchmarks/tour_bench.py [--lkh] [--lkh-runs 1] [--lkh-full]
 
 Cases: 20,000 uniform random points in a 50 x 50 mm square (seed 7), and the dots of a
 Floyd-Steinberg dither of a synthetic 198 x 198 grey "photo" at 20 um (19,858 dots).
 Each tour is an open path; lengths are compared without the leg from the start point, as a
 Hamiltonian path over the dots. LKH (the `elkai` package, for this benchmark only, not a
-dependency of lasergen) solves the closed tour; its longest edge dropped gives its open path.
+dependency of lasergen: `pip install elkai`) solves the closed tour; its longest edge dropped
+gives its open path.
 Coordinates go to LKH in 0.1 um integers (its EUC_2D rounds distances). CPU seconds are
 process time on one core.
 """
@@ -48,14 +49,21 @@ def open_length(points: np.ndarray, order: np.ndarray) -> float:
     return float(np.hypot(*np.diff(p, axis=0).T).sum())
 
 
-def lkh(points: np.ndarray, runs: int) -> dict:
-    import elkai
+FAST_LKH = "CANDIDATE_SET_TYPE = DELAUNAY\nSUBGRADIENT = NO\nMAX_TRIALS = 20\nTIME_LIMIT = 60\n"
 
-    coords = {str(i): (float(round(x * 1e4)), float(round(y * 1e4))) for i, (x, y) in enumerate(points)}
+
+def lkh(points: np.ndarray, runs: int, full: bool) -> dict:
+    """LKH 3 through elkai. Default: Delaunay candidates without the subgradient ascent and 20
+    trials (the full default run, O(n^2) ascent, did not finish in 8 CPU minutes here); --lkh-full
+    for elkai's own settings."""
+    from elkai import _elkai
+
+    params = f"RUNS = {runs}\nPROBLEM_FILE = :stdin:\n" + ("" if full else FAST_LKH)
+    problem = f"TYPE : TSP\nDIMENSION : {len(points)}\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n" + "".join(
+        f"{i + 1} {round(x * 1e4)} {round(y * 1e4)}\n" for i, (x, y) in enumerate(points))
     t0 = time.process_time()
-    tour = elkai.Coordinates2D(coords).solve_tsp(runs=runs)
+    order = np.array(_elkai.solve_problem(params, problem)) - 1
     seconds = time.process_time() - t0
-    order = np.array([int(k) for k in tour[:-1]])
     p = points[order]
     edges = np.hypot(*np.diff(np.vstack([p, p[:1]]), axis=0).T)
     return {"lkh_closed_mm": round(float(edges.sum()), 2), "lkh_open_mm": round(float(edges.sum() - edges.max()), 2),
@@ -77,7 +85,7 @@ def run(name: str, points: np.ndarray, grid_pitch, args) -> dict:
     row["older_cpu_s"] = round(time.process_time() - t0, 2)
     row["older_open_mm"] = round(open_length(points, older), 2)
     if args.lkh:
-        row.update(lkh(points, args.lkh_runs))
+        row.update(lkh(points, args.lkh_runs, args.lkh_full))
         row["vs_lkh_%"] = round(100 * (row["open_mm"] / row["lkh_open_mm"] - 1), 2)
         row["older_vs_lkh_%"] = round(100 * (row["older_open_mm"] / row["lkh_open_mm"] - 1), 2)
     return row
@@ -87,6 +95,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lkh", action="store_true", help="also solve with LKH (pip install elkai; minutes of CPU)")
     ap.add_argument("--lkh-runs", type=int, default=1)
+    ap.add_argument("--lkh-full", action="store_true", help="elkai's default LKH settings (far slower)")
     args = ap.parse_args()
     for name, points, pitch in (("20,000 random points", random_points(), None),
                                 ("dithered photo dots", photo_dots(), 0.02)):
