@@ -124,14 +124,12 @@ def pattern(spec, out, material, machine, as_json):
 @json_option
 def estimate(job, no_checksum, machine, as_json):
     """Time, distance, mark count and bounds of a job, from its body (the controller's motion model)."""
-    from lasergen.backends import language_for
-    from lasergen.job import read_job
+    from lasergen.job import estimate_job_file
 
-    parsed = read_job(Path(job), machine, check_sum=not no_checksum)
-    result = language_for(parsed.machine).estimate(parsed.toolpath, parsed.machine)
+    result, used = estimate_job_file(Path(job), machine, check_sum=not no_checksum)  # in pieces: any size
     result["job"] = job
-    result["machine"] = parsed.machine.name
-    result["controller"] = parsed.machine.controller
+    result["machine"] = used.name
+    result["controller"] = used.controller
     m = int(result["time_s"] // 60)
     b = result["bounds_mm"]
     emit(result, as_json,

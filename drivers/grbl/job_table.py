@@ -128,13 +128,13 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
     chunk = table.data[state.byte:stop]
     if not chunk.isascii():
         return None
-    scan = fr.scan_text(chunk.decode("ascii"), state.x, state.y, state.feed, state.s, state.on)
+    scan = fr.scan_text(chunk, fr.ReadState(x=state.x, y=state.y, feed=state.feed, s=state.s, on=state.on))
     if scan is None:
         return None
     a = state.line
     n = len(scan)
     b = a + n
-    table.offsets[a + 1:b + 1] = state.byte + 1 + np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+    table.offsets[a + 1:b + 1] = state.byte + 1 + scan.ends
     kind = scan.kind
     end = np.column_stack([scan.x_pos, scan.y_pos])
     start = np.vstack([[state.x, state.y], end[:-1]])

@@ -192,4 +192,4 @@ def test_cli_resume_without_a_value_takes_the_jobs_own_journal(qr_job, device_na
     assert again.exit_code == 0, again.stderr
     import json
     assert json.loads(again.stdout)["skipped"] > 0
-    assert "p = pause" in CliRunner().invoke(main, ["stream", "--help"]).output
+    assert "p  pause" in CliRunner().invoke(main, ["stream", "--help"]).output
