@@ -121,8 +121,17 @@ def stream(job, port, resume_journal, resume_on, journal, ledger, progress, mach
         _report(result, runner, job, sim_name, ephemeral, result_ledger if sim_name is not None else None, as_json,
                 record)
     finally:
-        for sig, previous in quiet.items():
-            signal.signal(sig, previous)
+        if not _as_program():  # the lasergen program keeps ignoring them until it exits (a signal
+            for sig, previous in quiet.items():  # during interpreter teardown would kill it, exit -2)
+                signal.signal(sig, previous)
+
+
+def _as_program() -> bool:
+    """Whether this process is the `lasergen` program (console script or python -m lasergen)."""
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    return (spec is not None and spec.name == "lasergen.__main__") or \
+        Path(getattr(main_module, "__file__", "") or "").name == "lasergen"
 
 
 def _job_machine(job: str, machine: str | None):
