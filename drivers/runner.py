@@ -1,7 +1,9 @@
 """The job runner: stream a job to any controller family with journal, progress, pause and resume.
 
 Written once against `drivers.session.Session`; it knows no controller language. A run:
-read the job into the family's JobTable; open the port; on a resume, first ask the
+read the job into the family's JobTable (a big job lazily: a fresh stream starts from the
+table's first piece, `JobTable.plan(None)`, while the rest is read; a resume, which replays
+the journal, waits for the whole table); open the port; on a resume, first ask the
 controller (before any reset) where it stands, to settle what an interrupted session left
 unproven; connect (reset, identify, check settings); find the job's journal for this device
 (`drivers.journal`: one per job per device; a journal of another device is refused unless
