@@ -26,7 +26,6 @@ from __future__ import annotations
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
-from shapely import affinity
 
 from lasergen import LasergenError
 from lasergen.machine import MachineProfile
@@ -39,33 +38,63 @@ from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 MIN_SEGMENT_MM = 1e-7
 
 
+def scan_crossings(polys: np.ndarray, pitch_mm: float, angle_deg: float):
+    """Where the scan lines of every polygon (turned by -angle) lie inside it, numpy over all
+    edges of all rings at once (the even-odd scanline fill of a valid polygon, holes being rings
+    too): an edge crosses the lines whose y lies in [y_low, y_high) of its end points, so each
+    vertex is counted once and horizontal edges never; along a line the crossings, sorted,
+    pair up into inside spans. Returns per span (x from, x to, y, its line), the line's index
+    within its polygon and the polygon of each line."""
+    rings, ring_poly = shapely.get_rings(polys, return_index=True)
+    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+    c, s = np.cos(np.radians(-angle_deg)), np.sin(np.radians(-angle_deg))
+    xy = xy @ np.array([[c, -s], [s, c]]).T
+    poly_of_pt = ring_poly[ring_of]
+    y_lo = np.full(len(polys), np.inf)
+    y_hi = np.full(len(polys), -np.inf)
+    np.minimum.at(y_lo, poly_of_pt, xy[:, 1])
+    np.maximum.at(y_hi, poly_of_pt, xy[:, 1])
+    n_lines = np.maximum(1, np.ceil((y_hi - y_lo) / pitch_mm - 1e-9).astype(np.int64))
+    line_base = np.cumsum(n_lines) - n_lines  # global index of each polygon's first line
+    owner = np.repeat(np.arange(len(polys)), n_lines)
+    k = np.arange(owner.size) - line_base[owner]
+    y = y_lo[owner] + (k + 0.5) * pitch_mm
+    # edges: consecutive points of one ring
+    same = ring_of[1:] == ring_of[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    poly = poly_of_pt[:-1][same]
+    e_lo, e_hi = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
+    # candidate lines, one more each side than the arithmetic says; the exact test decides below
+    first = np.ceil((e_lo - y_lo[poly]) / pitch_mm - 0.5).astype(np.int64) - 1
+    last = np.ceil((e_hi - y_lo[poly]) / pitch_mm - 0.5).astype(np.int64) + 1
+    first, last = np.clip(first, 0, n_lines[poly]), np.clip(last, 0, n_lines[poly])
+    hits = last - first
+    edge = np.repeat(np.arange(len(a)), hits)
+    line = line_base[poly][edge] + first[edge] + (np.arange(edge.size) - np.repeat(np.cumsum(hits) - hits, hits))
+    yl = y[line]
+    keep = (yl >= e_lo[edge]) & (yl < e_hi[edge])  # the half-open rule, the same test for both edges of a vertex
+    edge, line, yl = edge[keep], line[keep], yl[keep]
+    pa, pb = a[edge], b[edge]
+    x = pa[:, 0] + (yl - pa[:, 1]) * (pb[:, 0] - pa[:, 0]) / (pb[:, 1] - pa[:, 1])
+    order = np.lexsort((x, line))
+    x, line = x[order], line[order]
+    count = np.bincount(line, minlength=owner.size)
+    start = np.cumsum(count) - count
+    rank = np.arange(line.size) - start[line]
+    odd_lines = (count % 2 == 1)[line]  # only by a degenerate ring (a spike): its crossings are dropped
+    left = (rank % 2 == 0) & ~odd_lines
+    lo, hi = x[left], x[np.flatnonzero(left) + 1]
+    line_of = line[left]
+    keep = hi - lo > MIN_SEGMENT_MM
+    return lo[keep], hi[keep], y[line_of[keep]], line_of[keep], k, owner
+
+
 def hatch_units(fills, pitch_mm: float, angle_deg: float) -> list[np.ndarray]:
     """One (n, 2, 2) array of hatch segments per polygon, in serpentine order."""
-    polys = [p for p in shapely.get_parts(fills) if p.area > 0]
-    if not polys:
+    polys = np.array([p for p in shapely.get_parts(fills) if p.area > 0], dtype=object)
+    if not len(polys):
         return []
-    turned = [affinity.rotate(p, -angle_deg, origin=(0, 0)) for p in polys]
-    bounds = np.array([p.bounds for p in turned])
-    n_lines = np.maximum(1, np.ceil((bounds[:, 3] - bounds[:, 1]) / pitch_mm - 1e-9).astype(np.int64))
-    owner = np.repeat(np.arange(len(polys)), n_lines)
-    k = np.arange(owner.size) - np.repeat(np.cumsum(n_lines) - n_lines, n_lines)
-    y = bounds[owner, 1] + (k + 0.5) * pitch_mm
-    x0, x1 = bounds[owner, 0] - 1.0, bounds[owner, 2] + 1.0
-    lines = shapely.linestrings(np.stack([np.column_stack([x0, y]), np.column_stack([x1, y])], axis=1))
-    targets = np.array(turned, dtype=object)
-    shapely.prepare(targets)
-    clipped = shapely.intersection(lines, targets[owner])
-    parts, line_of = shapely.get_parts(clipped, return_index=True)
-    count = shapely.get_num_coordinates(parts)
-    is_line = (shapely.get_type_id(parts) == 1) & (count >= 2)
-    parts, line_of, count = parts[is_line], line_of[is_line], count[is_line]
-    coords = shapely.get_coordinates(parts)
-    first = np.cumsum(count) - count
-    xa, xb = coords[first, 0], coords[first + count - 1, 0]
-    lo, hi = np.minimum(xa, xb), np.maximum(xa, xb)
-    yy = y[line_of]
-    keep = hi - lo > MIN_SEGMENT_MM
-    lo, hi, yy, line_of = lo[keep], hi[keep], yy[keep], line_of[keep]
+    lo, hi, yy, line_of, k, owner = scan_crossings(polys, pitch_mm, angle_deg)
     order = np.lexsort((lo, line_of))
     lo, hi, yy, line_of = lo[order], hi[order], yy[order], line_of[order]
     backwards = k[line_of] % 2 == 1  # odd lines of each polygon run right to left
