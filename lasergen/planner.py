@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from lasergen import LasergenError
+from lasergen.backends import language_for
 from lasergen.kinematics import trapezoid_times
 from lasergen.machine import MachineProfile
 from lasergen.ordering import order_points
@@ -157,8 +158,8 @@ def check_limits(path: Pattern | Toolpath, machine: MachineProfile, recipes: dic
     for name, r in recipes.items():
         if r.energy_uJ > machine.max_energy_uJ:
             raise LasergenError(f"recipe {name!r}: {r.energy_uJ} uJ exceeds the machine's {machine.max_energy_uJ} uJ")
-        if machine.energy_to_s(r.energy_uJ) > machine.s_max:
-            raise LasergenError(f"recipe {name!r}: S{machine.energy_to_s(r.energy_uJ):g} exceeds $30={machine.s_max:g}")
+        for problem in language_for(machine).recipe_problems(name, r, machine):
+            raise LasergenError(problem)
         if abs(r.rep_rate_kHz - machine.rep_rate_kHz) > 1e-6:
             raise LasergenError(f"recipe {name!r}: {r.rep_rate_kHz} kHz but the laser runs at {machine.rep_rate_kHz} kHz")
         if r.speed_mm_s > min(machine.max_rate_mm_s):

@@ -23,11 +23,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
 from lasergen import LasergenError
+from lasergen.backends import language_for
 from lasergen.machine import MachineProfile
 from lasergen.ordering import order_points
 from lasergen.pattern import Layer, Pattern
@@ -312,9 +315,10 @@ def plan_points(shapes: Shapes, recipe: Recipe, machine: MachineProfile, start_m
     dwell = np.full(len(pts), recipe.dwell_s) if shapes.point_dwell_s is None else \
         np.where(np.isnan(shapes.point_dwell_s), recipe.dwell_s, shapes.point_dwell_s)
     worst = float(energy.max())
-    if worst > machine.max_energy_uJ or machine.energy_to_s(worst) > machine.s_max:
-        raise LasergenError(f"point energy {worst:g} uJ exceeds the machine's {machine.max_energy_uJ:g} uJ "
-                            f"(or $30={machine.s_max:g})")
+    if worst > machine.max_energy_uJ:
+        raise LasergenError(f"point energy {worst:g} uJ exceeds the machine's {machine.max_energy_uJ:g} uJ")
+    for problem in language_for(machine).recipe_problems("points", replace(recipe, energy_uJ=worst), machine):
+        raise LasergenError(problem)
     order = order_points(pts, start_mm)
     n = len(order)
     xy = np.repeat(pts[order], 2, axis=0)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lasergen_cli.common import emit, json_option, machine_option, main, recipe_from, recipe_options
+from lasergen_cli.common import emit, job_machine_option, json_option, main, recipe_from, recipe_options
 from lasergen_cli.plan import write_artwork_job
 
 
@@ -93,15 +93,14 @@ def points(csv_file, out, **opts):
 @click.option("--colour-by", type=click.Choice(["energy", "pass"]), default="energy", show_default=True)
 @click.option("--size-px", type=int, default=2048, show_default=True, help="Longest side of the drawing (px).")
 @click.option("--no-travel", is_flag=True, help="Leave travel moves out.")
-@machine_option
+@job_machine_option
 @json_option
 def preview(job, out, colour_by, size_px, no_travel, machine, as_json):
     """Draw any job's toolpath as a PNG: marks by energy or pass, dots by dwell, travel dashed."""
     from lasergen.job import read_job
-    from lasergen.machine import MachineProfile
     from lasergen.preview import draw_preview
 
-    parsed = read_job(Path(job), MachineProfile.load(machine), check_sum=False)
+    parsed = read_job(Path(job), machine, check_sum=False)
     result = draw_preview(parsed.toolpath, out, colour_by=colour_by, size_px=size_px, travel=not no_travel)
     result["job"] = job
     b = result["bounds_mm"]
