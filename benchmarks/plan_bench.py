@@ -100,9 +100,9 @@ def case_dots(tmp: Path) -> dict:
 def _profile_dict() -> dict:
     import tomllib
 
-    from lasergen.machine import PROFILE_DIR
+    from lasergen.machine import ALIASES, PROFILE_DIR
 
-    return tomllib.loads((PROFILE_DIR / "default.toml").read_text())
+    return tomllib.loads((PROFILE_DIR / f"{ALIASES.get('default', 'default')}.toml").read_text())
 
 
 CASES = {"bitmap": case_bitmap, "qr40": case_qr40, "dots": case_dots}
