@@ -328,6 +328,19 @@ def plan_points(shapes: Shapes, recipe: Recipe, machine: MachineProfile, start_m
                                  energy_uJ=np.column_stack([zeros, energy[order]]).ravel())
 
 
+def check_travel(shapes: Shapes, machine: MachineProfile) -> None:
+    """Refuse a drawing outside the machine's travel before it is hatched (a fill metres tall would
+    otherwise be cut into millions of lines first)."""
+    bounds = shapes.bounds_mm()
+    if bounds is None:
+        return
+    x_min, y_min, x_max, y_max = bounds
+    (xl, xh), (yl, yh) = machine.x_range_mm, machine.y_range_mm
+    if not (x_min >= xl and x_max <= xh and y_min >= yl and y_max <= yh):
+        raise LasergenError(f"the drawing spans X {x_min:.3f}..{x_max:.3f} mm, Y {y_min:.3f}..{y_max:.3f} mm, outside "
+                            f"the travel X {xl:g}..{xh:g}, Y {yl:g}..{yh:g} of machine {machine.name!r}")
+
+
 def hatch_pitch_mm(pattern: Pattern, recipe: Recipe) -> float:
     return (recipe.hatch_um or recipe.line_pitch_um or pattern.pitch_um) / 1000.0
 
@@ -339,6 +352,7 @@ def plan_vector(pattern: Pattern, layer: Layer, recipe: Recipe, machine: Machine
     from lasergen.planner import jump_threshold_mm, overscan_for  # planner dispatches here
 
     shapes = pattern.to_machine(layer.shapes)
+    check_travel(shapes, machine)
     pts, m = ordered_runs(shapes, recipe, hatch_pitch_mm(pattern, recipe), machine, start_mm)
     overscan = overscan_for(recipe, machine)
     join_below = jump_threshold_mm(recipe, machine, overscan)

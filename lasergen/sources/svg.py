@@ -32,6 +32,8 @@ from lasergen.sources.svg_tree import LABEL, Drawn, NotLean, read_lean
 from lasergen.sources.vector_common import (
     DEFAULT_TOLERANCE_UM,
     FILL_RULES,
+    MAX_POINTS,
+    checked_count,
     fill_regions,
     flatten_count,
     resolve,
@@ -55,29 +57,52 @@ def _segment_points(seg, tol_px: float) -> np.ndarray:
         ctrl = np.array([[p.x, p.y] for p in (seg.start, *handles, seg.end)])
         second = np.abs(np.diff(ctrl, 2, axis=0))
         m = float(np.hypot(second[:, 0], second[:, 1]).max()) if len(second) else 0.0
-        n = max(1, int(np.ceil(np.sqrt(WANG[type(seg)] * m / tol_px))))
-    elif isinstance(seg, se.Arc):  # evaluated here from its centre form: npoint is slow per call
-        n = flatten_count(seg.sweep, max(seg.rx, seg.ry), tol_px)
-        theta = seg.get_start_t() + seg.sweep * np.linspace(0.0, 1.0, n + 1)[1:]
-        c, s = np.cos(seg.get_rotation().as_radians), np.sin(seg.get_rotation().as_radians)
-        ex, ey = seg.rx * np.cos(theta), seg.ry * np.sin(theta)
-        pts = np.column_stack([seg.center.x + c * ex - s * ey, seg.center.y + s * ex + c * ey])
-        pts[-1] = (seg.end.x, seg.end.y)
-        return pts
+        with np.errstate(over="ignore", invalid="ignore"):
+            n = checked_count(np.ceil(np.sqrt(WANG[type(seg)] * m / tol_px)))
+    elif isinstance(seg, se.Arc):  # from its conjugate diameters (exact under any affine map)
+        return _arc_points(seg, tol_px)
     else:
         raise LasergenError(f"svg: unsupported path segment {type(seg).__name__}")
     pts = seg.npoint(np.linspace(0.0, 1.0, n + 1)[1:])
     return np.asarray(pts, dtype=np.float64).reshape(-1, 2)
 
 
+def _arc_points(seg: se.Arc, tol_px: float) -> np.ndarray:
+    """An arc as P(t) = C + U cos t + V sin t, U and V the images of its radii (svgelements keeps
+    them as prx, pry through every transform; its own point() and start angle are not right
+    under a skew), t from the start to the end point in that frame, turning as `sweep` does
+    (whose sign svgelements flips with a reflection, where the frame's turn flips too)."""
+    c = np.array([seg.center.x, seg.center.y], dtype=float)
+    u, v = np.array([seg.prx.x, seg.prx.y]) - c, np.array([seg.pry.x, seg.pry.y]) - c
+    frame = np.column_stack([u, v])
+    if abs(np.linalg.det(frame)) < 1e-300:
+        return np.array([[seg.end.x, seg.end.y]])
+    (cs0, sn0), (cs1, sn1) = np.linalg.solve(frame, np.array([[seg.start.x, seg.start.y], [seg.end.x, seg.end.y]]).T - c[:, None]).T
+    t0 = np.arctan2(sn0, cs0)
+    span = (np.arctan2(sn1, cs1) - t0) % (2 * np.pi)
+    if seg.sweep * np.linalg.det(frame) < 0 and span > 0:  # svgelements turns its sweep with a reflection
+        span -= 2 * np.pi
+    radius = max(np.hypot(*u), np.hypot(*v))
+    n = flatten_count(span, radius, tol_px)
+    t = t0 + span * np.linspace(0.0, 1.0, n + 1)[1:]
+    pts = c + np.outer(np.cos(t), u) + np.outer(np.sin(t), v)
+    pts[-1] = (seg.end.x, seg.end.y)
+    return pts
+
+
 def subpaths(path: se.Path, tol_px: float) -> list[tuple[np.ndarray, bool]]:
-    """Each subpath as (points in user units, closed?)."""
+    """Each subpath as (points in user units, closed?). A drawing command right after a close
+    starts a new subpath at the closed one's start (SVG 1.1 §8.3.3)."""
     out, current, closed = [], [], False
     for seg in path:
-        if isinstance(seg, se.Move):
+        if isinstance(seg, se.Move) or (closed and not isinstance(seg, se.Close)):
             if len(current) > 1:
                 out.append((np.array(current), closed))
-            current, closed = [[seg.end.x, seg.end.y]], False
+            start = seg.end if isinstance(seg, se.Move) else seg.start
+            current, closed = [[start.x, start.y]], False
+            if isinstance(seg, se.Move):
+                continue
+        if closed:  # a second close in a row draws nothing
             continue
         if not current:
             current = [[seg.start.x, seg.start.y]]
@@ -108,7 +133,7 @@ def read_with_svgelements(path: Path, tol_of) -> Drawn:
         raise LasergenError(f"cannot read SVG {path.name}: {exc}".splitlines()[0]) from None
     box_px = _document_box(svg)
     tol_px = tol_of(box_px, svg.bbox() if box_px is None else None)
-    points, starts, closed, owner = [], [], [], []
+    points, starts, closed, owner, total = [], [], [], [], 0
     drawn = Drawn(np.zeros((0, 2)), np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int64), box_px=box_px)
     stack = [(element, None) for element in reversed(list(svg))]  # iterative: any nesting depth
     while stack:
@@ -130,12 +155,16 @@ def read_with_svgelements(path: Path, tol_of) -> Drawn:
                                 f"write it with `lasergen bitmap`")
         elif isinstance(element, se.Shape):
             shape = se.Path(element)
+            shape.reify()  # a rotated or skewed circle keeps its transform until it is applied
             fill, stroke = _colour(shape.fill), _colour(shape.stroke)
             if fill is None and stroke is None:
                 continue
             for pts, is_closed in subpaths(shape, tol_px):
-                starts.append(sum(len(p) for p in points))
+                starts.append(total)
                 points.append(pts)
+                total += len(pts)
+                if total > MAX_POINTS:
+                    checked_count(total)
                 closed.append(is_closed)
                 owner.append(len(drawn.fill))
             drawn.fill.append(fill)
@@ -171,14 +200,16 @@ def read_drawn(path: Path, tol_of) -> Drawn:
 
 def groups_from(drawn: Drawn, fill: str, strokes: bool, group_by: str) -> dict[str, Shapes]:
     """Shapes per group (layer, colour or one), fills hatched once where elements overlap."""
+    if not np.isfinite(drawn.points).all():
+        raise LasergenError("svg: a coordinate is not finite after its transforms")
     pts = drawn.points * MM_PER_PX
     pieces = np.split(pts, drawn.starts[1:]) if len(drawn.starts) else []
     polys: dict[str, list] = {}
     lines: dict[str, list] = {}
     rings, ring_owner = [], []
     for piece, closed, element in zip(pieces, drawn.closed.tolist(), drawn.element.tolist()):
-        if len(piece) < 2:
-            continue
+        if len(piece) < 2 or (piece == piece[0]).all():
+            continue  # a subpath that never leaves its start draws nothing
         if strokes and drawn.stroke[element] is not None:
             key = {"layer": drawn.layer[element], "colour": drawn.stroke[element], "none": ""}[group_by]
             line = piece if not closed or np.array_equal(piece[0], piece[-1]) else np.vstack([piece, piece[:1]])

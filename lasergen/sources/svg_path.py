@@ -21,9 +21,9 @@ import re
 import numpy as np
 
 from lasergen import LasergenError
+from lasergen.sources.vector_common import MAX_POINTS
 
 START, LINE, CUBIC, ARC = 0, 1, 2, 3
-MAX_POINTS = 20_000_000  # flattened points of one document: beyond this a tolerance is absurd for it
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TOKENS = re.compile(rf"[MmZzLlHhVvCcSsQqTtAa]|{_NUMBER}")
 _JUNK = re.compile(rf"[MmZzLlHhVvCcSsQqTtAa]|{_NUMBER}|[\s,]+")  # what is left after it is not path data

@@ -72,8 +72,16 @@ def paint(value: str, opacity: str | None) -> str | None:
 
 @lru_cache(maxsize=4096)
 def transform(text: str) -> np.ndarray:
-    m = se.Matrix(text)
-    return np.array([[m.a, m.c, m.e], [m.b, m.d, m.f], [0.0, 0.0, 1.0]])
+    """An SVG transform list as a 3x3 matrix (svgelements' parser: parts it cannot read are
+    skipped, as svgelements itself skips them); a non-finite one is refused."""
+    try:
+        m = se.Matrix(text)
+        out = np.array([[m.a, m.c, m.e], [m.b, m.d, m.f], [0.0, 0.0, 1.0]], dtype=np.float64)
+    except (ValueError, IndexError, TypeError, OverflowError, ZeroDivisionError):
+        out = np.full((3, 3), np.nan)
+    if not np.isfinite(out).all():
+        raise LasergenError(f"svg: transform {text[:40]!r} is not a finite transform")
+    return out
 
 
 def _number(text: str | None, default: float | None = None) -> float:

@@ -25,6 +25,7 @@ from lasergen.sources import Artwork
 FILL_RULES = ("nonzero", "evenodd")
 DEFAULT_TOLERANCE_UM = 0.5
 DEFAULT_PITCH_UM = 10.0
+MAX_POINTS = 20_000_000  # flattened points of one drawing: beyond this a tolerance is absurd for it
 
 
 def resolve(path, base_dir: Path, what: str) -> Path:
@@ -160,8 +161,20 @@ def vector_artwork(groups: dict[str, Shapes], box_mm, what: str, meta: dict, wid
 
 
 def flatten_count(span: float, radius: float, tolerance: float) -> int:
-    """Chords for an arc of `span` radians and `radius` within `tolerance` (sagitta r(1-cos(a/2)))."""
-    if radius <= tolerance:
+    """Chords for an arc of `span` radians and `radius` within `tolerance` (sagitta r(1-cos(a/2)));
+    refused when that is more points than any drawing needs (an absurd size or tolerance)."""
+    if not radius > tolerance:
         return 1
-    step = 2 * np.arccos(1 - tolerance / radius)
-    return max(1, int(np.ceil(abs(span) / step)))
+    ratio = tolerance / radius
+    step = 2 * np.arccos(1 - ratio) if ratio > 1e-8 else 2 * np.sqrt(2 * ratio)  # the same, for tiny ratios
+    return checked_count(np.ceil(abs(span) / step) if step > 0 else np.inf)
+
+
+def checked_count(n: float) -> int:
+    """A number of chords, at least 1, refused beyond MAX_POINTS (nan counts as 1: a degenerate curve)."""
+    if n != n:
+        return 1
+    if not n <= MAX_POINTS:
+        raise LasergenError(f"curves would flatten into more than {MAX_POINTS:,} points at this tolerance "
+                            f"(an absurd size or transform?); raise tolerance_um")
+    return max(1, int(n))
