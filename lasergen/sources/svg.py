@@ -43,6 +43,7 @@ from lasergen.sources.vector_common import (
 # svgelements turns mm into px with 96 x 0.0393701 (not 96 / 25.4); inverting its own factor keeps
 # millimetre documents exact (a px or inch document is then off by 5e-7, far below any chord)
 MM_PER_PX = 1.0 / (se.DEFAULT_PPI * 0.0393701)
+MAX_COORD_MM = 1e6  # a kilometre: past it a drawing is a mistake, and geometry in floats degrades
 GROUP_BY = ("layer", "colour", "none")
 FILLS = ("hatch", "none")
 WANG = {se.QuadraticBezier: 0.25, se.CubicBezier: 0.75}  # d(d-1)/8
@@ -200,9 +201,9 @@ def read_drawn(path: Path, tol_of) -> Drawn:
 
 def groups_from(drawn: Drawn, fill: str, strokes: bool, group_by: str) -> dict[str, Shapes]:
     """Shapes per group (layer, colour or one), fills hatched once where elements overlap."""
-    if not np.isfinite(drawn.points).all():
-        raise LasergenError("svg: a coordinate is not finite after its transforms")
     pts = drawn.points * MM_PER_PX
+    if not (np.abs(pts) <= MAX_COORD_MM).all():  # nan and inf included
+        raise LasergenError(f"svg: a coordinate is not finite or beyond {MAX_COORD_MM:g} mm after its transforms")
     pieces = np.split(pts, drawn.starts[1:]) if len(drawn.starts) else []
     polys: dict[str, list] = {}
     lines: dict[str, list] = {}

@@ -25,6 +25,7 @@ from lasergen.sources import Artwork
 FILL_RULES = ("nonzero", "evenodd")
 DEFAULT_TOLERANCE_UM = 0.5
 DEFAULT_PITCH_UM = 10.0
+SNAP_DECIMALS = 9  # rings are snapped to 1e-9 mm first: float noise off a line makes slivers, not faces
 MAX_POINTS = 20_000_000  # flattened points of one drawing: beyond this a tolerance is absurd for it
 
 
@@ -53,6 +54,7 @@ def fill_from_rings(rings: list[np.ndarray], rule: str = "nonzero"):
     """The region closed rings enclose under the fill rule, as a (Multi)Polygon."""
     if rule not in FILL_RULES:
         raise LasergenError(f"fill rule must be one of {FILL_RULES}, got {rule!r}")
+    rings = [np.round(r, SNAP_DECIMALS) for r in rings]
     rings = [r if np.array_equal(r[0], r[-1]) else np.vstack([r, r[:1]]) for r in rings if len(r) >= 3]
     rings = [r for r in rings if len(r) >= 4]  # closed rings of 3 points enclose nothing
     if not rings:
@@ -82,6 +84,7 @@ def fill_regions(rings: list[np.ndarray], owner: np.ndarray, rules: list[str]) -
     decided for all owners at once with shapely's vectorised predicates; anything else (rings
     that cross or touch, three or more) through `fill_from_rings`."""
     out: dict[int, list] = {}
+    rings = [np.round(r, SNAP_DECIMALS) for r in rings]
     closed = [r if np.array_equal(r[0], r[-1]) else np.vstack([r, r[:1]]) for r in rings]
     has_area = np.array([len(r) >= 4 for r in closed], dtype=bool)  # a closed ring of 3 points is a line
     rings = [r for r, k in zip(rings, has_area) if k]

@@ -4,13 +4,14 @@ lean SVG reader draws what svgelements draws wherever it takes a file."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import shapely
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lasergen_cli import main
@@ -124,7 +125,7 @@ def test_any_svg_is_a_job_or_one_error_line(document):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "d.svg"
         path.write_text(document, encoding="utf-8")
-        run_cli("svg", path, "--origin", "100,100", "-o", Path(tmp) / "j.gcode")
+        run_cli("svg", path, "--origin", "20,20", "-o", Path(tmp) / "j.gcode")
 
 
 def _tol(box_px, drawn_px):
@@ -134,6 +135,9 @@ def _tol(box_px, drawn_px):
 @settings(max_examples=80, deadline=None)
 @given(drawings(wild=False))
 def test_lean_reader_draws_what_svgelements_draws(document):
+    # svgelements reflects a quadratic's control point for a following S (and a cubic's for T);
+    # SVG 1.1 §8.3.6/8.3.7 and the lean reader take the current point there: not compared
+    assume(not any(re.search(r"[QqTt][^A-Za-z]*[Ss]|[CcSs][^A-Za-z]*[Tt]", d) for d in re.findall(r' d="([^"]*)"', document)))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "d.svg"
         path.write_text(document, encoding="utf-8")
@@ -159,5 +163,5 @@ def test_deep_nesting_and_absurd_transforms_are_one_line(tmp_path):
     for name, body in cases.items():
         path = tmp_path / name
         path.write_text(f'<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm">{body}</svg>')
-        run_cli("svg", path, "--origin", "100,100", "-o", tmp_path / f"{name}.gcode")
+        run_cli("svg", path, "--origin", "20,20", "-o", tmp_path / f"{name}.gcode")
     assert (tmp_path / "deep.svg.gcode").exists()  # any depth is read, not refused
