@@ -225,7 +225,7 @@ def line_units(shapes: Shapes, recipe: Recipe, pitch_mm: float) -> list[tuple[in
     if not shapes.fills.is_empty:
         angle = recipe.hatch_angle_deg or 0.0
         for a in ([angle, angle + 90.0] if recipe.cross_hatch else [angle]):
-            units += [(HATCH, block.reshape(-1, 2)) for block in hatch_units(shapes.fills, pitch_mm, a)]
+            units += [(HATCH, block.reshape(-1, 2)) for block in hatch_units(shapes.fills, pitch_mm, a) if len(block)]
         if recipe.outline:
             for poly in shapely.get_parts(shapes.fills):
                 units += [(PATH, np.asarray(r.coords)) for r in (poly.exterior, *poly.interiors)]

@@ -26,6 +26,7 @@ FILL_RULES = ("nonzero", "evenodd")
 DEFAULT_TOLERANCE_UM = 0.5
 DEFAULT_PITCH_UM = 10.0
 SNAP_DECIMALS = 9  # rings are snapped to 1e-9 mm first: float noise off a line makes slivers, not faces
+MIN_FACE_MM2 = 1e-9  # faces smaller than this (slivers of a fold, ~30 nm across) enclose nothing writable
 MAX_POINTS = 20_000_000  # flattened points of one drawing: beyond this a tolerance is absurd for it
 
 
@@ -69,7 +70,7 @@ def fill_from_rings(rings: list[np.ndarray], rule: str = "nonzero"):
     # rings that neither cross nor touch are already noded (the usual outline + holes): skip noding
     noded = shapely.union_all(lines) if crossing else shapely.multilinestrings(list(lines))
     faces = list(shapely.get_parts(shapely.polygonize([noded])))
-    faces = [f for f in faces if f.area > 0]
+    faces = [f for f in faces if f.area > MIN_FACE_MM2]
     if not faces:
         return EMPTY
     inner = np.array([f.representative_point().coords[0] for f in faces])
