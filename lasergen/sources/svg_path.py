@@ -2,13 +2,15 @@
 
 `parse_path` reads the path grammar of SVG 1.1 §8.3 (every command, absolute and relative,
 implicit repetition, compact arc flags such as `a1 1 0 01.5.5`) into rows of one `Segments`
-table; quadratic curves become the cubic of the same curve (exact degree elevation) and arcs
-their centre form (SVG 1.1 §F.6.5: radii scaled up when too small, zero radii a line, an arc
-to its own start omitted). A document's segments are then flattened together, numpy over
-all of them: a cubic into n chords by Wang's bound n = ceil(sqrt(3/4 M / tol)), M the largest
-second difference of its control points, an arc by the sagitta bound n = span / (2 acos(1 -
-tol / r)); each point is mapped by its element's affine transform, the tolerance having been
-divided by the transform's largest stretch so that it holds after it.
+table; quadratic curves become the cubic of the same curve (exact degree elevation), arcs keep
+their endpoint form (zero radii a line, an arc to its own start omitted) and are turned into
+their centre form all at once (SVG 1.1 §F.6.5, radii scaled up when too small). A document's
+segments are then flattened together, numpy over all of them: a cubic into n chords by Wang's
+bound n = ceil(sqrt(3/4 M / tol)), M the largest second difference of its control points, an
+arc by the sagitta bound n = span / (2 acos(1 - tol / r)); each point is mapped by its
+element's affine transform, the tolerance having been divided by the transform's largest
+stretch so that it holds after it. An S after a Q or T (a T after a C or S) starts from the
+current point, as SVG 1.1 §8.3.6 says (svgelements reflects the other curve's control there).
 Anything outside the grammar raises `PathSyntax` (the caller then leaves the file to
 svgelements).
 """

@@ -8,7 +8,6 @@ import re
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import shapely
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
