@@ -164,3 +164,39 @@ def test_deep_nesting_and_absurd_transforms_are_one_line(tmp_path):
         path.write_text(f'<svg xmlns="http://www.w3.org/2000/svg" width="20mm" height="20mm">{body}</svg>')
         run_cli("svg", path, "--origin", "20,20", "-o", tmp_path / f"{name}.gcode")
     assert (tmp_path / "deep.svg.gcode").exists()  # any depth is read, not refused
+
+
+# -- hatch --------------------------------------------------------------------------------
+
+@st.composite
+def regions(draw):
+    """A valid (multi)polygon with holes: unions of discs and boxes minus smaller discs."""
+    parts = []
+    for _ in range(draw(st.integers(1, 4))):
+        x, y = draw(st.floats(0, 5)), draw(st.floats(0, 5))
+        size = draw(st.floats(0.2, 3))
+        parts.append(shapely.Point(x, y).buffer(size, quad_segs=draw(st.integers(1, 8))) if draw(st.booleans())
+                     else shapely.box(x, y, x + size, y + draw(st.floats(0.2, 3))))
+    region = shapely.union_all(parts)
+    for _ in range(draw(st.integers(0, 2))):
+        region = region.difference(shapely.Point(draw(st.floats(0, 5)), draw(st.floats(0, 5))).buffer(draw(st.floats(0.1, 1))))
+    return region
+
+
+@settings(max_examples=60, deadline=None)
+@given(regions(), st.floats(0.01, 0.3), st.floats(-180, 180))
+def test_hatch_lines_lie_inside_and_cover_the_region(region, pitch, angle):
+    from lasergen.hatch import hatch_units
+
+    polys = [p for p in shapely.get_parts(region) if p.area > 0]
+    blocks = hatch_units(shapely.MultiPolygon(polys), pitch, angle)
+    segs = [s for b in blocks for s in b]
+    if not segs:
+        assert region.area < pitch * region.length
+        return
+    lines = shapely.linestrings([s for s in segs])
+    assert shapely.covered_by(lines, region.buffer(1e-7)).all()  # no mark outside the shape
+    covered = shapely.length(lines).sum() * pitch  # each line stands for a band one pitch wide
+    assert abs(covered - region.area) <= pitch * region.length  # off only along the boundary
+    mids = shapely.line_interpolate_point(lines, 0.5, normalized=True)  # lines never cross a hole
+    assert shapely.contains(region.buffer(1e-7), mids).all()
