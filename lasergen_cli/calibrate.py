@@ -27,15 +27,15 @@ def calibrate():
                                                 "one job per rate (the amplifier is set by hand between them).")
 @click.option("--passes", default=None, help="Passes per cell, default 1.")
 @click.option("--cell-um", type=float, default=250.0, show_default=True, help="Cell pitch (um).")
-@click.option("--line-um", type=float, default=None, help="Line length in a cell (default 0.6 cell).")
+@click.option("--line-um", type=float, default=None, help="Line length in a cell (um; default 0.6 of the cell).")
 @click.option("--pitch-um", type=float, default=10.0, show_default=True, help="Canvas pitch (um); cells and "
                                                                               "the line length are multiples of it.")
 @click.option("--origin", default="10,10", show_default=True, help="Machine X,Y (mm) of the grid's bottom-left corner.")
 @click.option("--no-fiducials", is_flag=True, help="Leave out the corner fiducials (then `measure` cannot read it).")
 @click.option("--no-labels", is_flag=True, help="Leave out the engraved row letters and column numbers.")
-@click.option("--mark-energy-uj", type=float, default=200.0, show_default=True, help="Fiducial and label recipe: energy.")
-@click.option("--mark-speed-mm-s", type=float, default=0.4, show_default=True, help="Fiducial and label recipe: speed.")
-@click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None, help="Glass (recorded in the job).")
+@click.option("--mark-energy-uj", type=float, default=200.0, show_default=True, help="Fiducial and label recipe: pulse energy (uJ).")
+@click.option("--mark-speed-mm-s", type=float, default=0.4, show_default=True, help="Fiducial and label recipe: scan speed (mm/s).")
+@click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None, help="Glass (recorded in the job; default: none recorded).")
 @machine_option
 @json_option
 def grid_command(out, mode, energies, dwells, speeds, rep_rates, passes, cell_um, line_um, pitch_um, origin,
@@ -134,8 +134,8 @@ def measure_command(photo, grid_job, out, um_per_px, threshold, as_json):
               help="Profile to base it on (built-in name or TOML file); its comments are kept.")
 @click.option("--name", default=None, help="Name of the new profile (default: the output file's stem).")
 @click.option("--rep-rate-khz", type=float, default=None,
-              help="Repetition rate during the readings (default: the base profile's); converts power to energy.")
-@click.option("--wavelength-nm", type=float, default=1030.0, show_default=True, help="Laser wavelength.")
+              help="Repetition rate during the readings (kHz; default: the base profile's); converts power to energy.")
+@click.option("--wavelength-nm", type=float, default=1030.0, show_default=True, help="Laser wavelength (nm).")
 @click.option("--transmission", type=float, default=1.0, show_default=True,
               help="Fraction of the metered power that reaches the sample (meter before the objective).")
 @click.option("--date", default=None, help="Date of the readings, YYYY-MM-DD (default: today).")
@@ -187,7 +187,7 @@ def attenuator_command(readings, out, machine, name, rep_rate_khz, wavelength_nm
               help="Grid fiducials already on the sample, or the corners of the glass.")
 @click.option("--fiducials-from", default=None, type=click.Path(dir_okay=False),
               help="The grid job whose fiducials are on the sample (default: --job itself).")
-@click.option("--margin-mm", type=float, default=0.5, show_default=True, help="corners: distance from the glass edges.")
+@click.option("--margin-mm", type=float, default=0.5, show_default=True, help="corners: distance of the job from the glass edges (mm).")
 @click.option("--dark", is_flag=True, help="corners: the sample is darker than the stage.")
 @click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning.")
 @json_option
