@@ -20,7 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from lasergen import LasergenError
+from lasergen.composition import HEAD_KEYS, refuse_unknown, spec_head, table_of
 from lasergen.pattern import Layer, Pattern
+from lasergen.quantities import checked
 from lasergen.recipe import Recipe
 
 DEFAULTS = {"mode": "dots", "energies_uJ": [100.0, 150.0, 200.0, 250.0], "dwells_s": [0.5, 1.0, 1.5, 2.0],
@@ -29,16 +31,24 @@ DEFAULTS = {"mode": "dots", "energies_uJ": [100.0, 150.0, 200.0, 250.0], "dwells
 SWEEP = {"dots": ("dwells_s", "dwell_s"), "raster": ("speeds_mm_s", "speed_mm_s")}
 
 
+def _sweep(values, kind: str, where: str) -> list[float]:
+    if not isinstance(values, list) or not values:
+        raise LasergenError(f"{where}: empty sweep or not a list of numbers: {values!r}")
+    return [checked(kind, v, where) for v in values]
+
+
 def _settings(spec: dict) -> dict:
-    cal = spec.get("calibration", {})
-    unknown = sorted(set(cal) - set(DEFAULTS))
-    if unknown:
-        raise LasergenError(f"calibration: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(DEFAULTS))}")
+    cal = table_of(spec, "calibration")
+    refuse_unknown(cal, DEFAULTS, "calibration")
     s = {**DEFAULTS, **cal}
-    if s["mode"] not in SWEEP:
+    if not isinstance(s["mode"], str) or s["mode"] not in SWEEP:
         raise LasergenError(f"calibration: mode must be one of {tuple(SWEEP)}, got {s['mode']!r}")
-    if not s["energies_uJ"] or not s[SWEEP[s["mode"]][0]]:
-        raise LasergenError("calibration: empty sweep")
+    sweep_key, recipe_field = SWEEP[s["mode"]]
+    s["energies_uJ"] = _sweep(s["energies_uJ"], "energy_uJ", "calibration energies_uJ")
+    s[sweep_key] = _sweep(s[sweep_key], recipe_field, f"calibration {sweep_key}")
+    for key, kind in (("cell_um", "cell_um"), ("pitch_um", "pitch_um"), ("line_um", "line_um"),
+                      ("rep_rate_kHz", "rep_rate_kHz")):
+        s[key] = checked(kind, s[key], f"calibration {key}")
     cell_px = s["cell_um"] / s["pitch_um"]
     line_px = s["line_um"] / s["pitch_um"]
     if cell_px < 2 or cell_px != int(cell_px) or line_px != int(line_px) or line_px >= cell_px:
@@ -68,7 +78,6 @@ def pattern_from_calibration(spec: dict) -> Pattern:
                 mask[r0, c0:c0 + line] = True
             layers.append(Layer(mask, name, name))
             cells.append({"layer": name, "energy_uJ": energy, recipe_field: exposure, "row": row, "col": col})
-    head = spec.get("pattern", {})
-    origin = tuple(float(v) for v in head.get("origin_mm", (10.0, 10.0)))
-    meta = {"source": "calibration", "mode": s["mode"], "cells": cells, "material": head.get("material")}
-    return Pattern(float(s["pitch_um"]), layers, origin, recipes, meta)
+    head = spec_head(spec, HEAD_KEYS - {"pitch_um"})  # the grid's pitch is [calibration] pitch_um
+    meta = {"source": "calibration", "mode": s["mode"], "cells": cells, "material": head["material"]}
+    return Pattern(float(s["pitch_um"]), layers, head["origin_mm"], recipes, meta)

@@ -42,6 +42,9 @@ class Pattern:
             if layer.recipe not in self.recipes:
                 raise LasergenError(f"pattern: layer {layer.name!r} names unknown recipe {layer.recipe!r}")
             layer.mask = np.asarray(layer.mask, dtype=bool)
+        if not any(layer.mask.any() for layer in self.layers):
+            raise LasergenError(f"pattern: nothing to write: no layer has a pixel to expose ({shape[0]} x {shape[1]} "
+                                f"px, all blank; an all-white image? try --invert or another --threshold)")
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from lasergen import LasergenError
+from lasergen.quantities import checked
 
 MODES = ("raster", "dots")
+NUMBER_FIELDS = ("energy_uJ", "rep_rate_kHz", "speed_mm_s", "dwell_s", "passes", "line_pitch_um", "overscan_mm")
 
 
 @dataclass(frozen=True)
@@ -26,19 +28,12 @@ class Recipe:
     overscan_mm: float | None = None  # None: enough to reach speed, from the machine's acceleration
 
     def __post_init__(self):
-        checks = (
-            (self.mode in MODES, f"mode must be one of {MODES}, got {self.mode!r}"),
-            (self.energy_uJ > 0, f"energy_uJ must be > 0, got {self.energy_uJ}"),
-            (self.rep_rate_kHz > 0, f"rep_rate_kHz must be > 0, got {self.rep_rate_kHz}"),
-            (self.speed_mm_s > 0, f"speed_mm_s must be > 0, got {self.speed_mm_s}"),
-            (self.dwell_s > 0, f"dwell_s must be > 0, got {self.dwell_s}"),
-            (int(self.passes) == self.passes and self.passes >= 1, f"passes must be an integer >= 1, got {self.passes}"),
-            (self.line_pitch_um is None or self.line_pitch_um > 0, f"line_pitch_um must be > 0, got {self.line_pitch_um}"),
-            (self.overscan_mm is None or self.overscan_mm >= 0, f"overscan_mm must be >= 0, got {self.overscan_mm}"),
-        )
-        for ok, message in checks:
-            if not ok:
-                raise LasergenError(f"recipe: {message}")
+        if self.mode not in MODES:
+            raise LasergenError(f"recipe: mode must be one of {MODES}, got {self.mode!r}")
+        for name in NUMBER_FIELDS:  # finite and in range (lasergen.quantities), nan and inf refused
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, checked(name, value, f"recipe: {name}"))
 
     @classmethod
     def from_dict(cls, data: dict) -> "Recipe":

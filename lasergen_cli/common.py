@@ -1,7 +1,10 @@
 """Shared pieces of the command line: the group, error handling, output and common options.
 
-Bad input is one line on stderr and exit code 2, never a traceback (`Group.invoke`); every
-command takes `--json` and then prints one JSON object on stdout (`emit`).
+Bad input is one line on stderr and exit code 2, never a traceback (`Group.invoke`, which also
+turns click's usage errors into that one line); every command takes `--json` and then prints
+one JSON object on stdout (`emit`). Every numeric option is a `Number` (or `Pair`) of a kind in
+`lasergen.quantities.QUANTITIES`, so nan, inf and out-of-range values are refused once, here, with
+the unit and range in the message. Output files go through `output_file` (its folder must exist).
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+
+from pathlib import Path
 
 import click
 
@@ -23,6 +28,12 @@ class Group(click.Group):
             return super().invoke(ctx)
         except LasergenError as exc:
             fail(str(exc))
+        except click.BadParameter as exc:
+            if exc.param is None or isinstance(exc, click.MissingParameter):
+                fail(exc.format_message())
+            fail(f"{exc.param.opts[0] if exc.param.opts else exc.param.name.upper()}: {exc.message}")
+        except click.UsageError as exc:
+            fail(exc.format_message())
         except (OSError, MemoryError) as exc:
             if os.environ.get("LASERGEN_DEBUG"):
                 raise
@@ -50,25 +61,92 @@ def machine_option(f):
                         help="Machine profile: built-in name or TOML file.")(f)
 
 
-def parse_pair(text: str, what: str) -> tuple[float, float]:
+def warn(message: str) -> None:
+    """A warning: always on stderr, so stdout stays the result (or the one JSON object)."""
+    click.echo(f"lasergen: warning: {message}", err=True)
+
+
+class Number(click.ParamType):
+    """A finite number within the range of a kind of `lasergen.quantities.QUANTITIES`."""
+
+    def __init__(self, kind: str):
+        from lasergen.quantities import QUANTITIES
+
+        self.kind = kind
+        self.quantity = QUANTITIES[kind]
+        self.name = "integer" if self.quantity.integer else "number"
+
+    def convert(self, value, param, ctx):
+        if value is None:
+            return None
+        try:
+            return self.quantity.check(value if isinstance(value, (int, float)) else str(value).strip(), text=True)
+        except LasergenError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class Pair(click.ParamType):
+    """'X,Y': two numbers of one kind (e.g. an origin in mm)."""
+
+    name = "X,Y"
+
+    def __init__(self, kind: str):
+        from lasergen.quantities import QUANTITIES
+
+        self.quantity = QUANTITIES[kind]
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        parts = str(value).split(",")
+        if len(parts) != 2:
+            self.fail(f"must be two numbers 'X,Y', got {value!r}", param, ctx)
+        try:
+            return tuple(self.quantity.check(v.strip(), text=True) for v in parts)
+        except LasergenError as exc:
+            self.fail(f"must be two numbers 'X,Y': {exc}", param, ctx)
+
+
+def parse_pair(text, what: str) -> tuple[float, float]:
+    """An 'X,Y' origin (already a tuple when it came through `Pair`)."""
+    if isinstance(text, tuple):
+        return text
     try:
-        a, b = (float(v) for v in text.split(","))
-        return a, b
-    except ValueError:
-        raise LasergenError(f"{what} must be two numbers 'X,Y', got {text!r}") from None
+        return Pair("origin_mm").convert(text, None, None)
+    except click.BadParameter as exc:
+        raise LasergenError(f"{what} {exc.format_message()}") from None
+
+
+def output_file(ctx, param, value):
+    """Callback for options naming a file to write: its folder must exist (one clear line if not)."""
+    if value is None:
+        return value
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise click.BadParameter(f"{str(path)!r} is a folder; give the name of the file to write", ctx, param)
+    folder = path.parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"folder {str(folder)!r} does not exist (create it first)", ctx, param)
+    return value
 
 
 def recipe_options(f):
     """The per-job recipe: pulse energy, rep rate, raster or dots, passes, placement."""
     options = [
-        click.option("--energy-uj", type=float, default=200.0, show_default=True, help="Pulse energy (uJ)."),
-        click.option("--rep-rate-khz", type=float, default=10.0, show_default=True, help="Repetition rate (kHz)."),
+        click.option("--energy-uj", type=Number("energy_uJ"), default=200.0, show_default=True,
+                     help="Pulse energy (uJ)."),
+        click.option("--rep-rate-khz", type=Number("rep_rate_kHz"), default=10.0, show_default=True,
+                     help="Repetition rate (kHz)."),
         click.option("--mode", type=click.Choice(["raster", "dots"]), default="raster", show_default=True),
-        click.option("--speed-mm-s", type=float, default=0.4, show_default=True, help="Raster scan speed."),
-        click.option("--line-pitch-um", type=float, default=None, help="Raster line pitch (default: pixel pitch)."),
-        click.option("--dwell-s", type=float, default=1.5, show_default=True, help="Dwell per dot (dots mode)."),
-        click.option("--passes", type=int, default=1, show_default=True),
-        click.option("--origin", default="10,10", show_default=True, help="Machine X,Y (mm) of the bottom-left corner."),
+        click.option("--speed-mm-s", type=Number("speed_mm_s"), default=0.4, show_default=True,
+                     help="Raster scan speed (mm/s)."),
+        click.option("--line-pitch-um", type=Number("line_pitch_um"), default=None,
+                     help="Raster line pitch (um; default: pixel pitch)."),
+        click.option("--dwell-s", type=Number("dwell_s"), default=1.5, show_default=True,
+                     help="Dwell per dot (s, dots mode)."),
+        click.option("--passes", type=Number("passes"), default=1, show_default=True),
+        click.option("--origin", type=Pair("origin_mm"), default="10,10", show_default=True,
+                     help="Machine X,Y (mm) of the bottom-left corner."),
         click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default="BrI", show_default=True),
         machine_option,
         json_option,

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from lasergen import LasergenError
-from lasergen_cli.common import emit, json_option, machine_option, main
+from lasergen_cli.common import Number, emit, json_option, machine_option, main
 
 
 def _named_sim_url(url: str) -> tuple[str, str | None]:
@@ -121,17 +121,17 @@ def sim():
 
 @sim.command()
 @click.option("--pty", "use_pty", is_flag=True, help="Listen on a pseudo-terminal.")
-@click.option("--tcp", "tcp_port", type=int, default=None, help="Listen on TCP 127.0.0.1:PORT (0: any free port).")
-@click.option("--baud", type=int, default=None, help="Emulate the byte time of this baud rate.")
+@click.option("--tcp", "tcp_port", type=Number("tcp_port"), default=None, help="Listen on TCP 127.0.0.1:PORT (0: any free port).")
+@click.option("--baud", type=Number("baud"), default=None, help="Emulate the byte time of this baud rate.")
 @click.option("--clock", type=click.Choice(["ff", "real"]), default="ff", show_default=True,
               help="Fast-forward simulated time, or run it at --speed x real time.")
-@click.option("--speed", type=float, default=1.0, show_default=True)
-@click.option("--drop-after", type=int, default=None, help="Fault: drop the link after N lines.")
+@click.option("--speed", type=Number("speed_factor"), default=1.0, show_default=True)
+@click.option("--drop-after", type=Number("lines"), default=None, help="Fault: drop the link after N lines.")
 @click.option("--error-on", default=None, help="Fault: answer line K with error:C (K or K:C).")
 @click.option("--alarm-on", default=None, help="Fault: raise ALARM:A on line K (K or K:A).")
-@click.option("--corrupt", type=float, default=None, help="Fault: corrupt sent bytes with probability P.")
-@click.option("--stall-after", type=int, default=None, help="Fault: hang after N lines until a soft reset.")
-@click.option("--seed", type=int, default=None)
+@click.option("--corrupt", type=Number("probability"), default=None, help="Fault: corrupt sent bytes with probability P.")
+@click.option("--stall-after", type=Number("lines"), default=None, help="Fault: hang after N lines until a soft reset.")
+@click.option("--seed", type=Number("seed"), default=None)
 @machine_option
 @json_option
 def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from lasergen_cli.common import (
+    Number,
+    output_file,
     emit,
     json_option,
     machine_option,
@@ -31,14 +33,14 @@ def write_artwork_job(art, out: str, opts: dict, name: str):
 
 @main.command()
 @click.argument("text")
-@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
-@click.option("--module-um", type=float, default=20.0, show_default=True, help="Module size (um).")
+@click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
+@click.option("--module-um", type=Number("module_um"), default=20.0, show_default=True, help="Module size (um).")
 @click.option("--error", "error_level", type=click.Choice(list("LMQH"), case_sensitive=False), default="M",
               show_default=True)
 @click.option("--version", "qr_version", default="auto", show_default=True, help="1..40, M1..M4 or auto.")
-@click.option("--mask", "qr_mask", type=int, default=None, help="Mask pattern (default: best, recorded in the job).")
+@click.option("--mask", "qr_mask", type=Number("qr_mask"), default=None, help="Mask pattern (default: best, recorded in the job).")
 @click.option("--micro", type=click.Choice(["no", "yes", "auto"]), default="no", show_default=True)
-@click.option("--quiet-zone", type=int, default=None, help="Quiet zone in modules (default 4, Micro QR 2).")
+@click.option("--quiet-zone", type=Number("quiet_zone"), default=None, help="Quiet zone in modules (default 4, Micro QR 2).")
 @click.option("--hidden-key", type=click.Path(dir_okay=False), default=None,
               help="Key file: rewrite a keyed hidden subset of the dark modules.")
 @click.option("--sign", type=click.Path(dir_okay=False), default=None, help="Ed25519 private key (PEM): sign TEXT.")
@@ -59,25 +61,30 @@ def qr(text, out, module_um, error_level, qr_version, qr_mask, micro, quiet_zone
 
 @main.command()
 @click.argument("image", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
-@click.option("--pixel-um", type=float, default=None, help="Pixel pitch (um); default 20, or from --width-um.")
-@click.option("--width-um", type=float, default=None, help="Target width (um); resamples when --pixel-um is given.")
-@click.option("--threshold", type=float, default=0.5, show_default=True, help="Darkness threshold 0..1.")
+@click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
+@click.option("--pixel-um", type=Number("pitch_um"), default=None, help="Pixel pitch (um); default 20, or from --width-um.")
+@click.option("--width-um", type=Number("width_um"), default=None, help="Target width (um); resamples when --pixel-um is given.")
+@click.option("--threshold", type=Number("threshold"), default=0.5, show_default=True, help="Darkness threshold 0..1.")
 @click.option("--dither", type=click.Choice(["none", "floyd-steinberg", "ordered"]), default="none", show_default=True)
 @click.option("--invert", is_flag=True, help="Expose light pixels instead of dark ones.")
+@click.option("--page", type=Number("page"), default=None,
+              help="Page of a multi-page image (TIFF, GIF) to write, from 0; required for such files.")
+@click.option("--max-megapixels", type=Number("megapixels"), default=None,
+              help="Largest image accepted (Mpx; default 89, a guard against decompression bombs).")
 @recipe_options
-def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, **opts):
+def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, page, max_megapixels, **opts):
     """A bitmap job from IMAGE (dark pixels are written)."""
     from lasergen.sources import make_artwork
 
     art = make_artwork({"kind": "bitmap", "path": str(Path(image).resolve()), "pixel_um": pixel_um,
-                        "width_um": width_um, "threshold": threshold, "dither": dither, "invert": invert})
+                        "width_um": width_um, "threshold": threshold, "dither": dither, "invert": invert,
+                        "page": page, "max_megapixels": max_megapixels})
     write_artwork_job(art, out, opts, "bitmap")
 
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
+@click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
 @click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None, help="Overrides the spec's.")
 @machine_option
 @json_option

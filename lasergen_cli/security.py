@@ -14,16 +14,16 @@ from pathlib import Path
 import click
 
 from lasergen import LasergenError
-from lasergen_cli.common import emit, json_option, machine_option, main, parse_pair
+from lasergen_cli.common import Number, Pair, emit, json_option, machine_option, main, output_file, parse_pair
 
 MATERIALS = ["Br", "BrI", "I"]
 
 
 def heat_treat_options(f):
-    f = click.option("--filter-nm", type=float, default=645.0, show_default=True,
+    f = click.option("--filter-nm", type=Number("wavelength_nm"), default=645.0, show_default=True,
                      help="Long-pass edge of the level-3 filter (for the physics check).")(f)
-    f = click.option("--heat-treat-hours", type=float, default=2.0, show_default=True)(f)
-    return click.option("--heat-treat", "heat_treat_c", type=float, default=None,
+    f = click.option("--heat-treat-hours", type=Number("hours"), default=2.0, show_default=True)(f)
+    return click.option("--heat-treat", "heat_treat_c", type=Number("temperature_c"), default=None,
                         help="Planned heat treatment (°C) after writing: checked against the levels with the simulator.")(f)
 
 
@@ -90,12 +90,12 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
 @click.option("--uv", "uv_image", required=True, type=click.Path(dir_okay=False), help="What glows under 365 nm UV.")
 @click.option("--filtered", "filtered_image", required=True, type=click.Path(dir_okay=False),
               help="What glows behind the long-pass filter (must lie inside --uv).")
-@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
-@click.option("--pixel-um", type=float, default=20.0, show_default=True)
-@click.option("--threshold", type=float, default=0.5, show_default=True)
+@click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
+@click.option("--pixel-um", type=Number("pitch_um"), default=20.0, show_default=True)
+@click.option("--threshold", type=Number("threshold"), default=0.5, show_default=True)
 @click.option("--invert", is_flag=True, help="Expose light pixels instead of dark ones.")
 @click.option("--accept-leak", is_flag=True, help="Write filtered-only pixels too (they then glow under UV).")
-@click.option("--origin", default="10,10", show_default=True)
+@click.option("--origin", type=Pair("origin_mm"), default="10,10", show_default=True)
 @click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True)
 @heat_treat_options
 @machine_option
@@ -128,18 +128,18 @@ def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_l
 
 @main.command()
 @click.option("--serials", "template", required=True, help="printf template, e.g. SN-%06d.")
-@click.option("--count", type=int, required=True)
-@click.option("--start", type=int, default=0, show_default=True)
+@click.option("--count", type=Number("count"), required=True)
+@click.option("--start", type=Number("start"), default=0, show_default=True)
 @click.option("--sign", "sign_path", type=click.Path(dir_okay=False), default=None, help="Ed25519 private key (PEM).")
 @click.option("--hidden-key", "hidden_key_path", default=None, help="Hidden-layer key file (else $LASERGEN_KEY if "
               "--hidden is given).")
 @click.option("--hidden", is_flag=True, help="Add the keyed hidden layer (key from --hidden-key or $LASERGEN_KEY).")
 @click.option("--out", required=True, help="Folder for the jobs and manifest.csv.")
-@click.option("--module-um", type=float, default=20.0, show_default=True)
+@click.option("--module-um", type=Number("module_um"), default=20.0, show_default=True)
 @click.option("--error", "error_level", type=click.Choice(list("LMQH"), case_sensitive=False), default="M",
               show_default=True)
-@click.option("--workers", type=int, default=2, show_default=True)
-@click.option("--origin", default="10,10", show_default=True)
+@click.option("--workers", type=Number("workers"), default=2, show_default=True)
+@click.option("--origin", type=Pair("origin_mm"), default="10,10", show_default=True)
 @click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True)
 @machine_option
 @json_option
@@ -171,9 +171,11 @@ def batch(template, count, start, sign_path, hidden_key_path, hidden, out, modul
 @click.argument("filtered_photo", required=False, type=click.Path(dir_okay=False))
 @click.option("--key", "key_path", default=None, help="Hidden-layer key file (else $LASERGEN_KEY when set).")
 @click.option("--pubkey", "pubkey_path", default=None, help="Ed25519 public key (PEM) to check the signature.")
-@click.option("--fraction", type=float, default=None, help="Hidden-layer fraction used when writing (default 0.375).")
+@click.option("--fraction", type=Number("fraction"), default=None, help="Hidden-layer fraction used when writing (default 0.375).")
+@click.option("--max-megapixels", type=Number("megapixels"), default=None,
+              help="Largest photo accepted (Mpx; default 89, a guard against decompression bombs).")
 @json_option
-def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, as_json):
+def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, max_megapixels, as_json):
     """Verify a tag from a UV photo and a filtered photo: decode, signature, hidden modules."""
     from lasergen.security.hidden import DEFAULT_FRACTION, KEY_ENV, load_key
     from lasergen.security.signing import load_public_key
@@ -183,7 +185,7 @@ def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, as_js
     pub = load_public_key(pubkey_path) if pubkey_path else None
     if key is not None and filtered_photo is None:
         raise LasergenError("check-photo: the hidden-layer check needs the filtered photo as second argument")
-    result = check_photos(uv_photo, filtered_photo, key, pub, fraction or DEFAULT_FRACTION)
+    result = check_photos(uv_photo, filtered_photo, key, pub, fraction or DEFAULT_FRACTION, max_megapixels)
     emit(result, as_json, result["verdict"])
     sys.exit(0 if result["ok"] else 1)
 

@@ -6,22 +6,22 @@ import sys
 
 import click
 
-from lasergen_cli.common import emit, json_option, machine_option, main
+from lasergen_cli.common import Number, emit, json_option, machine_option, main
 
 
 def sim_options(f):
     options = [
         click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None,
                      help="Glass (default: the job's, else BrI)."),
-        click.option("--heat-treat", "heat_treat_c", type=float, default=None, help="Heat treatment after writing (C)."),
-        click.option("--heat-treat-hours", type=float, default=2.0, show_default=True),
-        click.option("--measure-c", type=float, default=25.0, show_default=True, help="Sample temperature when viewed (C)."),
-        click.option("--pitch-um", type=float, default=2.0, show_default=True, help="Simulation grid pitch (um)."),
-        click.option("--um-per-px", type=float, default=None, help="Render scale (default: grid pitch, or whole mark)."),
+        click.option("--heat-treat", "heat_treat_c", type=Number("temperature_c"), default=None, help="Heat treatment after writing (C)."),
+        click.option("--heat-treat-hours", type=Number("hours"), default=2.0, show_default=True),
+        click.option("--measure-c", type=Number("temperature_c"), default=25.0, show_default=True, help="Sample temperature when viewed (C)."),
+        click.option("--pitch-um", type=Number("sim_pitch_um"), default=2.0, show_default=True, help="Simulation grid pitch (um)."),
+        click.option("--um-per-px", type=Number("um_per_px"), default=None, help="Render scale (default: grid pitch, or whole mark)."),
         click.option("--whole-mark", is_flag=True, help="Fit the whole mark into the render (max 2048 px)."),
-        click.option("--filter-edge-nm", type=float, default=None, help="Filtered view: long-pass edge or band centre (645)."),
-        click.option("--filter-width-nm", type=float, default=None, help="Filtered view: edge width (3 nm)."),
-        click.option("--bandpass-nm", type=float, default=None, help="Filtered view: band-pass of this full width."),
+        click.option("--filter-edge-nm", type=Number("wavelength_nm"), default=None, help="Filtered view: long-pass edge or band centre (645)."),
+        click.option("--filter-width-nm", type=Number("width_nm"), default=None, help="Filtered view: edge width (3 nm)."),
+        click.option("--bandpass-nm", type=Number("width_nm"), default=None, help="Filtered view: band-pass of this full width."),
         click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning."),
         machine_option,
         json_option,

@@ -59,7 +59,7 @@ def test_bitmap_and_pattern_commands(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["qr", "x" * 3000, "-o", "{tmp}/q.gcode"], "does not fit"),
     (["qr", "hi", "-o", "{tmp}/q.gcode", "--origin", "99.9,10"], "outside the travel"),
-    (["qr", "hi", "-o", "{tmp}/q.gcode", "--origin", "ten,10"], "--origin must be two numbers"),
+    (["qr", "hi", "-o", "{tmp}/q.gcode", "--origin", "ten,10"], "--origin: must be two numbers"),
     (["qr", "hi", "-o", "{tmp}/q.gcode", "--energy-uj", "900"], "exceeds the machine"),
     (["bitmap", "{tmp}/corrupt.png", "-o", "{tmp}/b.gcode"], "cannot read image"),
     (["pattern", "{tmp}/bad.toml", "-o", "{tmp}/b.gcode"], "bad.toml"),

@@ -128,6 +128,6 @@ def verdict_line(r: dict) -> str:
 
 
 def check_photos(uv, filtered=None, key: bytes | None = None, public_key=None,
-                 fraction: float = hidden.DEFAULT_FRACTION) -> dict:
+                 fraction: float = hidden.DEFAULT_FRACTION, max_megapixels: float | None = None) -> dict:
     """Photos (paths, PIL images or arrays) -> verdict dict with a one-line `verdict`."""
-    return check_sampled(sample_pair(uv, filtered), key, public_key, fraction)
+    return check_sampled(sample_pair(uv, filtered, max_megapixels), key, public_key, fraction)

@@ -56,11 +56,14 @@ def qr_mask(code: segno.QRCode, quiet_modules: int) -> np.ndarray:
 
 def from_spec(spec: dict, base_dir: Path) -> Artwork:
     s = take(spec, {"data": None, "error": "M", "version": None, "mask": None, "micro": False,
-                    "module_um": 20.0, "quiet_zone": None}, "qr source")
+                    "module_um": 20.0, "quiet_zone": None}, "qr source",
+             numbers={"module_um": "module_um", "mask": "qr_mask", "quiet_zone": "quiet_zone"}, texts=("error",))
     if s["data"] is None:
         raise LasergenError("qr source: 'data' is required")
-    if s["module_um"] <= 0:
-        raise LasergenError(f"qr: module_um must be > 0, got {s['module_um']}")
+    if not isinstance(s["data"], (str, bytes)):
+        raise LasergenError(f"qr source data: must be a string, got {s['data']!r}")
+    if s["micro"] not in (True, False, "auto"):
+        raise LasergenError(f"qr source micro: must be true, false or \"auto\", got {s['micro']!r}")
     code = make_qr(str(s["data"]), s["error"], s["version"], s["mask"], s["micro"])
     quiet = s["quiet_zone"] if s["quiet_zone"] is not None else (2 if code.is_micro else 4)
     if quiet < 0:

@@ -55,11 +55,13 @@ def render_text(text: str, height_px: int, font: str | None = None, margin_px: i
 
 def from_spec(spec: dict, base_dir: Path) -> Artwork:
     s = take(spec, {"text": None, "height_um": 1000.0, "pitch_um": 20.0, "font": None, "margin_um": 0.0},
-             "text source")
+             "text source", numbers={"height_um": "height_um", "pitch_um": "pitch_um", "margin_um": "margin_um"},
+             texts=("text", "font"))
     if s["text"] is None:
         raise LasergenError("text source: 'text' is required")
-    if s["pitch_um"] <= 0 or s["height_um"] <= 0:
-        raise LasergenError("text source: height_um and pitch_um must be > 0")
+    if s["height_um"] / s["pitch_um"] > 20_000:
+        raise LasergenError(f"text source: letters {s['height_um']:g} um tall at {s['pitch_um']:g} um pitch are "
+                            f"{s['height_um'] / s['pitch_um']:.0f} px tall; at most 20000 (use a coarser pitch)")
     font = s["font"]
     if font and not Path(font).is_absolute() and (base_dir / font).is_file():
         font = str(base_dir / font)
