@@ -142,6 +142,10 @@ def parse_header(lines: list[str]) -> tuple[dict | None, int]:
         manifest = json.loads("".join(chunks))
     except json.JSONDecodeError as exc:
         raise LasergenError(f"job header is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise LasergenError("job header is nested too deeply to be a manifest") from None
+    if not isinstance(manifest, dict):
+        raise LasergenError(f"job header holds a JSON {type(manifest).__name__}, not a manifest object")
     if manifest.get("format") != FORMAT or manifest.get("version") != FORMAT_VERSION:
         raise LasergenError(f"job format {manifest.get('format')} v{manifest.get('version')} is not supported")
     return manifest, i

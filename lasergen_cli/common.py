@@ -31,7 +31,8 @@ class Group(click.Group):
         except click.BadParameter as exc:
             if exc.param is None or isinstance(exc, click.MissingParameter):
                 fail(exc.format_message())
-            fail(f"{exc.param.opts[0] if exc.param.opts else exc.param.name.upper()}: {exc.message}")
+            name = exc.param.opts[0] if isinstance(exc.param, click.Option) else exc.param.human_readable_name
+            fail(f"{name}: {exc.message}")
         except click.UsageError as exc:
             fail(exc.format_message())
         except (OSError, MemoryError) as exc:
@@ -115,6 +116,32 @@ def parse_pair(text, what: str) -> tuple[float, float]:
         return Pair("origin_mm").convert(text, None, None)
     except click.BadParameter as exc:
         raise LasergenError(f"{what} {exc.format_message()}") from None
+
+
+TEXT_PROBE_BYTES = 1 << 16
+
+
+def job_file(ctx, param, value):
+    """Callback for a job argument: an existing G-code text file (or a `.npz` ledger where the
+    command takes one); a binary file is one clear line, not a decode traceback later."""
+    path = Path(value)
+    if not path.is_file():
+        raise click.BadParameter(f"job file not found: {value}" if not path.exists() else f"{value} is not a file",
+                                 ctx, param)
+    with open(path, "rb") as f:
+        head = f.read(TEXT_PROBE_BYTES)
+    if path.suffix == ".npz":
+        if not head.startswith(b"PK\x03\x04"):  # an .npz is a zip archive
+            raise click.BadParameter(f"{value} is not an exposure ledger (.npz, a zip archive)", ctx, param)
+        return value
+    try:
+        head.decode("utf-8")
+        text = b"\0" not in head
+    except UnicodeDecodeError as exc:  # a character cut by the probe's end is still text
+        text = len(head) == TEXT_PROBE_BYTES and exc.start >= len(head) - 3 and b"\0" not in head
+    if not text:
+        raise click.BadParameter(f"{value} is not a text (G-code) file", ctx, param)
+    return value
 
 
 def output_file(ctx, param, value):

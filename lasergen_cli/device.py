@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from lasergen import LasergenError
-from lasergen_cli.common import Number, emit, json_option, machine_option, main
+from lasergen_cli.common import Number, emit, job_file, json_option, machine_option, main
 
 
 def _named_sim_url(url: str) -> tuple[str, str | None]:
@@ -52,7 +52,7 @@ def _keyboard(runner, stop: threading.Event):
 
 
 @main.command()
-@click.argument("job", type=click.Path(dir_okay=False))
+@click.argument("job", type=click.Path(dir_okay=False), callback=job_file)
 @click.option("--port", required=True, help="Serial port or pyserial URL: /dev/ttyUSB0, socket://127.0.0.1:PORT, sim://")
 @click.option("--resume", "resume_journal", default=None, help="Continue the run recorded in this journal.")
 @click.option("--journal", default=None, help="Journal file for a new run (default: JOB.journal).")

@@ -8,6 +8,7 @@ import click
 
 from lasergen_cli.common import (
     Number,
+    job_file,
     output_file,
     emit,
     json_option,
@@ -102,7 +103,7 @@ def pattern(spec, out, material, machine, as_json):
 
 
 @main.command()
-@click.argument("job", type=click.Path(dir_okay=False))
+@click.argument("job", type=click.Path(dir_okay=False), callback=job_file)
 @click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning.")
 @machine_option
 @json_option

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from lasergen_cli.common import Number, emit, json_option, machine_option, main
+from lasergen_cli.common import Number, emit, job_file, json_option, machine_option, main
 
 
 def sim_options(f):
@@ -42,7 +42,7 @@ def _simulate_job(job: str, opts: dict):
 
 
 @main.command("simulate")
-@click.argument("job", type=click.Path(dir_okay=False))
+@click.argument("job", type=click.Path(dir_okay=False), callback=job_file)
 @click.option("--out", required=True, help="Folder for daylight.png, uv365.png, uv365_lp645.png, report.json.")
 @sim_options
 def simulate_command(job, out, **opts):
@@ -60,7 +60,7 @@ def simulate_command(job, out, **opts):
 
 
 @main.command("verify")
-@click.argument("job", type=click.Path(dir_okay=False))
+@click.argument("job", type=click.Path(dir_okay=False), callback=job_file)
 @click.option("--no-margin", is_flag=True, help="Skip the blur/noise decode-margin search.")
 @click.option("--key", "key_path", default=None, help="Hidden-layer key file for keyed tags (else $LASERGEN_KEY).")
 @click.option("--pubkey", "pubkey_path", default=None, help="Ed25519 public key (PEM) for signed tags "

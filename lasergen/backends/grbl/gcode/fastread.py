@@ -3,8 +3,8 @@
 The body must be a sequence of exactly these units (checked with one regular expression over
 the whole text, at C speed):
     G21G90G94 | M5 | M3S0 | G0X<n>Y<n> | G1X<n>[Y<n>][F<n>]S<n> | G1F<n>M3S<n> G4P<n> M5 | ;comment
-Anything else, and any file in which GRBL would refuse a line (a G1 before any F), is left to
-the interpreter, which alone reports errors. Within the grammar the semantics are GRBL's,
+Anything else, and any file in which GRBL would refuse a line (a G1 while the feed rate is
+undefined or zero: `F0`, error:22), is left to the interpreter, which alone reports errors. Within the grammar the semantics are GRBL's,
 as the interpreter has them: absolute millimetres, modal Y/F/S carried forward, the laser
 firing in G1 under M3 and never in G0, a dot's dwell at the power its G1M3S set.
 Numbers are parsed as an integer mantissa over a power of ten, the same correctly rounded
@@ -25,7 +25,7 @@ _POS = r"\d{1,7}(?:\.\d{1,6})?"
 _BODY = re.compile(  # the common forms first: re tries alternatives in order
     rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}Y{_NUM}|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5"
     rf"|M5|M3S0|G21G90G94|;[^\n]*)\n)*")
-_MARKER = re.compile(r";@pass (\d+) layer (\d+)")
+PASS_MARKER = re.compile(r";@pass (\d+) layer (\d+)(?:\s|$)")  # shared with the interpreter's reader
 WINDOW = 16  # longest number the dialect writes, with sign and point
 KIND_OF = {b"G0": 1, b"G1X": 2, b"G1F": 3, b"G4": 4, b"M5": 5, b"M3": 6}  # first bytes -> line kind
 RAPID_L, MOVE_L, DOT_ON_L, DWELL_L, OFF_L, ON_L = 1, 2, 3, 4, 5, 6
@@ -87,8 +87,9 @@ def fast_read(lines: list[str], machine: MachineProfile):
     on = _ffill(np.where(np.isin(kind, (ON_L, DOT_ON_L)), 1.0, np.where(kind == OFF_L, 0.0, np.nan)), 0.0) > 0
     feed = _ffill(f, np.nan)
     move = (kind == RAPID_L) | (kind == MOVE_L)
-    if np.isnan(feed[kind == MOVE_L]).any():
-        return None  # a G1 before any F: GRBL's error:22, which the interpreter reports
+    g1 = feed[(kind == MOVE_L) | (kind == DOT_ON_L)]
+    if np.isnan(g1).any() or (g1 <= 0).any():
+        return None  # a G1 with no feed rate (none yet, or F0): GRBL's error:22, which the interpreter reports
     x_pos = _ffill(np.where(move, x, np.nan), 0.0)
     y_pos = _ffill(np.where(move, y, np.nan), 0.0)
 
@@ -108,14 +109,18 @@ def fast_read(lines: list[str], machine: MachineProfile):
 
 
 def _passes(lines: list[str], kind: np.ndarray, on: np.ndarray, comment: np.ndarray, n: int):
-    """Pass and layer per line: from `;@pass` markers when the job has them, else a new pass
-    each time the laser is switched on."""
+    """Pass and layer per line, as the interpreter's reader counts them: a new pass each time the
+    laser is switched on until the first `;@pass` marker, then the markers alone."""
     pass_id = np.full(n, np.nan)
     layer = np.full(n, np.nan)
     for i in np.flatnonzero(comment):
-        if m := _MARKER.match(lines[i]):
+        if m := PASS_MARKER.match(lines[i]):
             pass_id[i], layer[i] = int(m.group(1)), int(m.group(2))
-    if np.isnan(pass_id).all():
-        switched_on = np.r_[on[0], on[1:] & ~on[:-1]]
-        return np.cumsum(switched_on).astype(np.int64) - 1, np.zeros(n, dtype=np.int64)
-    return _ffill(pass_id, -1).astype(np.int64), _ffill(layer, 0).astype(np.int64)
+    switched_on = np.r_[on[0], on[1:] & ~on[:-1]]
+    counted = np.cumsum(switched_on).astype(np.int64) - 1
+    marked = ~np.isnan(pass_id)
+    if not marked.any():
+        return counted, np.zeros(n, dtype=np.int64)
+    before = np.arange(n) < np.argmax(marked)
+    return (np.where(before, counted, _ffill(pass_id, -1)).astype(np.int64),
+            np.where(before, 0, _ffill(layer, 0)).astype(np.int64))
