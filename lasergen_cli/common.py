@@ -10,6 +10,7 @@ the unit and range in the message. Output files go through `output_file` (its fo
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 
@@ -46,9 +47,22 @@ def fail(message: str, code: int = 2):
     sys.exit(code)
 
 
+def strict_json(value):
+    """`value` for strict JSON: non-finite floats become null (JSON has no Infinity or NaN)."""
+    if isinstance(value, dict):
+        return {str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def emit(result: dict, as_json: bool, text: str):
     if as_json:
-        click.echo(json.dumps(result, sort_keys=True))
+        click.echo(json.dumps(strict_json(result), sort_keys=True, allow_nan=False))
     else:
         click.echo(text)
 

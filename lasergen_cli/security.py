@@ -75,8 +75,7 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
     manifest = plan_to_file(pattern, out, MachineProfile.load(opts["machine"]), opts["material"])
     result = summary(manifest, out)
     result["warnings"] = [w["message"] for w in warnings]
-    if not opts["as_json"]:
-        echo_warnings(warnings)
+    echo_warnings(warnings)
     result.update({"payload_chars": len(pattern.meta["payload"]), "version": pattern.meta["version"],
                    "signed": sign_key is not None,
                    "hidden_modules": pattern.meta.get("hidden", {}).get("modules", 0)})
@@ -119,8 +118,7 @@ def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_l
     result["levels"] = {k: v.get("pixels") for k, v in pattern.meta["levels"]["views"].items()}
     result["leak_px"] = pattern.meta["levels"]["leak_px"]
     result["warnings"] = [w["message"] for w in warnings]
-    if not as_json:
-        echo_warnings(warnings)
+    echo_warnings(warnings)  # stderr: the JSON on stdout stays clean
     emit(result, as_json, f"wrote {out}: {result['levels']['uv365']} px written, "
                           f"{result['levels'].get(f'uv365_lp{filter_nm:g}', 0)} rewritten, "
                           f"estimated {result['time_s']:.1f} s")
@@ -158,8 +156,7 @@ def batch(template, count, start, sign_path, hidden_key_path, hidden, out, modul
                                                origin_mm=parse_pair(origin, "--origin")),
                          machine, material, sign_pem, key)
     warnings = hidden_layer_warnings(module_um, material) if key is not None else []
-    if not as_json:
-        echo_warnings(warnings)
+    echo_warnings(warnings)  # stderr: the JSON on stdout stays clean
     result = run_batch(names, config, workers=max(1, workers))
     result["warnings"] = [w["message"] for w in warnings]
     emit(result, as_json, f"wrote {result['jobs']} jobs to {out} in {result['elapsed_s']:.1f} s "

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from lasergen_cli.common import Number, emit, job_file, json_option, machine_option, main
+from lasergen_cli.common import Number, emit, job_file, json_option, machine_option, main, warn
 
 
 def sim_options(f):
@@ -56,7 +56,9 @@ def simulate_command(job, out, **opts):
     text = (f"{job} on {report['material']['name']}: green {fmt(g['peak_nm'])} ({g['integrated']:.3g}), "
             f"red {fmt(r['peak_nm'])} ({r['integrated']:.3g}), crystallized {report['crystallized_area_um2']:.0f} um^2; "
             f"renders in {out}: {', '.join(report['renders'].values())}")
-    emit(report, opts["as_json"], "\n".join([text] + [f"warning: {w}" for w in report["warnings"]]))
+    for w in report["warnings"]:
+        warn(w)
+    emit(report, opts["as_json"], text)
 
 
 @main.command("verify")

@@ -11,7 +11,6 @@ Avrami) -> `phase_model.phases` (chemistry, heat treatment, measuring temperatur
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -158,7 +157,7 @@ def filtered_view_name(prediction: Prediction) -> str:
 def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float | None = None,
                   whole_mark: bool = False, max_px: int = 2048, compress_level: int = 1) -> dict:
     """Write one PNG per view and report.json; returns the report."""
-    from hardware_sim.glass.report import build_report, view_stats
+    from hardware_sim.glass.report import build_report, to_json, view_stats
 
     out = Path(out_dir)
     try:
@@ -177,7 +176,7 @@ def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float 
         stats[name] = view_stats(sample, {name: xyz})[name]
     report = build_report(prediction, renders=files, view_stats_by_view=stats)
     report["render_scale_um_per_px"] = scale
-    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    (out / "report.json").write_text(to_json(report))
     return report
 
 
