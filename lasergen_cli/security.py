@@ -2,7 +2,8 @@
 
 Thin, like the rest of the CLI: each command parses options and calls the library. Keys are
 read from files (or $LASERGEN_KEY) and never echoed, logged or written into a job.
-`check-photo` exits 0 for a genuine tag, 1 for a rejected one, 2 for bad input.
+`check-photo` exits 0 for a genuine tag (a cryptographic check passed), 1 for anything else
+(rejected, no signature, or decoded but not authenticated), 2 for bad input.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def simulate_command(job, out, **opts):
 @sim_options
 def verify_command(job, no_margin, key_path, pubkey_path, **opts):
     """Simulate a job, then check each view against what the job promises (exit 1 on failure)."""
-    from hardware_sim.glass.verify import check_job, describe
+    from hardware_sim.glass.verify import check_job, describe, status_of, summary
     from lasergen.security.hidden import load_key
     from lasergen.security.signing import load_public_key
 
@@ -79,9 +79,12 @@ def verify_command(job, no_margin, key_path, pubkey_path, **opts):
     prediction, manifest = _simulate_job(job, opts)
     checks = check_job(prediction, manifest, key, public_key, margin=not no_margin)
     ok = all(c["ok"] for c in checks)
-    result = {"job": job, "ok": ok, "checks": checks}
+    statuses = [status_of(c) for c in checks]
+    result = {"job": job, "ok": ok, "checks": checks, "verified": statuses.count("ok"),
+              "unchecked": statuses.count("unchecked"), "warnings": statuses.count("warning")}
 
-    lines = [describe(c) for c in checks] or ["nothing to verify: the job promises nothing checkable"]
+    lines = [describe(c) for c in checks] + [summary(checks)] if checks else [
+        "unchecked: the job promises nothing checkable"]
     emit(result, opts["as_json"], "\n".join(lines))
     if not ok:
         sys.exit(1)
