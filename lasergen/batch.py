@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lasergen import LasergenError
-from lasergen.job import parse_header, render_job
+from lasergen.job import holds_secret, open_job_file, parse_header, render_job
 from lasergen.machine import MachineProfile
 from lasergen.planner import plan
 from lasergen.security.tag import TagOptions, tag_pattern
@@ -77,7 +77,8 @@ def make_one(serial: str) -> tuple:
     text = render_job(pattern, plan(pattern, machine), machine, config.material)
     name = job_file_name(serial)
     data = text.encode()
-    (config.out_dir / name).write_bytes(data)
+    with open_job_file(config.out_dir / name, holds_secret(pattern)) as fh:  # keyed jobs: 0600
+        fh.write(data)
     manifest, _ = parse_header(text.split("\n", HEADER_LINES_MAX))
     return serial, name, hashlib.sha256(data).hexdigest(), pattern.meta["payload"], manifest["estimate"]["time_s"]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -104,6 +105,23 @@ def header_text(manifest: dict) -> str:
     return "\n".join(header) + "\n"
 
 
+PRIVATE_MODE = 0o600  # a keyed tag's job holds its hidden-module set: owner-only, like a key file
+
+
+def holds_secret(pattern: Pattern) -> bool:
+    """A keyed hidden layer is in the job (its rewrite layer reveals which modules the key chose)."""
+    return "hidden" in pattern.meta
+
+
+def open_job_file(out: str | Path, private: bool):
+    """A job file opened for writing; a private one is created 0600 (and made so if it existed)."""
+    if not private:
+        return open(out, "wb")
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+    os.fchmod(fd, PRIVATE_MODE)
+    return os.fdopen(fd, "wb")
+
+
 def render_job(pattern: Pattern, path: Toolpath, machine: MachineProfile, material: str | None = None,
                extra: dict | None = None) -> str:
     """The job file as text (for small jobs and tests; `write_job` streams)."""
@@ -124,7 +142,7 @@ def write_job(out: str | Path, pattern: Pattern, path: Toolpath, machine: Machin
             body.write(digest.update(chunk))
         manifest = build_manifest(pattern, path, machine, digest, material, extra)
         body.seek(0)
-        with open(out, "wb") as f:
+        with open_job_file(out, holds_secret(pattern)) as f:
             f.write(header_text(manifest).encode())
             shutil.copyfileobj(body, f, 1 << 22)
     return manifest
