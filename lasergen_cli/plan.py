@@ -35,7 +35,10 @@ def write_artwork_job(art, out: str, opts: dict, name: str):
 @main.command()
 @click.argument("text")
 @click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
-@click.option("--module-um", type=Number("module_um"), default=20.0, show_default=True, help="Module size (um).")
+@click.option("--module-um", type=Number("module_um"), default=None,
+              help="Module size (um; default 20; with --hidden-key the smallest whose rewrite stays in its module).")
+@click.option("--accept-spill", is_flag=True,
+              help="With --hidden-key: write a module size whose rewrite spills into neighbours (it cannot verify).")
 @click.option("--error", "error_level", type=click.Choice(list("LMQH"), case_sensitive=False), default="M",
               show_default=True)
 @click.option("--version", "qr_version", default="auto", show_default=True, help="1..40, M1..M4 or auto.")
@@ -46,16 +49,19 @@ def write_artwork_job(art, out: str, opts: dict, name: str):
               help="Key file: rewrite a keyed hidden subset of the dark modules.")
 @click.option("--sign", type=click.Path(dir_okay=False), default=None, help="Ed25519 private key (PEM): sign TEXT.")
 @recipe_options
-def qr(text, out, module_um, error_level, qr_version, qr_mask, micro, quiet_zone, hidden_key, sign, **opts):
+def qr(text, out, module_um, accept_spill, error_level, qr_version, qr_mask, micro, quiet_zone, hidden_key, sign,
+       **opts):
     """A QR code job for TEXT (optionally signed and with a keyed hidden layer)."""
     from lasergen.sources import make_artwork
 
     if hidden_key or sign:
         from lasergen_cli.security import write_tag_job
-        return write_tag_job(text, out, opts, hidden_key, sign, module_um, error_level, qr_version, qr_mask, quiet_zone)
+        return write_tag_job(text, out, opts, hidden_key, sign, module_um, error_level, qr_version, qr_mask, quiet_zone,
+                             accept_spill)
 
     art = make_artwork({"kind": "qr", "data": text, "error": error_level, "version": qr_version, "mask": qr_mask,
-                        "micro": {"no": False, "yes": True, "auto": "auto"}[micro], "module_um": module_um,
+                        "micro": {"no": False, "yes": True, "auto": "auto"}[micro],
+                        "module_um": 20.0 if module_um is None else module_um,
                         "quiet_zone": quiet_zone})
     write_artwork_job(art, out, opts, "qr")
 

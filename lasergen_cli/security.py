@@ -38,23 +38,57 @@ def process_warnings(material, heat_treat_c, hours, filter_nm, recipes=None) -> 
     return level_warnings(material, heat_treat_c, hours, filter_nm, recipes)
 
 
-def hidden_layer_warnings(module_um, material, recipes=None) -> list[dict]:
-    """Does a keyed rewrite stay inside its module? Simulator-backed; a note when it is absent."""
+PLAIN_MODULE_UM = 20.0
+FALLBACK_KEYED_MODULE_UM = 60.0  # without the simulator: the size its model isolated at the paper's recipe
+
+
+def keyed_module_um(module_um: float | None, material: str, recipes=None, accept_spill: bool = False) -> tuple:
+    """(module size, note) for a keyed tag. A keyed tag whose rewrite spills into neighbouring
+    modules cannot pass its own check-photo, so: none given -> the smallest size on the ladder
+    whose rewrite stays inside its module (the simulator's melt zone), said in the note; one given
+    that spills -> refused (unless accept_spill). Simulator-backed; without it, a fixed size."""
     try:
         import hardware_sim.glass.simulate  # noqa: F401
-        from hardware_sim.glass.process_advice import spill_warnings
+        from hardware_sim.glass.process_advice import MODULE_LADDER_UM, SPILL_MAX, rewrite_spill
     except ImportError:
-        return [{"level": "hidden", "message": "simulator not available: rewrite spill not checked", "suggest": {}}]
-    return spill_warnings(module_um, material, recipes)
+        if module_um is None:
+            return FALLBACK_KEYED_MODULE_UM, (f"keyed tag: {FALLBACK_KEYED_MODULE_UM:g} um modules (simulator not "
+                                              f"available: rewrite spill not checked)")
+        return module_um, "simulator not available: rewrite spill not checked"
+    if module_um is not None:
+        spill = rewrite_spill(module_um, material, recipes)
+        if spill <= SPILL_MAX or accept_spill:
+            return module_um, (None if spill <= SPILL_MAX else
+                               f"the rewrite of one {module_um:g} um module makes a neighbour glow at {spill:.0%} of it "
+                               f"behind the filter: the keyed modules will blur (accepted with --accept-spill)")
+        better = next((m for m in MODULE_LADDER_UM if m > module_um
+                       and rewrite_spill(m, material, recipes) <= SPILL_MAX), None)
+        advice = f"use --module-um {better:g} or more" if better else "lower the rewrite energy"
+        raise LasergenError(f"a keyed tag with {module_um:g} um modules cannot pass its own check: the rewrite of one "
+                            f"module makes a neighbour glow at {spill:.0%} of it behind the filter (at most "
+                            f"{SPILL_MAX:.0%}); {advice}, or pass --accept-spill to write it anyway")
+    tried = []
+    for size in MODULE_LADDER_UM:
+        spill = rewrite_spill(size, material, recipes)
+        if spill <= SPILL_MAX:
+            note = (f"keyed tag: {size:g} um modules chosen, the smallest at which a rewrite stays inside its module "
+                    f"(neighbour glow {spill:.0%} <= {SPILL_MAX:.0%}"
+                    + (f"; {tried[0][0]:g} um would spill {tried[0][1]:.0%}" if tried else "")
+                    + "); pass --module-um to choose another")
+            return size, note
+        tried.append((size, spill))
+    raise LasergenError(f"no module size up to {MODULE_LADDER_UM[-1]:g} um keeps a keyed rewrite inside its module "
+                        f"on {material}; lower the rewrite energy or pass --module-um with --accept-spill")
 
 
 def echo_warnings(warnings: list[dict]) -> None:
     for w in warnings:
-        click.echo(f"lasergen: warning: {w['message']}", err=True)
+        click.echo(f"lasergen: {w.get('kind', 'warning')}: {w['message']}", err=True)
 
 
 def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, sign_path: str | None,
-                  module_um: float, error_level: str, qr_version, qr_mask, quiet_zone) -> None:
+                  module_um: float | None, error_level: str, qr_version, qr_mask, quiet_zone,
+                  accept_spill: bool = False) -> None:
     """`lasergen qr --hidden-key/--sign`: a keyed and/or signed tag job."""
     from lasergen.build import plan_to_file, summary
     from lasergen.machine import MachineProfile
@@ -65,19 +99,26 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
 
     sign_key = load_private_key(sign_path) if sign_path else None
     key = load_key(hidden_key_path) if hidden_key_path else None
+    recipe = recipe_from(opts)
+    recipes = {"write": recipe, "rewrite": recipe}
+    notes = []
+    if key is not None:
+        chosen = module_um is None
+        module_um, note = keyed_module_um(module_um, opts["material"], recipes, accept_spill)
+        notes += [{"message": note, "kind": "note" if chosen else "warning"}] if note else []
+    module_um = PLAIN_MODULE_UM if module_um is None else module_um
     tag_opts = TagOptions(module_um=module_um, error=error_level.upper(),
                           version=None if qr_version in (None, "auto") else qr_version, mask=qr_mask,
                           quiet_zone=4 if quiet_zone is None else quiet_zone,
                           origin_mm=parse_pair(opts["origin"], "--origin"))
-    recipe = recipe_from(opts)
-    recipes = {"write": recipe, "rewrite": recipe}
     pattern = tag_pattern(text, tag_opts, sign_key, key, recipes, opts["material"])
-    warnings = hidden_layer_warnings(module_um, opts["material"], recipes) if key is not None else []
+    warnings = notes
     manifest = plan_to_file(pattern, out, MachineProfile.load(opts["machine"]), opts["material"])
     result = summary(manifest, out)
     result["warnings"] = [w["message"] for w in warnings]
     echo_warnings(warnings)
     result.update({"payload_chars": len(pattern.meta["payload"]), "version": pattern.meta["version"],
+                   "module_um": module_um,
                    "signed": sign_key is not None,
                    "hidden_modules": pattern.meta.get("hidden", {}).get("modules", 0)})
     emit(result, opts["as_json"], f"wrote {out}: QR version {result['version']}, {result['marks']} marks, "
@@ -134,7 +175,9 @@ def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_l
               "--hidden is given).")
 @click.option("--hidden", is_flag=True, help="Add the keyed hidden layer (key from --hidden-key or $LASERGEN_KEY).")
 @click.option("--out", required=True, help="Folder for the jobs and manifest.csv.")
-@click.option("--module-um", type=Number("module_um"), default=20.0, show_default=True)
+@click.option("--module-um", type=Number("module_um"), default=None,
+              help="Module size (um; default 20, keyed: the smallest whose rewrite stays inside its module).")
+@click.option("--accept-spill", is_flag=True, help="Keyed: write a module size whose rewrite spills (cannot verify).")
 @click.option("--error", "error_level", type=click.Choice(list("LMQH"), case_sensitive=False), default="M",
               show_default=True)
 @click.option("--workers", type=Number("workers"), default=2, show_default=True)
@@ -142,8 +185,8 @@ def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_l
 @click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True)
 @machine_option
 @json_option
-def batch(template, count, start, sign_path, hidden_key_path, hidden, out, module_um, error_level, workers, origin,
-          material, machine, as_json):
+def batch(template, count, start, sign_path, hidden_key_path, hidden, out, module_um, accept_spill, error_level,
+          workers, origin, material, machine, as_json):
     """Unique serials, signed (and optionally keyed), planned to jobs in parallel, with manifest.csv."""
     from lasergen.batch import BatchConfig, run_batch, serials
     from lasergen.security.hidden import load_key
@@ -153,10 +196,14 @@ def batch(template, count, start, sign_path, hidden_key_path, hidden, out, modul
     names = serials(template, count, start)
     sign_pem = private_pem(load_private_key(sign_path)) if sign_path else None
     key = load_key(hidden_key_path) if (hidden or hidden_key_path) else None
+    note = None
+    if key is not None:
+        module_um, note = keyed_module_um(module_um, material, None, accept_spill)
+    module_um = PLAIN_MODULE_UM if module_um is None else module_um
     config = BatchConfig(Path(out), TagOptions(module_um=module_um, error=error_level.upper(),
                                                origin_mm=parse_pair(origin, "--origin")),
                          machine, material, sign_pem, key)
-    warnings = hidden_layer_warnings(module_um, material) if key is not None else []
+    warnings = [{"message": note}] if note else []
     echo_warnings(warnings)  # stderr: the JSON on stdout stays clean
     result = run_batch(names, config, workers=max(1, workers))
     result["warnings"] = [w["message"] for w in warnings]
