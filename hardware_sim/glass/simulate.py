@@ -20,7 +20,7 @@ from hardware_sim.glass import optics
 from hardware_sim.glass.exposure import Exposure, Grid, expose, margin_for
 from hardware_sim.glass.material import Material
 from hardware_sim.glass.phase_model import PhaseMaps, Treatment, phases
-from hardware_sim.glass.render import Rendered, block_mean, choose_scale, render_xyz
+from hardware_sim.glass.render import Rendered, block_mean, choose_scale, render_xyz, view_label
 from hardware_sim.ledger import ExposureLedger
 from lasergen import LasergenError
 from lasergen.machine import MachineProfile
@@ -102,7 +102,7 @@ class Prediction:
         scale = self.scale_for(um_per_px, whole_mark, max_px)
         sample = sample or self.sample_at(scale)
         return render_xyz(view_name, self.xyz(view_name, sample), sample.pitch_um, scale,
-                          self.views[view_name].background_linear_rgb)
+                          self.views[view_name].background_linear_rgb, self.views[view_name])
 
 
 def to_ledger(source, machine: MachineProfile) -> ExposureLedger:
@@ -169,13 +169,14 @@ def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float 
     files, stats = {}, {}
     for name, view in prediction.views.items():
         xyz = prediction.xyz(name, sample)
-        rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb)
+        rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb, view)
         file_name = f"{name}.png"
         rendered.to_pil(scale_bar=True, dark=view.kind == "emission").save(out / file_name, compress_level=compress_level)
         files[name] = file_name
         stats[name] = view_stats(sample, {name: xyz})[name]
     report = build_report(prediction, renders=files, view_stats_by_view=stats)
     report["render_scale_um_per_px"] = scale
+    report["render_labels"] = {name: view_label(view) for name, view in prediction.views.items()}
     (out / "report.json").write_text(to_json(report))
     return report
 
