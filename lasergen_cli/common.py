@@ -171,6 +171,23 @@ def output_file(ctx, param, value):
     return value
 
 
+def max_hours_option(f):
+    return click.option("--max-hours", type=Number("time_h"), default=None,
+                        help="Warn when the estimated job time exceeds this (h; default 8).")(f)
+
+
+def sanity_check(pattern, manifest: dict, material, max_hours, result: dict | None = None) -> list[str]:
+    """Sanity warnings of a planned job (lasergen_cli.sanity), printed on stderr and returned."""
+    from lasergen_cli.sanity import plan_warnings
+
+    messages = plan_warnings(pattern, manifest, material, max_hours)
+    for message in messages:
+        warn(message)
+    if result is not None:
+        result["warnings"] = list(result.get("warnings", [])) + messages
+    return messages
+
+
 def recipe_options(f):
     """The per-job recipe: pulse energy, rep rate, raster or dots, passes, placement."""
     options = [
@@ -190,6 +207,7 @@ def recipe_options(f):
                      help="Machine X,Y (mm) of the bottom-left corner."),
         click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default="BrI", show_default=True),
         machine_option,
+        max_hours_option,
         json_option,
     ]
     for option in reversed(options):

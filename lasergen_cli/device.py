@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from lasergen import LasergenError
-from lasergen_cli.common import Number, emit, job_file, json_option, machine_option, main
+from lasergen_cli.common import Number, emit, job_file, json_option, machine_option, main, warn
 
 
 def _named_sim_url(url: str) -> tuple[str, str | None]:
@@ -30,6 +30,16 @@ def _named_sim_url(url: str) -> tuple[str, str | None]:
     name = f"cli-{os.getpid()}"
     sep = "&" if parts.query else ""
     return f"sim://?{parts.query}{sep}device={name}", name
+
+
+def _warn_unknown_material(url: str) -> None:
+    """A sanity warning (stderr): sim://?material=XYZ names no material the simulator knows."""
+    from hardware_sim.glass.material import Material
+
+    for name in urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("material", []):
+        if name not in Material.builtin() and not Path(name).is_file():
+            warn(f"sim://: material {name!r} is unknown (built-in: {', '.join(Material.builtin())}, or a TOML file); "
+                 f"the glass model cannot predict this sample")
 
 
 def _keyboard(runner, stop: threading.Event):
@@ -71,6 +81,7 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
 
         hardware_sim.urlhandler.register()
         port, sim_name = _named_sim_url(port)
+        _warn_unknown_material(port)
     if not Path(job).is_file():
         raise LasergenError(f"job file not found: {job}")
     interactive = sys.stderr.isatty() and sys.stdin.isatty()

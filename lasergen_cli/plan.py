@@ -8,15 +8,18 @@ import click
 
 from lasergen_cli.common import (
     Number,
-    job_file,
-    output_file,
     emit,
+    job_file,
     json_option,
     machine_option,
     main,
+    max_hours_option,
+    output_file,
     parse_pair,
     recipe_from,
     recipe_options,
+    sanity_check,
+    warn,
 )
 
 
@@ -28,6 +31,7 @@ def write_artwork_job(art, out: str, opts: dict, name: str):
     pattern = single_layer_pattern(art, recipe_from(opts), parse_pair(opts["origin"], "--origin"), name)
     manifest = plan_to_file(pattern, out, machine, opts["material"])
     result = summary(manifest, out)
+    sanity_check(pattern, manifest, opts["material"], opts["max_hours"], result)
     emit(result, opts["as_json"], f"wrote {out}: {result['marks']} marks, {result['passes']} pass(es), "
                                   f"estimated {result['time_s']:.1f} s")
 
@@ -94,8 +98,9 @@ def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, page, max_
 @click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
 @click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None, help="Overrides the spec's.")
 @machine_option
+@max_hours_option
 @json_option
-def pattern(spec, out, material, machine, as_json):
+def pattern(spec, out, material, machine, max_hours, as_json):
     """Any pattern from a TOML spec file, multi-level included."""
     from lasergen.build import plan_to_file, summary
     from lasergen.machine import MachineProfile
@@ -104,6 +109,7 @@ def pattern(spec, out, material, machine, as_json):
     pat = pattern_from_file(spec)
     manifest = plan_to_file(pat, out, MachineProfile.load(machine), material)
     result = summary(manifest, out)
+    sanity_check(pat, manifest, material or pat.meta.get("material"), max_hours, result)
     emit(result, as_json, f"wrote {out}: {result['marks']} marks in {result['passes']} pass(es), "
                           f"estimated {result['time_s']:.1f} s")
 
@@ -119,9 +125,14 @@ def estimate(job, no_checksum, machine, as_json):
     from lasergen.job import read_job
     from lasergen.machine import MachineProfile
 
+    from lasergen_cli.sanity import read_warnings
+
     prof = MachineProfile.load(machine)
     parsed = read_job(Path(job), prof, check_sum=not no_checksum)
     result = estimate_path(parsed.toolpath, prof)
+    result["warnings"] = read_warnings(parsed.toolpath)
+    for message in result["warnings"]:
+        warn(message)
     result["job"] = job
     m = int(result["time_s"] // 60)
     b = result["bounds_mm"]

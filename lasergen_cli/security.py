@@ -15,7 +15,18 @@ from pathlib import Path
 import click
 
 from lasergen import LasergenError
-from lasergen_cli.common import Number, Pair, emit, json_option, machine_option, main, output_file, parse_pair
+from lasergen_cli.common import (
+    Number,
+    Pair,
+    emit,
+    json_option,
+    machine_option,
+    main,
+    max_hours_option,
+    output_file,
+    parse_pair,
+    sanity_check,
+)
 
 MATERIALS = ["Br", "BrI", "I"]
 
@@ -116,6 +127,7 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
     manifest = plan_to_file(pattern, out, MachineProfile.load(opts["machine"]), opts["material"])
     result = summary(manifest, out)
     result["warnings"] = [w["message"] for w in warnings]
+    sanity_check(pattern, manifest, opts["material"], opts["max_hours"], result)
     echo_warnings(warnings)
     result.update({"payload_chars": len(pattern.meta["payload"]), "version": pattern.meta["version"],
                    "module_um": module_um,
@@ -140,9 +152,10 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
 @click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True)
 @heat_treat_options
 @machine_option
+@max_hours_option
 @json_option
 def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_leak, origin, material, heat_treat_c,
-            heat_treat_hours, filter_nm, machine, as_json):
+            heat_treat_hours, filter_nm, machine, max_hours, as_json):
     """A three-level job from two images: UV view and filtered view (daylight shows nothing)."""
     from lasergen.build import plan_to_file, summary
     from lasergen.machine import MachineProfile
@@ -160,6 +173,7 @@ def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_l
     result["levels"] = {k: v.get("pixels") for k, v in pattern.meta["levels"]["views"].items()}
     result["leak_px"] = pattern.meta["levels"]["leak_px"]
     result["warnings"] = [w["message"] for w in warnings]
+    sanity_check(pattern, manifest, material, max_hours, result)
     echo_warnings(warnings)  # stderr: the JSON on stdout stays clean
     emit(result, as_json, f"wrote {out}: {result['levels']['uv365']} px written, "
                           f"{result['levels'].get(f'uv365_lp{filter_nm:g}', 0)} rewritten, "

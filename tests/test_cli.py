@@ -86,4 +86,4 @@ def test_every_shipped_pattern_plans(tmp_path):
     for spec in specs:
         res = run("pattern", spec, "-o", tmp_path / f"{spec.stem}.gcode", "--json")
         assert res.exit_code == 0, (spec.name, res.output)
-        assert json.loads(res.output)["marks"] > 0
+        assert json.loads(res.stdout)["marks"] > 0
