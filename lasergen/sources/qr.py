@@ -3,7 +3,7 @@
 Everything that changes the symbol (error level, version, mask, Micro QR) can be pinned so a
 job is reproducible; what segno chose is recorded in `meta` so a re-run can pin it too.
 Dark modules are exposed: under UV they glow, so the code reads as an inverted (light on dark)
-QR, which decoders accept.
+QR, which decoders accept. Non-ASCII text is encoded as UTF-8 (readers misread ISO 8859-1).
 """
 
 from __future__ import annotations
@@ -37,9 +37,12 @@ def make_qr(data: str | bytes, error: str = "M", version=None, mask=None, micro=
     if not data:
         raise LasergenError("qr: empty payload")
     micro_arg = None if micro == "auto" else bool(micro)
+    # Non-ASCII text as UTF-8 bytes: segno's default for text that fits ISO 8859-1 is that
+    # charset without an ECI marker, which readers guess wrong ('¡' reads back as '｡').
+    encoding = "utf-8" if isinstance(data, str) and not data.isascii() else None
     try:
         return segno.make(data, error=error, version=_version_arg(version, micro), mask=mask,
-                          micro=micro_arg, boost_error=False)
+                          micro=micro_arg, boost_error=False, encoding=encoding)
     except segno.DataOverflowError:
         size = len(data.encode() if isinstance(data, str) else data)
         where = f"version {version}" if version not in (None, "auto", 0) else "any version"
