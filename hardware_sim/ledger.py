@@ -2,7 +2,7 @@
 
 This is the seam between the machine and the sample. The GRBL emulator appends a row each time
 it executes a block with the beam on (G1 with S > 0 in laser mode, or a G4 dwell under M3);
-`ExposureLedger.from_toolpath` builds the same rows from a Toolpath and its GRBL motion
+`ExposureLedger.from_toolpath` builds the same rows from a Toolpath and its controller's motion
 profile, so simulating the ledger and simulating the G-code give identical predictions.
 
 Columns (numpy arrays, like `lasergen.toolpath.Toolpath`):
@@ -26,7 +26,7 @@ from typing import ClassVar
 import numpy as np
 
 from lasergen import LasergenError
-from lasergen.backends.grbl.motion import profile
+from lasergen.backends import language_for
 from lasergen.columns import ColumnTable
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import DWELL, Toolpath
@@ -75,8 +75,8 @@ class ExposureLedger(ColumnTable):
 
     @classmethod
     def from_toolpath(cls, path: Toolpath, machine: MachineProfile, t0_s: float = 0.0) -> "ExposureLedger":
-        """Laser-on rows of an executed (chained) toolpath, timed by GRBL's planner."""
-        prof = profile(path, machine)
+        """Laser-on rows of an executed (chained) toolpath, timed by the machine controller's motion model."""
+        prof = language_for(machine).profile(path, machine)
         t_start = t0_s + np.concatenate([[0.0], np.cumsum(prof.duration_s)[:-1]])
         on = path.is_mark & ((path.kind == DWELL) | (path.length_mm > 0))
         is_dwell = path.kind[on] == DWELL

@@ -70,6 +70,11 @@ QUANTITIES: dict[str, Quantity] = {
     "passes": Quantity("number of passes", "", 1, 100, integer=True),
     "line_pitch_um": Quantity("line pitch", "um", 0.1, 1e4),
     "overscan_mm": Quantity("overscan", "mm", 0.0, 100.0),
+    "hatch_um": Quantity("hatch spacing", "um", 0.1, 1e4),
+    "hatch_angle_deg": Quantity("hatch angle", "deg", -360.0, 360.0),
+    "width_mm": Quantity("target width", "mm", 0.0001, 1000.0),
+    "tolerance_um": Quantity("chord tolerance", "um", 0.01, 1000.0),
+    "size_px": Quantity("drawing size", "px", 16, 16384, integer=True),
     # geometry
     "pitch_um": Quantity("pixel pitch", "um", 0.1, 1e4),
     "module_um": Quantity("QR module size", "um", 0.1, 1e4),

@@ -2,7 +2,11 @@
 
 Defaults are the optimum writing point of the central paper: 200 uJ, 10 kHz, 0.4 mm/s.
 `raster` scans lines at `speed_mm_s` with `line_pitch_um` between scan lines; `dots` dwells
-`dwell_s` on every pixel centre.
+`dwell_s` on every pixel centre. Vector layers (`lasergen.vector_plan`) write strokes as
+lines at `speed_mm_s`, fills as hatch lines `hatch_um` apart (default: `line_pitch_um`, else the
+pattern pitch) at `hatch_angle_deg`, optionally cross-hatched at +90 degrees and outlined, and
+points as dots of `dwell_s`. Vector fields left at None keep their defaults and stay out of the
+manifest.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from lasergen import LasergenError
 from lasergen.quantities import checked
 
 MODES = ("raster", "dots")
-NUMBER_FIELDS = ("energy_uJ", "rep_rate_kHz", "speed_mm_s", "dwell_s", "passes", "line_pitch_um", "overscan_mm")
+NUMBER_FIELDS = ("energy_uJ", "rep_rate_kHz", "speed_mm_s", "dwell_s", "passes", "line_pitch_um", "overscan_mm",
+                 "hatch_um", "hatch_angle_deg")
+FLAG_FIELDS = ("cross_hatch", "outline")
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,10 @@ class Recipe:
     dwell_s: float = 1.5
     passes: int = 1
     overscan_mm: float | None = None  # None: enough to reach speed, from the machine's acceleration
+    hatch_um: float | None = None  # vector fills: hatch line spacing
+    hatch_angle_deg: float | None = None  # vector fills: hatch direction, counter-clockwise from +X (0)
+    cross_hatch: bool | None = None  # vector fills: a second hatch at +90 degrees (crossings written twice)
+    outline: bool | None = None  # vector fills: also trace each boundary ring
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -34,6 +44,9 @@ class Recipe:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, checked(name, value, f"recipe: {name}"))
+        for name in FLAG_FIELDS:
+            if getattr(self, name) not in (None, True, False):
+                raise LasergenError(f"recipe: {name} must be true or false, got {getattr(self, name)!r}")
 
     @classmethod
     def from_dict(cls, data: dict) -> "Recipe":

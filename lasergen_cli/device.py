@@ -19,6 +19,7 @@ import click
 
 from lasergen import LasergenError
 from lasergen_cli.common import Number, emit, job_file, json_option, machine_option, main, warn
+from lasergen_cli.registry_hooks import after_stream, before_stream, registry_options
 
 
 def _named_sim_url(url: str) -> tuple[str, str | None]:
@@ -69,8 +70,9 @@ def _keyboard(runner, stop: threading.Event):
 @click.option("--ledger", default=None, help="sim:// only: where to save the exposure ledger (default JOB.ledger.npz).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @machine_option
+@registry_options
 @json_option
-def stream(job, port, resume_journal, journal, ledger, progress, machine, as_json):
+def stream(job, port, resume_journal, journal, ledger, progress, machine, as_json, registry_opt, registry_station):
     """Stream JOB to a GRBL 1.1 controller, with journal, progress, pause and safe resume."""
     from drivers.runner import JobRunner
     from lasergen.machine import MachineProfile
@@ -84,14 +86,22 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
         _warn_unknown_material(port)
     if not Path(job).is_file():
         raise LasergenError(f"job file not found: {job}")
+    from lasergen.job import read_job
+
+    if read_job(Path(job), machine if machine != "default" else None, check_sum=False).controller != "grbl":
+        raise LasergenError("this runner streams GRBL jobs only; the Session runner streams other controllers")
     interactive = sys.stderr.isatty() and sys.stdin.isatty()
     runner = JobRunner(job, port, MachineProfile.load(machine), journal_path=resume_journal or journal,
                        show_bar=interactive if progress is None else progress)
+    record = before_stream(job, registry_opt, registry_station)
     stop = threading.Event()
     if interactive:
         threading.Thread(target=_keyboard, args=(runner, stop), daemon=True).start()
     try:
         result = runner.run(resume=resume_journal is not None).to_dict()
+    except BaseException as exc:
+        after_stream(record, runner, error=exc)
+        raise
     finally:
         stop.set()
         if sim_name is not None:
@@ -99,6 +109,7 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
     result.update(job=job, journal=str(runner.journal_path))
     if sim_name is not None:
         result["ledger"] = result_ledger
+    after_stream(record, runner, result)
     extra = ""
     if result["uncertain"] or result["partial"]:
         extra = f"; {len(result['uncertain'])} mark(s) uncertain, {len(result['partial'])} cut by a stop (not rewritten)"
@@ -146,7 +157,8 @@ def sim():
 @machine_option
 @json_option
 def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):
-    """Run the GRBL 1.1 emulator for any sender; prints where it listens, runs until Ctrl-C."""
+    """Run the machine's controller emulator (GRBL 1.1, PI C-884, ...) for any client; prints where it
+    listens (and where the rig's attenuator listens), runs until Ctrl-C."""
     from hardware_sim.device import Device
     from hardware_sim.faults import FaultPlan
     from hardware_sim.transport import PtyServer, TcpServer
@@ -155,19 +167,32 @@ def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):
     if use_pty == (tcp_port is not None):
         raise LasergenError("give exactly one of --pty or --tcp PORT")
     plan = FaultPlan.from_options(faults)
-    device = Device(MachineProfile.load(machine), clock=clock, speed=speed)
-    if use_pty:
-        server = PtyServer(device, baud=baud, faults=plan)
-        where = server.name
-    else:
-        server = TcpServer(device, port=tcp_port, baud=baud, faults=plan)
-        where = f"socket://127.0.0.1:{server.port}"
-    emit({"listening": where}, as_json, f"listening on {where}")
+    profile = MachineProfile.load(machine)
+    rig = f"serve-{os.getpid()}"
+    devices = [Device(profile, clock=clock, speed=speed, name=rig)]
+    if profile.energy_mode == "attenuator":  # the whole rig: the attenuator on a port of its own
+        devices.append(Device(profile, clock=clock, speed=speed, name=rig, port="attenuator"))
+    servers, places = [], {}
+    for device in devices:
+        if use_pty:
+            server = PtyServer(device, baud=baud, faults=plan if device.port == "stage" else None)
+            places[device.port] = server.name
+        else:
+            server = TcpServer(device, port=tcp_port if device.port == "stage" else 0, baud=baud,
+                               faults=plan if device.port == "stage" else None)
+            places[device.port] = f"socket://127.0.0.1:{server.port}"
+        servers.append(server)
+    where = places["stage"]
+    text = f"listening on {where}" + (f" (attenuator on {places['attenuator']})" if "attenuator" in places else "")
+    emit({"listening": where, "controller": profile.controller, **({"attenuator": places["attenuator"]}
+                                                                    if "attenuator" in places else {})}, as_json, text)
     sys.stdout.flush()
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
-        server.close()
-        device.stop()
+        for server in servers:
+            server.close()
+        for device in devices:
+            device.stop()

@@ -60,7 +60,8 @@ def _adjacent(mask: np.ndarray) -> bool:
 def plan_warnings(pattern, manifest: dict, material: str | None, max_hours: float | None) -> list[str]:
     out = []
     pitch = pattern.pitch_um
-    touching = [layer.recipe for layer in pattern.layers if _adjacent(layer.mask)]  # pitch = feature scale
+    touching = [layer.recipe for layer in pattern.layers  # pitch = feature scale (vector layers: their own)
+                if layer.mask is not None and _adjacent(layer.mask)]
     for name in dict.fromkeys(touching):
         recipe = pattern.recipes[name]
         spot = written_spot_um(recipe, material or "BrI")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import click
@@ -27,6 +28,7 @@ from lasergen_cli.common import (
     parse_pair,
     sanity_check,
 )
+from lasergen_cli.registry_hooks import record_scan, scan_options
 
 MATERIALS = ["Br", "BrI", "I"]
 
@@ -127,7 +129,7 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
     manifest = plan_to_file(pattern, out, MachineProfile.load(opts["machine"]), opts["material"])
     result = summary(manifest, out)
     result["warnings"] = [w["message"] for w in warnings]
-    sanity_check(pattern, manifest, opts["material"], opts["max_hours"], result)
+    sanity_check(pattern, manifest, opts["material"], opts.get("max_hours"), result)
     echo_warnings(warnings)
     result.update({"payload_chars": len(pattern.meta["payload"]), "version": pattern.meta["version"],
                    "module_um": module_um,
@@ -181,33 +183,49 @@ def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_l
 
 
 @main.command()
-@click.option("--serials", "template", required=True, help="printf template, e.g. SN-%06d.")
-@click.option("--count", type=Number("count"), required=True)
-@click.option("--start", type=Number("start"), default=0, show_default=True)
+@click.option("--serials", "template", required=True,
+              help="printf template with one zero-padded integer counter, e.g. SN-%07d.")
+@click.option("--count", type=Number("count"), required=True, help="How many serials, from --start on.")
+@click.option("--start", type=Number("start"), default=0, show_default=True, help="First counter value.")
 @click.option("--sign", "sign_path", type=click.Path(dir_okay=False), default=None, help="Ed25519 private key (PEM).")
 @click.option("--hidden-key", "hidden_key_path", default=None, help="Hidden-layer key file (else $LASERGEN_KEY if "
               "--hidden is given).")
 @click.option("--hidden", is_flag=True, help="Add the keyed hidden layer (key from --hidden-key or $LASERGEN_KEY).")
-@click.option("--out", required=True, help="Folder for the jobs and manifest.csv.")
+@click.option("--out", required=True, help="Folder for the jobs and manifest.csv (created; an existing batch folder "
+                                           "is appended to).")
+@click.option("--layout", type=click.Choice(["pack", "files"]), default="pack", show_default=True,
+              help="pack: all jobs in one file, OUT/jobs.lgpack (~2 KB a tag; `lasergen registry job` extracts one); "
+                   "files: one .gcode file per tag (~17 KB each).")
 @click.option("--module-um", type=Number("module_um"), default=None,
-              help="Module size (um; default 20, keyed: the smallest whose rewrite stays inside its module).")
+              help="QR module size (um; default 20, keyed: the smallest whose rewrite stays inside its module).")
 @click.option("--accept-spill", is_flag=True, help="Keyed: write a module size whose rewrite spills (cannot verify).")
 @click.option("--error", "error_level", type=click.Choice(list("LMQH"), case_sensitive=False), default="M",
-              show_default=True)
-@click.option("--workers", type=Number("workers"), default=2, show_default=True)
-@click.option("--origin", type=Pair("origin_mm"), default="10,10", show_default=True)
+              show_default=True, help="QR error-correction level.")
+@click.option("--workers", type=Number("workers"), default=2, show_default=True, help="Local worker processes (process/thread).")
+@click.option("--executor", default="process", show_default=True,
+              help="Where planning runs: process (local pool), thread, or dask://HOST:PORT (a Dask distributed "
+                   "scheduler; dask+tls:// over TLS). The signing key stays here; a hidden key travels to the workers.")
+@click.option("--registry", "registry_opt", default=None,
+              help="Tag registry (SQLite file or postgresql:// URL; default $LASERGEN_REGISTRY, else none): serials "
+                   "it already issued are skipped, the rest claimed atomically.")
+@click.option("--station", default=None, help="This station's name (default $LASERGEN_STATION, else the host name).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: on a terminal).")
+@click.option("--origin", type=Pair("origin_mm"), default="10,10", show_default=True, help="Machine X,Y (mm) of the tag's bottom-left corner.")
 @click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True)
 @machine_option
 @json_option
-def batch(template, count, start, sign_path, hidden_key_path, hidden, out, module_um, accept_spill, error_level,
-          workers, origin, material, machine, as_json):
-    """Unique serials, signed (and optionally keyed), planned to jobs in parallel, with manifest.csv."""
-    from lasergen.batch import BatchConfig, run_batch, serials
+def batch(template, count, start, sign_path, hidden_key_path, hidden, out, layout, module_um, accept_spill, error_level,
+          workers, executor, registry_opt, station, progress, origin, material, machine, as_json):
+    """Unique serials, signed (and optionally keyed), planned in parallel into one folder with manifest.csv."""
+    from lasergen.batch import BatchConfig, SerialRange, run_batch
+    from lasergen.batch.folder import BatchFolder
+    from lasergen.registry import registry_target, station_name
     from lasergen.security.hidden import load_key
     from lasergen.security.signing import load_private_key, private_pem
     from lasergen.security.tag import TagOptions
+    from lasergen_cli.registry import opened
 
-    names = serials(template, count, start)
+    names = SerialRange(template, start, count)
     sign_pem = private_pem(load_private_key(sign_path)) if sign_path else None
     key = load_key(hidden_key_path) if (hidden or hidden_key_path) else None
     note = None
@@ -216,13 +234,32 @@ def batch(template, count, start, sign_path, hidden_key_path, hidden, out, modul
     module_um = PLAIN_MODULE_UM if module_um is None else module_um
     config = BatchConfig(Path(out), TagOptions(module_um=module_um, error=error_level.upper(),
                                                origin_mm=parse_pair(origin, "--origin")),
-                         machine, material, sign_pem, key)
+                         machine, material, sign_pem, key, layout, station_name(station))
+    BatchFolder(config.out_dir, layout).check()
     warnings = [{"message": note}] if note else []
     echo_warnings(warnings)  # stderr: the JSON on stdout stays clean
-    result = run_batch(names, config, workers=max(1, workers))
+    target = registry_target(registry_opt)
+    show_bar = sys.stderr.isatty() if progress is None else progress
+    with (opened(target) if target else nullcontext()) as reg, _progress_bar(count, show_bar) as tick:
+        result = run_batch(names, config, workers=workers, executor=executor, registry=reg, progress=tick)
+        result["registry"] = reg.where if reg is not None else None
     result["warnings"] = [w["message"] for w in warnings]
-    emit(result, as_json, f"wrote {result['jobs']} jobs to {out} in {result['elapsed_s']:.1f} s "
-                          f"({result['jobs_per_minute']:.0f} jobs/min); manifest {result['manifest']}")
+    where = result["pack"] or f"{out} (one file per tag)"
+    skipped = f"; {result['skipped']} already issued, skipped" if result["skipped"] else ""
+    emit(result, as_json, f"issued {result['jobs']} of {result['requested']} serials into {where} in "
+                          f"{result['elapsed_s']:.1f} s ({result['jobs_per_minute']:.0f} jobs/min){skipped}; "
+                          f"manifest {result['manifest']}")
+
+
+@contextmanager
+def _progress_bar(total: int, show: bool):
+    if not show:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="tag", desc="batch", file=sys.stderr) as bar:
+        yield lambda done, _total: bar.update(done - bar.n)
 
 
 @main.command("check-photo")
@@ -233,8 +270,9 @@ def batch(template, count, start, sign_path, hidden_key_path, hidden, out, modul
 @click.option("--fraction", type=Number("fraction"), default=None, help="Hidden-layer fraction used when writing (default 0.375).")
 @click.option("--max-megapixels", type=Number("megapixels"), default=None,
               help="Largest photo accepted (Mpx; default 89, a guard against decompression bombs).")
+@scan_options
 @json_option
-def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, max_megapixels, as_json):
+def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, max_megapixels, as_json, **registry):
     """Verify a tag from a UV photo and a filtered photo: decode, signature, hidden modules."""
     from lasergen.security.hidden import DEFAULT_FRACTION, KEY_ENV, load_key
     from lasergen.security.signing import load_public_key
@@ -245,6 +283,7 @@ def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, max_m
     if key is not None and filtered_photo is None:
         raise LasergenError("check-photo: the hidden-layer check needs the filtered photo as second argument")
     result = check_photos(uv_photo, filtered_photo, key, pub, fraction or DEFAULT_FRACTION, max_megapixels)
+    record_scan(result, registry["registry_opt"], registry["registry_station"], registry["place"])
     emit(result, as_json, result["verdict"])
     sys.exit(0 if result["ok"] else 1)
 

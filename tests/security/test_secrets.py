@@ -44,7 +44,7 @@ def test_keyed_job_files_are_owner_only(tmp_path):
     assert res.exit_code == 0, res.output
     assert stat.S_IMODE((tmp_path / "tag.gcode").stat().st_mode) == 0o600
     res = run("batch", "--serials", "SN-%03d", "--count", "3", "--hidden-key", key, "--out", tmp_path / "b",
-              "--module-um", "60", "--workers", "1")
+              "--module-um", "60", "--workers", "1", "--layout", "files")
     assert res.exit_code == 0, res.output
     jobs = sorted((tmp_path / "b").glob("*.gcode"))
     assert len(jobs) == 3 and all(stat.S_IMODE(j.stat().st_mode) == 0o600 for j in jobs)
