@@ -81,11 +81,22 @@ GAMUT_STEPS = 8  # bisection steps on the chroma factor: 1/256, below one 8-bit 
 INVISIBLE = 0.25 / 255  # darker than a quarter of one 8-bit level: clipping cannot show
 
 
-def _chroma_scaled_rgb(fy: np.ndarray, fa: np.ndarray, fb: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Linear sRGB of CIELAB (L fixed through fy, a* and b* times s); fa = a*/500, fb = b*/200."""
-    f = np.stack([fy + s * fa, fy, fy - s * fb], axis=1)
-    t = np.where(f > np.float32(6 / 29), f ** 3, np.float32(3 * (6 / 29) ** 2) * (f - np.float32(4 / 29)))
-    return t @ (XYZ_TO_LINEAR_SRGB * D65_WHITE_XYZ).T.astype(np.float32)
+def _f_inverse(f: np.ndarray) -> np.ndarray:
+    """CIELAB's f^-1 (cube above 6/29, linear below)."""
+    return np.where(f > np.float32(6 / 29), f * f * f, np.float32(3 * (6 / 29) ** 2) * (f - np.float32(4 / 29)))
+
+
+def _chroma_scaled_rgb(fy, fa, fb, s, y_term) -> list[np.ndarray]:
+    """Linear sRGB channels of CIELAB with L fixed (fy; its Y's share `y_term` per channel) and
+    a*, b* times s (fa = a*/500, fb = b*/200). Column arithmetic: no N x 3 temporaries."""
+    x = _f_inverse(fy + s * fa) * np.float32(D65_WHITE_XYZ[0])
+    z = _f_inverse(fy - s * fb) * np.float32(D65_WHITE_XYZ[2])
+    m = XYZ_TO_LINEAR_SRGB.astype(np.float32)
+    return [m[c, 0] * x + y_term[c] + m[c, 2] * z for c in range(3)]
+
+
+def _min3(channels) -> np.ndarray:
+    return np.minimum(np.minimum(channels[0], channels[1]), channels[2])
 
 
 def to_display(rgb: np.ndarray) -> np.ndarray:
@@ -94,21 +105,24 @@ def to_display(rgb: np.ndarray) -> np.ndarray:
     hue angle and loses chroma (bisection on the chroma factor) until no channel is negative.
     Pixels too dark to show are only clipped (most of an emission view is dark field)."""
     rgb = np.asarray(rgb, np.float32)
-    high = rgb.max(axis=-1, keepdims=True)
-    rgb = np.where(high > 1.0, rgb / np.maximum(high, 1e-30), rgb)
     flat = rgb.reshape(-1, 3)
-    out = flat.copy()
-    bad = np.flatnonzero((flat.min(axis=1) < 0) & (flat.max(axis=1) > INVISIBLE))
+    r, g, b = flat[:, 0], flat[:, 1], flat[:, 2]
+    high = np.maximum(np.maximum(r, g), b)
+    low = np.minimum(np.minimum(r, g), b)
+    out = np.where((high > 1.0)[:, None], flat / np.maximum(high, np.float32(1e-30))[:, None], flat)
+    bad = np.flatnonzero((low < 0) & (high > INVISIBLE))
     if bad.size:
-        lab = xyz_to_lab(flat[bad] @ LINEAR_SRGB_TO_XYZ.T.astype(np.float32)).astype(np.float32)
+        lab = xyz_to_lab(out[bad] @ LINEAR_SRGB_TO_XYZ.T.astype(np.float32)).astype(np.float32)
         fy, fa, fb = (lab[:, 0] + 16) / 116, lab[:, 1] / 500, lab[:, 2] / 200
+        y = _f_inverse(fy) * np.float32(D65_WHITE_XYZ[1])
+        y_term = [np.float32(XYZ_TO_LINEAR_SRGB[c, 1]) * y for c in range(3)]
         lo, hi = np.zeros(bad.size, np.float32), np.ones(bad.size, np.float32)
         for _ in range(GAMUT_STEPS):
             mid = np.float32(0.5) * (lo + hi)
-            inside = _chroma_scaled_rgb(fy, fa, fb, mid).min(axis=1) >= 0
+            inside = _min3(_chroma_scaled_rgb(fy, fa, fb, mid, y_term)) >= 0
             lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
-        out[bad] = _chroma_scaled_rgb(fy, fa, fb, lo)
-    return out.reshape(rgb.shape).clip(0.0, 1.0)
+        out[bad] = np.stack(_chroma_scaled_rgb(fy, fa, fb, lo, y_term), axis=1)
+    return np.clip(out, 0.0, 1.0).reshape(rgb.shape)
 
 
 def encode(rgb01: np.ndarray, tone: str) -> np.ndarray:
