@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import lasergen
 from lasergen_cli import main
 
-PATTERNS = Path(__file__).resolve().parents[2] / "patterns"
+PATTERNS = Path(lasergen.__file__).resolve().parent / "patterns"  # shipped with the package
 
 
 def strict_load(text: str):

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import lasergen
 from hardware_sim.glass.cie import cmf, linear_to_srgb8
 from hardware_sim.glass.optics import xyz_to_linear_rgb
 from hardware_sim.glass.render import CAPTION_PX, machine_to_image, to_display
@@ -17,7 +18,7 @@ from lasergen.planner import plan
 from lasergen.spec import pattern_from_file
 
 MACHINE = MachineProfile.load()
-EF = Path(__file__).resolve().parents[2] / "patterns" / "three_level_EF.toml"
+EF = Path(lasergen.__file__).resolve().parent / "patterns" / "three_level_EF.toml"
 
 
 def mono_xyz(nm: float) -> np.ndarray:
