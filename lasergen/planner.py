@@ -158,6 +158,11 @@ def check_limits(path: Pattern | Toolpath, machine: MachineProfile, recipes: dic
     for name, r in recipes.items():
         if r.energy_uJ > machine.max_energy_uJ:
             raise LasergenError(f"recipe {name!r}: {r.energy_uJ} uJ exceeds the machine's {machine.max_energy_uJ} uJ")
+        if machine.energy_mode == "attenuator":  # the calibrated range (lasergen calibrate attenuator)
+            low, high = machine.energy_range_uJ
+            if not low - 1e-9 <= r.energy_uJ <= high + 1e-9:
+                raise LasergenError(f"recipe {name!r}: {r.energy_uJ:g} uJ is outside the attenuator's {low:g}..{high:g} "
+                                    f"uJ ({machine.energy_range_source})")
         for problem in language_for(machine).recipe_problems(name, r, machine):
             raise LasergenError(problem)
         if abs(r.rep_rate_kHz - machine.rep_rate_kHz) > 1e-6:

@@ -87,6 +87,8 @@ QUANTITIES: dict[str, Quantity] = {
     "line_um": Quantity("line length", "um", 0.1, 1e5),
     # images and codes
     "threshold": Quantity("darkness threshold", "", 0.0, 1.0),
+    "transmission": Quantity("transmission", "", 0.0, 1.0, lo_open=True),
+    "margin_mm": Quantity("margin", "mm", 0.0, 1000.0),
     "quiet_zone": Quantity("quiet zone", "modules", 0, 100, integer=True),
     "qr_mask": Quantity("QR mask pattern", "", 0, 7, integer=True),
     "page": Quantity("image page", "", 0, 1e5, integer=True),

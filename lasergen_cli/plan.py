@@ -1,4 +1,4 @@
-"""Planning commands: qr, bitmap, pattern, estimate. Each parses options and calls the library."""
+"""Planning commands: qr, text, bitmap, pattern, estimate. Each parses options and calls the library."""
 
 from __future__ import annotations
 
@@ -45,14 +45,16 @@ def write_artwork_job(art, out: str, opts: dict, name: str, recipe=None):
 @click.option("--accept-spill", is_flag=True,
               help="With --hidden-key: write a module size whose rewrite spills into neighbours (it cannot verify).")
 @click.option("--error", "error_level", type=click.Choice(list("LMQH"), case_sensitive=False), default="M",
-              show_default=True)
+              show_default=True, help="QR error correction: L 7 %, M 15 %, Q 25 %, H 30 % of the code may be lost.")
 @click.option("--version", "qr_version", default="auto", show_default=True, help="1..40, M1..M4 or auto.")
 @click.option("--mask", "qr_mask", type=Number("qr_mask"), default=None, help="Mask pattern (default: best, recorded in the job).")
-@click.option("--micro", type=click.Choice(["no", "yes", "auto"]), default="no", show_default=True)
+@click.option("--micro", type=click.Choice(["no", "yes", "auto"]), default="no", show_default=True,
+              help="Micro QR: never, always, or when the payload fits.")
 @click.option("--quiet-zone", type=Number("quiet_zone"), default=None, help="Quiet zone in modules (default 4, Micro QR 2).")
 @click.option("--hidden-key", type=click.Path(dir_okay=False), default=None,
-              help="Key file: rewrite a keyed hidden subset of the dark modules.")
-@click.option("--sign", type=click.Path(dir_okay=False), default=None, help="Ed25519 private key (PEM): sign TEXT.")
+              help="Key file: rewrite a keyed hidden subset of the dark modules (default: no hidden layer).")
+@click.option("--sign", type=click.Path(dir_okay=False), default=None,
+              help="Ed25519 private key (PEM) to sign TEXT with (default: unsigned).")
 @recipe_options
 def qr(text, out, module_um, accept_spill, error_level, qr_version, qr_mask, micro, quiet_zone, hidden_key, sign,
        **opts):
@@ -72,12 +74,31 @@ def qr(text, out, module_um, accept_spill, error_level, qr_version, qr_mask, mic
 
 
 @main.command()
+@click.argument("text")
+@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
+@click.option("--height-um", type=Number("height_um"), default=1000.0, show_default=True, help="Cap height of the letters (um).")
+@click.option("--pixel-um", type=Number("pitch_um"), default=20.0, show_default=True, help="Grid pitch the letters are drawn on (um).")
+@click.option("--font", default=None, type=click.Path(dir_okay=False),
+              help="TrueType/OpenType font file (default: DejaVu Sans Bold if installed, else Pillow's own).")
+@click.option("--margin-um", type=Number("margin_um"), default=0.0, show_default=True, help="Blank border around the ink (um).")
+@recipe_options
+def text(text, out, height_um, pixel_um, font, margin_um, **opts):
+    """A job that writes TEXT (the paper's E/F marks are letters), never mirrored."""
+    from lasergen.sources import make_artwork
+
+    art = make_artwork({"kind": "text", "text": text, "height_um": height_um, "pitch_um": pixel_um,
+                        "font": str(Path(font).resolve()) if font else None, "margin_um": margin_um})
+    write_artwork_job(art, out, opts, "text")
+
+
+@main.command()
 @click.argument("image", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
 @click.option("--pixel-um", type=Number("pitch_um"), default=None, help="Pixel pitch (um); default 20, or from --width-um.")
 @click.option("--width-um", type=Number("width_um"), default=None, help="Target width (um); resamples when --pixel-um is given.")
 @click.option("--threshold", type=Number("threshold"), default=0.5, show_default=True, help="Darkness threshold 0..1.")
-@click.option("--dither", type=click.Choice(["none", "floyd-steinberg", "ordered"]), default="none", show_default=True)
+@click.option("--dither", type=click.Choice(["none", "floyd-steinberg", "ordered"]), default="none", show_default=True,
+              help="How grey levels become written and blank pixels.")
 @click.option("--invert", is_flag=True, help="Expose light pixels instead of dark ones.")
 @click.option("--page", type=Number("page"), default=None,
               help="Page of a multi-page image (TIFF, GIF) to write, from 0; required for such files.")
@@ -97,7 +118,8 @@ def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, page, max_
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
-@click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None, help="Overrides the spec's.")
+@click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None,
+              help="Glass (default: the spec's, else BrI).")
 @machine_option
 @max_hours_option
 @json_option

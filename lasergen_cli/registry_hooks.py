@@ -24,7 +24,8 @@ from lasergen import LasergenError
 def registry_options(f, place: bool = False):
     if place:
         f = click.option("--place", default=None, callback=_check_place,
-                         help="Where this check happens: NAME, LAT,LON or NAME@LAT,LON (degrees), for clone flags.")(f)
+                         help="Where this check happens: NAME, LAT,LON or NAME@LAT,LON (degrees), for clone flags; "
+                              "default: none.")(f)
     f = click.option("--station", "registry_station", default=None,
                      help="This station's name for the registry (default $LASERGEN_STATION, else the host name).")(f)
     return click.option("--registry", "registry_opt", default=None,

@@ -35,10 +35,12 @@ MATERIALS = ["Br", "BrI", "I"]
 
 def heat_treat_options(f):
     f = click.option("--filter-nm", type=Number("wavelength_nm"), default=645.0, show_default=True,
-                     help="Long-pass edge of the level-3 filter (for the physics check).")(f)
-    f = click.option("--heat-treat-hours", type=Number("hours"), default=2.0, show_default=True)(f)
+                     help="Long-pass edge of the level-3 filter (nm), for the physics check.")(f)
+    f = click.option("--heat-treat-hours", type=Number("hours"), default=2.0, show_default=True,
+                     help="Duration of the planned heat treatment (hours).")(f)
     return click.option("--heat-treat", "heat_treat_c", type=Number("temperature_c"), default=None,
-                        help="Planned heat treatment (°C) after writing: checked against the levels with the simulator.")(f)
+                        help="Planned heat treatment (°C) after writing, checked against the levels with the "
+                             "simulator (default: none).")(f)
 
 
 def process_warnings(material, heat_treat_c, hours, filter_nm, recipes=None) -> list[dict]:
@@ -146,12 +148,13 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
 @click.option("--filtered", "filtered_image", required=True, type=click.Path(dir_okay=False),
               help="What glows behind the long-pass filter (must lie inside --uv).")
 @click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
-@click.option("--pixel-um", type=Number("pitch_um"), default=20.0, show_default=True)
-@click.option("--threshold", type=Number("threshold"), default=0.5, show_default=True)
+@click.option("--pixel-um", type=Number("pitch_um"), default=20.0, show_default=True, help="Pixel pitch of both images (um).")
+@click.option("--threshold", type=Number("threshold"), default=0.5, show_default=True, help="Darkness threshold 0..1.")
 @click.option("--invert", is_flag=True, help="Expose light pixels instead of dark ones.")
 @click.option("--accept-leak", is_flag=True, help="Write filtered-only pixels too (they then glow under UV).")
-@click.option("--origin", type=Pair("origin_mm"), default="10,10", show_default=True)
-@click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True)
+@click.option("--origin", type=Pair("origin_mm"), default="10,10", show_default=True, help="Machine X,Y (mm) of the bottom-left corner.")
+@click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True,
+              help="Glass the job is planned for (see `lasergen materials`).")
 @heat_treat_options
 @machine_option
 @max_hours_option
@@ -187,7 +190,8 @@ def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_l
               help="printf template with one zero-padded integer counter, e.g. SN-%07d.")
 @click.option("--count", type=Number("count"), required=True, help="How many serials, from --start on.")
 @click.option("--start", type=Number("start"), default=0, show_default=True, help="First counter value.")
-@click.option("--sign", "sign_path", type=click.Path(dir_okay=False), default=None, help="Ed25519 private key (PEM).")
+@click.option("--sign", "sign_path", type=click.Path(dir_okay=False), default=None,
+              help="Ed25519 private key (PEM) to sign each serial with (default: unsigned).")
 @click.option("--hidden-key", "hidden_key_path", default=None, help="Hidden-layer key file (else $LASERGEN_KEY if "
               "--hidden is given).")
 @click.option("--hidden", is_flag=True, help="Add the keyed hidden layer (key from --hidden-key or $LASERGEN_KEY).")
@@ -211,7 +215,8 @@ def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_l
 @click.option("--station", default=None, help="This station's name (default $LASERGEN_STATION, else the host name).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: on a terminal).")
 @click.option("--origin", type=Pair("origin_mm"), default="10,10", show_default=True, help="Machine X,Y (mm) of the tag's bottom-left corner.")
-@click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True)
+@click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True,
+              help="Glass the jobs are planned for (see `lasergen materials`).")
 @machine_option
 @json_option
 def batch(template, count, start, sign_path, hidden_key_path, hidden, out, layout, module_um, accept_spill, error_level,
@@ -266,7 +271,8 @@ def _progress_bar(total: int, show: bool):
 @click.argument("uv_photo", type=click.Path(dir_okay=False))
 @click.argument("filtered_photo", required=False, type=click.Path(dir_okay=False))
 @click.option("--key", "key_path", default=None, help="Hidden-layer key file (else $LASERGEN_KEY when set).")
-@click.option("--pubkey", "pubkey_path", default=None, help="Ed25519 public key (PEM) to check the signature.")
+@click.option("--pubkey", "pubkey_path", default=None,
+              help="Ed25519 public key (PEM) to check the signature (default: signature not checked).")
 @click.option("--fraction", type=Number("fraction"), default=None, help="Hidden-layer fraction used when writing (default 0.375).")
 @click.option("--max-megapixels", type=Number("megapixels"), default=None,
               help="Largest photo accepted (Mpx; default 89, a guard against decompression bombs).")
@@ -310,9 +316,10 @@ def keygen(out, force, as_json):
         raise LasergenError(f"keygen: {', '.join(existing)} already exist in {folder} (use --force to replace)")
     for name, (data, mode) in files.items():
         path = folder / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        path.unlink(missing_ok=True)  # only reached with --force; a new file never inherits an old mode
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)  # O_EXCL: never write through a race
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(path, mode)
+        os.chmod(path, mode)  # exact, whatever the umask
     result = {"out": str(folder), "files": sorted(files), "hidden_key_id": key_id(key)}
     emit(result, as_json, f"wrote {', '.join(str(folder / n) for n in files)} (hidden key id {result['hidden_key_id']})")

@@ -17,6 +17,7 @@ from lasergen import LasergenError
 from lasergen.sources import Artwork, take
 
 SYSTEM_FONTS = ("DejaVuSans-Bold.ttf", "DejaVuSans.ttf")
+MAX_TEXT_PIXELS = 50_000_000  # the rendered line of text; Pillow refuses ~179 Mpx as a bomb
 
 
 @lru_cache(maxsize=16)
@@ -43,7 +44,11 @@ def render_text(text: str, height_px: int, font: str | None = None, margin_px: i
     size_px = max(1, round(200 * height_px / max(1, bottom - top)))
     face = _font(font, size_px)
     left, top, right, bottom = face.getbbox(text)
-    img = Image.new("L", (right - left + 2, bottom - top + 2), 0)
+    width, height = right - left + 2, bottom - top + 2
+    if width * height > MAX_TEXT_PIXELS:
+        raise LasergenError(f"text: {text[:20]!r} at {height_px} px letters is {width} x {height} px, more than "
+                            f"{MAX_TEXT_PIXELS // 1_000_000} Mpx; use a coarser pitch or smaller letters")
+    img = Image.new("L", (width, height), 0)
     ImageDraw.Draw(img).text((1 - left, 1 - top), text, fill=255, font=face)
     mask = np.asarray(img) >= 128
     rows, cols = np.nonzero(mask)

@@ -1,25 +1,10 @@
 """Two processes claiming 10,000 serials each from the same range never issue one serial twice."""
 
 import multiprocessing as mp
-import time
 
-from lasergen.registry import open_registry
-
-N = 10_000
-
-
-def claimer(target, order, chunk, queue, barrier):
-    with open_registry(target) as reg:
-        batch = reg.begin_batch(f"station-{order}", "SN-%06d", 0, N, "pack", "/t", {})
-        barrier.wait(timeout=120)  # both claim at the same time, from opposite ends of the range
-        names = [f"SN-{i:06d}" for i in range(N)]
-        if order == "down":
-            names.reverse()
-        mine = set()
-        for i in range(0, N, chunk):
-            mine |= reg.claim(batch, [(s, "00" * 32, 1.0, 0, 1) for s in names[i:i + chunk]])
-            time.sleep(0.01)  # a batch plans between claims; SQLite's busy wait then lets the other in
-    queue.put(sorted(mine))
+# a top-level module (conftest puts this folder on sys.path): a spawned child imports it by name,
+# without the checkout on its path (the suite runs in importlib mode against the installed package)
+from claim_worker import N, claimer
 
 
 def test_two_processes_claiming_the_same_range_never_collide(reg, target):

@@ -59,7 +59,7 @@ def interpret_program(lines: list[str], machine: MachineProfile, laser_mode: boo
         except GcodeError as exc:
             raise LasergenError(f"line {number + 1}: error:{exc.code} {exc} in {raw.strip()!r}") from None
         for a in actions:
-            if a.kind == "move":
+            if a.kind in ("move", "probe"):  # a probe is a beam-off feed move
                 rows.append((RAPID if a.rapid else LINE, a.start[0], a.start[1], a.end[0], a.end[1], a.feed_mm_s,
                              0.0, a.power_s / s_per_uJ, max(pass_id, 0), layer, number))
             elif a.kind == "dwell":
