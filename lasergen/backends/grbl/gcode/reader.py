@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from lasergen import LasergenError
-from lasergen.backends.grbl.gcode.fastread import fast_read
+from lasergen.backends.grbl.gcode.fastread import PASS_MARKER, fast_read
 from lasergen.backends.grbl.gcode.interpreter import Interpreter
 from lasergen.backends.grbl.gcode.words import LINE_BUFFER_SIZE, GcodeError, clean_line
 from lasergen.machine import MachineProfile
@@ -22,13 +22,9 @@ from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 
 def parse_pass_marker(raw: str) -> tuple[int, int] | None:
-    if not raw.startswith(";@pass "):
-        return None
-    parts = raw.split()
-    try:
-        return int(parts[1]), int(parts[3])
-    except (IndexError, ValueError):
-        return None
+    """(pass, layer) of a `;@pass P layer L ...` line (the same pattern the fast reader uses)."""
+    m = PASS_MARKER.match(raw)
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 ROW_FIELDS = ("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_uJ", "pass_id", "layer", "line")
@@ -44,11 +40,20 @@ def read_program(lines: list[str], machine: MachineProfile, laser_mode: bool = T
 
 def interpret_program(lines: list[str], machine: MachineProfile, laser_mode: bool = True) -> ParsedProgram:
     """Every block through the GRBL-faithful interpreter (errors reported with GRBL's codes)."""
+    rows = list(interpret_rows(lines, machine, laser_mode))
+    table = np.array(rows, dtype=np.float64).reshape(-1, len(ROW_FIELDS))
+    cols = dict(zip(ROW_FIELDS, table.T))
+    row_line = cols.pop("line").astype(np.int64)
+    return ParsedProgram(Toolpath.from_columns(**cols), row_line, len(lines))
+
+
+def interpret_rows(lines, machine: MachineProfile, laser_mode: bool = True, first_line: int = 0):
+    """Toolpath rows (as tuples of ROW_FIELDS) of an iterable of lines, one block at a time;
+    `first_line`: the 0-based number of the first line in its file (for messages and `line`)."""
     interp = Interpreter(laser_mode=laser_mode)
-    rows = []
     pass_id, layer, marked, laser_on = -1, 0, False, False
     s_per_uJ = machine.s_per_uJ
-    for number, raw in enumerate(lines):
+    for number, raw in enumerate(lines, first_line):
         marker = parse_pass_marker(raw)
         if marker:
             (pass_id, layer), marked = marker, True
@@ -64,16 +69,12 @@ def interpret_program(lines: list[str], machine: MachineProfile, laser_mode: boo
             raise LasergenError(f"line {number + 1}: error:{exc.code} {exc} in {raw.strip()!r}") from None
         for a in actions:
             if a.kind in ("move", "probe"):  # a probe is a beam-off feed move
-                rows.append((RAPID if a.rapid else LINE, a.start[0], a.start[1], a.end[0], a.end[1], a.feed_mm_s,
-                             0.0, a.power_s / s_per_uJ, max(pass_id, 0), layer, number))
+                yield (RAPID if a.rapid else LINE, a.start[0], a.start[1], a.end[0], a.end[1], a.feed_mm_s,
+                       0.0, a.power_s / s_per_uJ, max(pass_id, 0), layer, number)
             elif a.kind == "dwell":
                 x, y = interp.state.position[:2]
-                rows.append((DWELL, x, y, x, y, 0.0, a.seconds, a.power_s / s_per_uJ, max(pass_id, 0), layer, number))
+                yield (DWELL, x, y, x, y, 0.0, a.seconds, a.power_s / s_per_uJ, max(pass_id, 0), layer, number)
             elif a.kind == "spindle":
                 if a.spindle != "M5" and not laser_on and not marked:
                     pass_id += 1
                 laser_on = a.spindle != "M5"
-    table = np.array(rows, dtype=np.float64).reshape(-1, len(ROW_FIELDS))
-    cols = dict(zip(ROW_FIELDS, table.T))
-    row_line = cols.pop("line").astype(np.int64)
-    return ParsedProgram(Toolpath.from_columns(**cols), row_line, len(lines))
