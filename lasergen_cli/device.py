@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from lasergen import LasergenError
-from lasergen_cli.common import emit, job_machine_option, json_option, machine_option, main
+from lasergen_cli.common import Number, emit, job_file, job_machine_option, json_option, machine_option, main, warn
 from lasergen_cli.registry_hooks import after_stream, before_stream, registry_options
 
 
@@ -33,6 +33,16 @@ def _named_sim_url(url: str) -> tuple[str, str | None]:
     name = f"cli-{os.getpid()}"
     sep = "&" if parts.query else ""
     return f"sim://?{parts.query}{sep}device={name}", name
+
+
+def _warn_unknown_material(url: str) -> None:
+    """A sanity warning (stderr): sim://?material=XYZ names no material the simulator knows."""
+    from hardware_sim.glass.material import Material
+
+    for name in urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("material", []):
+        if name not in Material.builtin() and not Path(name).is_file():
+            warn(f"sim://: material {name!r} is unknown (built-in: {', '.join(Material.builtin())}, or a TOML file); "
+                 f"the glass model cannot predict this sample")
 
 
 def _keyboard(runner, stop: threading.Event):
@@ -55,7 +65,7 @@ def _keyboard(runner, stop: threading.Event):
 
 
 @main.command()
-@click.argument("job", type=click.Path(dir_okay=False))
+@click.argument("job", type=click.Path(dir_okay=False), callback=job_file)
 @click.option("--port", required=True, help="Serial port or pyserial URL: /dev/ttyUSB0, socket://127.0.0.1:PORT, sim://")
 @click.option("--resume", "resume_journal", is_flag=False, flag_value="", default=None,
               help="Continue the interrupted run of JOB on this device (its own journal); or give a journal file "
@@ -89,6 +99,7 @@ def stream(job, port, resume_journal, resume_on, journal, ledger, progress, mach
 
         hardware_sim.urlhandler.register()
         port, sim_name = _named_sim_url(port)
+        _warn_unknown_material(port)
     if not Path(job).is_file():
         raise LasergenError(f"job file not found: {job}")
     if resume_on and resume_journal is None:
@@ -187,26 +198,26 @@ def sim():
 
 @sim.command()
 @click.option("--pty", "use_pty", is_flag=True, help="Listen on a pseudo-terminal (prints its /dev/pts path).")
-@click.option("--tcp", "tcp_port", type=click.IntRange(0, 65535), default=None,
+@click.option("--tcp", "tcp_port", type=Number("tcp_port"), default=None,
               help="Listen on TCP 127.0.0.1:PORT, one client at a time (0: any free port); else give --pty.")
-@click.option("--baud", type=click.IntRange(1, None), default=None,
+@click.option("--baud", type=Number("baud"), default=None,
               help="Emulate the byte time of this baud rate (default: no link pacing).")
 @click.option("--clock", type=click.Choice(["real", "ff"]), default="real", show_default=True,
               help="real: motion takes its time (x --speed), as on a controller; ff: fast-forward.")
-@click.option("--speed", type=click.FloatRange(1e-3, 1e4), default=1.0, show_default=True,
+@click.option("--speed", type=Number("speed_factor"), default=1.0, show_default=True,
               help="Simulated seconds per wall-clock second with --clock real (tests run faster).")
 @click.option("--ledger", "ledger_path", default=None,
               help="Save the exposure ledger (what the beam did, all clients) here on 'save' and on exit (.npz); "
                    "default: none, 'save FILE' still works.")
-@click.option("--drop-after", type=int, default=None, help="Fault: drop the link after N lines (default: never).")
+@click.option("--drop-after", type=Number("lines"), default=None, help="Fault: drop the link after N lines (default: never).")
 @click.option("--error-on", default=None, help="Fault: answer line K with error:C, as K or K:C (C default 20).")
 @click.option("--alarm-on", default=None, help="Fault: raise ALARM:A on line K, as K or K:A (A default 1).")
 @click.option("--alarm-at", default=None, help="Fault: ALARM:A once line K's motion has run D um, as K:D or K:D:A (default: never).")
-@click.option("--corrupt", type=float, default=None, help="Fault: corrupt sent bytes with probability P, 0..1 (default: none).")
-@click.option("--stall-after", type=int, default=None, help="Fault: hang after N lines until a soft reset (default: never).")
-@click.option("--reset-after", type=int, default=None, help="Fault: soft-reset the controller after N lines (default: never).")
-@click.option("--power-after", type=int, default=None, help="Fault: power-cycle the controller after N lines (default: never).")
-@click.option("--seed", type=int, default=None, help="Random seed of --corrupt (default 0).")
+@click.option("--corrupt", type=Number("probability"), default=None, help="Fault: corrupt sent bytes with probability P, 0..1 (default: none).")
+@click.option("--stall-after", type=Number("lines"), default=None, help="Fault: hang after N lines until a soft reset (default: never).")
+@click.option("--reset-after", type=Number("lines"), default=None, help="Fault: soft-reset the controller after N lines (default: never).")
+@click.option("--power-after", type=Number("lines"), default=None, help="Fault: power-cycle the controller after N lines (default: never).")
+@click.option("--seed", type=Number("seed"), default=None, help="Random seed of --corrupt (default 0).")
 @machine_option
 @json_option
 def serve(use_pty, tcp_port, baud, clock, speed, ledger_path, machine, as_json, **faults):

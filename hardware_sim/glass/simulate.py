@@ -11,7 +11,6 @@ Avrami) -> `phase_model.phases` (chemistry, heat treatment, measuring temperatur
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from hardware_sim.glass import optics
 from hardware_sim.glass.exposure import Exposure, Grid, expose, margin_for
 from hardware_sim.glass.material import Material
 from hardware_sim.glass.phase_model import PhaseMaps, Treatment, phases
-from hardware_sim.glass.render import Rendered, block_mean, choose_scale, render_xyz
+from hardware_sim.glass.render import Rendered, block_mean, choose_scale, render_xyz, view_label
 from hardware_sim.ledger import ExposureLedger
 from lasergen import LasergenError
 from lasergen.machine import MachineProfile
@@ -103,7 +102,7 @@ class Prediction:
         scale = self.scale_for(um_per_px, whole_mark, max_px)
         sample = sample or self.sample_at(scale)
         return render_xyz(view_name, self.xyz(view_name, sample), sample.pitch_um, scale,
-                          self.views[view_name].background_linear_rgb)
+                          self.views[view_name].background_linear_rgb, self.views[view_name])
 
 
 def to_ledger(source, machine: MachineProfile) -> ExposureLedger:
@@ -158,7 +157,7 @@ def filtered_view_name(prediction: Prediction) -> str:
 def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float | None = None,
                   whole_mark: bool = False, max_px: int = 2048, compress_level: int = 1) -> dict:
     """Write one PNG per view and report.json; returns the report."""
-    from hardware_sim.glass.report import build_report, view_stats
+    from hardware_sim.glass.report import build_report, to_json, view_stats
 
     out = Path(out_dir)
     try:
@@ -170,14 +169,15 @@ def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float 
     files, stats = {}, {}
     for name, view in prediction.views.items():
         xyz = prediction.xyz(name, sample)
-        rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb)
+        rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb, view)
         file_name = f"{name}.png"
         rendered.to_pil(scale_bar=True, dark=view.kind == "emission").save(out / file_name, compress_level=compress_level)
         files[name] = file_name
         stats[name] = view_stats(sample, {name: xyz})[name]
     report = build_report(prediction, renders=files, view_stats_by_view=stats)
     report["render_scale_um_per_px"] = scale
-    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    report["render_labels"] = {name: view_label(view) for name, view in prediction.views.items()}
+    (out / "report.json").write_text(to_json(report))
     return report
 
 

@@ -5,7 +5,7 @@ The body must be a sequence of exactly these units (checked with one regular exp
 the whole text, at C speed):
     G21G90G94 | M5 | M3S0 | G0X<n>[Y<n>] | G1X<n>[Y<n>][F<n>]S<n> | G1F<n>M3S<n> G4P<n> M5 | ;comment
 Anything else, and any file in which GRBL would refuse a line (a G1 while the feed rate is
-undefined or zero: error:22), is left to the interpreter, which alone reports errors. Within the grammar the semantics are GRBL's,
+undefined or zero: `F0`, error:22), is left to the interpreter, which alone reports errors. Within the grammar the semantics are GRBL's,
 as the interpreter has them: absolute millimetres, modal Y/F/S carried forward, the laser
 firing in G1 under M3 and never in G0, a dot's dwell at the power its G1M3S set.
 Numbers are parsed as an integer mantissa over a power of ten, the same correctly rounded
@@ -28,25 +28,35 @@ _POS = r"\d{1,7}(?:\.\d{1,6})?"
 _BODY = re.compile((  # the common forms first: re tries alternatives in order
     rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}(?:Y{_NUM})?|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5"
     rf"|M5|M3S0|G21G90G94|;[^\n]*)\n)*+").encode())  # possessive: no backtracking state kept per line
-_MARKER = re.compile(rb";@pass (\d+) layer (\d+)")
+PASS_MARKER = re.compile(r";@pass (\d+) layer (\d+)(?:\s|$)")  # shared with the interpreter's reader
+_MARKER = re.compile(PASS_MARKER.pattern.encode())
 WINDOW = 16  # longest number the dialect writes, with sign and point
 KIND_OF = {b"G0": 1, b"G1X": 2, b"G1F": 3, b"G4": 4, b"M5": 5, b"M3": 6}  # first bytes -> line kind
 RAPID_L, MOVE_L, DOT_ON_L, DWELL_L, OFF_L, ON_L = 1, 2, 3, 4, 5, 6
 
 
 def _numbers(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """The decimal number starting at each index of `buf`, as float64 (vectorised)."""
-    window = buf[at[:, None] + np.arange(WINDOW)]
-    negative = window[:, 0] == ord("-")
-    digit = (window >= 48) & (window <= 57)
-    body = digit | (window == ord(".")) | ((np.arange(WINDOW) == 0) & negative[:, None])
-    length = np.argmin(body, axis=1)
-    inside = np.arange(WINDOW) < length[:, None]
-    digit &= inside
-    point = np.where((window == ord(".")) & inside, np.arange(WINDOW), WINDOW).min(axis=1)
-    frac_digits = np.where(point < WINDOW, length - point - 1, 0)
-    rank = np.cumsum(digit[:, ::-1], axis=1)[:, ::-1] - 1  # digits to the right of each digit
-    mantissa = (np.where(digit, (window - 48).astype(np.int64) * 10 ** np.maximum(rank, 0), 0)).sum(axis=1)
+    """The decimal number starting at each index of `buf`, as float64 (vectorised): one pass per
+    character position over the numbers still being read (Horner on an integer mantissa), so
+    memory stays a few arrays of one value per number."""
+    negative = buf[at] == ord("-")
+    mantissa = np.zeros(at.size, dtype=np.int64)
+    frac_digits = np.zeros(at.size, dtype=np.int64)
+    seen_point = np.zeros(at.size, dtype=bool)
+    live = np.arange(at.size)  # numbers not yet ended
+    pos = at + negative
+    for _ in range(WINDOW):
+        c = buf[pos[live]]
+        digit = (c >= 48) & (c <= 57)
+        point = (c == ord(".")) & ~seen_point[live]
+        going = digit | point
+        live, c, digit, point = live[going], c[going], digit[going], point[going]
+        if not live.size:
+            break
+        mantissa[live] = np.where(digit, mantissa[live] * 10 + (c - 48), mantissa[live])
+        frac_digits[live] += digit & seen_point[live]
+        seen_point[live] |= point
+        pos[live] += 1
     value = mantissa / 10.0 ** frac_digits
     return np.where(negative, -value, value)
 
@@ -78,7 +88,7 @@ class ReadState:
     on: bool = False  # M3 in force
     pass_id: int = -1
     layer: int = 0
-    marked: bool | None = None  # the job names its passes (`;@pass`); None: decide from the text
+    marked: bool = False  # a `;@pass` marker has been read: from then on passes come from markers
     lines: int = 0  # lines before this piece
 
 
@@ -192,22 +202,21 @@ def _scan(data: bytes, raw: np.ndarray, starts: np.ndarray):
 
 
 def _passes(data: bytes, starts, ends, kind: np.ndarray, on: np.ndarray, comment: np.ndarray, state: ReadState):
-    """Pass and layer per line, and the state after: from `;@pass` markers when the job has them,
-    else a new pass each time the laser is switched on."""
+    """Pass and layer per line, and the state after, as the interpreter's reader counts them: a
+    new pass each time the laser is switched on until the job's first `;@pass` marker, then the
+    markers alone (carried across pieces by `state.marked`)."""
     n = starts.size
     pass_id = np.full(n, np.nan)
     layer = np.full(n, np.nan)
     for i in np.flatnonzero(comment):
         if m := _MARKER.match(data, starts[i], ends[i]):
             pass_id[i], layer[i] = int(m.group(1)), int(m.group(2))
-    marked = state.marked if state.marked is not None else not np.isnan(pass_id).all()
-    after = ReadState(marked=marked)
-    if not marked:
-        switched_on = np.r_[on[0] and not state.on, on[1:] & ~on[:-1]]
-        pass_id = state.pass_id + np.cumsum(switched_on).astype(np.int64)
-        after.pass_id, after.layer = int(pass_id[-1]), 0
-        return pass_id, np.zeros(n, dtype=np.int64), after
-    pass_id = _ffill(pass_id, state.pass_id).astype(np.int64)
-    layer = _ffill(layer, state.layer).astype(np.int64)
-    after.pass_id, after.layer = int(pass_id[-1]), int(layer[-1])
+    marker = ~np.isnan(pass_id)
+    first = 0 if state.marked else (int(np.argmax(marker)) if marker.any() else n)
+    counting = np.arange(n) < first
+    switched_on = np.r_[on[0] and not state.on, on[1:] & ~on[:-1]] & counting
+    counted = state.pass_id + np.cumsum(switched_on, dtype=np.int64)
+    pass_id = np.where(counting, counted, _ffill(pass_id, state.pass_id)).astype(np.int64)
+    layer = np.where(counting, state.layer, _ffill(layer, state.layer)).astype(np.int64)
+    after = ReadState(marked=bool(state.marked or marker.any()), pass_id=int(pass_id[-1]), layer=int(layer[-1]))
     return pass_id, layer, after
