@@ -1,31 +1,26 @@
-"""Exposure: ledger -> per-pass residence maps -> crystallization dose and fraction per pixel.
+"""Exposure: beam history -> per depth plane, crystallization dose, fraction, rewrites, damage.
 
-Algorithm (PHYSICS.md B.3-B.4, vectorised, no per-pixel Python loops):
-1. Residence. Every laser-on segment is cut into sub-pixel pieces (<= pitch/2 long). The time the
-   beam spends on each piece is exact for GRBL's trapezoidal profile: t(s) is the inverse of the
-   accelerate / cruise / decelerate motion law, so a mark written while accelerating gets more
-   time per length. Each piece's time is splatted bilinearly onto the grid (np.bincount). A
-   dwell deposits its dwell time at its point.
-2. Incubation (per pass). Nucleation needs the melt to have persisted: a progress field
-   Phi = sum(dt_i / t_inc(E_i) * exp(-|x - x_i|^2 / 2 sigma^2)) over the pass's pieces, i.e. the
-   beam time within the heat-accumulated zone (sigma = `incubation_sigma_um`) in units of the
-   incubation time. A static dot has Phi = t / t_inc: dark below t_inc. Only the part of the
-   exposure after incubation counts: each piece keeps the fraction (1 - 1/Phi)+. A 0.4 mm/s
-   line lights up because the zone it drags along incubates, and its ends (the first and last
-   ~sigma) come out dimmer: that lead-in is a prediction. Pixels already crystalline (earlier
-   passes) skip incubation, so rewrites act at once. Phi is computed on a coarse grid
-   (sigma/4 cells, scipy.ndimage.gaussian_filter) and sampled bilinearly at the pieces.
-   Deviation from PHYSICS B.3's per-stroke clock, and why: a raster turns the beam off at every
-   gap, and a strict per-stroke clock would leave every QR run shorter than 1 s dark; the zone
-   model keeps the stroke idea (the incubation travels with the heated zone) without that.
-3. Dose. Per pass and writing point (energy, rep rate): D = (residence * f) conv k(r), the
-   Arrhenius rate kernel of `thermal` (scipy.signal.oaconvolve on the bounding box only).
-4. Avrami. X = 1 - exp(-(sum D)^n).
-5. Rewrites. Each pass melts the glass inside its melt zone (T >= liquidus); a later melt
-   re-melts what an earlier one phase-separated and drives the ion exchange of `phase_model`.
-   With melt time m_p = residence conv 1[T(r) >= T_liq], pass p counts 1 - exp(-m_p / t_rw)
-   melts; n_rw = max(sum_p melts - 1, 0). The melt zone is wider than the crystallized line,
-   so rewriting a line rewrites all of it (and a little around it).
+Algorithm (vectorised per plane; the one walk in time order is `nucleation`):
+1. Planes. Exposures are grouped by focus depth (`focus.depth_um` of their Z) into planes further
+   apart than the axial interaction length (`focus.axial_interaction_um`); planes share no glass.
+2. Pieces. Every exposure is cut into sub-pixel pieces (<= pitch/2 long) with the time the beam
+   entered each: exact for the executed trapezoidal profile (t(s) inverts accelerate / cruise /
+   decelerate, rescaled to the executed duration), so a mark written while accelerating gets
+   more time per length. A dwell is one piece.
+3. Nucleation (`nucleation.nucleate`): which fraction of each piece's time came after the pool
+   nucleated (`keep`), which pieces re-melt cooled crystals (rewriting), and the heat left by
+   earlier strokes (a rate factor exp(-Ea/R (1/(T+dT) - 1/T)) on the piece's time).
+4. Dose. Per writing point (energy, rep rate): the kept time splatted bilinearly on the grid
+   (np.bincount) and convolved with the Arrhenius rate kernel of `thermal` (oaconvolve on the
+   bounding box): D1 from first writes, D2 from rewriting pieces.
+5. Upper limits. Where the sustained field exceeds the dissolution temperature the perovskite
+   phase dissolves in the melt and its precursor is lost (earlier crystals, and what this
+   exposure would grow): survival exp(-t_above / dissolve_time_s), so an over-hot dot has a dark
+   core, an over-hot line a dark axis, and a strong second pass erases what was written. Pixels
+   whose per-pulse peak exceeded the damage temperature for damage_time_s are damaged: no PL.
+6. Avrami. X = survival (1 - exp(-(D1 + D2)^n)). Rewrite extent n_rw = D2 / D1 (capped at
+   rewrite_max) where the first write had crystallised: a second identical pass gives 1, a
+   weaker one less, a pass over unwritten glass 0.
 """
 
 from __future__ import annotations
@@ -33,16 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import signal
 
+from hardware_sim.glass import focus, thermal
 from hardware_sim.glass.material import Material
-from hardware_sim.glass.thermal import (
-    incubation_s,
-    melt_kernel,
-    melt_radius_um,
-    rate_kernel,
-)
-from hardware_sim.ledger import ExposureLedger
+from hardware_sim.glass.nucleation import nucleate, stroke_bounds
+from hardware_sim.ledger import BeamHistory
 
 PIECES_PER_PIXEL = 2
 
@@ -87,11 +78,14 @@ class Grid:
 
 @dataclass
 class Pieces:
-    """Sub-pixel pieces of beam exposure: position (mm), beam time (s), ledger row."""
+    """Sub-pixel pieces of beam exposure: position (mm), entry time and beam time (s), history row."""
     x_mm: np.ndarray
     y_mm: np.ndarray
+    z_mm: np.ndarray
+    t_s: np.ndarray
     dt_s: np.ndarray
     row: np.ndarray
+    stroke_cuts: np.ndarray  # piece index where each stroke (beam on without a break) starts, + end
 
 
 def time_along(s, length, v0, vp, v1, accel):
@@ -100,35 +94,37 @@ def time_along(s, length, v0, vp, v1, accel):
     s1 = np.where(accel > 0, np.clip((vp ** 2 - v0 ** 2) / (2 * a), 0, length), 0.0)
     s2 = np.where(accel > 0, np.clip((vp ** 2 - v1 ** 2) / (2 * a), 0, length - s1), 0.0)
     vp_safe = np.maximum(vp, 1e-12)
-    t1 = np.where(accel > 0, (vp - v0) / a, 0.0)
     cruise_len = np.maximum(length - s1 - s2, 0.0)
     t_acc = (np.sqrt(v0 ** 2 + 2 * a * np.minimum(s, s1)) - v0) / a
     t_cruise = np.clip(s - s1, 0, cruise_len) / vp_safe
     s_dec = np.clip(s - s1 - cruise_len, 0, s2)
     t_dec = (vp - np.sqrt(np.maximum(vp ** 2 - 2 * a * s_dec, 0.0))) / a
-    return np.where(accel > 0, t_acc + t_cruise + t_dec, s / vp_safe) + 0 * t1
+    return np.where(accel > 0, t_acc + t_cruise + t_dec, s / vp_safe)
 
 
-def cut_into_pieces(ledger: ExposureLedger, pitch_um: float) -> Pieces:
-    length = ledger.length_mm
-    moving = ~ledger.is_dwell & (length > 0)
+def cut_into_pieces(history: BeamHistory, pitch_um: float) -> Pieces:
+    """Pieces of the exposure rows of `history` (which must hold exposures only, in time order)."""
+    length = np.hypot(history.x1 - history.x0, history.y1 - history.y0)
+    moving = length > 0
     n = np.where(moving, np.ceil(length * 1000.0 * PIECES_PER_PIXEL / pitch_um).astype(np.int64), 1)
     n = np.maximum(n, 1)
-    row = np.repeat(np.arange(len(ledger)), n)
+    row = np.repeat(np.arange(len(history)), n)
     first = np.repeat(np.cumsum(n) - n, n)
     j = np.arange(row.size) - first
     frac_a, frac_b = j / n[row], (j + 1) / n[row]
-    L, v0, vp, v1, acc = (length[row], ledger.v_entry[row], ledger.v_peak[row], ledger.v_exit[row],
-                          ledger.accel[row])
-    t_total = time_along(length, length, ledger.v_entry, ledger.v_peak, ledger.v_exit, ledger.accel)
-    # rescale so the pieces add up to the executed duration exactly
-    scale = np.where(moving & (t_total > 0), ledger.duration_s / np.where(t_total > 0, t_total, 1), 0.0)
-    dt = (time_along(frac_b * L, L, v0, vp, v1, acc) - time_along(frac_a * L, L, v0, vp, v1, acc)) * scale[row]
-    dt = np.where(moving[row], dt, ledger.duration_s[row])
+    L, v0, vp, v1, acc = (length[row], history.v_entry[row], history.v_peak[row], history.v_exit[row],
+                          history.accel[row])
+    t_total = time_along(length, length, history.v_entry, history.v_peak, history.v_exit, history.accel)
+    scale = np.where(moving & (t_total > 0), history.duration_s / np.where(t_total > 0, t_total, 1), 0.0)
+    ta = time_along(frac_a * L, L, v0, vp, v1, acc) * scale[row]
+    tb = time_along(frac_b * L, L, v0, vp, v1, acc) * scale[row]
+    dt = np.where(moving[row], tb - ta, history.duration_s[row])
+    ta = np.where(moving[row], ta, 0.0)
     mid = 0.5 * (frac_a + frac_b)
-    x = ledger.x0[row] + mid * (ledger.x1[row] - ledger.x0[row])
-    y = ledger.y0[row] + mid * (ledger.y1[row] - ledger.y0[row])
-    return Pieces(x, y, dt, row)
+    lerp = lambda a, b: a[row] + mid * (b[row] - a[row])
+    cuts, _ = stroke_bounds(row, history.t_start_s, history.t_end_s, history.x0, history.y0, history.x1, history.y1)
+    return Pieces(lerp(history.x0, history.x1), lerp(history.y0, history.y1), lerp(history.z0, history.z1),
+                  history.t_start_s[row] + ta, dt, row, cuts)
 
 
 def splat(grid: Grid, x_mm, y_mm, weight) -> np.ndarray:
@@ -146,24 +142,6 @@ def splat(grid: Grid, x_mm, y_mm, weight) -> np.ndarray:
     return flat.astype(np.float32).reshape(grid.shape)
 
 
-def incubation_progress(grid: Grid, pieces: Pieces, t_inc_s: np.ndarray, sigma_um: float) -> np.ndarray:
-    """Phi at each piece: beam time in the heat-accumulated zone, in units of t_inc."""
-    cell_um = sigma_um / 4.0
-    cell_mm = cell_um / 1000.0
-    pad = 4 * sigma_um / 1000.0
-    cx0, cy0 = grid.x0_mm - pad, grid.y0_mm - pad
-    ncx = int(np.ceil((grid.nx * grid.pitch_um / 1000.0 + 2 * pad) / cell_mm)) + 1
-    ncy = int(np.ceil((grid.ny * grid.pitch_um / 1000.0 + 2 * pad) / cell_mm)) + 1
-    fc = np.clip((pieces.x_mm - cx0) / cell_mm - 0.5, 0, ncx - 1)
-    fr = np.clip((pieces.y_mm - cy0) / cell_mm - 0.5, 0, ncy - 1)
-    coarse = Grid(cx0, cy0, cell_um, ncy, ncx)
-    weight = pieces.dt_s / t_inc_s[pieces.row]
-    load = splat(coarse, pieces.x_mm, pieces.y_mm, np.where(np.isfinite(weight), weight, 0.0))
-    field_ = ndimage.gaussian_filter(load.astype(np.float64), 4.0, mode="constant", truncate=4.0)
-    field_ *= 2 * np.pi * 16.0  # unit-sum kernel -> peak-normalised Gaussian (sigma = 4 cells)
-    return ndimage.map_coordinates(field_, [fr, fc], order=1, mode="nearest")
-
-
 def convolve_into(target: np.ndarray, source: np.ndarray, kernel: np.ndarray) -> None:
     """target += source conv kernel ('same' alignment), computed on source's bounding box only."""
     rows = np.flatnonzero(source.any(axis=1))
@@ -173,22 +151,10 @@ def convolve_into(target: np.ndarray, source: np.ndarray, kernel: np.ndarray) ->
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     m = kernel.shape[0] // 2
     full = signal.oaconvolve(source[r0:r1, c0:c1], kernel, mode="full").astype(np.float32)
-    # full[i] sits at source row r0 + i - m; clip to the grid
     tr0, tc0 = r0 - m, c0 - m
     a0, b0 = max(tr0, 0), max(tc0, 0)
     a1, b1 = min(tr0 + full.shape[0], target.shape[0]), min(tc0 + full.shape[1], target.shape[1])
     target[a0:a1, b0:b1] += full[a0 - tr0:a1 - tr0, b0 - tc0:b1 - tc0]
-
-
-@dataclass
-class Exposure:
-    grid: Grid
-    dose: np.ndarray            # sum of per-pass Avrami arguments D
-    crystallized: np.ndarray    # X in [0, 1]
-    rewrites: np.ndarray        # n_rw: melts beyond the first (a continuous pass count - 1)
-    layer_lit: dict[int, np.ndarray] = field(default_factory=dict)  # layer -> X_pass >= detect in any of its passes
-    beam_on_s: float = 0.0
-    incubating_s: float = 0.0   # beam time spent incubating (not crystallizing)
 
 
 def avrami(dose: np.ndarray, n: float) -> np.ndarray:
@@ -198,53 +164,122 @@ def avrami(dose: np.ndarray, n: float) -> np.ndarray:
     return -np.expm1(-power)
 
 
-def margin_for(ledger: ExposureLedger, material: Material, pitch_um: float) -> float:
-    keys = {(float(e), float(f)) for e, f in zip(ledger.energy_uJ, ledger.rep_rate_kHz)} or {(0.0, 1.0)}
-    return max(melt_radius_um(material, e, f) for e, f in keys) + 4 * pitch_um + 10.0
+@dataclass
+class Plane:
+    """One depth plane of the sample."""
+    depth_um: float
+    crystallized: np.ndarray    # X in [0, 1]
+    rewrites: np.ndarray        # n_rw: rewrite extent in units of one identical second pass
+    damaged: np.ndarray         # bool: the per-pulse peak exceeded the damage temperature
+    dose_first: np.ndarray
+    dose_rewrite: np.ndarray
+    erased: np.ndarray          # fraction of first-write crystals dissolved by later exposures
 
 
-def expose(ledger: ExposureLedger, material: Material, grid: Grid) -> Exposure:
+@dataclass
+class Exposure:
+    grid: Grid
+    planes: list[Plane]
+    beam_on_s: float = 0.0
+    incubating_s: float = 0.0   # beam time spent before nucleation (not crystallizing)
+    rewriting_s: float = 0.0    # beam time spent re-melting cooled crystals
+    max_heat_K: float = 0.0     # largest heat left by earlier strokes at an exposure
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def crystallized(self) -> np.ndarray:
+        if len(self.planes) == 1:
+            return self.planes[0].crystallized
+        return 1 - np.prod([1 - p.crystallized for p in self.planes], axis=0)
+
+    @property
+    def rewrites(self) -> np.ndarray:
+        if len(self.planes) == 1:
+            return self.planes[0].rewrites
+        return np.max([p.rewrites for p in self.planes], axis=0)
+
+    @property
+    def damaged(self) -> np.ndarray:
+        return np.any([p.damaged for p in self.planes], axis=0)
+
+
+def writing_arrays(material: Material, energy_uJ: np.ndarray, rep_kHz: np.ndarray) -> dict:
+    """Per-row thermal quantities of each exposure's writing point (computed once per point)."""
+    points, inverse = np.unique(np.stack([energy_uJ, rep_kHz], axis=1), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    per_point = {
+        "power_W": [float(thermal.absorbed_power_W(material, e, f)) for e, f in points],
+        "core_um": [float(thermal.core_radius_um(material, f)) for e, f in points],
+        "t_centre_K": [float(thermal.centre_temperature_K(material, e, f)) for e, f in points],
+        "melt_um": [thermal.melt_radius_um(material, e, f) for e, f in points],
+    }
+    out = {k: np.asarray(v)[inverse] for k, v in per_point.items()}
+    out.update(energy_uJ=energy_uJ, rep_rate_kHz=rep_kHz, point=inverse)
+    return out, points
+
+
+def margin_for(history: BeamHistory, material: Material, pitch_um: float) -> float:
+    exp = history.exposures()
+    keys = {(float(e), float(f)) for e, f in zip(exp.energy_uJ, exp.rep_rate_kHz)} or {(0.0, 1.0)}
+    return max(max(thermal.melt_radius_um(material, e, f), thermal.damage_radius_um(material, e, f))
+               for e, f in keys) + 4 * pitch_um + 10.0
+
+
+def _plane(material: Material, grid: Grid, sub: BeamHistory, depth: float, totals: dict) -> Plane:
     kin = material.kinetics
+    pieces = cut_into_pieces(sub, grid.pitch_um)
+    rows, points = writing_arrays(material, sub.energy_uJ, sub.rep_rate_kHz)
+    per_piece = {k: v[pieces.row] for k, v in rows.items()}
+    depth_of_piece = np.full(pieces.x_mm.size, depth)
+    state = nucleate(material, pieces, depth_of_piece, per_piece, sub.bounds_mm())
+    t_c = per_piece["t_centre_K"]
+    heat_w = thermal.arrhenius(material, t_c + state.heat_K) / thermal.arrhenius(material, t_c)
+    dose1, dose2 = np.zeros(grid.shape, np.float32), np.zeros(grid.shape, np.float32)
+    dissolve_s, damage_s = np.zeros(grid.shape, np.float32), np.zeros(grid.shape, np.float32)
+    for g, (energy, rep) in enumerate(points):
+        sel = per_piece["point"] == g
+        x, y = pieces.x_mm[sel], pieces.y_mm[sel]
+        kept = pieces.dt_s[sel] * state.keep[sel] * heat_w[sel]
+        rw = state.rewriting[sel]
+        kernel = thermal.rate_kernel(material, energy, rep, grid.pitch_um)
+        convolve_into(dose1, splat(grid, x[~rw], y[~rw], kept[~rw]), kernel)
+        if rw.any():
+            convolve_into(dose2, splat(grid, x[rw], y[rw], kept[rw]), kernel)
+        dissolve = thermal.dissolve_kernel(material, energy, rep, grid.pitch_um)
+        if dissolve.max() > 1e-4:
+            convolve_into(dissolve_s, splat(grid, x, y, pieces.dt_s[sel]), dissolve)
+        damage = thermal.damage_kernel(material, energy, rep, grid.pitch_um)
+        if damage.any():
+            convolve_into(damage_s, splat(grid, x, y, pieces.dt_s[sel]), damage)
+    for m in (dose1, dose2, dissolve_s):
+        np.maximum(m, 0, out=m)  # FFT round-off
+    surviving = np.exp(-dissolve_s / np.float32(kin["dissolve_time_s"]))
+    damaged = damage_s >= kin["damage_time_s"]
     n_avrami, detect = kin["avrami_n"], kin["detect_fraction"]
-    dose = np.zeros(grid.shape, np.float32)
-    melts = np.zeros(grid.shape, np.float32)  # passes that melted each pixel (continuous)
-    layer_lit: dict[int, np.ndarray] = {}
-    t_inc_row = incubation_s(material, ledger.energy_uJ, ledger.rep_rate_kHz)
-    dose_detect = np.float32((-np.log1p(-detect)) ** (1.0 / n_avrami))
-    ids, first = np.unique(ledger.pass_id, return_index=True)
-    rewriting = ids.size > 1  # a single pass cannot rewrite: skip the melt convolutions
-    beam_on = incubating = 0.0
-    for pass_id in ids[np.argsort(first)]:  # passes in execution order
-        rows = np.flatnonzero(ledger.pass_id == pass_id)
-        sub = ledger.take(rows)
-        pieces = cut_into_pieces(sub, grid.pitch_um)
-        phi = incubation_progress(grid, pieces, t_inc_row[rows], kin["incubation_sigma_um"])
-        with np.errstate(divide="ignore"):
-            keep = np.clip(1.0 - 1.0 / phi, 0.0, 1.0)
-        fr, fc = grid.fractional_index(pieces.x_mm, pieces.y_mm)
-        ir = np.clip(np.rint(fr).astype(np.int64), 0, grid.ny - 1)
-        ic = np.clip(np.rint(fc).astype(np.int64), 0, grid.nx - 1)
-        keep = np.where(dose[ir, ic] >= dose_detect, 1.0, keep)  # crystalline already: no incubation
-        beam_on += float(pieces.dt_s.sum())
-        incubating += float((pieces.dt_s * (1 - keep)).sum())
-        pass_dose = np.zeros(grid.shape, np.float32)
-        melt_s = np.zeros(grid.shape, np.float32) if rewriting else None
-        point = np.stack([sub.energy_uJ, sub.rep_rate_kHz], axis=1)
-        points, which = np.unique(point, axis=0, return_inverse=True)
-        for g, (energy, rep) in enumerate(points):
-            sel = which.ravel()[pieces.row] == g
-            kernel = rate_kernel(material, energy, rep, grid.pitch_um)
-            residence = splat(grid, pieces.x_mm[sel], pieces.y_mm[sel], (pieces.dt_s * keep)[sel])
-            convolve_into(pass_dose, residence, kernel)
-            if rewriting:  # how long each pixel was molten, incubated or not
-                raw = splat(grid, pieces.x_mm[sel], pieces.y_mm[sel], pieces.dt_s[sel])
-                convolve_into(melt_s, raw, melt_kernel(material, energy, rep, grid.pitch_um))
-        np.maximum(pass_dose, 0, out=pass_dose)  # FFT round-off
-        layer = int(sub.layer[0]) if len(sub) else 0
-        lit = pass_dose >= dose_detect  # same as X_pass >= detect, without the power
-        layer_lit[layer] = layer_lit[layer] | lit if layer in layer_lit else lit
-        if rewriting:
-            melts += -np.expm1(-np.maximum(melt_s, 0) / np.float32(kin["rewrite_melt_s"]))
-        dose += pass_dose
-    rewrites = np.maximum(melts - np.float32(1.0), np.float32(0.0))
-    return Exposure(grid, dose, avrami(dose, n_avrami), rewrites, layer_lit, beam_on, incubating)
+    x_final = avrami(dose1 + dose2, n_avrami) * surviving
+    x_final[damaged] = 0.0
+    rewrites = np.zeros(grid.shape, np.float32)
+    if dose2.any():
+        first = avrami(dose1, n_avrami) >= detect
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(first, dose2 / np.where(dose1 > 0, dose1, 1), 0)
+        rewrites = np.minimum(ratio, np.float32(kin["rewrite_max"])).astype(np.float32)
+    totals["beam_on_s"] += float(pieces.dt_s.sum())
+    totals["incubating_s"] += float((pieces.dt_s * (1 - state.keep)).sum())
+    totals["rewriting_s"] += float(pieces.dt_s[state.rewriting].sum())
+    totals["max_heat_K"] = max(totals["max_heat_K"], float(state.heat_K.max(initial=0.0)))
+    return Plane(depth, x_final, rewrites, damaged, dose1, dose2, (1 - surviving).astype(np.float32))
+
+
+def expose(history: BeamHistory, material: Material, grid: Grid) -> Exposure:
+    exp = history.exposures()
+    depth = focus.depth_um(material, 0.5 * (exp.z0 + exp.z1))
+    melt = max((thermal.melt_radius_um(material, e, f) for e, f in
+                {(float(e), float(f)) for e, f in zip(exp.energy_uJ, exp.rep_rate_kHz)}), default=0.0)
+    plane_of, centres = focus.depth_planes(depth, focus.axial_interaction_um(material, melt))
+    totals = {"beam_on_s": 0.0, "incubating_s": 0.0, "rewriting_s": 0.0, "max_heat_K": 0.0}
+    planes = [_plane(material, grid, exp.take(plane_of == p), float(centres[p]), totals) for p in range(len(centres))]
+    if not planes:
+        zeros = np.zeros(grid.shape, np.float32)
+        planes = [Plane(float(material.focus["depth_at_z0_um"]), zeros, zeros, zeros.astype(bool), zeros, zeros, zeros)]
+    return Exposure(grid, planes, **totals)

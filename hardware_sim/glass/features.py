@@ -1,7 +1,8 @@
 """Feature sizes measured on the predicted crystallized region (X >= detect threshold).
 
   dot diameter  equivalent diameter 2 sqrt(A / pi) of the connected lit region under each dwell
-                (scipy.ndimage.label); dots whose regions merged are counted but not measured
+                (scipy.ndimage.label, holes filled: a dot with a dissolved core is measured by its
+                outline); dots whose regions merged are counted but not measured
   line width    lit extent across each written segment at its midpoint: samples along the
                 normal every pitch/2, the contiguous lit run through the centre (vectorised over
                 segments). In a raster fill neighbouring lines merge, so this is the width of the
@@ -14,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from hardware_sim.glass.exposure import Grid
-from hardware_sim.ledger import ExposureLedger
+from hardware_sim.ledger import BeamHistory
 
 MAX_SEGMENTS = 4000
 
@@ -26,11 +27,11 @@ def _pixel(grid: Grid, x_mm, y_mm):
     return np.clip(r, 0, grid.ny - 1), np.clip(c, 0, grid.nx - 1), inside
 
 
-def dot_diameters_um(ledger: ExposureLedger, grid: Grid, lit: np.ndarray) -> dict:
-    dots = ledger.take(ledger.is_dwell)
+def dot_diameters_um(history: BeamHistory, grid: Grid, lit: np.ndarray) -> dict:
+    dots = history.take(history.is_dwell)
     if not len(dots):
         return {"count": 0}
-    labels, _ = ndimage.label(lit)
+    labels, _ = ndimage.label(ndimage.binary_fill_holes(lit))  # an over-hot dot is a ring: measure its outline
     r, c, inside = _pixel(grid, dots.x0, dots.y0)
     lab = np.where(inside, labels[r, c], 0)
     areas = np.bincount(labels.ravel())
@@ -43,8 +44,9 @@ def dot_diameters_um(ledger: ExposureLedger, grid: Grid, lit: np.ndarray) -> dic
     return out
 
 
-def line_widths_um(ledger: ExposureLedger, grid: Grid, lit: np.ndarray, reach_um: float = 300.0) -> dict:
-    lines = ledger.take(~ledger.is_dwell & (ledger.length_mm > 0))
+def line_widths_um(history: BeamHistory, grid: Grid, lit: np.ndarray, reach_um: float = 300.0) -> dict:
+    exposures = history.exposures()
+    lines = exposures.take(~exposures.is_dwell & (exposures.length_mm > 0))
     if not len(lines):
         return {"count": 0}
     if len(lines) > MAX_SEGMENTS:

@@ -1,12 +1,20 @@
 """Phase model: crystallized fraction -> green and red phases, their intensities, peaks, widths.
 
-PHYSICS.md B.5-B.6, per pixel (vectorised) with the glass's constants from its material profile:
-  rewrites   n_rw: how many later passes re-melted the pixel's crystals (`exposure`);
-             iodide incorporation p_rw = 1 - exp(-beta n_rw)
+PHYSICS.md B.5-B.6 with section D's corrections, per pixel (vectorised), constants from the
+material profile:
+  rewrites   n_rw, the rewrite extent in units of one identical second pass (`exposure`: the
+             second exposure's dose over the first's); iodide incorporation p_rw = 1 - exp(-beta n_rw)
   heat treat each process of the profile is a first-order Arrhenius extent xi(T, hours)
-             (`material.Process`): iodide p_HT, growth, green shift, vacancy (quench), healing
-  chemistry  p = 1 - (1 - p_HT)(1 - p_rw); red peak moves linearly in photon energy from
-             red_peak_start to red_peak_end with p; green peak + green_ht_shift * xi_green_shift
+             (`material.Process`): iodide p_HT, growth, green shift, vacancy (quench), healing.
+             Activation energies are high enough that nothing happens at room temperature (a
+             year at 25 C changes < 1 %), so the written glass is stable (PHYSICS D.23).
+  iodide     the red phase's iodide fraction x = x_w + (x_max - x_w) p, p = 1 - (1 - p_HT)(1 - p_rw);
+             x_w = 0.53 from the paper's XRD by Vegard's law: its (200) peak at 29.7 deg lies
+             0.9 / 1.7 of the way from CsPbBr3 (30.6 deg) to CsPbI3 (28.9 deg).
+  red peak   band gap of CsPb(Br1-xIx)3 with bowing: E(x) = (1 - x) E_Br + x E_I - b x (1 - x), E_Br
+             from the green phase (514 nm), E_I an assumed CsPbI3 edge, b fitted so E(0.53) = 613 nm
+             (PHYSICS D.24); more iodide, longer wavelength (655 nm after a rewrite: x ~ 0.75).
+  green      peak + green_ht_shift * xi_green_shift (<= 2 nm, paper Fig. S8a)
   intensity  common = X * (1 + growth_gain xi_growth) * Q_I,
              Q_I = (1 - xi_heal)(1 - vacancy_depth xi_vac) + xi_heal healing_gain   (pure I)
              green = w_g * common * rewrite_green_keep ** n_rw
@@ -70,6 +78,24 @@ def measurement_factors(material: Material, measure_c: float) -> dict:
     }
 
 
+def iodide_fraction(material: Material, incorporation):
+    """Iodide fraction x of the red phase for an incorporation extent p in [0, 1]."""
+    ch = material.chemistry
+    return ch["iodide_as_written"] + (ch["iodide_max"] - ch["iodide_as_written"]) * np.asarray(incorporation)
+
+
+def red_gap_eV(material: Material, x_iodide):
+    """Emission energy of CsPb(Br1-xIx)3: linear in x between the end members, with bowing."""
+    ch = material.chemistry
+    x = np.asarray(x_iodide, dtype=np.float64)
+    return (1 - x) * ch["bromide_gap_eV"] + x * ch["iodide_gap_eV"] - ch["gap_bowing_eV"] * x * (1 - x)
+
+
+def vegard_iodide(peak_deg: float, bromide_deg: float = 30.6, iodide_deg: float = 28.9) -> float:
+    """Iodide fraction from the (200) XRD peak between CsPbBr3 and CsPbI3 (Vegard's law)."""
+    return (bromide_deg - peak_deg) / (bromide_deg - iodide_deg)
+
+
 def heat_treatment_extents(material: Material, treatment: Treatment) -> dict[str, float]:
     return {name: proc.extent(treatment.heat_treat_c, treatment.heat_treat_hours)
             for name, proc in material.processes.items()}
@@ -92,12 +118,13 @@ def phases(crystallized: np.ndarray, rewrites: np.ndarray, material: Material,
     if rewritten:
         green *= np.exp(np.float32(np.log(max(ch["rewrite_green_keep"], 1e-30))) * n_rw)
         red *= 1 + np.float32(ch["rewrite_red_gain"] - 1) * p_rw
-    e_start, e_end = float(nm_to_eV(ch["red_peak_start_nm"])), float(nm_to_eV(ch["red_peak_end_nm"]))
     shift_eV = meas["shift_meV"] * 1e-3
-    red_energy = np.float32(e_start + shift_eV) + np.float32(e_end - e_start) * p
+    x_iodide = iodide_fraction(material, p)
+    red_energy = np.float32(shift_eV) + red_gap_eV(material, x_iodide).astype(np.float32)
     red_peak = np.broadcast_to(np.float32(HC_EV_NM) / red_energy, crystallized.shape).astype(np.float32)
     green_peak = float(eV_to_nm(nm_to_eV(ch["green_peak_nm"] + ch["green_ht_shift_nm"] * xi["green_shift"]) + shift_eV))
     factors = {"heat_treatment_extents": xi, "iodide_from_heat_treatment": p_ht, "quality_factor": quality,
+               "iodide_fraction_as_written": float(iodide_fraction(material, p_ht)),
                "brightness_factor": common_scalar, "measurement": meas}
     return PhaseMaps(green, red, red_peak, green_peak,
                      sp["green_fwhm_meV"] + meas["broadening_meV"], sp["red_fwhm_meV"] + meas["broadening_meV"],
