@@ -85,7 +85,13 @@ class Pieces:
     t_s: np.ndarray
     dt_s: np.ndarray
     row: np.ndarray
+    step_mm: np.ndarray      # length of each piece (0 for a dwell)
     stroke_cuts: np.ndarray  # piece index where each stroke (beam on without a break) starts, + end
+
+    @property
+    def speed_mm_s(self) -> np.ndarray:
+        """Mean beam speed over each piece (0 for a dwell)."""
+        return np.where(self.dt_s > 0, self.step_mm / np.maximum(self.dt_s, 1e-30), 0.0)
 
 
 def time_along(s, length, v0, vp, v1, accel):
@@ -124,7 +130,7 @@ def cut_into_pieces(history: BeamHistory, pitch_um: float) -> Pieces:
     lerp = lambda a, b: a[row] + mid * (b[row] - a[row])
     cuts, _ = stroke_bounds(row, history.t_start_s, history.t_end_s, history.x0, history.y0, history.x1, history.y1)
     return Pieces(lerp(history.x0, history.x1), lerp(history.y0, history.y1), lerp(history.z0, history.z1),
-                  history.t_start_s[row] + ta, dt, row, cuts)
+                  history.t_start_s[row] + ta, dt, row, np.where(moving[row], length[row] / n[row], 0.0), cuts)
 
 
 def splat(grid: Grid, x_mm, y_mm, weight) -> np.ndarray:

@@ -34,7 +34,7 @@ SCHEMA: dict[str, dict[str, tuple[float, float]]] = {
                 "dissolve_width_K": (1.0, 2000.0), "damage_c": (0.0, 10000.0)},
     "kinetics": {"activation_kJ_mol": (1.0, 1000.0), "rate_ref_per_s": (1e-9, 1e9), "avrami_n": (0.5, 5.0),
                  "detect_fraction": (1e-6, 0.999), "incubation_ref_s": (1e-6, 1e6),
-                 "incubation_memory_s": (1e-3, 1e12), "dissolve_time_s": (1e-6, 1e3), "damage_time_s": (1e-9, 1e3),
+                 "nucleation_speed_mm_s": (1e-6, 1e6), "incubation_memory_s": (1e-3, 1e12), "dissolve_time_s": (1e-6, 1e3), "damage_time_s": (1e-9, 1e3),
                  "rewrite_cool_s": (0.0, 10.0), "rewrite_max": (0.0, 100.0)},
     "chemistry": {"green_weight": (0.0, 100.0), "red_weight": (0.0, 100.0), "green_peak_nm": (300.0, 900.0),
                   "green_ht_shift_nm": (-50.0, 50.0), "iodide_as_written": (0.0, 1.0), "iodide_max": (0.0, 1.0),

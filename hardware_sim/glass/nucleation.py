@@ -7,19 +7,23 @@ a coarse state grid (cells a third of the melt radius) remembers what the glass 
   melt pool      while the beam is on and moving continuously its melt pool is one liquid region
                  that travels with it. Nuclei form in it at a rate set by its temperature: the
                  progress Phi grows by dt / t_inc(T) per piece (t_inc ~ 0.95 s at the reference
-                 point, `thermal.incubation_s`). A static dot shorter than t_inc stays dark; a line
-                 lights after a lead-in of v * t_inc and the crystal then follows the pool (seeded
-                 growth, as a crystal line follows a moving heat source in glass), so a line's
-                 start lags and its end does not.
+                 point, `thermal.incubation_s`) times (1 + v / v_nuc): a moving pool also sweeps
+                 glass through the undercooled window at its trailing edge, where nuclei form
+                 most readily, while a static pool holds its melt superheated (v_nuc:
+                 `nucleation_speed_mm_s`, assumed). A static dot shorter than t_inc stays dark; a
+                 line lights after a lead-in of v t_inc / (1 + v / v_nuc) (~35 um at 0.4 mm/s) and
+                 the crystal then follows the pool (seeded growth, as a crystal line follows a
+                 moving heat source in glass), so a line's start lags and its end does not.
   memory         when the beam leaves, the pool freezes in ~1 ms and the glass it melted keeps
                  the pool's progress (frozen-in pre-nucleation order), relaxing with
-                 `incubation_memory_s`; a later pool whose centre lies in that glass starts from
-                 it (the larger of the two: it re-melts the same order). Reach: the melt radius,
-                 so exposures further apart than that do not share incubation (a few tens of um,
-                 not hundreds).
-  seeds          crystals are permanent: a later pool whose centre lies within the melt radius of
-                 earlier crystals grows from them at once (an adjacent raster line, a rewrite).
-  rewrite        a pool whose centre lies on crystals (within half a melt radius: its hot core)
+                 `incubation_memory_s`; a later pool whose melt overlaps that glass starts from
+                 it (the larger of the two: it re-melts the same order). Reach: two melt radii
+                 (centre to centre), so exposures further apart than that (~55 um at the paper's
+                 optimum) share no incubation: tens of um, not hundreds.
+  seeds          crystals are permanent: a later pool whose melt reaches earlier crystals (centres
+                 within 1.5 melt radii: crystals fill about half the melt) grows from them at
+                 once (an adjacent raster line, a rewrite).
+  rewrite        a pool whose centre lies on crystals (within a third of a melt radius: its hot core)
                  that cooled at least `rewrite_cool_s` before it started re-melts them: its pieces
                  are rewriting ones (`exposure` turns their dose into the rewrite extent). A pass
                  over unwritten glass, or over glass that never crystallised, is a first write.
@@ -62,7 +66,7 @@ class StateGrid:
         self.ny = int(np.ceil(height_mm / self.cell)) + 1
         self.tau = memory_s
         self.memory = np.full(self.ny * self.nx, NEG)
-        self.seed_t = np.full(self.ny * self.nx, np.inf)   # earliest crystal within a melt radius
+        self.seed_t = np.full(self.ny * self.nx, np.inf)   # earliest crystal within 1.5 melt radii
         self.core_t = np.full(self.ny * self.nx, np.inf)   # earliest crystal within half a melt radius
 
     def cells(self, x_mm, y_mm):
@@ -127,12 +131,12 @@ def nucleate(material: Material, pieces, depth_um, writing, bounds_mm) -> PieceS
         return PieceState(keep, rewriting, heat, 0.0)
     melt = writing["melt_um"]
     positive = melt[melt > 0]
-    cell_um = max(float(positive.min()) / 3.0 if positive.size else 10.0, 2.0)
+    cell_um = max(float(positive.min()) / 4.0 if positive.size else 10.0, 2.0)
     x_min, y_min, x_max, y_max = bounds_mm
     grid = StateGrid(x_min - 0.2, y_min - 0.2, x_max - x_min + 0.4, y_max - y_min + 0.4, cell_um,
                      kin["incubation_memory_s"])
     radii = np.unique(np.round(melt, 1))
-    stencils = {r: (grid.stencil(r), grid.stencil(r / 2)) for r in radii}
+    stencils = {r: (grid.stencil(2 * r), grid.stencil(1.5 * r), grid.stencil(r / 3)) for r in radii}
     cuts = pieces.stroke_cuts
     stroke = np.repeat(np.arange(cuts.size - 1), np.diff(cuts))
     chunk, src = chunks_of(stroke, pieces.x_mm, pieces.y_mm, depth_um, pieces.t_s, pieces.dt_s,
@@ -158,7 +162,8 @@ def nucleate(material: Material, pieces, depth_um, writing, bounds_mm) -> PieceS
                                            src["core"][None, lo:first]).sum(axis=1)
             heat[a:b] = rise[chunk[a:b] - my[0]]  # a stroke's chunks are consecutive
         t_inc = thermal.incubation_s(material, energy[a:b], rep[a:b], heat[a:b])
-        inc = np.where(np.isfinite(t_inc), dt / np.where(np.isfinite(t_inc), t_inc, 1.0), 0.0)
+        boost = 1.0 + pieces.speed_mm_s[a:b] / kin["nucleation_speed_mm_s"]
+        inc = np.where(np.isfinite(t_inc), boost * dt / np.where(np.isfinite(t_inc), t_inc, 1.0), 0.0)
         r, c = grid.cells(x, y)
         flat = r * grid.nx + c
         inherited = grid.memory_at(flat, t)
@@ -179,12 +184,12 @@ def nucleate(material: Material, pieces, depth_um, writing, bounds_mm) -> PieceS
             if radius <= 0:
                 continue
             sel = rad == radius
-            full, core = stencils[radius]
+            overlap, seed, core = stencils[radius]
             key = np.log(np.maximum(phi[runs][sel], 1e-300)) + (t[runs][sel] + dt[runs][sel]) / grid.tau
-            grid.deposit(r[runs][sel], c[runs][sel], key, full, grid.memory, np.maximum)
+            grid.deposit(r[runs][sel], c[runs][sel], key, overlap, grid.memory, np.maximum)
             on = sel & lit
             if on.any():
                 t_x = (t + dt)[starts][on]
-                grid.deposit(r[runs][on], c[runs][on], t_x, full, grid.seed_t, np.minimum)
+                grid.deposit(r[runs][on], c[runs][on], t_x, seed, grid.seed_t, np.minimum)
                 grid.deposit(r[runs][on], c[runs][on], t_x, core, grid.core_t, np.minimum)
     return PieceState(keep, rewriting, heat, phi_max)

@@ -5,25 +5,29 @@ Constants come from the material profile ([laser], [thermal], [kinetics], [focus
   absorbed      per pulse Q = eta(E) kappa E, eta(E) = eta_max (1 - exp(-E / E_sat)) (nonlinear
                 absorption saturates); average power P = Q f. kappa is the delivered fraction
                 that reconciles the paper's 200 uJ x 10 kHz (2 W) with its "500 mW".
+  average       the time-averaged field of the average power around the absorbing volume (radius
+                r0): T(r) = T_amb + P / (4 pi k sqrt(r^2 + r0^2)) (a point source's 1/r far field).
+                Growth integrates over many pulses, so this field sets the growth kernel and the
+                melt zone.
   between       heat accumulation (Eaton et al., Opt. Express 2005, 2008): in one pulse period
   pulses        heat diffuses L_p = sqrt(4 D / f) (D ~ 6e-7 m^2/s: 15.5 um at 10 kHz, 1.5 um at
-                1 MHz). The glass between pulses holds the steady field of the average power,
-                smoothed over L_p: T(r) = T_amb + P / (4 pi k sqrt(r^2 + r_c^2)), r_c^2 = r0^2 + L_p^2.
-                Accumulation A = r0 / r_c is the share of a fully accumulated (continuous) core:
-                for a tight focus (r0 ~ 1 um) it is ~0.06 at 10 kHz (each pulse's heat leaves
-                before the next) and grows above a few hundred kHz; for the paper's ~10 um
-                absorbing volume it is ~0.5 already at 10 kHz. This sustained field drives
-                melting, nucleation and growth.
+                1 MHz). Just before each pulse the glass holds the same field smoothed over L_p:
+                T_b(r) = T_amb + P / (4 pi k sqrt(r^2 + r_c^2)), r_c^2 = r0^2 + L_p^2. Accumulation
+                A = r0 / r_c is the share of the average core that persists between pulses: for a
+                tight focus (r0 ~ 1 um) ~0.06 at 10 kHz (each pulse's heat leaves before the next),
+                growing above a few hundred kHz; ~0.5 for the paper's ~10 um volume at 10 kHz.
+                Nucleation needs a melt that persists between pulses: t_inc uses T_b(0), so at a
+                fixed average power a lower repetition rate nucleates later, or never.
   per pulse     each pulse adds dT_p = Q / (rho c V) in the focal volume V = pi^1.5 r0^2 r_z
-                (rho c = k / D); the peak T(0) + dT_p decides damage.
+                (rho c = k / D); the peak T_b(0) + dT_p decides damage.
   limits        crystals survive only below the dissolution temperature (the perovskite phase
                 dissolves back into the melt, after Huang et al., Nat. Photon. 2020, and Sun et al.,
                 Adv. Opt. Mater. 2021): survival s(T) = 1 / (1 + exp((T - T_dis) / w)); where the
                 per-pulse peak exceeds T_damage the glass is damaged (voids, cracks): dark.
   rates         growth k(T) = k_ref exp(-Ea/R (1/T - 1/T_ref)) s(T) where T >= liquidus, else 0;
-                nucleation time t_inc(T) = t_inc_ref exp(Ea/R (1/T - 1/T_ref)) at the centre
-                temperature (capped at T_dis: above it nuclei form in the cooler ring). T_ref is
-                the centre temperature at the reference point (200 uJ, 10 kHz). Ea is seed 000's
+                nucleation time t_inc = t_inc_ref exp(Ea/R (1/T_b - 1/T_b,ref)) at the centre's
+                between-pulse temperature (none if that is below the liquidus). T_ref, T_b,ref are
+                the centre temperatures at the reference point (200 uJ, 10 kHz). Ea is seed 000's
                 DSC value of another borosilicate glass (130 kJ/mol), applied at 1000-2000 K: an
                 extrapolation, stated in the profiles.
   left behind   a finished exposure of power P from t_a to t_b leaves, at distance r and time t,
@@ -74,12 +78,20 @@ def accumulation(material: Material, rep_rate_kHz):
     return material.thermal["r0_um"] / core_radius_um(material, rep_rate_kHz)
 
 
-def temperature_K(material: Material, energy_uJ, rep_rate_kHz, r_um):
-    """Sustained temperature (between pulses) at distance r_um from the focus axis."""
+def _field(material: Material, energy_uJ, rep_rate_kHz, r_um, core_um):
     th = material.thermal
-    r_c = core_radius_um(material, rep_rate_kHz)
     rise = absorbed_power_W(material, energy_uJ, rep_rate_kHz) / (4 * np.pi * th["conductivity_W_mK"])
-    return th["ambient_c"] + KELVIN + rise / (np.sqrt(np.asarray(r_um, dtype=float) ** 2 + r_c ** 2) * 1e-6)
+    return th["ambient_c"] + KELVIN + rise / (np.sqrt(np.asarray(r_um, dtype=float) ** 2 + core_um ** 2) * 1e-6)
+
+
+def temperature_K(material: Material, energy_uJ, rep_rate_kHz, r_um):
+    """Time-averaged temperature at distance r_um from the focus axis."""
+    return _field(material, energy_uJ, rep_rate_kHz, r_um, material.thermal["r0_um"])
+
+
+def baseline_temperature_K(material: Material, energy_uJ, rep_rate_kHz, r_um=0.0):
+    """Temperature just before a pulse (what persists between pulses)."""
+    return _field(material, energy_uJ, rep_rate_kHz, r_um, core_radius_um(material, rep_rate_kHz))
 
 
 def centre_temperature_K(material: Material, energy_uJ, rep_rate_kHz):
@@ -96,7 +108,7 @@ def pulse_rise_K(material: Material, energy_uJ):
 
 def peak_temperature_K(material: Material, energy_uJ, rep_rate_kHz, r_um=0.0):
     r = np.asarray(r_um, dtype=float)
-    return (temperature_K(material, energy_uJ, rep_rate_kHz, r)
+    return (baseline_temperature_K(material, energy_uJ, rep_rate_kHz, r)
             + pulse_rise_K(material, energy_uJ) * np.exp(-(r / material.thermal["r0_um"]) ** 2))
 
 
@@ -124,13 +136,14 @@ def rate_per_s(material: Material, temperature):
 
 
 def incubation_s(material: Material, energy_uJ, rep_rate_kHz, extra_K=0.0):
-    """Time the melt must persist before the first nucleus (inf: the focus never melts)."""
+    """Time the melt must persist before the first nucleus (inf: no melt persists between pulses)."""
     th = material.thermal
-    t_c = centre_temperature_K(material, energy_uJ, rep_rate_kHz) + np.asarray(extra_K, dtype=float)
-    capped = np.minimum(t_c, th["dissolve_c"] + KELVIN)
+    t_b = baseline_temperature_K(material, energy_uJ, rep_rate_kHz) + np.asarray(extra_K, dtype=float)
+    t_ref = float(baseline_temperature_K(material, REFERENCE_ENERGY_uJ, REFERENCE_REP_RATE_kHz))
+    ea_r = material.kinetics["activation_kJ_mol"] * 1e3 / R_J_MOL_K
     with np.errstate(divide="ignore", over="ignore"):
-        t_inc = material.kinetics["incubation_ref_s"] / arrhenius(material, capped)
-    return np.where(t_c >= th["liquidus_c"] + KELVIN, t_inc, np.inf)
+        t_inc = material.kinetics["incubation_ref_s"] * np.exp(ea_r * (1 / np.maximum(t_b, 1.0) - 1 / t_ref))
+    return np.where(t_b >= th["liquidus_c"] + KELVIN, t_inc, np.inf)
 
 
 def radius_above_um(material: Material, energy_uJ, rep_rate_kHz, temperature_K_: float, peak: bool = False) -> float:
