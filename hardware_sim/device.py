@@ -21,7 +21,7 @@ import threading
 import time
 
 from hardware_sim.faults import FaultPlan
-from hardware_sim.grbl.emulator import GrblEmulator
+from hardware_sim.emulators import make_emulator
 from lasergen.machine import MachineProfile
 
 _REGISTRY: dict[str, "Device"] = {}
@@ -30,14 +30,15 @@ _REGISTRY_LOCK = threading.Lock()
 
 class Device:
     def __init__(self, machine: MachineProfile, clock: str = "ff", speed: float = 1.0, material: str | None = None,
-                 name: str | None = None):
+                 name: str | None = None, port: str = "stage"):
         if clock not in ("ff", "real"):
             raise ValueError(f"clock must be 'ff' or 'real', got {clock!r}")
         self.machine = machine
         self.name = name
         self.material = material
         self.scale = None if clock == "ff" else float(speed)
-        self.emulator = GrblEmulator(machine, fast_forward=self.scale is None)
+        self.port = port
+        self.emulator = make_emulator(machine, port, name, fast_forward=self.scale is None)
         self.inbox: queue.Queue = queue.Queue()
         self.link = None
         self._sim0 = 0.0
@@ -144,14 +145,16 @@ HANDLERS = {"data": Device._on_data, "attach": Device._on_attach, "detach": Devi
             "call": Device._on_call}
 
 
-def open_device(machine: MachineProfile, name: str | None = None, **options) -> Device:
-    """A new device, or the named one if it exists (then `options` other than faults are ignored)."""
+def open_device(machine: MachineProfile, name: str | None = None, port: str = "stage", **options) -> Device:
+    """A new device, or the named one if it exists (then `options` other than faults are ignored).
+    A rig's other ports (`port=attenuator`) are devices of their own under the same name."""
     if name is None:
-        return Device(machine, name=None, **options)
+        return Device(machine, name=None, port=port, **options)
+    key = name if port == "stage" else f"{name}:{port}"
     with _REGISTRY_LOCK:
-        device = _REGISTRY.get(name)
+        device = _REGISTRY.get(key)
         if device is None:
-            device = _REGISTRY[name] = Device(machine, name=name, **options)
+            device = _REGISTRY[key] = Device(machine, name=name, port=port, **options)
         return device
 
 

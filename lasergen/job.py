@@ -1,10 +1,16 @@
-"""Job files: G-code body plus a machine-readable header.
+"""Job files: a body in the controller's own language plus a machine-readable header.
 
-The header is a JSON manifest (format version, machine, material, recipes, layers, passes,
-bounds, counts, estimated time, what the pattern promises for `verify`, SHA-256 of the body)
-split over `;@m ` comment lines shorter than 80 characters, so even a sender that passes
-comments to GRBL stays within its line buffer. The body alone is enough to run or simulate
-the job; the checksum tells when the body was edited after planning.
+The container is the same for every controller family. Its first line, `;@lasergen lasergen-job
+v1 [LANGUAGE]`, names the body's language (none: GRBL G-code, so G-code jobs are unchanged); the
+header is a JSON manifest (format version, machine, material, recipes, layers, passes, bounds,
+counts, estimated time, what the pattern promises for `verify`, SHA-256 of the body) split over
+`;@m ` lines shorter than 80 characters. `;` starts a comment in G-code and is never sent to a
+PI controller (lasergen's GCS job body keeps `;` lines for the host), so the header never
+reaches a controller either way. The body alone is enough to run or simulate the job; the
+checksum tells when the body was edited after planning.
+
+Emitting, reading back and estimating go through the machine profile's controller
+(`lasergen.backends.language_for`); this module knows no controller.
 """
 
 from __future__ import annotations
@@ -19,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from lasergen import LasergenError, __version__
-from lasergen.backends.grbl.gcode import ParsedProgram, emit_body, read_program
-from lasergen.backends.grbl.motion import estimate
-from lasergen.machine import MachineProfile
+from lasergen.backends import BACKENDS, backend, language_for
+from lasergen.machine import MachineProfile, builtin_names
 from lasergen.pattern import Pattern
-from lasergen.toolpath import Toolpath
+from lasergen.program import ParsedProgram
+from lasergen.toolpath import DWELL, Toolpath
 
 FORMAT = "lasergen-job"
 FORMAT_VERSION = 1
@@ -36,10 +42,15 @@ class Job:
     program: ParsedProgram
     manifest: dict
     body: str
+    machine: MachineProfile | None = None  # the profile the body was read for
 
     @property
     def toolpath(self) -> Toolpath:
         return self.program.toolpath
+
+    @property
+    def controller(self) -> str:
+        return self.machine.controller if self.machine else "grbl"
 
 
 def body_sha256(body: str) -> str:
@@ -61,16 +72,17 @@ class BodyDigest:
 
 def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, body: BodyDigest,
                    material: str | None = None, extra: dict | None = None) -> dict:
-    est = estimate(path, machine)
+    lang = language_for(machine)
+    est = lang.estimate(path, machine)
     layers = []
     for i, layer in enumerate(pattern.layers):
         recipe = pattern.recipes[layer.recipe]
-        layers.append({"index": i, "name": layer.name, "recipe": layer.recipe, "mode": recipe.mode,
-                       "pixels": int(layer.mask.sum()), "passes": int(recipe.passes)})
+        layers.append({"index": i, "name": layer.name, "recipe": layer.recipe,
+                       "mode": "vector" if layer.is_vector else recipe.mode, **layer.summary(),
+                       "passes": int(recipe.passes)})
     return {
         "format": FORMAT, "version": FORMAT_VERSION, "generator": f"lasergen {__version__}",
-        "assumes": {"laser_mode": "$32=1", "units": "G21 mm", "s_per_uJ": machine.s_per_uJ,
-                    "s_max": machine.s_max, "rep_rate_kHz": machine.rep_rate_kHz},
+        "assumes": lang.manifest_assumes(machine),
         "machine": machine.to_manifest(),
         "material": material,
         "grid": {"pitch_um": pattern.pitch_um, "origin_mm": list(pattern.origin_mm), "shape": list(pattern.shape)},
@@ -93,13 +105,19 @@ def _pass_info(pattern: Pattern, path: Toolpath) -> dict[int, dict]:
     for layer_index, layer in enumerate(pattern.layers):
         recipe = pattern.recipes[layer.recipe]
         for pid in np.unique(path.pass_id[path.layer == layer_index]).tolist():
-            info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": recipe.mode}
+            mode = ("dots" if (path.kind[path.pass_id == pid] == DWELL).any() else "vector") if layer.is_vector \
+                else recipe.mode  # a vector layer's line work and its dots are separate passes
+            info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": mode}
     return info
 
 
-def header_text(manifest: dict) -> str:
+def first_line(language_tag: str = "") -> str:
+    return f";@lasergen {FORMAT} v{FORMAT_VERSION}" + (f" {language_tag}" if language_tag else "")
+
+
+def header_text(manifest: dict, language_tag: str = "") -> str:
     text = json.dumps(manifest, separators=(",", ":"), sort_keys=True)
-    header = [f";@lasergen {FORMAT} v{FORMAT_VERSION}"]
+    header = [first_line(language_tag)]
     header += [MANIFEST_PREFIX + text[i:i + CHUNK] for i in range(0, len(text), CHUNK)]
     return "\n".join(header) + "\n"
 
@@ -107,10 +125,11 @@ def header_text(manifest: dict) -> str:
 def render_job(pattern: Pattern, path: Toolpath, machine: MachineProfile, material: str | None = None,
                extra: dict | None = None) -> str:
     """The job file as text (for small jobs and tests; `write_job` streams)."""
+    lang = language_for(machine)
     digest = BodyDigest()
-    body = b"".join(digest.update(c) for c in emit_body(path, machine, _pass_info(pattern, path)))
+    body = b"".join(digest.update(c) for c in lang.emit_body(path, machine, _pass_info(pattern, path)))
     manifest = build_manifest(pattern, path, machine, digest, material, extra)
-    return header_text(manifest) + body.decode()
+    return header_text(manifest, lang.JOB_TAG) + body.decode()
 
 
 def write_job(out: str | Path, pattern: Pattern, path: Toolpath, machine: MachineProfile,
@@ -118,16 +137,27 @@ def write_job(out: str | Path, pattern: Pattern, path: Toolpath, machine: Machin
     """Write the job without holding its body in memory: body to a temporary file first (its
     checksum goes in the header), then header + body into place."""
     out = Path(out)
+    lang = language_for(machine)
     digest = BodyDigest()
     with tempfile.TemporaryFile(dir=out.parent if out.parent.is_dir() else None) as body:
-        for chunk in emit_body(path, machine, _pass_info(pattern, path)):
+        for chunk in lang.emit_body(path, machine, _pass_info(pattern, path)):
             body.write(digest.update(chunk))
         manifest = build_manifest(pattern, path, machine, digest, material, extra)
         body.seek(0)
         with open(out, "wb") as f:
-            f.write(header_text(manifest).encode())
+            f.write(header_text(manifest, lang.JOB_TAG).encode())
             shutil.copyfileobj(body, f, 1 << 22)
     return manifest
+
+
+def job_language(first: str) -> str:
+    """The controller family a job's first line names (G-code when it names none)."""
+    parts = first.split()
+    tag = parts[3] if len(parts) > 3 and first.startswith(";@lasergen ") else ""
+    for family, b in BACKENDS.items():
+        if b.lang.JOB_TAG == tag:
+            return family
+    raise LasergenError(f"job is written in an unknown controller language {tag!r} (known: {', '.join(BACKENDS)})")
 
 
 def parse_header(lines: list[str]) -> tuple[dict | None, int]:
@@ -147,8 +177,23 @@ def parse_header(lines: list[str]) -> tuple[dict | None, int]:
     return manifest, i
 
 
-def read_job(source: str | Path, machine: MachineProfile | None = None, check_sum: bool = True) -> Job:
-    """Read a job file (or G-code text); any G-code GRBL accepts is a job, a manifest is optional."""
+def machine_for(family: str, manifest: dict | None, machine: MachineProfile | str | None) -> MachineProfile:
+    """The profile to read a job with: the one given (it must be of the job's controller), else
+    the built-in profile the manifest names, else the controller's default profile."""
+    if isinstance(machine, str):
+        machine = MachineProfile.load(machine)
+    if machine is None:
+        named = ((manifest or {}).get("machine") or {}).get("name")
+        machine = MachineProfile.load(named if named in builtin_names() else backend(family).lang.DEFAULT_PROFILE)
+    if machine.controller != family:
+        raise LasergenError(f"the job is written for a {backend(family).title} controller but machine "
+                            f"{machine.name!r} is {backend(machine.controller).title}: pass a {family} profile")
+    return machine
+
+
+def read_job(source: str | Path, machine: MachineProfile | str | None = None, check_sum: bool = True) -> Job:
+    """Read a job file (or its text); any G-code GRBL accepts is a job, a manifest is optional.
+    The body's language comes from the file; `machine` None means the job's own profile."""
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
         try:
             text = Path(source).read_text()
@@ -160,9 +205,11 @@ def read_job(source: str | Path, machine: MachineProfile | None = None, check_su
         text = source
     lines = text.splitlines()
     manifest, first = parse_header(lines)
+    family = job_language(lines[0]) if lines else "grbl"
+    machine = machine_for(family, manifest, machine)
     body = "\n".join(lines[first:]) + "\n"
     if manifest and check_sum and manifest.get("body_sha256") != body_sha256(body):
         raise LasergenError("job body does not match its manifest checksum: the file was edited after planning "
                             "(re-plan it, or pass --no-checksum)")
-    program = read_program(lines, machine or MachineProfile.load())
-    return Job(program, manifest or {}, body)
+    program = language_for(machine).read_body(lines, machine)
+    return Job(program, manifest or {}, body, machine)

@@ -7,6 +7,8 @@ point-to-point profile) live with their back-ends and build on this.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -18,3 +20,24 @@ def trapezoid_times(length, v0, v1, v_nominal, accel):
     with np.errstate(divide="ignore", invalid="ignore"):
         cruise = np.where(v_peak > 0, np.maximum(length - d_ramp, 0.0) / v_peak, 0.0)
     return (2 * v_peak - v0 - v1) / accel + cruise, v_peak
+
+
+@dataclass
+class MotionProfile:
+    """Per toolpath row: entry, peak and exit speed (mm/s), acceleration (mm/s^2), duration (s)."""
+    v_entry: np.ndarray
+    v_peak: np.ndarray
+    v_exit: np.ndarray
+    accel: np.ndarray
+    duration_s: np.ndarray
+
+    @property
+    def total_s(self) -> float:
+        return float(self.duration_s.sum())
+
+
+def axis_limited(limits, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+    """The largest value along the unit vector u that respects each axis's limit,
+    min_i(limit_i / |u_i|) (inf for a zero vector)."""
+    with np.errstate(divide="ignore"):
+        return 1.0 / np.maximum(np.abs(ux) * (1.0 / limits[0]), np.abs(uy) * (1.0 / limits[1]))

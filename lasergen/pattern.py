@@ -1,8 +1,11 @@
 """Pattern: a pixel grid (pitch in um, origin in mm) with an ordered list of exposure layers.
 
-Each layer is a boolean mask plus the name of the recipe that writes it; a rewrite is simply
-a later layer over part of an earlier one. This module is the one place where image rows
-(growing downwards) become machine Y (growing upwards): row 0 is the top edge of the mark.
+Each layer is either a boolean mask or vector geometry (`lasergen.shapes.Shapes`: fills,
+strokes, points in mm), plus the name of the recipe that writes it; a rewrite is simply a
+later layer over part of an earlier one. Masks and Shapes share one canvas in image
+orientation (row 0 / y = 0 at the top). This module is the one place where image rows and
+vector y (growing downwards) become machine Y (growing upwards): row 0 is the top edge of the
+mark (`row_y_mm`), and `to_machine` maps geometry the same way.
 """
 
 from __future__ import annotations
@@ -13,13 +16,23 @@ import numpy as np
 
 from lasergen import LasergenError
 from lasergen.recipe import PRESETS, Recipe
+from lasergen.shapes import Shapes
 
 
 @dataclass
 class Layer:
-    mask: np.ndarray  # bool, shape (rows, cols); True = expose
+    mask: np.ndarray | None  # bool, shape (rows, cols); True = expose. None for a vector layer
     recipe: str = "write"
     name: str = ""
+    shapes: Shapes | None = None  # vector geometry, image orientation, mm from the canvas top-left
+
+    @property
+    def is_vector(self) -> bool:
+        return self.shapes is not None
+
+    def summary(self) -> dict:
+        """What the layer holds, for the job manifest."""
+        return self.shapes.summary() if self.is_vector else {"pixels": int(self.mask.sum())}
 
 
 @dataclass
@@ -35,22 +48,44 @@ class Pattern:
             raise LasergenError(f"pattern: pitch_um must be > 0, got {self.pitch_um}")
         if not self.layers:
             raise LasergenError("pattern: no layers")
-        shape = self.layers[0].mask.shape
+        shape = None
         for layer in self.layers:
-            if layer.mask.shape != shape:
-                raise LasergenError(f"pattern: layer {layer.name!r} is {layer.mask.shape}, expected {shape}")
+            if (layer.mask is None) == (layer.shapes is None):
+                raise LasergenError(f"pattern: layer {layer.name!r} needs either a mask or shapes")
             if layer.recipe not in self.recipes:
                 raise LasergenError(f"pattern: layer {layer.name!r} names unknown recipe {layer.recipe!r}")
+            if layer.is_vector:
+                continue
             layer.mask = np.asarray(layer.mask, dtype=bool)
+            shape = shape or layer.mask.shape
+            if layer.mask.shape != shape:
+                raise LasergenError(f"pattern: layer {layer.name!r} is {layer.mask.shape}, expected {shape}")
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.layers[0].mask.shape
+        """Rows and columns of the canvas: the masks', else the vector boxes' at the pitch."""
+        masks = [layer.mask for layer in self.layers if not layer.is_vector]
+        if masks:
+            return masks[0].shape
+        w, h = self.size_mm
+        px = self.pitch_um / 1000.0
+        return max(1, int(np.ceil(h / px - 1e-9))), max(1, int(np.ceil(w / px - 1e-9)))
 
     @property
     def size_mm(self) -> tuple[float, float]:
-        rows, cols = self.shape
-        return cols * self.pitch_um / 1000.0, rows * self.pitch_um / 1000.0
+        """Width and height of the canvas (mm): the masks' grid, else the largest vector box."""
+        masks = [layer.mask for layer in self.layers if not layer.is_vector]
+        if masks:
+            rows, cols = masks[0].shape
+            return cols * self.pitch_um / 1000.0, rows * self.pitch_um / 1000.0
+        return (max(layer.shapes.box_mm[0] for layer in self.layers),
+                max(layer.shapes.box_mm[1] for layer in self.layers))
+
+    def to_machine(self, shapes: Shapes) -> Shapes:
+        """Vector geometry in machine coordinates: y = 0 (the top of the canvas) is the largest Y,
+        the same convention as `row_y_mm`, so a drawn "F" reads "F" from the laser side."""
+        top = self.origin_mm[1] + self.size_mm[1]
+        return shapes.affine(1, 0, 0, -1, self.origin_mm[0], top)
 
     def column_x_mm(self, cols: np.ndarray | float) -> np.ndarray:
         """Machine X of pixel-column centres."""
@@ -60,6 +95,10 @@ class Pattern:
         """Machine Y of pixel-row centres: image row 0 is the top, i.e. the largest Y."""
         n_rows = self.shape[0]
         return self.origin_mm[1] + (n_rows - 1 - np.asarray(rows) + 0.5) * self.pitch_um / 1000.0
+
+    @property
+    def has_vector(self) -> bool:
+        return any(layer.is_vector for layer in self.layers)
 
     def placed(self, origin_mm: tuple[float, float]) -> "Pattern":
         return Pattern(self.pitch_um, self.layers, origin_mm, self.recipes, self.meta)

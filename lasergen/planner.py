@@ -9,6 +9,7 @@ raster  Each scan line's runs of exposed pixels become LINE marks (vectorised wi
         Between lines: one RAPID.
         Even passes run the lines in reverse order so a pass starts where the last one ended.
 dots    One DWELL at every exposed pixel centre, ordered by `ordering.order_points`.
+vector  A layer of Shapes (strokes, fills, points) is planned by `lasergen.vector_plan`.
 A rewrite is a later layer whose mask overlaps an earlier one; layers run in pattern order.
 """
 
@@ -17,12 +18,14 @@ from __future__ import annotations
 import numpy as np
 
 from lasergen import LasergenError
+from lasergen.backends import language_for
 from lasergen.kinematics import trapezoid_times
 from lasergen.machine import MachineProfile
 from lasergen.ordering import order_points
 from lasergen.pattern import Pattern
 from lasergen.recipe import Recipe
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
+from lasergen.vector_plan import plan_vector
 
 
 def overscan_for(recipe: Recipe, machine: MachineProfile) -> float:
@@ -155,8 +158,8 @@ def check_limits(path: Pattern | Toolpath, machine: MachineProfile, recipes: dic
     for name, r in recipes.items():
         if r.energy_uJ > machine.max_energy_uJ:
             raise LasergenError(f"recipe {name!r}: {r.energy_uJ} uJ exceeds the machine's {machine.max_energy_uJ} uJ")
-        if machine.energy_to_s(r.energy_uJ) > machine.s_max:
-            raise LasergenError(f"recipe {name!r}: S{machine.energy_to_s(r.energy_uJ):g} exceeds $30={machine.s_max:g}")
+        for problem in language_for(machine).recipe_problems(name, r, machine):
+            raise LasergenError(problem)
         if abs(r.rep_rate_kHz - machine.rep_rate_kHz) > 1e-6:
             raise LasergenError(f"recipe {name!r}: {r.rep_rate_kHz} kHz but the laser runs at {machine.rep_rate_kHz} kHz")
         if r.speed_mm_s > min(machine.max_rate_mm_s):
@@ -177,18 +180,21 @@ def plan(pattern: Pattern, machine: MachineProfile, start_mm=(0.0, 0.0)) -> Tool
     parts, position, pass_id = [], start_mm, 0
     for layer_index, layer in enumerate(pattern.layers):
         recipe = pattern.recipes[layer.recipe]
+        # strokes, hatch and points: lasergen/vector_plan.py (forward and backward passes)
+        vector = plan_vector(pattern, layer, recipe, machine, position) if layer.is_vector else None
         for pass_no in range(int(recipe.passes)):
-            if recipe.mode == "raster":
-                part = plan_raster(pattern, layer.mask, recipe, machine, reverse=pass_no % 2 == 1)
+            if vector:
+                pieces = [part.take(np.arange(len(part))) for part in vector[pass_no % 2]]  # fresh copies
+            elif recipe.mode == "raster":
+                pieces = [plan_raster(pattern, layer.mask, recipe, machine, reverse=pass_no % 2 == 1)]
             else:
-                part = plan_dots(pattern, layer.mask, recipe, position)
-            if not len(part):
-                continue
-            part.pass_id[:] = pass_id
-            part.layer[:] = layer_index
-            pass_id += 1
-            parts.append(part)
-            position = (part.x1[-1], part.y1[-1])
+                pieces = [plan_dots(pattern, layer.mask, recipe, position)]
+            for part in (p for p in pieces if len(p)):
+                part.pass_id[:] = pass_id
+                part.layer[:] = layer_index
+                pass_id += 1
+                parts.append(part)
+                position = (part.x1[-1], part.y1[-1])
     path = Toolpath.concat(parts).chain(start_mm).without_null_moves()
     check_limits(path, machine, {})
     return path

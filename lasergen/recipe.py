@@ -2,7 +2,11 @@
 
 Defaults are the optimum writing point of the central paper: 200 uJ, 10 kHz, 0.4 mm/s.
 `raster` scans lines at `speed_mm_s` with `line_pitch_um` between scan lines; `dots` dwells
-`dwell_s` on every pixel centre.
+`dwell_s` on every pixel centre. Vector layers (`lasergen.vector_plan`) write strokes as
+lines at `speed_mm_s`, fills as hatch lines `hatch_um` apart (default: `line_pitch_um`, else the
+pattern pitch) at `hatch_angle_deg`, optionally cross-hatched at +90 degrees and outlined, and
+points as dots of `dwell_s`. Vector fields left at None keep their defaults and stay out of the
+manifest.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ class Recipe:
     dwell_s: float = 1.5
     passes: int = 1
     overscan_mm: float | None = None  # None: enough to reach speed, from the machine's acceleration
+    hatch_um: float | None = None  # vector fills: hatch line spacing
+    hatch_angle_deg: float | None = None  # vector fills: hatch direction, counter-clockwise from +X (0)
+    cross_hatch: bool | None = None  # vector fills: a second hatch at +90 degrees (crossings written twice)
+    outline: bool | None = None  # vector fills: also trace each boundary ring
 
     def __post_init__(self):
         checks = (
@@ -35,6 +43,11 @@ class Recipe:
             (int(self.passes) == self.passes and self.passes >= 1, f"passes must be an integer >= 1, got {self.passes}"),
             (self.line_pitch_um is None or self.line_pitch_um > 0, f"line_pitch_um must be > 0, got {self.line_pitch_um}"),
             (self.overscan_mm is None or self.overscan_mm >= 0, f"overscan_mm must be >= 0, got {self.overscan_mm}"),
+            (self.hatch_um is None or self.hatch_um > 0, f"hatch_um must be > 0, got {self.hatch_um}"),
+            (self.hatch_angle_deg is None or abs(self.hatch_angle_deg) <= 360,
+             f"hatch_angle_deg must be within -360..360, got {self.hatch_angle_deg}"),
+            (self.cross_hatch in (None, True, False), f"cross_hatch must be true or false, got {self.cross_hatch!r}"),
+            (self.outline in (None, True, False), f"outline must be true or false, got {self.outline!r}"),
         )
         for ok, message in checks:
             if not ok:

@@ -3,10 +3,14 @@
     [pattern]            pitch_um (default: the first source's), origin_mm, material
     [recipes.NAME]       any Recipe field; names not given keep the built-in presets
     [calibration]        instead of layers: an energy x dwell (or speed) test grid
-    [[layers]]           name, recipe, source = {kind = "qr"|"text"|"bitmap", ...},
-                         offset_px = [row, col] on the common canvas, clip_to = "earlier layer"
-All sources must share one pitch; the canvas grows to hold every layer. `clip_to` keeps a
-layer inside an earlier one (a rewrite that may only touch written pixels).
+    [[layers]]           name, recipe, source = {kind = "qr"|"text"|"bitmap"|"svg"|"dxf"|"gds"
+                         |"points", ...},
+                         offset_px = [row, col] on the common canvas, clip_to = "earlier layer",
+                         layer_recipes = {GROUP = "recipe"} (vector sources: recipe per SVG layer or
+                         colour, DXF layer or GDS "layer/datatype"; one pattern layer per group)
+All raster sources must share one pitch (vector ones have none); the canvas grows to hold
+every layer. `clip_to` keeps a layer inside an earlier one (a rewrite that may only touch
+written pixels).
 Relative paths (bitmaps, fonts) are read from the spec file's folder.
 """
 
@@ -15,12 +19,48 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import numpy as np
+
 from lasergen import LasergenError
 from lasergen.composition import place_on_canvas, recipes_from_spec
 from lasergen.pattern import Layer, Pattern
 from lasergen.sources import Artwork, make_artwork
 
-LAYER_KEYS = {"name", "recipe", "source", "offset_px", "clip_to"}
+LAYER_KEYS = {"name", "recipe", "source", "offset_px", "clip_to", "layer_recipes"}
+
+
+def vector_stand_in(art: Artwork, pitch_um: float) -> np.ndarray:
+    w, h = art.groups[next(iter(art.groups))].box_mm
+    px = pitch_um / 1000.0
+    return np.zeros((max(1, int(np.ceil(h / px - 1e-9))), max(1, int(np.ceil(w / px - 1e-9)))), dtype=bool)
+
+
+def vector_canvas_mm(artworks: list[Artwork], offsets, pitch_um: float, canvas_px) -> tuple[float, float]:
+    """The canvas in mm: the masks' grid when there are masks, else exactly the vector boxes."""
+    px = pitch_um / 1000.0
+    if any(not a.is_vector for a in artworks):
+        return canvas_px[1] * px, canvas_px[0] * px
+    boxes = [(a.groups[next(iter(a.groups))].box_mm, o) for a, o in zip(artworks, offsets)]
+    return max(w + c * px for (w, _), (_, c) in boxes), max(h + r * px for (_, h), (r, _) in boxes)
+
+
+def vector_layers(art: Artwork, spec_layer: dict, name: str, offset, pitch_um: float, canvas_mm) -> list[Layer]:
+    """One pattern layer per group of a vector source (SVG layer or colour, DXF layer, GDS
+    layer/datatype), its recipe from `layer_recipes` (group name -> recipe), else the layer's."""
+    by_group = spec_layer.get("layer_recipes", {})
+    if not isinstance(by_group, dict):
+        raise LasergenError(f"spec layer {name!r}: layer_recipes must be a table of group = recipe")
+    unknown = sorted(set(by_group) - set(art.groups))
+    if unknown:
+        raise LasergenError(f"spec layer {name!r}: layer_recipes names group {unknown[0]!r}, which the source "
+                            f"does not have; groups: {', '.join(repr(g) for g in sorted(art.groups))}")
+    px = pitch_um / 1000.0
+    out = []
+    for group, shapes in art.groups.items():
+        placed = shapes.translated(offset[1] * px, offset[0] * px, canvas_mm)
+        label = f"{name}:{group}" if group and len(art.groups) > 1 else name
+        out.append(Layer(None, str(by_group.get(group, spec_layer.get("recipe", "write"))), label, placed))
+    return out
 
 
 def load_spec(path: str | Path) -> dict:
@@ -53,9 +93,10 @@ def pattern_from_spec(spec: dict, base_dir: Path = Path(".")) -> Pattern:
         if "source" not in layer or not isinstance(layer["source"], dict):
             raise LasergenError(f"spec layer {i}: 'source' table is required")
         artworks.append(make_artwork(layer["source"], base_dir))
-    pitch = float(head.get("pitch_um", artworks[0].pitch_um))
+    raster = [a for a in artworks if not a.is_vector]
+    pitch = float(head.get("pitch_um", (raster or artworks)[0].pitch_um))
     for i, art in enumerate(artworks):
-        if abs(art.pitch_um - pitch) > 1e-9:
+        if not art.is_vector and abs(art.pitch_um - pitch) > 1e-9:
             raise LasergenError(f"spec layer {i}: pitch {art.pitch_um} um differs from the pattern's {pitch} um")
     offsets = []
     for i, layer in enumerate(layers_spec):
@@ -63,14 +104,22 @@ def pattern_from_spec(spec: dict, base_dir: Path = Path(".")) -> Pattern:
         if len(off) != 2 or min(off) < 0:
             raise LasergenError(f"spec layer {i}: offset_px must be [row, col] >= 0, got {off}")
         offsets.append((int(off[0]), int(off[1])))
-    masks = place_on_canvas([(a.mask, o) for a, o in zip(artworks, offsets)])
+    # vector artworks take part in sizing the canvas through a blank stand-in of their box
+    masks = place_on_canvas([(a.mask if not a.is_vector else vector_stand_in(a, pitch), o)
+                             for a, o in zip(artworks, offsets)])
     names = [layer.get("name", f"layer{i}") for i, layer in enumerate(layers_spec)]
+    canvas_mm = vector_canvas_mm(artworks, offsets, pitch, masks[0].shape)
     layers = []
-    for i, (layer, mask) in enumerate(zip(layers_spec, masks)):
+    for i, (layer, mask, art) in enumerate(zip(layers_spec, masks, artworks)):
         clip = layer.get("clip_to")
+        if art.is_vector:
+            if clip is not None:
+                raise LasergenError(f"spec layer {names[i]!r}: clip_to applies to mask layers, not vector sources")
+            layers += vector_layers(art, layer, names[i], offsets[i], pitch, canvas_mm)
+            continue
         if clip is not None:
-            if clip not in names[:i]:
-                raise LasergenError(f"spec layer {names[i]!r}: clip_to {clip!r} is not an earlier layer")
+            if clip not in names[:i] or artworks[names.index(clip)].is_vector:
+                raise LasergenError(f"spec layer {names[i]!r}: clip_to {clip!r} is not an earlier mask layer")
             mask = mask & masks[names.index(clip)]
         layers.append(Layer(mask, layer.get("recipe", "write"), names[i]))
     meta = {"layers": [a.meta for a in artworks]}

@@ -6,6 +6,6 @@ module here plus its line below.
 """
 
 from lasergen_cli.common import main
-from lasergen_cli import demo, device, plan, security, simulate  # noqa: E402,F401,I001  (each registers its commands)
+from lasergen_cli import demo, device, plan, security, simulate, vector  # noqa: E402,F401,I001  (each registers its commands)
 
 __all__ = ["main"]

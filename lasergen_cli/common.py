@@ -47,7 +47,13 @@ def json_option(f):
 
 def machine_option(f):
     return click.option("--machine", default="default", show_default=True,
-                        help="Machine profile: built-in name or TOML file.")(f)
+                        help="Machine profile: built-in name or TOML file (see `lasergen machines`).")(f)
+
+
+def job_machine_option(f):
+    """For commands that read a job: the job's own profile unless another one is given."""
+    return click.option("--machine", default=None,
+                        help="Machine profile (default: the one the job was planned for).")(f)
 
 
 def parse_pair(text: str, what: str) -> tuple[float, float]:

@@ -73,6 +73,10 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
         port, sim_name = _named_sim_url(port)
     if not Path(job).is_file():
         raise LasergenError(f"job file not found: {job}")
+    from lasergen.job import read_job
+
+    if read_job(Path(job), machine if machine != "default" else None, check_sum=False).controller != "grbl":
+        raise LasergenError("this runner streams GRBL jobs only; the Session runner streams other controllers")
     interactive = sys.stderr.isatty() and sys.stdin.isatty()
     runner = JobRunner(job, port, MachineProfile.load(machine), journal_path=resume_journal or journal,
                        show_bar=interactive if progress is None else progress)
@@ -135,7 +139,8 @@ def sim():
 @machine_option
 @json_option
 def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):
-    """Run the GRBL 1.1 emulator for any sender; prints where it listens, runs until Ctrl-C."""
+    """Run the machine's controller emulator (GRBL 1.1, PI C-884, ...) for any client; prints where it
+    listens (and where the rig's attenuator listens), runs until Ctrl-C."""
     from hardware_sim.device import Device
     from hardware_sim.faults import FaultPlan
     from hardware_sim.transport import PtyServer, TcpServer
@@ -144,19 +149,32 @@ def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):
     if use_pty == (tcp_port is not None):
         raise LasergenError("give exactly one of --pty or --tcp PORT")
     plan = FaultPlan.from_options(faults)
-    device = Device(MachineProfile.load(machine), clock=clock, speed=speed)
-    if use_pty:
-        server = PtyServer(device, baud=baud, faults=plan)
-        where = server.name
-    else:
-        server = TcpServer(device, port=tcp_port, baud=baud, faults=plan)
-        where = f"socket://127.0.0.1:{server.port}"
-    emit({"listening": where}, as_json, f"listening on {where}")
+    profile = MachineProfile.load(machine)
+    rig = f"serve-{os.getpid()}"
+    devices = [Device(profile, clock=clock, speed=speed, name=rig)]
+    if profile.energy_mode == "attenuator":  # the whole rig: the attenuator on a port of its own
+        devices.append(Device(profile, clock=clock, speed=speed, name=rig, port="attenuator"))
+    servers, places = [], {}
+    for device in devices:
+        if use_pty:
+            server = PtyServer(device, baud=baud, faults=plan if device.port == "stage" else None)
+            places[device.port] = server.name
+        else:
+            server = TcpServer(device, port=tcp_port if device.port == "stage" else 0, baud=baud,
+                               faults=plan if device.port == "stage" else None)
+            places[device.port] = f"socket://127.0.0.1:{server.port}"
+        servers.append(server)
+    where = places["stage"]
+    text = f"listening on {where}" + (f" (attenuator on {places['attenuator']})" if "attenuator" in places else "")
+    emit({"listening": where, "controller": profile.controller, **({"attenuator": places["attenuator"]}
+                                                                    if "attenuator" in places else {})}, as_json, text)
     sys.stdout.flush()
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
-        server.close()
-        device.stop()
+        for server in servers:
+            server.close()
+        for device in devices:
+            device.stop()

@@ -8,6 +8,7 @@ import click
 
 from lasergen_cli.common import (
     emit,
+    job_machine_option,
     json_option,
     machine_option,
     main,
@@ -17,12 +18,12 @@ from lasergen_cli.common import (
 )
 
 
-def write_artwork_job(art, out: str, opts: dict, name: str):
+def write_artwork_job(art, out: str, opts: dict, name: str, recipe=None):
     from lasergen.build import plan_to_file, single_layer_pattern, summary
     from lasergen.machine import MachineProfile
 
     machine = MachineProfile.load(opts["machine"])
-    pattern = single_layer_pattern(art, recipe_from(opts), parse_pair(opts["origin"], "--origin"), name)
+    pattern = single_layer_pattern(art, recipe or recipe_from(opts), parse_pair(opts["origin"], "--origin"), name)
     manifest = plan_to_file(pattern, out, machine, opts["material"])
     result = summary(manifest, out)
     emit(result, opts["as_json"], f"wrote {out}: {result['marks']} marks, {result['passes']} pass(es), "
@@ -97,18 +98,18 @@ def pattern(spec, out, material, machine, as_json):
 @main.command()
 @click.argument("job", type=click.Path(dir_okay=False))
 @click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning.")
-@machine_option
+@job_machine_option
 @json_option
 def estimate(job, no_checksum, machine, as_json):
-    """Time, distance, mark count and bounds of a job, from its G-code (GRBL planner model)."""
-    from lasergen.backends.grbl.motion import estimate as estimate_path
+    """Time, distance, mark count and bounds of a job, from its body (the controller's motion model)."""
+    from lasergen.backends import language_for
     from lasergen.job import read_job
-    from lasergen.machine import MachineProfile
 
-    prof = MachineProfile.load(machine)
-    parsed = read_job(Path(job), prof, check_sum=not no_checksum)
-    result = estimate_path(parsed.toolpath, prof)
+    parsed = read_job(Path(job), machine, check_sum=not no_checksum)
+    result = language_for(parsed.machine).estimate(parsed.toolpath, parsed.machine)
     result["job"] = job
+    result["machine"] = parsed.machine.name
+    result["controller"] = parsed.machine.controller
     m = int(result["time_s"] // 60)
     b = result["bounds_mm"]
     emit(result, as_json,
@@ -116,3 +117,22 @@ def estimate(job, no_checksum, machine, as_json):
          f"(writing {result['mark_time_s'] + result['dwell_time_s']:.1f} s, travel {result['travel_time_s']:.1f} s, "
          f"blank {result['blank_time_s']:.1f} s); {result['mark_count']} marks, "
          f"{result['distance_mm']:.1f} mm moved; marks within X {b[0]:.3f}..{b[2]:.3f}, Y {b[1]:.3f}..{b[3]:.3f} mm")
+
+
+@main.command()
+@json_option
+def machines(as_json):
+    """The built-in machine profiles, with their controller and limits."""
+    from lasergen.machine import ALIASES, builtin_profiles
+
+    profiles = {name: prof.summary() for name, prof in builtin_profiles()}
+    lines = []
+    for name, p in profiles.items():
+        alias = [a for a, target in ALIASES.items() if target == name]
+        lines.append(f"{name}{' (alias ' + ', '.join(alias) + ')' if alias else ''}: {p['title']}; "
+                     f"travel X {p['travel_mm']['x'][0]:g}..{p['travel_mm']['x'][1]:g}, "
+                     f"Y {p['travel_mm']['y'][0]:g}..{p['travel_mm']['y'][1]:g} mm; "
+                     f"max {max(p['max_rate_mm_s']):g} mm/s, {min(p['accel_mm_s2']):g} mm/s^2; "
+                     f"energy by {p['energy']}, gate {p['gate']}"
+                     + (f" ({p['gate_latency_ms']:g} ms)" if p["gate_latency_ms"] else ""))
+    emit({"machines": profiles, "aliases": dict(ALIASES)}, as_json, "\n".join(lines))

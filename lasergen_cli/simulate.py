@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from lasergen_cli.common import emit, json_option, machine_option, main
+from lasergen_cli.common import emit, job_machine_option, json_option, main
 
 
 def sim_options(f):
@@ -23,7 +23,7 @@ def sim_options(f):
         click.option("--filter-width-nm", type=float, default=None, help="Filtered view: edge width (3 nm)."),
         click.option("--bandpass-nm", type=float, default=None, help="Filtered view: band-pass of this full width."),
         click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning."),
-        machine_option,
+        job_machine_option,
         json_option,
     ]
     for option in reversed(options):

@@ -1,57 +1,41 @@
-"""Pulse energy set by a motorised half-wave plate before a polariser (Malus's law).
+"""Pulse energy set by a motorised half-wave plate before a polariser (Malus's law, the model
+and its calibration fit in `lasergen.malus`), on an Elliptec rotation mount.
 
-A half-wave plate at angle theta turns the polarisation by 2*theta, so the power through
-the polariser is
-    P(theta) = Pmin + (Pmax - Pmin) * cos^2(2 (theta - theta0)).
-Calibration: measured (theta, P) pairs. Since cos^2(x) = (1 + cos 2x) / 2, the model is
-linear in (1, cos 4theta, sin 4theta): P = c0 + c1 cos 4theta + c2 sin 4theta, solved by
-least squares; then A = hypot(c1, c2), theta0 = atan2(c2, c1) / 4, Pmin = c0 - A, Pmax = c0 + A.
-Inverse (to set an energy): theta = theta0 + arccos(sqrt((P - Pmin) / (Pmax - Pmin))) / 2,
-the branch within 45 degrees above theta0. `AttenuatorLaser` sets energy with the plate and
-leaves gating to another Laser (GRBL M3/M5 with a fixed S).
+`Attenuator` sets a layer's energy: the plate angle for it from the calibration, one absolute
+move, the angle read back as proof. `AttenuatorLaser` sets energy with the plate and leaves
+gating to another Laser (GRBL M3/M5 with a fixed S, or a PI controller's gate line).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-import numpy as np
-
 from drivers.beam.elliptec import ElliptecMount
 from drivers.hal import Laser
 from lasergen import LasergenError
+from lasergen.malus import MalusCalibration
+
+__all__ = ["Attenuator", "AttenuatorLaser", "MalusCalibration"]
+
+ANGLE_TOLERANCE_DEG = 0.01  # ELL14: 143360 pulses per turn, 0.0025 deg each
 
 
-@dataclass(frozen=True)
-class MalusCalibration:
-    p_min: float
-    p_max: float
-    theta0_deg: float
-    rms_residual: float = 0.0
+class Attenuator:
+    """Sets pulse energy by the plate angle; reads the angle back as proof it was reached."""
 
-    @classmethod
-    def fit(cls, theta_deg, power) -> "MalusCalibration":
-        theta = np.radians(np.asarray(theta_deg, dtype=float))
-        p = np.asarray(power, dtype=float)
-        if theta.size < 3:
-            raise LasergenError("Malus calibration needs at least 3 (angle, power) points")
-        design = np.column_stack([np.ones_like(theta), np.cos(4 * theta), np.sin(4 * theta)])
-        (c0, c1, c2), *_ = np.linalg.lstsq(design, p, rcond=None)
-        amp = math.hypot(c1, c2)
-        theta0 = math.degrees(math.atan2(c2, c1) / 4.0) % 90.0
-        residual = float(np.sqrt(np.mean((design @ np.array([c0, c1, c2]) - p) ** 2)))
-        return cls(float(c0 - amp), float(c0 + amp), theta0, residual)
+    def __init__(self, mount: ElliptecMount, calibration: MalusCalibration):
+        self.mount = mount
+        self.calibration = calibration
 
-    def power(self, theta_deg) -> np.ndarray:
-        x = 2.0 * np.radians(np.asarray(theta_deg, dtype=float) - self.theta0_deg)
-        return self.p_min + (self.p_max - self.p_min) * np.cos(x) ** 2
+    def set_energy_uJ(self, energy_uJ: float) -> float:
+        """Turn the plate to the angle for `energy_uJ`; returns the energy the reached angle gives."""
+        target = self.calibration.angle_for(energy_uJ) % 360.0
+        reached = self.mount.move_to_deg(target) % 360.0
+        miss = min(abs(reached - target), 360.0 - abs(reached - target))
+        if miss > ANGLE_TOLERANCE_DEG:
+            raise LasergenError(f"attenuator stopped at {reached:.3f} deg, not {target:.3f} deg")
+        return float(self.calibration.power(reached))
 
-    def angle_for(self, power: float) -> float:
-        if not self.p_min - 1e-12 <= power <= self.p_max + 1e-12:
-            raise LasergenError(f"{power:g} is outside the attenuator's range {self.p_min:g}..{self.p_max:g}")
-        f = min(1.0, max(0.0, (power - self.p_min) / (self.p_max - self.p_min)))
-        return self.theta0_deg + math.degrees(math.acos(math.sqrt(f))) / 2.0
+    def energy_uJ(self) -> float:
+        return float(self.calibration.power(self.mount.angle_deg()))
 
 
 class AttenuatorLaser(Laser):

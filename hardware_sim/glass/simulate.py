@@ -202,7 +202,7 @@ def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float 
 LEDGER_SUFFIX = ".ledger.npz"  # what `lasergen stream --port sim://` saves beside JOB
 
 
-def simulate_job(job_path: str | Path, machine: str | MachineProfile = "default", material: str | None = None,
+def simulate_job(job_path: str | Path, machine: str | MachineProfile | None = None, material: str | None = None,
                  check_sum: bool = True, **options) -> tuple[Prediction, dict]:
     """Read a job file the way the controller would (its G-code, run on the emulated controller)
     and simulate it; or simulate a beam history (`JOB.ledger.npz`, what the emulated laser did
@@ -212,7 +212,7 @@ def simulate_job(job_path: str | Path, machine: str | MachineProfile = "default"
     and the manifest (whose `promises` `verify` checks)."""
     from lasergen.job import parse_header, read_job
 
-    machine = machine if isinstance(machine, MachineProfile) else MachineProfile.load(machine)
+    machine = MachineProfile.load(machine) if isinstance(machine, str) else machine  # None: the job's own
     path = Path(job_path)
     if path.suffix == ".npz":
         source, manifest = BeamHistory.load(path), {}
@@ -223,6 +223,6 @@ def simulate_job(job_path: str | Path, machine: str | MachineProfile = "default"
             manifest = parse_header(head)[0] or {}
     else:
         job = read_job(path, machine, check_sum=check_sum)
-        source, manifest = job, job.manifest
+        source, manifest, machine = job, job.manifest, job.machine
     chosen = material or manifest.get("material") or "BrI"
     return simulate(source, machine, chosen, **options), manifest

@@ -117,7 +117,12 @@ def check_qr(prediction, promise: dict, margin: bool = True) -> ViewCheck:
     return result
 
 
-CHECKS = {"qr": check_qr}
+def check_shape(prediction, promise: dict, margin: bool = True) -> ViewCheck:
+    from hardware_sim.glass.shape_check import check_shape as check  # vector jobs' region (IoU)
+    return check(prediction, promise, margin)
+
+
+CHECKS = {"qr": check_qr, "shape": check_shape}
 
 
 def check_views(prediction, promises, margin: bool = True) -> list[ViewCheck]:

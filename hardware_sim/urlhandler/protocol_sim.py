@@ -1,10 +1,12 @@
 """pyserial URL handler `sim://`: the emulated GRBL controller, in-process.
 
-    sim://[?device=NAME][&clock=ff|real][&speed=K][&baud=115200][&machine=default]
+    sim://[?device=NAME][&port=stage|attenuator][&clock=ff|real][&speed=K][&baud=115200][&machine=default]
           [&material=BrI][&drop_after=N][&error_on=K:C][&alarm_on=K:A][&corrupt=P]
           [&stall_after=N][&seed=S]
 
-Without `device`, each open makes a fresh controller that dies with the port; with it, the
+`machine` picks the profile, and its controller family the emulator (GRBL, PI GCS, ...); `port`
+picks which device of the rig this port reaches (the stage controller, or the attenuator's
+rotation mount of the same named device). Without `device`, each open makes a fresh controller that dies with the port; with it, the
 named controller persists across opens (same position and exposure ledger). `baud` paces
 both directions at 10 bits per byte (default: no pacing, as fast as the host reads).
 `clock=ff` (default) fast-forwards simulated time; `clock=real` runs it at `speed` x real
@@ -26,7 +28,7 @@ from hardware_sim.transport import Pacer
 from lasergen import LasergenError
 from lasergen.machine import MachineProfile
 
-DEVICE_OPTIONS = {"device", "clock", "speed", "baud", "machine", "material"}
+DEVICE_OPTIONS = {"device", "clock", "speed", "baud", "machine", "material", "port"}
 
 
 class Serial(SerialBase):
@@ -37,7 +39,8 @@ class Serial(SerialBase):
         try:
             faults = FaultPlan.from_options({k: v for k, v in options.items() if k not in DEVICE_OPTIONS})
             machine = MachineProfile.load(options.get("machine", "default"))
-            self._device = open_device(machine, options.get("device"), clock=options.get("clock", "ff"),
+            self._device = open_device(machine, options.get("device"), port=options.get("port", "stage"),
+                                       clock=options.get("clock", "ff"),
                                        speed=float(options.get("speed", 1.0)), material=options.get("material"))
         except (LasergenError, ValueError) as exc:
             raise SerialException(f"sim://: {exc}") from None

@@ -1,7 +1,9 @@
 """Pattern sources: each turns a spec (a dict, as in a TOML spec file) into an Artwork.
 
-An Artwork is a boolean mask (True = expose) on a square grid of `pitch_um`, plus what the
-source promises about it (`meta`, e.g. a QR payload), which `verify` checks later.
+An Artwork is a boolean mask (True = expose) on a square grid of `pitch_um`, or, from a vector
+source, named groups of vector geometry (`groups`: SVG layer or stroke colour, DXF layer, GDS
+layer/datatype -> `Shapes`), plus what the source promises about it (`meta`, e.g. a QR
+payload), which `verify` checks later.
 A new source is one module with `from_spec(spec, base_dir) -> Artwork` and one line below.
 """
 
@@ -13,19 +15,26 @@ from pathlib import Path
 import numpy as np
 
 from lasergen import LasergenError
+from lasergen.shapes import Shapes
 
 
 @dataclass
 class Artwork:
-    mask: np.ndarray
+    mask: np.ndarray | None
     pitch_um: float
     meta: dict = field(default_factory=dict)
+    groups: dict[str, Shapes] | None = None  # vector sources: group name -> geometry (mask is None)
+
+    @property
+    def is_vector(self) -> bool:
+        return self.groups is not None
 
 
 def _registry():
-    from lasergen.sources import bitmap, qr, text
+    from lasergen.sources import bitmap, dxf, gds, points, qr, svg, text
 
-    return {"bitmap": bitmap.from_spec, "qr": qr.from_spec, "text": text.from_spec}
+    return {"bitmap": bitmap.from_spec, "qr": qr.from_spec, "text": text.from_spec, "svg": svg.from_spec,
+            "dxf": dxf.from_spec, "gds": gds.from_spec, "points": points.from_spec}
 
 
 def make_artwork(spec: dict, base_dir: Path = Path(".")) -> Artwork:

@@ -10,7 +10,8 @@ Every G0 carries absolute X and Y; a G1 states Y and F when they change and alwa
 first G1 after a G0, a dot or a pass start, so a job resumed from any G0 (the runner restarts
 at the G0 that begins a scan line) needs no modal history but G21 G90 and, inside a raster
 pass, M3. Within a scan line a G1 is `G1X..S..`: ~40 % fewer bytes on the serial link.
-A raster pass is bracketed by `M3S0` and `M5`; a `;@pass` comment names it for the reader.
+A line pass (raster or vector) is bracketed by `M3S0` and `M5`; a `;@pass` comment names it
+for the reader.
 Numbers are written as fixed point with trailing zeros trimmed, by building a byte matrix
 (rows x columns) with 0 as "no character" and dropping the zeros in one pass: ~10^7 lines/min.
 """
@@ -177,10 +178,10 @@ def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict
             info = pass_info.get(pid, {})
             mode = info.get("mode", "dots" if (path.kind[a:b] == DWELL).any() else "raster")
             head = pass_comment(pid, int(path.layer[a]), info.get("name", ""), info.get("recipe", ""), mode) + "\n"
-            yield (head + ("M3S0\n" if mode == "raster" else "")).encode()
+            yield (head + ("M3S0\n" if mode != "dots" else "")).encode()
             for c in range(a, b, CHUNK_ROWS):
                 chunk = slice(c, min(c + CHUNK_ROWS, b))
                 yield format_rows(path.take(chunk), machine, need_y[chunk], need_f[chunk])
-            if mode == "raster":
+            if mode != "dots":
                 yield b"M5\n"
     yield b"M5\n"

@@ -10,8 +10,6 @@ which yields the identical toolpath several times faster.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from lasergen import LasergenError
@@ -19,14 +17,8 @@ from lasergen.backends.grbl.gcode.fastread import fast_read
 from lasergen.backends.grbl.gcode.interpreter import Interpreter
 from lasergen.backends.grbl.gcode.words import LINE_BUFFER_SIZE, GcodeError, clean_line
 from lasergen.machine import MachineProfile
+from lasergen.program import ParsedProgram
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
-
-
-@dataclass
-class ParsedProgram:
-    toolpath: Toolpath
-    row_line: np.ndarray  # 0-based source line of each toolpath row
-    n_lines: int
 
 
 def parse_pass_marker(raw: str) -> tuple[int, int] | None:

@@ -1,0 +1,100 @@
+"""Vector benchmarks: planning a large SVG, and previewing a large raster job.
+
+    python benchmarks/vector_bench.py            # all cases, each in a fresh process
+    python benchmarks/vector_bench.py svg10k     # one case: svg10k | preview4096
+
+Targets (issue 15): an SVG of 10,000 paths (half filled arc-bounded shapes with a hole, half
+stroked Bezier curves) read, planned and written in < 5 s on one core; `lasergen preview` of
+the 4096 x 4096 Floyd-Steinberg bitmap job (plan_bench's, ~10^7 rows) in < 10 s, reading the
+job included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def svg_of_paths(n: int) -> str:
+    """n paths on a grid in a 100 mm document: rings with a hole (arcs, evenodd) and S-curves."""
+    side = int(n ** 0.5 + 0.999)
+    pitch = 100.0 / side
+    r = 0.35 * pitch
+    items = []
+    for i in range(n):
+        cx, cy = (i % side + 0.5) * pitch, (i // side + 0.5) * pitch
+        if i % 2 == 0:
+            items.append(f'<path fill="#000" fill-rule="evenodd" d="M {cx - r:.3f} {cy:.3f} '
+                         f'A {r:.3f} {r:.3f} 0 1 0 {cx + r:.3f} {cy:.3f} A {r:.3f} {r:.3f} 0 1 0 {cx - r:.3f} {cy:.3f} Z '
+                         f'M {cx - r / 2:.3f} {cy:.3f} A {r / 2:.3f} {r / 2:.3f} 0 1 0 {cx + r / 2:.3f} {cy:.3f} '
+                         f'A {r / 2:.3f} {r / 2:.3f} 0 1 0 {cx - r / 2:.3f} {cy:.3f} Z"/>')
+        else:
+            items.append(f'<path fill="none" stroke="#000" d="M {cx - r:.3f} {cy:.3f} '
+                         f'C {cx - r / 3:.3f} {cy - r:.3f} {cx + r / 3:.3f} {cy + r:.3f} {cx + r:.3f} {cy:.3f}"/>')
+    return ('<svg xmlns="http://www.w3.org/2000/svg" width="100mm" height="100mm" viewBox="0 0 100 100">'
+            + "".join(items) + "</svg>")
+
+
+def case_svg10k(tmp: Path) -> dict:
+    from lasergen.build import plan_to_file, single_layer_pattern
+    from lasergen.machine import MachineProfile
+    from lasergen.recipe import Recipe
+    from lasergen.sources import make_artwork
+    from plan_bench import _profile_dict
+
+    (tmp / "many.svg").write_text(svg_of_paths(10_000))
+    machine = MachineProfile.from_dict({**_profile_dict(), "travel": {"x_mm": [0, 200], "y_mm": [0, 200]}})
+    t0 = time.perf_counter()
+    art = make_artwork({"kind": "svg", "path": str(tmp / "many.svg")})
+    t_read = time.perf_counter() - t0
+    pattern = single_layer_pattern(art, Recipe(hatch_um=50.0), (10.0, 10.0), "svg")
+    manifest = plan_to_file(pattern, tmp / "many.gcode", machine)
+    elapsed = time.perf_counter() - t0
+    return {"case": "SVG of 10,000 paths (5,000 filled rings with holes, 5,000 Bezier strokes), 50 um hatch",
+            "seconds": round(elapsed, 2), "read_s": round(t_read, 2), "marks": manifest["counts"]["marks"],
+            "gcode_MB": round((tmp / "many.gcode").stat().st_size / 1e6, 1)}
+
+
+def case_preview4096(tmp: Path) -> dict:
+    from lasergen.job import read_job
+    from lasergen.machine import MachineProfile
+    from lasergen.preview import draw_preview
+    from plan_bench import _profile_dict, case_bitmap
+
+    case_bitmap(tmp)  # writes tmp/bitmap.gcode
+    machine = MachineProfile.from_dict({**_profile_dict(), "travel": {"x_mm": [0, 200], "y_mm": [0, 200]}})
+    t0 = time.perf_counter()
+    job = read_job(tmp / "bitmap.gcode", machine, check_sum=False)
+    t_read = time.perf_counter() - t0
+    info = draw_preview(job.toolpath, tmp / "bitmap.png")
+    elapsed = time.perf_counter() - t0
+    return {"case": "preview of the 4096x4096 Floyd-Steinberg bitmap job", "seconds": round(elapsed, 2),
+            "read_s": round(t_read, 2), "draw_s": round(elapsed - t_read, 2), "rows": len(job.toolpath),
+            "marks": info["marks"], "png_px": info["size_px"]}
+
+
+CASES = {"svg10k": case_svg10k, "preview4096": case_preview4096}
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] in CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(CASES[sys.argv[1]](Path(tmp))))
+        return
+    for name in CASES:
+        out = subprocess.run([sys.executable, __file__, name], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        print(json.dumps(json.loads(out.stdout.strip().splitlines()[-1]), indent=None))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Streaming a GCS send plan: groups of commands, each proven before the next is sent.
+
+A group is written in one write and closed by `ERR?`:
+  - set commands (VEL, ACC, CTO, TRO <gate> 0, ...) accumulate and are proven by the ERR? of
+    the next group boundary;
+  - an arming `TRO <gate> 1` closes the group before it (so a refused setting stops the stream
+    before any beam-on command is sent) and opens the group of its motion;
+  - a motion command (MOV, MAC START) closes its group; the stream then waits for the motion
+    to end (`#5` or `#8`), checks `ONT?` and `POS?` against the target, and `ERR?` again:
+    only then is the command reported executed;
+  - `;@energy` turns the attenuator (gate closed: every group before it was proven);
+  - a `MAC BEG .. MAC END` block goes as one group (inside it the controller records, so no
+    `ERR?` may be sent), and is skipped when the controller already holds that macro (no
+    flash write per job).
+Every wait is bounded by the row's modelled duration plus `stall_s`; silence is a stall, a
+failed port the link, bytes that are not GCS a protocol fault, a refusal an error (or a
+reset / alarm, see `PiGcsSession.classify_halt`). Abort and pause are checked between
+groups and while waiting for motion.
+"""
+
+from __future__ import annotations
+
+import time
+
+from drivers.pi_gcs.client import Garbled, LinkLost, Silent
+from drivers.session import DeviceError, DeviceStatus, StreamHalt
+from lasergen import LasergenError
+from lasergen.backends.pi_gcs.codes import error_text
+from lasergen.backends.pi_gcs.commands import MACRO_RUNNING, MOTION_MASK, pairs, split_command
+
+STALL_S = 3.0
+POLL_S = 0.002
+TOLERANCE_MM = 0.001
+
+
+class Streamer:
+    def __init__(self, session, plan, handler, stall_s: float = STALL_S):
+        self.s, self.plan, self.handler = session, plan, handler
+        self.client = session.client
+        self.items = plan.payload
+        self.stall_s = stall_s
+        self.pending: list[int] = []
+        self.arm = f"TRO {session.gate} 1"
+
+    def run(self):
+        try:
+            self._run()
+        except LinkLost as exc:
+            raise StreamHalt("link", str(exc)) from None
+        except Silent as exc:
+            raise StreamHalt("stall", f"controller stopped responding ({exc})") from None
+        except (Garbled, ValueError, KeyError) as exc:
+            raise StreamHalt("protocol", f"unreadable answer from the controller ({exc})") from None
+        except DeviceError as exc:
+            raise StreamHalt("error", str(exc)) from None
+
+    def _run(self):
+        k, n = 0, len(self.items)
+        while k < n:
+            self._control()
+            text = self.items[k][0]
+            mnemonic, _ = split_command(text)
+            if mnemonic == "MAC BEG":
+                k = self._macro_block(k)
+                continue
+            if text.startswith(";@energy "):
+                self._flush()
+                self._energy(k, float(text.split()[1]))
+            elif text == self.arm:
+                self._flush()
+                self.pending.append(k)
+            elif mnemonic in ("MOV", "MAC START"):
+                self.pending.append(k)
+                self._flush(motion=True)
+            else:
+                self.pending.append(k)
+            k += 1
+        self._flush()
+
+    # ---- groups ----
+    def _flush(self, motion: bool = False):
+        if not self.pending:
+            return
+        seqs, self.pending = self.pending, []
+        last = seqs[-1]
+        self.handler.written(last)
+        self.client.send(*(self.items[q][0] for q in seqs))
+        self._check(seqs[0], "ERR? after " + self.items[last][0])
+        self.handler.acked(last)
+        if motion:
+            self._wait_motion(last)
+            self._check(last, "ERR? after the motion of " + self.items[last][0])
+        self.handler.executed(last)
+
+    def _check(self, seq: int, what: str):
+        code = self.client.error()
+        if code:
+            kind = self.s.classify_halt(code)
+            raise StreamHalt(kind, f"{self.items[seq][0]!r}: {error_text(code)}",
+                             seq=seq if kind == "error" else None, code=code)
+
+    def _wait_motion(self, seq: int):
+        text, duration = self.items[seq]
+        mnemonic, args = split_command(text)
+        deadline = time.monotonic() + 2.0 * duration + self.stall_s
+        probe, busy = (MOTION_MASK, lambda a: a not in ("0", "")) if mnemonic == "MOV" else \
+            (MACRO_RUNNING, lambda a: a == "1")
+        while busy(self.client.single(probe).strip()):
+            self._control(moving=True)
+            if time.monotonic() > deadline:
+                raise StreamHalt("stall", f"{text!r} still running after {deadline - time.monotonic() + 2 * duration + self.stall_s:.1f} s")
+            time.sleep(POLL_S)
+        if mnemonic != "MOV":
+            return
+        axes = " ".join(self.s.axes)
+        while not all(v == "1" for v in self.client.query_axes(f"ONT? {axes}").values()):
+            if time.monotonic() > deadline:
+                raise StreamHalt("stall", f"{text!r}: axes not on target within the expected time")
+            time.sleep(POLL_S)
+        position = self.s._position()
+        target = {a: float(v) for a, v in pairs(args)}
+        if any(abs(position[i] - target[a]) > TOLERANCE_MM for i, a in enumerate(self.s.axes) if a in target):
+            kind = self.s.classify_halt(5)
+            raise StreamHalt("reset" if kind == "reset" else "alarm",
+                             f"{text!r}: the stage stands at {position}, not at the target")
+        self.handler.status(DeviceStatus("idle", position))
+
+    def _macro_block(self, k: int) -> int:
+        end = k
+        while end < len(self.items) and split_command(self.items[end][0])[0] != "MAC END":
+            end += 1
+        self._flush()
+        seqs = list(range(k, min(end, len(self.items) - 1) + 1))
+        if self.s.macro_defined():
+            self.handler.written(seqs[-1])
+            self.handler.acked(seqs[-1])
+            self.handler.executed(seqs[-1])
+        else:
+            self.pending = seqs
+            self._flush()
+        return seqs[-1] + 1
+
+    def _energy(self, seq: int, energy_uJ: float):
+        if self.s.attenuator is None:
+            raise StreamHalt("error", f"the job sets {energy_uJ:g} uJ but no attenuator is connected", seq=seq)
+        self.handler.written(seq)
+        try:
+            self.s.attenuator.set_energy_uJ(energy_uJ)
+        except LasergenError as exc:
+            raise StreamHalt("error", f"attenuator: {exc}", seq=seq) from None
+        self.handler.acked(seq)
+        self.handler.executed(seq)
+
+    # ---- control from other threads ----
+    def _control(self, moving: bool = False):
+        if self.s._abort:
+            raise StreamHalt(self.s._abort, "aborted by the operator" if self.s._abort == "abort" else "interrupted")
+        while self.s._paused.is_set() and not moving:
+            time.sleep(0.02)
+            if self.s._abort:
+                raise StreamHalt(self.s._abort, "aborted by the operator")

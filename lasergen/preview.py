@@ -1,0 +1,182 @@
+"""Toolpath preview: what the controller will do, drawn as a PNG (no physics).
+
+Marks are coloured by pulse energy (a perceptual ramp between the job's lowest and highest
+energy) or by pass (a repeating palette); dots are discs whose area grows with their dwell;
+travel (G0) and blank moves (G1 S0: lead-ins, gaps) are thin dashed grey lines; the marks'
+bounds are a thin frame; a caption strip holds a scale bar, the bounds and the legend.
+Seen from the laser side: machine +X to the right, +Y up (image row 0 is the largest Y).
+
+Drawing is vectorised: every segment is sampled at <= 0.5 px steps (all segments of a chunk
+at once, np.repeat), the samples are written into an index image by fancy indexing, and the
+palette is applied once; a 10^6-move job draws in about a second. Travel is drawn first, so
+marks cover it; among marks, later rows win.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from lasergen import LasergenError
+from lasergen.toolpath import DWELL, RAPID, Toolpath
+
+RAMP = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], float)  # viridis
+PASS_COLOURS = np.array([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
+                         [140, 86, 75], [227, 119, 194], [188, 189, 34], [23, 190, 207]], np.uint8)
+BACKGROUND, TRAVEL_GREY, BLANK_GREY, FRAME_GREY = (255, 255, 255), (150, 150, 150), (200, 200, 200), (120, 120, 120)
+BG, TRAVEL, BLANK, FRAME, FIRST_MARK = 0, 1, 2, 3, 4  # index image values; marks from FIRST_MARK on
+LEVELS = 256
+DASH_PX = 8.0
+CAPTION_PX = 44
+CHUNK_SAMPLES = 1 << 22
+MAX_DOT_RADIUS_PX = 6
+
+
+def _ramp(levels: int) -> np.ndarray:
+    t = np.linspace(0, 1, levels) * (len(RAMP) - 1)
+    i = np.minimum(t.astype(int), len(RAMP) - 2)
+    f = (t - i)[:, None]
+    return (RAMP[i] * (1 - f) + RAMP[i + 1] * f).round().astype(np.uint8)
+
+
+class Canvas:
+    """An index image over machine coordinates, `mm_per_px` per pixel, row 0 at the top (max Y)."""
+
+    def __init__(self, bounds_mm, size_px: int):
+        x0, y0, x1, y1 = bounds_mm
+        span = max(x1 - x0, y1 - y0, 1e-6)
+        self.mm_per_px = span / max(1, size_px - 16)
+        pad = 8 * self.mm_per_px
+        self.x0, self.y1 = x0 - pad, y1 + pad
+        self.cols = int(np.ceil((x1 - x0 + 2 * pad) / self.mm_per_px)) + 1
+        self.rows = int(np.ceil((y1 - y0 + 2 * pad) / self.mm_per_px)) + 1
+        self.index = np.zeros((self.rows, self.cols), dtype=np.uint16)
+
+    def segments(self, x0, y0, x1, y1, value, dashed: bool = False):
+        """Draw segments (arrays) with per-segment index `value`, in chunks of samples."""
+        n = len(x0)
+        if n == 0:
+            return
+        length_px = np.hypot(x1 - x0, y1 - y0) / self.mm_per_px
+        samples = np.ceil(length_px * 2).astype(np.int64) + 1
+        value = np.broadcast_to(np.asarray(value, dtype=np.uint16), (n,))
+        cum = np.cumsum(samples)
+        edges = np.unique(np.r_[0, np.searchsorted(cum, np.arange(CHUNK_SAMPLES, cum[-1], CHUNK_SAMPLES)), n])
+        for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist()):
+            sl = slice(start, stop)
+            k = samples[sl]
+            seg = np.repeat(np.arange(stop - start), k)
+            offset = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
+            t = offset / np.maximum(k - 1, 1)[seg]
+            x = x0[sl][seg] + (x1[sl] - x0[sl])[seg] * t
+            y = y0[sl][seg] + (y1[sl] - y0[sl])[seg] * t
+            keep = slice(None)
+            if dashed:
+                keep = (offset * 0.5 // (DASH_PX / 2)) % 2 == 0
+            x, y, v = x[keep], y[keep], value[sl][seg][keep]
+            c = np.floor((x - self.x0) / self.mm_per_px).astype(np.int64)
+            r = np.floor((self.y1 - y) / self.mm_per_px).astype(np.int64)
+            on = (c >= 0) & (c < self.cols) & (r >= 0) & (r < self.rows)
+            self.index[r[on], c[on]] = v[on]
+
+    def discs(self, x, y, radius_px: np.ndarray, value):
+        value = np.broadcast_to(np.asarray(value, dtype=np.uint16), (len(x),))
+        c = np.floor((x - self.x0) / self.mm_per_px).astype(np.int64)
+        r = np.floor((self.y1 - y) / self.mm_per_px).astype(np.int64)
+        for rad in np.unique(radius_px):
+            dy, dx = np.mgrid[-rad:rad + 1, -rad:rad + 1]
+            inside = dx ** 2 + dy ** 2 <= rad ** 2 + rad
+            pick = radius_px == rad
+            rr = (r[pick][:, None] + dy[inside][None]).ravel()
+            cc = (c[pick][:, None] + dx[inside][None]).ravel()
+            on = (cc >= 0) & (cc < self.cols) & (rr >= 0) & (rr < self.rows)
+            self.index[rr[on], cc[on]] = np.repeat(value[pick], inside.sum())[on]
+
+
+def mark_values(path: Toolpath, marks: np.ndarray, colour_by: str):
+    """Index-image values of the marks and the palette (and legend range) that colours them."""
+    if colour_by == "pass":
+        passes = path.pass_id[marks]
+        return FIRST_MARK + (passes % len(PASS_COLOURS)).astype(np.uint16), PASS_COLOURS, None
+    energy = path.energy_uJ[marks].astype(np.float64)
+    lo, hi = (float(energy.min()), float(energy.max())) if energy.size else (0.0, 0.0)
+    level = np.zeros(energy.size) if hi <= lo else (energy - lo) / (hi - lo) * (LEVELS - 1)
+    return FIRST_MARK + np.rint(level).astype(np.uint16), _ramp(LEVELS), (lo, hi)
+
+
+def nice_length_mm(width_mm: float) -> float:
+    target = width_mm / 5
+    exponent = np.floor(np.log10(target))
+    return float(max(s * 10 ** exponent for s in (1, 2, 5, 10) if s * 10 ** exponent <= target))
+
+
+def caption(image: Image.Image, canvas: Canvas, bounds, legend, colour_by: str, palette) -> Image.Image:
+    out = Image.new("RGB", (image.width, image.height + CAPTION_PX), BACKGROUND)
+    out.paste(image, (0, 0))
+    draw = ImageDraw.Draw(out)
+    try:
+        font = ImageFont.load_default(size=13)
+    except TypeError:  # Pillow < 10.1
+        font = ImageFont.load_default()
+    bar_mm = nice_length_mm(canvas.cols * canvas.mm_per_px)
+    bar_px = max(1, int(round(bar_mm / canvas.mm_per_px)))
+    y = image.height + 12
+    draw.rectangle([8, y - 2, 8 + bar_px, y + 2], fill=(20, 20, 20))
+    label = f"{bar_mm * 1000:g} um" if bar_mm < 1 else f"{bar_mm:g} mm"
+    draw.text((14 + bar_px, y - 8), label, fill=(20, 20, 20), font=font)
+    draw.text((8, y + 10), f"marks X {bounds[0]:.3f}..{bounds[2]:.3f}  Y {bounds[1]:.3f}..{bounds[3]:.3f} mm",
+              fill=(20, 20, 20), font=font)
+    x = max(bar_px + 90, image.width // 2)
+    if legend is not None:
+        ramp = palette[np.linspace(0, len(palette) - 1, 120).astype(int)]
+        out.paste(Image.fromarray(np.repeat(ramp[None], 10, axis=0)), (x, y - 5))
+        draw.text((x + 126, y - 8), f"{legend[0]:g}..{legend[1]:g} uJ", fill=(20, 20, 20), font=font)
+    elif colour_by == "pass":
+        for i, colour in enumerate(palette[:6]):
+            draw.rectangle([x + 18 * i, y - 5, x + 18 * i + 12, y + 5], fill=tuple(int(v) for v in colour))
+        draw.text((x + 112, y - 8), "pass 0, 1, 2 ...", fill=(20, 20, 20), font=font)
+    return out
+
+
+def draw_preview(path: Toolpath, out: str | Path, colour_by: str = "energy", size_px: int = 2048,
+                 travel: bool = True) -> dict:
+    """Draw the toolpath into `out` (PNG); returns what was drawn."""
+    if colour_by not in ("energy", "pass"):
+        raise LasergenError(f"preview: colour_by must be 'energy' or 'pass', got {colour_by!r}")
+    if not 64 <= size_px <= 16384:
+        raise LasergenError(f"preview: size must be 64..16384 px, got {size_px}")
+    if not len(path):
+        raise LasergenError("preview: the job has no moves")
+    marks = path.is_mark
+    bounds = path.mark_bounds_mm() if marks.any() else path.bounds_mm()
+    canvas = Canvas(bounds, size_px)  # framed on the marks; travel beyond the frame is cut off
+    moving = path.kind != DWELL
+    if travel:
+        for kind_mask, value in ((moving & ~marks & (path.kind != RAPID), BLANK), (moving & (path.kind == RAPID), TRAVEL)):
+            canvas.segments(path.x0[kind_mask], path.y0[kind_mask], path.x1[kind_mask], path.y1[kind_mask], value, True)
+    x0, y0, x1, y1 = bounds
+    canvas.segments(np.array([x0, x1, x1, x0]), np.array([y0, y0, y1, y1]),
+                    np.array([x1, x1, x0, x0]), np.array([y0, y1, y1, y0]), FRAME, True)
+    values, palette, legend = mark_values(path, marks, colour_by)
+    lines = marks & moving
+    canvas.segments(path.x0[lines], path.y0[lines], path.x1[lines], path.y1[lines], values[lines[marks]])
+    dots = marks & ~moving
+    if dots.any():
+        dwell = path.dwell_s[dots].astype(np.float64)
+        biggest = MAX_DOT_RADIUS_PX if dots.sum() < 100_000 else 2
+        radius = np.clip(np.rint(biggest * np.sqrt(dwell / dwell.max())), 1, biggest).astype(np.int64)
+        canvas.discs(path.x0[dots], path.y0[dots], radius, values[dots[marks]])
+    colours = np.zeros((FIRST_MARK + len(palette), 3), dtype=np.uint8)
+    colours[[BG, TRAVEL, BLANK, FRAME]] = [BACKGROUND, TRAVEL_GREY, BLANK_GREY, FRAME_GREY]
+    colours[FIRST_MARK:] = palette
+    image = caption(Image.fromarray(colours[canvas.index]), canvas, bounds, legend, colour_by, palette)
+    try:
+        image.save(out, compress_level=1)
+    except (OSError, ValueError) as exc:
+        raise LasergenError(f"cannot write {out}: {exc}") from None
+    return {"out": str(out), "job_bounds_mm": [round(float(v), 6) for v in path.bounds_mm()],
+            "marks": int(marks.sum()), "dots": int(dots.sum()), "travels": int((~marks).sum()),
+            "bounds_mm": [round(float(v), 6) for v in bounds], "um_per_px": canvas.mm_per_px * 1000.0,
+            "size_px": [canvas.cols, canvas.rows + CAPTION_PX]}
