@@ -1,41 +1,47 @@
-"""The beam history of a job that is not streamed: its G-code run through the same emulated
-controller a stream drives (`hardware_sim.grbl.emulator.GrblEmulator`), in batch.
+"""The beam history of a job that is not streamed: its body run through the same emulated
+controller a stream drives, in batch, for the machine's controller family.
 
-The lines go in one at a time as a character-counting sender would send them, on the
-emulator's fast-forward clock (motion runs whenever a line waits on the planner queue), so the
-history has the times, junction speeds, syncs, dwell steps and S clamp of a real stream: a dry
-run and a stream predict alike. The controller is unlocked with `$X` (position 0, 0, 0: job
-coordinates are machine coordinates, as in the planner's jobs). An `error:N` or `ALARM:N`
-answer stops the run with a one-line error naming the line.
+    grbl     `hardware_sim.grbl.emulator.GrblEmulator`: the lines go in one at a time as a
+             character-counting sender would send them, on the emulator's fast-forward clock
+             (motion runs whenever a line waits on the planner queue), so the history has the
+             times, junction speeds, syncs, dwell steps and S clamp of a real stream. The
+             controller is unlocked with `$X` (position 0, 0, 0: job coordinates are machine
+             coordinates, as in the planner's jobs).
+    pi_gcs   `hardware_sim.pi_gcs.batch`: the session's connect, then each group as a session
+             sends it (motion waited for, the attenuator turned with the gate closed).
+A dry run and a stream of the same job therefore predict alike. A refused line stops the run
+with a one-line error naming it.
 """
 
 from __future__ import annotations
 
 from typing import Iterable
 
-from hardware_sim.grbl.emulator import GrblEmulator
 from hardware_sim.ledger import BeamHistory
 from lasergen import LasergenError
+from lasergen.backends import language_for, resolve
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import Toolpath
 
+RUNNERS = {"grbl": "hardware_sim.batch:run_grbl", "pi_gcs": "hardware_sim.pi_gcs.batch:run_batch"}
 
-def gcode_lines(source, machine: MachineProfile) -> Iterable[str]:
-    """G-code lines of a job (parsed Job: its body), a Toolpath (emitted) or G-code text."""
+
+def body_lines(source, machine: MachineProfile) -> list[str]:
+    """Body lines of a job (parsed Job: its body), a Toolpath (emitted for the machine) or text."""
     if isinstance(source, Toolpath):
-        from lasergen.backends.grbl.gcode.emit import emit_body
-
-        return b"".join(emit_body(source, machine, {})).decode().splitlines()
+        return b"".join(language_for(machine).emit_body(source, machine, {})).decode().splitlines()
     body = getattr(source, "body", source)
     if isinstance(body, str):
         return body.splitlines()
     if isinstance(body, (list, tuple)):
         return [str(line) for line in body]
-    raise LasergenError(f"cannot run a {type(source).__name__}: expected G-code text, a Toolpath or a Job")
+    raise LasergenError(f"cannot run a {type(source).__name__}: expected job text, a Toolpath or a Job")
 
 
-def run_batch(lines: Iterable[str], machine: MachineProfile) -> GrblEmulator:
+def run_grbl(lines: Iterable[str], machine: MachineProfile):
     """Execute G-code lines on a fresh emulated GRBL controller; returns it, idle."""
+    from hardware_sim.grbl.emulator import GrblEmulator
+
     emu = GrblEmulator(machine, fast_forward=True)
     emu.receive(b"$X\n")
     emu.take_output()
@@ -51,10 +57,18 @@ def run_batch(lines: Iterable[str], machine: MachineProfile) -> GrblEmulator:
     return emu
 
 
+def run_batch(lines: Iterable[str], machine: MachineProfile):
+    """The machine family's emulator after executing `lines`, idle."""
+    ref = RUNNERS.get(machine.controller)
+    if ref is None:
+        raise LasergenError(f"no batch run for controller {machine.controller!r} (known: {', '.join(RUNNERS)})")
+    return resolve(ref)(lines, machine)
+
+
 def history_of(source, machine: MachineProfile | None = None) -> BeamHistory:
-    """The beam history of `source`: a BeamHistory as it is, else G-code text, a Job or a Toolpath
-    executed in batch on the emulated controller."""
+    """The beam history of `source`: a BeamHistory as it is, else job text, a Job or a Toolpath
+    executed in batch on the machine's emulated controller."""
     if isinstance(source, BeamHistory):
         return source
-    machine = machine or MachineProfile.load()
-    return run_batch(gcode_lines(source, machine), machine).recorder.history()
+    machine = machine or getattr(source, "machine", None) or MachineProfile.load()
+    return run_batch(body_lines(source, machine), machine).recorder.history()

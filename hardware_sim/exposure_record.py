@@ -41,7 +41,7 @@ def speed_at(distance_mm: float, kinematics: tuple) -> float:
 class ExposureRecorder:
     def __init__(self, machine: MachineProfile, s_max: Callable[[], float] | None = None):
         self.machine = machine
-        self.s_max = s_max or (lambda: machine.s_max)
+        self.s_max = s_max or (lambda: machine.settings_dict.get("s_max", float("inf")))  # no S word: no clamp
         self.rows: list[tuple] = []        # executed toolpath rows
         self.segments: list[tuple] = []    # beam history rows (ledger.COLUMNS order)
         self.pass_id = -1

@@ -18,9 +18,10 @@ Algorithm (vectorised per plane; the one walk in time order is `nucleation`):
    exposure would grow): survival exp(-t_above / dissolve_time_s), so an over-hot dot has a dark
    core, an over-hot line a dark axis, and a strong second pass erases what was written. Pixels
    whose per-pulse peak exceeded the damage temperature for damage_time_s are damaged: no PL.
-6. Avrami. X = survival (1 - exp(-(D1 + D2)^n)). Rewrite extent n_rw = D2 / D1 (capped at
-   rewrite_max) where the first write had crystallised: a second identical pass gives 1, a
-   weaker one less, a pass over unwritten glass 0.
+6. Avrami. X = survival (1 - exp(-(D1 + D2)^n)). Rewrites: the crystals the first write had grown
+   (share s = X(D1) / X(D1 + D2) of the pixel's) are rewritten with extent n_rw = D2 / D1 (capped
+   at rewrite_max): a second identical pass gives 1, a weaker one less; the rest are first writes
+   of the rewriting pass. `rewrites` holds the pixel's extent s n_rw (`phase_model` splits it).
 """
 
 from __future__ import annotations
@@ -170,6 +171,13 @@ def avrami(dose: np.ndarray, n: float) -> np.ndarray:
     return -np.expm1(-power)
 
 
+def rewritten_share(dose_first: np.ndarray, dose_rewrite: np.ndarray, n: float) -> np.ndarray:
+    """Share of a pixel's crystals that the first write had grown before the rewrite."""
+    total = avrami(dose_first + dose_rewrite, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, avrami(dose_first, n) / np.where(total > 0, total, 1), 0).astype(np.float32)
+
+
 @dataclass
 class Plane:
     """One depth plane of the sample."""
@@ -180,6 +188,11 @@ class Plane:
     dose_first: np.ndarray
     dose_rewrite: np.ndarray
     erased: np.ndarray          # fraction of first-write crystals dissolved by later exposures
+    avrami_n: float = 1.5
+
+    def rewritten_share(self) -> np.ndarray | None:
+        """Share of each pixel's crystals that existed before a rewrite (None: nothing rewritten)."""
+        return rewritten_share(self.dose_first, self.dose_rewrite, self.avrami_n) if self.dose_rewrite.any() else None
 
 
 @dataclass
@@ -218,6 +231,9 @@ def writing_arrays(material: Material, energy_uJ: np.ndarray, rep_kHz: np.ndarra
         "core_um": [float(thermal.core_radius_um(material, f)) for e, f in points],
         "t_centre_K": [float(thermal.centre_temperature_K(material, e, f)) for e, f in points],
         "melt_um": [thermal.melt_radius_um(material, e, f) for e, f in points],
+        "axis_rate_per_s": [float(thermal.rate_per_s(material, thermal.centre_temperature_K(material, e, f)))
+                            for e, f in points],
+        "axial_um": [thermal.axial_length_um(material, e, f) for e, f in points],
     }
     out = {k: np.asarray(v)[inverse] for k, v in per_point.items()}
     out.update(energy_uJ=energy_uJ, rep_rate_kHz=rep_kHz, point=inverse)
@@ -266,15 +282,15 @@ def _plane(material: Material, grid: Grid, sub: BeamHistory, depth: float, total
     x_final[damaged] = 0.0
     rewrites = np.zeros(grid.shape, np.float32)
     if dose2.any():
-        first = avrami(dose1, n_avrami) >= detect
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(first, dose2 / np.where(dose1 > 0, dose1, 1), 0)
-        rewrites = np.minimum(ratio, np.float32(kin["rewrite_max"])).astype(np.float32)
+            ratio = np.where(dose1 > 0, dose2 / np.where(dose1 > 0, dose1, 1), 0)
+        rewrites = np.minimum(ratio, np.float32(kin["rewrite_max"])) * rewritten_share(dose1, dose2, n_avrami)
     totals["beam_on_s"] += float(pieces.dt_s.sum())
     totals["incubating_s"] += float((pieces.dt_s * (1 - state.keep)).sum())
     totals["rewriting_s"] += float(pieces.dt_s[state.rewriting].sum())
     totals["max_heat_K"] = max(totals["max_heat_K"], float(state.heat_K.max(initial=0.0)))
-    return Plane(depth, x_final, rewrites, damaged, dose1, dose2, (1 - surviving).astype(np.float32))
+    return Plane(depth, x_final, rewrites.astype(np.float32), damaged, dose1, dose2, (1 - surviving).astype(np.float32),
+                 n_avrami)
 
 
 def expose(history: BeamHistory, material: Material, grid: Grid) -> Exposure:

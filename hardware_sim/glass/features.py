@@ -5,7 +5,8 @@
                 outline); dots whose regions merged are counted but not measured
   line width    lit extent across each written segment at its midpoint: samples along the
                 normal every pitch/2, the contiguous lit run through the centre (vectorised over
-                segments). In a raster fill neighbouring lines merge, so this is the width of the
+                segments), its edges placed where the interpolated X crosses the detection level
+                (sub-pixel, so widths change smoothly with speed and energy). In a raster fill neighbouring lines merge, so this is the width of the
                 filled band; for isolated lines it is the line width.
 """
 
@@ -44,7 +45,8 @@ def dot_diameters_um(history: BeamHistory, grid: Grid, lit: np.ndarray) -> dict:
     return out
 
 
-def line_widths_um(history: BeamHistory, grid: Grid, lit: np.ndarray, reach_um: float = 300.0) -> dict:
+def line_widths_um(history: BeamHistory, grid: Grid, lit: np.ndarray, reach_um: float = 300.0,
+                   crystallized: np.ndarray | None = None, detect: float = 0.05) -> dict:
     exposures = history.exposures()
     lines = exposures.take(~exposures.is_dwell & (exposures.length_mm > 0))
     if not len(lines):
@@ -57,13 +59,35 @@ def line_widths_um(history: BeamHistory, grid: Grid, lit: np.ndarray, reach_um: 
     k = int(reach_um / 1000.0 / step_mm)
     offsets = np.arange(-k, k + 1) * step_mm
     mx, my = 0.5 * (lines.x0 + lines.x1), 0.5 * (lines.y0 + lines.y1)
-    r, c, inside = _pixel(grid, mx[:, None] + offsets * nx[:, None], my[:, None] + offsets * ny[:, None])
-    hit = lit[r, c] & inside
+    px, py = mx[:, None] + offsets * nx[:, None], my[:, None] + offsets * ny[:, None]
+    if crystallized is not None:  # sub-pixel: X interpolated bilinearly, edges where it crosses `detect`
+        x = _bilinear(grid, crystallized, px, py)
+        hit = x >= detect
+    else:
+        r, c, inside = _pixel(grid, px, py)
+        hit = lit[r, c] & inside
     centre = k
     # contiguous run through the centre: first unlit sample on each side
     right = np.where(~hit[:, centre:].all(axis=1), np.argmin(hit[:, centre:], axis=1), k + 1)
     left = np.where(~hit[:, :centre + 1][:, ::-1].all(axis=1), np.argmin(hit[:, :centre + 1][:, ::-1], axis=1), k + 1)
-    width = (right + left - 1).clip(min=0) * step_mm * 1000.0
+    samples = (right + left - 1).clip(min=0).astype(np.float64)
+    if crystallized is not None:  # move each edge from the last lit sample to the detect crossing
+        rows = np.arange(len(lines))
+        for first_dark in (np.minimum(centre + right, 2 * k), np.maximum(centre - left, 0)):
+            inner = np.clip(first_dark + np.where(first_dark > centre, -1, 1), 0, 2 * k)
+            a, b = x[rows, inner], x[rows, first_dark]
+            samples += np.where((a > b) & (first_dark != inner), (a - detect) / np.maximum(a - b, 1e-12), 0.0) - 0.5
+    width = samples.clip(min=0) * step_mm * 1000.0
     width = np.where(hit[:, centre], width, 0.0)
     return {"count": int(len(lines)), "median_um": float(np.median(width)), "min_um": float(width.min()),
             "max_um": float(width.max()), "dark": int((width == 0).sum())}
+
+
+def _bilinear(grid: Grid, values: np.ndarray, x_mm, y_mm) -> np.ndarray:
+    fr, fc = grid.fractional_index(x_mm, y_mm)
+    r0 = np.clip(np.floor(fr).astype(np.int64), 0, grid.ny - 2)
+    c0 = np.clip(np.floor(fc).astype(np.int64), 0, grid.nx - 2)
+    wr, wc = np.clip(fr - r0, 0, 1), np.clip(fc - c0, 0, 1)
+    v = values
+    return ((1 - wr) * ((1 - wc) * v[r0, c0] + wc * v[r0, c0 + 1])
+            + wr * ((1 - wc) * v[r0 + 1, c0] + wc * v[r0 + 1, c0 + 1]))

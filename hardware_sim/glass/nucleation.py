@@ -11,7 +11,7 @@ a coarse state grid (cells a third of the melt radius) remembers what the glass 
                  glass through the undercooled window at its trailing edge, where nuclei form
                  most readily, while a static pool holds its melt superheated (v_nuc:
                  `nucleation_speed_mm_s`, assumed). A static dot shorter than t_inc stays dark; a
-                 line lights after a lead-in of v t_inc / (1 + v / v_nuc) (~35 um at 0.4 mm/s) and
+                 line lights after a lead-in of v t_inc / (1 + v / v_nuc) (~9 um at 0.4 mm/s) and
                  the crystal then follows the pool (seeded growth, as a crystal line follows a
                  moving heat source in glass), so a line's start lags and its end does not.
   memory         when the beam leaves, the pool freezes in ~1 ms and the glass it melted keeps
@@ -20,6 +20,9 @@ a coarse state grid (cells a third of the melt radius) remembers what the glass 
                  it (the larger of the two: it re-melts the same order). Reach: two melt radii
                  (centre to centre), so exposures further apart than that (~55 um at the paper's
                  optimum) share no incubation: tens of um, not hundreds.
+  crystals       a nucleated pool leaves crystals where the dose on its axis after nucleation (k0 t at
+                 rest, k0 L_axial / v moving: L_axial the rate kernel's length along the path) reaches
+                 the detectable fraction; a pass that nucleated but moved too fast leaves none.
   seeds          crystals are permanent: a later pool whose melt reaches earlier crystals (centres
                  within 1.5 melt radii: crystals fill about half the melt) grows from them at
                  once (an adjacent raster line, a rewrite).
@@ -145,6 +148,7 @@ def nucleate(material: Material, pieces, depth_um, writing, bounds_mm) -> PieceS
     energy, rep = writing["energy_uJ"], writing["rep_rate_kHz"]
     phi_max = 0.0
     cool = kin["rewrite_cool_s"]
+    speed_all = pieces.speed_mm_s
     for s in range(cuts.size - 1):
         a, b = cuts[s], cuts[s + 1]
         x, y, t, dt = pieces.x_mm[a:b], pieces.y_mm[a:b], pieces.t_s[a:b], pieces.dt_s[a:b]
@@ -162,7 +166,8 @@ def nucleate(material: Material, pieces, depth_um, writing, bounds_mm) -> PieceS
                                            src["core"][None, lo:first]).sum(axis=1)
             heat[a:b] = rise[chunk[a:b] - my[0]]  # a stroke's chunks are consecutive
         t_inc = thermal.incubation_s(material, energy[a:b], rep[a:b], heat[a:b])
-        boost = 1.0 + pieces.speed_mm_s[a:b] / kin["nucleation_speed_mm_s"]
+        speed = speed_all[a:b]
+        boost = 1.0 + speed / kin["nucleation_speed_mm_s"]
         inc = np.where(np.isfinite(t_inc), boost * dt / np.where(np.isfinite(t_inc), t_inc, 1.0), 0.0)
         r, c = grid.cells(x, y)
         flat = r * grid.nx + c
@@ -175,10 +180,16 @@ def nucleate(material: Material, pieces, depth_um, writing, bounds_mm) -> PieceS
         with np.errstate(divide="ignore", invalid="ignore"):
             keep[a:b] = np.where(inc > 0, np.clip((phi - 1.0) / inc, 0.0, 1.0), 0.0)
         phi_max = max(phi_max, float(phi[-1]))
+        # crystals on the axis: the dose there after nucleation (a dwell: k0 t; a moving pool:
+        # k0 L_axial / v) must reach the detectable fraction; a nucleated but too fast pass leaves none
+        rate = writing["axis_rate_per_s"][a:b] * thermal.arrhenius(material, writing["t_centre_K"][a:b] + heat[a:b]) \
+            / thermal.arrhenius(material, writing["t_centre_K"][a:b])
+        exposure_s = np.where(speed > 0, writing["axial_um"][a:b] / 1000.0 / np.maximum(speed, 1e-12), dt)
+        axis_x = -np.expm1(-(rate * keep[a:b] * exposure_s) ** kin["avrami_n"])
         # what this stroke leaves in the glass: one entry per run of pieces in the same cell
         runs = np.flatnonzero(np.r_[flat[1:] != flat[:-1], True])
         starts = np.r_[0, runs[:-1] + 1]
-        lit = phi[runs] >= 1.0
+        lit = np.maximum.reduceat(axis_x, starts) >= kin["detect_fraction"]
         rad = np.round(melt[a:b][runs], 1)
         for radius in np.unique(rad):
             if radius <= 0:

@@ -202,7 +202,8 @@ def build_report(prediction, renders: dict | None = None, view_stats_by_view: di
     grid, mat, t = prediction.grid, prediction.material, prediction.treatment
     lit = prediction.lit
     features = {"dot_diameter": dot_diameters_um(prediction.ledger, grid, lit),
-                "line_width": line_widths_um(prediction.ledger, grid, lit)}
+                "line_width": line_widths_um(prediction.ledger, grid, lit, crystallized=prediction.exposure.crystallized,
+                                             detect=mat.kinetics["detect_fraction"])}
     stats = view_stats_by_view
     points = writing_points(prediction)
     return {

@@ -115,9 +115,9 @@ class Prediction:
 def sample_phases(exposure: Exposure, material: Material, treatment: Treatment) -> PhaseMaps:
     """Phase maps of the sample as seen from above: the depth planes' emission adds up."""
     planes = exposure.planes
+    each = [phases(p.crystallized, p.rewrites, material, treatment, p.rewritten_share()) for p in planes]
     if len(planes) == 1:
-        return phases(planes[0].crystallized, planes[0].rewrites, material, treatment)
-    each = [phases(p.crystallized, p.rewrites, material, treatment) for p in planes]
+        return each[0]
     red = sum(m.red for m in each)
     weighted = sum(m.red * m.red_peak_nm for m in each)
     peak = np.where(red > 0, weighted / np.where(red > 0, red, 1), each[0].red_peak_nm).astype(np.float32)
@@ -138,7 +138,7 @@ def simulate(source, machine: MachineProfile | None = None, material: str | Mate
              bandpass_nm: float | None = None) -> Prediction:
     """Predict the written sample. `source`: a BeamHistory, or G-code text, a parsed Job or a Toolpath
     (executed in batch on the emulated controller to get one)."""
-    machine = machine or MachineProfile.load()
+    machine = machine or getattr(source, "machine", None) or MachineProfile.load()
     material = Material.load(material)
     checks = ((pitch_um > 0, f"pitch must be > 0 um, got {pitch_um}"),
               (heat_treat_hours > 0, f"heat-treatment hours must be > 0, got {heat_treat_hours}"),

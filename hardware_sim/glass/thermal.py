@@ -168,6 +168,18 @@ def damage_radius_um(material: Material, energy_uJ, rep_rate_kHz) -> float:
     return radius_above_um(material, energy_uJ, rep_rate_kHz, material.thermal["damage_c"] + KELVIN, peak=True)
 
 
+def axial_length_um(material: Material, energy_uJ: float, rep_rate_kHz: float) -> float:
+    """L_axial = integral of k(|x|) dx / k(0) along a line through the focus: a pool moving at v
+    gives the glass on its axis the dose k(0) L_axial / v."""
+    melt = melt_radius_um(material, energy_uJ, rep_rate_kHz)
+    k0 = float(rate_per_s(material, centre_temperature_K(material, energy_uJ, rep_rate_kHz)))
+    if melt <= 0 or k0 <= 0:
+        return 0.0
+    x = np.linspace(-melt, melt, 801)
+    k = rate_per_s(material, temperature_K(material, energy_uJ, rep_rate_kHz, x))
+    return float(np.sum(k) * (x[1] - x[0]) / k0)
+
+
 def _sampled(material: Material, energy_uJ: float, rep_rate_kHz: float, pitch_um: float, radius_um: float,
              of_r) -> np.ndarray:
     m = int(np.ceil(radius_um / pitch_um)) + 1 if radius_um > 0 else 0

@@ -86,7 +86,7 @@ def test_qr_job_planned_on_default_recipes_decodes_from_uv(tmp_path):
     assert set(report["renders"]) == {"daylight", "uv365", "uv365_lp645"}
     assert decode_qr(tmp_path / "uv365.png") == ["lasergen QR 0042"]
     assert decode_qr(tmp_path / "daylight.png") == []          # level 1: nothing to read in daylight
-    for key in ("phases", "crystallized_area_um2", "layers", "features", "warnings", "predictions"):
+    for key in ("phases", "crystallized_area_um2", "planes", "features", "warnings", "predictions"):
         assert key in report
 
 
