@@ -11,9 +11,12 @@ Model (constants in the material profile's [focus] and [thermal] tables):
                    moved: the marginal ray of NA refracts to asin(NA / n), so a stage (or
                    objective) move dz shifts the focus by dz * tan(asin NA) / tan(asin(NA / n))
                    (n in the paraxial limit; 1.53 for NA 0.25, n = 1.5).
-  depth            the machine's Z is the objective: depth = depth_at_z0 - z * shift * 1000 um,
-                   where depth_at_z0 is the focus depth with the job's Z at 0 (the paper focuses
-                   0.2 mm below the surface); clipped at the surface.
+  depth            Z convention: machine Z is the focus axis and +Z moves the focus deeper into the
+                   glass (the sample rises towards the objective), so the controller's usual
+                   positive travel (GRBL: 0..$132 with soft limits) reaches every depth from the
+                   reference down: depth = depth_at_z0 + z * shift * 1000 um, depth_at_z0 the focus
+                   depth at Z = 0 (the paper focuses 0.2 mm below the surface); a history with Z < 0
+                   is clipped at the surface. `z_for_depth_mm` inverts it for depth planning.
   interaction      two exposures share glass only if their melt zones overlap: axially the melt
                    reaches r_melt + (r_z - r0) from the focal plane, so exposures further apart
                    in depth than twice that do not interact (heat aside, which `thermal` carries
@@ -38,9 +41,14 @@ def axial_radius_um(material: Material) -> float:
 
 
 def depth_um(material: Material, z_mm) -> np.ndarray:
-    """Focus depth below the surface for machine Z (mm)."""
-    depth = material.focus["depth_at_z0_um"] - np.asarray(z_mm, dtype=float) * 1000.0 * focal_shift_factor(material)
+    """Focus depth below the surface for machine Z (mm; +Z deeper)."""
+    depth = material.focus["depth_at_z0_um"] + np.asarray(z_mm, dtype=float) * 1000.0 * focal_shift_factor(material)
     return np.maximum(depth, 0.0)
+
+
+def z_for_depth_mm(material: Material, depth_um_) -> np.ndarray:
+    """Machine Z (mm) that puts the focus `depth_um_` below the surface."""
+    return (np.asarray(depth_um_, dtype=float) - material.focus["depth_at_z0_um"]) / (1000.0 * focal_shift_factor(material))
 
 
 def axial_interaction_um(material: Material, melt_radius_um: float) -> float:

@@ -40,8 +40,13 @@ SCHEMA: dict[str, dict[str, tuple[float, float]]] = {
                   "green_ht_shift_nm": (-50.0, 50.0), "iodide_as_written": (0.0, 1.0), "iodide_max": (0.0, 1.0),
                   "bromide_gap_eV": (1.0, 4.0), "iodide_gap_eV": (1.0, 4.0), "gap_bowing_eV": (-2.0, 2.0),
                   "rewrite_beta": (0.0, 100.0), "rewrite_red_gain": (0.0, 100.0), "rewrite_green_keep": (0.0, 1.0),
-                  "iodide_red_gain": (0.0, 100.0), "growth_gain": (0.0, 100.0), "vacancy_depth": (0.0, 1.0),
-                  "healing_gain": (0.0, 100.0)},
+                  "iodide_red_gain": (0.0, 100.0), "growth_gain": (0.0, 100.0)},
+    "recombination": {"radiative_rate_per_ns": (1e-6, 100.0), "nonradiative_rate_per_ns": (0.0, 100.0),
+                      "trapping_rate_per_ns": (0.0, 100.0), "detrapping_rate_per_ns": (0.0, 100.0),
+                      "trap_loss_rate_per_ns": (0.0, 100.0), "vacancy_trap_density": (1.0, 1e6),
+                      "healed_trap_density": (0.0, 1.0), "growth_radiative_slowdown": (0.0, 100.0),
+                      "halide_to_lead_as_written": (1.0, 5.0), "halide_to_lead_vacancy": (1.0, 5.0),
+                      "halide_to_lead_healed": (1.0, 5.0)},
     "spectra": {"green_fwhm_meV": (1.0, 1000.0), "red_fwhm_meV": (1.0, 1000.0), "green_stokes_nm": (0.0, 100.0),
                 "red_stokes_nm": (0.0, 100.0)},
     "daylight": {"absorbance": (0.0, 10.0), "edge_width_nm": (0.1, 100.0), "scatter": (0.0, 1.0),
@@ -106,6 +111,7 @@ class Material:
     thermal: dict
     kinetics: dict
     chemistry: dict
+    recombination: dict
     spectra: dict
     daylight: dict
     measurement: dict

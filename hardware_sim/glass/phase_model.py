@@ -19,8 +19,9 @@ material profile:
              from the green phase (514 nm), E_I an assumed CsPbI3 edge, b fitted so E(0.53) = 613 nm
              (PHYSICS D.24); more iodide, longer wavelength (a rewritten core x ~ 0.78: 658 nm).
   green      peak + green_ht_shift * xi_green_shift (<= 2 nm, paper Fig. S8a)
-  intensity  common = X * (1 + growth_gain xi_growth) * Q_I,
-             Q_I = (1 - xi_heal)(1 - vacancy_depth xi_vac) + xi_heal healing_gain   (pure I)
+  intensity  common = X * (1 + growth_gain xi_growth) * Q, Q the PL yield relative to as written
+             from `recombination` (one rate model: halide-vacancy traps formed at 200-450 C quench
+             the PL and lengthen the decay, healing at 550 C removes them; pure I only)
              green = w_g * common * rewrite_green_keep ** n_rw
              red   = w_r * common * (1 + iodide_red_gain p_HT) * (1 + (rewrite_red_gain - 1) p_rw)
   measuring  at T_meas instead of the reference 25 C (reversible, so a function of T_meas only):
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hardware_sim.glass.material import KELVIN, Material
+from hardware_sim.glass.recombination import recombination
 
 HC_EV_NM = 1239.841984
 K_B_EV = 8.617333262e-5
@@ -116,7 +118,8 @@ def phases(crystallized: np.ndarray, rewrites: np.ndarray, material: Material,
     n_pix = np.maximum(rewrites, np.float32(0.0))
     rewritten = bool(n_pix.any())
     p_ht = xi["iodide"]
-    quality = (1 - xi["healing"]) * (1 - ch["vacancy_depth"] * xi["vacancy"]) + xi["healing"] * ch["healing_gain"]
+    recomb = recombination(material, xi)
+    quality = recomb["quality"]
     common_scalar = float((1 + ch["growth_gain"] * xi["growth"]) * quality * meas["intensity"])
     green = crystallized * np.float32(common_scalar * ch["green_weight"])
     red = crystallized * np.float32(common_scalar * ch["red_weight"] * (1 + ch["iodide_red_gain"] * p_ht))
@@ -137,7 +140,7 @@ def phases(crystallized: np.ndarray, rewrites: np.ndarray, material: Material,
         red_energy = np.full(crystallized.shape, first_eV, np.float32)
     red_peak = (np.float32(HC_EV_NM) / red_energy).astype(np.float32)
     green_peak = float(eV_to_nm(nm_to_eV(ch["green_peak_nm"] + ch["green_ht_shift_nm"] * xi["green_shift"]) + shift_eV))
-    factors = {"heat_treatment_extents": xi, "iodide_from_heat_treatment": p_ht, "quality_factor": quality,
+    factors = {"heat_treatment_extents": xi, "iodide_from_heat_treatment": p_ht, "quality_factor": quality, "recombination": recomb,
                "iodide_fraction_as_written": float(iodide_fraction(material, p_ht)),
                "brightness_factor": common_scalar, "measurement": meas}
     return PhaseMaps(green, red, red_peak, green_peak,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hardware_sim.grbl.emulator import GrblEmulator
+from hardware_sim.glass.focus import focal_shift_factor, z_for_depth_mm
 from hardware_sim.glass.material import Material
 from hardware_sim.glass.phase_model import Treatment, phases
 from hardware_sim.glass.report import build_report
@@ -79,11 +80,17 @@ def test_d19_far_neighbours_do_not_light_a_dot_close_ones_may_and_order_matters(
 def test_d21_lines_far_apart_in_depth_do_not_interact():
     line = "G0X5Y5Z{z}\nM3\nG1X6F24S200\nM5\n"
     same, rep_same = sim(line.format(z=0) + line.format(z=0))
-    # Z + 0.1 mm moves the focus 0.15 mm shallower (refraction), beyond the axial interaction length
-    deep, rep_deep = sim(line.format(z=0) + line.format(z=0.1))
+    # +Z moves the focus deeper: Z2 puts it 2 mm x 1.53 (refraction) = 3.1 mm below the first line
+    deep, rep_deep = sim(line.format(z=0) + line.format(z=2))
     assert rep_same["phases"]["red"]["peak_nm"] > 645          # same depth: a rewrite
     assert rep_deep["phases"]["red"]["peak_nm"] < 620          # 2 mm apart in Z: two first writes
     assert len(deep.exposure.planes) == 2 and len(same.exposure.planes) == 1
+    depths = sorted(p["depth_um"] for p in rep_deep["planes"])
+    assert depths[0] == pytest.approx(200.0) and depths[1] - depths[0] == pytest.approx(2000 * focal_shift_factor(deep.material))
+    # each plane holds one first-write line, as bright as the line alone
+    lone, rep_lone = sim(line.format(z=0))
+    assert all(p["lit_area_um2"] == pytest.approx(rep_lone["crystallized_area_um2"], rel=0.02) for p in rep_deep["planes"])
+    assert z_for_depth_mm(deep.material, depths[1]) == pytest.approx(2.0)
 
 
 def test_hold_in_the_middle_of_a_mark_appears_at_its_true_time():
