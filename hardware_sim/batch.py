@@ -6,7 +6,8 @@ controller a stream drives, in batch, for the machine's controller family.
              (motion runs whenever a line waits on the planner queue), so the history has the
              times, junction speeds, syncs, dwell steps and S clamp of a real stream. The
              controller is unlocked with `$X` (position 0, 0, 0: job coordinates are machine
-             coordinates, as in the planner's jobs).
+             coordinates, as in the planner's jobs). A body in lasergen's own dialect takes the
+             executor's batch path (`hardware_sim.grbl.batch`: the same history, vectorised).
     pi_gcs   `hardware_sim.pi_gcs.batch`: the session's connect, then each group as a session
              sends it (motion waited for, the attenuator turned with the gate closed).
 A dry run and a stream of the same job therefore predict alike. A refused line stops the run
@@ -19,12 +20,9 @@ from typing import Iterable
 
 from hardware_sim.ledger import BeamHistory
 from lasergen import LasergenError
-from lasergen.backends import language_for, resolve
+from lasergen.backends import language_for
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import Toolpath
-
-RUNNERS = {"grbl": "hardware_sim.batch:run_grbl", "pi_gcs": "hardware_sim.pi_gcs.batch:run_batch"}
-
 
 def body_lines(source, machine: MachineProfile) -> list[str]:
     """Body lines of a job (parsed Job: its body), a Toolpath (emitted for the machine) or text."""
@@ -57,12 +55,21 @@ def run_grbl(lines: Iterable[str], machine: MachineProfile):
     return emu
 
 
-def run_batch(lines: Iterable[str], machine: MachineProfile):
-    """The machine family's emulator after executing `lines`, idle."""
-    ref = RUNNERS.get(machine.controller)
-    if ref is None:
-        raise LasergenError(f"no batch run for controller {machine.controller!r} (known: {', '.join(RUNNERS)})")
-    return resolve(ref)(lines, machine)
+def grbl_history(lines: list[str], machine: MachineProfile) -> BeamHistory:
+    """GRBL: the executor's batch path for lasergen's own dialect, else line by line."""
+    from hardware_sim.grbl.batch import batch_history
+
+    history = batch_history(lines, machine)
+    return history if history is not None else run_grbl(lines, machine).recorder.history()
+
+
+def pi_history(lines: list[str], machine: MachineProfile) -> BeamHistory:
+    from hardware_sim.pi_gcs.batch import run_batch as run_pi
+
+    return run_pi(lines, machine).recorder.history()
+
+
+HISTORIES = {"grbl": grbl_history, "pi_gcs": pi_history}
 
 
 def history_of(source, machine: MachineProfile | None = None) -> BeamHistory:
@@ -71,4 +78,7 @@ def history_of(source, machine: MachineProfile | None = None) -> BeamHistory:
     if isinstance(source, BeamHistory):
         return source
     machine = machine or getattr(source, "machine", None) or MachineProfile.load()
-    return run_batch(body_lines(source, machine), machine).recorder.history()
+    run = HISTORIES.get(machine.controller)
+    if run is None:
+        raise LasergenError(f"no batch run for controller {machine.controller!r} (known: {', '.join(HISTORIES)})")
+    return run(body_lines(source, machine), machine)
