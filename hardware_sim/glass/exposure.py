@@ -36,7 +36,7 @@ from hardware_sim.glass.material import Material
 from hardware_sim.glass.nucleation import nucleate, stroke_bounds
 from hardware_sim.ledger import BeamHistory
 
-PIECES_PER_PIXEL = 2
+PIECES_PER_PIXEL = 1
 
 
 @dataclass(frozen=True)
@@ -118,35 +118,61 @@ def cut_into_pieces(history: BeamHistory, pitch_um: float) -> Pieces:
     row = np.repeat(np.arange(len(history)), n)
     first = np.repeat(np.cumsum(n) - n, n)
     j = np.arange(row.size) - first
-    frac_a, frac_b = j / n[row], (j + 1) / n[row]
-    L, v0, vp, v1, acc = (length[row], history.v_entry[row], history.v_peak[row], history.v_exit[row],
-                          history.accel[row])
-    t_total = time_along(length, length, history.v_entry, history.v_peak, history.v_exit, history.accel)
+    # the time the beam reaches each piece boundary (n + 1 per row), once
+    edge_row = np.repeat(np.arange(len(history)), n + 1)
+    edge_j = np.arange(edge_row.size) - np.repeat(np.cumsum(n + 1) - (n + 1), n + 1)
+    L = length[edge_row]
+    t_edge = time_along(edge_j / n[edge_row] * L, L, history.v_entry[edge_row], history.v_peak[edge_row],
+                        history.v_exit[edge_row], history.accel[edge_row])
+    last_edge = np.cumsum(n + 1) - 1
+    t_total = t_edge[last_edge]
     scale = np.where(moving & (t_total > 0), history.duration_s / np.where(t_total > 0, t_total, 1), 0.0)
-    ta = time_along(frac_a * L, L, v0, vp, v1, acc) * scale[row]
-    tb = time_along(frac_b * L, L, v0, vp, v1, acc) * scale[row]
+    t_edge *= scale[edge_row]
+    at = np.arange(row.size) + row  # each piece's first edge
+    ta, tb = t_edge[at], t_edge[at + 1]
     dt = np.where(moving[row], tb - ta, history.duration_s[row])
     ta = np.where(moving[row], ta, 0.0)
-    mid = 0.5 * (frac_a + frac_b)
+    mid = (j + 0.5) / n[row]
     lerp = lambda a, b: a[row] + mid * (b[row] - a[row])
     cuts, _ = stroke_bounds(row, history.t_start_s, history.t_end_s, history.x0, history.y0, history.x1, history.y1)
     return Pieces(lerp(history.x0, history.x1), lerp(history.y0, history.y1), lerp(history.z0, history.z1),
                   history.t_start_s[row] + ta, dt, row, np.where(moving[row], length[row] / n[row], 0.0), cuts)
 
 
+@dataclass
+class Splat:
+    """The four bilinear corners (flat pixel index, weight) of a set of points, computed once and
+    reused for every quantity deposited at those points."""
+    grid: Grid
+    index: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def of(cls, grid: Grid, x_mm, y_mm) -> "Splat":
+        fr, fc = grid.fractional_index(x_mm, y_mm)
+        r0, c0 = np.floor(fr).astype(np.int64), np.floor(fc).astype(np.int64)
+        wr, wc = fr - r0, fc - c0
+        index = np.concatenate([r0 * grid.nx + c0, r0 * grid.nx + c0 + 1, (r0 + 1) * grid.nx + c0,
+                                (r0 + 1) * grid.nx + c0 + 1])
+        weight = np.concatenate([(1 - wr) * (1 - wc), (1 - wr) * wc, wr * (1 - wc), wr * wc])
+        r, c = np.concatenate([r0, r0, r0 + 1, r0 + 1]), np.concatenate([c0, c0 + 1, c0, c0 + 1])
+        if r.size and (r.min() < 0 or c.min() < 0 or r.max() >= grid.ny or c.max() >= grid.nx):
+            ok = (r >= 0) & (r < grid.ny) & (c >= 0) & (c < grid.nx)
+            index, weight = np.where(ok, index, 0), np.where(ok, weight, 0.0)
+        return cls(grid, index, weight)
+
+    def map(self, values, select=None) -> np.ndarray:
+        """Bilinear deposit of `values` (per point; `select`: a boolean mask of points) as a float32 map."""
+        w = self.weight * np.tile(np.asarray(values, dtype=np.float64), 4)
+        if select is not None:
+            w = w * np.tile(select, 4)
+        flat = np.bincount(self.index, w, minlength=self.grid.ny * self.grid.nx)
+        return flat.astype(np.float32).reshape(self.grid.shape)
+
+
 def splat(grid: Grid, x_mm, y_mm, weight) -> np.ndarray:
     """Bilinear deposit of weights at points onto the grid (float32 map)."""
-    fr, fc = grid.fractional_index(x_mm, y_mm)
-    r0, c0 = np.floor(fr).astype(np.int64), np.floor(fc).astype(np.int64)
-    wr, wc = fr - r0, fc - c0
-    idx, wts = [], []
-    for dr, dc, w in ((0, 0, (1 - wr) * (1 - wc)), (0, 1, (1 - wr) * wc), (1, 0, wr * (1 - wc)), (1, 1, wr * wc)):
-        rr, cc = r0 + dr, c0 + dc
-        ok = (rr >= 0) & (rr < grid.ny) & (cc >= 0) & (cc < grid.nx)
-        idx.append(rr[ok] * grid.nx + cc[ok])
-        wts.append((w * weight)[ok])
-    flat = np.bincount(np.concatenate(idx), np.concatenate(wts), minlength=grid.ny * grid.nx)
-    return flat.astype(np.float32).reshape(grid.shape)
+    return Splat.of(grid, x_mm, y_mm).map(weight)
 
 
 def convolve_into(target: np.ndarray, source: np.ndarray, kernel: np.ndarray) -> None:
@@ -157,6 +183,9 @@ def convolve_into(target: np.ndarray, source: np.ndarray, kernel: np.ndarray) ->
     cols = np.flatnonzero(source.any(axis=0))
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     m = kernel.shape[0] // 2
+    if kernel.size == 1:  # a one-pixel kernel: no FFT
+        target += source * kernel.flat[0]
+        return
     full = signal.oaconvolve(source[r0:r1, c0:c1], kernel, mode="full").astype(np.float32)
     tr0, tc0 = r0 - m, c0 - m
     a0, b0 = max(tr0, 0), max(tc0, 0)
@@ -260,25 +289,30 @@ def _plane(material: Material, grid: Grid, sub: BeamHistory, depth: float, total
     dissolve_s, damage_s = np.zeros(grid.shape, np.float32), np.zeros(grid.shape, np.float32)
     for g, (energy, rep) in enumerate(points):
         sel = per_piece["point"] == g
-        x, y = pieces.x_mm[sel], pieces.y_mm[sel]
+        at = Splat.of(grid, pieces.x_mm[sel], pieces.y_mm[sel])
         kept = pieces.dt_s[sel] * state.keep[sel] * heat_w[sel]
         rw = state.rewriting[sel]
         kernel = thermal.rate_kernel(material, energy, rep, grid.pitch_um)
-        convolve_into(dose1, splat(grid, x[~rw], y[~rw], kept[~rw]), kernel)
+        convolve_into(dose1, at.map(kept, ~rw) if rw.any() else at.map(kept), kernel)
         if rw.any():
-            convolve_into(dose2, splat(grid, x[rw], y[rw], kept[rw]), kernel)
+            convolve_into(dose2, at.map(kept, rw), kernel)
         dissolve = thermal.dissolve_kernel(material, energy, rep, grid.pitch_um)
-        if dissolve.max() > 1e-4:
-            convolve_into(dissolve_s, splat(grid, x, y, pieces.dt_s[sel]), dissolve)
         damage = thermal.damage_kernel(material, energy, rep, grid.pitch_um)
+        beam_time = at.map(pieces.dt_s[sel]) if dissolve.max() > 1e-4 or damage.any() else None
+        if dissolve.max() > 1e-4:
+            convolve_into(dissolve_s, beam_time, dissolve)
         if damage.any():
-            convolve_into(damage_s, splat(grid, x, y, pieces.dt_s[sel]), damage)
+            convolve_into(damage_s, beam_time, damage)
     for m in (dose1, dose2, dissolve_s):
         np.maximum(m, 0, out=m)  # FFT round-off
-    surviving = np.exp(-dissolve_s / np.float32(kin["dissolve_time_s"]))
+    surviving = np.exp(-dissolve_s / np.float32(kin["dissolve_time_s"])) if dissolve_s.any() else None
     damaged = damage_s >= kin["damage_time_s"]
     n_avrami, detect = kin["avrami_n"], kin["detect_fraction"]
-    x_final = avrami(dose1 + dose2, n_avrami) * surviving
+    x_final = avrami(dose1 + dose2 if dose2.any() else dose1, n_avrami)
+    if surviving is not None:
+        x_final *= surviving
+    else:
+        surviving = np.ones((1, 1), np.float32)
     x_final[damaged] = 0.0
     rewrites = np.zeros(grid.shape, np.float32)
     if dose2.any():
@@ -289,8 +323,8 @@ def _plane(material: Material, grid: Grid, sub: BeamHistory, depth: float, total
     totals["incubating_s"] += float((pieces.dt_s * (1 - state.keep)).sum())
     totals["rewriting_s"] += float(pieces.dt_s[state.rewriting].sum())
     totals["max_heat_K"] = max(totals["max_heat_K"], float(state.heat_K.max(initial=0.0)))
-    return Plane(depth, x_final, rewrites.astype(np.float32), damaged, dose1, dose2, (1 - surviving).astype(np.float32),
-                 n_avrami)
+    erased = np.broadcast_to(1 - surviving, grid.shape) if surviving.size == 1 else 1 - surviving
+    return Plane(depth, x_final, rewrites.astype(np.float32), damaged, dose1, dose2, erased.astype(np.float32), n_avrami)
 
 
 def expose(history: BeamHistory, material: Material, grid: Grid) -> Exposure:

@@ -60,23 +60,21 @@ def line_widths_um(history: BeamHistory, grid: Grid, lit: np.ndarray, reach_um: 
     offsets = np.arange(-k, k + 1) * step_mm
     mx, my = 0.5 * (lines.x0 + lines.x1), 0.5 * (lines.y0 + lines.y1)
     px, py = mx[:, None] + offsets * nx[:, None], my[:, None] + offsets * ny[:, None]
-    if crystallized is not None:  # sub-pixel: X interpolated bilinearly, edges where it crosses `detect`
-        x = _bilinear(grid, crystallized, px, py)
-        hit = x >= detect
-    else:
-        r, c, inside = _pixel(grid, px, py)
-        hit = lit[r, c] & inside
+    r, c, inside = _pixel(grid, px, py)
+    hit = lit[r, c] & inside
     centre = k
     # contiguous run through the centre: first unlit sample on each side
     right = np.where(~hit[:, centre:].all(axis=1), np.argmin(hit[:, centre:], axis=1), k + 1)
     left = np.where(~hit[:, :centre + 1][:, ::-1].all(axis=1), np.argmin(hit[:, :centre + 1][:, ::-1], axis=1), k + 1)
     samples = (right + left - 1).clip(min=0).astype(np.float64)
-    if crystallized is not None:  # move each edge from the last lit sample to the detect crossing
+    if crystallized is not None:  # sub-pixel: each edge where the bilinear X crosses `detect`
         rows = np.arange(len(lines))
         for first_dark in (np.minimum(centre + right, 2 * k), np.maximum(centre - left, 0)):
             inner = np.clip(first_dark + np.where(first_dark > centre, -1, 1), 0, 2 * k)
-            a, b = x[rows, inner], x[rows, first_dark]
-            samples += np.where((a > b) & (first_dark != inner), (a - detect) / np.maximum(a - b, 1e-12), 0.0) - 0.5
+            a = _bilinear(grid, crystallized, px[rows, inner], py[rows, inner])
+            b = _bilinear(grid, crystallized, px[rows, first_dark], py[rows, first_dark])
+            samples += np.where((a > b) & (first_dark != inner), np.clip((a - detect) / np.maximum(a - b, 1e-12), 0, 1),
+                                0.5) - 0.5
     width = samples.clip(min=0) * step_mm * 1000.0
     width = np.where(hit[:, centre], width, 0.0)
     return {"count": int(len(lines)), "median_um": float(np.median(width)), "min_um": float(width.min()),

@@ -61,7 +61,8 @@ class PieceState:
 
 
 class StateGrid:
-    """Per-cell memory of incubation (as ln Phi + t / tau, decay-invariant) and crystal times."""
+    """Per-cell memory of incubation (as ln Phi + t / tau, decay-invariant) and crystal times.
+    The grid reaches `pad_um` beyond the marks, so a stencil around any piece stays inside it."""
 
     def __init__(self, x0_mm, y0_mm, width_mm, height_mm, cell_um, memory_s):
         self.x0, self.y0, self.cell = x0_mm, y0_mm, cell_um / 1000.0
@@ -70,7 +71,7 @@ class StateGrid:
         self.tau = memory_s
         self.memory = np.full(self.ny * self.nx, NEG)
         self.seed_t = np.full(self.ny * self.nx, np.inf)   # earliest crystal within 1.5 melt radii
-        self.core_t = np.full(self.ny * self.nx, np.inf)   # earliest crystal within half a melt radius
+        self.core_t = np.full(self.ny * self.nx, np.inf)   # earliest crystal within a third of a melt radius
 
     def cells(self, x_mm, y_mm):
         c = np.clip(((x_mm - self.x0) / self.cell).astype(np.int64), 0, self.nx - 1)
@@ -78,21 +79,18 @@ class StateGrid:
         return r, c
 
     def memory_at(self, flat, t_s):
-        key = self.memory[flat]
-        return np.where(key > NEG / 2, np.exp(np.minimum(key - t_s / self.tau, 700.0)), 0.0)
+        return np.exp(np.minimum(self.memory[flat] - t_s / self.tau, 700.0))  # NEG: exp(-1e300) = 0
 
-    def stencil(self, radius_um):
+    def stencil(self, radius_um) -> np.ndarray:
+        """Flat-index offsets of the cells within radius_um of a cell."""
         m = int(np.ceil(radius_um / 1000.0 / self.cell))
         dr, dc = np.mgrid[-m:m + 1, -m:m + 1]
         inside = np.hypot(dr, dc) * self.cell * 1000.0 <= radius_um + 0.5 * self.cell * 1000.0
-        return dr[inside], dc[inside]
+        return (dr[inside] * self.nx + dc[inside]).astype(np.int64)
 
-    def deposit(self, r, c, values, stencil, target, reduce):
-        dr, dc = stencil
-        rr, cc = r[:, None] + dr[None, :], c[:, None] + dc[None, :]
-        ok = (rr >= 0) & (rr < self.ny) & (cc >= 0) & (cc < self.nx)
-        flat = (rr * self.nx + cc)[ok]
-        reduce.at(target, flat, np.broadcast_to(values[:, None], ok.shape)[ok])
+    @staticmethod
+    def deposit(flat, values, stencil, target, reduce):
+        reduce.at(target, (flat[:, None] + stencil[None, :]).ravel(), np.repeat(values, stencil.size))
 
 
 def stroke_bounds(row_of_piece, t_start, t_end, x0, y0, x1, y1):
@@ -122,85 +120,111 @@ def chunks_of(stroke, x, y, z, t, dt, power_W, core_um):
                    "P": mean(power_W), "core": mean(core_um), "stroke": stroke[first]}
 
 
+def residual_heat_K(material: Material, stroke, chunk, src) -> np.ndarray:
+    """Heat left by earlier strokes (the last HEAT_WINDOW_S) at each chunk's start, vectorised over
+    (chunk, earlier chunk) pairs in batches."""
+    n = src["x"].size
+    first_of_stroke = np.searchsorted(src["stroke"], src["stroke"])       # first chunk of each chunk's stroke
+    t0_of_stroke = src["t_on"][first_of_stroke]
+    lo = np.searchsorted(src["t_off"], t0_of_stroke - HEAT_WINDOW_S)       # t_off grows with time
+    hi = first_of_stroke
+    count = np.maximum(hi - lo, 0)
+    heat = np.zeros(n)
+    bounds = np.r_[0, np.cumsum(count)]
+    batch = 2_000_000
+    i0 = 0
+    while i0 < n:
+        i1 = int(np.searchsorted(bounds, bounds[i0] + batch, side="right")) - 1
+        i1 = min(max(i1, i0 + 1), n)
+        sel = np.arange(i0, i1)
+        k = count[sel]
+        if k.sum():
+            i = np.repeat(sel, k)
+            j = np.repeat(lo[sel], k) + (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k))
+            r_um = np.sqrt(((src["x"][i] - src["x"][j]) ** 2 + (src["y"][i] - src["y"][j]) ** 2) * 1e6
+                           + (src["z"][i] - src["z"][j]) ** 2)
+            rise = thermal.residual_rise_K(material, r_um, src["t_on"][i], src["t_on"][j], src["t_off"][j],
+                                           src["P"][j], src["core"][j])
+            heat[i0:i1] = np.bincount(i - i0, rise, i1 - i0)
+        i0 = i1
+    return heat
+
+
 def nucleate(material: Material, pieces, depth_um, writing, bounds_mm) -> PieceState:
     """Walk the strokes in time order. `pieces`: x_mm, y_mm, t_s (start), dt_s, row, with `writing`
-    per piece: dict of arrays power_W, core_um, t_centre_K, melt_um."""
+    per piece: dict of arrays power_W, core_um, t_centre_K, melt_um, axis_rate_per_s, axial_um.
+    Everything that does not depend on the walk (heat from earlier strokes, incubation rates,
+    axis exposure) is computed for all pieces first; the walk itself reads and writes the grid."""
     kin = material.kinetics
     n = pieces.x_mm.size
     keep = np.zeros(n)
     rewriting = np.zeros(n, bool)
-    heat = np.zeros(n)
     if n == 0:
-        return PieceState(keep, rewriting, heat, 0.0)
+        return PieceState(keep, rewriting, np.zeros(0), 0.0)
     melt = writing["melt_um"]
     positive = melt[melt > 0]
-    cell_um = max(float(positive.min()) / 4.0 if positive.size else 10.0, 2.0)
+    cell_um = max(float(positive.min()) / 3.0 if positive.size else 10.0, 2.0)
+    pad_mm = 2.0 * float(melt.max()) / 1000.0 + 2 * cell_um / 1000.0
     x_min, y_min, x_max, y_max = bounds_mm
-    grid = StateGrid(x_min - 0.2, y_min - 0.2, x_max - x_min + 0.4, y_max - y_min + 0.4, cell_um,
-                     kin["incubation_memory_s"])
+    grid = StateGrid(x_min - pad_mm, y_min - pad_mm, x_max - x_min + 2 * pad_mm, y_max - y_min + 2 * pad_mm,
+                     cell_um, kin["incubation_memory_s"])
     radii = np.unique(np.round(melt, 1))
     stencils = {r: (grid.stencil(2 * r), grid.stencil(1.5 * r), grid.stencil(r / 3)) for r in radii}
     cuts = pieces.stroke_cuts
     stroke = np.repeat(np.arange(cuts.size - 1), np.diff(cuts))
     chunk, src = chunks_of(stroke, pieces.x_mm, pieces.y_mm, depth_um, pieces.t_s, pieces.dt_s,
                            writing["power_W"], writing["core_um"])
-    src_stroke_first = np.searchsorted(src["stroke"], np.arange(cuts.size - 1))
-    energy, rep = writing["energy_uJ"], writing["rep_rate_kHz"]
+    heat = residual_heat_K(material, stroke, chunk, src)[chunk]
+    # per piece, before the walk: nucleation progress rate and the axis exposure after nucleation
+    t_inc = thermal.incubation_s(material, writing["energy_uJ"], writing["rep_rate_kHz"], heat)
+    speed = pieces.speed_mm_s
+    finite = np.isfinite(t_inc)
+    inc_all = np.where(finite, (1.0 + speed / kin["nucleation_speed_mm_s"]) * pieces.dt_s / np.where(finite, t_inc, 1.0), 0.0)
+    t_c = writing["t_centre_K"]
+    rate = writing["axis_rate_per_s"] * thermal.arrhenius(material, t_c + heat) / thermal.arrhenius(material, t_c)
+    axis_exposure = rate * np.where(speed > 0, writing["axial_um"] / 1000.0 / np.maximum(speed, 1e-12), pieces.dt_s)
+    r_all, c_all = grid.cells(pieces.x_mm, pieces.y_mm)
+    flat_all = r_all * grid.nx + c_all
+    t_all, t_end_all = pieces.t_s, pieces.t_s + pieces.dt_s
+    radius_all = np.round(melt, 1)
+    n_avrami, detect, cool, tau = kin["avrami_n"], kin["detect_fraction"], kin["rewrite_cool_s"], grid.tau
     phi_max = 0.0
-    cool = kin["rewrite_cool_s"]
-    speed_all = pieces.speed_mm_s
     for s in range(cuts.size - 1):
         a, b = cuts[s], cuts[s + 1]
-        x, y, t, dt = pieces.x_mm[a:b], pieces.y_mm[a:b], pieces.t_s[a:b], pieces.dt_s[a:b]
-        t0 = t[0]
-        # heat left by earlier strokes, at this stroke's chunks
-        first = src_stroke_first[s]
-        lo = np.searchsorted(src["t_off"][:first], t0 - HEAT_WINDOW_S)
-        if first > lo:
-            my = np.unique(chunk[a:b])
-            r_um = np.sqrt((src["x"][my, None] - src["x"][None, lo:first]) ** 2
-                           + (src["y"][my, None] - src["y"][None, lo:first]) ** 2) * 1000.0
-            r_um = np.hypot(r_um, src["z"][my, None] - src["z"][None, lo:first])
-            rise = thermal.residual_rise_K(material, r_um, src["t_on"][my, None], src["t_on"][None, lo:first],
-                                           src["t_off"][None, lo:first], src["P"][None, lo:first],
-                                           src["core"][None, lo:first]).sum(axis=1)
-            heat[a:b] = rise[chunk[a:b] - my[0]]  # a stroke's chunks are consecutive
-        t_inc = thermal.incubation_s(material, energy[a:b], rep[a:b], heat[a:b])
-        speed = speed_all[a:b]
-        boost = 1.0 + speed / kin["nucleation_speed_mm_s"]
-        inc = np.where(np.isfinite(t_inc), boost * dt / np.where(np.isfinite(t_inc), t_inc, 1.0), 0.0)
-        r, c = grid.cells(x, y)
-        flat = r * grid.nx + c
+        flat, t, inc = flat_all[a:b], t_all[a:b], inc_all[a:b]
         inherited = grid.memory_at(flat, t)
-        seeded = grid.seed_t[flat] < t
-        rewriting[a:b] = grid.core_t[flat] <= t0 - cool
-        inherited = np.where(seeded, np.maximum(inherited, 1.0), inherited)
+        inherited = np.where(grid.seed_t[flat] < t, np.maximum(inherited, 1.0), inherited)
+        rewriting[a:b] = grid.core_t[flat] <= t[0] - cool
         total = np.cumsum(inc)
         phi = total + np.maximum.accumulate(inherited - (total - inc))
         with np.errstate(divide="ignore", invalid="ignore"):
-            keep[a:b] = np.where(inc > 0, np.clip((phi - 1.0) / inc, 0.0, 1.0), 0.0)
+            kept = np.where(inc > 0, np.minimum(np.maximum((phi - 1.0) / inc, 0.0), 1.0), 0.0)
+        keep[a:b] = kept
         phi_max = max(phi_max, float(phi[-1]))
         # crystals on the axis: the dose there after nucleation (a dwell: k0 t; a moving pool:
         # k0 L_axial / v) must reach the detectable fraction; a nucleated but too fast pass leaves none
-        rate = writing["axis_rate_per_s"][a:b] * thermal.arrhenius(material, writing["t_centre_K"][a:b] + heat[a:b]) \
-            / thermal.arrhenius(material, writing["t_centre_K"][a:b])
-        exposure_s = np.where(speed > 0, writing["axial_um"][a:b] / 1000.0 / np.maximum(speed, 1e-12), dt)
-        axis_x = -np.expm1(-(rate * keep[a:b] * exposure_s) ** kin["avrami_n"])
+        axis_x = -np.expm1(-(axis_exposure[a:b] * kept) ** n_avrami)
         # what this stroke leaves in the glass: one entry per run of pieces in the same cell
-        runs = np.flatnonzero(np.r_[flat[1:] != flat[:-1], True])
-        starts = np.r_[0, runs[:-1] + 1]
-        lit = np.maximum.reduceat(axis_x, starts) >= kin["detect_fraction"]
-        rad = np.round(melt[a:b][runs], 1)
-        for radius in np.unique(rad):
+        change = np.empty(flat.size, bool)
+        change[:-1] = flat[1:] != flat[:-1]
+        change[-1] = True
+        runs = np.flatnonzero(change)
+        starts = np.empty_like(runs)
+        starts[0] = 0
+        starts[1:] = runs[:-1] + 1
+        lit = np.maximum.reduceat(axis_x, starts) >= detect
+        rad = radius_all[a:b][runs]
+        cells, t_run_end = flat[runs], t_end_all[a:b][runs]
+        key = np.log(np.maximum(phi[runs], 1e-300)) + t_run_end / tau
+        for radius in (np.unique(rad) if rad[0] != rad[-1] or np.any(rad != rad[0]) else rad[:1]):
             if radius <= 0:
                 continue
             sel = rad == radius
             overlap, seed, core = stencils[radius]
-            key = np.log(np.maximum(phi[runs][sel], 1e-300)) + (t[runs][sel] + dt[runs][sel]) / grid.tau
-            grid.deposit(r[runs][sel], c[runs][sel], key, overlap, grid.memory, np.maximum)
+            grid.deposit(cells[sel], key[sel], overlap, grid.memory, np.maximum)
             on = sel & lit
             if on.any():
-                t_x = (t + dt)[starts][on]
-                grid.deposit(r[runs][on], c[runs][on], t_x, seed, grid.seed_t, np.minimum)
-                grid.deposit(r[runs][on], c[runs][on], t_x, core, grid.core_t, np.minimum)
+                t_x = t_end_all[a:b][starts][on]
+                grid.deposit(cells[on], t_x, seed, grid.seed_t, np.minimum)
+                grid.deposit(cells[on], t_x, core, grid.core_t, np.minimum)
     return PieceState(keep, rewriting, heat, phi_max)
