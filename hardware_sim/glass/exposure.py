@@ -3,7 +3,7 @@
 Algorithm (vectorised per plane; the one walk in time order is `nucleation`):
 1. Planes. Exposures are grouped by focus depth (`focus.depth_um` of their Z) into planes further
    apart than the axial interaction length (`focus.axial_interaction_um`); planes share no glass.
-2. Pieces. Every exposure is cut into sub-pixel pieces (<= pitch/2 long) with the time the beam
+2. Pieces. Every exposure is cut into pieces (<= one pixel long) with the time the beam
    entered each: exact for the executed trapezoidal profile (t(s) inverts accelerate / cruise /
    decelerate, rescaled to the executed duration), so a mark written while accelerating gets
    more time per length. A dwell is one piece.
