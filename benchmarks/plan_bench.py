@@ -1,11 +1,17 @@
 """Planning benchmarks: time and peak memory of planning + writing G-code, and dot ordering.
 
     python benchmarks/plan_bench.py            # all cases
-    python benchmarks/plan_bench.py bitmap     # one case: bitmap | qr40 | dots
+    python benchmarks/plan_bench.py bitmap     # one case: bitmap | qr40 | dots | cli4096 | cli8192 | estimate
+    python benchmarks/plan_bench.py cli4096 --repeat 5 --numpy   # median of 5; numpy references too
 
 Each case runs in a fresh process so peak memory (ru_maxrss) is its own.
-Targets (issue 2): 4096x4096 dithered bitmap planned and written in < 5 s and < 1.5 GB on
-one core; dot-job travel at or below a plain greedy nearest-neighbour order.
+`bitmap` times planning + writing inside the process (imports and the input PNG excluded).
+`cli4096` / `cli8192` time the whole process, as a user runs it: `python -m lasergen bitmap
+IMAGE --pixel-um 20 --dither floyd-steinberg -o JOB` on a 4096^2 / 8192^2 grey gradient (PNG
+made beforehand), wall and CPU seconds (user + sys) and peak RSS, one core (OMP/BLAS threads 1).
+`estimate` is `python -m lasergen estimate` of the 4096^2 job so made.
+Targets (issue 13): 4096^2 whole process < 5 s, 8192^2 < 25 s and < 6 GB; estimate of the
+4096^2 job < 2 GB; dot-job travel at or below a plain greedy nearest-neighbour order.
 """
 
 from __future__ import annotations
@@ -102,21 +108,94 @@ def _profile_dict() -> dict:
 
     from lasergen.machine import PROFILE_DIR
 
-    return tomllib.loads((PROFILE_DIR / "default.toml").read_text())
+    return tomllib.loads((PROFILE_DIR / "grbl-default.toml").read_text())
 
 
-CASES = {"bitmap": case_bitmap, "qr40": case_qr40, "dots": case_dots}
+def gradient_png(path: Path, size: int) -> None:
+    import numpy as np
+    from PIL import Image
+
+    yy, xx = np.ogrid[0:size, 0:size]
+    gray = (127 + 100 * np.sin(xx / np.float32(97.0)) * np.cos(yy / np.float32(131.0))).astype(np.uint8)
+    Image.fromarray(gray).save(path)
+
+
+def _child(cmd: list[str]) -> dict:
+    """Run a whole process; its wall and CPU seconds and peak RSS."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if status:
+        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()}")
+    del before
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_MB": round(usage.ru_maxrss / 1024.0)}
+
+
+def _cli_case(tmp: Path, size: int) -> dict:
+    png, job, profile = tmp / f"gradient{size}.png", tmp / f"bitmap{size}.gcode", tmp / "wide.toml"
+    gradient_png(png, size)
+    profile.write_text((_profile_text()).replace("x_mm = [0.0, 100.0]", "x_mm = [0.0, 400.0]")
+                       .replace("y_mm = [0.0, 100.0]", "y_mm = [0.0, 400.0]"))
+    got = _child([sys.executable, "-m", "lasergen", "bitmap", str(png), "--pixel-um", "20", "--dither",
+                  "floyd-steinberg", "--machine", str(profile), "-o", str(job)])
+    return {"case": f"{size}x{size} bitmap, whole process", **got, "gcode_MB": round(job.stat().st_size / 1e6, 1)}
+
+
+def case_cli4096(tmp: Path) -> dict:
+    return _cli_case(tmp, 4096)
+
+
+def case_cli8192(tmp: Path) -> dict:
+    return _cli_case(tmp, 8192)
+
+
+def case_estimate(tmp: Path) -> dict:
+    made = _cli_case(tmp, 4096)
+    got = _child([sys.executable, "-m", "lasergen", "estimate", str(tmp / "bitmap4096.gcode")])
+    return {"case": f"estimate of the 4096x4096 job ({made['gcode_MB']} MB)", **got}
+
+
+def _profile_text() -> str:
+    from lasergen.machine import PROFILE_DIR
+
+    return (PROFILE_DIR / "grbl-default.toml").read_text()
+
+
+CASES = {"bitmap": case_bitmap, "qr40": case_qr40, "dots": case_dots, "cli4096": case_cli4096,
+         "cli8192": case_cli8192, "estimate": case_estimate}
+DEFAULT = ("bitmap", "qr40", "dots", "cli4096", "estimate")
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] in CASES:
+    args = sys.argv[1:]
+    repeat = int(args[args.index("--repeat") + 1]) if "--repeat" in args else 1
+    numpy_too = "--numpy" in args
+    names = [a for a in args if a in CASES]
+    if len(args) == 2 and args[0] == "--one":
         with tempfile.TemporaryDirectory() as tmp:
-            print(json.dumps(CASES[sys.argv[1]](Path(tmp))))
+            print(json.dumps(CASES[args[1]](Path(tmp))))
         return
-    for name in CASES:
-        out = subprocess.run([sys.executable, __file__, name], capture_output=True, text=True, check=True,
-                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
-        print(json.dumps(json.loads(out.stdout.strip().splitlines()[-1]), indent=None))
+    for name in names or DEFAULT:
+        for kernels in ("compiled", "numpy") if numpy_too else ("compiled",):
+            runs = []
+            for _ in range(repeat):
+                env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+                if kernels == "numpy":
+                    env["LASERGEN_KERNELS"] = "numpy"
+                out = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True,
+                                     check=True, env=env)
+                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            row = dict(runs[0])
+            for key in ("seconds", "wall_s", "cpu_s", "peak_MB"):
+                if key in row:
+                    row[key] = sorted(r[key] for r in runs)[len(runs) // 2]
+                    if repeat > 1:
+                        row[key + "_runs"] = [r[key] for r in runs]
+            print(json.dumps({"kernels": kernels, **row}))
 
 
 if __name__ == "__main__":

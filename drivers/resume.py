@@ -73,11 +73,13 @@ class SendPlan:
 
 def resume_start(jl: JobLines, mark: int) -> int:
     """The line to restart from so `mark` is written at speed: the G0 that begins its scan
-    line (or dot), searching back no further than the start of its pass."""
+    line (or dot), searching back no further than the start of its pass. A G0 inside a scan
+    line (`G0X..`, a gap crossed by a collinear rapid) keeps the modal Y and has no run-up after
+    it: it is no restart point."""
     line = int(jl.mark_first_line[mark])
     j = line
     while j >= 0:
-        if jl.rapid[j]:
+        if jl.rapid[j] and "Y" in jl.text[j]:
             return j
         if j == 0 or jl.text[j - 1] == RASTER_ON or (jl.blocks[j] and not jl.laser_on_before[j]):
             break

@@ -1,74 +1,70 @@
-"""Calibration grids: a process-window test pattern, one cell per recipe.
+"""Calibration grids from a spec file's `[calibration]` table (the grid itself: `lasergen.calib.grid`).
 
 The classic first job on a new glass or laser (the central paper's Fig. 1): rows sweep pulse
 energy, columns sweep exposure, i.e. the dwell of a static dot (`mode = "dots"`) or the speed
-of a written line (`mode = "raster"`). Every cell is its own layer with its own recipe, so the
-job manifest, the simulator's per-layer statistics and the photo of the written sample can be
-read cell by cell. Image row 0 (the top of the grid) is the lowest energy.
+of a written line (`mode = "raster"`, or "lines"). Every cell is its own layer with its own
+recipe, so the job manifest, the simulator's per-layer statistics and the photo of the written
+sample can be read cell by cell. Image row 0 (the top of the grid) is the lowest energy.
 
     [calibration]
-    mode = "dots"                       # or "raster"
+    mode = "dots"                       # or "raster" / "lines"
     energies_uJ = [100, 150, 200, 250]
     dwells_s = [0.5, 1.0, 1.5, 2.0]     # dots;  raster: speeds_mm_s = [0.2, 0.4, 0.8]
     cell_um = 200                        # cell pitch
     pitch_um = 20                        # grid pitch
     line_um = 120                        # raster: length of each written line
+    fiducials = false                    # true: corner fiducials (what `calibrate measure` finds)
+    labels = false                       # true: engraved row letters and column numbers
+Values may also be range strings ("120:240:20", "0.1:1.6:x2"), as on the command line.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from lasergen import LasergenError
-from lasergen.pattern import Layer, Pattern
-from lasergen.recipe import Recipe
+from lasergen.calib.grid import GridSpec, grid_parts
+from lasergen.calib.sweep import parse_sweep
+from lasergen.pattern import Pattern
 
 DEFAULTS = {"mode": "dots", "energies_uJ": [100.0, 150.0, 200.0, 250.0], "dwells_s": [0.5, 1.0, 1.5, 2.0],
             "speeds_mm_s": [0.2, 0.4, 0.8, 1.6], "cell_um": 200.0, "pitch_um": 20.0, "line_um": 120.0,
-            "rep_rate_kHz": 10.0}
-SWEEP = {"dots": ("dwells_s", "dwell_s"), "raster": ("speeds_mm_s", "speed_mm_s")}
+            "rep_rate_kHz": 10.0, "passes": 1, "fiducials": False, "labels": False}
+MODE_NAMES = {"dots": "dots", "raster": "lines", "lines": "lines"}
+SWEEP = {"dots": "dwells_s", "lines": "speeds_mm_s"}
 
 
-def _settings(spec: dict) -> dict:
+def grid_spec_from(spec: dict) -> GridSpec:
     cal = spec.get("calibration", {})
+    if not isinstance(cal, dict):
+        raise LasergenError("calibration: [calibration] must be a table")
     unknown = sorted(set(cal) - set(DEFAULTS))
     if unknown:
         raise LasergenError(f"calibration: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(DEFAULTS))}")
     s = {**DEFAULTS, **cal}
-    if s["mode"] not in SWEEP:
-        raise LasergenError(f"calibration: mode must be one of {tuple(SWEEP)}, got {s['mode']!r}")
-    if not s["energies_uJ"] or not s[SWEEP[s["mode"]][0]]:
+    if s["mode"] not in MODE_NAMES:
+        raise LasergenError(f"calibration: mode must be one of {tuple(MODE_NAMES)}, got {s['mode']!r}")
+    mode = MODE_NAMES[s["mode"]]
+    sweeps = {"energy_uJ": s["energies_uJ"], ("dwell_s" if mode == "dots" else "speed_mm_s"): s[SWEEP[mode]]}
+    if any(isinstance(v, (list, tuple)) and not v for v in sweeps.values()):
         raise LasergenError("calibration: empty sweep")
-    cell_px = s["cell_um"] / s["pitch_um"]
-    line_px = s["line_um"] / s["pitch_um"]
-    if cell_px < 2 or cell_px != int(cell_px) or line_px != int(line_px) or line_px >= cell_px:
-        raise LasergenError(f"calibration: cell_um ({s['cell_um']}) and line_um ({s['line_um']}) must be whole "
-                            f"multiples of pitch_um ({s['pitch_um']}) with line_um < cell_um")
-    return s
+    values = {f: parse_sweep(v, f"calibration {f}") for f, v in sweeps.items()}
+    values["rep_rate_kHz"] = parse_sweep(s["rep_rate_kHz"], "calibration rep_rate_kHz")
+    values["passes"] = parse_sweep(s["passes"], "calibration passes")
+    for key in ("fiducials", "labels"):
+        if not isinstance(s[key], bool):
+            raise LasergenError(f"calibration: {key} must be true or false, got {s[key]!r}")
+    try:
+        cell, pitch, line = float(s["cell_um"]), float(s["pitch_um"]), float(s["line_um"])
+    except (TypeError, ValueError):
+        raise LasergenError("calibration: cell_um, pitch_um and line_um must be numbers") from None
+    head = spec.get("pattern", {})
+    origin = tuple(float(v) for v in head.get("origin_mm", (10.0, 10.0)))
+    return GridSpec(mode=mode, values=values, cell_um=cell, line_um=line, pitch_um=pitch, origin_mm=origin,
+                    fiducials=s["fiducials"], labels=s["labels"], material=head.get("material"))
 
 
 def pattern_from_calibration(spec: dict) -> Pattern:
-    s = _settings(spec)
-    sweep_key, recipe_field = SWEEP[s["mode"]]
-    energies, exposures = [float(e) for e in s["energies_uJ"]], [float(v) for v in s[sweep_key]]
-    cell = int(s["cell_um"] / s["pitch_um"])
-    line = int(s["line_um"] / s["pitch_um"])
-    shape = (cell * len(energies), cell * len(exposures))
-    layers, recipes, cells = [], {}, []
-    for row, energy in enumerate(energies):
-        for col, exposure in enumerate(exposures):
-            name = f"E{energy:g}uJ_{recipe_field.split('_')[0]}{exposure:g}"
-            recipes[name] = Recipe(energy_uJ=energy, rep_rate_kHz=float(s["rep_rate_kHz"]), mode=s["mode"],
-                                   **{recipe_field: exposure})
-            mask = np.zeros(shape, dtype=bool)
-            r0, c0 = row * cell + cell // 2, col * cell + (cell - line) // 2
-            if s["mode"] == "dots":
-                mask[r0, col * cell + cell // 2] = True
-            else:
-                mask[r0, c0:c0 + line] = True
-            layers.append(Layer(mask, name, name))
-            cells.append({"layer": name, "energy_uJ": energy, recipe_field: exposure, "row": row, "col": col})
-    head = spec.get("pattern", {})
-    origin = tuple(float(v) for v in head.get("origin_mm", (10.0, 10.0)))
-    meta = {"source": "calibration", "mode": s["mode"], "cells": cells, "material": head.get("material")}
-    return Pattern(float(s["pitch_um"]), layers, origin, recipes, meta)
+    parts = grid_parts(grid_spec_from(spec))
+    if len(parts) > 1:
+        raise LasergenError("calibration: a spec file plans one job; sweep the repetition rate with "
+                            "`lasergen calibrate grid --rep-rates` (one job per rate)")
+    return parts[0].pattern

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -101,13 +102,16 @@ def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, bo
 
 
 def _pass_info(pattern: Pattern, path: Toolpath) -> dict[int, dict]:
+    """Name, recipe and mode of each pass (a pass is one run of rows of one layer)."""
     info = {}
-    for layer_index, layer in enumerate(pattern.layers):
+    bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True]) if len(path) else [0]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        pid, layer_index = int(path.pass_id[a]), int(path.layer[a])
+        layer = pattern.layers[layer_index]
         recipe = pattern.recipes[layer.recipe]
-        for pid in np.unique(path.pass_id[path.layer == layer_index]).tolist():
-            mode = ("dots" if (path.kind[path.pass_id == pid] == DWELL).any() else "vector") if layer.is_vector \
-                else recipe.mode  # a vector layer's line work and its dots are separate passes
-            info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": mode}
+        mode = ("dots" if (path.kind[a:b] == DWELL).any() else "vector") if layer.is_vector \
+            else recipe.mode  # a vector layer's line work and its dots are separate passes
+        info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": mode}
     return info
 
 
@@ -146,8 +150,25 @@ def write_job(out: str | Path, pattern: Pattern, path: Toolpath, machine: Machin
         body.seek(0)
         with open(out, "wb") as f:
             f.write(header_text(manifest, lang.JOB_TAG).encode())
-            shutil.copyfileobj(body, f, 1 << 22)
+            f.flush()
+            _copy_file(body, f)
     return manifest
+
+
+def _copy_file(src, dst) -> None:
+    """src's remaining bytes appended to dst: in the kernel (sendfile) where it can, else by reads."""
+    offset = src.tell()
+    try:
+        size = os.fstat(src.fileno()).st_size
+        while offset < size:
+            sent = os.sendfile(dst.fileno(), src.fileno(), offset, size - offset)
+            if sent == 0:
+                break
+            offset += sent
+    except (AttributeError, OSError):
+        pass
+    src.seek(offset)
+    shutil.copyfileobj(src, dst, 1 << 22)
 
 
 def job_language(first: str) -> str:
@@ -189,6 +210,40 @@ def machine_for(family: str, manifest: dict | None, machine: MachineProfile | st
         raise LasergenError(f"the job is written for a {backend(family).title} controller but machine "
                             f"{machine.name!r} is {backend(machine.controller).title}: pass a {family} profile")
     return machine
+
+
+def estimate_job_file(source: str | Path, machine: MachineProfile | str | None = None,
+                      check_sum: bool = True) -> tuple[dict, MachineProfile]:
+    """(estimate, profile used) of a job file: the figures of `read_job` + the language's
+    `estimate`, read in pieces by a language that offers `estimate_body(file, machine,
+    first_line)` (GRBL: bounded memory whatever the file's size), else through `read_job`."""
+    try:
+        f = open(source, "rb")
+    except FileNotFoundError:
+        raise LasergenError(f"job file not found: {source}") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise LasergenError(f"cannot read job file {source}: {exc}") from None
+    with f:
+        header, offset = [], 0
+        for raw in f:  # the header: the first line and the manifest lines after it
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            if header and not line.startswith(MANIFEST_PREFIX) or not header and not line.startswith(";@lasergen "):
+                break
+            header.append(line)
+            offset += len(raw)
+        manifest, first = parse_header(header)
+        family = job_language(header[0]) if header else "grbl"
+        machine = machine_for(family, manifest, machine)
+        lang = language_for(machine)
+        if not hasattr(lang, "estimate_body"):
+            job = read_job(Path(source), machine, check_sum)
+            return lang.estimate(job.toolpath, machine), machine
+        f.seek(offset)
+        est, sha, _ = lang.estimate_body(f, machine, first)
+    if manifest and check_sum and manifest.get("body_sha256") != sha:
+        raise LasergenError("job body does not match its manifest checksum: the file was edited after planning "
+                            "(re-plan it, or pass --no-checksum)")
+    return est, machine
 
 
 def read_job(source: str | Path, machine: MachineProfile | str | None = None, check_sum: bool = True) -> Job:

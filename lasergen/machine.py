@@ -59,6 +59,14 @@ ATTENUATOR = {
     "p_min_uJ": non_negative(0.0), "p_max_uJ": positive(),
     "theta0_deg": Field("number", 0.0),
     "move_s": non_negative(1.0, help="time one energy change takes (plate rotation)"),
+    # written by `lasergen calibrate attenuator`: the fit's provenance and the range it covers
+    "calibrated_uJ": Field("list", None, length=2, item=non_negative(),
+                           help="[low, high] energies the readings covered; others are refused"),
+    "calibrated_on": Field("text", "", help="date of the power-meter readings (ISO 8601)"),
+    "wavelength_nm": Field("number", None, 0.0, True),
+    "rep_rate_kHz": Field("number", None, 0.0, True, help="repetition rate during the readings"),
+    "rms_residual_uJ": Field("number", None, 0.0),
+    "readings": Field("int", None, 0),
 }
 # where the first profile layout kept GRBL's settings
 LEGACY_GRBL = {"motion": ("junction_deviation_mm", "planner_blocks", "stepper_idle_lock_ms"),
@@ -140,6 +148,9 @@ class MachineProfile:
                               f"{where} [beam.attenuator]")
             if att["p_min_uJ"] >= att["p_max_uJ"]:
                 raise LasergenError(f"{where} [beam.attenuator] p_min_uJ must be below p_max_uJ")
+            if att["calibrated_uJ"] is not None and not att["calibrated_uJ"][0] < att["calibrated_uJ"][1]:
+                raise LasergenError(f"{where} [beam.attenuator] calibrated_uJ must be [low, high] with low < high")
+            att = {k: v for k, v in att.items() if v is not None}
             attenuator = tuple(sorted(att.items()))
         if beam["energy"] == "fixed" and beam["fixed_energy_uJ"] is None:
             raise LasergenError(f"{where}: energy = \"fixed\" needs [beam] fixed_energy_uJ")
@@ -170,6 +181,27 @@ class MachineProfile:
     @property
     def attenuator_settings(self) -> dict:
         return dict(self.attenuator)
+
+    @property
+    def energy_range_uJ(self) -> tuple[float, float]:
+        """Pulse energies the beam side can set: an attenuator's calibrated range (else its
+        Malus model's), a fixed energy, or 0..max_energy_uJ; never above max_energy_uJ."""
+        if self.energy_mode == "attenuator":
+            att = self.attenuator_settings
+            low, high = att.get("calibrated_uJ") or (att["p_min_uJ"], att["p_max_uJ"])
+            return float(low), float(min(high, self.max_energy_uJ))
+        if self.energy_mode == "fixed":
+            return float(self.fixed_energy_uJ), float(self.fixed_energy_uJ)
+        return 0.0, float(self.max_energy_uJ)
+
+    @property
+    def energy_range_source(self) -> str:
+        """Where `energy_range_uJ` comes from, for error messages."""
+        att = self.attenuator_settings
+        if self.energy_mode == "attenuator" and att.get("calibrated_uJ"):
+            return f"attenuator calibrated {att.get('calibrated_on') or 'on an unknown date'}"
+        return {"attenuator": "attenuator model range, not calibrated", "fixed": "fixed energy"}.get(
+            self.energy_mode, "[laser] max_energy_uJ")
 
     def energy_to_s(self, energy_uJ):
         """The controller's power word for a pulse energy (S on GRBL; 1:1 where no S word exists)."""

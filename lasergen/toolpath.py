@@ -17,9 +17,20 @@ from typing import ClassVar
 
 import numpy as np
 
+from lasergen import kernels
 from lasergen.columns import ColumnTable
 
 RAPID, LINE, DWELL = 0, 1, 2
+
+
+def masked_bounds(x0, y0, x1, y1, mask) -> tuple[float, float, float, float]:
+    """(x min, y min, x max, y max) over both ends of the rows in `mask` (at least one)."""
+    kernel = kernels.get()
+    if kernel is not None:
+        return kernel.mark_bounds(*map(np.ascontiguousarray, (x0, y0, x1, y1, mask)))[1]
+    x0, x1, y0, y1 = (np.compress(mask, c) for c in (x0, x1, y0, y1))
+    return (float(min(x0.min(), x1.min())), float(min(y0.min(), y1.min())),
+            float(max(x0.max(), x1.max())), float(max(y0.max(), y1.max())))
 KIND_NAMES = {RAPID: "rapid", LINE: "line", DWELL: "dwell"}
 
 COLUMNS = {
@@ -82,9 +93,7 @@ class Toolpath(ColumnTable):
         marks = self.is_mark
         if not marks.any():
             return (0.0, 0.0, 0.0, 0.0)
-        lo = [np.where(marks, np.minimum(a, b), np.inf).min() for a, b in ((self.x0, self.x1), (self.y0, self.y1))]
-        hi = [np.where(marks, np.maximum(a, b), -np.inf).max() for a, b in ((self.x0, self.x1), (self.y0, self.y1))]
-        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+        return masked_bounds(self.x0, self.y0, self.x1, self.y1, marks)
 
     def stats(self, length: np.ndarray | None = None) -> dict:
         marks = self.is_mark

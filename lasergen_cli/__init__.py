@@ -6,6 +6,15 @@ module here plus its line below.
 """
 
 from lasergen_cli.common import main
-from lasergen_cli import demo, device, plan, security, simulate, vector  # noqa: E402,F401,I001  (each registers its commands)
+# each module registers its commands: one line per family of commands
+from lasergen_cli import calibrate  # noqa: E402,F401,I001
+from lasergen_cli import catalogue  # noqa: E402,F401,I001
+from lasergen_cli import demo  # noqa: E402,F401,I001
+from lasergen_cli import device  # noqa: E402,F401,I001
+from lasergen_cli import plan  # noqa: E402,F401,I001
+from lasergen_cli import registry  # noqa: E402,F401,I001
+from lasergen_cli import security  # noqa: E402,F401,I001
+from lasergen_cli import simulate  # noqa: E402,F401,I001
+from lasergen_cli import vector  # noqa: E402,F401,I001
 
 __all__ = ["main"]

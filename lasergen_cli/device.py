@@ -19,6 +19,7 @@ import click
 
 from lasergen import LasergenError
 from lasergen_cli.common import emit, json_option, machine_option, main
+from lasergen_cli.registry_hooks import after_stream, before_stream, registry_options
 
 
 def _named_sim_url(url: str) -> tuple[str, str | None]:
@@ -54,14 +55,20 @@ def _keyboard(runner, stop: threading.Event):
 @main.command()
 @click.argument("job", type=click.Path(dir_okay=False))
 @click.option("--port", required=True, help="Serial port or pyserial URL: /dev/ttyUSB0, socket://127.0.0.1:PORT, sim://")
-@click.option("--resume", "resume_journal", default=None, help="Continue the run recorded in this journal.")
+@click.option("--resume", "resume_journal", default=None,
+              help="Continue the run recorded in this journal (default: a new run).")
 @click.option("--journal", default=None, help="Journal file for a new run (default: JOB.journal).")
 @click.option("--ledger", default=None, help="sim:// only: where to save the exposure ledger (default JOB.ledger.npz).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @machine_option
+@registry_options
 @json_option
-def stream(job, port, resume_journal, journal, ledger, progress, machine, as_json):
-    """Stream JOB to a GRBL 1.1 controller, with journal, progress, pause and safe resume."""
+def stream(job, port, resume_journal, journal, ledger, progress, machine, as_json, registry_opt, registry_station):
+    """Stream JOB to a GRBL 1.1 controller, with journal, progress, pause and safe resume.
+
+    \b
+    On a terminal: p pause (feed hold), r resume (cycle start), a abort (hold, reset, laser off);
+    Ctrl-C aborts the same way."""
     from drivers.runner import JobRunner
     from lasergen.machine import MachineProfile
 
@@ -80,11 +87,15 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
     interactive = sys.stderr.isatty() and sys.stdin.isatty()
     runner = JobRunner(job, port, MachineProfile.load(machine), journal_path=resume_journal or journal,
                        show_bar=interactive if progress is None else progress)
+    record = before_stream(job, registry_opt, registry_station)
     stop = threading.Event()
     if interactive:
         threading.Thread(target=_keyboard, args=(runner, stop), daemon=True).start()
     try:
         result = runner.run(resume=resume_journal is not None).to_dict()
+    except BaseException as exc:
+        after_stream(record, runner, error=exc)
+        raise
     finally:
         stop.set()
         if sim_name is not None:
@@ -92,6 +103,7 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
     result.update(job=job, journal=str(runner.journal_path))
     if sim_name is not None:
         result["ledger"] = result_ledger
+    after_stream(record, runner, result)
     extra = ""
     if result["uncertain"] or result["partial"]:
         extra = f"; {len(result['uncertain'])} mark(s) uncertain, {len(result['partial'])} cut by a stop (not rewritten)"
@@ -125,17 +137,18 @@ def sim():
 
 @sim.command()
 @click.option("--pty", "use_pty", is_flag=True, help="Listen on a pseudo-terminal.")
-@click.option("--tcp", "tcp_port", type=int, default=None, help="Listen on TCP 127.0.0.1:PORT (0: any free port).")
-@click.option("--baud", type=int, default=None, help="Emulate the byte time of this baud rate.")
+@click.option("--tcp", "tcp_port", type=int, default=None, help="Listen on TCP 127.0.0.1:PORT (0: any free port); "
+              "else give --pty.")
+@click.option("--baud", type=int, default=None, help="Emulate the byte time of this baud rate (default: no pacing).")
 @click.option("--clock", type=click.Choice(["ff", "real"]), default="ff", show_default=True,
               help="Fast-forward simulated time, or run it at --speed x real time.")
-@click.option("--speed", type=float, default=1.0, show_default=True)
-@click.option("--drop-after", type=int, default=None, help="Fault: drop the link after N lines.")
-@click.option("--error-on", default=None, help="Fault: answer line K with error:C (K or K:C).")
-@click.option("--alarm-on", default=None, help="Fault: raise ALARM:A on line K (K or K:A).")
-@click.option("--corrupt", type=float, default=None, help="Fault: corrupt sent bytes with probability P.")
-@click.option("--stall-after", type=int, default=None, help="Fault: hang after N lines until a soft reset.")
-@click.option("--seed", type=int, default=None)
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Time scale for --clock real (2: twice as fast).")
+@click.option("--drop-after", type=int, default=None, help="Fault: drop the link after N lines (default: never).")
+@click.option("--error-on", default=None, help="Fault: answer line K with error:C, as K or K:C (C default 20).")
+@click.option("--alarm-on", default=None, help="Fault: raise ALARM:A on line K, as K or K:A (A default 1).")
+@click.option("--corrupt", type=float, default=None, help="Fault: corrupt sent bytes with probability P (default: none).")
+@click.option("--stall-after", type=int, default=None, help="Fault: hang after N lines until a soft reset (default: never).")
+@click.option("--seed", type=int, default=None, help="Random seed of --corrupt (default 0).")
 @machine_option
 @json_option
 def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):

@@ -1,4 +1,4 @@
-"""Planning commands: qr, bitmap, pattern, estimate. Each parses options and calls the library."""
+"""Planning commands: qr, text, bitmap, pattern, estimate. Each parses options and calls the library."""
 
 from __future__ import annotations
 
@@ -35,14 +35,16 @@ def write_artwork_job(art, out: str, opts: dict, name: str, recipe=None):
 @click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
 @click.option("--module-um", type=float, default=20.0, show_default=True, help="Module size (um).")
 @click.option("--error", "error_level", type=click.Choice(list("LMQH"), case_sensitive=False), default="M",
-              show_default=True)
+              show_default=True, help="QR error correction: L 7 %, M 15 %, Q 25 %, H 30 % of the code may be lost.")
 @click.option("--version", "qr_version", default="auto", show_default=True, help="1..40, M1..M4 or auto.")
 @click.option("--mask", "qr_mask", type=int, default=None, help="Mask pattern (default: best, recorded in the job).")
-@click.option("--micro", type=click.Choice(["no", "yes", "auto"]), default="no", show_default=True)
+@click.option("--micro", type=click.Choice(["no", "yes", "auto"]), default="no", show_default=True,
+              help="Micro QR: never, always, or when the payload fits.")
 @click.option("--quiet-zone", type=int, default=None, help="Quiet zone in modules (default 4, Micro QR 2).")
 @click.option("--hidden-key", type=click.Path(dir_okay=False), default=None,
-              help="Key file: rewrite a keyed hidden subset of the dark modules.")
-@click.option("--sign", type=click.Path(dir_okay=False), default=None, help="Ed25519 private key (PEM): sign TEXT.")
+              help="Key file: rewrite a keyed hidden subset of the dark modules (default: no hidden layer).")
+@click.option("--sign", type=click.Path(dir_okay=False), default=None,
+              help="Ed25519 private key (PEM) to sign TEXT with (default: unsigned).")
 @recipe_options
 def qr(text, out, module_um, error_level, qr_version, qr_mask, micro, quiet_zone, hidden_key, sign, **opts):
     """A QR code job for TEXT (optionally signed and with a keyed hidden layer)."""
@@ -59,12 +61,31 @@ def qr(text, out, module_um, error_level, qr_version, qr_mask, micro, quiet_zone
 
 
 @main.command()
+@click.argument("text")
+@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
+@click.option("--height-um", type=float, default=1000.0, show_default=True, help="Cap height of the letters (um).")
+@click.option("--pixel-um", type=float, default=20.0, show_default=True, help="Grid pitch the letters are drawn on (um).")
+@click.option("--font", default=None, type=click.Path(dir_okay=False),
+              help="TrueType/OpenType font file (default: DejaVu Sans Bold if installed, else Pillow's own).")
+@click.option("--margin-um", type=float, default=0.0, show_default=True, help="Blank border around the ink (um).")
+@recipe_options
+def text(text, out, height_um, pixel_um, font, margin_um, **opts):
+    """A job that writes TEXT (the paper's E/F marks are letters), never mirrored."""
+    from lasergen.sources import make_artwork
+
+    art = make_artwork({"kind": "text", "text": text, "height_um": height_um, "pitch_um": pixel_um,
+                        "font": str(Path(font).resolve()) if font else None, "margin_um": margin_um})
+    write_artwork_job(art, out, opts, "text")
+
+
+@main.command()
 @click.argument("image", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
 @click.option("--pixel-um", type=float, default=None, help="Pixel pitch (um); default 20, or from --width-um.")
 @click.option("--width-um", type=float, default=None, help="Target width (um); resamples when --pixel-um is given.")
 @click.option("--threshold", type=float, default=0.5, show_default=True, help="Darkness threshold 0..1.")
-@click.option("--dither", type=click.Choice(["none", "floyd-steinberg", "ordered"]), default="none", show_default=True)
+@click.option("--dither", type=click.Choice(["none", "floyd-steinberg", "ordered"]), default="none", show_default=True,
+              help="How grey levels become written and blank pixels.")
 @click.option("--invert", is_flag=True, help="Expose light pixels instead of dark ones.")
 @recipe_options
 def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, **opts):
@@ -79,7 +100,8 @@ def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, **opts):
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
-@click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None, help="Overrides the spec's.")
+@click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None,
+              help="Glass (default: the spec's, else BrI).")
 @machine_option
 @json_option
 def pattern(spec, out, material, machine, as_json):
@@ -102,14 +124,12 @@ def pattern(spec, out, material, machine, as_json):
 @json_option
 def estimate(job, no_checksum, machine, as_json):
     """Time, distance, mark count and bounds of a job, from its body (the controller's motion model)."""
-    from lasergen.backends import language_for
-    from lasergen.job import read_job
+    from lasergen.job import estimate_job_file
 
-    parsed = read_job(Path(job), machine, check_sum=not no_checksum)
-    result = language_for(parsed.machine).estimate(parsed.toolpath, parsed.machine)
+    result, used = estimate_job_file(Path(job), machine, check_sum=not no_checksum)  # in pieces: any size
     result["job"] = job
-    result["machine"] = parsed.machine.name
-    result["controller"] = parsed.machine.controller
+    result["machine"] = used.name
+    result["controller"] = used.controller
     m = int(result["time_s"] // 60)
     b = result["bounds_mm"]
     emit(result, as_json,

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import click
 
 from lasergen import LasergenError
 from lasergen_cli.common import emit, json_option, machine_option, main, parse_pair
+from lasergen_cli.registry_hooks import record_scan, scan_options
 
 MATERIALS = ["Br", "BrI", "I"]
 
 
 def heat_treat_options(f):
     f = click.option("--filter-nm", type=float, default=645.0, show_default=True,
-                     help="Long-pass edge of the level-3 filter (for the physics check).")(f)
-    f = click.option("--heat-treat-hours", type=float, default=2.0, show_default=True)(f)
+                     help="Long-pass edge of the level-3 filter (nm), for the physics check.")(f)
+    f = click.option("--heat-treat-hours", type=float, default=2.0, show_default=True,
+                     help="Duration of the planned heat treatment (hours).")(f)
     return click.option("--heat-treat", "heat_treat_c", type=float, default=None,
-                        help="Planned heat treatment (°C) after writing: checked against the levels with the simulator.")(f)
+                        help="Planned heat treatment (°C) after writing, checked against the levels with the "
+                             "simulator (default: none).")(f)
 
 
 def process_warnings(material, heat_treat_c, hours, filter_nm, recipes=None) -> list[dict]:
@@ -91,12 +95,13 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
 @click.option("--filtered", "filtered_image", required=True, type=click.Path(dir_okay=False),
               help="What glows behind the long-pass filter (must lie inside --uv).")
 @click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
-@click.option("--pixel-um", type=float, default=20.0, show_default=True)
-@click.option("--threshold", type=float, default=0.5, show_default=True)
+@click.option("--pixel-um", type=float, default=20.0, show_default=True, help="Pixel pitch of both images (um).")
+@click.option("--threshold", type=float, default=0.5, show_default=True, help="Darkness threshold 0..1.")
 @click.option("--invert", is_flag=True, help="Expose light pixels instead of dark ones.")
 @click.option("--accept-leak", is_flag=True, help="Write filtered-only pixels too (they then glow under UV).")
-@click.option("--origin", default="10,10", show_default=True)
-@click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True)
+@click.option("--origin", default="10,10", show_default=True, help="Machine X,Y (mm) of the bottom-left corner.")
+@click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True,
+              help="Glass the job is planned for (see `lasergen materials`).")
 @heat_treat_options
 @machine_option
 @json_option
@@ -127,53 +132,92 @@ def encrypt(uv_image, filtered_image, out, pixel_um, threshold, invert, accept_l
 
 
 @main.command()
-@click.option("--serials", "template", required=True, help="printf template, e.g. SN-%06d.")
-@click.option("--count", type=int, required=True)
-@click.option("--start", type=int, default=0, show_default=True)
-@click.option("--sign", "sign_path", type=click.Path(dir_okay=False), default=None, help="Ed25519 private key (PEM).")
+@click.option("--serials", "template", required=True,
+              help="printf template with one zero-padded integer counter, e.g. SN-%07d.")
+@click.option("--count", type=int, required=True, help="How many serials, from --start on.")
+@click.option("--start", type=int, default=0, show_default=True, help="First counter value.")
+@click.option("--sign", "sign_path", type=click.Path(dir_okay=False), default=None,
+              help="Ed25519 private key (PEM) to sign each serial with (default: unsigned).")
 @click.option("--hidden-key", "hidden_key_path", default=None, help="Hidden-layer key file (else $LASERGEN_KEY if "
               "--hidden is given).")
 @click.option("--hidden", is_flag=True, help="Add the keyed hidden layer (key from --hidden-key or $LASERGEN_KEY).")
-@click.option("--out", required=True, help="Folder for the jobs and manifest.csv.")
-@click.option("--module-um", type=float, default=20.0, show_default=True)
+@click.option("--out", required=True, help="Folder for the jobs and manifest.csv (created; an existing batch folder "
+                                           "is appended to).")
+@click.option("--layout", type=click.Choice(["pack", "files"]), default="pack", show_default=True,
+              help="pack: all jobs in one file, OUT/jobs.lgpack (~2 KB a tag; `lasergen registry job` extracts one); "
+                   "files: one .gcode file per tag (~17 KB each).")
+@click.option("--module-um", type=float, default=20.0, show_default=True, help="QR module size (um).")
 @click.option("--error", "error_level", type=click.Choice(list("LMQH"), case_sensitive=False), default="M",
-              show_default=True)
-@click.option("--workers", type=int, default=2, show_default=True)
-@click.option("--origin", default="10,10", show_default=True)
-@click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True)
+              show_default=True, help="QR error-correction level.")
+@click.option("--workers", type=int, default=2, show_default=True, help="Local worker processes (process/thread).")
+@click.option("--executor", default="process", show_default=True,
+              help="Where planning runs: process (local pool), thread, or dask://HOST:PORT (a Dask distributed "
+                   "scheduler; dask+tls:// over TLS). The signing key stays here; a hidden key travels to the workers.")
+@click.option("--registry", "registry_opt", default=None,
+              help="Tag registry (SQLite file or postgresql:// URL; default $LASERGEN_REGISTRY, else none): serials "
+                   "it already issued are skipped, the rest claimed atomically.")
+@click.option("--station", default=None, help="This station's name (default $LASERGEN_STATION, else the host name).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: on a terminal).")
+@click.option("--origin", default="10,10", show_default=True, help="Machine X,Y (mm) of the tag's bottom-left corner.")
+@click.option("--material", type=click.Choice(MATERIALS), default="BrI", show_default=True,
+              help="Glass the jobs are planned for (see `lasergen materials`).")
 @machine_option
 @json_option
-def batch(template, count, start, sign_path, hidden_key_path, hidden, out, module_um, error_level, workers, origin,
-          material, machine, as_json):
-    """Unique serials, signed (and optionally keyed), planned to jobs in parallel, with manifest.csv."""
-    from lasergen.batch import BatchConfig, run_batch, serials
+def batch(template, count, start, sign_path, hidden_key_path, hidden, out, layout, module_um, error_level, workers,
+          executor, registry_opt, station, progress, origin, material, machine, as_json):
+    """Unique serials, signed (and optionally keyed), planned in parallel into one folder with manifest.csv."""
+    from lasergen.batch import BatchConfig, SerialRange, run_batch
+    from lasergen.batch.folder import BatchFolder
+    from lasergen.registry import registry_target, station_name
     from lasergen.security.hidden import load_key
     from lasergen.security.signing import load_private_key, private_pem
     from lasergen.security.tag import TagOptions
+    from lasergen_cli.registry import opened
 
-    names = serials(template, count, start)
+    names = SerialRange(template, start, count)
     sign_pem = private_pem(load_private_key(sign_path)) if sign_path else None
     key = load_key(hidden_key_path) if (hidden or hidden_key_path) else None
     config = BatchConfig(Path(out), TagOptions(module_um=module_um, error=error_level.upper(),
                                                origin_mm=parse_pair(origin, "--origin")),
-                         machine, material, sign_pem, key)
+                         machine, material, sign_pem, key, layout, station_name(station))
+    BatchFolder(config.out_dir, layout).check()
     warnings = hidden_layer_warnings(module_um, material) if key is not None else []
     if not as_json:
         echo_warnings(warnings)
-    result = run_batch(names, config, workers=max(1, workers))
+    target = registry_target(registry_opt)
+    show_bar = sys.stderr.isatty() if progress is None else progress
+    with (opened(target) if target else nullcontext()) as reg, _progress_bar(count, show_bar) as tick:
+        result = run_batch(names, config, workers=workers, executor=executor, registry=reg, progress=tick)
+        result["registry"] = reg.where if reg is not None else None
     result["warnings"] = [w["message"] for w in warnings]
-    emit(result, as_json, f"wrote {result['jobs']} jobs to {out} in {result['elapsed_s']:.1f} s "
-                          f"({result['jobs_per_minute']:.0f} jobs/min); manifest {result['manifest']}")
+    where = result["pack"] or f"{out} (one file per tag)"
+    skipped = f"; {result['skipped']} already issued, skipped" if result["skipped"] else ""
+    emit(result, as_json, f"issued {result['jobs']} of {result['requested']} serials into {where} in "
+                          f"{result['elapsed_s']:.1f} s ({result['jobs_per_minute']:.0f} jobs/min){skipped}; "
+                          f"manifest {result['manifest']}")
+
+
+@contextmanager
+def _progress_bar(total: int, show: bool):
+    if not show:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="tag", desc="batch", file=sys.stderr) as bar:
+        yield lambda done, _total: bar.update(done - bar.n)
 
 
 @main.command("check-photo")
 @click.argument("uv_photo", type=click.Path(dir_okay=False))
 @click.argument("filtered_photo", required=False, type=click.Path(dir_okay=False))
 @click.option("--key", "key_path", default=None, help="Hidden-layer key file (else $LASERGEN_KEY when set).")
-@click.option("--pubkey", "pubkey_path", default=None, help="Ed25519 public key (PEM) to check the signature.")
+@click.option("--pubkey", "pubkey_path", default=None,
+              help="Ed25519 public key (PEM) to check the signature (default: signature not checked).")
 @click.option("--fraction", type=float, default=None, help="Hidden-layer fraction used when writing (default 0.375).")
+@scan_options
 @json_option
-def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, as_json):
+def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, as_json, **registry):
     """Verify a tag from a UV photo and a filtered photo: decode, signature, hidden modules."""
     from lasergen.security.hidden import DEFAULT_FRACTION, KEY_ENV, load_key
     from lasergen.security.signing import load_public_key
@@ -184,6 +228,7 @@ def check_photo(uv_photo, filtered_photo, key_path, pubkey_path, fraction, as_js
     if key is not None and filtered_photo is None:
         raise LasergenError("check-photo: the hidden-layer check needs the filtered photo as second argument")
     result = check_photos(uv_photo, filtered_photo, key, pub, fraction or DEFAULT_FRACTION)
+    record_scan(result, registry["registry_opt"], registry["registry_station"], registry["place"])
     emit(result, as_json, result["verdict"])
     sys.exit(0 if result["ok"] else 1)
 
@@ -210,9 +255,10 @@ def keygen(out, force, as_json):
         raise LasergenError(f"keygen: {', '.join(existing)} already exist in {folder} (use --force to replace)")
     for name, (data, mode) in files.items():
         path = folder / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        path.unlink(missing_ok=True)  # only reached with --force; a new file never inherits an old mode
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)  # O_EXCL: never write through a race
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(path, mode)
+        os.chmod(path, mode)  # exact, whatever the umask
     result = {"out": str(folder), "files": sorted(files), "hidden_key_id": key_id(key)}
     emit(result, as_json, f"wrote {', '.join(str(folder / n) for n in files)} (hidden key id {result['hidden_key_id']})")

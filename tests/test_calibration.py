@@ -1,7 +1,5 @@
 """Calibration grids: one cell per (energy, dwell or speed), each its own layer and recipe."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -10,11 +8,12 @@ from lasergen.planner import plan
 from lasergen.spec import pattern_from_file, pattern_from_spec
 from lasergen.toolpath import DWELL
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import PATTERNS
+
 
 
 def test_shipped_dot_grid_sweeps_energy_down_and_dwell_across(machine):
-    pattern = pattern_from_file(REPO / "patterns" / "calibration_grid.toml")
+    pattern = pattern_from_file(PATTERNS / "calibration_grid.toml")
     path = plan(pattern, machine)
     dots = path.kind == DWELL
     assert dots.sum() == 16 and len(pattern.layers) == 16

@@ -13,6 +13,7 @@ from lasergen.job import read_job
 from lasergen_cli import main
 
 from .raster_helpers import rasterize_marks
+from .conftest import PATTERNS
 
 
 def run(*args):
@@ -79,9 +80,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
 
 
 def test_every_shipped_pattern_plans(tmp_path):
-    from pathlib import Path
-
-    specs = sorted((Path(__file__).resolve().parents[1] / "patterns").glob("*.toml"))
+    specs = sorted(PATTERNS.glob("*.toml"))
     assert {s.stem for s in specs} >= {"qr_demo", "three_level_EF", "bitmap_demo", "calibration_grid"}
     for spec in specs:
         res = run("pattern", spec, "-o", tmp_path / f"{spec.stem}.gcode", "--json")

@@ -1,8 +1,6 @@
 """The vectorised reader gives exactly the interpreter's toolpath on lasergen's own jobs, and
 leaves everything else (other dialects, errors) to the interpreter."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -17,7 +15,8 @@ from lasergen.recipe import PRESETS, Recipe
 from lasergen.spec import pattern_from_file
 from lasergen.toolpath import COLUMNS
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import PATTERNS
+
 
 
 def _mixed(machine, origin=(10.0, 20.0)):
@@ -36,8 +35,8 @@ def _centred_machine():
 JOBS = {
     "mixed raster, rewrite and dots": lambda m: _mixed(m),
     "negative coordinates": lambda m: _mixed(m, origin=(-5.3, -2.1)),
-    "three-level E/F": lambda m: pattern_from_file(REPO / "patterns" / "three_level_EF.toml"),
-    "calibration grid": lambda m: pattern_from_file(REPO / "patterns" / "calibration_grid.toml"),
+    "three-level E/F": lambda m: pattern_from_file(PATTERNS / "three_level_EF.toml"),
+    "calibration grid": lambda m: pattern_from_file(PATTERNS / "calibration_grid.toml"),
 }
 
 

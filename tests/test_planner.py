@@ -52,13 +52,6 @@ def test_marks_are_written_at_constant_speed_after_a_lead_in(machine):
     assert prof.v_exit[first_mark] == pytest.approx(5.0)
 
 
-def test_long_gaps_jump_short_gaps_stay_at_writing_speed(machine):
-    row = [1] + [0] * 40 + [1, 0, 1]
-    path = plan(_pattern([row], write=Recipe(speed_mm_s=5.0)), machine)
-    between = path.kind[np.flatnonzero(path.is_mark)[0]:np.flatnonzero(path.is_mark)[-1]]
-    assert (between == RAPID).sum() == 1  # at 5 mm/s the 4 mm gap is jumped, the 0.1 mm gap crossed blank
-
-
 def test_layers_in_order_and_rewrite_is_a_second_exposure(machine):
     base = np.array([[1, 1, 1]], bool)
     top = np.array([[0, 1, 0]], bool)

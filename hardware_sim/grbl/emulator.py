@@ -15,6 +15,8 @@ Protocol, after grbl/serial.c, protocol.c, system.c and report.c:
     G-code); a soft-limit target stops motion, resets and reports ALARM:2 and, like a hard
     limit (ALARM:1), waits for a soft reset ("[MSG:Reset to continue]", nothing answered);
     a reset while moving reports ALARM:3. `$X` unlocks, `$H` homes (origin at the switches).
+  - Probing: no probe is wired, so G38.2 runs out its move and raises ALARM:5, G38.3 just
+    reports where it ended, G38.4/G38.5 raise ALARM:4 at once (`_queue_probe`).
 Time: `advance(t)` runs motion up to simulated time t; with `fast_forward` the emulator jumps
 its own clock whenever a line waits on motion, and a `?` lets queued motion finish first, so
 a stream runs as fast as the link, with GRBL's back-pressure kept in simulated time.
@@ -68,6 +70,7 @@ class GrblEmulator(SystemCommands):
         self.critical = self.stalled = False
         self.wco_counter = self.ovr_counter = 0
         self.program_flow = ""
+        self.probe_mm = (0.0, 0.0, 0.0)  # GRBL clears its probe position on every reset
         interp = Interpreter(laser_mode=bool(self.settings[32]), arc_tolerance_mm=self.settings[12])
         interp.state.coord_offsets = self.coord_offsets
         interp.state.position = list(self.motion.position)
@@ -243,7 +246,7 @@ class GrblEmulator(SystemCommands):
             actions = interp.execute(line)
         except GcodeError as exc:
             return exc.code
-        moves = [a for a in actions if a.kind == "move"]
+        moves = [a for a in actions if a.kind in ("move", "probe")]
         if self.settings[20] and any(not self._within(a.end) for a in moves):
             interp.state = before
             self._alarm(2)
@@ -264,7 +267,32 @@ class GrblEmulator(SystemCommands):
                 self.steps.append(("block", Block(a.start, a.end, a.rapid, a.feed_mm_s, a.power_s, rest)))
             elif a.kind == "stop":
                 self.steps.append(("call", lambda code=a.code: self._program_stop(code)))
+            elif a.kind == "probe":
+                self._queue_probe(a)
         return None
+
+    def _queue_probe(self, a):
+        """G38.x on a machine with no probe wired (mc_probe_cycle): the planner empties first.
+        Toward the work (G38.2/.3) the input never triggers, the move runs to its end, then
+        G38.2 raises ALARM:5 (G38.3 does not); away (G38.4/.5) GRBL inverts the input, an open
+        probe already reads 'triggered', and ALARM:4 comes before any motion. The line is
+        still answered `ok`; G-code is locked until `$X` or a reset, as after any alarm."""
+        self.steps.append(("sync",))
+        if a.code in ("G38.4", "G38.5"):
+            self.steps.append(("call", lambda: self._probe_done(a.start, alarm=4)))
+            return
+        self.steps += [("block", Block(a.start, a.end, False, a.feed_mm_s, 0.0, 0.0)), ("sync",),
+                       ("call", lambda: self._probe_done(a.end, alarm=5 if a.code == "G38.2" else None))]
+
+    def _probe_done(self, where, alarm: int | None):
+        self.interp.state.position = list(where)
+        if alarm is not None:
+            self.state = "Alarm"
+            self._say(f"ALARM:{alarm}")
+        if alarm != 4:
+            if alarm is None:  # the no-error probes record where the cycle ended
+                self.probe_mm = tuple(where)
+            self._say(f"[PRB:{gs.axes(self.probe_mm)}:0]")
 
     def _rest_power(self) -> float:
         st = self.interp.state

@@ -10,7 +10,10 @@ report.c: integers for masks/booleans, 3 decimals for other settings, 0 for rate
 
 from __future__ import annotations
 
+from lasergen.backends.grbl.codes import keyed
 from lasergen.machine import MachineProfile
+
+ERRORS = keyed("error")
 
 VERSION = "1.1h"
 BUILD_DATE = "20190825"
@@ -27,10 +30,10 @@ GENERIC_DEFAULTS = {
 INTEGER_SETTINGS = {0, 1, 2, 3, 4, 5, 6, 10, 13, 20, 21, 22, 23, 26, 32}
 RPM_SETTINGS = {30, 31}
 BOOLEAN_SETTINGS = {4, 5, 6, 13, 20, 21, 22, 32}
-STATUS_SETTING_STEP_PULSE_MIN = 6
-STATUS_INVALID_STATEMENT = 3
-STATUS_NEGATIVE_VALUE = 4
-STATUS_SOFT_LIMIT_SETTING = 10  # $20=1 needs homing ($22=1)
+STATUS_SETTING_STEP_PULSE_MIN = ERRORS["setting_step_pulse_min"]
+STATUS_INVALID_STATEMENT = ERRORS["invalid_statement"]
+STATUS_NEGATIVE_VALUE = ERRORS["negative_value"]
+STATUS_SOFT_LIMIT_SETTING = ERRORS["soft_limit_error"]  # $20=1 needs homing ($22=1)
 
 
 def boot_settings(machine: MachineProfile) -> dict[int, float]:
@@ -82,11 +85,11 @@ def axes(values) -> str:
     return ",".join(f"{v:.3f}" for v in values)
 
 
-def parameters_report(state) -> list[str]:
-    """`$#`: coordinate systems, G28/G30, G92, tool length offset, probe (never used)."""
+def parameters_report(state, probe_mm=(0.0, 0.0, 0.0)) -> list[str]:
+    """`$#`: coordinate systems, G28/G30, G92, tool length offset, last probe (never touched: no probe)."""
     lines = [f"[G{54 + i}:{axes(state.coord_offsets[i])}]" for i in range(6)]
     lines += [f"[G28:{axes(state.home28)}]", f"[G30:{axes(state.home30)}]", f"[G92:{axes(state.g92)}]",
-              f"[TLO:{state.tool_length:.3f}]", "[PRB:0.000,0.000,0.000:0]"]
+              f"[TLO:{state.tool_length:.3f}]", f"[PRB:{axes(probe_mm)}:0]"]
     return lines
 
 

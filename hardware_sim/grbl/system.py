@@ -15,12 +15,15 @@ import re
 
 from hardware_sim.grbl import settings as gs
 from hardware_sim.grbl.motion import Block
+from lasergen.backends.grbl.codes import keyed
 from lasergen.backends.grbl.gcode import GcodeError
 
 ANSWERED = -1  # the handler has answered the line itself
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)")
-ERR = {"bad_number": 2, "invalid_statement": 3, "setting_disabled": 5, "idle_error": 8, "gc_lock": 9, "overflow": 11,
-       "travel_exceeded": 15}
+ERR = {short: keyed("error")[key] for short, key in {
+    "bad_number": "bad_number_format", "invalid_statement": "invalid_statement", "setting_disabled": "setting_disabled",
+    "idle_error": "idle_error", "gc_lock": "system_gc_lock", "overflow": "overflow",
+    "travel_exceeded": "travel_exceeded"}.items()}  # codes from the project's GRBL code table
 
 
 class SystemCommands:
@@ -109,7 +112,7 @@ class SystemCommands:
     def _parameters(self, line: str) -> int:
         if line != "$#":
             return ERR["invalid_statement"]
-        for text in gs.parameters_report(self.interp.state):
+        for text in gs.parameters_report(self.interp.state, self.probe_mm):
             self._say(text)
         return 0
 

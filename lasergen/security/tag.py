@@ -57,13 +57,16 @@ def make_payload(message: str, sign_key=None) -> str:
 
 
 def tag_pattern(message: str, opts: TagOptions | None = None, sign_key=None, hidden_key: bytes | None = None,
-                recipes: dict[str, Recipe] | None = None, material: str | None = "BrI") -> Pattern:
+                recipes: dict[str, Recipe] | None = None, material: str | None = "BrI",
+                signed_payload: str | None = None) -> Pattern:
+    """`signed_payload`: `message` already signed where the key lives (a batch signs in its own process)."""
     opts = opts or TagOptions()
-    payload = make_payload(message, sign_key)
+    signed = sign_key is not None or signed_payload is not None
+    payload = signed_payload or make_payload(message, sign_key)
     try:
         symbol, info = qr_symbol(payload, opts)
     except LasergenError as exc:
-        if sign_key is None:
+        if not signed:
             raise
         raise LasergenError(f"signed payload ({len(message)} message + {signing.SUFFIX_CHARS} signature characters)"
                             f" does not fit: {exc}") from None
@@ -76,7 +79,7 @@ def tag_pattern(message: str, opts: TagOptions | None = None, sign_key=None, hid
     layers = [Layer(full, "write", "qr")]
     views = {"daylight": {"shows": "nothing"}, "uv365": {"shows": "written", "pixels": int(full.sum()),
                                                          "mask": pack_mask(full)}}
-    if sign_key is not None:
+    if signed:
         meta["signed"] = {"scheme": "ed25519-base45-v1", "message": message}
     if hidden_key is not None:
         chosen = hidden.hidden_modules(hidden_key, payload, symbol, opts.fraction)

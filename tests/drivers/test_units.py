@@ -47,7 +47,7 @@ def test_parse_line(line, kind):
 def test_status_fields_and_code_texts():
     st = parse_line("<Hold:1|MPos:1.000,2.000,0.000|Bf:3,100|FS:600,200>").status
     assert (st.state, st.substate, st.mpos, st.planner_free, st.rx_free, st.speed) == ("Hold", 1, (1, 2, 0), 3, 100, 200)
-    assert "Soft limit" in alarm_text(2) and "Unsupported command" in error_text(20)
+    assert "soft limit" in alarm_text(2) and "unsupported command" in error_text(20)
 
 
 def test_malus_fit_recovers_parameters_and_inverts():

@@ -1,6 +1,7 @@
 """Shared fixtures for the security tests: keys, and the folder of test helpers on sys.path."""
 
 import os
+from importlib import resources
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-REPO = Path(__file__).resolve().parents[2]
+PATTERNS = Path(str(resources.files("lasergen").joinpath("patterns")))  # shipped example specs
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ def test_batch_writes_unique_signed_jobs_and_a_manifest(tmp_path, signing_key):
     pem.write_bytes(private_pem(signing_key))
     out_dir = tmp_path / "tags"
     code, out = run("batch", "--serials", "SN-%06d", "--count", "12", "--sign", pem, "--out", out_dir,
-                    "--workers", "2", "--json")
+                    "--workers", "2", "--layout", "files", "--json")
     assert code == 0, out
     rows = list(csv.DictReader((out_dir / "manifest.csv").open()))
     assert [r["serial"] for r in rows] == [f"SN-{i:06d}" for i in range(12)]

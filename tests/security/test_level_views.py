@@ -13,7 +13,7 @@ from lasergen.levelcheck import Frame, check_levels
 from lasergen.machine import MachineProfile
 from lasergen.spec import pattern_from_file
 
-from .conftest import REPO
+from .conftest import PATTERNS
 from .tagphotos import render_views
 
 try:
@@ -28,7 +28,7 @@ PX, MARGIN = 8, 6
 @pytest.fixture(scope="module")
 def ef_job(tmp_path_factory):
     out = tmp_path_factory.mktemp("ef") / "ef.gcode"
-    plan_to_file(pattern_from_file(REPO / "patterns" / "three_level_EF.toml"), out, MachineProfile.load())
+    plan_to_file(pattern_from_file(PATTERNS / "three_level_EF.toml"), out, MachineProfile.load())
     return read_job(out)
 
 
@@ -41,7 +41,7 @@ def raster_frames(manifest):
 
 
 def test_ef_levels_on_a_rasterised_rendering(ef_job):
-    pattern = pattern_from_file(REPO / "patterns" / "three_level_EF.toml")
+    pattern = pattern_from_file(PATTERNS / "three_level_EF.toml")
     images = {k: np.asarray(v) for k, v in render_views(pattern, PX, MARGIN).items()}
     frame = raster_frames(ef_job.manifest)
     results = {r["view"]: r for r in check_levels(images, {k: frame for k in images}, ef_job.manifest)}
@@ -52,7 +52,7 @@ def test_ef_levels_on_a_rasterised_rendering(ef_job):
 
 def test_swapped_views_fail(ef_job):
     """The check can fail: a filter photo that shows the whole E is not level 3."""
-    pattern = pattern_from_file(REPO / "patterns" / "three_level_EF.toml")
+    pattern = pattern_from_file(PATTERNS / "three_level_EF.toml")
     images = {k: np.asarray(v) for k, v in render_views(pattern, PX, MARGIN).items()}
     images["uv365_lp645"] = images["uv365"]
     frame = raster_frames(ef_job.manifest)
@@ -136,7 +136,7 @@ def test_qr_rewrite_demo_reads_under_uv_and_behind_the_filter(tmp_path):
     from hardware_sim.glass.verify import decode_qr
 
     out = tmp_path / "qr.gcode"
-    plan_to_file(pattern_from_file(REPO / "patterns" / "qr_rewrite_demo.toml"), out, MachineProfile.load())
+    plan_to_file(pattern_from_file(PATTERNS / "qr_rewrite_demo.toml"), out, MachineProfile.load())
     job = read_job(out)
     prediction = sim.simulate(job, None, "BrI")
     payload = job.manifest["promises"]["payload"]

@@ -11,13 +11,13 @@ from lasergen.machine import MachineProfile
 from lasergen.sources import make_artwork
 from lasergen.spec import pattern_from_file, pattern_from_spec
 
-from .conftest import REPO
+from .conftest import PATTERNS
 
 TEXT = lambda t: {"kind": "text", "text": t, "height_um": 600.0, "pitch_um": 20.0}
 
 
 def test_ef_demo_derives_write_and_rewrite_layers():
-    pattern = pattern_from_file(REPO / "patterns" / "three_level_EF.toml")
+    pattern = pattern_from_file(PATTERNS / "three_level_EF.toml")
     e = make_artwork({"kind": "text", "text": "E", "height_um": 1200.0, "pitch_um": 20.0}).mask
     f = make_artwork({"kind": "text", "text": "F", "height_um": 1200.0, "pitch_um": 20.0}).mask
     write, rewrite = pattern.layers
@@ -79,7 +79,7 @@ def test_bad_levels_are_one_line_errors(levels, match):
 
 
 def test_manifest_records_the_intended_views(tmp_path):
-    pattern = pattern_from_file(REPO / "patterns" / "three_level_EF.toml")
+    pattern = pattern_from_file(PATTERNS / "three_level_EF.toml")
     plan_to_file(pattern, tmp_path / "ef.gcode", MachineProfile.load())
     manifest = read_job(tmp_path / "ef.gcode").manifest
     targets = expected_views(manifest["promises"]["levels"])
@@ -95,7 +95,7 @@ def test_layer_form_still_works():
 
 
 def test_qr_rewrite_demo_rewrites_the_whole_code():
-    pattern = pattern_from_file(REPO / "patterns" / "qr_rewrite_demo.toml")
+    pattern = pattern_from_file(PATTERNS / "qr_rewrite_demo.toml")
     write, rewrite = pattern.layers
     assert np.array_equal(write.mask, rewrite.mask) and pattern.meta["payload"] == "https://example.org/p/0002"
 

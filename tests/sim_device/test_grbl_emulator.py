@@ -40,7 +40,7 @@ def test_reports(emu):
     assert tx(emu, "?")[0].startswith("<Alarm|MPos:0.000,0.000,0.000|Bf:15,128|FS:0,0")
 
 
-@pytest.mark.parametrize("line,code", [("G99", 20), ("G1X1", 22), ("X1Y", 2), ("G0G1X1", 21), ("$Q", 2),
+@pytest.mark.parametrize("line,code", [("G99", 20), ("G1X1", 22), ("X1Y", 2), ("G0G1X1", 24), ("$Q", 2),
                                        ("$100=-1", 4), ("G0X" + "1" * 80, 11), ("$J=X1", 22), ("M3S-1", 4)])
 def test_error_codes(emu, line, code):
     tx(emu, "$X\n")

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lasergen import kernels
 from lasergen.kinematics import trapezoid_times
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import DWELL, RAPID, Toolpath
@@ -79,15 +80,23 @@ def _stop_blocks(sync: np.ndarray) -> np.ndarray:
 CHUNK_BLOCKS = 500_000  # blocks planned at once; memory stays bounded on 10^7-row jobs
 
 
-def _geometry(path: Toolpath, rows: np.ndarray, machine: MachineProfile):
-    """Length, unit vector, nominal speed and acceleration of the motion blocks at `rows`."""
-    dx, dy = path.x1[rows] - path.x0[rows], path.y1[rows] - path.y0[rows]
+def _geometry(cols: dict, machine: MachineProfile):
+    """Length, unit vector, nominal speed and acceleration of motion blocks (columns x0..y1,
+    kind, speed_mm_s of those blocks)."""
+    dx, dy = cols["x1"] - cols["x0"], cols["y1"] - cols["y0"]
     length = np.sqrt(dx * dx + dy * dy)  # faster than np.hypot; mm-scale values cannot overflow
     ux, uy = dx / length, dy / length
     v_rapid = _axis_limited(np.asarray(machine.max_rate_mm_s), ux, uy)
-    v_nom = np.where(path.kind[rows] == RAPID, v_rapid, np.minimum(path.speed_mm_s[rows], v_rapid))
+    v_nom = np.where(cols["kind"] == RAPID, v_rapid, np.minimum(cols["speed_mm_s"], v_rapid))
     accel = _axis_limited(np.asarray(machine.accel_mm_s2), ux, uy)
     return length, ux, uy, v_nom, accel
+
+
+GEOMETRY = ("x0", "y0", "x1", "y1", "kind", "speed_mm_s")
+
+
+def _block_columns(path: Toolpath, rows) -> dict:
+    return {name: getattr(path, name)[rows] for name in GEOMETRY}
 
 
 def _junction_sqr(ux, uy, accel_limits, deviation_mm):
@@ -103,42 +112,121 @@ def _junction_sqr(ux, uy, accel_limits, deviation_mm):
     return np.where(cos_theta > 0.999999, 0.0, np.where(cos_theta < -0.999999, np.inf, w))
 
 
+def _plan_window(cols: dict, sync: np.ndarray, k: int, K: int, at_start: bool, at_end: bool,
+                 carry: float, machine: MachineProfile):
+    """Plan blocks k..k+K of a window of motion blocks (the block before them, if any, at k-1,
+    and up to `horizon` after): (v, length, v_nom, accel, carry), v = entry speeds of those K
+    blocks plus the exit of the last. `sync` flags a synchronisation before each window block;
+    `at_start`: the window starts the job (from rest); `at_end`: it ends it."""
+    horizon = max(1, machine.planner_blocks - 1)
+    accel_limits = np.asarray(machine.accel_mm_s2)
+    length, ux, uy, v_nom, accel = _geometry(cols, machine)
+    m = length.size
+    c = np.zeros(m + 1)  # c[i]: max squared entry of window block i; c[m]: exit of the window
+    c[1:m] = np.minimum(_junction_sqr(ux, uy, accel_limits, machine.junction_deviation_mm),
+                        np.minimum(v_nom[1:], v_nom[:-1]) ** 2)
+    c[1:m][sync[1:]] = 0.0
+    if at_start:
+        c[0] = 0.0  # the job starts from rest
+    Q = np.zeros(m + 1)
+    Q[1:] = np.cumsum(2 * accel * length)
+    w = np.minimum.accumulate((c + Q)[::-1])[::-1] - Q  # backward pass (to the window's end)
+    ahead = np.minimum(np.arange(m + 1) + horizon, m)
+    w = np.minimum(w, Q[ahead] - Q)  # GRBL plans the newest buffered block to stop
+    if at_end:
+        w[m] = 0.0
+    # forward pass over entries first..last; `carry` is min_{j<first} (w_j - (Q_j - Q_first))
+    seg = slice(k, k + K + 1)
+    wq = w[seg] - Q[seg]
+    running = np.minimum.accumulate(np.r_[carry - Q[k], wq])[1:]
+    w_seg = np.maximum(Q[seg] + running, 0.0)
+    carry = running[-2] + Q[k + K]
+    blk = slice(k, k + K)
+    return np.sqrt(w_seg), length[blk], v_nom[blk], accel[blk], carry
+
+
 def _plan_blocks(path: Toolpath, blocks: np.ndarray | None, sync: np.ndarray, machine: MachineProfile):
     """Yield (first, last, v, length, v_nom, accel) per chunk of motion blocks, v = entry speeds of
     blocks first..last plus the exit of the last. Exact: the planner horizon makes the backward
     pass local (W blocks of look-ahead), and the forward pass carries one running minimum."""
     n = sync.size
     horizon = max(1, machine.planner_blocks - 1)
-    accel_limits = np.asarray(machine.accel_mm_s2)
     carry = np.inf
     for first in range(0, n, CHUNK_BLOCKS):
         last = min(first + CHUNK_BLOCKS, n)
         lo, hi = max(first - 1, 0), min(last + horizon, n)
-        length, ux, uy, v_nom, accel = _geometry(path, _rows(blocks, lo, hi), machine)
-        k = first - lo  # index of block `first` in this window
-        m = hi - lo
-        c = np.zeros(m + 1)  # c[i]: max squared entry of window block i; c[m]: exit of the window
-        c[1:m] = np.minimum(_junction_sqr(ux, uy, accel_limits, machine.junction_deviation_mm),
-                            np.minimum(v_nom[1:], v_nom[:-1]) ** 2)
-        c[1:m][sync[lo + 1:hi]] = 0.0
-        if lo == 0:
-            c[0] = 0.0  # the job starts from rest
-        Q = np.zeros(m + 1)
-        Q[1:] = np.cumsum(2 * accel * length)
-        w = np.minimum.accumulate((c + Q)[::-1])[::-1] - Q  # backward pass (to the window's end)
-        ahead = np.minimum(np.arange(m + 1) + horizon, m)
-        w = np.minimum(w, Q[ahead] - Q)  # GRBL plans the newest buffered block to stop
-        if hi == n:
-            w[m] = 0.0
-        # forward pass over entries first..last; `carry` is min_{j<first} (w_j - (Q_j - Q_first))
-        K = last - first
-        seg = slice(k, k + K + 1)
-        wq = w[seg] - Q[seg]
-        running = np.minimum.accumulate(np.r_[carry - Q[k], wq])[1:]
-        w_seg = np.maximum(Q[seg] + running, 0.0)
-        carry = running[-2] + Q[k + K]
-        blk = slice(k, k + last - first)
-        yield first, last, np.sqrt(w_seg), length[blk], v_nom[blk], accel[blk]
+        v, length, v_nom, accel, carry = _plan_window(_block_columns(path, _rows(blocks, lo, hi)), sync[lo:hi],
+                                                      first - lo, last - first, lo == 0, hi == n, carry, machine)
+        yield first, last, v, length, v_nom, accel
+
+
+def plan_totals(cols: dict, sync: np.ndarray, k: int, K: int, at_start: bool, at_end: bool, carry: float,
+                machine: MachineProfile):
+    """(carry, time per category, distance per category) of blocks k..k+K of a window: the
+    compiled kernel when built (`lasergen.kernels`), else `_plan_window` + trapezoids; identical.
+    `cols["category"]` holds each block's category (0..2)."""
+    kernel = kernels.get()
+    if kernel is not None:
+        names = ("x0", "y0", "x1", "y1", "kind", "speed_mm_s")
+        args = [np.ascontiguousarray(cols[c]) for c in names]
+        carry, t, d = kernel.plan_totals(*args, np.ascontiguousarray(sync), np.ascontiguousarray(cols["category"]),
+                                         k, K, at_end, carry, *machine.max_rate_mm_s, *machine.accel_mm_s2,
+                                         machine.junction_deviation_mm, max(1, machine.planner_blocks - 1))
+        return carry, np.array(t), np.array(d)
+    return plan_totals_numpy(cols, sync, k, K, at_start, at_end, carry, machine)
+
+
+def plan_totals_numpy(cols, sync, k, K, at_start, at_end, carry, machine):
+    v, length, v_nom, accel, carry = _plan_window(cols, sync, k, K, at_start, at_end, carry, machine)
+    t = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0]
+    category = cols["category"][k:k + K]
+    return carry, np.bincount(category, weights=t, minlength=3), np.bincount(category, weights=length, minlength=3)
+
+
+class BlockStream:
+    """The same planning over motion blocks that arrive in pieces (a job read in chunks): blocks
+    are buffered until a chunk of CHUNK_BLOCKS and its look-ahead are in, so the windows, and
+    therefore every figure, are those of `_plan_blocks` on the whole job, in bounded memory.
+    `feed(cols, sync)` and `close()` yield, per planned chunk, (time, distance) per category
+    (`plan_totals`; `cols` then holds a "category" column)."""
+
+    def __init__(self, machine: MachineProfile):
+        self.machine = machine
+        self.horizon = max(1, machine.planner_blocks - 1)
+        self.buf: dict | None = None  # columns of blocks from `self.lo` on (block `first - 1` first)
+        self.sync = np.zeros(0, dtype=bool)
+        self.lo = 0
+        self.first = 0
+        self.carry = np.inf
+
+    def feed(self, cols: dict, sync: np.ndarray):
+        if self.buf is None:
+            self.buf = cols
+            self.sync = sync
+        else:
+            self.buf = {name: np.concatenate([self.buf[name], cols[name]]) for name in self.buf}
+            self.sync = np.concatenate([self.sync, sync])
+        while self.lo + self.sync.size >= self.first + CHUNK_BLOCKS + self.horizon:
+            yield self._plan(self.first + CHUNK_BLOCKS, end=False)
+
+    def close(self):
+        while self.buf is not None and self.first < self.lo + self.sync.size:
+            yield self._plan(min(self.first + CHUNK_BLOCKS, self.lo + self.sync.size), end=True)
+
+    def _plan(self, last: int, end: bool):
+        first, lo = self.first, self.lo
+        n_known = lo + self.sync.size
+        hi = min(last + self.horizon, n_known)
+        window = slice(max(first - 1, 0) - lo, hi - lo)
+        cols = {name: a[window] for name, a in self.buf.items()}
+        k = first - max(first - 1, 0)
+        self.carry, time_s, dist_mm = plan_totals(cols, self.sync[window], k, last - first, first == 0,
+                                                  end and hi == n_known, self.carry, self.machine)
+        keep = last - 1 - lo  # the new window starts at block last - 1
+        self.buf = {name: a[keep:] for name, a in self.buf.items()}
+        self.sync = self.sync[keep:]
+        self.lo, self.first = last - 1, last
+        return time_s, dist_mm
 
 
 def _rows(blocks: np.ndarray | None, first, last=None):
@@ -192,36 +280,11 @@ def profile(path: Toolpath, machine: MachineProfile) -> MotionProfile:
     return out
 
 
-MARK, BLANK, TRAVEL = 0, 1, 2  # time categories of a motion row
-
-
 def estimate(path: Toolpath, machine: MachineProfile) -> dict:
-    """Job totals: time split into writing, blank moves, travel and dwell; distances; counts.
-    Summed chunk by chunk, so a 10^7-row job needs no per-row time array."""
-    marks = path.is_mark
-    dwell = path.kind == DWELL
-    rapid = path.kind == RAPID
-    category = (rapid * np.uint8(TRAVEL)) | ((~rapid & ~marks) * np.uint8(BLANK))  # MARK = 0 elsewhere
-    blocks, sync = _motion_blocks(path)
-    time_s, dist_mm = np.zeros(3), np.zeros(3)
-    for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
-        cat = category[_rows(blocks, first, last)]
-        time_s += np.bincount(cat, weights=trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0], minlength=3)
-        dist_mm += np.bincount(cat, weights=length, minlength=3)
-    time_s += np.bincount(category[_rows(blocks, _stop_blocks(sync))], minlength=3) * idle_lock_s(machine)
-    dwell_time_s = float(dwell_seconds(path.dwell_s[dwell]).sum())
-    return {
-        "time_s": float(time_s.sum()) + dwell_time_s,
-        "mark_time_s": float(time_s[MARK]),
-        "dwell_time_s": dwell_time_s,
-        "travel_time_s": float(time_s[TRAVEL]),
-        "blank_time_s": float(time_s[BLANK]),
-        "distance_mm": float(dist_mm.sum()),
-        "mark_count": int(marks.sum()),
-        "dot_count": int((marks & dwell).sum()),
-        "line_count": int((marks & ~dwell).sum()),
-        "mark_length_mm": float(dist_mm[MARK]),
-        "travel_mm": float(dist_mm[BLANK] + dist_mm[TRAVEL]),
-        "passes": path.pass_count(),
-        "bounds_mm": list(path.mark_bounds_mm()),
-    }
+    """Job totals: time split into writing, blank moves, travel and dwell; distances; counts
+    (`estimate.JobEstimate` fed the whole toolpath at once)."""
+    from lasergen.backends.grbl.estimate import JobEstimate
+
+    job = JobEstimate(machine)
+    job.feed(path)
+    return job.result()

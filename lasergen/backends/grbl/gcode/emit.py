@@ -1,15 +1,17 @@
 """Toolpath -> G-code body in the GRBL 1.1 laser dialect, formatted with numpy, not per line.
 
 Per toolpath row:
-  RAPID  G0X<x>Y<y>                          (laser mode gates the beam off in G0)
+  RAPID  G0X<x>Y<y>, or G0X<x> inside a scan line (laser mode gates the beam off in G0)
   LINE   G1X<x>[Y<y>][F<mm/min>]S<power>     (S0 = blank move at constant speed)
   DWELL  G1F<max>M3S<power> / G4P<s> / M5    (a dot: laser on at rest, then off)
 GRBL rejects a G1 without axis words (error:22) while no feed rate has been set, which
 is the case in a dots-only job, so the dot's G1 carries the machine's max rate as F.
-Every G0 carries absolute X and Y; a G1 states Y and F when they change and always on the
-first G1 after a G0, a dot or a pass start, so a job resumed from any G0 (the runner restarts
-at the G0 that begins a scan line) needs no modal history but G21 G90 and, inside a raster
-pass, M3. Within a scan line a G1 is `G1X..S..`: ~40 % fewer bytes on the serial link.
+A G0 that begins a scan line or moves between dots carries absolute X and Y, and the first G1
+after it, a dot or a pass start states Y and F, so a job resumed from such a G0 (the runner
+restarts at the G0 that begins a scan line) needs no modal history but G21 G90 and, inside a
+raster pass, M3. A G0 between two G1s of one pass that keeps Y (a gap inside a scan line
+crossed by a collinear rapid) is `G0X..`, and the G1 after it `G1X..S..`: it is not a restart
+point. Within a scan line a G1 is `G1X..S..`: ~40 % fewer bytes on the serial link.
 A line pass (raster or vector) is bracketed by `M3S0` and `M5`; a `;@pass` comment names it
 for the reader.
 Numbers are written as fixed point with trailing zeros trimmed, by building a byte matrix
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lasergen import kernels
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
@@ -94,16 +97,29 @@ def dot_on(machine: MachineProfile) -> str:
 
 
 LINE_SHORT = 3  # a LINE row that keeps the modal Y and F: G1X<x>S<s>
+RAPID_SHORT = 4  # a RAPID row inside a scan line: G0X<x>
 ROW_BYTES = 22  # matrix row width: fits G0X..Y.. and G1X..S..; longer lines take two rows
 
 
-def modal_words(path: Toolpath) -> tuple[np.ndarray, np.ndarray]:
-    """Which LINE rows must state Y and F: the first after any other kind of row or a pass
-    start (so a resume from a scan line's G0 is self-contained), and where Y or F change."""
+def inline_rapids(path: Toolpath) -> np.ndarray:
+    """RAPID rows inside a scan line: between two LINE rows of the same pass, Y unchanged."""
+    kind, pid = path.kind, path.pass_id
+    inside = np.zeros(len(path), dtype=bool)
+    inside[1:-1] = (kind[1:-1] == RAPID) & (kind[:-2] == LINE) & (kind[2:] == LINE) \
+        & (pid[1:-1] == pid[:-2]) & (pid[1:-1] == pid[2:]) & (path.y1[1:-1] == path.y0[1:-1])
+    return inside
+
+
+def modal_words(path: Toolpath, inline: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Which LINE rows must state Y and F: the first after any other kind of row (but a rapid
+    inside the scan line) or a pass start, so a resume from a scan line's G0 is self-contained,
+    and where Y or F change."""
     n = len(path)
+    if inline is None:
+        inline = inline_rapids(path)
     line = path.kind == LINE
     fresh = np.ones(n, dtype=bool)
-    fresh[1:] = (path.kind[:-1] != LINE) | (path.pass_id[1:] != path.pass_id[:-1])
+    fresh[1:] = ((path.kind[:-1] != LINE) & ~inline[:-1]) | (path.pass_id[1:] != path.pass_id[:-1])
     need_f = line & (fresh | np.r_[True, path.speed_mm_s[1:] != path.speed_mm_s[:-1]])
     need_y = line & (fresh | (path.y1 != path.y0))
     return need_y, need_f
@@ -115,6 +131,8 @@ def _group_matrix(kind: int, rows: np.ndarray, path: Toolpath, machine: MachineP
         fields = [_field(dot_on(machine), n), number_columns(machine.energy_to_s(path.energy_uJ[rows]), 1),
                   _field("\nG4P", n),
                   number_columns(path.dwell_s[rows], 3), _field("\nM5\n", n)]
+    elif kind == RAPID_SHORT:
+        fields = [_field("G0X", n), number_columns(path.x1[rows], 4), _field("\n", n)]
     elif kind == LINE_SHORT:
         fields = [_field("G1X", n), number_columns(path.x1[rows], 4), _field("S", n),
                   number_columns(machine.energy_to_s(path.energy_uJ[rows]), 1), _field("\n", n)]
@@ -129,22 +147,37 @@ def _group_matrix(kind: int, rows: np.ndarray, path: Toolpath, machine: MachineP
 
 
 def format_rows(path: Toolpath, machine: MachineProfile, need_y: np.ndarray | None = None,
-                need_f: np.ndarray | None = None) -> bytes:
-    """The G-code lines of toolpath rows (no pass brackets), as one bytes object.
-
-    Rows are formatted per kind into byte matrices (0 = no character) and laid into one matrix
-    ROW_BYTES wide, a line too long for one matrix row taking two; dropping the 0 bytes in one
-    pass then yields the lines in order.
-    """
+                need_f: np.ndarray | None = None, inline: np.ndarray | None = None) -> bytes:
+    """The G-code lines of toolpath rows (no pass brackets), as one bytes object: the compiled
+    kernel when built (`lasergen.kernels`), else the numpy formatter; byte-identical."""
     n = len(path)
     if n == 0:
         return b""
+    if inline is None:
+        inline = inline_rapids(path)
     if need_y is None or need_f is None:
-        need_y, need_f = modal_words(path)
+        need_y, need_f = modal_words(path, inline)
+    kernel = kernels.get()
+    if kernel is not None:
+        s_word = machine.energy_to_s(path.energy_uJ)
+        if s_word.dtype == np.float32:
+            f_word = path.speed_mm_s * 60.0
+            columns = (path.kind, path.x1, path.y1, f_word, s_word, path.dwell_s, need_y, need_f, inline)
+            return kernel.format_rows(*map(np.ascontiguousarray, columns), dot_on(machine).encode())
+    return format_rows_numpy(path, machine, need_y, need_f, inline)
+
+
+def format_rows_numpy(path: Toolpath, machine: MachineProfile, need_y: np.ndarray, need_f: np.ndarray,
+                      inline: np.ndarray) -> bytes:
+    """The reference formatter. Rows are formatted per kind into byte matrices (0 = no character)
+    and laid into one matrix ROW_BYTES wide, a line too long for one matrix row taking two;
+    dropping the 0 bytes in one pass then yields the lines in order."""
+    n = len(path)
     kind = path.kind.copy()
     kind[(kind == LINE) & ~need_y & ~need_f] = LINE_SHORT
+    kind[inline] = RAPID_SHORT
     groups = []
-    for k in (RAPID, LINE, DWELL, LINE_SHORT):
+    for k in (RAPID, LINE, DWELL, LINE_SHORT, RAPID_SHORT):
         rows = np.flatnonzero(kind == k)
         if rows.size:
             groups.append((rows, _group_matrix(k, rows, path, machine)))
@@ -170,7 +203,8 @@ def pass_comment(pass_id: int, layer: int, layer_name: str, recipe: str, mode: s
 def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict]):
     """Program body as a stream of byte chunks: units/modes, each pass bracketed, laser off at the end."""
     yield b"G21G90G94\nM5\n"
-    need_y, need_f = modal_words(path)
+    inline = inline_rapids(path)
+    need_y, need_f = modal_words(path, inline)
     if len(path):
         bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True])
         for a, b in zip(bounds[:-1], bounds[1:]):
@@ -181,7 +215,7 @@ def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict
             yield (head + ("M3S0\n" if mode != "dots" else "")).encode()
             for c in range(a, b, CHUNK_ROWS):
                 chunk = slice(c, min(c + CHUNK_ROWS, b))
-                yield format_rows(path.take(chunk), machine, need_y[chunk], need_f[chunk])
+                yield format_rows(path.take(chunk), machine, need_y[chunk], need_f[chunk], inline[chunk])
             if mode != "dots":
                 yield b"M5\n"
     yield b"M5\n"

@@ -1,8 +1,9 @@
-"""A vectorised reader for the G-code lasergen itself emits: ~50x faster than the interpreter.
+"""A vectorised reader for the G-code lasergen itself emits: ~50x faster than the interpreter
+(lines scanned by the compiled kernel when built, else by a regex and numpy; identical).
 
 The body must be a sequence of exactly these units (checked with one regular expression over
 the whole text, at C speed):
-    G21G90G94 | M5 | M3S0 | G0X<n>Y<n> | G1X<n>[Y<n>][F<n>]S<n> | G1F<n>M3S<n> G4P<n> M5 | ;comment
+    G21G90G94 | M5 | M3S0 | G0X<n>[Y<n>] | G1X<n>[Y<n>][F<n>]S<n> | G1F<n>M3S<n> G4P<n> M5 | ;comment
 Anything else, and any file in which GRBL would refuse a line (a G1 before any F), is left to
 the interpreter, which alone reports errors. Within the grammar the semantics are GRBL's,
 as the interpreter has them: absolute millimetres, modal Y/F/S carried forward, the laser
@@ -14,18 +15,20 @@ value `float()` gives, so both readers produce identical toolpaths (tested).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
+from lasergen import kernels
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 _NUM = r"-?\d{1,7}(?:\.\d{1,6})?"  # at most 15 characters: fits the parse window
 _POS = r"\d{1,7}(?:\.\d{1,6})?"
-_BODY = re.compile(  # the common forms first: re tries alternatives in order
-    rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}Y{_NUM}|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5"
-    rf"|M5|M3S0|G21G90G94|;[^\n]*)\n)*")
-_MARKER = re.compile(r";@pass (\d+) layer (\d+)")
+_BODY = re.compile((  # the common forms first: re tries alternatives in order
+    rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}(?:Y{_NUM})?|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5"
+    rf"|M5|M3S0|G21G90G94|;[^\n]*)\n)*").encode())
+_MARKER = re.compile(rb";@pass (\d+) layer (\d+)")
 WINDOW = 16  # longest number the dialect writes, with sign and point
 KIND_OF = {b"G0": 1, b"G1X": 2, b"G1F": 3, b"G4": 4, b"M5": 5, b"M3": 6}  # first bytes -> line kind
 RAPID_L, MOVE_L, DOT_ON_L, DWELL_L, OFF_L, ON_L = 1, 2, 3, 4, 5, 6
@@ -65,57 +68,106 @@ def _ffill(values: np.ndarray, initial: float) -> np.ndarray:
     return np.where(np.isnan(out), initial, out)
 
 
+@dataclass
+class ReadState:
+    """The modal state at a chunk boundary (a job read in pieces carries it to the next piece)."""
+    x: float = 0.0
+    y: float = 0.0
+    feed: float = np.nan  # mm/min; NaN until an F is programmed
+    s: float = 0.0
+    on: bool = False  # M3 in force
+    pass_id: int = -1
+    layer: int = 0
+    marked: bool | None = None  # the job names its passes (`;@pass`); None: decide from the text
+    lines: int = 0  # lines before this piece
+
+
 def fast_read(lines: list[str], machine: MachineProfile):
     """(Toolpath, row_line) for a body in lasergen's own dialect, or None to use the interpreter."""
     text = "\n".join(lines) + "\n"
-    if not _BODY.fullmatch(text) or not text.isascii():
+    if not text.isascii():
         return None
-    raw = np.frombuffer(text.encode(), dtype=np.uint8)
-    buf = np.concatenate([raw, np.zeros(WINDOW, np.uint8)])
+    got = read_chunk(text.encode(), machine, ReadState())
+    return None if got is None else got[:2]
+
+
+def read_chunk(data: bytes, machine: MachineProfile, state: ReadState):
+    """(Toolpath, row_line, state after) for whole lines of lasergen's dialect (`data` ends with a
+    newline), starting from `state`; None where the interpreter must decide."""
+    if not data:
+        return Toolpath.empty(), np.zeros(0, dtype=np.int64), state
+    raw = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(raw == 10)
     starts = np.r_[0, ends[:-1] + 1]
+    scanned = _scan(data, raw, starts)
+    if scanned is None:
+        return None
+    kind, comment, (x, y, f, s, p) = scanned
     n = starts.size
-    head = buf[starts[:, None] + np.arange(3)]
-    kind = np.zeros(n, dtype=np.int8)
-    for prefix, code in KIND_OF.items():
-        kind[np.all(head[:, :len(prefix)] == np.frombuffer(prefix, np.uint8), axis=1)] = code
-    comment = head[:, 0] == ord(";")
-    x, y, f, s, p = (_word(buf, starts, comment, c) for c in "XYFSP")
 
     # modal state carried forward line by line, as GRBL keeps it
-    s_state = _ffill(s, 0.0)
-    on = _ffill(np.where(np.isin(kind, (ON_L, DOT_ON_L)), 1.0, np.where(kind == OFF_L, 0.0, np.nan)), 0.0) > 0
-    feed = _ffill(f, np.nan)
+    s_state = _ffill(s, state.s)
+    on = _ffill(np.where(np.isin(kind, (ON_L, DOT_ON_L)), 1.0, np.where(kind == OFF_L, 0.0, np.nan)), float(state.on)) > 0
+    feed = _ffill(f, state.feed)
     move = (kind == RAPID_L) | (kind == MOVE_L)
     if np.isnan(feed[kind == MOVE_L]).any():
         return None  # a G1 before any F: GRBL's error:22, which the interpreter reports
-    x_pos = _ffill(np.where(move, x, np.nan), 0.0)
-    y_pos = _ffill(np.where(move, y, np.nan), 0.0)
+    x_pos = _ffill(np.where(move, x, np.nan), state.x)
+    y_pos = _ffill(np.where(move, y, np.nan), state.y)
 
     rows = np.flatnonzero(move | (kind == DWELL_L))
     x1, y1 = x_pos[rows], y_pos[rows]
-    x0, y0 = np.r_[0.0, x_pos[:-1]][rows], np.r_[0.0, y_pos[:-1]][rows]  # where the line began
+    x0, y0 = np.r_[state.x, x_pos[:-1]][rows], np.r_[state.y, y_pos[:-1]][rows]  # where the line began
     row_kind = np.select([kind[rows] == RAPID_L, kind[rows] == MOVE_L], [RAPID, LINE], DWELL).astype(np.uint8)
     dwell = row_kind == DWELL
     power = np.where((row_kind != RAPID) & on[rows], s_state[rows], 0.0)
     speed = np.where(row_kind == LINE, feed[rows] / 60.0, 0.0)
 
-    pass_id, layer = _passes(lines, kind, on, comment, n)
+    pass_id, layer, after = _passes(data, starts, ends, kind, on, comment, state)
     path = Toolpath.from_columns(kind=row_kind, x0=x0, y0=y0, x1=x1, y1=y1, speed_mm_s=speed,
                                  dwell_s=np.where(dwell, p[rows], 0.0), energy_uJ=power / machine.s_per_uJ,
                                  pass_id=np.maximum(pass_id[rows], 0), layer=layer[rows])
-    return path, rows.astype(np.int64)
+    after.x, after.y, after.feed, after.s = float(x_pos[-1]), float(y_pos[-1]), float(feed[-1]), float(s_state[-1])
+    after.on, after.lines = bool(on[-1]), state.lines + n
+    return path, rows.astype(np.int64) + state.lines, after
 
 
-def _passes(lines: list[str], kind: np.ndarray, on: np.ndarray, comment: np.ndarray, n: int):
-    """Pass and layer per line: from `;@pass` markers when the job has them, else a new pass
-    each time the laser is switched on."""
+def _scan(data: bytes, raw: np.ndarray, starts: np.ndarray):
+    """(kind, comment, words X Y F S P with NaN where absent) per line, or None outside the
+    grammar: the compiled scanner when built, else the regex and the windowed number parser."""
+    n = starts.size
+    kernel = kernels.get()
+    if kernel is not None:
+        kind, comment, words = np.zeros(n, np.int8), np.zeros(n, bool), np.full((5, n), np.nan)
+        return (kind, comment, words) if kernel.scan_lines(data, kind, comment, words) else None
+    if not _BODY.fullmatch(data) or not data.isascii():
+        return None
+    buf = np.concatenate([raw, np.zeros(WINDOW, np.uint8)])
+    head = buf[starts[:, None] + np.arange(3)]
+    kind = np.zeros(n, dtype=np.int8)
+    for prefix, code in KIND_OF.items():
+        kind[np.all(head[:, :len(prefix)] == np.frombuffer(prefix, np.uint8), axis=1)] = code
+    comment = head[:, 0] == ord(";")
+    return kind, comment, [_word(buf, starts, comment, c) for c in "XYFSP"]
+
+
+def _passes(data: bytes, starts, ends, kind: np.ndarray, on: np.ndarray, comment: np.ndarray, state: ReadState):
+    """Pass and layer per line, and the state after: from `;@pass` markers when the job has them,
+    else a new pass each time the laser is switched on."""
+    n = starts.size
     pass_id = np.full(n, np.nan)
     layer = np.full(n, np.nan)
     for i in np.flatnonzero(comment):
-        if m := _MARKER.match(lines[i]):
+        if m := _MARKER.match(data, starts[i], ends[i]):
             pass_id[i], layer[i] = int(m.group(1)), int(m.group(2))
-    if np.isnan(pass_id).all():
-        switched_on = np.r_[on[0], on[1:] & ~on[:-1]]
-        return np.cumsum(switched_on).astype(np.int64) - 1, np.zeros(n, dtype=np.int64)
-    return _ffill(pass_id, -1).astype(np.int64), _ffill(layer, 0).astype(np.int64)
+    marked = state.marked if state.marked is not None else not np.isnan(pass_id).all()
+    after = ReadState(marked=marked)
+    if not marked:
+        switched_on = np.r_[on[0] and not state.on, on[1:] & ~on[:-1]]
+        pass_id = state.pass_id + np.cumsum(switched_on).astype(np.int64)
+        after.pass_id, after.layer = int(pass_id[-1]), 0
+        return pass_id, np.zeros(n, dtype=np.int64), after
+    pass_id = _ffill(pass_id, state.pass_id).astype(np.int64)
+    layer = _ffill(layer, state.layer).astype(np.int64)
+    after.pass_id, after.layer = int(pass_id[-1]), int(layer[-1])
+    return pass_id, layer, after

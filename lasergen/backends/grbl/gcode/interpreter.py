@@ -1,19 +1,26 @@
 """A G-code interpreter with GRBL 1.1's modal state, validation and laser-mode rules.
 
-`Interpreter.execute(block)` validates a cleaned block the way gcode.c does (modal groups,
-repeated and unused words, missing F/P/axis words, GRBL's status codes), then updates the
-modal state and returns what the machine would do as `Action`s: motions (arcs are cut into
-chords within $12 like mc_arc), dwells, spindle/laser changes and program flow. State only
-changes when the whole block is valid, as in GRBL.
+`Interpreter.execute(block)` validates a cleaned block as gcode.c does and in its order (the
+first failing check decides the code): the word-by-word first pass (`commands.read_words`),
+then line number, feed rate, dwell, tool-length, non-modal (G10/G92/G28/G30/G53), motion
+(G80, G0/G1, arcs in the selected plane, G38.x probes) and unused-word checks, and for `$J=`
+jogs the jog rules last. Only a valid block changes the state; it then runs in gcode.c's order
+of execution and returns what the machine would do as `Action`s: motions (arcs cut into chords
+within $12 as mc_arc does), dwells, spindle/laser and coolant changes, program flow, probes.
 
-Laser mode ($32=1): the beam fires only in G1/G2/G3 with M3/M4 and S > 0, never in G0; M3
-keeps its power through a G4 dwell when the motion mode is G1/2/3, M4 does not fire at rest.
+Probing (G38.2-G38.5) is accepted as GRBL accepts it; whether the probe touches is the
+machine's business, not the parser's: the interpreter assumes the move runs to its target
+(GRBL's parser position after a probe that never triggered) and returns a "probe" action.
+
+Laser mode ($32=1): the beam fires only in G1/G2/G3 with M3/M4 and S > 0, never in G0 or a
+probe move; M3 keeps its power through a G4 dwell when the motion mode is G1/2/3, M4 does
+not fire at rest.
 
 `synced` tells whether the last block makes GRBL wait for the planner to empty before it
 answers (protocol_buffer_synchronize): spindle/laser state changes (even in laser mode), an S
-change or a G0<->G1 mode change at rest under M3 (gcode.c's LASER_FORCE_SYNC), G4, coolant
-changes and M0/M2/M30. A sender may read the `ok` of such a block as "everything before it has
-executed"; any other `ok` only means "parsed and queued".
+change or a G0<->G1 mode change at rest under M3 (gcode.c's LASER_FORCE_SYNC), G4, probes,
+coolant changes and M0/M2/M30. A sender may read the `ok` of such a block as "everything
+before it has executed"; any other `ok` only means "parsed and queued".
 """
 
 from __future__ import annotations
@@ -21,34 +28,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from lasergen.backends.grbl.gcode.words import STATUS, GcodeError, split_words
+from lasergen.backends.grbl.gcode.arcs import PLANE_AXES, center_from_offsets, center_from_radius, chord_points
+from lasergen.backends.grbl.gcode.commands import Words, fail, read_words
+from lasergen.backends.grbl.gcode.words import split_words
 
-# G-code number -> (modal group, canonical command); None = unsupported (error:20)
-G_CODES = {
-    0: ("motion", "G0"), 1: ("motion", "G1"), 2: ("motion", "G2"), 3: ("motion", "G3"), 80: ("motion", "G80"),
-    38.2: ("motion", "G38.2"), 38.3: ("motion", "G38.3"), 38.4: ("motion", "G38.4"), 38.5: ("motion", "G38.5"),
-    4: ("nonmodal", "G4"), 10: ("nonmodal", "G10"), 28: ("nonmodal", "G28"), 28.1: ("nonmodal", "G28.1"),
-    30: ("nonmodal", "G30"), 30.1: ("nonmodal", "G30.1"), 53: ("nonmodal", "G53"), 92: ("nonmodal", "G92"),
-    92.1: ("nonmodal", "G92.1"), 17: ("plane", "G17"), 18: ("plane", "G18"), 19: ("plane", "G19"),
-    90: ("distance", "G90"), 91: ("distance", "G91"), 91.1: ("arc_distance", "G91.1"),
-    93: ("feed_mode", "G93"), 94: ("feed_mode", "G94"), 20: ("units", "G20"), 21: ("units", "G21"),
-    40: ("cutter", "G40"), 43.1: ("tool_length", "G43.1"), 49: ("tool_length", "G49"), 61: ("control", "G61"),
-    **{54 + i: ("coord", f"G{54 + i}") for i in range(6)},
-}
-M_CODES = {0: ("stopping", "M0"), 1: ("stopping", "M1"), 2: ("stopping", "M2"), 30: ("stopping", "M30"),
-           3: ("spindle", "M3"), 4: ("spindle", "M4"), 5: ("spindle", "M5"),
-           8: ("coolant", "M8"), 9: ("coolant", "M9")}
-AXIS_NONMODAL = {"G10", "G28", "G30", "G92"}
-VALUE_LETTERS = set("FIJKLNPRSTXYZ")
-NON_NEGATIVE = set("FNPST")
 MAX_LINE_NUMBER = 10_000_000
-MAX_TOOL_NUMBER = 255
+N_COORDINATE_SYSTEMS = 6
+MM_PER_INCH = 25.4
 LASER_MOTIONS = ("G1", "G2", "G3")
+PROBES = ("G38.2", "G38.3", "G38.4", "G38.5")
+JOG_GROUPS = {"distance", "units", "nonmodal"}
+OFFSET_AXIS = {"I": 0, "J": 1, "K": 2}
 
 
 @dataclass
 class Action:
-    kind: str  # "move", "dwell", "spindle", "stop", "coolant"
+    kind: str  # "move", "dwell", "spindle", "stop", "coolant", "probe"
     start: tuple = ()
     end: tuple = ()
     rapid: bool = False
@@ -69,7 +64,7 @@ class ModalState:
     coord: int = 0
     spindle: str = "M5"
     coolant: str = "M9"
-    feed_mm_min: float = 0.0
+    feed_mm_min: float = 0.0  # GRBL's feed value: mm/min, or in G93 the last block's inverse time (1/min)
     s: float = 0.0
     tool: int = 0
     position: list = field(default_factory=lambda: [0.0, 0.0, 0.0])  # machine coordinates, mm
@@ -87,26 +82,22 @@ class ModalState:
         return [self.position[a] - self.work_offset(a) for a in range(3)]
 
 
-def _fail(name: str, detail: str = ""):
-    raise GcodeError(STATUS[name], detail or name.replace("_", " "))
-
-
-# G numbers whose invalid decimal forms GRBL rejects as unsupported (error:20), not error:23
-G_DECIMAL_UNSUPPORTED = {17, 18, 19, 28, 30, 38, 43, 61, 90, 91, 92}
-
-
-def _lookup(table, value, letter):
-    """Command word -> (modal group, command), with gcode.c's error for each kind of miss."""
-    int_value = int(value)
-    mantissa = round(100 * (value - int_value))
-    if letter == "M" and mantissa:
-        _fail("command_value_not_integer", f"M{value:g} has a decimal")
-    key = int_value if mantissa == 0 else round(value, 1)
-    if key in table:
-        return table[key]
-    if mantissa and int_value in table and int_value not in G_DECIMAL_UNSUPPORTED:
-        _fail("command_value_not_integer", f"{letter}{value:g} has a decimal")
-    _fail("unsupported_command", f"{letter}{value:g} is not supported")
+@dataclass
+class _Block:
+    """A checked block, everything converted to mm and machine coordinates, ready to execute."""
+    words: Words
+    motion: str
+    mm: bool
+    absolute: bool
+    inverse_time: bool
+    feed: float  # mm/min, or 1/min in G93
+    s: float
+    coord: int
+    claim: str | None  # who uses the axis words, after gcode.c's adjustments
+    target: list
+    home: list | None = None
+    offsets: tuple | None = None  # (coordinate system index or "g92", new offsets)
+    arc_center: tuple | None = None
 
 
 class Interpreter:
@@ -124,195 +115,225 @@ class Interpreter:
         return s
 
     def execute(self, block: str, jog: bool = False) -> list[Action]:
-        """Validate and run one cleaned block; raises GcodeError with GRBL's code."""
-        words = split_words(block)
-        groups, values = {}, {}
-        for letter, value in words:
-            if letter in "GM":
-                group, cmd = _lookup(G_CODES if letter == "G" else M_CODES, value, letter)
-                if group in groups:
-                    _fail("modal_group_violation", f"{cmd} and {groups[group]} in one block")
-                groups[group] = cmd
-            elif letter in VALUE_LETTERS:
-                if letter in values:
-                    _fail("word_repeated", f"{letter} repeated")
-                if letter in NON_NEGATIVE and value < 0:
-                    _fail("negative_value", f"{letter}{value:g} is negative")
-                values[letter] = value
-            else:
-                _fail("unsupported_command", f"word {letter} is not supported")
-        if "motion" in groups and groups.get("nonmodal") in AXIS_NONMODAL:
-            _fail("axis_command_conflict")
-        if jog and (set(groups) - {"distance", "units", "nonmodal"} or groups.get("nonmodal") not in (None, "G53")):
-            _fail("invalid_jog_command")
-        return self._run(groups, values, jog)
+        """Validate and run one cleaned block (`$J=` stripped for a jog); raises GcodeError with GRBL's code."""
+        words = read_words(split_words(block))
+        b = self._check(words, jog)
+        if jog:
+            return self._jog(b)
+        return self._execute(b)
 
-    def _run(self, groups: dict, values: dict, jog: bool) -> list[Action]:
-        st = self.state
-        used = set()
-        self.synced = False
-
-        def take(letter):
-            used.add(letter)
-            return values.get(letter)
-
-        n = take("N")
-        if n is not None and n > MAX_LINE_NUMBER:
-            _fail("invalid_line_number")
-        mm = groups.get("units", "G21" if st.mm else "G20") == "G21"
-        scale = 1.0 if mm else 25.4
-        inverse_time = groups.get("feed_mode", "G93" if st.inverse_time else "G94") == "G93"
-        absolute = groups.get("distance", "G90" if st.absolute else "G91") == "G90"
-        motion = groups.get("motion", st.motion)
+    # ---- gcode.c step 3: error checks, in its order ------------------------------------------
+    def _check(self, w: Words, jog: bool) -> _Block:
+        st, groups, values = self.state, w.groups, w.values
+        used = set("NF") if jog else set("NFST")
+        motion = groups.get("motion", "G1" if jog else st.motion)
         nonmodal = groups.get("nonmodal")
-        axis = {a: take(a) for a in "XYZ" if a in values}
-        feed = take("F")
-        feed_mm_min = feed * scale if feed is not None and not inverse_time else st.feed_mm_min
-        if jog and feed is None:
-            _fail("undefined_feed_rate")
-        s = take("S")
-        s = st.s if s is None else s
-        t = take("T")
-        if t is not None and t > MAX_TOOL_NUMBER:
-            _fail("max_value_exceeded")
-        spindle = groups.get("spindle", st.spindle)
-        coord = st.coord if "coord" not in groups else int(groups["coord"][1:]) - 54
-        actions: list[Action] = []
+        mm = groups.get("units", "G21" if st.mm else "G20") == "G21"
+        scale = 1.0 if mm else MM_PER_INCH
+        absolute = groups.get("distance", "G90" if st.absolute else "G91") == "G90"
+        inverse_time = groups.get("feed_mode", "G94" if jog or not st.inverse_time else "G93") == "G93"
+        axis = {i: values[a] * scale for i, a in enumerate("XYZ") if a in values}
+        claim = w.axis_claim or ("motion" if axis else None)
 
-        # non-modal commands that use axis words or P/L values
-        # an explicit motion word is a motion command even without axis words (gcode.c)
-        axis_command = None
-        if nonmodal in AXIS_NONMODAL:
-            axis_command = nonmodal
-        elif motion != "G80" and (axis or "motion" in groups):
-            axis_command = "motion"
-        if axis and axis_command is None and nonmodal not in ("G53",):
-            _fail("axis_words_exist")
+        if "N" in values and math.trunc(values["N"]) > MAX_LINE_NUMBER:
+            fail("invalid_line_number")
+        feed = self._feed(values.get("F"), jog, inverse_time, claim, motion, scale)
+        s = values.get("S", st.s)
         if nonmodal == "G4":
-            p = take("P")
-            if p is None:
-                _fail("value_word_missing", "G4 needs P (seconds)")
+            if "P" not in values:
+                fail("value_word_missing", "G4 needs P (seconds)")
+            used.add("P")
+        if claim == "tool_length" and groups.get("tool_length") == "G43.1" and set(axis) != {2}:
+            fail("g43_dynamic_axis_error", "G43.1 takes exactly one Z word")
+        coord = int(groups["coord"][1:]) - 54 if "coord" in groups else st.coord
+
+        b = _Block(w, motion, mm, absolute, inverse_time, feed, s, coord, claim, list(st.position))
         if nonmodal == "G10":
-            p, l_word = take("P"), take("L")
+            self._check_g10(b, axis, used)
+        elif nonmodal == "G92":
             if not axis:
-                _fail("no_axis_words")
-            if p is None or l_word is None:
-                _fail("value_word_missing")
-            if l_word not in (2, 20):
-                _fail("unsupported_command")
-            if int(p) > 6:
-                _fail("unsupported_coord_sys")
-        if nonmodal == "G92" and not axis:
-            _fail("no_axis_words")
-        if nonmodal == "G53" and motion not in ("G0", "G1"):
-            _fail("g53_invalid_motion_mode")
-        if axis_command == "motion" and motion in ("G1", "G2", "G3"):
-            if inverse_time and feed is None:
-                _fail("undefined_feed_rate")
-            if not inverse_time and feed_mm_min <= 0:
-                _fail("undefined_feed_rate", f"{motion} without a feed rate (F)")
-            if motion in ("G2", "G3") and not axis:
-                _fail("no_axis_words")
-        if axis_command == "motion" and not axis and motion in ("G0", "G1"):
-            axis_command = None  # G0/G1 without axis words only set the mode
-        if axis_command == "motion" and motion.startswith("G38"):
-            _fail("unsupported_command", "probing is not available on this controller")
-
-        # target in machine coordinates
-        target = list(st.position)
-        for i, a in enumerate("XYZ"):
-            if a in axis:
-                v = axis[a] * scale
-                if nonmodal == "G53":
-                    target[i] = v
-                elif absolute:
-                    target[i] = v + (st.coord_offsets[coord][i] + st.g92[i] + (st.tool_length if i == 2 else 0))
+                fail("no_axis_words", "G92 needs axis words")
+            offsets = list(st.g92)
+            for i, v in axis.items():
+                offsets[i] = st.position[i] - st.coord_offsets[coord][i] - v - (st.tool_length if i == 2 else 0.0)
+            b.offsets = ("g92", offsets)
+        else:
+            if claim != "tool_length":
+                for i, v in axis.items():
+                    if nonmodal == "G53":
+                        b.target[i] = v
+                    elif absolute:
+                        b.target[i] = v + st.coord_offsets[coord][i] + st.g92[i] + (st.tool_length if i == 2 else 0.0)
+                    else:
+                        b.target[i] = st.position[i] + v
+            if nonmodal in ("G28", "G30"):
+                home = list(st.home28 if nonmodal == "G28" else st.home30)
+                if axis:  # only the named axes go home
+                    home = [home[i] if i in axis else st.position[i] for i in range(3)]
                 else:
-                    target[i] = st.position[i] + v
+                    b.claim = None
+                b.home = home
+            elif nonmodal == "G53" and motion not in ("G0", "G1"):
+                fail("g53_invalid_motion_mode")
 
-        arc = None
-        if axis_command == "motion" and motion in ("G2", "G3"):
-            ijk = {a: take(a) for a in "IJK" if a in values}
-            r = take("R")
-            if not {"X", "Y"} & set(axis):
-                _fail("no_axis_words_in_plane")
-            arc = self._arc_center(motion, target, ijk, r, scale)
-        if nonmodal in ("G10",):
-            used.update("PL")
-        unused = set(values) - used - ({"P"} if nonmodal == "G4" else set())
+        if motion == "G80":
+            if axis:
+                fail("axis_words_exist", "axis words while G80 cancels motion")
+        elif b.claim == "motion":
+            self._check_motion(b, axis, used, scale)
+        unused = set(values) - used - (set("XYZ") if b.claim else set())
         if unused:
-            _fail("unused_words", f"unused word(s) {''.join(sorted(unused))}")
+            fail("unused_words", f"unused word(s) {''.join(sorted(unused))}")
+        if jog and (set(groups) - JOG_GROUPS or nonmodal not in (None, "G53")):
+            fail("invalid_jog_command")
+        return b
 
-        # ---- the block is valid: change state and act, in gcode.c's order of execution ----
-        self.synced = self._needs_sync(groups, motion, spindle, s, axis_command == "motion" and bool(axis))
-        st.line_number = int(n or 0)
-        st.mm, st.absolute, st.inverse_time = mm, absolute, inverse_time
-        if not inverse_time:
-            st.feed_mm_min = feed_mm_min
-        if t is not None:
-            st.tool = int(t)
-        if spindle != st.spindle or s != st.s:
-            if spindle != st.spindle:
-                actions.append(Action("spindle", spindle=spindle, power_s=s, code=spindle))
-            st.spindle, st.s = spindle, s
+    def _feed(self, f, jog: bool, inverse_time: bool, claim, motion: str, scale: float) -> float:
+        if jog:
+            if f is None:
+                fail("undefined_feed_rate", "a jog needs F")
+            return f * scale
+        if inverse_time:
+            if claim == "motion" and motion not in ("G0", "G80") and f is None:
+                fail("undefined_feed_rate", "G93 needs F on every motion block")
+            return f or 0.0
+        if not self.state.inverse_time:
+            return self.state.feed_mm_min if f is None else f * scale
+        return f or 0.0  # G93 -> G94: no feed carried over, and gcode.c applies no inch conversion here
+
+    def _check_g10(self, b: _Block, axis: dict, used: set):
+        st, values = self.state, b.words.values
+        if not axis:
+            fail("no_axis_words", "G10 needs axis words")
+        if "P" not in values and "L" not in values:
+            fail("value_word_missing", "G10 needs L and P")
+        p, l_word = math.trunc(values.get("P", 0)), math.trunc(values.get("L", 0))
+        if p > N_COORDINATE_SYSTEMS:
+            fail("unsupported_coord_sys", f"G10 P{p}: only P0..P{N_COORDINATE_SYSTEMS}")
+        if l_word != 20 and (l_word != 2 or "R" in values):
+            fail("unsupported_command", "G10 supports L2 (without R) and L20")
+        used.update("PL")
+        index = p - 1 if p > 0 else b.coord
+        offsets = list(st.coord_offsets[index])
+        for i, v in axis.items():
+            offsets[i] = v if l_word == 2 else st.position[i] - st.g92[i] - v - (st.tool_length if i == 2 else 0.0)
+        b.offsets = (index, offsets)
+
+    def _check_motion(self, b: _Block, axis: dict, used: set, scale: float):
+        motion, values, position = b.motion, b.words.values, self.state.position
+        if motion == "G0":
+            if not axis:
+                b.claim = None
+            return
+        if b.feed == 0:
+            fail("undefined_feed_rate", f"{motion} without a feed rate (F)")
+        if motion == "G1":
+            if not axis:
+                b.claim = None
+        elif motion in ("G2", "G3"):
+            plane = b.words.groups.get("plane", self.state.plane)
+            a0, a1, _ = PLANE_AXES[plane]
+            if not axis:
+                fail("no_axis_words", f"{motion} needs axis words")
+            if a0 not in axis and a1 not in axis:
+                fail("no_axis_words_in_plane")
+            clockwise = motion == "G2"
+            if "R" in values:
+                used.add("R")
+                if b.target == position:
+                    fail("invalid_target", "an R arc ending where it starts")
+                b.arc_center = center_from_radius(position, b.target, values["R"] * scale, clockwise, plane)
+            else:
+                offsets = {OFFSET_AXIS[k]: values[k] * scale for k in "IJK" if k in values}
+                if a0 not in offsets and a1 not in offsets:
+                    fail("no_offsets_in_plane")
+                used.update("IJK")
+                b.arc_center = center_from_offsets(position, b.target, offsets, plane)
+        else:  # G38.x
+            if not axis:
+                fail("no_axis_words", f"{motion} needs axis words")
+            if b.target == position:
+                fail("invalid_target", f"{motion} to where the probe already is")
+
+    # ---- gcode.c step 4: execution, in its order --------------------------------------------
+    def _execute(self, b: _Block) -> list[Action]:
+        st, groups, values = self.state, b.words.groups, b.words.values
+        spindle = groups.get("spindle", st.spindle)
+        is_motion = b.claim == "motion" and bool(b.words.values.keys() & set("XYZ"))
+        self.synced = self._needs_sync(groups, b.motion, spindle, b.s, is_motion)
+        actions: list[Action] = []
+        st.line_number = math.trunc(values.get("N", 0))
+        st.inverse_time = b.inverse_time
+        st.feed_mm_min = b.feed
+        st.tool = math.trunc(values.get("T", 0))  # gcode.c keeps T only for the block that names it
+        if spindle != st.spindle:
+            actions.append(Action("spindle", spindle=spindle, power_s=b.s, code=spindle))
+        st.spindle, st.s = spindle, b.s
         if "coolant" in groups:
             st.coolant = groups["coolant"]
             actions.append(Action("coolant", code=st.coolant))
-        if nonmodal == "G4":
-            st.motion = motion if "motion" in groups else st.motion
-            power = self.laser_power(st.motion, st.spindle, st.s) if st.spindle == "M3" else 0.0
+        if groups.get("nonmodal") == "G4":
+            power = self.laser_power(b.motion, st.spindle, st.s) if st.spindle == "M3" else 0.0
             actions.append(Action("dwell", seconds=values["P"], power_s=power, spindle=st.spindle))
-        if "plane" in groups:
-            st.plane = groups["plane"]
-        st.coord = coord
-        if groups.get("tool_length") == "G49":
-            st.tool_length = 0.0
-        elif groups.get("tool_length") == "G43.1":
-            st.tool_length = (axis.get("Z", 0.0) or 0.0) * scale
-        if nonmodal == "G10":
-            index = st.coord if int(values["P"]) == 0 else int(values["P"]) - 1
-            for i, a in enumerate("XYZ"):
-                if a in axis:
-                    v = axis[a] * scale
-                    st.coord_offsets[index][i] = v if values["L"] == 2 else st.position[i] - st.g92[i] - v
-        elif nonmodal == "G92":
-            for i, a in enumerate("XYZ"):
-                if a in axis:
-                    st.g92[i] = st.position[i] - st.coord_offsets[st.coord][i] - axis[a] * scale
-        elif nonmodal == "G92.1":
-            st.g92 = [0.0, 0.0, 0.0]
-        elif nonmodal in ("G28.1", "G30.1"):
-            setattr(st, "home28" if nonmodal == "G28.1" else "home30", list(st.position))
-        elif nonmodal in ("G28", "G30"):
-            if axis:
-                actions.append(self._move(target, rapid=True))
-            home = st.home28 if nonmodal == "G28" else st.home30
-            actions.append(self._move(list(home), rapid=True))
-        if "motion" in groups:
-            st.motion = motion
-        if axis_command == "motion":
-            if motion == "G0":
-                actions.append(self._move(target, rapid=True))
-            elif motion == "G1":
-                actions.append(self._move(target, rapid=False))
-            elif arc is not None:
-                actions.extend(self._arc_moves(motion, target, arc))
+        st.plane = groups.get("plane", st.plane)
+        st.mm, st.coord, st.absolute = b.mm, b.coord, b.absolute
+        if b.claim == "tool_length":
+            st.tool_length = 0.0 if groups["tool_length"] == "G49" else values["Z"] * (1.0 if b.mm else MM_PER_INCH)
+        self._non_modal(b, groups.get("nonmodal"), actions)
+        st.motion = b.motion
+        if b.claim == "motion":
+            if b.motion in ("G0", "G1"):
+                actions.append(self._move(b.target, b.motion == "G0", b.feed, b.inverse_time))
+            elif b.motion in ("G2", "G3"):
+                points = chord_points(st.position, b.target, b.arc_center, b.motion == "G2", st.plane,
+                                      self.arc_tolerance_mm)
+                feed = b.feed * len(points) if b.inverse_time else b.feed  # per chord, as mc_arc scales it
+                actions.extend(self._move(p, False, feed, b.inverse_time) for p in points)
+            else:
+                probe = self._move(b.target, False, b.feed, b.inverse_time)
+                probe.kind, probe.code, probe.power_s = "probe", b.motion, 0.0
+                actions.append(probe)
         stop = groups.get("stopping")
         if stop:
             actions.append(Action("stop", code=stop))
-            if stop in ("M2", "M30"):  # program end resets these modes, as GRBL does
+            if stop in ("M2", "M30"):  # program end resets these modes (not G92, F, S, T), as GRBL does
                 st.motion, st.plane, st.absolute, st.inverse_time, st.coord = "G1", "G17", True, False, 0
-                st.g92 = [0.0, 0.0, 0.0]
                 if st.spindle != "M5":
                     actions.append(Action("spindle", spindle="M5", code="M5"))
                 st.spindle, st.coolant = "M5", "M9"
         return actions
 
+    def _non_modal(self, b: _Block, nonmodal: str | None, actions: list):
+        st = self.state
+        if b.offsets is not None:
+            where, offsets = b.offsets
+            if where == "g92":
+                st.g92 = offsets
+            else:
+                st.coord_offsets[where][:] = offsets
+        elif nonmodal in ("G28", "G30"):
+            if b.claim:
+                actions.append(self._move(b.target, True, 0.0, False))
+            actions.append(self._move(b.home, True, 0.0, False))
+        elif nonmodal in ("G28.1", "G30.1"):
+            setattr(st, "home28" if nonmodal == "G28.1" else "home30", list(st.position))
+        elif nonmodal == "G92.1":
+            st.g92 = [0.0, 0.0, 0.0]
+
+    def _jog(self, b: _Block) -> list[Action]:
+        """A valid `$J=` block: one G1 move, no modal state changed except the position.
+
+        A jog without axis words goes to the machine origin: gcode.c leaves its target zeroed
+        then (a GRBL 1.1 quirk, kept so the emulator moves where the firmware would)."""
+        self.synced = False
+        target = b.target if b.claim == "motion" else [0.0, 0.0, 0.0]
+        return [self._move(target, False, b.feed, False)]
+
     def _needs_sync(self, groups: dict, motion: str, spindle: str, s: float, is_motion: bool) -> bool:
         st = self.state
         if spindle != st.spindle or "coolant" in groups or groups.get("nonmodal") == "G4":
             return True
-        if groups.get("stopping") in ("M0", "M2", "M30"):
+        if groups.get("stopping") in ("M0", "M2", "M30") or (motion in PROBES and is_motion):
             return True
         if spindle == "M5":
             return False
@@ -323,59 +344,17 @@ class Interpreter:
         # M3 at rest: switching between a firing (G1/2/3) and a non-firing motion mode re-syncs the laser
         return self.laser_mode and spindle == "M3" and (motion in LASER_MOTIONS) != (st.motion in LASER_MOTIONS)
 
-    def _move(self, target: list, rapid: bool) -> Action:
+    def _move(self, target: list, rapid: bool, feed: float, inverse_time: bool) -> Action:
         st = self.state
         start = tuple(st.position)
+        if rapid:
+            feed_mm_min = 0.0
+        elif inverse_time:  # G93: F blocks per minute -> the block's length times F
+            feed_mm_min = feed * math.dist(start, target)
+        else:
+            feed_mm_min = feed
         motion = "G0" if rapid else "G1"
-        action = Action("move", start=start, end=tuple(target), rapid=rapid, feed_mm_s=0.0 if rapid else st.feed_mm_min / 60.0,
+        action = Action("move", start=start, end=tuple(target), rapid=rapid, feed_mm_s=feed_mm_min / 60.0,
                         power_s=self.laser_power(motion, st.spindle, st.s), spindle=st.spindle)
         st.position = list(target)
         return action
-
-    def _arc_center(self, motion, target, ijk, r, scale):
-        st = self.state
-        x0, y0 = st.position[0], st.position[1]
-        x1, y1 = target[0], target[1]
-        if r is not None:
-            r *= scale
-            dx, dy = x1 - x0, y1 - y0
-            if dx == 0 and dy == 0:
-                _fail("invalid_target")
-            h2 = 4.0 * r * r - dx * dx - dy * dy
-            if h2 < 0:
-                _fail("arc_radius_error")
-            h = -math.sqrt(h2) / math.hypot(dx, dy)
-            if motion == "G3":
-                h = -h
-            if r < 0:
-                h, r = -h, -r
-            return (x0 + 0.5 * (dx - h * dy), y0 + 0.5 * (dy + h * dx))
-        if not ({"I", "J"} & set(ijk)):
-            _fail("no_offsets_in_plane")
-        cx, cy = x0 + ijk.get("I", 0.0) * scale, y0 + ijk.get("J", 0.0) * scale
-        r0, r1 = math.hypot(x0 - cx, y0 - cy), math.hypot(x1 - cx, y1 - cy)
-        delta = abs(r1 - r0)
-        if delta > 0.005 and (delta > 0.5 or delta > 0.001 * r0):
-            _fail("invalid_target")
-        return (cx, cy)
-
-    def _arc_moves(self, motion, target, center):
-        st = self.state
-        cx, cy = center
-        x0, y0, z0 = st.position
-        r = math.hypot(x0 - cx, y0 - cy)
-        a0 = math.atan2(y0 - cy, x0 - cx)
-        a1 = math.atan2(target[1] - cy, target[0] - cx)
-        sweep = a1 - a0
-        if motion == "G2" and sweep >= -1e-9:
-            sweep -= 2 * math.pi
-        if motion == "G3" and sweep <= 1e-9:
-            sweep += 2 * math.pi
-        tol = self.arc_tolerance_mm
-        segments = max(1, int(abs(0.5 * sweep * r) / math.sqrt(max(tol * (2 * r - tol), 1e-12))))
-        moves = []
-        for k in range(1, segments + 1):
-            f = k / segments
-            point = [cx + r * math.cos(a0 + sweep * f), cy + r * math.sin(a0 + sweep * f), z0 + (target[2] - z0) * f]
-            moves.append(self._move(target if k == segments else point, rapid=False))
-        return moves

@@ -44,11 +44,20 @@ def read_program(lines: list[str], machine: MachineProfile, laser_mode: bool = T
 
 def interpret_program(lines: list[str], machine: MachineProfile, laser_mode: bool = True) -> ParsedProgram:
     """Every block through the GRBL-faithful interpreter (errors reported with GRBL's codes)."""
+    rows = list(interpret_rows(lines, machine, laser_mode))
+    table = np.array(rows, dtype=np.float64).reshape(-1, len(ROW_FIELDS))
+    cols = dict(zip(ROW_FIELDS, table.T))
+    row_line = cols.pop("line").astype(np.int64)
+    return ParsedProgram(Toolpath.from_columns(**cols), row_line, len(lines))
+
+
+def interpret_rows(lines, machine: MachineProfile, laser_mode: bool = True, first_line: int = 0):
+    """Toolpath rows (as tuples of ROW_FIELDS) of an iterable of lines, one block at a time;
+    `first_line`: the 0-based number of the first line in its file (for messages and `line`)."""
     interp = Interpreter(laser_mode=laser_mode)
-    rows = []
     pass_id, layer, marked, laser_on = -1, 0, False, False
     s_per_uJ = machine.s_per_uJ
-    for number, raw in enumerate(lines):
+    for number, raw in enumerate(lines, first_line):
         marker = parse_pass_marker(raw)
         if marker:
             (pass_id, layer), marked = marker, True
@@ -63,17 +72,13 @@ def interpret_program(lines: list[str], machine: MachineProfile, laser_mode: boo
         except GcodeError as exc:
             raise LasergenError(f"line {number + 1}: error:{exc.code} {exc} in {raw.strip()!r}") from None
         for a in actions:
-            if a.kind == "move":
-                rows.append((RAPID if a.rapid else LINE, a.start[0], a.start[1], a.end[0], a.end[1], a.feed_mm_s,
-                             0.0, a.power_s / s_per_uJ, max(pass_id, 0), layer, number))
+            if a.kind in ("move", "probe"):  # a probe is a beam-off feed move
+                yield (RAPID if a.rapid else LINE, a.start[0], a.start[1], a.end[0], a.end[1], a.feed_mm_s,
+                       0.0, a.power_s / s_per_uJ, max(pass_id, 0), layer, number)
             elif a.kind == "dwell":
                 x, y = interp.state.position[:2]
-                rows.append((DWELL, x, y, x, y, 0.0, a.seconds, a.power_s / s_per_uJ, max(pass_id, 0), layer, number))
+                yield (DWELL, x, y, x, y, 0.0, a.seconds, a.power_s / s_per_uJ, max(pass_id, 0), layer, number)
             elif a.kind == "spindle":
                 if a.spindle != "M5" and not laser_on and not marked:
                     pass_id += 1
                 laser_on = a.spindle != "M5"
-    table = np.array(rows, dtype=np.float64).reshape(-1, len(ROW_FIELDS))
-    cols = dict(zip(ROW_FIELDS, table.T))
-    row_line = cols.pop("line").astype(np.int64)
-    return ParsedProgram(Toolpath.from_columns(**cols), row_line, len(lines))

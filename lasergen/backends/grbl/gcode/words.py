@@ -9,17 +9,9 @@ from __future__ import annotations
 
 import re
 
-# GRBL 1.1 status codes used by the parser (see grbl-codes/error_codes_en_US.csv)
-STATUS = {
-    "expected_command_letter": 1, "bad_number_format": 2, "invalid_statement": 3, "negative_value": 4,
-    "setting_disabled": 5, "idle_error": 8, "system_gc_lock": 9, "soft_limit_error": 10, "overflow": 11,
-    "travel_exceeded": 15, "invalid_jog_command": 16, "unsupported_command": 20, "modal_group_violation": 21,
-    "undefined_feed_rate": 22, "command_value_not_integer": 23, "axis_command_conflict": 24,
-    "word_repeated": 25, "no_axis_words": 26, "invalid_line_number": 27, "value_word_missing": 28,
-    "unsupported_coord_sys": 29, "g53_invalid_motion_mode": 30, "axis_words_exist": 31,
-    "no_axis_words_in_plane": 32, "invalid_target": 33, "arc_radius_error": 34, "no_offsets_in_plane": 35,
-    "unused_words": 36, "g43_dynamic_axis_error": 37, "max_value_exceeded": 38,
-}
+from lasergen.backends.grbl.codes import keyed
+
+STATUS = keyed("error")  # GRBL 1.1 status codes by key, from the project's code table (codes.py)
 
 LINE_BUFFER_SIZE = 80  # GRBL's LINE_BUFFER_SIZE: longer lines are rejected with error:11
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)")

@@ -1,0 +1,119 @@
+"""Job totals on GRBL's planner model, accumulated over a toolpath fed in pieces.
+
+`JobEstimate.feed` takes consecutive pieces of a job's toolpath (all of it at once, or chunk by
+chunk as a job file is read) and `result()` gives the figures `lasergen estimate` prints: time
+split into writing, blank moves, travel and dwell, distances, counts, passes and mark bounds.
+Motion blocks go through `motion.BlockStream`, which plans them in the same windows whatever
+the pieces, so the figures do not depend on how the job was cut, and memory is bounded by the
+piece and one planning window (CHUNK_BLOCKS). What a piece cannot know alone is carried over:
+the last block's pass and category, and whether a dwell came after it (both synchronise GRBL).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lasergen.backends.grbl.motion import GEOMETRY, DWELL_STEP_S, BlockStream, idle_lock_s
+from lasergen.machine import MachineProfile
+from lasergen.toolpath import DWELL, RAPID, Toolpath, masked_bounds
+
+MARK, BLANK, TRAVEL = 0, 1, 2  # time categories of a motion row
+
+
+def dwell_steps(dwell_s) -> np.ndarray:
+    """GRBL's 50 ms G4 steps for each dwell (motion.dwell_seconds / DWELL_STEP_S)."""
+    return np.ceil(np.round(np.round(np.asarray(dwell_s, dtype=np.float64), 3) / DWELL_STEP_S, 6))
+
+
+class JobEstimate:
+    def __init__(self, machine: MachineProfile):
+        self.machine = machine
+        self.stream = BlockStream(machine)
+        self.time_s, self.dist_mm = np.zeros(3), np.zeros(3)
+        self.stops = np.zeros(3, dtype=np.int64)  # blocks after which the steppers run dry, per category
+        self.steps = 0  # G4 steps of 50 ms
+        self.marks = self.dots = 0
+        self.lo = np.array([np.inf, np.inf])
+        self.hi = np.array([-np.inf, -np.inf])
+        self.pass_ids: set[int] = set()
+        self.last_pass: int | None = None  # pass of the last block seen
+        self.last_category: int | None = None
+        self.dwell_after_last = False  # a dwell since the last block
+
+    def feed(self, path: Toolpath) -> None:
+        if not len(path):
+            return
+        marks = path.is_mark
+        dwell = path.kind == DWELL
+        self._count(path, marks, dwell)
+        moving = ~dwell & ((path.x1 != path.x0) | (path.y1 != path.y0))
+        blocks = np.arange(len(path)) if moving.all() else np.flatnonzero(moving)
+        if blocks.size == 0:
+            self.dwell_after_last |= bool(dwell.any())
+            return
+        rows = slice(None) if blocks.size == len(path) else blocks  # a raster piece: views, not copies
+        del moving
+        rapid = path.kind[rows] == RAPID
+        category = (rapid * np.uint8(TRAVEL)) | ((~rapid & ~marks[rows]) * np.uint8(BLANK))
+        pass_id = path.pass_id[rows]
+        sync = np.empty(blocks.size, dtype=bool)
+        sync[1:] = pass_id[1:] != pass_id[:-1]
+        sync[0] = self.last_pass is not None and (int(pass_id[0]) != self.last_pass or self.dwell_after_last)
+        if dwell.any():
+            dwells_before = np.cumsum(dwell, dtype=np.int64)
+            at_block = dwells_before[blocks]
+            sync[1:] |= at_block[1:] != at_block[:-1]
+            sync[0] |= self.last_pass is not None and at_block[0] > 0
+            self.dwell_after_last = bool(dwells_before[-1] > at_block[-1])
+        else:
+            self.dwell_after_last = False
+        if sync[0]:
+            self.stops[self.last_category] += 1
+        self.stops += np.bincount(category[:-1][sync[1:]], minlength=3)
+        self.last_pass, self.last_category = int(pass_id[-1]), int(category[-1])
+        cols = {name: getattr(path, name)[rows] for name in GEOMETRY}
+        cols["category"] = category
+        for planned in self.stream.feed(cols, sync):
+            self._add(*planned)
+
+    def _count(self, path: Toolpath, marks: np.ndarray, dwell: np.ndarray) -> None:
+        self.steps += int(dwell_steps(path.dwell_s[dwell]).sum())
+        n_marks = int(np.count_nonzero(marks))
+        self.marks += n_marks
+        self.dots += int(np.count_nonzero(marks & dwell))
+        if n_marks:
+            x_lo, y_lo, x_hi, y_hi = masked_bounds(path.x0, path.y0, path.x1, path.y1, marks)
+            self.lo = np.minimum(self.lo, [x_lo, y_lo])
+            self.hi = np.maximum(self.hi, [x_hi, y_hi])
+        pid = path.pass_id
+        self.pass_ids.update(np.unique(pid[np.r_[True, pid[1:] != pid[:-1]]]).tolist())
+
+    def _add(self, time_s: np.ndarray, dist_mm: np.ndarray) -> None:
+        self.time_s += time_s
+        self.dist_mm += dist_mm
+
+    def result(self) -> dict:
+        for planned in self.stream.close():
+            self._add(*planned)
+        stops = self.stops.copy()
+        if self.last_category is not None:
+            stops[self.last_category] += 1  # the job's end
+        time_s = self.time_s + stops * idle_lock_s(self.machine)
+        dwell_time_s = self.steps * DWELL_STEP_S
+        bounds = (0.0, 0.0, 0.0, 0.0) if not self.marks else (float(self.lo[0]), float(self.lo[1]),
+                                                               float(self.hi[0]), float(self.hi[1]))
+        return {
+            "time_s": float(time_s.sum()) + dwell_time_s,
+            "mark_time_s": float(time_s[MARK]),
+            "dwell_time_s": dwell_time_s,
+            "travel_time_s": float(time_s[TRAVEL]),
+            "blank_time_s": float(time_s[BLANK]),
+            "distance_mm": float(self.dist_mm.sum()),
+            "mark_count": self.marks,
+            "dot_count": self.dots,
+            "line_count": self.marks - self.dots,
+            "mark_length_mm": float(self.dist_mm[MARK]),
+            "travel_mm": float(self.dist_mm[BLANK] + self.dist_mm[TRAVEL]),
+            "passes": len(self.pass_ids),
+            "bounds_mm": list(bounds),
+        }

@@ -1,0 +1,128 @@
+"""A job body read in pieces: its GRBL estimate, checksum and line count in bounded memory.
+
+`lasergen estimate` of a 4096^2 job (~175 MB of G-code, ~14 M lines) cannot hold the text,
+its lines and a toolpath of every row at once (~80 bytes of RAM per byte of G-code). Here the
+body is read in pieces of whole lines (`PIECE_BYTES`), each parsed by the vectorised reader
+from the modal state the previous piece left (`fastread.read_chunk`) and fed to the estimate
+(`estimate.JobEstimate`), which plans the motion in the same windows as on a whole toolpath:
+the figures are those of `read_program` + `motion.estimate`, identical, whatever the piece size.
+A piece never cuts a dot's `G1F..M3S` / `G4P` / `M5` unit, which the reader's grammar takes
+whole. Text is normalised as `str.splitlines` does, so the checksum is that of `read_job`.
+A body the vectorised reader does not take (another dialect, or a line GRBL would refuse) is
+run again from the start through the interpreter, still piece by piece.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+import re
+from typing import BinaryIO, Iterator
+
+import numpy as np
+
+from lasergen import LasergenError
+from lasergen.backends.grbl.estimate import JobEstimate
+from lasergen.backends.grbl.gcode.fastread import ReadState, read_chunk
+from lasergen.backends.grbl.gcode.reader import ROW_FIELDS, interpret_rows
+from lasergen.machine import MachineProfile
+from lasergen.toolpath import Toolpath
+
+PIECE_BYTES = 2 << 20
+INTERPRETED_ROWS = 200_000  # rows per toolpath piece on the interpreter's path
+PASS_MARKER = re.compile(rb"(?m)^;@pass \d+ layer \d+")
+_SPECIAL = bytes([0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E])  # line breaks splitlines knows besides \n
+
+
+def pieces(f: BinaryIO, piece_bytes: int | None = None) -> Iterator[bytes]:
+    """Whole lines from a binary file, about `piece_bytes` at a time, normalised like
+    "\\n".join(text.splitlines()) + "\\n" (so the last piece ends with a newline)."""
+    rest, piece_bytes = b"", piece_bytes or PIECE_BYTES
+    while True:
+        block = f.read(piece_bytes)
+        if not block:
+            if rest:
+                yield _normalised(rest)
+            return
+        data = rest + block
+        cut = _cut(data)
+        rest = data[cut:]
+        if cut:
+            yield _normalised(data[:cut])
+
+
+def _cut(data: bytes) -> int:
+    """Just after the last newline that ends neither a dot's G1F..M3S line nor its G4 line."""
+    end = data.rfind(b"\n")
+    while end >= 0:
+        start = data.rfind(b"\n", 0, end) + 1
+        if not data.startswith((b"G1F", b"G4"), start):
+            return end + 1
+        end = start - 1
+    return 0
+
+
+def _normalised(data: bytes) -> bytes:
+    if data.isascii() and not any(c in data for c in _SPECIAL):
+        return data if data.endswith(b"\n") else data + b"\n"
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as exc:
+        raise LasergenError(f"cannot read job file: {exc}") from None
+    return ("\n".join(text.splitlines()) + "\n").encode()
+
+
+def estimate_body(f: BinaryIO, machine: MachineProfile, first_line: int = 0, piece_bytes: int | None = None):
+    """(estimate dict, SHA-256 hex digest of the normalised body, body lines) from the file's
+    current position to its end; `first_line`: the file line the body starts on (for the
+    interpreter's messages)."""
+    start = f.tell()
+    marked = _names_passes(f, start)
+    digest, lines = hashlib.sha256(), 0
+    job, state = JobEstimate(machine), ReadState(marked=marked)
+    for piece in pieces(f, piece_bytes):
+        got = read_chunk(piece, machine, state)
+        if got is None:
+            f.seek(start)
+            return _interpreted(f, machine, first_line, piece_bytes)
+        path, _, state = got
+        job.feed(path)
+        digest.update(piece)
+        lines = state.lines
+    return job.result(), digest.hexdigest(), lines
+
+
+def _names_passes(f: BinaryIO, start: int) -> bool:
+    """Does the body name its passes with `;@pass` lines (the reader's rule, over the whole body)?"""
+    if not os.fstat(f.fileno()).st_size:
+        return False
+    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        return PASS_MARKER.search(m, start) is not None
+
+
+def _interpreted(f: BinaryIO, machine: MachineProfile, first_line: int, piece_bytes: int | None):
+    digest, counted = hashlib.sha256(), [0]
+    job = JobEstimate(machine)
+
+    def text_lines():
+        for piece in pieces(f, piece_bytes):
+            digest.update(piece)
+            for line in piece.decode().split("\n")[:-1]:
+                counted[0] += 1
+                yield line
+
+    rows: list[tuple] = []
+    for row in interpret_rows(text_lines(), machine, first_line=first_line):
+        rows.append(row)
+        if len(rows) >= INTERPRETED_ROWS:
+            job.feed(_toolpath(rows))
+            rows = []
+    job.feed(_toolpath(rows))
+    return job.result(), digest.hexdigest(), counted[0]
+
+
+def _toolpath(rows: list[tuple]) -> Toolpath:
+    table = np.array(rows, dtype=np.float64).reshape(-1, len(ROW_FIELDS))
+    cols = dict(zip(ROW_FIELDS[:-1], table.T))
+    return Toolpath.from_columns(**cols)

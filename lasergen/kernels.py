@@ -1,0 +1,28 @@
+"""The compiled kernels (`kernels_c/`, built by the normal install as `_kernels`) and their numpy references.
+
+  kernel         used by                what it replaces (the reference, kept and tested identical)
+  format_rows    emit.format_rows       the byte-matrix formatter (emit._format_rows_numpy)
+  scan_lines     fastread.read_chunk    the grammar regex and the windowed number parser
+  improve_path   ordering.order_points  (no twin: without it, the vectorised bounded 2-opt runs)
+Why these: G-code text is the one stage numpy cannot do without per-character temporaries (the
+formatter and the reader were 30-50 % of planning and nearly all of `estimate`), and local
+search on a tour is sequential. Everything else stays vectorised numpy.
+`LASERGEN_KERNELS=numpy` (or `kernels.compiled = None`) runs the references.
+"""
+
+from __future__ import annotations
+
+import os
+
+try:
+    from lasergen import _kernels as compiled
+except ImportError:  # built without a C compiler: the references run
+    compiled = None
+
+if os.environ.get("LASERGEN_KERNELS", "").lower() == "numpy":
+    compiled = None
+
+
+def get():
+    """The compiled module, or None when the numpy references are to run."""
+    return compiled

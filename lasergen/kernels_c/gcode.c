@@ -1,0 +1,283 @@
+/* G-code text: the formatter (emit.format_rows_numpy's twin) and the dialect scanner
+ * (fastread's regex and number parser). */
+#include "kernels.h"
+
+/* ---------------------------------------------------------------- format_rows */
+
+enum { RAPID = 0, LINE = 1, DWELL = 2 };
+
+static char *put_uint(char *p, int64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* emit.number_columns: sign if negative and non-zero after rounding, integer part, then the
+ * fraction with trailing zeros (and a bare point) dropped */
+static char *put_fixed(char *p, int negative, int64_t scaled, int decimals, int64_t scale)
+{
+    if (negative && scaled > 0)
+        *p++ = '-';
+    p = put_uint(p, scaled / scale);
+    int64_t frac = scaled % scale;
+    if (frac) {
+        char d[8];
+        for (int k = decimals - 1; k >= 0; k--) {
+            d[k] = (char)('0' + frac % 10);
+            frac /= 10;
+        }
+        int keep = decimals;
+        while (keep > 0 && d[keep - 1] == '0')
+            keep--;
+        *p++ = '.';
+        memcpy(p, d, keep);
+        p += keep;
+    }
+    return p;
+}
+
+static char *put_f64(char *p, double v, int decimals, int64_t scale)
+{
+    return put_fixed(p, v < 0, (int64_t)rint(fabs(v) * (double)scale), decimals, scale);
+}
+
+static char *put_f32(char *p, float v, int decimals, int64_t scale)
+{
+    return put_fixed(p, v < 0, (int64_t)rintf(fabsf(v) * (float)scale), decimals, scale);
+}
+
+static char *put_text(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+PyObject *format_rows(PyObject *self, PyObject *args)
+{
+    PyObject *o[9];
+    const char *dot_on;
+    Py_ssize_t dot_len;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOs#", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
+                          &dot_on, &dot_len))
+        return NULL;
+    Py_buffer b[9];
+    static const Py_ssize_t size[9] = {1, 8, 8, 4, 4, 4, 1, 1, 1};
+    static const char *names[9] = {"kind", "x1", "y1", "f_word", "s_word", "p_word", "need_y", "need_f", "inline"};
+    Py_ssize_t n = -1;
+    for (int i = 0; i < 9; i++) {
+        if (get(o[i], &b[i], size[i], 0, n, names[i]) < 0) {
+            while (i--)
+                PyBuffer_Release(&b[i]);
+            return NULL;
+        }
+        n = b[i].len / size[i];
+    }
+    const uint8_t *kind = b[0].buf, *need_y = b[6].buf, *need_f = b[7].buf, *inl = b[8].buf;
+    const double *x1 = b[1].buf, *y1 = b[2].buf;
+    const float *f_word = b[3].buf, *s_word = b[4].buf, *p_word = b[5].buf; /* F in mm/min, S, P in s */
+    /* formatted into a scratch buffer kept between calls (no fresh pages per chunk), then copied
+     * once into a bytes object of the exact size; 112 bytes bound a LINE row of 25-digit numbers */
+    static char *scratch = NULL;
+    static size_t scratch_size = 0;
+    size_t need = (size_t)n * (112 + (size_t)dot_len) + 1;
+    PyObject *out = NULL;
+    if (need > scratch_size) {
+        char *grown = PyMem_RawRealloc(scratch, need);
+        if (grown) {
+            scratch = grown;
+            scratch_size = need;
+        }
+    }
+    if (need > scratch_size) {
+        PyErr_NoMemory();
+    } else {
+        char *start = scratch, *p = start;
+        /* the GIL stays held: the scratch buffer is shared */
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (kind[i] == RAPID) {
+                p = put_f64(put_text(p, "G0X"), x1[i], 4, 10000);
+                if (!inl[i])
+                    p = put_f64(put_text(p, "Y"), y1[i], 4, 10000);
+            } else if (kind[i] == LINE) {
+                p = put_f64(put_text(p, "G1X"), x1[i], 4, 10000);
+                if (need_y[i] || need_f[i]) {
+                    p = put_f64(put_text(p, "Y"), y1[i], 4, 10000);
+                    p = put_f32(put_text(p, "F"), f_word[i], 2, 100);
+                }
+                p = put_f32(put_text(p, "S"), s_word[i], 1, 10);
+            } else {
+                memcpy(p, dot_on, dot_len);
+                p = put_f32(p + dot_len, s_word[i], 1, 10);
+                p = put_f32(put_text(p, "\nG4P"), p_word[i], 3, 1000);
+                p = put_text(p, "\nM5");
+            }
+            *p++ = '\n';
+        }
+        out = PyBytes_FromStringAndSize(start, p - start);
+    }
+    for (int i = 0; i < 9; i++)
+        PyBuffer_Release(&b[i]);
+    return out;
+}
+
+/* ---------------------------------------------------------------- scan_lines */
+
+static const double POW10[7] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+
+/* -?\d{1,7}(\.\d{1,6})? (the sign only if allowed); NULL if the text does not match */
+static const char *number(const char *p, const char *end, int signed_ok, double *value)
+{
+    int negative = 0, digits = 0, frac = 0;
+    int64_t mantissa = 0;
+    if (signed_ok && p < end && *p == '-') {
+        negative = 1;
+        p++;
+    }
+    while (p < end && *p >= '0' && *p <= '9' && digits < 8) {
+        mantissa = mantissa * 10 + (*p++ - '0');
+        digits++;
+    }
+    if (digits < 1 || digits > 7)
+        return NULL;
+    if (p < end && *p == '.') {
+        p++;
+        while (p < end && *p >= '0' && *p <= '9' && frac < 7) {
+            mantissa = mantissa * 10 + (*p++ - '0');
+            frac++;
+        }
+        if (frac < 1 || frac > 6)
+            return NULL;
+    }
+    double v = (double)mantissa / POW10[frac];
+    *value = negative ? -v : v;
+    return p;
+}
+
+static int starts(const char *p, const char *end, const char *word)
+{
+    size_t n = strlen(word);
+    return (size_t)(end - p) >= n && memcmp(p, word, n) == 0;
+}
+
+enum { K_NONE = 0, K_RAPID = 1, K_MOVE = 2, K_DOT_ON = 3, K_DWELL = 4, K_OFF = 5, K_ON = 6 };
+enum { W_X, W_Y, W_F, W_S, W_P };
+
+/* One line (without its newline) of the dialect; returns its kind or -1. */
+static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py_ssize_t i, uint8_t *comment)
+{
+#define WORD(letter, slot, signed_ok)                                        \
+    do {                                                                     \
+        if (p >= end || *p != (letter))                                      \
+            return -1;                                                       \
+        if (!(p = number(p + 1, end, signed_ok, &w[(slot) * n + i])))        \
+            return -1;                                                       \
+    } while (0)
+#define OPTIONAL(letter, slot, signed_ok)                                    \
+    do {                                                                     \
+        if (p < end && *p == (letter))                                       \
+            WORD(letter, slot, signed_ok);                                   \
+    } while (0)
+    if (p < end && *p == ';') {
+        comment[i] = 1;
+        for (; p < end; p++)
+            if ((unsigned char)*p >= 0x80)
+                return -1;
+        return K_NONE;
+    }
+    if (starts(p, end, "G1X")) {
+        p += 2;
+        WORD('X', W_X, 1);
+        OPTIONAL('Y', W_Y, 1);
+        OPTIONAL('F', W_F, 0);
+        WORD('S', W_S, 0);
+        return p == end ? K_MOVE : -1;
+    }
+    if (starts(p, end, "G0X")) {
+        p += 2;
+        WORD('X', W_X, 1);
+        OPTIONAL('Y', W_Y, 1);
+        return p == end ? K_RAPID : -1;
+    }
+    if (starts(p, end, "G1F")) {
+        p += 2;
+        WORD('F', W_F, 0);
+        if (!starts(p, end, "M3S"))
+            return -1;
+        p += 2;
+        WORD('S', W_S, 0);
+        return p == end ? K_DOT_ON : -1;
+    }
+    if (starts(p, end, "G4P")) {
+        p += 2;
+        WORD('P', W_P, 0);
+        return p == end ? K_DWELL : -1;
+    }
+    if (end - p == 2 && starts(p, end, "M5"))
+        return K_OFF;
+    if (end - p == 4 && starts(p, end, "M3S0")) {
+        w[W_S * n + i] = 0.0;
+        return K_ON;
+    }
+    if (end - p == 9 && starts(p, end, "G21G90G94"))
+        return K_NONE;
+    return -1;
+#undef WORD
+#undef OPTIONAL
+}
+
+PyObject *scan_lines(PyObject *self, PyObject *args)
+{
+    PyObject *o_data, *o_kind, *o_comment, *o_words;
+    if (!PyArg_ParseTuple(args, "OOOO", &o_data, &o_kind, &o_comment, &o_words))
+        return NULL;
+    Py_buffer data, kb, cb, wb;
+    if (get(o_data, &data, 1, 0, -1, "data") < 0)
+        return NULL;
+    if (get(o_kind, &kb, 1, 1, -1, "kind") < 0) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    Py_ssize_t n = kb.len;
+    if (get(o_comment, &cb, 1, 1, n, "comment") < 0 || (get(o_words, &wb, 8, 1, 5 * n, "words") < 0 && (PyBuffer_Release(&cb), 1))) {
+        PyBuffer_Release(&data);
+        PyBuffer_Release(&kb);
+        return NULL;
+    }
+    const char *p = data.buf, *end = p + data.len;
+    int8_t *kind = kb.buf;
+    uint8_t *comment = cb.buf;
+    double *w = wb.buf;
+    int ok = data.len > 0 ? end[-1] == '\n' : 1;
+    Py_ssize_t i = 0, in_dot = 0; /* lines of a dot unit still expected: G4P.., then M5 */
+    Py_BEGIN_ALLOW_THREADS
+    while (ok && p < end) {
+        const char *eol = memchr(p, '\n', end - p);
+        if (i >= n) {
+            ok = 0;
+            break;
+        }
+        int k = scan_line(p, eol, w, n, i, comment);
+        if (k < 0 || (in_dot == 2 && k != K_DWELL) || (in_dot == 1 && k != K_OFF) || (!in_dot && k == K_DWELL)) {
+            ok = 0;
+            break;
+        }
+        in_dot = k == K_DOT_ON ? 2 : in_dot ? in_dot - 1 : 0;
+        kind[i++] = (int8_t)k;
+        p = eol + 1;
+    }
+    Py_END_ALLOW_THREADS
+    ok = ok && i == n && !in_dot;
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&kb);
+    PyBuffer_Release(&cb);
+    PyBuffer_Release(&wb);
+    return PyBool_FromLong(ok);
+}

@@ -1,0 +1,196 @@
+"""Raster planning: a layer's mask -> scan lines of marks, and the motions between the marks.
+
+Each sampled pixel row's runs of exposed pixels become LINE marks (np.diff over the whole
+mask). Lines alternate direction (serpentine); a reversed pass runs them bottom-up, starting
+on the line the previous pass ended on. What lies between two marks is chosen with the motion
+model of a look-ahead controller (GRBL's planner.c): the junction of two collinear blocks runs
+at the lower of their programmed rates, so a G0 between two marks leaves and enters them at
+writing speed v and accelerates in between.
+  line start  G0 to the run-up point, a blank lead-in (the run-up), the first mark
+  in a line   cross: a blank G1 at v, d / v; or rapid: a collinear G0 straight to the next
+              mark, the bang-bang time from v back to v (no lead-out, no lead-in)
+  line end    full jump: a blank lead-out (the run-up), then the next line's G0 and lead-in
+On the motion model the rapid is never slower than crossing (it may exceed v, never drop
+below it; they tie only where v is the rapid rate, and the blank G1 is kept), and inside a
+line it never loses to a full jump either: a lead-out and a lead-in cost exactly 1/v per mm,
+the rapid at most that. It is also the shorter line (`G0X..` against `G1X..S0`, emit.py), so
+the serial link does not argue against it. The jump is kept where the direction changes, and
+its lead-in makes each scan line's G0 a self-contained restart point at speed for a resume.
+The run-up is twice the distance to reach v from rest (v^2 / a), at least 1 um so it
+survives the G-code's 0.1 um resolution (a recipe's `overscan_mm` overrides it).
+Look-ahead: GRBL plans at most `planner_blocks - 1` blocks ahead and plans the newest to stop,
+so a mark keeps its speed only if it and the blocks after it within that window can stop from
+v: sum 2 a L >= v^2 (motion.py models the same bound). Short runs at high speed cannot; such
+a plan is refused with the speed the pattern allows, since a slower mark is an overexposed one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lasergen import LasergenError
+from lasergen.kinematics import trapezoid_times
+from lasergen.machine import MachineProfile
+from lasergen.pattern import Pattern
+from lasergen.recipe import Recipe
+from lasergen.toolpath import LINE, RAPID, Toolpath
+
+MIN_RUN_UP_MM = 0.001
+
+
+def overscan_for(recipe: Recipe, machine: MachineProfile) -> float:
+    """Lead-in and lead-out length: v^2 / a (twice the run-up to v), at least 1 um."""
+    if recipe.overscan_mm is not None:
+        return recipe.overscan_mm
+    return max(MIN_RUN_UP_MM, recipe.speed_mm_s ** 2 / min(machine.accel_mm_s2))
+
+
+def jump_threshold_mm(recipe: Recipe, machine: MachineProfile, overscan: float) -> float:
+    """The gap length above which lead-out + rapid + lead-in beats crossing at writing speed
+    (for planners that keep a run-up on both sides of a jump, as vector_plan's does).
+
+    Crossing takes d / v; jumping takes 2 overscan / v plus a rapid of d + 2 overscan from and
+    back to v, which is concave in d and dearer at d = 0, so the two cross exactly once:
+    bisect for that length (60 halvings: below a nanometre)."""
+    v, v_max, a = recipe.speed_mm_s, max(machine.max_rate_mm_s), min(machine.accel_mm_s2)
+
+    def jump_faster(d: float) -> bool:
+        t_rapid, _ = trapezoid_times(np.float64(d + 2 * overscan), v, v, v_max, a)
+        return bool(t_rapid + 2 * overscan / v < d / v)
+
+    lo, hi = 0.0, 1.0
+    while not jump_faster(hi):
+        lo, hi = hi, hi * 2
+        if hi > 1e6:
+            return np.inf  # writing speed at the rapid rate: never worth a jump
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if jump_faster(mid) else (mid, hi)
+    return hi
+
+
+def scan_line_runs(mask: np.ndarray, line_rows: np.ndarray):
+    """Runs of True in each sampled row: (line index, first col, last col + 1), row-major."""
+    sampled = mask if np.array_equal(line_rows, np.arange(mask.shape[0])) else mask[line_rows]
+    padded = np.zeros((sampled.shape[0], sampled.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = sampled
+    edges = np.diff(padded, axis=1)
+    flat = np.flatnonzero(edges)  # run edges alternate: start, end, start, end ... in row order
+    line_s, start = np.divmod(flat[0::2], edges.shape[1])
+    end = flat[1::2] % edges.shape[1]
+    return line_s, start, end
+
+
+def rapid_gaps(gap_cols: np.ndarray, pitch_mm: float, recipe: Recipe, machine: MachineProfile) -> np.ndarray:
+    """Which gaps inside a scan line (widths in pixel columns) to cross with a collinear G0 rather
+    than a blank G1 at writing speed: where the motion model's rapid, from v back to v, is
+    quicker. Widths repeat, so the model runs once per width, not once per gap."""
+    v = recipe.speed_mm_s
+    width_mm = np.arange(int(gap_cols.max(initial=0)) + 1) * pitch_mm
+    t_rapid, _ = trapezoid_times(width_mm, v, v, machine.max_rate_mm_s[0], machine.accel_mm_s2[0])
+    return (t_rapid < width_mm / v)[gap_cols]
+
+
+def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: MachineProfile,
+                reverse: bool = False, recipe_name: str = "") -> Toolpath:
+    rows = mask.shape[0]
+    pitch_mm = pattern.pitch_um / 1000.0
+    line_pitch_mm = (recipe.line_pitch_um or pattern.pitch_um) / 1000.0
+    n_lines = max(1, int(round(rows * pitch_mm / line_pitch_mm)))
+    # scan line k sits at the centre of its band; it samples the pixel row under it
+    line_top_offset = (np.arange(n_lines) + 0.5) * line_pitch_mm
+    line_rows = np.minimum((line_top_offset / pitch_mm).astype(np.int64), rows - 1)
+    line_y = pattern.origin_mm[1] + rows * pitch_mm - line_top_offset
+    line_k, start_col, end_col = scan_line_runs(mask, line_rows)
+    if line_k.size == 0:
+        return Toolpath.empty()
+
+    if reverse:  # later passes run the lines bottom-up
+        line_k, start_col, end_col = line_k[::-1], start_col[::-1], end_col[::-1]
+    # runs arrive grouped by line in execution order; flip the lines that travel the other way
+    first = np.r_[True, line_k[1:] != line_k[:-1]]
+    group_start = np.flatnonzero(first)
+    group_size = np.diff(np.r_[group_start, line_k.size])
+    # a reversed pass starts on the line the previous pass ended on, travelling back along it
+    forward_line = (np.arange(group_start.size) + (group_start.size if reverse else 0)) % 2 == 0
+    arrived_ascending = not reverse
+    flip = np.repeat(forward_line != arrived_ascending, group_size)
+    pos = np.arange(line_k.size)
+    g0 = np.repeat(group_start, group_size)
+    order = np.where(flip, 2 * g0 + np.repeat(group_size, group_size) - 1 - pos, pos)
+    line_k, start_col, end_col = line_k[order], start_col[order], end_col[order]
+    forward = np.repeat(forward_line, group_size)
+    # pixel columns between each run and the next on its line (0 where the line ends)
+    gap_cols = np.where(forward[:-1], start_col[1:] - end_col[:-1], start_col[:-1] - end_col[1:])
+    gap_cols[first[1:]] = 0
+    x_left = pattern.origin_mm[0] + start_col * pitch_mm
+    x_right = pattern.origin_mm[0] + end_col * pitch_mm
+    entry = np.where(forward, x_left, x_right)
+    exit_ = np.where(forward, x_right, x_left)
+    del x_left, x_right, start_col, end_col, order, flip, pos, g0
+    y = line_y[line_k]
+    direction = np.where(forward, 1.0, -1.0)
+    run_up = overscan_for(recipe, machine)
+
+    last = np.r_[first[1:], True]
+    next_entry = np.r_[entry[1:], 0.0]
+    rapid = ~last & np.r_[rapid_gaps(gap_cols, pitch_mm, recipe, machine), False]
+    del gap_cols
+    # rows per run: [G0, lead-in] on a line's first run; the mark; then a lead-out or the gap
+    counts = 2 * first + 2
+    base = np.cumsum(counts) - counts
+    mark_at = base + 2 * first
+    n_rows = int(base[-1] + counts[-1])
+    kind = np.full(n_rows, LINE, dtype=np.uint8)
+    x1 = np.empty(n_rows)
+    energy = np.zeros(n_rows, dtype=np.float32)
+    x1[mark_at] = exit_
+    energy[mark_at] = recipe.energy_uJ
+    tail = mark_at + 1
+    x1[tail] = np.where(last, exit_ + direction * run_up, next_entry)
+    kind[tail[rapid]] = RAPID
+    s = base[first]
+    kind[s] = RAPID
+    x1[s] = entry[first] - direction[first] * run_up
+    x1[s + 1] = entry[first]
+    del entry, exit_, next_entry, direction, rapid, base, tail, s, first, last
+    y1 = np.repeat(y, counts)
+    check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, min(pitch_mm, line_pitch_mm), run_up)
+    speed = np.where(kind == RAPID, np.float32(0.0), np.float32(recipe.speed_mm_s))
+    return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
+
+
+def check_look_ahead(kind, x1, y1, mark_at, recipe: Recipe, machine: MachineProfile, recipe_name: str = "",
+                     pattern_pitch_mm: float = 0.0, overscan_mm: float = 0.0) -> None:
+    """Refuse a pass whose marks the controller's look-ahead cannot keep at speed: every mark's
+    entry and exit must be stoppable within the `planner_blocks - 1` blocks from there on
+    (GRBL plans the newest block to stop)."""
+    blocks = getattr(machine, "planner_blocks", None)
+    if blocks is None:
+        return  # a controller without look-ahead (PI: every move from rest to rest) has no such limit
+    v = recipe.speed_mm_s
+    window = max(1, blocks - 1)
+    n = x1.size
+    shortest_mm = min(pattern_pitch_mm, overscan_mm)  # no block is shorter: runs, gaps, run-ups, line steps
+    if shortest_mm > 0 and 2 * min(machine.accel_mm_s2) * shortest_mm * window >= v * v:
+        return  # every window can stop from v, whatever the pattern
+    dx = np.diff(x1)
+    dy = np.diff(y1)
+    accel = np.where(dy == 0, machine.accel_mm_s2[0], min(machine.accel_mm_s2))
+    length = np.where(dy == 0, np.abs(dx), np.sqrt(dx * dx + dy * dy))
+    reach = np.zeros(n + 1)  # reach[i]: sum of 2 a L over rows < i (row 0's approach does not count)
+    np.cumsum(2 * accel * length, out=reach[2:])
+    ahead = np.arange(n + 1) + window
+    # squared speed row i can enter with and still stop within the window; a window reaching the
+    # pass's end is bounded by the lead-out instead (the run-up, or the recipe's own overscan)
+    stop_sqr = np.where(ahead <= n, reach[np.minimum(ahead, n)] - reach, np.inf)
+    limit_sqr = np.minimum(stop_sqr[mark_at], stop_sqr[mark_at + 1])
+    short = limit_sqr < v * v * (1 - 1e-9)
+    if short.any():
+        allowed = float(np.sqrt(limit_sqr[short].min()))
+        allowed = np.floor(allowed * 1000) / 1000  # shown rounded down, so the figure given plans
+        name = f"recipe {recipe_name!r}" if recipe_name else "raster recipe"
+        raise LasergenError(
+            f"{name}: at {v:g} mm/s the controller's {blocks}-block look-ahead cannot keep "
+            f"{int(short.sum())} of {mark_at.size} marks at speed over this pattern's short runs (they would be "
+            f"written slower, i.e. overexposed); at most {allowed:g} mm/s here, or a higher acceleration")

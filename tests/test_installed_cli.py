@@ -1,0 +1,102 @@
+"""The installed `lasergen` console script, end to end through a controller error and an alarm.
+
+What a user gets after `pip install .`: the script beside this interpreter, run in a folder of
+its own. Each stop must be one line on stderr and exit code 2, the journal must end with the
+stop, nothing may be exposed past the stop, and the controller must be left reset with the
+beam off. The last is read from the controller itself: the same faults on the emulator
+served over TCP (`lasergen sim serve`), asked for its status and parser state afterwards.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import serial
+
+from hardware_sim.ledger import ExposureLedger
+from lasergen.job import read_job
+from lasergen.machine import MachineProfile
+
+LASERGEN = Path(sys.executable).with_name("lasergen")
+FAULTS = {"error": ("error_on", "80:24", "error:24"), "alarm": ("alarm_on", "80:1", "ALARM:1")}  # mid-job
+
+
+def lasergen(*args, cwd, timeout=120):
+    env = {k: v for k, v in os.environ.items() if k != "LASERGEN_DEBUG"}
+    return subprocess.run([str(LASERGEN), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, env=env)
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory) -> Path:
+    assert LASERGEN.is_file(), "the lasergen console script is not installed beside this Python"
+    folder = tmp_path_factory.mktemp("installed")
+    done = lasergen("qr", "SN-42", "-o", "q.gcode", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder / "q.gcode"
+
+
+def journal_records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def assert_one_line_stop(done, expected: str):
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("lasergen: error: stream stopped") and expected in lines[0]
+    assert "laser off, controller reset" in lines[0] and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_stream_stops_safely_on_sim(job, fault):
+    name, value, expected = FAULTS[fault]
+    journal = job.with_name(f"{fault}.journal")
+    ledger_path = job.with_name(f"{fault}.ledger.npz")
+    done = lasergen("stream", job.name, "--port", f"sim://?{name}={value}", "--journal", journal.name,
+                    "--ledger", ledger_path.name, cwd=job.parent)
+    assert_one_line_stop(done, expected)
+
+    records = journal_records(journal)
+    assert records[-1]["end"] == "halted" and expected in records[-1]["reason"]
+    if fault == "error":
+        assert any(r.get("rejected") is not None and r.get("code") == 24 for r in records)
+    stopped_at = max(r["reconciled"] for r in records if "reconciled" in r)
+
+    # nothing burned after the stop: every exposure the emulator recorded belongs to a mark
+    # at or before the line the stopped controller had reached
+    program = read_job(job, MachineProfile.load()).program
+    mark_lines = program.row_line[program.toolpath.is_mark]
+    ledger = ExposureLedger.load(ledger_path)
+    assert 10 < len(ledger) <= int((mark_lines <= stopped_at).sum()) + 1
+    assert len(ledger) < len(mark_lines)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_controller_is_left_reset_with_the_beam_off(job, fault):
+    name, value, expected = FAULTS[fault]
+    server = subprocess.Popen([str(LASERGEN), "sim", "serve", "--tcp", "0", "--" + name.replace("_", "-"), value],
+                              cwd=job.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              stdin=subprocess.DEVNULL)
+    try:
+        url = server.stdout.readline().split()[-1]
+        assert url.startswith("socket://127.0.0.1:")
+        done = lasergen("stream", job.name, "--port", url, "--journal", f"tcp-{fault}.journal", cwd=job.parent)
+        assert_one_line_stop(done, expected)
+        with serial.serial_for_url(url, timeout=5) as port:
+            port.write(b"?")
+            status = port.read_until(b">").decode()
+            port.write(b"$G\n")
+            modes = port.read_until(b"ok\r\n").decode()
+        fields = status.strip().strip("<>").split("|")
+        fs = next(f for f in fields if f.startswith("FS:"))
+        assert fs.split(",")[1] == "0", status  # laser power 0
+        assert fields[0] in ("Idle", "Alarm"), status  # not running, not holding: it was reset
+        assert " M5 " in modes and "S" in modes, modes  # the parser's spindle/laser state after reset
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

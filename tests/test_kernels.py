@@ -1,0 +1,116 @@
+"""The compiled kernels give byte- and bit-identical results to their numpy references: the
+G-code formatter on every kind of row and number, the dialect scanner on lasergen's jobs and on
+mutated lines (accepting and refusing exactly the same text)."""
+
+import numpy as np
+import pytest
+
+from lasergen import kernels
+from lasergen.backends.grbl.gcode import emit, fastread
+from lasergen.job import render_job
+from lasergen.pattern import Layer, Pattern
+from lasergen.planner import plan
+from lasergen.recipe import PRESETS, Recipe
+from lasergen.toolpath import COLUMNS, Toolpath
+
+pytestmark = pytest.mark.skipif(kernels.compiled is None, reason="built without the compiled kernels")
+
+
+@pytest.fixture
+def numpy_only(monkeypatch):
+    def run(fn, *args):
+        with monkeypatch.context() as m:
+            m.setattr(kernels, "compiled", None)
+            return fn(*args)
+    return run
+
+
+def _random_rows(n, seed):
+    rng = np.random.default_rng(seed)
+    decimals = rng.integers(0, 8, n)
+    x1 = np.round(rng.uniform(-120, 120, n) * 10.0 ** decimals) / 10.0 ** decimals
+    x1[::7], x1[::11], x1[::13] = -0.00004, 0.00005, 0.00015  # rounding to 0, half-way cases
+    y1 = np.where(rng.random(n) < 0.5, x1, rng.uniform(-300, 300, n))
+    y1[::17] = -0.0
+    path = Toolpath.from_columns(
+        kind=rng.integers(0, 3, n).astype(np.uint8), x1=x1, y1=y1,
+        speed_mm_s=rng.choice([0.4, 3.0, 0.123456, 50.0, 1e-3, 7.77777], n),
+        dwell_s=rng.choice([1.5, 0.0005, 0.12345, 2.0, 1e-4], n),
+        energy_uJ=rng.choice([200.0, 0.0, 0.05, 123.456, 399.99, 0.04999], n),
+        pass_id=np.repeat(np.arange(n // 50 + 1), 50)[:n])
+    return path.chain((1.0, 2.0))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_formatter_is_byte_identical_on_random_rows(machine, numpy_only, seed):
+    path = _random_rows(5000, seed)
+    inline = emit.inline_rapids(path)
+    need_y, need_f = emit.modal_words(path, inline)
+    assert emit.format_rows(path, machine, need_y, need_f, inline) == \
+        emit.format_rows_numpy(path, machine, need_y, need_f, inline)
+
+
+def _jobs(machine):
+    rng = np.random.default_rng(5)
+    base = rng.random((30, 40)) < 0.5
+    recipes = {**PRESETS, "rewrite": Recipe(passes=2, speed_mm_s=3.0), "dots": Recipe(mode="dots", dwell_s=0.75)}
+    for origin in ((10.0, 20.0), (-5.3, -2.1)):
+        pattern = Pattern(20.0, [Layer(base, "write", "w"), Layer(base & (rng.random(base.shape) < 0.4), "rewrite", "r"),
+                                 Layer(rng.random(base.shape) < 0.05, "dots", "d")], origin, recipes)
+        yield render_job(pattern, plan(pattern, machine.__class__(**{**machine.__dict__,
+                                                                        "x_range_mm": (-50.0, 50.0),
+                                                                        "y_range_mm": (-50.0, 50.0)})), machine)
+
+
+def _same(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return all(np.array_equal(getattr(a[0], c), getattr(b[0], c), equal_nan=True) for c in COLUMNS) \
+        and np.array_equal(a[1], b[1]) and a[2] == b[2]
+
+
+def test_jobs_emit_and_read_back_identically(machine, numpy_only):
+    for text in _jobs(machine):
+        data = text.encode()
+        compiled = fastread.read_chunk(data, machine, fastread.ReadState())
+        assert compiled is not None
+        assert _same(compiled, numpy_only(fastread.read_chunk, data, machine, fastread.ReadState()))
+
+
+def test_scanner_accepts_and_refuses_exactly_what_the_grammar_does(machine, numpy_only):
+    rng = np.random.default_rng(9)
+    lines = next(_jobs(machine)).splitlines()
+    alphabet = list(b"0123456789.-XYFSPGM ;\n\xc3")
+    for _ in range(400):
+        picked = [bytearray(lines[i].encode()) for i in sorted(rng.choice(len(lines), 6, replace=False))]
+        for line in picked:
+            if rng.random() < 0.6 and line:
+                at = int(rng.integers(0, len(line)))
+                op = rng.integers(0, 3)
+                if op == 0:
+                    del line[at]
+                elif op == 1:
+                    line[at] = int(rng.choice(alphabet))
+                else:
+                    line.insert(at, int(rng.choice(alphabet)))
+        data = b"\n".join(bytes(line) for line in picked) + b"\n"
+        assert _same(fastread.read_chunk(data, machine, fastread.ReadState()),
+                     numpy_only(fastread.read_chunk, data, machine, fastread.ReadState())), data
+
+
+@pytest.mark.parametrize("chunk", [97, 500_000])
+def test_estimate_is_bit_identical(machine, numpy_only, monkeypatch, chunk):
+    from lasergen.backends.grbl import motion
+    from lasergen.job import read_job
+
+    monkeypatch.setattr(motion, "CHUNK_BLOCKS", chunk)
+    for text in _jobs(machine):
+        path = read_job(text, machine).toolpath
+        assert motion.estimate(path, machine) == numpy_only(motion.estimate, path, machine)
+    path = _random_rows(3000, 1)  # arbitrary angles, reversals, rapids and speeds
+    assert motion.estimate(path, machine) == numpy_only(motion.estimate, path, machine)
+
+
+def test_mark_bounds_are_identical(numpy_only):
+    path = _random_rows(4000, 3)
+    assert path.mark_bounds_mm() == numpy_only(path.mark_bounds_mm)

@@ -1,0 +1,133 @@
+"""Raster gaps: every mark at its programmed speed on GRBL's planner model, gaps crossed by a
+collinear G0 where that is quicker, line changes through a run-up, the look-ahead's limit
+refused with a number, and a resume inside a line still restarting at speed."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from drivers.grbl.job_lines import job_lines
+from drivers.resume import plan_send, resume_start
+from lasergen import LasergenError
+from lasergen.backends.grbl import motion
+from lasergen.backends.grbl.gcode import read_program
+from lasergen.job import read_job, render_job
+from lasergen.pattern import Layer, Pattern
+from lasergen.planner import plan
+from lasergen.recipe import PRESETS, Recipe
+from lasergen.sources.bitmap import gray_to_mask
+from lasergen.sources.qr import make_qr, qr_mask
+from lasergen.toolpath import LINE, RAPID
+
+
+def _dithered(n=48):
+    yy, xx = np.mgrid[0:n, 0:n] / n
+    gray = 127 + 70 * np.sin(xx * 7) * np.cos(yy * 5) + 50 * np.sin(xx * 23 + yy * 11)
+    return gray_to_mask(Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8)), dither="floyd-steinberg")
+
+
+MASKS = {"dithered": _dithered, "qr": lambda: qr_mask(make_qr("https://example.org/p/0001"), 2)}
+
+
+def _pattern(mask, pitch_um=20.0, **recipe):
+    return Pattern(pitch_um, [Layer(np.asarray(mask, bool), "write", "w")], (10.0, 10.0),
+                   {**PRESETS, "write": Recipe(**recipe)})
+
+
+def _assert_marks_at_speed(path, machine, speed):
+    prof = motion.profile(path, machine)
+    marks = path.is_mark
+    assert marks.any()
+    for name in ("v_entry", "v_peak", "v_exit"):
+        np.testing.assert_allclose(getattr(prof, name)[marks], speed, rtol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("speed", [0.4, 5.0])
+@pytest.mark.parametrize("image", sorted(MASKS))
+def test_every_mark_runs_at_the_recipe_speed_in_the_job_grbl_receives(machine, image, speed):
+    pattern = _pattern(MASKS[image](), speed_mm_s=speed, passes=2)
+    job = read_job(render_job(pattern, plan(pattern, machine), machine), machine)  # as the controller sees it
+    _assert_marks_at_speed(job.toolpath, machine, np.float32(speed))
+
+
+def test_gaps_at_the_paper_speed_are_collinear_rapids_straight_into_the_next_mark(machine):
+    path = plan(_pattern(_dithered()), machine)
+    marks = np.flatnonzero(path.is_mark)
+    same_line = path.y1[marks[1:]] == path.y1[marks[:-1]]
+    between = marks[:-1][same_line] + 1  # the row after a mark that another mark on its line follows
+    assert np.all(path.kind[between] == RAPID)
+    assert np.all(path.is_mark[between + 1])  # no lead-out, no lead-in: the G0 ends where the mark begins
+    gap_dir = np.sign(path.x1[between] - path.x0[between])
+    assert np.all(gap_dir == np.sign(path.x1[between - 1] - path.x0[between - 1]))  # collinear, same way
+
+
+def test_each_scan_line_starts_with_a_run_up_and_ends_with_a_run_out(machine):
+    speed = 5.0
+    path = plan(_pattern(MASKS["qr"](), speed_mm_s=speed), machine)
+    marks = np.flatnonzero(path.is_mark)
+    new_line = np.r_[True, path.y1[marks[1:]] != path.y1[marks[:-1]]]
+    lead_in = marks[new_line] - 1
+    lead_out = np.r_[marks[1:][new_line[1:]] - 2, marks[-1]] + 1
+    run_up = speed ** 2 / min(machine.accel_mm_s2)
+    for rows in (lead_in, lead_out):
+        assert np.all((path.kind[rows] == LINE) & (path.energy_uJ[rows] == 0))
+        np.testing.assert_allclose(path.length_mm[rows], run_up, rtol=1e-6)
+    assert np.all(path.kind[lead_in - 1] == RAPID)
+
+
+def _all_rapid_reference(monkeypatch, pattern, machine):
+    import lasergen.raster as raster
+
+    with monkeypatch.context() as m:
+        m.setattr(raster, "rapid_gaps", lambda gap, *a: np.ones(gap.shape, bool))
+        return plan(pattern, machine)
+
+
+@pytest.mark.parametrize("image", sorted(MASKS))
+def test_job_time_no_longer_than_crossing_every_gap_with_a_g0(machine, monkeypatch, image):
+    for speed in (0.4, 5.0):
+        pattern = _pattern(MASKS[image](), speed_mm_s=speed)
+        ours = motion.estimate(plan(pattern, machine), machine)["time_s"]
+        reference = motion.estimate(_all_rapid_reference(monkeypatch, pattern, machine), machine)["time_s"]
+        assert ours <= reference * (1 + 1e-12)
+
+
+def test_at_the_rapid_rate_a_g0_cannot_be_quicker_so_gaps_stay_blank_lines(machine):
+    machine = dataclasses.replace(machine, accel_mm_s2=(2000.0, 2000.0))  # run-ups that fit the travel
+    row = [1] * 40 + [0] * 40 + [1] * 40
+    fast = min(machine.max_rate_mm_s)
+    for speed, gap_kind in ((fast, LINE), (fast / 2, RAPID)):
+        path = plan(_pattern([row], pitch_um=100.0, speed_mm_s=speed), machine)
+        marks = np.flatnonzero(path.is_mark)
+        assert path.kind[marks[0] + 1] == gap_kind and marks[1] == marks[0] + 2
+
+
+def test_a_speed_the_look_ahead_cannot_hold_is_refused_with_the_speed_it_can(machine):
+    mask = _dithered()
+    with pytest.raises(LasergenError, match=r"recipe 'write': at 20 mm/s .*15-block look-ahead.* at most ([\d.]+) mm/s"):
+        plan(_pattern(mask, speed_mm_s=20.0), machine)
+    try:
+        plan(_pattern(mask, speed_mm_s=20.0), machine)
+    except LasergenError as exc:
+        allowed = float(str(exc).split("at most ")[1].split()[0])
+    path = plan(_pattern(mask, speed_mm_s=allowed), machine)  # the figure given plans, at speed
+    _assert_marks_at_speed(path, machine, np.float32(allowed))
+
+
+def test_resume_inside_a_line_of_rapid_gaps_restarts_at_the_lines_run_up(machine, tmp_path):
+    mask = np.zeros((3, 40), bool)
+    mask[1, ::3] = True  # one line of 14 one-pixel marks, 2-pixel gaps
+    pattern = _pattern(mask, speed_mm_s=5.0)
+    text = render_job(pattern, plan(pattern, machine), machine)
+    jl = job_lines(read_job(text, machine), text.splitlines())
+    done = np.zeros(jl.n_marks, bool)
+    done[:6] = True
+    start = resume_start(jl, 6)
+    assert jl.rapid[start] and not jl.rapid[start + 1] and jl.mark_of_line[start + 1] == -1  # G0, then a lead-in
+    sent = plan_send(jl, done)
+    resumed = read_program(sent.texts, machine).toolpath
+    written = resumed.is_mark
+    assert written.sum() == 8  # the 6 done marks are passed blank, the 8 others written
+    _assert_marks_at_speed(resumed, machine, np.float32(5.0))
