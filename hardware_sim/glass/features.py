@@ -6,7 +6,8 @@
   line width    lit extent across each written segment at its midpoint: samples along the
                 normal every pitch/2, the contiguous lit run through the centre (vectorised over
                 segments), its edges placed where the interpolated X crosses the detection level
-                (sub-pixel, so widths change smoothly with speed and energy). In a raster fill neighbouring lines merge, so this is the width of the
+                (sub-pixel, so widths change smoothly with speed and energy); across a dissolved
+                axis between two lit flanks only the lit flanks count, as in a photo of the glow. In a raster fill neighbouring lines merge, so this is the width of the
                 filled band; for isolated lines it is the line width.
 """
 
@@ -63,10 +64,25 @@ def line_widths_um(history: BeamHistory, grid: Grid, lit: np.ndarray, reach_um: 
     r, c, inside = _pixel(grid, px, py)
     hit = lit[r, c] & inside
     centre = k
+    # a dissolved axis (dark core between two lit flanks) lies inside the line: fill it to find the
+    # line's outline, and count only its lit samples (what a photo of the glow measures)
+    glowing = hit
+    dark = ~hit[:, centre]
+    if dark.any():
+        right_lit = np.where(hit[:, centre:].any(axis=1), np.argmax(hit[:, centre:], axis=1), -1)
+        left_lit = np.where(hit[:, :centre + 1].any(axis=1), np.argmax(hit[:, :centre + 1][:, ::-1], axis=1), -1)
+        core = dark & (right_lit > 0) & (left_lit > 0)
+        fill = core[:, None] & (np.arange(2 * k + 1)[None, :] > centre - left_lit[:, None]) \
+            & (np.arange(2 * k + 1)[None, :] < centre + right_lit[:, None])
+        hit = hit | fill
     # contiguous run through the centre: first unlit sample on each side
     right = np.where(~hit[:, centre:].all(axis=1), np.argmin(hit[:, centre:], axis=1), k + 1)
     left = np.where(~hit[:, :centre + 1][:, ::-1].all(axis=1), np.argmin(hit[:, :centre + 1][:, ::-1], axis=1), k + 1)
     samples = (right + left - 1).clip(min=0).astype(np.float64)
+    if dark.any():
+        idx = np.arange(2 * k + 1)[None, :]
+        run = (idx > centre - left[:, None]) & (idx < centre + right[:, None])
+        samples = np.where(dark, (glowing & run).sum(axis=1), samples).astype(np.float64)
     if crystallized is not None:  # sub-pixel: each edge where the bilinear X crosses `detect`
         rows = np.arange(len(lines))
         for first_dark in (np.minimum(centre + right, 2 * k), np.maximum(centre - left, 0)):
@@ -76,7 +92,7 @@ def line_widths_um(history: BeamHistory, grid: Grid, lit: np.ndarray, reach_um: 
             samples += np.where((a > b) & (first_dark != inner), np.clip((a - detect) / np.maximum(a - b, 1e-12), 0, 1),
                                 0.5) - 0.5
     width = samples.clip(min=0) * step_mm * 1000.0
-    width = np.where(hit[:, centre], width, 0.0)
+    width = np.where(hit[:, centre], width, 0.0)  # `hit` has the filled core
     return {"count": int(len(lines)), "median_um": float(np.median(width)), "min_um": float(width.min()),
             "max_um": float(width.max()), "dark": int((width == 0).sum())}
 

@@ -97,6 +97,11 @@ def red_gap_eV(material: Material, x_iodide):
     return (1 - x) * ch["bromide_gap_eV"] + x * ch["iodide_gap_eV"] - ch["gap_bowing_eV"] * x * (1 - x)
 
 
+def red_peak_range_nm(material: Material) -> list[float]:
+    """Red peak as written and at full iodide incorporation (p = 1), nm."""
+    return [round(float(eV_to_nm(red_gap_eV(material, iodide_fraction(material, p)))), 1) for p in (0.0, 1.0)]
+
+
 def vegard_iodide(peak_deg: float, bromide_deg: float = 30.6, iodide_deg: float = 28.9) -> float:
     """Iodide fraction from the (200) XRD peak between CsPbBr3 and CsPbI3 (Vegard's law)."""
     return (bromide_deg - peak_deg) / (bromide_deg - iodide_deg)

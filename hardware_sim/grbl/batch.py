@@ -2,7 +2,7 @@
 
 `hardware_sim.batch` runs a job that is not streamed through the emulator line by line, as a
 sender would (one interpreter call and one planner window per block: ~0.5 ms a block). For a
-body in lasergen's own dialect (`lasergen.backends.grbl.gcode.fastread`: G0/G1 moves, M3S0/M5,
+body in lasergen's own dialect (`lasergen.backends.grbl.gcode.fastread`, whose scan it reuses: G0/G1 moves, M3S0/M5,
 dots as G1F..M3S.. / G4 / M5) every block is known in advance, so this module computes the
 history the same executor (`hardware_sim.grbl.motion.MotionExecutor`) records when the lines are
 fed that way, with numpy over all blocks instead of Python per block:
@@ -38,19 +38,19 @@ WIDTH = QUEUED + 2  # window: previous block, the block, the queued ones
 
 
 def _lines(lines: list[str]):
-    """Per line: kind code and X, Y, F, S, P words (NaN where absent), or None if not the dialect."""
+    """Per line: kind code and X, Y, F, S, P words (NaN where absent), or None if not the dialect
+    (the fast reader's own scan of it)."""
     text = "\n".join(lines) + "\n"
-    if not fr._BODY.fullmatch(text) or not text.isascii() or any(len(l) >= LINE_BUFFER_SIZE for l in lines):
+    if not text.isascii() or any(len(line) >= LINE_BUFFER_SIZE for line in lines):
         return None
-    raw = np.frombuffer(text.encode(), dtype=np.uint8)
-    buf = np.concatenate([raw, np.zeros(fr.WINDOW, np.uint8)])
+    data = text.encode()
+    raw = np.frombuffer(data, dtype=np.uint8)
     starts = np.r_[0, np.flatnonzero(raw == 10)[:-1] + 1]
-    head = buf[starts[:, None] + np.arange(3)]
-    kind = np.zeros(starts.size, dtype=np.int8)
-    for prefix, code in fr.KIND_OF.items():
-        kind[np.all(head[:, :len(prefix)] == np.frombuffer(prefix, np.uint8), axis=1)] = code
-    comment = head[:, 0] == ord(";")
-    return (kind, *(fr._word(buf, starts, comment, c) for c in "XYFSP"))
+    scanned = fr._scan(data, raw, starts)
+    if scanned is None:
+        return None
+    kind, _comment, words = scanned
+    return (kind, *words)
 
 
 def _windows(start, end, rapid, feed, machine: MachineProfile, run_first: np.ndarray):

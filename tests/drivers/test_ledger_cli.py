@@ -30,5 +30,5 @@ def test_simulating_the_streamed_ledger_equals_simulating_the_job(tmp_path, devi
     for phase in ("green", "red"):
         assert from_ledger["phases"][phase]["peak_nm"] == from_job["phases"][phase]["peak_nm"]
         assert from_ledger["phases"][phase]["integrated"] == pytest.approx(from_job["phases"][phase]["integrated"], rel=0.01)
-    checks = _json("verify", ledger, "--pitch-um", 4, "--no-margin", "--json")
+    checks = _json("verify", ledger, "--no-margin", "--json")  # 4 um under-resolves the ~4 um growth kernel
     assert checks["ok"] and any(c["kind"] == "qr" for c in checks["checks"])
