@@ -23,7 +23,9 @@ from __future__ import annotations
 from lasergen import LasergenError
 from lasergen.calib.grid import GridSpec, grid_parts
 from lasergen.calib.sweep import parse_sweep
+from lasergen.composition import HEAD_KEYS, refuse_unknown, spec_head, table_of
 from lasergen.pattern import Pattern
+from lasergen.quantities import checked
 
 DEFAULTS = {"mode": "dots", "energies_uJ": [100.0, 150.0, 200.0, 250.0], "dwells_s": [0.5, 1.0, 1.5, 2.0],
             "speeds_mm_s": [0.2, 0.4, 0.8, 1.6], "cell_um": 200.0, "pitch_um": 20.0, "line_um": 120.0,
@@ -33,14 +35,10 @@ SWEEP = {"dots": "dwells_s", "lines": "speeds_mm_s"}
 
 
 def grid_spec_from(spec: dict) -> GridSpec:
-    cal = spec.get("calibration", {})
-    if not isinstance(cal, dict):
-        raise LasergenError("calibration: [calibration] must be a table")
-    unknown = sorted(set(cal) - set(DEFAULTS))
-    if unknown:
-        raise LasergenError(f"calibration: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(DEFAULTS))}")
+    cal = table_of(spec, "calibration")
+    refuse_unknown(cal, DEFAULTS, "calibration")
     s = {**DEFAULTS, **cal}
-    if s["mode"] not in MODE_NAMES:
+    if not isinstance(s["mode"], str) or s["mode"] not in MODE_NAMES:
         raise LasergenError(f"calibration: mode must be one of {tuple(MODE_NAMES)}, got {s['mode']!r}")
     mode = MODE_NAMES[s["mode"]]
     sweeps = {"energy_uJ": s["energies_uJ"], ("dwell_s" if mode == "dots" else "speed_mm_s"): s[SWEEP[mode]]}
@@ -52,14 +50,10 @@ def grid_spec_from(spec: dict) -> GridSpec:
     for key in ("fiducials", "labels"):
         if not isinstance(s[key], bool):
             raise LasergenError(f"calibration: {key} must be true or false, got {s[key]!r}")
-    try:
-        cell, pitch, line = float(s["cell_um"]), float(s["pitch_um"]), float(s["line_um"])
-    except (TypeError, ValueError):
-        raise LasergenError("calibration: cell_um, pitch_um and line_um must be numbers") from None
-    head = spec.get("pattern", {})
-    origin = tuple(float(v) for v in head.get("origin_mm", (10.0, 10.0)))
-    return GridSpec(mode=mode, values=values, cell_um=cell, line_um=line, pitch_um=pitch, origin_mm=origin,
-                    fiducials=s["fiducials"], labels=s["labels"], material=head.get("material"))
+    cell, pitch, line = (checked(key, s[key], f"calibration {key}") for key in ("cell_um", "pitch_um", "line_um"))
+    head = spec_head(spec, HEAD_KEYS - {"pitch_um"})  # the grid's pitch is [calibration] pitch_um
+    return GridSpec(mode=mode, values=values, cell_um=cell, line_um=line, pitch_um=pitch, origin_mm=head["origin_mm"],
+                    fiducials=s["fiducials"], labels=s["labels"], material=head["material"])
 
 
 def pattern_from_calibration(spec: dict) -> Pattern:

@@ -126,6 +126,23 @@ def header_text(manifest: dict, language_tag: str = "") -> str:
     return "\n".join(header) + "\n"
 
 
+PRIVATE_MODE = 0o600  # a keyed tag's job holds its hidden-module set: owner-only, like a key file
+
+
+def holds_secret(pattern: Pattern) -> bool:
+    """A keyed hidden layer is in the job (its rewrite layer reveals which modules the key chose)."""
+    return "hidden" in pattern.meta
+
+
+def open_job_file(out: str | Path, private: bool):
+    """A job file opened for writing; a private one is created 0600 (and made so if it existed)."""
+    if not private:
+        return open(out, "wb")
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+    os.fchmod(fd, PRIVATE_MODE)
+    return os.fdopen(fd, "wb")
+
+
 def render_job(pattern: Pattern, path: Toolpath, machine: MachineProfile, material: str | None = None,
                extra: dict | None = None) -> str:
     """The job file as text (for small jobs and tests; `write_job` streams)."""
@@ -148,7 +165,7 @@ def write_job(out: str | Path, pattern: Pattern, path: Toolpath, machine: Machin
             body.write(digest.update(chunk))
         manifest = build_manifest(pattern, path, machine, digest, material, extra)
         body.seek(0)
-        with open(out, "wb") as f:
+        with open_job_file(out, holds_secret(pattern)) as f:
             f.write(header_text(manifest, lang.JOB_TAG).encode())
             f.flush()
             _copy_file(body, f)
@@ -193,6 +210,10 @@ def parse_header(lines: list[str]) -> tuple[dict | None, int]:
         manifest = json.loads("".join(chunks))
     except json.JSONDecodeError as exc:
         raise LasergenError(f"job header is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise LasergenError("job header is nested too deeply to be a manifest") from None
+    if not isinstance(manifest, dict):
+        raise LasergenError(f"job header holds a JSON {type(manifest).__name__}, not a manifest object")
     if manifest.get("format") != FORMAT or manifest.get("version") != FORMAT_VERSION:
         raise LasergenError(f"job format {manifest.get('format')} v{manifest.get('version')} is not supported")
     return manifest, i

@@ -64,8 +64,8 @@ def describe_region(mask: np.ndarray, pitch_um: float) -> str:
 def _read_views(levels: dict) -> dict[str, dict]:
     unknown = [k for k in levels if k not in LEVEL_KEYS and not VIEW_NAME.match(k)]
     if unknown:
-        raise LasergenError(f"levels: unknown view(s) {', '.join(sorted(unknown))}; views are daylight, uv365, "
-                            f"uv365_lpNNN (long-pass edge in nm)")
+        raise LasergenError(f"levels: unknown view(s) or key(s) {', '.join(sorted(unknown))}; known: accept_leak, daylight, "
+                            f"uv365, uv365_lpNNN (a long-pass edge in nm)")
     day = levels.get("daylight", "nothing")
     if not isinstance(day, str) or day.lower() not in NOTHING:
         raise LasergenError("levels: daylight must show 'nothing': written glass shows no pattern in daylight")
@@ -94,7 +94,7 @@ def _primary_filtered(views: dict) -> str | None:
 
 def view_masks(views: dict, base_dir: Path, pitch_um: float | None):
     """Each view's mask on one common canvas, plus artwork metas and the pitch."""
-    from lasergen.composition import place_on_canvas
+    from lasergen.composition import offset_of, place_on_canvas
 
     sourced = [name for name, v in views.items() if "source" in v]
     arts = {name: make_artwork(views[name]["source"], base_dir) for name in sourced}
@@ -103,12 +103,7 @@ def view_masks(views: dict, base_dir: Path, pitch_um: float | None):
     for name, art in arts.items():
         if abs(art.pitch_um - pitch) > 1e-9:
             raise LasergenError(f"levels.{name}: pitch {art.pitch_um} um differs from the pattern's {pitch} um")
-    offsets = []
-    for name in sourced:
-        off = views[name].get("offset_px", [0, 0])
-        if len(off) != 2 or min(off) < 0:
-            raise LasergenError(f"levels.{name}: offset_px must be [row, col] >= 0, got {off}")
-        offsets.append((int(off[0]), int(off[1])))
+    offsets = [offset_of(views[name], f"levels.{name}") for name in sourced]
     placed = dict(zip(sourced, place_on_canvas([(arts[n].mask, o) for n, o in zip(sourced, offsets)])))
     masks = dict(placed)
     for _ in views:  # resolve same_as chains
@@ -121,19 +116,23 @@ def view_masks(views: dict, base_dir: Path, pitch_um: float | None):
 
 
 def pattern_from_levels(spec: dict, base_dir: Path = Path(".")) -> Pattern:
-    from lasergen.composition import recipes_from_spec
+    from lasergen.composition import recipes_from_spec, spec_head
 
     if spec.get("layers"):
         raise LasergenError("spec: give either [levels] or [[layers]], not both")
-    head = spec.get("pattern", {})
+    head = spec_head(spec)
     levels = spec["levels"]
+    if not isinstance(levels, dict):
+        raise LasergenError("spec: [levels] must be a table of views")
     views = _read_views(levels)
-    masks, metas, pitch = view_masks(views, base_dir, head.get("pitch_um"))
+    masks, metas, pitch = view_masks(views, base_dir, head["pitch_um"])
     uv = masks[UV_VIEW]
     primary = _primary_filtered(views)
     rewrite = masks[primary] if primary else np.zeros_like(uv)
     leak = rewrite & ~uv
-    accept = bool(levels.get("accept_leak", False))
+    accept = levels.get("accept_leak", False)
+    if not isinstance(accept, bool):
+        raise LasergenError(f"levels: accept_leak must be true or false, got {accept!r}")
     if leak.any() and not accept:
         raise LasergenError(f"levels: {primary} shows {describe_region(leak, pitch)} that uv365 does not; a filtered "
                             f"view must be a subset of the UV view (or set accept_leak = true: they will glow under UV too)")
@@ -163,9 +162,8 @@ def pattern_from_levels(spec: dict, base_dir: Path = Path(".")) -> Pattern:
         meta.update(qr_meta)
     meta["levels"] = {"shape": list(uv.shape), "pitch_um": pitch, "accept_leak": accept,
                       "leak_px": int(leak.sum()), "views": records}
-    meta["material"] = head.get("material")
-    origin = tuple(float(v) for v in head.get("origin_mm", (10.0, 10.0)))
-    return Pattern(pitch, layers, origin, recipes_from_spec(spec), meta)
+    meta["material"] = head["material"]
+    return Pattern(pitch, layers, head["origin_mm"], recipes_from_spec(spec), meta)
 
 
 def expected_views(levels_meta: dict) -> dict[str, np.ndarray]:

@@ -60,6 +60,10 @@ class Pattern:
             shape = shape or layer.mask.shape
             if layer.mask.shape != shape:
                 raise LasergenError(f"pattern: layer {layer.name!r} is {layer.mask.shape}, expected {shape}")
+        if shape is not None and not any(layer.is_vector for layer in self.layers) \
+                and not any(layer.mask.any() for layer in self.layers):
+            raise LasergenError(f"pattern: nothing to write: no layer has a pixel to expose ({shape[0]} x {shape[1]} "
+                                f"px, all blank; an all-white image? try --invert or another --threshold)")
 
     @property
     def shape(self) -> tuple[int, int]:

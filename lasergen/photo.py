@@ -21,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import zxingcpp
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from scipy import ndimage
 
 from lasergen import LasergenError
+from lasergen.images import open_image
 
 SUBSAMPLE = np.array([-0.25, 0.0, 0.25])  # offsets within a module, in modules
 FIELD_FRACTION = 1 / 8  # flat-field blur sigma as a fraction of the shorter image side
@@ -55,24 +56,26 @@ class Sampled:
     shift_px: tuple[float, float]  # (dy, dx) applied to the filtered photo
 
 
-def load_glow(source) -> np.ndarray:
-    """An image (path, PIL image or array) as float glow: max over colour channels, 0..1."""
+def load_glow(source, max_megapixels: float | None = None) -> np.ndarray:
+    """An image (path, PIL image or array) as float glow: max over colour channels, 0..1.
+    A path is opened with the size limit and single-page rule of `lasergen.images`."""
     if isinstance(source, (str, Path)):
-        try:
-            with Image.open(source) as img:
-                arr = np.asarray(img.convert("RGB"))
-        except FileNotFoundError:
-            raise LasergenError(f"photo not found: {source}") from None
-        except (UnidentifiedImageError, OSError) as exc:
-            raise LasergenError(f"cannot read photo {source}: {exc}") from None
+        with open_image(source, "photo", None, max_megapixels,
+                        page_hint="save the page to check as a file of its own") as img:
+            arr = np.asarray(img.convert("RGB"))
     elif isinstance(source, Image.Image):
         arr = np.asarray(source.convert("RGB"))
     else:
         arr = np.asarray(source)
+    if arr.ndim not in (2, 3) or min(arr.shape[:2]) < 21:
+        raise LasergenError(f"photo: expected an image at least 21 x 21 px, got an array of shape {arr.shape}")
+    integer = np.issubdtype(arr.dtype, np.integer)
     arr = arr.astype(np.float32)
-    if arr.max() > 1.5:
+    if integer or arr.max() > 1.5:  # 8-bit values
         arr /= 255.0
-    return arr.max(axis=2) if arr.ndim == 3 else arr
+    if not np.isfinite(arr).all():
+        raise LasergenError("photo: has NaN or infinite pixel values")
+    return arr[..., :3].max(axis=2) if arr.ndim == 3 else arr
 
 
 def flat_field(glow: np.ndarray) -> np.ndarray:
@@ -165,9 +168,9 @@ def candidates(uv: np.ndarray, uv_flat: np.ndarray):
         yield ndimage.gaussian_filter(uv_flat, sigma)
 
 
-def sample_pair(uv_source, filtered_source=None) -> Sampled:
+def sample_pair(uv_source, filtered_source=None, max_megapixels: float | None = None) -> Sampled:
     """Locate the code in the UV photo and sample both photos on its module grid."""
-    uv = load_glow(uv_source)
+    uv = load_glow(uv_source, max_megapixels)
     field = flat_field(uv)
     uv_flat = uv / field
     located = None
@@ -183,7 +186,7 @@ def sample_pair(uv_source, filtered_source=None) -> Sampled:
     uv_modules = sample_modules(uv_flat, points)
     filtered_modules, shift = None, (0.0, 0.0)
     if filtered_source is not None:
-        filtered = load_glow(filtered_source)
+        filtered = load_glow(filtered_source, max_megapixels)
         if filtered.shape != uv.shape:
             raise LasergenError(f"check: filtered photo is {filtered.shape[1]}x{filtered.shape[0]} px, "
                                 f"UV photo {uv.shape[1]}x{uv.shape[0]} px; take both from the same pose")

@@ -14,8 +14,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from lasergen import LasergenError
+from lasergen.quantities import checked
 
 MODES = ("raster", "dots")
+NUMBER_FIELDS = ("energy_uJ", "rep_rate_kHz", "speed_mm_s", "dwell_s", "passes", "line_pitch_um", "overscan_mm",
+                 "hatch_um", "hatch_angle_deg")
+FLAG_FIELDS = ("cross_hatch", "outline")
 
 
 @dataclass(frozen=True)
@@ -34,24 +38,15 @@ class Recipe:
     outline: bool | None = None  # vector fills: also trace each boundary ring
 
     def __post_init__(self):
-        checks = (
-            (self.mode in MODES, f"mode must be one of {MODES}, got {self.mode!r}"),
-            (self.energy_uJ > 0, f"energy_uJ must be > 0, got {self.energy_uJ}"),
-            (self.rep_rate_kHz > 0, f"rep_rate_kHz must be > 0, got {self.rep_rate_kHz}"),
-            (self.speed_mm_s > 0, f"speed_mm_s must be > 0, got {self.speed_mm_s}"),
-            (self.dwell_s > 0, f"dwell_s must be > 0, got {self.dwell_s}"),
-            (int(self.passes) == self.passes and self.passes >= 1, f"passes must be an integer >= 1, got {self.passes}"),
-            (self.line_pitch_um is None or self.line_pitch_um > 0, f"line_pitch_um must be > 0, got {self.line_pitch_um}"),
-            (self.overscan_mm is None or self.overscan_mm >= 0, f"overscan_mm must be >= 0, got {self.overscan_mm}"),
-            (self.hatch_um is None or self.hatch_um > 0, f"hatch_um must be > 0, got {self.hatch_um}"),
-            (self.hatch_angle_deg is None or abs(self.hatch_angle_deg) <= 360,
-             f"hatch_angle_deg must be within -360..360, got {self.hatch_angle_deg}"),
-            (self.cross_hatch in (None, True, False), f"cross_hatch must be true or false, got {self.cross_hatch!r}"),
-            (self.outline in (None, True, False), f"outline must be true or false, got {self.outline!r}"),
-        )
-        for ok, message in checks:
-            if not ok:
-                raise LasergenError(f"recipe: {message}")
+        if self.mode not in MODES:
+            raise LasergenError(f"recipe: mode must be one of {MODES}, got {self.mode!r}")
+        for name in NUMBER_FIELDS:  # finite and in range (lasergen.quantities), nan and inf refused
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, checked(name, value, f"recipe: {name}"))
+        for name in FLAG_FIELDS:
+            if getattr(self, name) not in (None, True, False):
+                raise LasergenError(f"recipe: {name} must be true or false, got {getattr(self, name)!r}")
 
     @classmethod
     def from_dict(cls, data: dict) -> "Recipe":

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from lasergen import LasergenError
-from lasergen.composition import place_on_canvas, recipes_from_spec
+from lasergen.composition import HEAD_KEYS, offset_of, place_on_canvas, recipes_from_spec, refuse_unknown, spec_head
 from lasergen.pattern import Layer, Pattern
 from lasergen.sources import Artwork, make_artwork
 
@@ -74,36 +74,35 @@ def load_spec(path: str | Path) -> dict:
 
 
 def pattern_from_spec(spec: dict, base_dir: Path = Path(".")) -> Pattern:
+    spec_head(spec, HEAD_KEYS if "calibration" not in spec else HEAD_KEYS - {"pitch_um"})  # tables and keys known
+    kinds = [f"[{k}]" if k != "layers" else "[[layers]]" for k in ("layers", "levels", "calibration") if k in spec]
+    if len(kinds) > 1:
+        raise LasergenError(f"spec: give one of [[layers]], [levels] or [calibration], not {' and '.join(kinds)}")
     if "calibration" in spec:  # process-window grid, one recipe per cell (lasergen/calibration.py)
         from lasergen.calibration import pattern_from_calibration
         return pattern_from_calibration(spec)
     if "levels" in spec:  # multi-level spec: views -> layers (lasergen/levels.py)
         from lasergen.levels import pattern_from_levels
         return pattern_from_levels(spec, base_dir)
-    head = spec.get("pattern", {})
+    head = spec_head(spec)
     layers_spec = spec.get("layers")
     if not layers_spec:
-        raise LasergenError("spec: no [[layers]]")
+        raise LasergenError("spec: no [[layers]] (and no [levels] or [calibration]): nothing to write")
+    if not isinstance(layers_spec, list) or not all(isinstance(layer, dict) for layer in layers_spec):
+        raise LasergenError("spec: [[layers]] must be an array of tables")
     recipes = recipes_from_spec(spec)
     artworks: list[Artwork] = []
     for i, layer in enumerate(layers_spec):
-        unknown = set(layer) - LAYER_KEYS
-        if unknown:
-            raise LasergenError(f"spec layer {i}: unknown key(s) {', '.join(sorted(unknown))}")
+        refuse_unknown(layer, LAYER_KEYS, f"spec layer {i}")
         if "source" not in layer or not isinstance(layer["source"], dict):
             raise LasergenError(f"spec layer {i}: 'source' table is required")
         artworks.append(make_artwork(layer["source"], base_dir))
     raster = [a for a in artworks if not a.is_vector]
-    pitch = float(head.get("pitch_um", (raster or artworks)[0].pitch_um))
+    pitch = head["pitch_um"] if head["pitch_um"] is not None else float((raster or artworks)[0].pitch_um)
     for i, art in enumerate(artworks):
         if not art.is_vector and abs(art.pitch_um - pitch) > 1e-9:
             raise LasergenError(f"spec layer {i}: pitch {art.pitch_um} um differs from the pattern's {pitch} um")
-    offsets = []
-    for i, layer in enumerate(layers_spec):
-        off = layer.get("offset_px", [0, 0])
-        if len(off) != 2 or min(off) < 0:
-            raise LasergenError(f"spec layer {i}: offset_px must be [row, col] >= 0, got {off}")
-        offsets.append((int(off[0]), int(off[1])))
+    offsets = [offset_of(layer, f"spec layer {i}") for i, layer in enumerate(layers_spec)]
     # vector artworks take part in sizing the canvas through a blank stand-in of their box
     masks = place_on_canvas([(a.mask if not a.is_vector else vector_stand_in(a, pitch), o)
                              for a, o in zip(artworks, offsets)])
@@ -126,9 +125,8 @@ def pattern_from_spec(spec: dict, base_dir: Path = Path(".")) -> Pattern:
     qr_meta = [a.meta for a in artworks if a.meta.get("source") == "qr"]
     if qr_meta:
         meta.update(qr_meta[0])
-    origin = tuple(float(v) for v in head.get("origin_mm", (10.0, 10.0)))
-    pattern = Pattern(pitch, layers, origin, recipes, meta)
-    pattern.meta["material"] = head.get("material")
+    pattern = Pattern(pitch, layers, head["origin_mm"], recipes, meta)
+    pattern.meta["material"] = head["material"]
     return pattern
 
 

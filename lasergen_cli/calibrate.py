@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lasergen_cli.common import emit, json_option, machine_option, main, parse_pair
+from lasergen_cli.common import Number, emit, json_option, machine_option, main, parse_pair
 
 SWEEP_HELP = "Values: 'a:b:step', 'a:b:xFACTOR' (geometric), 'a,b,c' or one number (fixed)."
 
@@ -26,15 +26,15 @@ def calibrate():
 @click.option("--rep-rates", default=None, help="Repetition rates (kHz), default the machine's; a sweep writes "
                                                 "one job per rate (the amplifier is set by hand between them).")
 @click.option("--passes", default=None, help="Passes per cell, default 1.")
-@click.option("--cell-um", type=float, default=250.0, show_default=True, help="Cell pitch (um).")
-@click.option("--line-um", type=float, default=None, help="Line length in a cell (um; default 0.6 of the cell).")
-@click.option("--pitch-um", type=float, default=10.0, show_default=True, help="Canvas pitch (um); cells and "
+@click.option("--cell-um", type=Number("cell_um"), default=250.0, show_default=True, help="Cell pitch (um).")
+@click.option("--line-um", type=Number("line_um"), default=None, help="Line length in a cell (um; default 0.6 cell).")
+@click.option("--pitch-um", type=Number("pitch_um"), default=10.0, show_default=True, help="Canvas pitch (um); cells and "
                                                                               "the line length are multiples of it.")
 @click.option("--origin", default="10,10", show_default=True, help="Machine X,Y (mm) of the grid's bottom-left corner.")
 @click.option("--no-fiducials", is_flag=True, help="Leave out the corner fiducials (then `measure` cannot read it).")
 @click.option("--no-labels", is_flag=True, help="Leave out the engraved row letters and column numbers.")
-@click.option("--mark-energy-uj", type=float, default=200.0, show_default=True, help="Fiducial and label recipe: pulse energy (uJ).")
-@click.option("--mark-speed-mm-s", type=float, default=0.4, show_default=True, help="Fiducial and label recipe: scan speed (mm/s).")
+@click.option("--mark-energy-uj", type=Number("energy_uJ"), default=200.0, show_default=True, help="Fiducial and label recipe: pulse energy (uJ).")
+@click.option("--mark-speed-mm-s", type=Number("speed_mm_s"), default=0.4, show_default=True, help="Fiducial and label recipe: scan speed (mm/s).")
 @click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None, help="Glass (recorded in the job; default: none recorded).")
 @machine_option
 @json_option
@@ -109,8 +109,8 @@ def _measure_help() -> str:
 @click.option("--grid", "grid_job", required=True, type=click.Path(dir_okay=False),
               help="The grid's job file (its manifest says where every cell is).")
 @click.option("-o", "--out", required=True, help="CSV to write.")
-@click.option("--um-per-px", type=float, default=None, help="Photo scale, if known: checked against the fiducials'.")
-@click.option("--threshold", type=float, default=0.05, show_default=True,
+@click.option("--um-per-px", type=Number("um_per_px"), default=None, help="Photo scale, if known: checked against the fiducials'.")
+@click.option("--threshold", type=Number("threshold"), default=0.05, show_default=True,
               help="Lit above this fraction of the fiducials' glow (0.05: the simulator's detection threshold).")
 @json_option
 def measure_command(photo, grid_job, out, um_per_px, threshold, as_json):
@@ -133,10 +133,10 @@ def measure_command(photo, grid_job, out, um_per_px, threshold, as_json):
 @click.option("--machine", default="pi-c884", show_default=True,
               help="Profile to base it on (built-in name or TOML file); its comments are kept.")
 @click.option("--name", default=None, help="Name of the new profile (default: the output file's stem).")
-@click.option("--rep-rate-khz", type=float, default=None,
+@click.option("--rep-rate-khz", type=Number("rep_rate_kHz"), default=None,
               help="Repetition rate during the readings (kHz; default: the base profile's); converts power to energy.")
-@click.option("--wavelength-nm", type=float, default=1030.0, show_default=True, help="Laser wavelength (nm).")
-@click.option("--transmission", type=float, default=1.0, show_default=True,
+@click.option("--wavelength-nm", type=Number("wavelength_nm"), default=1030.0, show_default=True, help="Laser wavelength (nm).")
+@click.option("--transmission", type=Number("transmission"), default=1.0, show_default=True,
               help="Fraction of the metered power that reaches the sample (meter before the objective).")
 @click.option("--date", default=None, help="Date of the readings, YYYY-MM-DD (default: today).")
 @json_option
@@ -187,7 +187,7 @@ def attenuator_command(readings, out, machine, name, rep_rate_khz, wavelength_nm
               help="Grid fiducials already on the sample, or the corners of the glass.")
 @click.option("--fiducials-from", default=None, type=click.Path(dir_okay=False),
               help="The grid job whose fiducials are on the sample (default: --job itself).")
-@click.option("--margin-mm", type=float, default=0.5, show_default=True, help="corners: distance of the job from the glass edges (mm).")
+@click.option("--margin-mm", type=Number("margin_mm"), default=0.5, show_default=True, help="corners: distance from the glass edges (mm).")
 @click.option("--dark", is_flag=True, help="corners: the sample is darker than the stage.")
 @click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning.")
 @json_option

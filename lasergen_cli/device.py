@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from lasergen import LasergenError
-from lasergen_cli.common import emit, json_option, machine_option, main
+from lasergen_cli.common import Number, emit, job_file, json_option, machine_option, main, warn
 from lasergen_cli.registry_hooks import after_stream, before_stream, registry_options
 
 
@@ -31,6 +31,16 @@ def _named_sim_url(url: str) -> tuple[str, str | None]:
     name = f"cli-{os.getpid()}"
     sep = "&" if parts.query else ""
     return f"sim://?{parts.query}{sep}device={name}", name
+
+
+def _warn_unknown_material(url: str) -> None:
+    """A sanity warning (stderr): sim://?material=XYZ names no material the simulator knows."""
+    from hardware_sim.glass.material import Material
+
+    for name in urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("material", []):
+        if name not in Material.builtin() and not Path(name).is_file():
+            warn(f"sim://: material {name!r} is unknown (built-in: {', '.join(Material.builtin())}, or a TOML file); "
+                 f"the glass model cannot predict this sample")
 
 
 def _keyboard(runner, stop: threading.Event):
@@ -53,7 +63,7 @@ def _keyboard(runner, stop: threading.Event):
 
 
 @main.command()
-@click.argument("job", type=click.Path(dir_okay=False))
+@click.argument("job", type=click.Path(dir_okay=False), callback=job_file)
 @click.option("--port", required=True, help="Serial port or pyserial URL: /dev/ttyUSB0, socket://127.0.0.1:PORT, sim://")
 @click.option("--resume", "resume_journal", default=None,
               help="Continue the run recorded in this journal (default: a new run).")
@@ -78,6 +88,7 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
 
         hardware_sim.urlhandler.register()
         port, sim_name = _named_sim_url(port)
+        _warn_unknown_material(port)
     if not Path(job).is_file():
         raise LasergenError(f"job file not found: {job}")
     from lasergen.job import read_job
@@ -137,18 +148,18 @@ def sim():
 
 @sim.command()
 @click.option("--pty", "use_pty", is_flag=True, help="Listen on a pseudo-terminal.")
-@click.option("--tcp", "tcp_port", type=int, default=None, help="Listen on TCP 127.0.0.1:PORT (0: any free port); "
+@click.option("--tcp", "tcp_port", type=Number("tcp_port"), default=None, help="Listen on TCP 127.0.0.1:PORT (0: any free port); "
               "else give --pty.")
-@click.option("--baud", type=int, default=None, help="Emulate the byte time of this baud rate (default: no pacing).")
+@click.option("--baud", type=Number("baud"), default=None, help="Emulate the byte time of this baud rate (default: no pacing).")
 @click.option("--clock", type=click.Choice(["ff", "real"]), default="ff", show_default=True,
               help="Fast-forward simulated time, or run it at --speed x real time.")
-@click.option("--speed", type=float, default=1.0, show_default=True, help="Time scale for --clock real (2: twice as fast).")
-@click.option("--drop-after", type=int, default=None, help="Fault: drop the link after N lines (default: never).")
+@click.option("--speed", type=Number("speed_factor"), default=1.0, show_default=True, help="Time scale for --clock real (2: twice as fast).")
+@click.option("--drop-after", type=Number("lines"), default=None, help="Fault: drop the link after N lines (default: never).")
 @click.option("--error-on", default=None, help="Fault: answer line K with error:C, as K or K:C (C default 20).")
 @click.option("--alarm-on", default=None, help="Fault: raise ALARM:A on line K, as K or K:A (A default 1).")
-@click.option("--corrupt", type=float, default=None, help="Fault: corrupt sent bytes with probability P (default: none).")
-@click.option("--stall-after", type=int, default=None, help="Fault: hang after N lines until a soft reset (default: never).")
-@click.option("--seed", type=int, default=None, help="Random seed of --corrupt (default 0).")
+@click.option("--corrupt", type=Number("probability"), default=None, help="Fault: corrupt sent bytes with probability P (default: none).")
+@click.option("--stall-after", type=Number("lines"), default=None, help="Fault: hang after N lines until a soft reset (default: never).")
+@click.option("--seed", type=Number("seed"), default=None, help="Random seed of --corrupt (default 0).")
 @machine_option
 @json_option
 def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):

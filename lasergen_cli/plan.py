@@ -7,14 +7,20 @@ from pathlib import Path
 import click
 
 from lasergen_cli.common import (
+    Number,
     emit,
+    job_file,
     job_machine_option,
     json_option,
     machine_option,
     main,
+    max_hours_option,
+    output_file,
     parse_pair,
     recipe_from,
     recipe_options,
+    sanity_check,
+    warn,
 )
 
 
@@ -26,36 +32,43 @@ def write_artwork_job(art, out: str, opts: dict, name: str, recipe=None):
     pattern = single_layer_pattern(art, recipe or recipe_from(opts), parse_pair(opts["origin"], "--origin"), name)
     manifest = plan_to_file(pattern, out, machine, opts["material"])
     result = summary(manifest, out)
+    sanity_check(pattern, manifest, opts["material"], opts.get("max_hours"), result)
     emit(result, opts["as_json"], f"wrote {out}: {result['marks']} marks, {result['passes']} pass(es), "
                                   f"estimated {result['time_s']:.1f} s")
 
 
 @main.command()
 @click.argument("text")
-@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
-@click.option("--module-um", type=float, default=20.0, show_default=True, help="Module size (um).")
+@click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
+@click.option("--module-um", type=Number("module_um"), default=None,
+              help="Module size (um; default 20; with --hidden-key the smallest whose rewrite stays in its module).")
+@click.option("--accept-spill", is_flag=True,
+              help="With --hidden-key: write a module size whose rewrite spills into neighbours (it cannot verify).")
 @click.option("--error", "error_level", type=click.Choice(list("LMQH"), case_sensitive=False), default="M",
               show_default=True, help="QR error correction: L 7 %, M 15 %, Q 25 %, H 30 % of the code may be lost.")
 @click.option("--version", "qr_version", default="auto", show_default=True, help="1..40, M1..M4 or auto.")
-@click.option("--mask", "qr_mask", type=int, default=None, help="Mask pattern (default: best, recorded in the job).")
+@click.option("--mask", "qr_mask", type=Number("qr_mask"), default=None, help="Mask pattern (default: best, recorded in the job).")
 @click.option("--micro", type=click.Choice(["no", "yes", "auto"]), default="no", show_default=True,
               help="Micro QR: never, always, or when the payload fits.")
-@click.option("--quiet-zone", type=int, default=None, help="Quiet zone in modules (default 4, Micro QR 2).")
+@click.option("--quiet-zone", type=Number("quiet_zone"), default=None, help="Quiet zone in modules (default 4, Micro QR 2).")
 @click.option("--hidden-key", type=click.Path(dir_okay=False), default=None,
               help="Key file: rewrite a keyed hidden subset of the dark modules (default: no hidden layer).")
 @click.option("--sign", type=click.Path(dir_okay=False), default=None,
               help="Ed25519 private key (PEM) to sign TEXT with (default: unsigned).")
 @recipe_options
-def qr(text, out, module_um, error_level, qr_version, qr_mask, micro, quiet_zone, hidden_key, sign, **opts):
+def qr(text, out, module_um, accept_spill, error_level, qr_version, qr_mask, micro, quiet_zone, hidden_key, sign,
+       **opts):
     """A QR code job for TEXT (optionally signed and with a keyed hidden layer)."""
     from lasergen.sources import make_artwork
 
     if hidden_key or sign:
         from lasergen_cli.security import write_tag_job
-        return write_tag_job(text, out, opts, hidden_key, sign, module_um, error_level, qr_version, qr_mask, quiet_zone)
+        return write_tag_job(text, out, opts, hidden_key, sign, module_um, error_level, qr_version, qr_mask, quiet_zone,
+                             accept_spill)
 
     art = make_artwork({"kind": "qr", "data": text, "error": error_level, "version": qr_version, "mask": qr_mask,
-                        "micro": {"no": False, "yes": True, "auto": "auto"}[micro], "module_um": module_um,
+                        "micro": {"no": False, "yes": True, "auto": "auto"}[micro],
+                        "module_um": 20.0 if module_um is None else module_um,
                         "quiet_zone": quiet_zone})
     write_artwork_job(art, out, opts, "qr")
 
@@ -63,11 +76,11 @@ def qr(text, out, module_um, error_level, qr_version, qr_mask, micro, quiet_zone
 @main.command()
 @click.argument("text")
 @click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
-@click.option("--height-um", type=float, default=1000.0, show_default=True, help="Cap height of the letters (um).")
-@click.option("--pixel-um", type=float, default=20.0, show_default=True, help="Grid pitch the letters are drawn on (um).")
+@click.option("--height-um", type=Number("height_um"), default=1000.0, show_default=True, help="Cap height of the letters (um).")
+@click.option("--pixel-um", type=Number("pitch_um"), default=20.0, show_default=True, help="Grid pitch the letters are drawn on (um).")
 @click.option("--font", default=None, type=click.Path(dir_okay=False),
               help="TrueType/OpenType font file (default: DejaVu Sans Bold if installed, else Pillow's own).")
-@click.option("--margin-um", type=float, default=0.0, show_default=True, help="Blank border around the ink (um).")
+@click.option("--margin-um", type=Number("margin_um"), default=0.0, show_default=True, help="Blank border around the ink (um).")
 @recipe_options
 def text(text, out, height_um, pixel_um, font, margin_um, **opts):
     """A job that writes TEXT (the paper's E/F marks are letters), never mirrored."""
@@ -80,31 +93,37 @@ def text(text, out, height_um, pixel_um, font, margin_um, **opts):
 
 @main.command()
 @click.argument("image", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
-@click.option("--pixel-um", type=float, default=None, help="Pixel pitch (um); default 20, or from --width-um.")
-@click.option("--width-um", type=float, default=None, help="Target width (um); resamples when --pixel-um is given.")
-@click.option("--threshold", type=float, default=0.5, show_default=True, help="Darkness threshold 0..1.")
+@click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
+@click.option("--pixel-um", type=Number("pitch_um"), default=None, help="Pixel pitch (um); default 20, or from --width-um.")
+@click.option("--width-um", type=Number("width_um"), default=None, help="Target width (um); resamples when --pixel-um is given.")
+@click.option("--threshold", type=Number("threshold"), default=0.5, show_default=True, help="Darkness threshold 0..1.")
 @click.option("--dither", type=click.Choice(["none", "floyd-steinberg", "ordered"]), default="none", show_default=True,
               help="How grey levels become written and blank pixels.")
 @click.option("--invert", is_flag=True, help="Expose light pixels instead of dark ones.")
+@click.option("--page", type=Number("page"), default=None,
+              help="Page of a multi-page image (TIFF, GIF) to write, from 0; required for such files.")
+@click.option("--max-megapixels", type=Number("megapixels"), default=None,
+              help="Largest image accepted (Mpx; default 89, a guard against decompression bombs).")
 @recipe_options
-def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, **opts):
+def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, page, max_megapixels, **opts):
     """A bitmap job from IMAGE (dark pixels are written)."""
     from lasergen.sources import make_artwork
 
     art = make_artwork({"kind": "bitmap", "path": str(Path(image).resolve()), "pixel_um": pixel_um,
-                        "width_um": width_um, "threshold": threshold, "dither": dither, "invert": invert})
+                        "width_um": width_um, "threshold": threshold, "dither": dither, "invert": invert,
+                        "page": page, "max_megapixels": max_megapixels})
     write_artwork_job(art, out, opts, "bitmap")
 
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", required=True, help="Job file to write (.gcode).")
+@click.option("-o", "--out", required=True, callback=output_file, help="Job file to write (.gcode).")
 @click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None,
               help="Glass (default: the spec's, else BrI).")
 @machine_option
+@max_hours_option
 @json_option
-def pattern(spec, out, material, machine, as_json):
+def pattern(spec, out, material, machine, max_hours, as_json):
     """Any pattern from a TOML spec file, multi-level included."""
     from lasergen.build import plan_to_file, summary
     from lasergen.machine import MachineProfile
@@ -113,12 +132,13 @@ def pattern(spec, out, material, machine, as_json):
     pat = pattern_from_file(spec)
     manifest = plan_to_file(pat, out, MachineProfile.load(machine), material)
     result = summary(manifest, out)
+    sanity_check(pat, manifest, material or pat.meta.get("material"), max_hours, result)
     emit(result, as_json, f"wrote {out}: {result['marks']} marks in {result['passes']} pass(es), "
                           f"estimated {result['time_s']:.1f} s")
 
 
 @main.command()
-@click.argument("job", type=click.Path(dir_okay=False))
+@click.argument("job", type=click.Path(dir_okay=False), callback=job_file)
 @click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning.")
 @job_machine_option
 @json_option
@@ -126,7 +146,12 @@ def estimate(job, no_checksum, machine, as_json):
     """Time, distance, mark count and bounds of a job, from its body (the controller's motion model)."""
     from lasergen.job import estimate_job_file
 
+    from lasergen_cli.sanity import estimate_warnings
+
     result, used = estimate_job_file(Path(job), machine, check_sum=not no_checksum)  # in pieces: any size
+    result["warnings"] = estimate_warnings(result)
+    for message in result["warnings"]:
+        warn(message)
     result["job"] = job
     result["machine"] = used.name
     result["controller"] = used.controller

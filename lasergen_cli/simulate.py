@@ -6,26 +6,26 @@ import sys
 
 import click
 
-from lasergen_cli.common import emit, job_machine_option, json_option, main
+from lasergen_cli.common import Number, emit, job_file, job_machine_option, json_option, main, warn
 
 
 def sim_options(f):
     options = [
         click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None,
                      help="Glass (default: the job's, else BrI)."),
-        click.option("--heat-treat", "heat_treat_c", type=float, default=None,
+        click.option("--heat-treat", "heat_treat_c", type=Number("temperature_c"), default=None,
                      help="Heat treatment after writing (°C); default: none."),
-        click.option("--heat-treat-hours", type=float, default=2.0, show_default=True,
+        click.option("--heat-treat-hours", type=Number("hours"), default=2.0, show_default=True,
                      help="Duration of the heat treatment (hours)."),
-        click.option("--measure-c", type=float, default=25.0, show_default=True, help="Sample temperature when viewed (C)."),
-        click.option("--pitch-um", type=float, default=2.0, show_default=True, help="Simulation grid pitch (um)."),
-        click.option("--um-per-px", type=float, default=None, help="Render scale (default: grid pitch, or whole mark)."),
+        click.option("--measure-c", type=Number("temperature_c"), default=25.0, show_default=True, help="Sample temperature when viewed (C)."),
+        click.option("--pitch-um", type=Number("sim_pitch_um"), default=2.0, show_default=True, help="Simulation grid pitch (um)."),
+        click.option("--um-per-px", type=Number("um_per_px"), default=None, help="Render scale (default: grid pitch, or whole mark)."),
         click.option("--whole-mark", is_flag=True, help="Fit the whole mark into the render (max 2048 px)."),
-        click.option("--filter-edge-nm", type=float, default=None,
+        click.option("--filter-edge-nm", type=Number("wavelength_nm"), default=None,
                      help="Filtered view: long-pass edge or band centre (nm); default 645."),
-        click.option("--filter-width-nm", type=float, default=None,
+        click.option("--filter-width-nm", type=Number("width_nm"), default=None,
                      help="Filtered view: width of the filter edge (nm); default 3."),
-        click.option("--bandpass-nm", type=float, default=None,
+        click.option("--bandpass-nm", type=Number("width_nm"), default=None,
                      help="Filtered view: a band-pass of this full width (nm) instead of a long-pass; default: none."),
         click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning."),
         job_machine_option,
@@ -47,7 +47,7 @@ def _simulate_job(job: str, opts: dict):
 
 
 @main.command("simulate")
-@click.argument("job", type=click.Path(dir_okay=False))
+@click.argument("job", type=click.Path(dir_okay=False), callback=job_file)
 @click.option("--out", required=True, help="Folder for daylight.png, uv365.png, uv365_lp645.png, report.json.")
 @sim_options
 def simulate_command(job, out, **opts):
@@ -61,11 +61,13 @@ def simulate_command(job, out, **opts):
     text = (f"{job} on {report['material']['name']}: green {fmt(g['peak_nm'])} ({g['integrated']:.3g}), "
             f"red {fmt(r['peak_nm'])} ({r['integrated']:.3g}), crystallized {report['crystallized_area_um2']:.0f} um^2; "
             f"renders in {out}: {', '.join(report['renders'].values())}")
-    emit(report, opts["as_json"], "\n".join([text] + [f"warning: {w}" for w in report["warnings"]]))
+    for w in report["warnings"]:
+        warn(w)
+    emit(report, opts["as_json"], text)
 
 
 @main.command("verify")
-@click.argument("job", type=click.Path(dir_okay=False))
+@click.argument("job", type=click.Path(dir_okay=False), callback=job_file)
 @click.option("--no-margin", is_flag=True, help="Skip the blur/noise decode-margin search.")
 @click.option("--key", "key_path", default=None, help="Hidden-layer key file for keyed tags (else $LASERGEN_KEY).")
 @click.option("--pubkey", "pubkey_path", default=None, help="Ed25519 public key (PEM) for signed tags "
@@ -73,7 +75,7 @@ def simulate_command(job, out, **opts):
 @sim_options
 def verify_command(job, no_margin, key_path, pubkey_path, **opts):
     """Simulate a job, then check each view against what the job promises (exit 1 on failure)."""
-    from hardware_sim.glass.verify import check_job, describe
+    from hardware_sim.glass.verify import check_job, describe, status_of, summary
     from lasergen.security.hidden import load_key
     from lasergen.security.signing import load_public_key
 
@@ -82,9 +84,12 @@ def verify_command(job, no_margin, key_path, pubkey_path, **opts):
     prediction, manifest = _simulate_job(job, opts)
     checks = check_job(prediction, manifest, key, public_key, margin=not no_margin)
     ok = all(c["ok"] for c in checks)
-    result = {"job": job, "ok": ok, "checks": checks}
+    statuses = [status_of(c) for c in checks]
+    result = {"job": job, "ok": ok, "checks": checks, "verified": statuses.count("ok"),
+              "unchecked": statuses.count("unchecked"), "warnings": statuses.count("warning")}
 
-    lines = [describe(c) for c in checks] or ["nothing to verify: the job promises nothing checkable"]
+    lines = [describe(c) for c in checks] + [summary(checks)] if checks else [
+        "unchecked: the job promises nothing checkable"]
     emit(result, opts["as_json"], "\n".join(lines))
     if not ok:
         sys.exit(1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lasergen_cli.common import emit, job_machine_option, json_option, main, recipe_from, recipe_options
+from lasergen_cli.common import Number, emit, job_machine_option, json_option, main, recipe_from, recipe_options
 from lasergen_cli.plan import write_artwork_job
 
 
@@ -15,10 +15,10 @@ def hatch_options(f):
     """How fills and strokes are written (recipe fields of vector layers) and the size."""
     options = [
         click.option("-o", "--out", required=True, help="Job file to write (.gcode)."),
-        click.option("--width-mm", type=float, default=None,
+        click.option("--width-mm", type=Number("width_mm"), default=None,
                      help="Scale the document to this width (mm); default: its own size."),
-        click.option("--hatch-um", type=float, default=None, help="Hatch line spacing (um; default 10)."),
-        click.option("--hatch-angle", type=float, default=0.0, show_default=True, help="Hatch direction (deg from +X)."),
+        click.option("--hatch-um", type=Number("hatch_um"), default=None, help="Hatch line spacing (um; default 10)."),
+        click.option("--hatch-angle", type=Number("hatch_angle_deg"), default=0.0, show_default=True, help="Hatch direction (deg from +X)."),
         click.option("--cross-hatch", is_flag=True, help="Add a hatch at +90 deg (crossings are written twice)."),
         click.option("--outline", is_flag=True, help="Also trace the boundary of every filled shape."),
     ]
@@ -43,7 +43,7 @@ def write_vector_job(spec: dict, out: str, opts: dict, name: str):
 @click.argument("svg_file", type=click.Path(dir_okay=False))
 @click.option("--fill", type=click.Choice(["hatch", "none"]), default="hatch", show_default=True,
               help="Hatch filled shapes, or write strokes only.")
-@click.option("--tolerance-um", type=float, default=0.5, show_default=True, help="Chord tolerance for curves (um).")
+@click.option("--tolerance-um", type=Number("tolerance_um"), default=0.5, show_default=True, help="Chord tolerance for curves (um).")
 @click.option("--group-by", type=click.Choice(["layer", "colour", "none"]), default="layer", show_default=True,
               help="Which shapes share a layer (and a recipe): Inkscape layers, fill/stroke colours, or all in one.")
 @hatch_options
@@ -57,7 +57,7 @@ def svg(svg_file, fill, tolerance_um, group_by, **opts):
 @click.argument("dxf_file", type=click.Path(dir_okay=False))
 @click.option("--layers", default=None, help="Comma-separated DXF layers to write (default: all).")
 @click.option("--fill-closed", is_flag=True, help="Fill closed contours (hatch) instead of tracing them.")
-@click.option("--tolerance-um", type=float, default=0.5, show_default=True, help="Chord tolerance for curves (um).")
+@click.option("--tolerance-um", type=Number("tolerance_um"), default=0.5, show_default=True, help="Chord tolerance for curves (um).")
 @hatch_options
 def dxf(dxf_file, layers, fill_closed, tolerance_um, **opts):
     """A job from a DXF drawing (optional extra: pip install "lasergen[cad]")."""
@@ -94,7 +94,7 @@ def points(csv_file, out, **opts):
 @click.option("-o", "--out", required=True, help="PNG to write.")
 @click.option("--colour-by", type=click.Choice(["energy", "pass"]), default="energy", show_default=True,
               help="Colour the preview's marks by pulse energy or by pass.")
-@click.option("--size-px", type=int, default=2048, show_default=True, help="Longest side of the drawing (px).")
+@click.option("--size-px", type=Number("size_px"), default=2048, show_default=True, help="Longest side of the drawing (px).")
 @click.option("--no-travel", is_flag=True, help="Leave travel moves out.")
 @job_machine_option
 @json_option

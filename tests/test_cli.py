@@ -60,7 +60,7 @@ def test_bitmap_and_pattern_commands(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["qr", "x" * 3000, "-o", "{tmp}/q.gcode"], "does not fit"),
     (["qr", "hi", "-o", "{tmp}/q.gcode", "--origin", "99.9,10"], "outside the travel"),
-    (["qr", "hi", "-o", "{tmp}/q.gcode", "--origin", "ten,10"], "--origin must be two numbers"),
+    (["qr", "hi", "-o", "{tmp}/q.gcode", "--origin", "ten,10"], "--origin: must be two numbers"),
     (["qr", "hi", "-o", "{tmp}/q.gcode", "--energy-uj", "900"], "exceeds the machine"),
     (["bitmap", "{tmp}/corrupt.png", "-o", "{tmp}/b.gcode"], "cannot read image"),
     (["pattern", "{tmp}/bad.toml", "-o", "{tmp}/b.gcode"], "bad.toml"),
@@ -85,4 +85,4 @@ def test_every_shipped_pattern_plans(tmp_path):
     for spec in specs:
         res = run("pattern", spec, "-o", tmp_path / f"{spec.stem}.gcode", "--json")
         assert res.exit_code == 0, (spec.name, res.output)
-        assert json.loads(res.output)["marks"] > 0
+        assert json.loads(res.stdout)["marks"] > 0

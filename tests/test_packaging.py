@@ -53,7 +53,7 @@ def source_data_files() -> list[str]:
         for folder, dirs, files in os.walk(SOURCE / name, followlinks=True):  # lasergen/patterns is a link
             dirs[:] = [d for d in dirs if d != "__pycache__"]
             found += [(Path(folder) / f).relative_to(SOURCE).as_posix() for f in files
-                      if not f.endswith((".py", ".pyc"))]
+                      if not f.endswith((".py", ".pyc", ".so", ".pyd"))]  # built extensions are products
     return sorted(found)
 
 

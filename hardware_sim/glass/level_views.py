@@ -58,10 +58,17 @@ def tag_check(prediction, promises: dict, key: bytes | None, public_key) -> dict
     fraction = promises.get("hidden", {}).get("fraction", hidden.DEFAULT_FRACTION)
     result = check_photos(images["uv365"], images.get(filtered), use_key, public_key if "signed" in promises else None,
                           fraction)
-    unchecked = [what for what, have in (("hidden", use_key), ("signed", public_key)) if what in promises and not have]
-    note = f" (not checked, no key: {', '.join(unchecked)}; set ${hidden.KEY_ENV} / ${PUBKEY_ENV})" if unchecked else ""
-    return {"view": f"uv365+{filtered}", "kind": "tag", "ok": result["ok"], "confidence": result["confidence"],
-            "checks": result["checks"], "message": result["verdict"] + note}
+    status = {"genuine": "ok", "not_authenticated": "unchecked"}.get(result["status"], "fail")
+    return {"view": f"uv365+{filtered}", "kind": "tag", "ok": status != "fail", "status": status,
+            "confidence": result["confidence"], "checks": result["checks"], "message": result["verdict"]}
+
+
+def unchecked_tag_promises(promises: dict, key, public_key) -> list[dict]:
+    """One `unchecked` entry per tag promise that no key was given to check."""
+    missing = {"hidden": (key, f"keyed hidden layer not checked: no key (--key or ${hidden.KEY_ENV})"),
+               "signed": (public_key, f"signature not checked: no public key (--pubkey or ${PUBKEY_ENV})")}
+    return [{"view": "uv365+filtered", "kind": f"tag-{what}", "ok": True, "status": "unchecked", "message": text}
+            for what, (have, text) in missing.items() if what in promises and have is None]
 
 
 def check_prediction(prediction, manifest: dict, key: bytes | None = None, public_key=None) -> list[dict]:
@@ -79,6 +86,7 @@ def check_prediction(prediction, manifest: dict, key: bytes | None = None, publi
         try:
             out.append(tag_check(prediction, promises, key, public_key))
         except LasergenError as exc:  # e.g. the render does not decode: a failed check, not a crash
-            out.append({"view": "uv365+filtered", "kind": "tag", "ok": False, "confidence": 0.0, "checks": {},
-                        "message": f"REJECTED: {exc}"})
+            out.append({"view": "uv365+filtered", "kind": "tag", "ok": False, "status": "fail", "confidence": 0.0,
+                        "checks": {}, "message": f"REJECTED: {exc}"})
+        out += unchecked_tag_promises(promises, key, public_key)
     return out

@@ -9,7 +9,21 @@ Scale: `um_per_px` resamples to a microscope scale (coarser than the simulation 
 caller box-averages the phase maps first, see `simulate.Prediction.sample_at`; finer:
 nearest-neighbour, a magnified view);
 `whole_mark` picks the finest scale at which the whole field fits in `max_px`. The scale bar
-sits in a caption strip under the image, so it never covers the sample (or a QR quiet zone).
+sits in a caption strip under the image, so it never covers the sample (or a QR quiet zone),
+with the label of the view: its name, the excitation, the filter, the gain (camera exposure
+relative to the plain UV view) and the tone curve, so no image claims more than it shows.
+
+Colour: XYZ -> linear sRGB; a colour brighter than the display's white is darkened as a whole
+(all channels scaled by the largest), never clipped channel by channel; a colour outside the
+gamut (monochromatic 514 nm green, 655 nm red) keeps its CIELAB lightness and hue angle and
+loses chroma until it fits (not blended toward white): light above 645 nm stays a deep red
+instead of turning pink, and a saturated feature keeps its colour. Tone: daylight and the plain UV view are encoded with the
+sRGB curve (display-referred, as a phone photo is, and what the QR decode margin is measured
+on); filtered views are encoded linearly (pixel value proportional to luminance, up to the
+view's white), like a photograph with a linear camera curve, because what they show is a
+contrast: behind the 645 nm filter single-pass red at 1/20 of the rewritten shows at 1/20,
+where the sRGB curve would lift it to a quarter and make level 3 look leaky. Each caption says
+which tone its image has.
 """
 
 from __future__ import annotations
@@ -20,10 +34,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from hardware_sim.glass.cie import linear_to_srgb8
-from hardware_sim.glass.optics import xyz_to_linear_rgb
+from lasergen.colour import D65_WHITE_XYZ, LINEAR_SRGB_TO_XYZ, XYZ_TO_LINEAR_SRGB, xyz_to_lab
 
 NICE_STEPS = (1, 2, 5)
 CAPTION_PX = 28
+
+
+EXCITATION_NM = 365.0
 
 
 @dataclass
@@ -31,10 +48,87 @@ class Rendered:
     view: str
     rgb: np.ndarray        # (rows, cols, 3) uint8, image orientation, without caption
     um_per_px: float
+    label: str = ""        # view, excitation, filter, gain, tone (printed in the caption)
+    tone: str = "srgb"
 
     def to_pil(self, scale_bar: bool = True, dark: bool = True) -> Image.Image:
         image = Image.fromarray(self.rgb, "RGB")
-        return with_scale_bar(image, self.um_per_px, dark) if scale_bar else image
+        return with_scale_bar(image, self.um_per_px, dark, self.label) if scale_bar else image
+
+
+def view_label(view) -> dict:
+    """What a render shows, for its caption and for report.json."""
+    if view is None:
+        return {"text": ""}
+    if view.kind == "transmission":
+        out = {"view": view.name, "light": "white light (D65) transmitted", "filter": None, "gain": 1.0, "tone": "srgb"}
+        return {**out, "text": f"{view.name}: white light (D65), transmitted, sRGB tone"}
+    f = view.filter
+    filt = None if f is None else (f"long-pass {f.edge_nm:g} nm" if f.kind == "longpass"
+                                   else f"band-pass {f.edge_nm:g} nm, {f.band_nm:g} nm wide")
+    tone = tone_of(view)
+    text = (f"{view.name}: excitation {EXCITATION_NM:g} nm, " + (filt or "no filter")
+            + f", gain x{view.gain:g}" + ("" if view.gain == 1 else " vs uv365") + f", {tone} tone")
+    return {"view": view.name, "excitation_nm": EXCITATION_NM, "filter": filt, "gain": float(view.gain),
+            "gain_relative_to": "uv365", "tone": tone, "text": text}
+
+
+def tone_of(view) -> str:
+    return "linear" if view is not None and view.kind == "emission" and view.filter is not None else "srgb"
+
+
+GAMUT_STEPS = 8  # bisection steps on the chroma factor: 1/256, below one 8-bit level
+INVISIBLE = 0.25 / 255  # darker than a quarter of one 8-bit level: clipping cannot show
+
+
+def _f_inverse(f: np.ndarray) -> np.ndarray:
+    """CIELAB's f^-1 (cube above 6/29, linear below)."""
+    return np.where(f > np.float32(6 / 29), f * f * f, np.float32(3 * (6 / 29) ** 2) * (f - np.float32(4 / 29)))
+
+
+def _chroma_scaled_rgb(fy, fa, fb, s, y_term) -> list[np.ndarray]:
+    """Linear sRGB channels of CIELAB with L fixed (fy; its Y's share `y_term` per channel) and
+    a*, b* times s (fa = a*/500, fb = b*/200). Column arithmetic: no N x 3 temporaries."""
+    x = _f_inverse(fy + s * fa) * np.float32(D65_WHITE_XYZ[0])
+    z = _f_inverse(fy - s * fb) * np.float32(D65_WHITE_XYZ[2])
+    m = XYZ_TO_LINEAR_SRGB.astype(np.float32)
+    return [m[c, 0] * x + y_term[c] + m[c, 2] * z for c in range(3)]
+
+
+def _min3(channels) -> np.ndarray:
+    return np.minimum(np.minimum(channels[0], channels[1]), channels[2])
+
+
+def to_display(rgb: np.ndarray) -> np.ndarray:
+    """Linear sRGB (any values) -> inside [0, 1]^3, keeping CIELAB hue: a colour brighter than
+    white is scaled as a whole (lower lightness), then one outside the gamut keeps its L* and
+    hue angle and loses chroma (bisection on the chroma factor) until no channel is negative.
+    Pixels too dark to show are only clipped (most of an emission view is dark field)."""
+    rgb = np.asarray(rgb, np.float32)
+    flat = rgb.reshape(-1, 3)
+    r, g, b = flat[:, 0], flat[:, 1], flat[:, 2]
+    high = np.maximum(np.maximum(r, g), b)
+    low = np.minimum(np.minimum(r, g), b)
+    out = np.where((high > 1.0)[:, None], flat / np.maximum(high, np.float32(1e-30))[:, None], flat)
+    bad = np.flatnonzero((low < 0) & (high > INVISIBLE))
+    if bad.size:
+        lab = xyz_to_lab(out[bad] @ LINEAR_SRGB_TO_XYZ.T.astype(np.float32)).astype(np.float32)
+        fy, fa, fb = (lab[:, 0] + 16) / 116, lab[:, 1] / 500, lab[:, 2] / 200
+        y = _f_inverse(fy) * np.float32(D65_WHITE_XYZ[1])
+        y_term = [np.float32(XYZ_TO_LINEAR_SRGB[c, 1]) * y for c in range(3)]
+        lo, hi = np.zeros(bad.size, np.float32), np.ones(bad.size, np.float32)
+        for _ in range(GAMUT_STEPS):
+            mid = np.float32(0.5) * (lo + hi)
+            inside = _min3(_chroma_scaled_rgb(fy, fa, fb, mid, y_term)) >= 0
+            lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
+        out[bad] = np.stack(_chroma_scaled_rgb(fy, fa, fb, lo, y_term), axis=1)
+    return np.clip(out, 0.0, 1.0).reshape(rgb.shape)
+
+
+def encode(rgb01: np.ndarray, tone: str) -> np.ndarray:
+    if tone == "linear":
+        return (rgb01 * np.float32(255) + np.float32(0.5)).astype(np.uint8)
+    return linear_to_srgb8(rgb01)
 
 
 def machine_to_image(field: np.ndarray) -> np.ndarray:
@@ -91,11 +185,15 @@ def resample(xyz: np.ndarray, grid_pitch_um: float, um_per_px: float) -> np.ndar
 
 
 def render_xyz(view: str, xyz: np.ndarray, field_pitch_um: float, um_per_px: float,
-               background=(0.0, 0.0, 0.0)) -> Rendered:
-    """XYZ field (machine orientation, `field_pitch_um` per pixel) -> image at `um_per_px`."""
+               background=(0.0, 0.0, 0.0), view_spec=None) -> Rendered:
+    """XYZ field (machine orientation, `field_pitch_um` per pixel) -> image at `um_per_px`.
+    `view_spec` (an optics.View) gives the label and the tone: linear for emission views."""
     small = resample(xyz, field_pitch_um, um_per_px)
-    rgb = linear_to_srgb8(xyz_to_linear_rgb(small, background))
-    return Rendered(view, np.ascontiguousarray(machine_to_image(rgb)), float(um_per_px))
+    tone = tone_of(view_spec)
+    linear = small @ XYZ_TO_LINEAR_SRGB.T.astype(np.float32) + np.asarray(background, np.float32)
+    rgb = encode(to_display(linear), tone)
+    return Rendered(view, np.ascontiguousarray(machine_to_image(rgb)), float(um_per_px),
+                    view_label(view_spec)["text"], tone)
 
 
 def nice_length_um(width_um: float) -> float:
@@ -106,7 +204,7 @@ def nice_length_um(width_um: float) -> float:
     return float(max(s for s in steps if s <= target)) if target >= 1 else 1.0
 
 
-def with_scale_bar(image: Image.Image, um_per_px: float, dark: bool = True) -> Image.Image:
+def with_scale_bar(image: Image.Image, um_per_px: float, dark: bool = True, label: str = "") -> Image.Image:
     width, height = image.size
     bar_um = nice_length_um(width * um_per_px)
     bar_px = max(1, int(round(bar_um / um_per_px)))
@@ -116,10 +214,21 @@ def with_scale_bar(image: Image.Image, um_per_px: float, dark: bool = True) -> I
     draw = ImageDraw.Draw(canvas)
     y = height + CAPTION_PX // 2
     draw.rectangle([6, y - 2, 6 + bar_px, y + 2], fill=ink)
-    label = f"{bar_um:g} um" if bar_um < 1000 else f"{bar_um / 1000:g} mm"
     try:
         font = ImageFont.load_default(size=14)
     except TypeError:  # Pillow < 10.1
         font = ImageFont.load_default()
-    draw.text((12 + bar_px, y - 8), f"{label}   ({um_per_px:g} um/px)", fill=ink, font=font)
+    scale = f"{bar_um:g} um" if bar_um < 1000 else f"{bar_um / 1000:g} mm"
+    draw.text((12 + bar_px, y - 8), f"{scale}   ({um_per_px:g} um/px)", fill=ink, font=font)
+    if label:
+        canvas = _with_label(canvas, label, ink, paper, font)
     return canvas
+
+
+def _with_label(image: Image.Image, label: str, ink, paper, font) -> Image.Image:
+    """A second caption line: what the image is (view, excitation, filter, gain, tone)."""
+    width, height = image.size
+    out = Image.new("RGB", (width, height + CAPTION_PX), paper)
+    out.paste(image, (0, 0))
+    ImageDraw.Draw(out).text((6, height + CAPTION_PX // 2 - 8), label, fill=ink, font=font)
+    return out

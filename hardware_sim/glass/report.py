@@ -8,10 +8,15 @@ per-view contrasts, warnings (the paper's 200 uJ x 10 kHz = 2 W vs "500 mW", cla
 damage, dissolution), `predictions` (each labelled: values the paper did not measure) and
 `extras` (lifetimes and crystal sizes quoted from the paper).
 Integrated intensities are sum(intensity) * pixel area in um^2: the same arbitrary units for
-every run, material and grid pitch.
+every run, material and grid pitch. Every number's unit is named in its key (`_nm`, `_um2`,
+`_s`, ...) or in the report's `units` block (`UNITS`), which also gives signs and references.
+The file is strict JSON (`to_json`): a quantity that is infinite or undefined (no incubation at
+a power that never crystallizes) is `null`, never `Infinity`/`NaN`, so any JSON parser reads it.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
@@ -24,6 +29,48 @@ from hardware_sim.glass.thermal import absorbed_power_W, centre_temperature_K, d
 from lasergen.colour import D65_WHITE_XYZ, xyz_to_lab
 
 PREDICTION = "prediction: not measured in the paper"
+AU = "relative photoluminescence, arbitrary units (the same scale for every run, material and pitch)"
+UNITS = {  # dotted key (* = any name) -> unit, sign convention or reference
+    "phases.*.integrated": AU + " x um^2: the sum over pixels of intensity times pixel area",
+    "phases.*.peak_nm": "nm, peak of the summed emission spectrum (null: no emission)",
+    "phases.*.mean_peak_nm": "nm, intensity-weighted mean of per-pixel peaks",
+    "phases.*.fwhm_nm": "nm", "phases.*.fwhm_meV": "meV, full width at half maximum in photon energy",
+    "layers[].mean_green": AU + ", mean over the layer's lit pixels", "layers[].mean_red": AU,
+    "views.*.mean_Y_*": "CIE 1931 Y, relative: 1 = the D65 white of the daylight view",
+    "views.*.written_to_clear": "ratio of mean Y", "views.*.rewritten_to_single_pass": "ratio of mean Y",
+    "views.*.delta_e_ab_written_vs_clear": "CIE 1976 Delta E*ab",
+    "model_factors.measurement.shift_meV": "meV added to the photon energy of both peaks when measured at "
+                                           "measure_c instead of the material's ref_c: positive = blue shift "
+                                           "(shorter wavelength), negative = red shift",
+    "model_factors.measurement.broadening_meV": "meV added to both line widths",
+    "model_factors.measurement.intensity": "factor on intensity (thermal quenching), 1 at ref_c",
+    "model_factors.heat_treatment_extents.*": "fraction 0..1 of each heat-treatment process completed",
+    "model_factors.*_factor": "dimensionless factor on intensity",
+    "conditions.heat_treat_c": "degrees C (null: no heat treatment)", "conditions.measure_c": "degrees C",
+    "conditions.heat_treat_hours": "h", "writing_points[].centre_temperature_K": "K",
+    "writing_points[].incubation_s": "s of dwell before nucleation (null: never crystallizes at this point)",
+    "max_crystallized_fraction": "fraction 0..1", "render_scale_um_per_px": "um per image pixel",
+    "renders": "view name -> PNG file in the output folder", "views": "per view: see views.*.*",
+    "grid.origin_mm": "machine X, Y in mm of the simulation grid's first pixel",
+}
+
+
+def strict(value):
+    """The report with non-finite floats as None and numpy scalars as Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def to_json(report: dict) -> str:
+    """Strict JSON (RFC 8259): what JavaScript's JSON.parse and every other parser accept."""
+    return json.dumps(strict(report), indent=2, sort_keys=True, allow_nan=False)
 
 
 def fwhm_nm(peak_nm: float, fwhm_meV: float) -> float:
@@ -142,12 +189,14 @@ def as_written_red_nm(material) -> float:
 def warnings_for(prediction, points: list[dict]) -> list[str]:
     mat, out = prediction.material, []
     kappa = mat.laser["delivered_fraction"]
+    if abs(kappa - 1.0) > 1e-9 and points:  # one warning for the job, however many writing points
+        p = points[0]
+        more = f" (and {len(points) - 1} other writing point(s), same fraction)" if len(points) > 1 else ""
+        out.append(f"power mismatch: {p['energy_uJ']:g} uJ x {p['rep_rate_kHz']:g} kHz = {p['nominal_power_W']:.2f} W "
+                   f"nominal, but the model delivers {p['delivered_power_W']:.2f} W{more} (delivered_fraction {kappa:g}, "
+                   f"chosen to match the paper's 'average power 500 mW' at 200 uJ, 10 kHz); set [laser] "
+                   f"delivered_fraction in material {mat.name} if your laser's power meter says otherwise")
     for p in points:
-        if abs(kappa - 1.0) > 1e-9:
-            out.append(f"power mismatch: {p['energy_uJ']:g} uJ x {p['rep_rate_kHz']:g} kHz = {p['nominal_power_W']:.2f} W "
-                       f"nominal, but the model delivers {p['delivered_power_W']:.2f} W (delivered_fraction {kappa:g}, "
-                       f"chosen to match the paper's 'average power 500 mW' at 200 uJ, 10 kHz); set [laser] "
-                       f"delivered_fraction in material {mat.name} if your laser's power meter says otherwise")
         if not np.isfinite(p["incubation_s"]):
             out.append(f"no crystallization at {p['energy_uJ']:g} uJ, {p['rep_rate_kHz']:g} kHz: the focus stays below "
                        f"the liquidus ({p['centre_temperature_K']:.0f} K)")
@@ -224,4 +273,5 @@ def build_report(prediction, renders: dict | None = None, view_stats_by_view: di
         "warnings": warnings_for(prediction, points),
         "predictions": predictions_for(prediction, stats, features),
         "extras": {**mat.extras, "basis": "quoted from the paper, not modelled"},
+        "units": UNITS,
     }

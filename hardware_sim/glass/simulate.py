@@ -13,7 +13,6 @@ history only: no G-code tokens, pass labels or planner output.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from hardware_sim.glass import optics
 from hardware_sim.glass.exposure import Exposure, Grid, expose, margin_for
 from hardware_sim.glass.material import Material
 from hardware_sim.glass.phase_model import PhaseMaps, Treatment, phases
-from hardware_sim.glass.render import Rendered, block_mean, choose_scale, render_xyz
+from hardware_sim.glass.render import Rendered, block_mean, choose_scale, render_xyz, view_label
 from hardware_sim.batch import history_of
 from hardware_sim.ledger import BeamHistory
 from lasergen import LasergenError
@@ -109,7 +108,7 @@ class Prediction:
         scale = self.scale_for(um_per_px, whole_mark, max_px)
         sample = sample or self.sample_at(scale)
         return render_xyz(view_name, self.xyz(view_name, sample), sample.pitch_um, scale,
-                          self.views[view_name].background_linear_rgb)
+                          self.views[view_name].background_linear_rgb, self.views[view_name])
 
 
 def sample_phases(exposure: Exposure, material: Material, treatment: Treatment) -> PhaseMaps:
@@ -176,7 +175,7 @@ def filtered_view_name(prediction: Prediction) -> str:
 def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float | None = None,
                   whole_mark: bool = False, max_px: int = 2048, compress_level: int = 1) -> dict:
     """Write one PNG per view and report.json; returns the report."""
-    from hardware_sim.glass.report import build_report, view_stats
+    from hardware_sim.glass.report import build_report, to_json, view_stats
 
     out = Path(out_dir)
     try:
@@ -188,14 +187,15 @@ def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float 
     files, stats = {}, {}
     for name, view in prediction.views.items():
         xyz = prediction.xyz(name, sample)
-        rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb)
+        rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb, view)
         file_name = f"{name}.png"
         rendered.to_pil(scale_bar=True, dark=view.kind == "emission").save(out / file_name, compress_level=compress_level)
         files[name] = file_name
         stats[name] = view_stats(sample, {name: xyz})[name]
     report = build_report(prediction, renders=files, view_stats_by_view=stats)
     report["render_scale_um_per_px"] = scale
-    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    report["render_labels"] = {name: view_label(view) for name, view in prediction.views.items()}
+    (out / "report.json").write_text(to_json(report))
     return report
 
 

@@ -4,8 +4,14 @@ QR promises are read from the UV render with a real decoder (zxing-cpp), never f
 toolpath. The decode margin says how much degradation the image survives: the largest
 Gaussian blur (sigma, in um on the sample) and the largest additive Gaussian noise (sigma, as a
 fraction of full scale, fixed seed) at which it still decodes, each searched over a ladder.
-`check_views(prediction, promises)` returns one ViewCheck per promise; issue 5 extends it with
-multi-level views (what each view must and must not show).
+`check_views(prediction, promises)` returns one ViewCheck per promise; `level_views` adds the
+multi-level views (what each view must and must not show) and keyed/signed tags.
+
+Every check has a `status` that says what was done: `ok` (checked and passed), `fail`,
+`warning` (passed without a margin: a QR that decodes but not after the first step of blur or
+noise) or `unchecked` (promised, but nothing here could check it, e.g. a keyed layer without
+its key). `ok` only ever follows a check that was performed; `ok` (the boolean) is false only
+for a failure, so an unchecked promise never fails a job, nor passes for checked.
 """
 
 from __future__ import annotations
@@ -32,9 +38,12 @@ class ViewCheck:
     ok: bool
     margin: dict = field(default_factory=dict)
     message: str = ""
+    status: str = ""             # ok, fail, warning, unchecked (default: from `ok`)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out["status"] = self.status or ("ok" if self.ok else "fail")
+        return out
 
 
 def gray(image) -> np.ndarray:
@@ -114,6 +123,12 @@ def check_qr(prediction, promise: dict, margin: bool = True) -> ViewCheck:
                       + ("" if by_luminance else " (from the brightest colour channel; not from luminance)") if ok else
                       f"QR under {QR_VIEW} " + (f"decodes to {found!r}, not the promised payload" if found
                                                   else "does not decode"))
+    m = result.margin
+    if ok and m and (m["blur_sigma_px"] == 0 or m["noise_sigma"] == 0):
+        fails = [f"blur {BLUR_LADDER_PX[0]:g} px" if m["blur_sigma_px"] == 0 else "",
+                 f"noise {NOISE_LADDER[0]:g}" if m["noise_sigma"] == 0 else ""]
+        result.status = "warning"
+        result.message += f", but with no margin: it stops decoding at {' and '.join(f for f in fails if f)}"
     return result
 
 
@@ -131,8 +146,8 @@ def check_views(prediction, promises, margin: bool = True) -> list[ViewCheck]:
     for item in promised_items(promises):
         check = CHECKS.get(item["source"])
         if check is None:
-            out.append(ViewCheck("-", str(item["source"]), None, [], True,
-                                 message=f"no automatic check for a {item['source']!r} promise (unchecked)"))
+            out.append(ViewCheck("-", str(item["source"]), None, [], True, status="unchecked",
+                                 message=f"no automatic check for a {item['source']!r} promise"))
         else:
             out.append(check(prediction, item, margin))
     return out
@@ -151,8 +166,21 @@ def check_job(prediction, manifest: dict, key: bytes | None = None, public_key=N
     return checked or checks
 
 
+LABELS = {"ok": "ok       ", "fail": "FAIL     ", "warning": "warning  ", "unchecked": "unchecked"}
+
+
+def status_of(check: dict) -> str:
+    return check.get("status") or ("ok" if check["ok"] else "fail")
+
+
 def describe(check: dict) -> str:
-    """One line for a check: verdict, message and, for a QR, the decode margin."""
+    """One line for a check: its status (ok only for a check performed), message and, for a QR,
+    the decode margin."""
     margin = check.get("margin") or {}
     extra = f" (survives blur {margin['blur_sigma_um']:g} um, noise {margin['noise_sigma']:g})" if margin else ""
-    return f"{'ok  ' if check['ok'] else 'FAIL'} {check['message']}{extra}"
+    return f"{LABELS[status_of(check)]} {check['message']}{extra}"
+
+
+def summary(checks: list[dict]) -> str:
+    counts = {s: sum(status_of(c) == s for c in checks) for s in LABELS}
+    return "verified: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)

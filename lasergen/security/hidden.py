@@ -27,6 +27,7 @@ import segno
 import segno.encoder as _encoder
 
 from lasergen import LasergenError
+from lasergen.security import shown_path
 
 SCHEME = "hmac-sha256-v1"
 LABEL = b"lasergen-hidden-v1"
@@ -55,9 +56,9 @@ def load_key(path: str | Path | None = None) -> bytes:
     """The hidden-layer key from `path`, else from $LASERGEN_KEY; error if neither is usable."""
     if path:
         try:
-            return parse_key(Path(path).read_bytes(), f"file {Path(path).name}")
-        except (FileNotFoundError, IsADirectoryError):
-            raise LasergenError(f"hidden key file not found: {path}") from None
+            return parse_key(Path(path).read_bytes(), f"file {shown_path(Path(path).name)}")
+        except (FileNotFoundError, IsADirectoryError, OSError):
+            raise LasergenError(f"hidden key file not found: {shown_path(path)}") from None
     env = os.environ.get(KEY_ENV)
     if env:
         return parse_key(env.encode(), f"${KEY_ENV}")

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from lasergen import LasergenError
+from lasergen.security import shown_path
 from lasergen.security.base45 import b45decode, b45encode, encoded_length
 
 DOMAIN = b"lasergen-tag-v1\x00"
@@ -31,8 +32,8 @@ SUFFIX_CHARS = SIGNATURE_CHARS + len(SEPARATOR)
 def _read(path: str | Path, what: str) -> bytes:
     try:
         return Path(path).read_bytes()
-    except (FileNotFoundError, IsADirectoryError):
-        raise LasergenError(f"{what} file not found: {path}") from None
+    except (FileNotFoundError, IsADirectoryError, OSError):
+        raise LasergenError(f"{what} file not found: {shown_path(path)}") from None
 
 
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:

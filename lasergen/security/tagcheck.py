@@ -5,8 +5,14 @@ light (unwritten) modules. The ratio cancels lamp and camera unevenness shared b
 photos: rewritten modules pass the long-pass filter, single-pass ones barely do. Among the
 dark data modules the k brightest ratios (k = the size of the keyed set, fixed by the scheme)
 are taken as glowing; against the set the key predicts we count hits (expected and glowing)
-and false glows (glowing but not expected), and require a real glow (median contrast). Confidence = hit rate - false-glow rate (Youden's J, 1 = perfect, ~0 = a guess);
-AUC is the probability an expected module out-glows an unexpected one.
+and false glows (glowing but not expected), and require a real glow (median contrast).
+Confidence = hit rate - false-glow rate (Youden's J, clipped to [0, 1]: 1 = perfect, 0 = a guess
+or worse); AUC is the probability an expected module out-glows an unexpected one.
+
+Verdicts say what was checked. GENUINE only when a cryptographic check was made and passed
+(the hidden layer with the key, the signature with the public key) and nothing failed; a tag
+that decodes and glows but was checked with neither is DECODED, NOT AUTHENTICATED; a payload
+without a signature, when one was asked for, is NO SIGNATURE; anything failed is REJECTED.
 """
 
 from __future__ import annotations
@@ -52,10 +58,14 @@ def symbol_for(sampled: Sampled) -> np.ndarray:
 
 
 def filter_ratio(sampled: Sampled, symbol: np.ndarray) -> np.ndarray:
+    """Filtered over UV glow per module, both above the light modules' level; all 0 when the
+    dark modules do not glow at all (a printed copy), since no ratio then means anything."""
     light = ~symbol
     uv = sampled.uv - np.median(sampled.uv[light])
     filt = sampled.filtered - np.median(sampled.filtered[light])
-    scale = np.median(uv[symbol])
+    scale = float(np.median(uv[symbol]))
+    if not scale > 1e-6:
+        return np.zeros_like(uv)
     return filt / np.maximum(uv, 0.25 * scale)
 
 
@@ -75,10 +85,12 @@ def hidden_check(ratio: np.ndarray, expected: np.ndarray, candidates: np.ndarray
     false = float(glowing[~exp].mean()) if (~exp).any() else 0.0
     low = float(np.median(scores[~exp])) if (~exp).any() else 0.0
     contrast = float(np.median(scores[exp]) / max(low, 0.02)) if k else 0.0
+    area = auc(scores[exp], scores[~exp])
     return {"expected": k, "expected_glowing": int(glowing[exp].sum()),
             "unexpected": int((~exp).sum()), "unexpected_glowing": int(glowing[~exp].sum()),
-            "hit_rate": round(hit, 4), "false_rate": round(false, 4), "confidence": round(hit - false, 4),
-            "auc": round(auc(scores[exp], scores[~exp]), 4), "contrast": round(contrast, 2),
+            "hit_rate": round(hit, 4), "false_rate": round(false, 4),
+            "confidence": round(min(1.0, max(0.0, hit - false)), 4),
+            "auc": round(area, 4) if np.isfinite(area) else None, "contrast": round(contrast, 2),
             "ok": hit >= PASS["hit_rate"] and false <= PASS["false_rate"] and contrast >= PASS["contrast"]}
 
 
@@ -107,10 +119,32 @@ def check_sampled(sampled: Sampled, key: bytes | None = None, public_key=None,
     elif sampled.filtered is not None:
         ratio = filter_ratio(sampled, symbol)[symbol]
         result["filtered_glowing_fraction"] = round(float((ratio > otsu_threshold(ratio)).mean()), 4)
-    result["ok"] = all(c["ok"] for c in checks.values())
-    result["confidence"] = checks["hidden"]["confidence"] if "hidden" in checks else round(agreement, 4)
+    result.update(judge(checks))
     result["verdict"] = verdict_line(result)
     return result
+
+
+CRYPTO_CHECKS = ("signature", "hidden")
+HEADS = {"genuine": "GENUINE", "rejected": "REJECTED", "no_signature": "NO SIGNATURE",
+         "not_authenticated": "DECODED, NOT AUTHENTICATED (no key or public key given)"}
+
+
+def judge(checks: dict) -> dict:
+    """status, ok (= genuine) and confidence in [0, 1] (None when nothing cryptographic was checked)."""
+    crypto = [name for name in CRYPTO_CHECKS if name in checks]
+    if "signature" in checks and checks["signature"]["reason"].startswith("no signature"):
+        status = "no_signature"
+    elif not all(c["ok"] for c in checks.values()):
+        status = "rejected"
+    else:
+        status = "genuine" if crypto else "not_authenticated"
+    if "hidden" in checks:
+        confidence = checks["hidden"]["confidence"]
+    elif "signature" in checks:
+        confidence = 1.0 if checks["signature"]["ok"] else 0.0
+    else:
+        confidence = None
+    return {"status": status, "ok": status == "genuine", "authenticated_by": crypto, "confidence": confidence}
 
 
 def verdict_line(r: dict) -> str:
@@ -121,13 +155,17 @@ def verdict_line(r: dict) -> str:
         parts.append(c["signature"]["reason"])
     if "hidden" in c:
         h = c["hidden"]
+        area = f"AUC {h['auc']:.3f}" if h["auc"] is not None else "AUC -"
         parts.append(f"hidden layer {h['expected_glowing']}/{h['expected']} expected modules glow, "
-                     f"{h['unexpected_glowing']}/{h['unexpected']} unexpected (AUC {h['auc']:.3f})")
-    head = "GENUINE" if r["ok"] else "REJECTED"
-    return f"{head} (confidence {r['confidence']:.3f}): " + "; ".join(parts)
+                     f"{h['unexpected_glowing']}/{h['unexpected']} unexpected ({area})")
+    head = HEADS[r["status"]]
+    if r["confidence"] is not None:
+        head += f" (confidence {r['confidence']:.3f})"
+    return f"{head}: " + "; ".join(parts)
 
 
 def check_photos(uv, filtered=None, key: bytes | None = None, public_key=None,
-                 fraction: float = hidden.DEFAULT_FRACTION) -> dict:
+                 fraction: float = hidden.DEFAULT_FRACTION, max_megapixels: float | None = None) -> dict:
     """Photos (paths, PIL images or arrays) -> verdict dict with a one-line `verdict`."""
-    return check_sampled(sample_pair(uv, filtered), key, public_key, fraction)
+    with np.errstate(all="ignore"):  # degenerate photos are judged, never warned about by numpy
+        return check_sampled(sample_pair(uv, filtered, max_megapixels), key, public_key, fraction)

@@ -40,16 +40,33 @@ def _registry():
 def make_artwork(spec: dict, base_dir: Path = Path(".")) -> Artwork:
     """Dispatch a source spec such as {kind = "qr", data = "..."} to its source."""
     sources = _registry()
+    if not isinstance(spec, dict):
+        raise LasergenError(f"source must be a table such as {{kind = \"qr\", data = \"...\"}}, got {spec!r}")
     kind = spec.get("kind")
-    if kind not in sources:
+    if not isinstance(kind, str) or kind not in sources:
         raise LasergenError(f"source kind {kind!r} unknown; known: {', '.join(sorted(sources))}")
     args = {k: v for k, v in spec.items() if k != "kind"}
     return sources[kind](args, base_dir)
 
 
-def take(spec: dict, allowed: dict, where: str) -> dict:
-    """Fill defaults and refuse unknown keys, so a typo in a spec is an error, not a silent default."""
+def take(spec: dict, allowed: dict, where: str, numbers: dict | None = None, flags=(), texts=()) -> dict:
+    """Fill defaults and refuse unknown keys, so a typo in a spec is an error, not a silent default.
+
+    `numbers` maps keys to a kind of `lasergen.quantities` (finite, in range, given as a number);
+    `flags` must be true/false and `texts` strings, when given."""
+    from lasergen.quantities import checked
+
     unknown = sorted(set(spec) - set(allowed))
     if unknown:
         raise LasergenError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
-    return {**allowed, **spec}
+    out = {**allowed, **spec}
+    for key, kind in (numbers or {}).items():
+        if out[key] is not None or allowed[key] is not None:  # None only where None is the default
+            out[key] = checked(kind, out[key], f"{where} {key}")
+    for key in flags:
+        if not isinstance(out[key], bool):
+            raise LasergenError(f"{where} {key}: must be true or false, got {out[key]!r}")
+    for key in texts:
+        if out[key] is not None and not isinstance(out[key], str):
+            raise LasergenError(f"{where} {key}: must be a string, got {out[key]!r}")
+    return out

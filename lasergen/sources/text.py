@@ -17,6 +17,7 @@ from lasergen import LasergenError
 from lasergen.sources import Artwork, take
 
 SYSTEM_FONTS = ("DejaVuSans-Bold.ttf", "DejaVuSans.ttf")
+MAX_TEXT_PIXELS = 50_000_000  # the rendered line of text; Pillow refuses ~179 Mpx as a bomb
 
 
 @lru_cache(maxsize=16)
@@ -43,7 +44,11 @@ def render_text(text: str, height_px: int, font: str | None = None, margin_px: i
     size_px = max(1, round(200 * height_px / max(1, bottom - top)))
     face = _font(font, size_px)
     left, top, right, bottom = face.getbbox(text)
-    img = Image.new("L", (right - left + 2, bottom - top + 2), 0)
+    width, height = right - left + 2, bottom - top + 2
+    if width * height > MAX_TEXT_PIXELS:
+        raise LasergenError(f"text: {text[:20]!r} at {height_px} px letters is {width} x {height} px, more than "
+                            f"{MAX_TEXT_PIXELS // 1_000_000} Mpx; use a coarser pitch or smaller letters")
+    img = Image.new("L", (width, height), 0)
     ImageDraw.Draw(img).text((1 - left, 1 - top), text, fill=255, font=face)
     mask = np.asarray(img) >= 128
     rows, cols = np.nonzero(mask)
@@ -55,11 +60,13 @@ def render_text(text: str, height_px: int, font: str | None = None, margin_px: i
 
 def from_spec(spec: dict, base_dir: Path) -> Artwork:
     s = take(spec, {"text": None, "height_um": 1000.0, "pitch_um": 20.0, "font": None, "margin_um": 0.0},
-             "text source")
+             "text source", numbers={"height_um": "height_um", "pitch_um": "pitch_um", "margin_um": "margin_um"},
+             texts=("text", "font"))
     if s["text"] is None:
         raise LasergenError("text source: 'text' is required")
-    if s["pitch_um"] <= 0 or s["height_um"] <= 0:
-        raise LasergenError("text source: height_um and pitch_um must be > 0")
+    if s["height_um"] / s["pitch_um"] > 20_000:
+        raise LasergenError(f"text source: letters {s['height_um']:g} um tall at {s['pitch_um']:g} um pitch are "
+                            f"{s['height_um'] / s['pitch_um']:.0f} px tall; at most 20000 (use a coarser pitch)")
     font = s["font"]
     if font and not Path(font).is_absolute() and (base_dir / font).is_file():
         font = str(base_dir / font)

@@ -13,7 +13,7 @@ from lasergen_cli import main
 def _json(*args):
     res = CliRunner().invoke(main, [str(a) for a in args])
     assert res.exit_code == 0, res.output
-    return json.loads(res.output)
+    return json.loads(res.stdout)
 
 
 def test_simulating_the_streamed_ledger_equals_simulating_the_job(tmp_path, device_name):

@@ -34,7 +34,7 @@ def registry_file(tmp_path):
      "cannot connect to PostgreSQL at postgresql://u:***@127.0.0.1:1/x"),
     (("--serials", "SN-%03d", "--count", 5, "--executor", "ray://x"), "expected process, thread or dask://"),
     (("--serials", "SN-%03d", "--count", 5, "--executor", "dask://127.0.0.1:1"), "cannot reach the Dask scheduler"),
-    (("--serials", "SN-%03d", "--count", 5, "--workers", 0), "--workers must be >= 1"),
+    (("--serials", "SN-%03d", "--count", 5, "--workers", 0), "--workers: worker processes must be an integer within 1"),
 ])
 def test_batch_bad_input(tmp_path, registry_file, args, message):
     junk = tmp_path / "junk.db"

@@ -17,7 +17,7 @@ def test_simulate_and_verify_commands(tmp_path):
     res = runner.invoke(main, ["simulate", str(job), "--out", str(out), "--material", "BrI",
                                "--heat-treat", "200", "--heat-treat-hours", "2", "--json"])
     assert res.exit_code == 0, res.output
-    report = json.loads(res.output)
+    report = json.loads(res.stdout)
     assert report["renders"] == {"daylight": "daylight.png", "uv365": "uv365.png", "uv365_lp645": "uv365_lp645.png"}
     assert all((out / f).is_file() for f in list(report["renders"].values()) + ["report.json"])
     assert report["conditions"]["heat_treat_c"] == 200

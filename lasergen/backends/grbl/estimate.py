@@ -32,7 +32,7 @@ class JobEstimate:
         self.time_s, self.dist_mm = np.zeros(3), np.zeros(3)
         self.stops = np.zeros(3, dtype=np.int64)  # blocks after which the steppers run dry, per category
         self.steps = 0  # G4 steps of 50 ms
-        self.marks = self.dots = 0
+        self.marks = self.dots = self.zero_length = 0  # zero_length: beam-on moves without steps
         self.lo = np.array([np.inf, np.inf])
         self.hi = np.array([-np.inf, -np.inf])
         self.pass_ids: set[int] = set()
@@ -81,6 +81,7 @@ class JobEstimate:
         n_marks = int(np.count_nonzero(marks))
         self.marks += n_marks
         self.dots += int(np.count_nonzero(marks & dwell))
+        self.zero_length += int(np.count_nonzero(marks & ~dwell & (path.x0 == path.x1) & (path.y0 == path.y1)))
         if n_marks:
             x_lo, y_lo, x_hi, y_hi = masked_bounds(path.x0, path.y0, path.x1, path.y1, marks)
             self.lo = np.minimum(self.lo, [x_lo, y_lo])
@@ -112,6 +113,7 @@ class JobEstimate:
             "mark_count": self.marks,
             "dot_count": self.dots,
             "line_count": self.marks - self.dots,
+            "zero_length_marks": self.zero_length,
             "mark_length_mm": float(self.dist_mm[MARK]),
             "travel_mm": float(self.dist_mm[BLANK] + self.dist_mm[TRAVEL]),
             "passes": len(self.pass_ids),

@@ -4,8 +4,8 @@
 The body must be a sequence of exactly these units (checked with one regular expression over
 the whole text, at C speed):
     G21G90G94 | M5 | M3S0 | G0X<n>[Y<n>] | G1X<n>[Y<n>][F<n>]S<n> | G1F<n>M3S<n> G4P<n> M5 | ;comment
-Anything else, and any file in which GRBL would refuse a line (a G1 before any F), is left to
-the interpreter, which alone reports errors. Within the grammar the semantics are GRBL's,
+Anything else, and any file in which GRBL would refuse a line (a G1 while the feed rate is
+undefined or zero: `F0`, error:22), is left to the interpreter, which alone reports errors. Within the grammar the semantics are GRBL's,
 as the interpreter has them: absolute millimetres, modal Y/F/S carried forward, the laser
 firing in G1 under M3 and never in G0, a dot's dwell at the power its G1M3S set.
 Numbers are parsed as an integer mantissa over a power of ten, the same correctly rounded
@@ -28,7 +28,8 @@ _POS = r"\d{1,7}(?:\.\d{1,6})?"
 _BODY = re.compile((  # the common forms first: re tries alternatives in order
     rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}(?:Y{_NUM})?|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5"
     rf"|M5|M3S0|G21G90G94|;[^\n]*)\n)*").encode())
-_MARKER = re.compile(rb";@pass (\d+) layer (\d+)")
+PASS_MARKER = re.compile(r";@pass (\d+) layer (\d+)(?:\s|$)")  # shared with the interpreter's reader
+_MARKER = re.compile(PASS_MARKER.pattern.encode())
 WINDOW = 16  # longest number the dialect writes, with sign and point
 KIND_OF = {b"G0": 1, b"G1X": 2, b"G1F": 3, b"G4": 4, b"M5": 5, b"M3": 6}  # first bytes -> line kind
 RAPID_L, MOVE_L, DOT_ON_L, DWELL_L, OFF_L, ON_L = 1, 2, 3, 4, 5, 6
@@ -78,7 +79,7 @@ class ReadState:
     on: bool = False  # M3 in force
     pass_id: int = -1
     layer: int = 0
-    marked: bool | None = None  # the job names its passes (`;@pass`); None: decide from the text
+    marked: bool = False  # a `;@pass` marker has been read: from then on passes come from markers
     lines: int = 0  # lines before this piece
 
 
@@ -110,8 +111,9 @@ def read_chunk(data: bytes, machine: MachineProfile, state: ReadState):
     on = _ffill(np.where(np.isin(kind, (ON_L, DOT_ON_L)), 1.0, np.where(kind == OFF_L, 0.0, np.nan)), float(state.on)) > 0
     feed = _ffill(f, state.feed)
     move = (kind == RAPID_L) | (kind == MOVE_L)
-    if np.isnan(feed[kind == MOVE_L]).any():
-        return None  # a G1 before any F: GRBL's error:22, which the interpreter reports
+    g1 = feed[(kind == MOVE_L) | (kind == DOT_ON_L)]
+    if np.isnan(g1).any() or (g1 <= 0).any():
+        return None  # a G1 with no feed rate (none yet, or F0): GRBL's error:22, which the interpreter reports
     x_pos = _ffill(np.where(move, x, np.nan), state.x)
     y_pos = _ffill(np.where(move, y, np.nan), state.y)
 
@@ -152,22 +154,21 @@ def _scan(data: bytes, raw: np.ndarray, starts: np.ndarray):
 
 
 def _passes(data: bytes, starts, ends, kind: np.ndarray, on: np.ndarray, comment: np.ndarray, state: ReadState):
-    """Pass and layer per line, and the state after: from `;@pass` markers when the job has them,
-    else a new pass each time the laser is switched on."""
+    """Pass and layer per line, and the state after, as the interpreter's reader counts them: a
+    new pass each time the laser is switched on until the job's first `;@pass` marker, then the
+    markers alone (carried across pieces by `state.marked`)."""
     n = starts.size
     pass_id = np.full(n, np.nan)
     layer = np.full(n, np.nan)
     for i in np.flatnonzero(comment):
         if m := _MARKER.match(data, starts[i], ends[i]):
             pass_id[i], layer[i] = int(m.group(1)), int(m.group(2))
-    marked = state.marked if state.marked is not None else not np.isnan(pass_id).all()
-    after = ReadState(marked=marked)
-    if not marked:
-        switched_on = np.r_[on[0] and not state.on, on[1:] & ~on[:-1]]
-        pass_id = state.pass_id + np.cumsum(switched_on).astype(np.int64)
-        after.pass_id, after.layer = int(pass_id[-1]), 0
-        return pass_id, np.zeros(n, dtype=np.int64), after
-    pass_id = _ffill(pass_id, state.pass_id).astype(np.int64)
-    layer = _ffill(layer, state.layer).astype(np.int64)
-    after.pass_id, after.layer = int(pass_id[-1]), int(layer[-1])
+    marker = ~np.isnan(pass_id)
+    first = 0 if state.marked else (int(np.argmax(marker)) if marker.any() else n)
+    counting = np.arange(n) < first
+    switched_on = np.r_[on[0] and not state.on, on[1:] & ~on[:-1]] & counting
+    counted = state.pass_id + np.cumsum(switched_on, dtype=np.int64)
+    pass_id = np.where(counting, counted, _ffill(pass_id, state.pass_id)).astype(np.int64)
+    layer = np.where(counting, state.layer, _ffill(layer, state.layer)).astype(np.int64)
+    after = ReadState(marked=bool(state.marked or marker.any()), pass_id=int(pass_id[-1]), layer=int(layer[-1]))
     return pass_id, layer, after

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from lasergen import LasergenError
-from lasergen.backends.grbl.gcode.fastread import fast_read
+from lasergen.backends.grbl.gcode.fastread import PASS_MARKER, fast_read
 from lasergen.backends.grbl.gcode.interpreter import Interpreter
 from lasergen.backends.grbl.gcode.words import LINE_BUFFER_SIZE, GcodeError, clean_line
 from lasergen.machine import MachineProfile
@@ -22,13 +22,9 @@ from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 
 def parse_pass_marker(raw: str) -> tuple[int, int] | None:
-    if not raw.startswith(";@pass "):
-        return None
-    parts = raw.split()
-    try:
-        return int(parts[1]), int(parts[3])
-    except (IndexError, ValueError):
-        return None
+    """(pass, layer) of a `;@pass P layer L ...` line (the same pattern the fast reader uses)."""
+    m = PASS_MARKER.match(raw)
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 ROW_FIELDS = ("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_uJ", "pass_id", "layer", "line")

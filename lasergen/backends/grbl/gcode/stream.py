@@ -15,8 +15,6 @@ run again from the start through the interpreter, still piece by piece.
 from __future__ import annotations
 
 import hashlib
-import mmap
-import os
 import re
 from typing import BinaryIO, Iterator
 
@@ -78,9 +76,8 @@ def estimate_body(f: BinaryIO, machine: MachineProfile, first_line: int = 0, pie
     current position to its end; `first_line`: the file line the body starts on (for the
     interpreter's messages)."""
     start = f.tell()
-    marked = _names_passes(f, start)
     digest, lines = hashlib.sha256(), 0
-    job, state = JobEstimate(machine), ReadState(marked=marked)
+    job, state = JobEstimate(machine), ReadState()
     for piece in pieces(f, piece_bytes):
         got = read_chunk(piece, machine, state)
         if got is None:
@@ -91,14 +88,6 @@ def estimate_body(f: BinaryIO, machine: MachineProfile, first_line: int = 0, pie
         digest.update(piece)
         lines = state.lines
     return job.result(), digest.hexdigest(), lines
-
-
-def _names_passes(f: BinaryIO, start: int) -> bool:
-    """Does the body name its passes with `;@pass` lines (the reader's rule, over the whole body)?"""
-    if not os.fstat(f.fileno()).st_size:
-        return False
-    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        return PASS_MARKER.search(m, start) is not None
 
 
 def _interpreted(f: BinaryIO, machine: MachineProfile, first_line: int, piece_bytes: int | None):

@@ -1,0 +1,131 @@
+"""Images from users: any bytes, any mode, any size, several pages, a decompression bomb.
+
+The bitmap source and the photo check must either read an image or refuse it in one line
+(LasergenError; exit 2 on the command line), never let Pillow's DecompressionBombWarning or a
+traceback through, never silently take page 1 of a multi-page file, never plan an empty job.
+"""
+
+import io
+import struct
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from lasergen import LasergenError
+from lasergen.photo import load_glow
+from lasergen.sources import make_artwork
+from lasergen_cli import main
+
+
+def bomb_png(width=30000, height=30000) -> bytes:
+    """A tiny PNG whose header claims a huge 1-bit image (Pillow reads the size lazily)."""
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def one_line_error(res, *words):
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lasergen: error:"), lines
+    assert all(w in lines[0] for w in words), lines[0]
+    assert "Warning" not in res.stderr and "Traceback" not in res.output
+
+
+def test_decompression_bomb_in_check_photo_says_what_and_how(tmp_path):
+    (tmp_path / "bomb.png").write_bytes(bomb_png())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's DecompressionBombWarning must not even be raised
+        res = run("check-photo", tmp_path / "bomb.png")
+    one_line_error(res, "30000 x 30000", "900 Mpx", "--max-megapixels")
+
+
+def test_decompression_bomb_in_bitmap(tmp_path):
+    (tmp_path / "bomb.png").write_bytes(bomb_png(12000, 9000))  # above Pillow's warning limit, below its error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = run("bitmap", tmp_path / "bomb.png", "-o", tmp_path / "b.gcode")
+    one_line_error(res, "12000 x 9000", "--max-megapixels")
+
+
+def test_large_image_allowed_when_asked(tmp_path):
+    Image.new("L", (400, 300), 0).save(tmp_path / "ok.png")
+    res = run("bitmap", tmp_path / "ok.png", "-o", tmp_path / "b.gcode", "--max-megapixels", "0.1")
+    one_line_error(res, "400 x 300", "0.1 Mpx")
+    with pytest.raises(LasergenError):
+        load_glow(tmp_path / "ok.png", max_megapixels=0.1)
+    assert load_glow(tmp_path / "ok.png", max_megapixels=0.2).shape == (300, 400)
+
+
+def two_page_tiff(path):
+    first = Image.new("L", (40, 40), 255)  # page 0: blank
+    second = Image.new("L", (40, 40), 255)
+    second.paste(0, (10, 10, 30, 30))  # page 1: a dark square
+    first.save(path, save_all=True, append_images=[second])
+
+
+def test_multi_page_tiff_is_refused_unless_a_page_is_named(tmp_path):
+    two_page_tiff(tmp_path / "two.tif")
+    one_line_error(run("bitmap", tmp_path / "two.tif", "-o", tmp_path / "b.gcode"), "2 pages", "--page")
+    res = run("bitmap", tmp_path / "two.tif", "-o", tmp_path / "b.gcode", "--page", "1", "--json")
+    assert res.exit_code == 0, res.output
+    art = make_artwork({"kind": "bitmap", "path": str(tmp_path / "two.tif"), "page": 1})
+    assert art.mask.sum() == 400 and art.meta["page"] == 1
+    one_line_error(run("bitmap", tmp_path / "two.tif", "-o", tmp_path / "b.gcode", "--page", "2"), "page 2")
+    one_line_error(run("check-photo", tmp_path / "two.tif"), "2 pages")
+
+
+def test_all_white_image_is_refused_not_an_empty_job(tmp_path):
+    Image.new("L", (50, 50), 255).save(tmp_path / "white.png")
+    one_line_error(run("bitmap", tmp_path / "white.png", "-o", tmp_path / "b.gcode"), "nothing to write")
+    assert not (tmp_path / "b.gcode").exists()
+
+
+IMAGE_FORMATS = ["PNG", "TIFF", "GIF", "BMP", "JPEG", "WEBP"]
+MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "I", "F", "I;16"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mode=st.sampled_from(MODES), fmt=st.sampled_from(IMAGE_FORMATS),
+       width=st.integers(1, 48), height=st.integers(1, 48), seed=st.integers(0, 2**32 - 1),
+       truncate=st.one_of(st.none(), st.integers(0, 400)))
+def test_any_image_reads_or_is_refused_in_one_line(tmp_path, mode, fmt, width, height, seed, truncate):
+    rng = np.random.default_rng(seed)
+    img = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).convert(mode)
+    buf = io.BytesIO()
+    try:
+        img.save(buf, fmt)
+    except (OSError, ValueError, KeyError):
+        return  # this format cannot hold this mode
+    data = buf.getvalue() if truncate is None else buf.getvalue()[:truncate]
+    path = tmp_path / f"img.{fmt.lower()}"
+    path.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for read in (lambda: make_artwork({"kind": "bitmap", "path": str(path)}), lambda: load_glow(path)):
+            try:
+                out = read()
+            except LasergenError as exc:
+                assert "\n" not in str(exc)
+                continue
+            mask = getattr(out, "mask", out)
+            assert mask.shape[:2] == (height, width)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300))
+def test_random_bytes_are_not_an_image(tmp_path, data):
+    path = tmp_path / "junk.png"
+    path.write_bytes(data)
+    with pytest.raises(LasergenError):
+        make_artwork({"kind": "bitmap", "path": str(path)})
