@@ -14,7 +14,8 @@ Laser (laser mode $32=1, DISABLE_LASER_DURING_HOLD as in the default config.h):
   - a firmware hang (`freeze`) stops the steppers where they are (the main loop no longer
     prepares segments) but leaves the spindle PWM, i.e. the beam, at the level it had: a
     beam-on block frozen mid-way keeps burning at rest until a reset.
-Every laser-on interval goes to the ExposureRecorder. A hold stops at once where the machine
+Every executed interval (moves, laser-on rests, holds) goes to the ExposureRecorder, stamped by
+this clock. A hold stops at once where the machine
 is (no deceleration distance is modelled); the unfinished part of the block is re-queued.
 """
 
@@ -67,6 +68,8 @@ class MotionExecutor:
         self.frozen = False  # a firmware hang: the beam stays as it was
         self.alarm_due_s: float | None = None  # an injected alarm during the current block
         self.on_alarm = None  # the controller's alarm handler, called with the code
+        self.hold_since_s = 0.0
+        self.kinematics = None  # velocity profile of the current block, for the beam history
 
     # ---- queries ----
     @property
@@ -142,8 +145,8 @@ class MotionExecutor:
 
     def _flush_rest(self):
         if self.rest_power_s > 0 and (not self.holding or self.frozen) and self.current is None:
-            x, y = self.position[0], self.position[1]
-            self.recorder.dwell(x, y, self.now_s - self.rest_since_s, self.rest_power_s, self.rest_since_s)
+            x, y, z = self.position
+            self.recorder.dwell(x, y, self.now_s - self.rest_since_s, self.rest_power_s, self.rest_since_s, z)
         self.rest_since_s = self.now_s
 
     # ---- hold / abort ----
@@ -155,11 +158,13 @@ class MotionExecutor:
             block = self._cut_current(self.now_s)
             self.queue.appendleft(block)
         self.holding = True
+        self.hold_since_s = self.now_s
 
     def resume(self):
         if not self.holding:
             return
         self.holding = False
+        self.recorder.hold(self.position, self.hold_since_s, self.now_s)
         self.rest_since_s = self.now_s
         if self.current is None and self.queue and self.timer_end_s is None:
             self._start_next(self.now_s)
@@ -167,6 +172,8 @@ class MotionExecutor:
     def abort(self) -> bool:
         """Soft reset or alarm: stop now, flush the queue, beam off. True if it was moving."""
         moving = self.current is not None or (self.holding and bool(self.queue))
+        if self.holding and not self.frozen:  # a hang is no hold: its beam stayed on (a rest)
+            self.recorder.hold(self.position, self.hold_since_s, self.now_s)
         self._flush_rest()
         if self.current is not None:
             self._cut_current(self.now_s)
@@ -212,7 +219,8 @@ class MotionExecutor:
     def _finish_current(self):
         block = self.current
         self.now_s = self.t_end_s
-        self.recorder.move(block.start, block.end, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s)
+        self.recorder.move(block.start, block.end, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s,
+                           t_end_s=self.now_s, kinematics=self.kinematics)
         self.position = block.end
         self.previous, self.current = block, None
         self.rest_power_s = block.rest_power_s
@@ -224,7 +232,8 @@ class MotionExecutor:
         """Record the executed part of the current block; return the rest of it."""
         block = self.current
         here = self.position_at(t_s)
-        self.recorder.move(block.start, here, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s)
+        self.recorder.move(block.start, here, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s,
+                           t_end_s=t_s, kinematics=self.kinematics)
         self.position = here
         self.current = None
         self.previous = None
@@ -242,6 +251,9 @@ class MotionExecutor:
             speed_mm_s=[b.feed_mm_s for b in window], energy_uJ=[b.power_s for b in window])
         prof = profile(path, self.machine)
         duration = float(prof.duration_s[first])
+        length = float(np.hypot(block.end[0] - block.start[0], block.end[1] - block.start[1]))
+        self.kinematics = (float(prof.v_entry[first]), float(prof.v_peak[first]), float(prof.v_exit[first]),
+                           float(prof.accel[first]), length) if length > 0 and np.isfinite(duration) else None
         dz = abs(block.end[2] - block.start[2])
         if dz > 0 and duration == 0.0:  # Z-only move: the profile is XY; time it at the feed
             duration = dz / max(block.feed_mm_s if not block.rapid else 10.0, 1e-6)
