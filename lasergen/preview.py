@@ -6,10 +6,11 @@ travel (G0) and blank moves (G1 S0: lead-ins, gaps) are thin dashed grey lines; 
 bounds are a thin frame; a caption strip holds a scale bar, the bounds and the legend.
 Seen from the laser side: machine +X to the right, +Y up (image row 0 is the largest Y).
 
-Drawing is vectorised: every segment is sampled at <= 0.5 px steps (all segments of a chunk
-at once, np.repeat), the samples are written into an index image by fancy indexing, and the
-palette is applied once; a 10^6-move job draws in about a second. Travel is drawn first, so
-marks cover it; among marks, later rows win.
+Drawing is vectorised: a move no longer than a pixel is its two end points, a longer one is
+sampled at 0.5 px steps (all segments of a chunk at once, np.repeat); samples are written into
+an index image by flat fancy indexing and the palette is applied once; the 10^7 rows of a
+4096^2 raster job draw in about 2 s. Travel is drawn first, so marks cover it; among marks,
+later rows win. Dashes follow the distance along the whole travel set.
 """
 
 from __future__ import annotations
@@ -54,14 +55,54 @@ class Canvas:
         self.rows = int(np.ceil((y1 - y0 + 2 * pad) / self.mm_per_px)) + 1
         self.index = np.zeros((self.rows, self.cols), dtype=np.uint16)
 
+    def to_px(self, x, y):
+        """Machine mm -> (column, row) in fractional pixels."""
+        return (np.asarray(x, dtype=np.float64) - self.x0) / self.mm_per_px, \
+            (self.y1 - np.asarray(y, dtype=np.float64)) / self.mm_per_px
+
+    def put(self, c, r, v):
+        """Write index values at fractional pixel positions; later ones win; off-canvas dropped."""
+        c, r = np.floor(c, out=c).astype(np.int64), np.floor(r, out=r).astype(np.int64)
+        on = (c >= 0) & (c < self.cols) & (r >= 0) & (r < self.rows)
+        self.index.ravel()[(r * self.cols + c)[on]] = v[on] if np.ndim(v) else v
+
     def segments(self, x0, y0, x1, y1, value, dashed: bool = False):
-        """Draw segments (arrays) with per-segment index `value`, in chunks of samples."""
+        """Draw segments (arrays) with per-segment index `value` (or one value for all). A move no
+        longer than a pixel is drawn as its two end points; longer ones are sampled every half
+        pixel, in chunks. Dashes follow the distance travelled along all the segments drawn, so a
+        chain of short moves (gaps of a scan line) is dashed as one line."""
         n = len(x0)
         if n == 0:
             return
-        length_px = np.hypot(x1 - x0, y1 - y0) / self.mm_per_px
-        samples = np.ceil(length_px * 2).astype(np.int64) + 1
+        c0, r0 = self.to_px(x0, y0)
+        c1, r1 = self.to_px(x1, y1)
+        length_px = np.hypot(c1 - c0, r1 - r0)
+        phase = np.cumsum(length_px) - length_px if dashed else None
+        one_value = np.ndim(value) == 0
         value = np.broadcast_to(np.asarray(value, dtype=np.uint16), (n,))
+        short = length_px <= 1.0
+        if one_value or short.all():  # the order of drawing only matters between different values
+            self._ends(c0[short], r0[short], c1[short], r1[short], value[short],
+                       None if phase is None else phase[short], length_px[short])
+            long = ~short
+            self._sampled(c0[long], r0[long], c1[long], r1[long], value[long], length_px[long],
+                          None if phase is None else phase[long])
+        else:
+            self._sampled(c0, r0, c1, r1, value, length_px, phase)
+
+    def _ends(self, c0, r0, c1, r1, value, phase, length_px):
+        c, r = _interleave(c0, c1), _interleave(r0, r1)
+        v = np.repeat(value, 2)
+        if phase is not None:
+            keep = _in_dash(_interleave(phase, phase + length_px))
+            c, r, v = c[keep], r[keep], v[keep]
+        self.put(c, r, v)
+
+    def _sampled(self, c0, r0, c1, r1, value, length_px, phase):
+        n = len(c0)
+        if n == 0:
+            return
+        samples = np.ceil(length_px * 2).astype(np.int64) + 1
         cum = np.cumsum(samples)
         edges = np.unique(np.r_[0, np.searchsorted(cum, np.arange(CHUNK_SAMPLES, cum[-1], CHUNK_SAMPLES)), n])
         for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist()):
@@ -70,21 +111,17 @@ class Canvas:
             seg = np.repeat(np.arange(stop - start), k)
             offset = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
             t = offset / np.maximum(k - 1, 1)[seg]
-            x = x0[sl][seg] + (x1[sl] - x0[sl])[seg] * t
-            y = y0[sl][seg] + (y1[sl] - y0[sl])[seg] * t
-            keep = slice(None)
-            if dashed:
-                keep = (offset * 0.5 // (DASH_PX / 2)) % 2 == 0
-            x, y, v = x[keep], y[keep], value[sl][seg][keep]
-            c = np.floor((x - self.x0) / self.mm_per_px).astype(np.int64)
-            r = np.floor((self.y1 - y) / self.mm_per_px).astype(np.int64)
-            on = (c >= 0) & (c < self.cols) & (r >= 0) & (r < self.rows)
-            self.index[r[on], c[on]] = v[on]
+            c = c0[sl][seg] + (c1[sl] - c0[sl])[seg] * t
+            r = r0[sl][seg] + (r1[sl] - r0[sl])[seg] * t
+            v = value[sl][seg]
+            if phase is not None:
+                keep = _in_dash(phase[sl][seg] + length_px[sl][seg] * t)
+                c, r, v = c[keep], r[keep], v[keep]
+            self.put(c, r, v)
 
     def discs(self, x, y, radius_px: np.ndarray, value):
         value = np.broadcast_to(np.asarray(value, dtype=np.uint16), (len(x),))
-        c = np.floor((x - self.x0) / self.mm_per_px).astype(np.int64)
-        r = np.floor((self.y1 - y) / self.mm_per_px).astype(np.int64)
+        c, r = (np.floor(v).astype(np.int64) for v in self.to_px(x, y))
         for rad in np.unique(radius_px):
             dy, dx = np.mgrid[-rad:rad + 1, -rad:rad + 1]
             inside = dx ** 2 + dy ** 2 <= rad ** 2 + rad
@@ -93,6 +130,17 @@ class Canvas:
             cc = (c[pick][:, None] + dx[inside][None]).ravel()
             on = (cc >= 0) & (cc < self.cols) & (rr >= 0) & (rr < self.rows)
             self.index[rr[on], cc[on]] = np.repeat(value[pick], inside.sum())[on]
+
+
+def _interleave(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.empty(2 * len(a))
+    out[0::2], out[1::2] = a, b
+    return out
+
+
+def _in_dash(along_px: np.ndarray) -> np.ndarray:
+    """Whether a point this far along a dashed line (px) falls on a dash (on/off, DASH_PX each)."""
+    return (np.floor(along_px * (2.0 / DASH_PX)).astype(np.int64) & 1) == 0
 
 
 def mark_values(path: Toolpath, marks: np.ndarray, colour_by: str):

@@ -32,6 +32,8 @@ def as_multipolygon(geometry) -> MultiPolygon:
     """Any areal shapely geometry (or collection) as a valid MultiPolygon; lines and points drop out."""
     if geometry is None or geometry.is_empty:
         return EMPTY
+    if isinstance(geometry, MultiPolygon) and geometry.is_valid:
+        return geometry  # valid: every part has an area
     if not geometry.is_valid:
         geometry = shapely.make_valid(geometry)
     polys = [g for g in shapely.get_parts(geometry) if isinstance(g, (Polygon, MultiPolygon)) and g.area > 0]

@@ -49,7 +49,7 @@ class GrblEmulator(SystemCommands):
         self.fast_forward = fast_forward
         self.faults = faults or FaultPlan()
         self.settings = gs.boot_settings(machine)
-        self.recorder = ExposureRecorder(machine)
+        self.recorder = ExposureRecorder(machine, s_max=lambda: self.settings[30])  # GRBL clamps S to $30
         self.motion = MotionExecutor(machine, self.recorder)
         self.out = bytearray()
         self.rx = bytearray()

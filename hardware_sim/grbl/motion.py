@@ -11,7 +11,8 @@ Laser (laser mode $32=1, DISABLE_LASER_DURING_HOLD as in the default config.h):
   - at rest it keeps the level the last block or spindle command left: after a G1 S>0 block
     under M3 it stays on (constant-power mode), after G0, S0, M4 or M5 it is off;
   - a feed hold gates it off; cycle start restores it.
-Every laser-on interval goes to the ExposureRecorder. A hold stops at once where the machine
+Every executed interval (moves, laser-on rests, holds) goes to the ExposureRecorder, stamped by
+this clock. A hold stops at once where the machine
 is (no deceleration distance is modelled); the unfinished part of the block is re-queued.
 """
 
@@ -59,6 +60,8 @@ class MotionExecutor:
         self.rest_power_s = 0.0
         self.rest_since_s = 0.0
         self.timer_end_s: float | None = None  # a dwell or homing in progress
+        self.hold_since_s = 0.0
+        self.kinematics = None  # velocity profile of the current block, for the beam history
 
     # ---- queries ----
     @property
@@ -130,8 +133,8 @@ class MotionExecutor:
 
     def _flush_rest(self):
         if self.rest_power_s > 0 and not self.holding and self.current is None:
-            x, y = self.position[0], self.position[1]
-            self.recorder.dwell(x, y, self.now_s - self.rest_since_s, self.rest_power_s, self.rest_since_s)
+            x, y, z = self.position
+            self.recorder.dwell(x, y, self.now_s - self.rest_since_s, self.rest_power_s, self.rest_since_s, z)
         self.rest_since_s = self.now_s
 
     # ---- hold / abort ----
@@ -143,11 +146,13 @@ class MotionExecutor:
             block = self._cut_current(self.now_s)
             self.queue.appendleft(block)
         self.holding = True
+        self.hold_since_s = self.now_s
 
     def resume(self):
         if not self.holding:
             return
         self.holding = False
+        self.recorder.hold(self.position, self.hold_since_s, self.now_s)
         self.rest_since_s = self.now_s
         if self.current is None and self.queue and self.timer_end_s is None:
             self._start_next(self.now_s)
@@ -155,6 +160,8 @@ class MotionExecutor:
     def abort(self) -> bool:
         """Soft reset or alarm: stop now, flush the queue, beam off. True if it was moving."""
         moving = self.current is not None or (self.holding and bool(self.queue))
+        if self.holding:
+            self.recorder.hold(self.position, self.hold_since_s, self.now_s)
         self._flush_rest()
         if self.current is not None:
             self._cut_current(self.now_s)
@@ -183,7 +190,8 @@ class MotionExecutor:
     def _finish_current(self):
         block = self.current
         self.now_s = self.t_end_s
-        self.recorder.move(block.start, block.end, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s)
+        self.recorder.move(block.start, block.end, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s,
+                           t_end_s=self.now_s, kinematics=self.kinematics)
         self.position = block.end
         self.previous, self.current = block, None
         self.rest_power_s = block.rest_power_s
@@ -195,7 +203,8 @@ class MotionExecutor:
         """Record the executed part of the current block; return the rest of it."""
         block = self.current
         here = self.position_at(t_s)
-        self.recorder.move(block.start, here, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s)
+        self.recorder.move(block.start, here, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s,
+                           t_end_s=t_s, kinematics=self.kinematics)
         self.position = here
         self.current = None
         self.previous = None
@@ -213,6 +222,9 @@ class MotionExecutor:
             speed_mm_s=[b.feed_mm_s for b in window], energy_uJ=[b.power_s for b in window])
         prof = profile(path, self.machine)
         duration = float(prof.duration_s[first])
+        length = float(np.hypot(block.end[0] - block.start[0], block.end[1] - block.start[1]))
+        self.kinematics = (float(prof.v_entry[first]), float(prof.v_peak[first]), float(prof.v_exit[first]),
+                           float(prof.accel[first]), length) if length > 0 and np.isfinite(duration) else None
         dz = abs(block.end[2] - block.start[2])
         if dz > 0 and duration == 0.0:  # Z-only move: the profile is XY; time it at the feed
             duration = dz / max(block.feed_mm_s if not block.rapid else 10.0, 1e-6)

@@ -1,11 +1,14 @@
-"""SVG source: paths, basic shapes, transforms, units and viewBox, read with svgelements.
+"""SVG source: paths, basic shapes, transforms, units and viewBox.
 
-svgelements resolves CSS units, the viewBox, nested transforms, `<use>` and inheritance and
-hands every shape as a Path in user units (CSS px, 96 per inch); here each segment is cut into
-chords within `tolerance_um` (Bezier curves by Wang's bound n = ceil(sqrt(d(d-1)/8 * M / tol)),
-M the largest second difference of the control points; arcs by the sagitta bound), then
-scaled to millimetres. Filled elements become regions under their fill rule (holes included),
-stroked ones centre-line polylines (the beam draws the line, so stroke-width is ignored).
+Two readers hand the same `Drawn` (every subpath in document px, CSS px at 96 per inch, with
+its element's paint, fill rule and layer): the lean one (`svg_tree`), which takes what drawing
+programs write and flattens all curves of the document at once, and, for every file it does
+not model (CSS, `<use>`, symbols, ...), svgelements, which resolves all of SVG and hands each
+shape as a Path, cut here into chords one segment at a time. Both flatten within
+`tolerance_um` (Bezier curves by Wang's bound n = ceil(sqrt(d(d-1)/8 * M / tol)), M the
+largest second difference of the control points; arcs by the sagitta bound), then scale to
+millimetres. Filled elements become regions under their fill rule (holes included), stroked
+ones centre-line polylines (the beam draws the line, so stroke-width is ignored).
 Physical size: the document's width/height (or its viewBox, or the drawing's own bounds when
 it has neither); `width_mm` scales the document to that width.
 Groups (for per-group recipes): `group_by = "layer"` (Inkscape layer label, else the id of
@@ -22,11 +25,16 @@ import numpy as np
 import svgelements as se
 
 from lasergen import LasergenError
-from lasergen.shapes import Shapes, merge
+from lasergen.shapes import Shapes, union_of
 from lasergen.sources import Artwork, take
+from lasergen.sources.svg_path import flatten
+from lasergen.sources.svg_tree import LABEL, Drawn, NotLean, read_lean
 from lasergen.sources.vector_common import (
     DEFAULT_TOLERANCE_UM,
-    fill_from_rings,
+    FILL_RULES,
+    MAX_POINTS,
+    checked_count,
+    fill_regions,
     flatten_count,
     resolve,
     vector_artwork,
@@ -35,9 +43,9 @@ from lasergen.sources.vector_common import (
 # svgelements turns mm into px with 96 x 0.0393701 (not 96 / 25.4); inverting its own factor keeps
 # millimetre documents exact (a px or inch document is then off by 5e-7, far below any chord)
 MM_PER_PX = 1.0 / (se.DEFAULT_PPI * 0.0393701)
+MAX_COORD_MM = 1e6  # a kilometre: past it a drawing is a mistake, and geometry in floats degrades
 GROUP_BY = ("layer", "colour", "none")
 FILLS = ("hatch", "none")
-LABEL = "{http://www.inkscape.org/namespaces/inkscape}label"
 WANG = {se.QuadraticBezier: 0.25, se.CubicBezier: 0.75}  # d(d-1)/8
 
 
@@ -50,29 +58,52 @@ def _segment_points(seg, tol_px: float) -> np.ndarray:
         ctrl = np.array([[p.x, p.y] for p in (seg.start, *handles, seg.end)])
         second = np.abs(np.diff(ctrl, 2, axis=0))
         m = float(np.hypot(second[:, 0], second[:, 1]).max()) if len(second) else 0.0
-        n = max(1, int(np.ceil(np.sqrt(WANG[type(seg)] * m / tol_px))))
-    elif isinstance(seg, se.Arc):  # evaluated here from its centre form: npoint is slow per call
-        n = flatten_count(seg.sweep, max(seg.rx, seg.ry), tol_px)
-        theta = seg.get_start_t() + seg.sweep * np.linspace(0.0, 1.0, n + 1)[1:]
-        c, s = np.cos(seg.get_rotation().as_radians), np.sin(seg.get_rotation().as_radians)
-        ex, ey = seg.rx * np.cos(theta), seg.ry * np.sin(theta)
-        pts = np.column_stack([seg.center.x + c * ex - s * ey, seg.center.y + s * ex + c * ey])
-        pts[-1] = (seg.end.x, seg.end.y)
-        return pts
+        with np.errstate(over="ignore", invalid="ignore"):
+            n = checked_count(np.ceil(np.sqrt(WANG[type(seg)] * m / tol_px)))
+    elif isinstance(seg, se.Arc):  # from its conjugate diameters (exact under any affine map)
+        return _arc_points(seg, tol_px)
     else:
         raise LasergenError(f"svg: unsupported path segment {type(seg).__name__}")
     pts = seg.npoint(np.linspace(0.0, 1.0, n + 1)[1:])
     return np.asarray(pts, dtype=np.float64).reshape(-1, 2)
 
 
+def _arc_points(seg: se.Arc, tol_px: float) -> np.ndarray:
+    """An arc as P(t) = C + U cos t + V sin t, U and V the images of its radii (svgelements keeps
+    them as prx, pry through every transform; its own point() and start angle are not right
+    under a skew), t from the start to the end point in that frame, turning as `sweep` does
+    (whose sign svgelements flips with a reflection, where the frame's turn flips too)."""
+    c = np.array([seg.center.x, seg.center.y], dtype=float)
+    u, v = np.array([seg.prx.x, seg.prx.y]) - c, np.array([seg.pry.x, seg.pry.y]) - c
+    frame = np.column_stack([u, v])
+    if abs(np.linalg.det(frame)) < 1e-300:
+        return np.array([[seg.end.x, seg.end.y]])
+    (cs0, sn0), (cs1, sn1) = np.linalg.solve(frame, np.array([[seg.start.x, seg.start.y], [seg.end.x, seg.end.y]]).T - c[:, None]).T
+    t0 = np.arctan2(sn0, cs0)
+    span = (np.arctan2(sn1, cs1) - t0) % (2 * np.pi)
+    if seg.sweep * np.linalg.det(frame) < 0 and span > 0:  # svgelements turns its sweep with a reflection
+        span -= 2 * np.pi
+    radius = max(np.hypot(*u), np.hypot(*v))
+    n = flatten_count(span, radius, tol_px)
+    t = t0 + span * np.linspace(0.0, 1.0, n + 1)[1:]
+    pts = c + np.outer(np.cos(t), u) + np.outer(np.sin(t), v)
+    pts[-1] = (seg.end.x, seg.end.y)
+    return pts
+
+
 def subpaths(path: se.Path, tol_px: float) -> list[tuple[np.ndarray, bool]]:
-    """Each subpath as (points in user units, closed?)."""
+    """Each subpath as (points in user units, closed?). A drawing command right after a close
+    starts a new subpath at the closed one's start (SVG 1.1 §8.3.3)."""
     out, current, closed = [], [], False
     for seg in path:
-        if isinstance(seg, se.Move):
+        if isinstance(seg, se.Move) or (closed and not isinstance(seg, se.Close)):
             if len(current) > 1:
                 out.append((np.array(current), closed))
-            current, closed = [[seg.end.x, seg.end.y]], False
+            start = seg.end if isinstance(seg, se.Move) else seg.start
+            current, closed = [[start.x, start.y]], False
+            if isinstance(seg, se.Move):
+                continue
+        if closed:  # a second close in a row draws nothing
             continue
         if not current:
             current = [[seg.start.x, seg.start.y]]
@@ -94,65 +125,129 @@ def _describe(element) -> str:
     return f"<{name}{f' id={ident!r}' if ident else ''}>"
 
 
-def read_svg(path: Path, tolerance_mm: float, fill: str, strokes: bool, group_by: str,
-             width_mm: float | None = None):
-    """Groups of Shapes in mm at the file's size, the document box (mm) and the element counts.
-    With `width_mm` curves are flattened finely enough that the tolerance holds after scaling."""
+def read_with_svgelements(path: Path, tol_of) -> Drawn:
+    """The whole file through svgelements (CSS, `<use>`, symbols, ...), subpaths flattened one
+    segment at a time; `tol_of(box_px, drawn_bbox_px)` gives the chord tolerance in px."""
     try:
         svg = se.SVG.parse(str(path))
     except Exception as exc:  # svgelements raises assorted XML and value errors
         raise LasergenError(f"cannot read SVG {path.name}: {exc}".splitlines()[0]) from None
     box_px = _document_box(svg)
-    drawn = svg.bbox() if box_px is None else None
-    span_px = box_px[0] if box_px is not None else (drawn[2] - drawn[0]) if drawn is not None else 0.0
-    scale = width_mm / (span_px * MM_PER_PX) if width_mm and span_px > 0 else 1.0
-    tol_px = tolerance_mm / MM_PER_PX / scale
-    parts: dict[str, list[Shapes]] = {}
-    seen: dict[str, int] = {}
-
-    def visit(group, top_id):
-        for element in group:
-            kind = type(element).__name__
-            seen[kind] = seen.get(kind, 0) + 1
-            values = getattr(element, "values", {})
-            if values.get("display") == "none" or values.get("visibility") == "hidden":
+    tol_px = tol_of(box_px, svg.bbox() if box_px is None else None)
+    points, starts, closed, owner, total = [], [], [], [], 0
+    drawn = Drawn(np.zeros((0, 2)), np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int64), box_px=box_px)
+    stack = [(element, None) for element in reversed(list(svg))]  # iterative: any nesting depth
+    while stack:
+        element, top_id = stack.pop()
+        values = getattr(element, "values", {})
+        tag = values.get("tag", type(element).__name__.lower())
+        drawn.seen[tag] = drawn.seen.get(tag, 0) + 1
+        if values.get("display") == "none" or values.get("visibility") == "hidden":
+            continue
+        if isinstance(element, se.Group):
+            top = top_id or getattr(element, "id", None) or ""
+            stack.extend((child, top) for child in reversed(list(element)))
+        elif isinstance(element, se.Text):
+            text = (getattr(element, "text", "") or "").strip()
+            raise LasergenError(f"svg {path.name}: {_describe(element)} {text!r} is text, not geometry; "
+                                f"convert text to paths first (Inkscape: Path > Object to Path)")
+        elif isinstance(element, se.Image):
+            raise LasergenError(f"svg {path.name}: {_describe(element)} is an embedded raster image; "
+                                f"write it with `lasergen bitmap`")
+        elif isinstance(element, se.Shape):
+            shape = se.Path(element)
+            shape.reify()  # a rotated or skewed circle keeps its transform until it is applied
+            fill, stroke = _colour(shape.fill), _colour(shape.stroke)
+            if fill is None and stroke is None:
                 continue
-            if isinstance(element, se.Group):
-                visit(element, top_id or getattr(element, "id", None) or "")
-            elif isinstance(element, se.Text):
-                text = (getattr(element, "text", "") or "").strip()
-                raise LasergenError(f"svg {path.name}: {_describe(element)} {text!r} is text, not geometry; "
-                                    f"convert text to paths first (Inkscape: Path > Object to Path)")
-            elif isinstance(element, se.Image):
-                raise LasergenError(f"svg {path.name}: {_describe(element)} is an embedded raster image; "
-                                    f"write it with `lasergen bitmap`")
-            elif isinstance(element, se.Shape):
-                add_shape(se.Path(element), values, top_id)
+            for pts, is_closed in subpaths(shape, tol_px):
+                starts.append(total)
+                points.append(pts)
+                total += len(pts)
+                if total > MAX_POINTS:
+                    checked_count(total)
+                closed.append(is_closed)
+                owner.append(len(drawn.fill))
+            drawn.fill.append(fill)
+            drawn.stroke.append(stroke)
+            drawn.rule.append(str(values.get("fill-rule", "nonzero")).strip())
+            drawn.layer.append(values.get(LABEL) or top_id or "")
+    drawn.points = np.concatenate(points) if points else np.zeros((0, 2))
+    drawn.starts, drawn.closed = np.array(starts, np.int64), np.array(closed, bool)
+    drawn.element = np.array(owner, np.int64)
+    return drawn
 
-    def add_shape(shape: se.Path, values: dict, top_id):
-        fill_colour = _colour(shape.fill) if fill == "hatch" else None
-        stroke_colour = _colour(shape.stroke) if strokes else None
-        if fill_colour is None and stroke_colour is None:
-            return
-        pieces = [(pts * MM_PER_PX, closed) for pts, closed in subpaths(shape, tol_px)]
-        rule = str(values.get("fill-rule", "nonzero")).strip()
-        layer = values.get(LABEL) or top_id or ""
-        if fill_colour is not None:
-            region = fill_from_rings([p for p, _ in pieces], rule if rule in ("nonzero", "evenodd") else "nonzero")
-            key = {"layer": layer, "colour": fill_colour, "none": ""}[group_by]
-            parts.setdefault(key, []).append(Shapes((0, 0), fills=region))
-        if stroke_colour is not None:
-            key = {"layer": layer, "colour": stroke_colour, "none": ""}[group_by]
-            lines = [p if not closed or np.array_equal(p[0], p[-1]) else np.vstack([p, p[:1]]) for p, closed in pieces]
-            parts.setdefault(key, []).append(Shapes((0, 0), strokes=lines))
 
-    visit(svg, None)
-    groups = {key: merge(items, (0, 0)) for key, items in parts.items()}
+def read_fast(path: Path, tol_of) -> Drawn:
+    """The lean reader (svg_tree): raises NotLean where svgelements must read the file."""
+    drawn, seg, matrices = read_lean(path)
+    box_px = drawn.box_px
+    bbox = None
+    if box_px is None and seg.rows:  # the drawing's own extent decides the scale: flatten coarsely first
+        pts, _, _ = flatten(seg, matrices, 1.0)
+        bbox = (*pts.min(axis=0), *pts.max(axis=0))
+    drawn.points, drawn.starts, drawn.closed = flatten(seg, matrices, tol_of(box_px, bbox))
+    drawn.element = np.asarray(seg.element, dtype=np.int64)
+    return drawn
+
+
+def read_drawn(path: Path, tol_of) -> Drawn:
+    """The lean reader where it can, svgelements for everything else."""
+    try:
+        return read_fast(path, tol_of)
+    except NotLean:
+        return read_with_svgelements(path, tol_of)
+
+
+def groups_from(drawn: Drawn, fill: str, strokes: bool, group_by: str) -> dict[str, Shapes]:
+    """Shapes per group (layer, colour or one), fills hatched once where elements overlap."""
+    pts = drawn.points * MM_PER_PX
+    if not (np.abs(pts) <= MAX_COORD_MM).all():  # nan and inf included
+        raise LasergenError(f"svg: a coordinate is not finite or beyond {MAX_COORD_MM:g} mm after its transforms")
+    pieces = np.split(pts, drawn.starts[1:]) if len(drawn.starts) else []
+    polys: dict[str, list] = {}
+    lines: dict[str, list] = {}
+    rings, ring_owner = [], []
+    for piece, closed, element in zip(pieces, drawn.closed.tolist(), drawn.element.tolist()):
+        if len(piece) < 2 or (piece == piece[0]).all():
+            continue  # a subpath that never leaves its start draws nothing
+        if strokes and drawn.stroke[element] is not None:
+            key = {"layer": drawn.layer[element], "colour": drawn.stroke[element], "none": ""}[group_by]
+            line = piece if not closed or np.array_equal(piece[0], piece[-1]) else np.vstack([piece, piece[:1]])
+            lines.setdefault(key, []).append(line)
+        if fill == "hatch" and drawn.fill[element] is not None and len(piece) >= 3:
+            rings.append(piece)
+            ring_owner.append(element)
+    rules = [r if r in FILL_RULES else "nonzero" for r in drawn.rule]
+    for element, region in fill_regions(rings, np.array(ring_owner, np.int64), rules).items():
+        key = {"layer": drawn.layer[element], "colour": drawn.fill[element], "none": ""}[group_by]
+        polys.setdefault(key, []).extend(region)
+    order = {}  # groups in the order the document first draws them (fill before stroke)
+    for e in range(len(drawn.fill)):
+        for paint, used in ((drawn.fill[e], fill == "hatch"), (drawn.stroke[e], strokes)):
+            if paint is not None and used:
+                order.setdefault({"layer": drawn.layer[e], "colour": paint, "none": ""}[group_by], None)
+    return {key: Shapes((0, 0), fills=union_of(polys.get(key, [])), strokes=lines.get(key, []))
+            for key in order if key in polys or key in lines}
+
+
+def read_svg(path: Path, tolerance_mm: float, fill: str, strokes: bool, group_by: str,
+             width_mm: float | None = None):
+    """Groups of Shapes in mm at the file's size, the document box (mm) and the element counts.
+    With `width_mm` curves are flattened finely enough that the tolerance holds after scaling."""
+
+    def tol_of(box_px, drawn_px):
+        span_px = box_px[0] if box_px is not None else (drawn_px[2] - drawn_px[0]) if drawn_px is not None else 0.0
+        scale = width_mm / (span_px * MM_PER_PX) if width_mm and span_px > 0 else 1.0
+        return tolerance_mm / MM_PER_PX / scale
+
+    drawn = read_drawn(path, tol_of)
+    groups = groups_from(drawn, fill, strokes, group_by)
+    seen, box_px = drawn.seen, drawn.box_px
     if box_px is None:  # no width/height/viewBox: the drawing's own bounds, moved to the origin
         bounds = [b for b in (g.bounds_mm() for g in groups.values()) if b is not None]
         if not bounds:
-            found = ", ".join(f"{n} {k.lower()}" for k, n in sorted(seen.items())) or "nothing"
-            raise LasergenError(f"svg {path.name}: no drawable elements (found {found})")
+            raise LasergenError(f"svg {path.name}: no drawable elements (found {_found(seen)})")
         x0, y0 = min(b[0] for b in bounds), min(b[1] for b in bounds)
         box = (max(b[2] for b in bounds) - x0, max(b[3] for b in bounds) - y0)
         groups = {k: g.translated(-x0, -y0, box) for k, g in groups.items()}
@@ -163,6 +258,8 @@ def read_svg(path: Path, tolerance_mm: float, fill: str, strokes: bool, group_by
     return groups, box, seen
 
 
+def _found(seen: dict) -> str:
+    return ", ".join(f"{n} {k.lower()}" for k, n in sorted(seen.items())) or "nothing"
 def _document_box(svg: se.SVG):
     """(width, height) in px of the document, or None when the file states neither size nor viewBox."""
     has_size = svg.values.get("width") is not None or svg.values.get("height") is not None
@@ -184,7 +281,6 @@ def from_spec(spec: dict, base_dir: Path) -> Artwork:
     groups, box, seen = read_svg(path, s["tolerance_um"] / 1000.0, s["fill"], bool(s["strokes"]), s["group_by"],
                                  s["width_mm"] if isinstance(s["width_mm"], (int, float)) else None)
     if all(g.is_empty for g in groups.values()):
-        found = ", ".join(f"{n} {k.lower()}" for k, n in sorted(seen.items())) or "nothing"
-        raise LasergenError(f"svg {path.name}: no drawable elements (found {found})")
+        raise LasergenError(f"svg {path.name}: no drawable elements (found {_found(seen)})")
     meta = {"source": "svg", "path": str(s["path"]), "tolerance_um": float(s["tolerance_um"])}
     return vector_artwork(groups, box, f"svg {path.name}", meta, s["width_mm"], s["pitch_um"])

@@ -28,7 +28,7 @@ _NUM = r"-?\d{1,7}(?:\.\d{1,6})?"  # at most 15 characters: fits the parse windo
 _POS = r"\d{1,7}(?:\.\d{1,6})?"
 _BODY = re.compile((  # the common forms first: re tries alternatives in order
     rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:Z{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}(?:Y{_NUM})?(?:Z{_NUM})?"
-    rf"|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5|G0Z{_NUM}|M5|M3S0|G21G90G94|;[^\n]*)\n)*").encode())
+    rf"|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5|G0Z{_NUM}|M5|M3S0|G21G90G94|;[^\n]*)\n)*+").encode())  # possessive: no backtracking state kept per line
 PASS_MARKER = re.compile(r";@pass (\d+) layer (\d+)(?:\s|$)")  # shared with the interpreter's reader
 _MARKER = re.compile(PASS_MARKER.pattern.encode())
 WINDOW = 16  # longest number the dialect writes, with sign and point
@@ -37,18 +37,27 @@ RAPID_L, MOVE_L, DOT_ON_L, DWELL_L, OFF_L, ON_L = 1, 2, 3, 4, 5, 6
 
 
 def _numbers(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """The decimal number starting at each index of `buf`, as float64 (vectorised)."""
-    window = buf[at[:, None] + np.arange(WINDOW)]
-    negative = window[:, 0] == ord("-")
-    digit = (window >= 48) & (window <= 57)
-    body = digit | (window == ord(".")) | ((np.arange(WINDOW) == 0) & negative[:, None])
-    length = np.argmin(body, axis=1)
-    inside = np.arange(WINDOW) < length[:, None]
-    digit &= inside
-    point = np.where((window == ord(".")) & inside, np.arange(WINDOW), WINDOW).min(axis=1)
-    frac_digits = np.where(point < WINDOW, length - point - 1, 0)
-    rank = np.cumsum(digit[:, ::-1], axis=1)[:, ::-1] - 1  # digits to the right of each digit
-    mantissa = (np.where(digit, (window - 48).astype(np.int64) * 10 ** np.maximum(rank, 0), 0)).sum(axis=1)
+    """The decimal number starting at each index of `buf`, as float64 (vectorised): one pass per
+    character position over the numbers still being read (Horner on an integer mantissa), so
+    memory stays a few arrays of one value per number."""
+    negative = buf[at] == ord("-")
+    mantissa = np.zeros(at.size, dtype=np.int64)
+    frac_digits = np.zeros(at.size, dtype=np.int64)
+    seen_point = np.zeros(at.size, dtype=bool)
+    live = np.arange(at.size)  # numbers not yet ended
+    pos = at + negative
+    for _ in range(WINDOW):
+        c = buf[pos[live]]
+        digit = (c >= 48) & (c <= 57)
+        point = (c == ord(".")) & ~seen_point[live]
+        going = digit | point
+        live, c, digit, point = live[going], c[going], digit[going], point[going]
+        if not live.size:
+            break
+        mantissa[live] = np.where(digit, mantissa[live] * 10 + (c - 48), mantissa[live])
+        frac_digits[live] += digit & seen_point[live]
+        seen_point[live] |= point
+        pos[live] += 1
     value = mantissa / 10.0 ** frac_digits
     return np.where(negative, -value, value)
 
