@@ -107,7 +107,11 @@ def pattern_from_spec(spec: dict, base_dir: Path = Path(".")) -> Pattern:
         refuse_unknown(layer, LAYER_KEYS, f"spec layer {i}")
         if "source" not in layer or not isinstance(layer["source"], dict):
             raise LasergenError(f"spec layer {i}: 'source' table is required")
-        artworks.append(make_artwork(layer["source"], base_dir))
+        art = make_artwork(layer["source"], base_dir)
+        depth = layer_depth(layer, f"spec layer {i}")
+        if depth is not None:  # what the layer promises, it promises at its depth
+            art.meta = {**art.meta, "depth_um": depth}
+        artworks.append(art)
     raster = [a for a in artworks if not a.is_vector]
     pitch = head["pitch_um"] if head["pitch_um"] is not None else float((raster or artworks)[0].pitch_um)
     for i, art in enumerate(artworks):
