@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from lasergen import LasergenError
+
 from lasergen_cli.common import (
     Number,
     emit,
@@ -24,12 +26,37 @@ from lasergen_cli.common import (
 )
 
 
+def depth_range(text: str) -> list[float]:
+    """'100:400:100' (first:last:step, last included) or '100,250,400': depths in um."""
+    from lasergen.quantities import checked
+
+    parts = text.split(":")
+    try:
+        if len(parts) == 3:
+            first, last, step = (float(p) for p in parts)
+            if not step > 0 or not last >= first:
+                raise ValueError
+            count = int(round((last - first) / step)) + 1
+            if count > 10_000 or abs(first + (count - 1) * step - last) > 1e-6 * max(1.0, abs(step)):
+                raise ValueError
+            values = [first + i * step for i in range(count)]
+        elif len(parts) == 1:
+            values = [float(p) for p in text.split(",")]
+        else:
+            raise ValueError
+    except ValueError:
+        raise LasergenError(f"--depths-um {text!r}: give FIRST:LAST:STEP (um, LAST reached in whole steps) "
+                            f"or a list D1,D2,...") from None
+    return [checked("depth_um", round(v, 6), "--depths-um") for v in values]
+
+
 def write_artwork_job(art, out: str, opts: dict, name: str, recipe=None):
     from lasergen.build import plan_to_file, single_layer_pattern, summary
     from lasergen.machine import MachineProfile
 
     machine = MachineProfile.load(opts["machine"])
-    pattern = single_layer_pattern(art, recipe or recipe_from(opts), parse_pair(opts["origin"], "--origin"), name)
+    pattern = single_layer_pattern(art, recipe or recipe_from(opts), parse_pair(opts["origin"], "--origin"), name,
+                                   opts.get("depth_um"))
     manifest = plan_to_file(pattern, out, machine, opts["material"])
     result = summary(manifest, out)
     sanity_check(pattern, manifest, opts["material"], opts.get("max_hours"), result)
@@ -104,14 +131,19 @@ def text(text, out, height_um, pixel_um, font, margin_um, **opts):
               help="Page of a multi-page image (TIFF, GIF) to write, from 0; required for such files.")
 @click.option("--max-megapixels", type=Number("megapixels"), default=None,
               help="Largest image accepted (Mpx; default 89, a guard against decompression bombs).")
+@click.option("--depths-um", default=None, metavar="FIRST:LAST:STEP|D1,D2,..",
+              help="A multi-page image (TIFF stack) written one page per depth, in page order (um below the surface).")
 @recipe_options
-def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, page, max_megapixels, **opts):
-    """A bitmap job from IMAGE (dark pixels are written)."""
+def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, page, max_megapixels, depths_um, **opts):
+    """A bitmap job from IMAGE (dark pixels are written); a TIFF stack in depth with --depths-um."""
     from lasergen.sources import make_artwork
 
+    depths = None if depths_um is None else depth_range(depths_um)
+    if depths is not None and opts.get("depth_um") is not None:
+        raise LasergenError("give --depth-um (one plane) or --depths-um (one depth per page), not both")
     art = make_artwork({"kind": "bitmap", "path": str(Path(image).resolve()), "pixel_um": pixel_um,
                         "width_um": width_um, "threshold": threshold, "dither": dither, "invert": invert,
-                        "page": page, "max_megapixels": max_megapixels})
+                        "page": page, "max_megapixels": max_megapixels, "depths_um": depths})
     write_artwork_job(art, out, opts, "bitmap")
 
 

@@ -27,6 +27,9 @@ def sim_options(f):
                      help="Filtered view: width of the filter edge (nm); default 3."),
         click.option("--bandpass-nm", type=Number("width_nm"), default=None,
                      help="Filtered view: a band-pass of this full width (nm) instead of a long-pass; default: none."),
+        click.option("--reader", type=click.Choice(["microscope", "phone"]), default="microscope", show_default=True,
+                     help="Optics of the views at each depth of a job in depth: a NA 0.3 objective focused at "
+                          "each depth, or a phone camera (large depth of field: every plane at once)."),
         click.option("--no-checksum", is_flag=True, help="Accept a body edited after planning."),
         job_machine_option,
         json_option,
@@ -39,7 +42,7 @@ def sim_options(f):
 def _simulate_job(job: str, opts: dict):
     from hardware_sim.glass.simulate import simulate_job
 
-    return simulate_job(job, opts["machine"], opts["material"], check_sum=not opts["no_checksum"],
+    return simulate_job(job, opts["machine"], opts["material"], check_sum=not opts["no_checksum"], reader=opts["reader"],
                         heat_treat_c=opts["heat_treat_c"], heat_treat_hours=opts["heat_treat_hours"],
                         measure_c=opts["measure_c"], pitch_um=opts["pitch_um"],
                         filter_edge_nm=opts["filter_edge_nm"], filter_width_nm=opts["filter_width_nm"],
