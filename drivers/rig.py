@@ -21,12 +21,14 @@ class RunnerRig:
         self._runner = None
         self._lock = threading.Lock()
 
-    def stream(self, job_path: str, on_progress=None, journal_path: str | None = None, resume: bool = False) -> dict:
+    def stream(self, job_path: str, on_progress=None, journal_path: str | None = None, resume: bool = False,
+               progress_bar: bool = False) -> dict:
         from drivers.runner import JobRunner
 
         if self.machine.controller != "grbl":
             raise LasergenError("this runner streams GRBL jobs only; the Session runner streams other controllers")
-        runner = JobRunner(job_path, self.url, self.machine, journal_path=journal_path, progress=on_progress)
+        runner = JobRunner(job_path, self.url, self.machine, journal_path=journal_path, progress=on_progress,
+                           show_bar=progress_bar)
         with self._lock:
             self._runner = runner
         try:

@@ -1,8 +1,8 @@
 """CLI commands that reach a device: `lasergen stream` and `lasergen sim serve`.
 
-They sit above `drivers` and `hardware_sim` and import them lazily, so the core package
-never does. `stream` registers the `sim://` URL scheme, so the in-process emulator is just
-another port; with a `sim://` port it also saves what the emulated laser did (the exposure
+`stream` is a thin call of the public API (`lasergen.connect(...).stream(job)`), which reaches
+the driver and the `sim://` scheme through their entry points, so the in-process emulator is
+just another port; with a `sim://` port it also saves what the emulated laser did (the exposure
 ledger) for `lasergen simulate`. On a terminal, keys p / r / a pause (feed hold), resume
 (cycle start) and abort; Ctrl-C aborts safely (feed hold, soft reset, laser off).
 """
@@ -14,6 +14,7 @@ import sys
 import threading
 import urllib.parse
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 
@@ -43,7 +44,7 @@ def _warn_unknown_material(url: str) -> None:
                  f"the glass model cannot predict this sample")
 
 
-def _keyboard(runner, stop: threading.Event):
+def _keyboard(rig, stop: threading.Event):
     """p: pause, r: resume, a: abort — read in cbreak mode until the run ends."""
     import select
     import termios
@@ -51,7 +52,7 @@ def _keyboard(runner, stop: threading.Event):
 
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
-    actions = {"p": runner.pause, "r": runner.resume_motion, "a": runner.abort}
+    actions = {"p": rig.pause, "r": rig.resume_motion, "a": rig.abort}
     try:
         tty.setcbreak(fd)
         while not stop.is_set():
@@ -79,14 +80,10 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
     \b
     On a terminal: p pause (feed hold), r resume (cycle start), a abort (hold, reset, laser off);
     Ctrl-C aborts the same way."""
-    from drivers.runner import JobRunner
-    from lasergen.machine import MachineProfile
+    import lasergen
 
     sim_name = None
     if port.startswith("sim:"):
-        import hardware_sim.urlhandler
-
-        hardware_sim.urlhandler.register()
         port, sim_name = _named_sim_url(port)
         _warn_unknown_material(port)
     if not Path(job).is_file():
@@ -96,22 +93,24 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
     if read_job(Path(job), machine if machine != "default" else None, check_sum=False).controller != "grbl":
         raise LasergenError("this runner streams GRBL jobs only; the Session runner streams other controllers")
     interactive = sys.stderr.isatty() and sys.stdin.isatty()
-    runner = JobRunner(job, port, MachineProfile.load(machine), journal_path=resume_journal or journal,
-                       show_bar=interactive if progress is None else progress)
+    journal_path = Path(resume_journal or journal or f"{job}.journal")
+    runner = SimpleNamespace(port=port, journal_path=journal_path)  # what the registry hooks record
     record = before_stream(job, registry_opt, registry_station)
     stop = threading.Event()
-    if interactive:
-        threading.Thread(target=_keyboard, args=(runner, stop), daemon=True).start()
-    try:
-        result = runner.run(resume=resume_journal is not None).to_dict()
-    except BaseException as exc:
-        after_stream(record, runner, error=exc)
-        raise
-    finally:
-        stop.set()
-        if sim_name is not None:
-            result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz", resume_journal is not None)
-    result.update(job=job, journal=str(runner.journal_path))
+    with lasergen.connect(port, machine) as rig:
+        if interactive:
+            threading.Thread(target=_keyboard, args=(rig, stop), daemon=True).start()
+        try:
+            result = dict(rig.stream(job, journal=journal_path, resume=resume_journal is not None,
+                                     progress_bar=interactive if progress is None else progress).figures)
+        except BaseException as exc:
+            after_stream(record, runner, error=exc)
+            raise
+        finally:
+            stop.set()
+            if sim_name is not None:
+                result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz", resume_journal is not None)
+    result.update(job=job, journal=str(journal_path))
     if sim_name is not None:
         result["ledger"] = result_ledger
     after_stream(record, runner, result)

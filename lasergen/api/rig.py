@@ -49,18 +49,20 @@ class Rig:
         self._session = session_opener()(prepare_port(url, self.machine), self.machine)
         self._scratch = None
 
-    def stream(self, job, on_progress=None, journal: str | Path | None = None, resume: bool = False) -> Run:
+    def stream(self, job, on_progress=None, journal: str | Path | None = None, resume: bool = False,
+               progress_bar: bool = False) -> Run:
         """Stream `job` (a Job or a job file's path) with flow control, proofs of execution and a
         journal; `on_progress(info)` gets acked/executed/total lines and eta_s. `resume` continues
-        the run the journal records, never exposing a mark twice. Any stop holds and gates the
-        beam off before it raises."""
+        the run the journal records, never exposing a mark twice; `progress_bar` draws one on
+        stderr. Any stop holds and gates the beam off before it raises."""
         from lasergen.api.job import Job
 
         if isinstance(job, Job):
             path = job.path if job.path is not None else self._save(job)
         else:
             path = Path(job)
-        figures = self._session.stream(str(path), on_progress, str(journal) if journal else None, resume)
+        figures = self._session.stream(str(path), on_progress, str(journal) if journal else None, resume,
+                                       progress_bar)
         return Run(figures["status"], figures["marks"], figures["exposed_now"], figures["blanked"],
                    figures["lines_sent"], figures["elapsed_s"], figures["journal"], figures)
 
