@@ -49,3 +49,17 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(_PUBLIC))
+
+
+class _Package(type(__import__("sys"))):
+    """The package's module type: importing the submodule `lasergen.machine` (the profile
+    module) must not rebind the public function `lasergen.machine` the import system would
+    overwrite with it (the submodule stays reachable as `sys.modules["lasergen.machine"]`)."""
+
+    def __setattr__(self, name, value):
+        if name in _PUBLIC and isinstance(value, type(self).__mro__[1]) and value.__name__ == f"{__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+__import__("sys").modules[__name__].__class__ = _Package
