@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 
-from lasergen import LasergenError
 
 
 class RunnerRig:
@@ -25,8 +24,6 @@ class RunnerRig:
                progress_bar: bool = False) -> dict:
         from drivers.runner import JobRunner
 
-        if self.machine.controller != "grbl":
-            raise LasergenError("this runner streams GRBL jobs only; the Session runner streams other controllers")
         runner = JobRunner(job_path, self.url, self.machine, journal_path=journal_path, progress=on_progress,
                            show_bar=progress_bar)
         with self._lock:

@@ -1,17 +1,24 @@
-"""What the emulated laser actually did, as rows of a Toolpath, in the order it happened.
+"""Beam history recorder: what an emulated controller's beam did, stamped by its own clock.
 
-The emulator only sees bytes, so this is built from executed motion, not from the job:
-  LINE   a G1 block executed (energy from its S through the machine's S->energy map, 0 = blank);
-         a block cut short by a hold, reset or alarm is recorded up to where it stopped
-  RAPID  a G0 block (laser mode gates the beam off)
-  DWELL  the beam on at rest: M3 with S > 0 in G1 mode while the machine stands still, e.g.
-         from `G1M3S..` through `G4P..` to `M5` (a dot), for as long as it really stayed on
-`pass_id` counts laser enables (M5 -> M3/M4), as the G-code reader does without pass markers.
-`ledger()` hands the rows to the sample model's `ExposureLedger.from_toolpath` when that
-module is present; the Toolpath itself is the seam (same columns as a planned job).
+Every emulator (GRBL, PI GCS, ...) reports each interval it executed through `segment` (or the
+GRBL-shaped adapters `move` / `dwell` / `hold`), with its clock's start and end times:
+  a move      start and end (x, y, z), trapezoidal velocity profile as its executor planned it,
+              beam on or off, and the power setting; a move cut short by a hold, reset or alarm
+              is recorded up to where it stopped, the profile truncated there;
+  a dwell     the beam on at rest (M3 with S > 0 in G1 mode while the machine stands still,
+              e.g. `G1M3S..` / `G4P..` / `M5`, a dot) for as long as it really stayed on;
+  a hold      the machine at rest with the beam gated off by a feed hold or pause, from the
+              hold to the resume (so the history shows it where it happened in time).
+The power setting S becomes pulse energy through the machine's S->energy map after the clamp
+the controller applies (GRBL: S is limited to $30, `s_max`) and the laser's own limit
+(`max_energy_uJ`); a clamped segment is flagged. `history()` is the `BeamHistory` the glass
+model reads; `toolpath()` keeps the executed path as Toolpath rows (marks and travel) for the
+stream tests that compare it with the job mark for mark.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
@@ -21,33 +28,103 @@ from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 MIN_DWELL_S = 1e-9  # rest intervals shorter than this are not exposures
 
 
+def speed_at(distance_mm: float, kinematics: tuple) -> float:
+    """Speed of a trapezoidal move (v_entry, v_peak, v_exit, accel, length) at `distance_mm`."""
+    v0, vp, v1, accel, length = kinematics
+    if accel <= 0:
+        return vp
+    up = np.sqrt(v0 * v0 + 2 * accel * distance_mm)
+    down = np.sqrt(max(v1 * v1 + 2 * accel * (length - distance_mm), 0.0))
+    return float(min(vp, up, down))
+
+
 class ExposureRecorder:
-    def __init__(self, machine: MachineProfile):
+    def __init__(self, machine: MachineProfile, s_max: Callable[[], float] | None = None):
         self.machine = machine
-        self.rows: list[tuple] = []
-        self.times_s: list[float] = []
+        self.s_max = s_max or (lambda: machine.settings_dict.get("s_max", float("inf")))  # no S word: no clamp
+        self.rows: list[tuple] = []        # executed toolpath rows
+        self.segments: list[tuple] = []    # beam history rows (ledger.COLUMNS order)
         self.pass_id = -1
 
+    # ---- what the emulators call ----
     def laser_enabled(self):
         self.pass_id += 1
 
-    def move(self, start, end, rapid: bool, feed_mm_s: float, power_s: float, t_s: float):
-        if start[0] == end[0] and start[1] == end[1]:
-            return
-        kind = RAPID if rapid else LINE
-        energy = 0.0 if rapid else float(self.machine.s_to_energy_uJ(power_s))
-        self.rows.append((kind, start[0], start[1], end[0], end[1], feed_mm_s, 0.0, energy, max(self.pass_id, 0)))
-        self.times_s.append(t_s)
+    def energy_of(self, power_s: float) -> tuple[float, bool]:
+        """Pulse energy delivered for S, and whether a limit clamped it."""
+        if power_s <= 0:
+            return 0.0, False
+        s = min(power_s, self.s_max())
+        energy = float(self.machine.s_to_energy_uJ(s))
+        delivered = min(energy, self.machine.max_energy_uJ)
+        return delivered, bool(s < power_s or delivered < energy)
 
-    def dwell(self, x_mm: float, y_mm: float, seconds: float, power_s: float, t_s: float):
+    def segment(self, t_start_s: float, t_end_s: float, start, end, beam_on: bool, energy_uJ: float,
+                kinematics: tuple | None = None, rep_rate_kHz: float | None = None, s_command: float = 0.0,
+                clamped: bool = False, hold: bool = False):
+        """One executed interval, any controller family. kinematics: (v_entry, v_peak, v_exit, accel)."""
+        duration = max(0.0, t_end_s - t_start_s)
+        start, end = tuple(start) + (0.0,) * (3 - len(start)), tuple(end) + (0.0,) * (3 - len(end))
+        length = float(np.sqrt(sum((end[i] - start[i]) ** 2 for i in range(3))))
+        if kinematics is None:
+            v = length / duration if duration > 0 else 0.0
+            kinematics = (v, v, v, 0.0)
+        on = bool(beam_on and energy_uJ > 0)
+        self.segments.append((t_start_s, duration, *start[:3], *end[:3], *kinematics, int(on),
+                              energy_uJ if on else 0.0, self.machine.rep_rate_kHz if rep_rate_kHz is None else rep_rate_kHz,
+                              s_command, int(clamped and on), int(hold)))
+
+    def move(self, start, end, rapid: bool, feed_mm_s: float, power_s: float, t_s: float,
+             t_end_s: float | None = None, kinematics: tuple | None = None):
+        """A block executed from t_s to t_end_s (GRBL: the interpreter already zeroes G0's power).
+        kinematics: (v_entry, v_peak, v_exit, accel, planned length) of the whole block."""
+        if tuple(start) == tuple(end):
+            return
+        energy, clamped = (0.0, False) if rapid else self.energy_of(power_s)
+        if start[0] != end[0] or start[1] != end[1]:
+            kind = RAPID if rapid else LINE
+            self.rows.append((kind, start[0], start[1], end[0], end[1], feed_mm_s, 0.0, energy, max(self.pass_id, 0)))
+        if t_end_s is None:
+            return
+        kin = None
+        if kinematics is not None:
+            v0, vp, v1, accel, length = kinematics
+            done = float(np.sqrt(sum((end[i] - start[i]) ** 2 for i in range(len(start)))))
+            if done < length - 1e-9 and accel > 0:  # cut short: the profile up to where it stopped
+                reached = min(vp, np.sqrt((2 * accel * length + v0 * v0 + v1 * v1) / 2))
+                vp, v1 = float(min(reached, np.sqrt(v0 * v0 + 2 * accel * done))), speed_at(done, kinematics)
+            kin = (v0, vp, v1, accel)
+        self.segment(t_s, t_end_s, start, end, energy > 0, energy, kin, s_command=0.0 if rapid else power_s,
+                     clamped=clamped)
+
+    def dwell(self, x_mm: float, y_mm: float, seconds: float, power_s: float, t_s: float, z_mm: float = 0.0):
         if seconds <= MIN_DWELL_S or power_s <= 0:
             return
-        energy = float(self.machine.s_to_energy_uJ(power_s))
+        energy, clamped = self.energy_of(power_s)
         self.rows.append((DWELL, x_mm, y_mm, x_mm, y_mm, 0.0, seconds, energy, max(self.pass_id, 0)))
-        self.times_s.append(t_s)
+        self.segment(t_s, t_s + seconds, (x_mm, y_mm, z_mm), (x_mm, y_mm, z_mm), True, energy, (0.0, 0.0, 0.0, 0.0),
+                     s_command=power_s, clamped=clamped)
 
+    def hold(self, position, t_s: float, t_end_s: float):
+        """The machine held at `position` with the beam gated off from t_s to t_end_s."""
+        if t_end_s > t_s:
+            self.segment(t_s, t_end_s, position, position, False, 0.0, (0.0, 0.0, 0.0, 0.0), hold=True)
+
+    # ---- what the glass model and the tests read ----
     def __len__(self) -> int:
         return len(self.rows)
+
+    def history(self):
+        from hardware_sim.ledger import COLUMNS, BeamHistory
+
+        if not self.segments:
+            return BeamHistory.empty()
+        cols = list(zip(*self.segments))
+        return BeamHistory(**{name: np.asarray(col, dtype=dtype) for (name, dtype), col in zip(COLUMNS.items(), cols)})
+
+    def ledger(self):
+        """The beam history (the name the device and CLI use)."""
+        return self.history()
 
     def toolpath(self) -> Toolpath:
         if not self.rows:
@@ -59,11 +136,3 @@ class ExposureRecorder:
     def marks(self) -> Toolpath:
         path = self.toolpath()
         return path.take(path.is_mark)
-
-    def ledger(self):
-        """The sample model's ExposureLedger of what was executed (the Toolpath if it is absent)."""
-        try:
-            from hardware_sim.ledger import ExposureLedger
-        except ImportError:
-            return self.toolpath()
-        return ExposureLedger.from_toolpath(self.toolpath(), self.machine)

@@ -20,13 +20,13 @@ from lasergen_cli.common import emit, json_option, main
 def materials(as_json):
     """List the built-in glasses (names for --material and for sim://?material=)."""
     from hardware_sim.glass.material import Material
+    from hardware_sim.glass.phase_model import red_peak_range_nm
 
     rows = []
     for name in Material.builtin():
         m = Material.load(name)
         rows.append({"name": m.name, "description": m.description,
-                     "green_peak_nm": m.chemistry["green_peak_nm"],
-                     "red_peak_nm": [m.chemistry["red_peak_start_nm"], m.chemistry["red_peak_end_nm"]]})
+                     "green_peak_nm": m.chemistry["green_peak_nm"], "red_peak_nm": red_peak_range_nm(m)})
     width = max(len(r["name"]) for r in rows)
     text = "\n".join(f"{r['name']:<{width}}  {r['description']}" for r in rows)
     emit({"materials": rows}, as_json, text)

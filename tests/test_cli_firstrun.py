@@ -52,7 +52,7 @@ def test_materials_lists_the_built_in_glasses():
     code, out = run("materials", "--json")
     assert code == 0
     names = [m["name"] for m in json.loads(out)["materials"]]
-    assert names == ["Br", "BrI", "I"]
+    assert names == ["Br", "BrI", "BrLi", "I"]
     code, out = run("materials")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == names
 

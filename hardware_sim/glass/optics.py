@@ -9,8 +9,12 @@ Views (a table, `VIEWS`; filters are configurable):
                 energy (PHYSICS B.7), so XYZ = I_green * L(green peak) + I_red * L(red peak),
                 where L(peak) = integral of line(lambda; peak, width) * filter(lambda) * cmf(lambda)
                 is tabulated once per view on a 0.25 nm grid of peaks and interpolated per pixel.
-  uv365_lp645   the same behind a long-pass filter (logistic edge, 645 nm, width a few nm);
+  uv365_lp645   the same behind a long-pass filter: a logistic edge at 645 nm a few nm wide over a
+                blocking floor (OD 3, the order of coloured-glass and interference long-passes;
+                assumed, configurable), so a bright green glow still leaks a little.
                 `Filter` also does band-pass (two edges).
+Line shapes are Gaussian in photon energy with the profile's widths (an assumption: the paper
+shows spectra but quotes no widths; see the material profiles for each width's source).
 Linear in intensity, so XYZ may be averaged (downsampled) before conversion to sRGB. Colours
 outside the sRGB gamut (514 nm is) are desaturated toward white until no channel is negative.
 """
@@ -37,13 +41,15 @@ class Filter:
     edge_nm: float = 645.0          # long-pass edge, or band-pass centre
     width_nm: float = 3.0           # edge width (logistic scale)
     band_nm: float = 40.0           # band-pass full width
+    floor: float = 1e-3             # transmission in the blocking band (OD 3)
 
     def transmission(self, lam_nm: np.ndarray) -> np.ndarray:
         rise = lambda edge: 1.0 / (1.0 + np.exp(-(lam_nm - edge) / self.width_nm))
         if self.kind == "longpass":
-            return rise(self.edge_nm)
+            return self.floor + (1.0 - self.floor) * rise(self.edge_nm)
         if self.kind == "bandpass":
-            return rise(self.edge_nm - self.band_nm / 2) * (1.0 - rise(self.edge_nm + self.band_nm / 2))
+            band = rise(self.edge_nm - self.band_nm / 2) * (1.0 - rise(self.edge_nm + self.band_nm / 2))
+            return self.floor + (1.0 - self.floor) * band
         raise ValueError(f"filter kind must be longpass or bandpass, got {self.kind!r}")
 
     def label(self) -> str:
@@ -146,8 +152,9 @@ def daylight_tables(material_daylight: dict, green_fwhm_meV: float) -> tuple[np.
 
 
 def daylight_xyz(maps: PhaseMaps, crystallized: np.ndarray, weights: tuple[float, float],
-                 material_daylight: dict, stokes_nm: tuple[float, float]) -> np.ndarray:
-    """Transmitted white light: T0 (1 - scatter X) (white - ln10 A sum_phase c_phase absorbed(edge))."""
+                 material_daylight: dict, stokes_nm: tuple[float, float], damaged: np.ndarray | None = None) -> np.ndarray:
+    """Transmitted white light: T0 (1 - scatter X) (white - ln10 A sum_phase c_phase absorbed(edge)),
+    and (1 - damage_scatter) where the glass is damaged."""
     white, absorbed = daylight_tables(material_daylight, maps.green_fwhm_meV)
     out = np.empty(crystallized.shape + (3,), np.float32)
     out[:] = (GLASS_TRANSMISSION * white).astype(np.float32)
@@ -158,6 +165,8 @@ def daylight_xyz(maps: PhaseMaps, crystallized: np.ndarray, weights: tuple[float
     red_loss = _table_lookup(absorbed, maps.red_peak_nm[lit] - stokes_nm[1])
     transmitted = white - k * (weights[0] * green_loss + weights[1] * red_loss) * x
     out[lit] = GLASS_TRANSMISSION * (1 - material_daylight["scatter"] * x) * transmitted
+    if damaged is not None and np.any(damaged):
+        out *= (1 - np.float32(material_daylight["damage_scatter"]) * damaged.astype(np.float32))[..., None]
     return out
 
 

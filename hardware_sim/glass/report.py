@@ -1,10 +1,12 @@
 """report.json: the numbers behind the renders, with warnings and labelled predictions.
 
 Keys (ARCHITECTURE.md contract): phases.{green,red}.{peak_nm,integrated,fwhm_nm},
-crystallized_area_um2, renders (view -> file). Also: conditions, grid, ledger statistics,
-per-layer statistics, feature sizes (dot diameter, line width), per-view contrasts, warnings
-(e.g. the paper's 200 uJ x 10 kHz = 2 W vs "500 mW"), `predictions` (each labelled: values the
-paper did not measure) and `extras` (lifetimes and crystal sizes quoted from the paper).
+crystallized_area_um2, renders (view -> file). Also: conditions, grid, beam-history statistics
+(`ledger`), per-depth-plane statistics (`planes`: written, rewritten, damaged areas), writing
+points (temperatures, heat accumulation, damage), feature sizes (dot diameter, line width),
+per-view contrasts, warnings (the paper's 200 uJ x 10 kHz = 2 W vs "500 mW", clamped power,
+damage, dissolution), `predictions` (each labelled: values the paper did not measure) and
+`extras` (lifetimes and crystal sizes quoted from the paper).
 Integrated intensities are sum(intensity) * pixel area in um^2: the same arbitrary units for
 every run, material and grid pitch. Every number's unit is named in its key (`_nm`, `_um2`,
 `_s`, ...) or in the report's `units` block (`UNITS`), which also gives signs and references.
@@ -21,12 +23,9 @@ import numpy as np
 from hardware_sim.glass.features import dot_diameters_um, line_widths_um
 from hardware_sim.glass.optics import PEAK_GRID_NM, line_shape
 from hardware_sim.glass.phase_model import HC_EV_NM
-from hardware_sim.glass.thermal import (
-    absorbed_power_W,
-    centre_temperature_K,
-    delivered_power_W,
-    incubation_s,
-)
+from hardware_sim.glass import thermal
+from hardware_sim.glass.material import KELVIN
+from hardware_sim.glass.thermal import absorbed_power_W, centre_temperature_K, delivered_power_W, incubation_s
 from lasergen.colour import D65_WHITE_XYZ, xyz_to_lab
 
 PREDICTION = "prediction: not measured in the paper"
@@ -148,30 +147,43 @@ def view_stats(sample, xyz_by_view: dict[str, np.ndarray]) -> dict:
     return out
 
 
-def layer_stats(prediction) -> list[dict]:
-    led, maps, area = prediction.ledger, prediction.maps, prediction.grid.pixel_area_um2
-    rows = []
-    for layer, lit in sorted(prediction.exposure.layer_lit.items()):
-        sel = led.layer == layer
-        red = maps.red[lit]
-        rows.append({
-            "layer": layer, "passes": int(np.unique(led.pass_id[sel]).size), "marks": int(sel.sum()),
-            "beam_on_s": float(led.duration_s[sel].sum()), "lit_area_um2": float(lit.sum() * area),
-            "mean_green": float(maps.green[lit].mean()) if lit.any() else 0.0,
-            "mean_red": float(red.mean()) if lit.any() else 0.0,
-            "red_peak_nm": float((red * maps.red_peak_nm[lit]).sum() / red.sum()) if red.sum() > 0 else None,
-        })
-    return rows
+def plane_stats(prediction) -> list[dict]:
+    """Per depth plane: areas written, rewritten (n_rw >= 0.5), erased and damaged."""
+    area, detect = prediction.grid.pixel_area_um2, prediction.material.kinetics["detect_fraction"]
+    return [{"depth_um": p.depth_um, "lit_area_um2": float((p.crystallized >= detect).sum() * area),
+             "rewritten_area_um2": float(((p.crystallized >= detect) & (p.rewrites >= 0.5)).sum() * area),
+             "erased_area_um2": float((p.erased >= 0.5).sum() * area),
+             "damaged_area_um2": float(p.damaged.sum() * area)} for p in prediction.exposure.planes]
 
 
 def writing_points(prediction) -> list[dict]:
-    led, mat = prediction.ledger, prediction.material
-    points = np.unique(np.stack([led.energy_uJ, led.rep_rate_kHz], axis=1), axis=0)
-    return [{"energy_uJ": float(e), "rep_rate_kHz": float(f),
-             "nominal_power_W": float(e * f * 1e-3), "delivered_power_W": float(delivered_power_W(mat, e, f)),
-             "absorbed_power_W": float(absorbed_power_W(mat, e, f)),
-             "centre_temperature_K": float(centre_temperature_K(mat, e, f)),
-             "incubation_s": float(incubation_s(mat, e, f))} for e, f in points]
+    """Each (energy, rep rate) the beam wrote with. Temperatures above the damage limit are not
+    physical (the glass is destroyed first): they are reported capped at it, with `damaged`."""
+    exp, mat = prediction.history.exposures(), prediction.material
+    points = np.unique(np.stack([exp.energy_uJ, exp.rep_rate_kHz], axis=1), axis=0)
+    limit = mat.thermal["damage_c"] + KELVIN
+    out = []
+    for e, f in points:
+        sel = (exp.energy_uJ == e) & (exp.rep_rate_kHz == f)
+        peak = float(thermal.peak_temperature_K(mat, e, f))
+        out.append({"energy_uJ": float(e), "rep_rate_kHz": float(f),
+                    "nominal_power_W": float(e * f * 1e-3), "delivered_power_W": float(delivered_power_W(mat, e, f)),
+                    "absorbed_power_W": float(absorbed_power_W(mat, e, f)),
+                    "centre_temperature_K": min(float(centre_temperature_K(mat, e, f)), limit),
+                    "pulse_peak_temperature_K": min(peak, limit), "damaged": peak >= limit,
+                    "heat_accumulation": float(thermal.accumulation(mat, f)),
+                    "pulse_diffusion_um": float(thermal.pulse_diffusion_um(mat, f)),
+                    "melt_radius_um": thermal.melt_radius_um(mat, e, f),
+                    "incubation_s": float(incubation_s(mat, e, f)),
+                    "clamped": bool(exp.clamped[sel].any()),
+                    "commanded_s_max": float(exp.s_command[sel].max())})
+    return out
+
+
+def as_written_red_nm(material) -> float:
+    from hardware_sim.glass.phase_model import red_gap_eV
+
+    return HC_EV_NM / float(red_gap_eV(material, material.chemistry["iodide_as_written"]))
 
 
 def warnings_for(prediction, points: list[dict]) -> list[str]:
@@ -188,12 +200,23 @@ def warnings_for(prediction, points: list[dict]) -> list[str]:
         if not np.isfinite(p["incubation_s"]):
             out.append(f"no crystallization at {p['energy_uJ']:g} uJ, {p['rep_rate_kHz']:g} kHz: the focus stays below "
                        f"the liquidus ({p['centre_temperature_K']:.0f} K)")
+        if p["clamped"]:
+            out.append(f"power clamped: S{p['commanded_s_max']:g} was commanded but the controller ($30) or the laser "
+                       f"delivers at most {p['energy_uJ']:g} uJ; simulated at the clamped energy")
+        if p["damaged"]:
+            out.append(f"damage: at {p['energy_uJ']:g} uJ, {p['rep_rate_kHz']:g} kHz each pulse heats the focus above "
+                       f"{mat.thermal['damage_c']:g} C (heat accumulation {p['heat_accumulation']:.2f}): the glass cracks or "
+                       f"forms voids there, predicted dark (no PL)")
+        elif p["centre_temperature_K"] > mat.thermal["dissolve_c"] + KELVIN:
+            out.append(f"over-exposure: at {p['energy_uJ']:g} uJ, {p['rep_rate_kHz']:g} kHz the centre "
+                       f"({p['centre_temperature_K']:.0f} K) is above the dissolution temperature: dots come out with a dark "
+                       f"core and a second pass there erases earlier dots")
     exp = prediction.exposure
     if exp.beam_on_s > 0 and exp.incubating_s / exp.beam_on_s > 0.5:
         out.append(f"{100 * exp.incubating_s / exp.beam_on_s:.0f} % of the beam time went into incubation "
                    f"(marks too short, too fast or too sparse to nucleate)")
     ht = prediction.treatment.heat_treat_c
-    red_start = mat.chemistry["red_peak_start_nm"]
+    red_start = as_written_red_nm(mat)
     if ht is not None and mat.chemistry["red_weight"] > 0 and red_start < 645:
         shifted = prediction.maps.red_peak_nm[prediction.lit & (exp.rewrites < 0.5)]
         if shifted.size and float(np.median(shifted)) > 640:
@@ -228,7 +251,8 @@ def build_report(prediction, renders: dict | None = None, view_stats_by_view: di
     grid, mat, t = prediction.grid, prediction.material, prediction.treatment
     lit = prediction.lit
     features = {"dot_diameter": dot_diameters_um(prediction.ledger, grid, lit),
-                "line_width": line_widths_um(prediction.ledger, grid, lit)}
+                "line_width": line_widths_um(prediction.ledger, grid, lit, crystallized=prediction.exposure.crystallized,
+                                             detect=mat.kinetics["detect_fraction"])}
     stats = view_stats_by_view
     points = writing_points(prediction)
     return {
@@ -241,7 +265,7 @@ def build_report(prediction, renders: dict | None = None, view_stats_by_view: di
         "phases": phase_summary(prediction),
         "crystallized_area_um2": float(lit.sum() * grid.pixel_area_um2),
         "max_crystallized_fraction": float(prediction.exposure.crystallized.max()),
-        "layers": layer_stats(prediction),
+        "planes": plane_stats(prediction),
         "features": features,
         "views": stats,
         "renders": dict(renders or {}),

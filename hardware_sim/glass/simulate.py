@@ -3,10 +3,12 @@
     prediction = simulate(toolpath_or_ledger_or_job, machine, "BrI", heat_treat_c=550)
     report = write_outputs(prediction, "sim/")    # daylight.png, uv365.png, uv365_lp645.png, report.json
 
-Pipeline: ExposureLedger (from the emulator, or built from a toolpath with GRBL's motion
-timing: identical rows either way) -> `exposure.expose` (residence, incubation, Arrhenius dose,
-Avrami) -> `phase_model.phases` (chemistry, heat treatment, measuring temperature) -> `optics`
-(XYZ per view) -> `render` (sRGB, orientation, scale bar) -> `report`.
+Pipeline: BeamHistory (recorded by the emulator while streaming, or by the same emulator run in
+batch over a job's G-code: `hardware_sim.batch`) -> `exposure.expose` (depth planes, pieces,
+causal nucleation, Arrhenius dose, dissolution, damage, Avrami) -> `phase_model.phases`
+(chemistry, heat treatment, measuring temperature; summed over depth planes) -> `optics` (XYZ
+per view) -> `render` (sRGB, orientation, scale bar) -> `report`. The glass model sees the beam
+history only: no G-code tokens, pass labels or planner output.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from hardware_sim.glass.exposure import Exposure, Grid, expose, margin_for
 from hardware_sim.glass.material import Material
 from hardware_sim.glass.phase_model import PhaseMaps, Treatment, phases
 from hardware_sim.glass.render import Rendered, block_mean, choose_scale, render_xyz, view_label
-from hardware_sim.ledger import ExposureLedger
+from hardware_sim.batch import history_of
+from hardware_sim.ledger import BeamHistory
 from lasergen import LasergenError
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import Toolpath
@@ -42,13 +45,17 @@ class Sample:
 
 @dataclass
 class Prediction:
-    ledger: ExposureLedger
+    history: BeamHistory
     machine: MachineProfile
     material: Material
     treatment: Treatment
     exposure: Exposure
     maps: PhaseMaps
     views: dict[str, optics.View] = field(default_factory=lambda: dict(optics.VIEWS))
+
+    @property
+    def ledger(self) -> BeamHistory:
+        return self.history
 
     @property
     def grid(self) -> Grid:
@@ -61,8 +68,7 @@ class Prediction:
     def remeasure(self, measure_c: float) -> "Prediction":
         """The same sample measured at another temperature (the sample itself is unchanged)."""
         treatment = replace(self.treatment, measure_c=measure_c)
-        maps = phases(self.exposure.crystallized, self.exposure.rewrites, self.material, treatment)
-        return replace(self, treatment=treatment, maps=maps)
+        return replace(self, treatment=treatment, maps=sample_phases(self.exposure, self.material, treatment))
 
     def sample_at(self, um_per_px: float | None = None) -> Sample:
         """The sample box-averaged to `um_per_px` (>= grid pitch). Intensities average exactly;
@@ -105,13 +111,23 @@ class Prediction:
                           self.views[view_name].background_linear_rgb, self.views[view_name])
 
 
-def to_ledger(source, machine: MachineProfile) -> ExposureLedger:
-    if isinstance(source, ExposureLedger):
-        return source
-    path = getattr(source, "toolpath", source)  # a parsed Job carries its executed toolpath
-    if isinstance(path, Toolpath):
-        return ExposureLedger.from_toolpath(path, machine)
-    raise LasergenError(f"cannot simulate a {type(source).__name__}: expected a Toolpath, ExposureLedger or Job")
+def sample_phases(exposure: Exposure, material: Material, treatment: Treatment) -> PhaseMaps:
+    """Phase maps of the sample as seen from above: the depth planes' emission adds up."""
+    planes = exposure.planes
+    each = [phases(p.crystallized, p.rewrites, material, treatment, p.rewritten_share()) for p in planes]
+    if len(planes) == 1:
+        return each[0]
+    red = sum(m.red for m in each)
+    weighted = sum(m.red * m.red_peak_nm for m in each)
+    peak = np.where(red > 0, weighted / np.where(red > 0, red, 1), each[0].red_peak_nm).astype(np.float32)
+    return replace(each[0], green=sum(m.green for m in each), red=red, red_peak_nm=peak)
+
+
+def to_history(source, machine: MachineProfile) -> BeamHistory:
+    """The beam history of a source: as recorded, or its G-code run in batch on the emulator."""
+    if isinstance(source, (BeamHistory, Toolpath, str)) or hasattr(source, "body"):
+        return history_of(source, machine)
+    raise LasergenError(f"cannot simulate a {type(source).__name__}: expected a beam history, G-code, Toolpath or Job")
 
 
 def simulate(source, machine: MachineProfile | None = None, material: str | Material = "BrI",
@@ -119,8 +135,9 @@ def simulate(source, machine: MachineProfile | None = None, material: str | Mate
              pitch_um: float = DEFAULT_PITCH_UM, margin_um: float | None = None,
              filter_edge_nm: float | None = None, filter_width_nm: float | None = None,
              bandpass_nm: float | None = None) -> Prediction:
-    """Predict the written sample. `source`: Toolpath (as executed), ExposureLedger or parsed Job."""
-    machine = machine or MachineProfile.load()
+    """Predict the written sample. `source`: a BeamHistory, or G-code text, a parsed Job or a Toolpath
+    (executed in batch on the emulated controller to get one)."""
+    machine = machine or getattr(source, "machine", None) or MachineProfile.load()
     material = Material.load(material)
     checks = ((pitch_um > 0, f"pitch must be > 0 um, got {pitch_um}"),
               (heat_treat_hours > 0, f"heat-treatment hours must be > 0, got {heat_treat_hours}"),
@@ -130,13 +147,14 @@ def simulate(source, machine: MachineProfile | None = None, material: str | Mate
     for ok, message in checks:
         if not ok:
             raise LasergenError(message)
-    ledger = to_ledger(source, machine).with_physical_passes()
-    if not len(ledger):
+    history = to_history(source, machine)
+    if not history.is_exposure.any():
         raise LasergenError("nothing to simulate: the job never turns the laser on")
-    extent_um = max(b - a for a, b in zip(ledger.bounds_mm()[:2], ledger.bounds_mm()[2:])) * 1000.0
-    margin = margin_um if margin_um is not None else max(margin_for(ledger, material, pitch_um),
+    bounds = history.bounds_mm()
+    extent_um = max(b - a for a, b in zip(bounds[:2], bounds[2:])) * 1000.0
+    margin = margin_um if margin_um is not None else max(margin_for(history, material, pitch_um),
                                                          0.08 * extent_um + 40.0)
-    grid = Grid.around(ledger.bounds_mm(), pitch_um, margin)
+    grid = Grid.around(bounds, pitch_um, margin)
     if grid.ny * grid.nx > MAX_PIXELS:
         raise LasergenError(f"the field needs {grid.ny} x {grid.nx} pixels at {pitch_um} um; "
                             f"use a coarser pitch (limit {MAX_PIXELS // 1_000_000} M pixels)")
@@ -144,10 +162,10 @@ def simulate(source, machine: MachineProfile | None = None, material: str | Mate
         views = optics.views(filter_edge_nm, filter_width_nm, bandpass_nm)
     except ValueError as exc:
         raise LasergenError(str(exc)) from None
-    exposure = expose(ledger, material, grid)
+    exposure = expose(history, material, grid)
     treatment = Treatment(heat_treat_c, heat_treat_hours, measure_c)
-    maps = phases(exposure.crystallized, exposure.rewrites, material, treatment)
-    return Prediction(ledger, machine, material, treatment, exposure, maps, views)
+    return Prediction(history, machine, material, treatment, exposure, sample_phases(exposure, material, treatment),
+                      views)
 
 
 def filtered_view_name(prediction: Prediction) -> str:
@@ -186,9 +204,9 @@ LEDGER_SUFFIX = ".ledger.npz"  # what `lasergen stream --port sim://` saves besi
 
 def simulate_job(job_path: str | Path, machine: str | MachineProfile | None = None, material: str | None = None,
                  check_sum: bool = True, **options) -> tuple[Prediction, dict]:
-    """Read a job file the way the controller would (G-code only) and simulate it; or simulate
-    an exposure ledger (`JOB.ledger.npz`, what the emulated laser did while streaming), taking
-    the promises and material from the job file beside it when there is one.
+    """Read a job file the way the controller would (its G-code, run on the emulated controller)
+    and simulate it; or simulate a beam history (`JOB.ledger.npz`, what the emulated laser did
+    while streaming), taking the promises and material from the job file beside it if there is one.
 
     The material is the one given, else the job manifest's, else BrI. Returns the prediction
     and the manifest (whose `promises` `verify` checks)."""
@@ -197,7 +215,7 @@ def simulate_job(job_path: str | Path, machine: str | MachineProfile | None = No
     machine = MachineProfile.load(machine) if isinstance(machine, str) else machine  # None: the job's own
     path = Path(job_path)
     if path.suffix == ".npz":
-        source, manifest = ExposureLedger.load(path), {}
+        source, manifest = BeamHistory.load(path), {}
         job_file = path.with_name(path.name[:-len(LEDGER_SUFFIX)]) if path.name.endswith(LEDGER_SUFFIX) else None
         if job_file is not None and job_file.is_file():
             with open(job_file) as f:

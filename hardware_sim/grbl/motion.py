@@ -10,8 +10,12 @@ Laser (laser mode $32=1, DISABLE_LASER_DURING_HOLD as in the default config.h):
   - during a block the beam fires at the block's S (the interpreter already zeroes G0);
   - at rest it keeps the level the last block or spindle command left: after a G1 S>0 block
     under M3 it stays on (constant-power mode), after G0, S0, M4 or M5 it is off;
-  - a feed hold gates it off; cycle start restores it.
-Every laser-on interval goes to the ExposureRecorder. A hold stops at once where the machine
+  - a feed hold gates it off; cycle start restores it;
+  - a firmware hang (`freeze`) stops the steppers where they are (the main loop no longer
+    prepares segments) but leaves the spindle PWM, i.e. the beam, at the level it had: a
+    beam-on block frozen mid-way keeps burning at rest until a reset.
+Every executed interval (moves, laser-on rests, holds) goes to the ExposureRecorder, stamped by
+this clock. A hold stops at once where the machine
 is (no deceleration distance is modelled); the unfinished part of the block is re-queued.
 """
 
@@ -39,6 +43,8 @@ class Block:
     power_s: float
     rest_power_s: float  # beam level left at rest when this block ends (M3 keeps S)
     jog: bool = False
+    alarm_after_mm: float | None = None  # fault injection: an alarm this far into the block
+    alarm_code: int = 1
 
 
 def _lerp(a, b, f):
@@ -59,6 +65,11 @@ class MotionExecutor:
         self.rest_power_s = 0.0
         self.rest_since_s = 0.0
         self.timer_end_s: float | None = None  # a dwell or homing in progress
+        self.frozen = False  # a firmware hang: the beam stays as it was
+        self.alarm_due_s: float | None = None  # an injected alarm during the current block
+        self.on_alarm = None  # the controller's alarm handler, called with the code
+        self.hold_since_s = 0.0
+        self.kinematics = None  # velocity profile of the current block, for the beam history
 
     # ---- queries ----
     @property
@@ -81,7 +92,7 @@ class MotionExecutor:
         if self.timer_end_s is not None:
             return self.timer_end_s
         if self.current is not None and not self.holding:
-            return self.t_end_s
+            return self.t_end_s if self.alarm_due_s is None else min(self.alarm_due_s, self.t_end_s)
         return None
 
     def position_at(self, t_s: float) -> tuple:
@@ -104,6 +115,10 @@ class MotionExecutor:
                 if self.timer_end_s > t_s:
                     break
                 self.now_s, self.timer_end_s = self.timer_end_s, None
+            elif self.current is not None and not self.holding and self.alarm_due_s is not None \
+                    and self.alarm_due_s <= min(t_s, self.t_end_s):
+                self.now_s, self.alarm_due_s = self.alarm_due_s, None
+                self.on_alarm(self.current.alarm_code)  # stops the motion here (abort)
             elif self.current is not None and not self.holding and self.t_end_s <= t_s:
                 self._finish_current()
             elif self.current is None and self.queue and not self.holding:
@@ -129,9 +144,9 @@ class MotionExecutor:
         self.rest_power_s = power_s
 
     def _flush_rest(self):
-        if self.rest_power_s > 0 and not self.holding and self.current is None:
-            x, y = self.position[0], self.position[1]
-            self.recorder.dwell(x, y, self.now_s - self.rest_since_s, self.rest_power_s, self.rest_since_s)
+        if self.rest_power_s > 0 and (not self.holding or self.frozen) and self.current is None:
+            x, y, z = self.position
+            self.recorder.dwell(x, y, self.now_s - self.rest_since_s, self.rest_power_s, self.rest_since_s, z)
         self.rest_since_s = self.now_s
 
     # ---- hold / abort ----
@@ -143,11 +158,13 @@ class MotionExecutor:
             block = self._cut_current(self.now_s)
             self.queue.appendleft(block)
         self.holding = True
+        self.hold_since_s = self.now_s
 
     def resume(self):
         if not self.holding:
             return
         self.holding = False
+        self.recorder.hold(self.position, self.hold_since_s, self.now_s)
         self.rest_since_s = self.now_s
         if self.current is None and self.queue and self.timer_end_s is None:
             self._start_next(self.now_s)
@@ -155,15 +172,29 @@ class MotionExecutor:
     def abort(self) -> bool:
         """Soft reset or alarm: stop now, flush the queue, beam off. True if it was moving."""
         moving = self.current is not None or (self.holding and bool(self.queue))
+        if self.holding and not self.frozen:  # a hang is no hold: its beam stayed on (a rest)
+            self.recorder.hold(self.position, self.hold_since_s, self.now_s)
         self._flush_rest()
         if self.current is not None:
             self._cut_current(self.now_s)
         self.queue.clear()
-        self.holding = False
-        self.timer_end_s = None
+        self.holding = self.frozen = False
+        self.timer_end_s = self.alarm_due_s = None
         self.rest_power_s = 0.0
         self.previous = None
         return moving
+
+    def freeze(self):
+        """The firmware hangs: motion stops here, the beam keeps its level (see above)."""
+        self._flush_rest()
+        if self.current is not None:
+            power = self.current.power_s
+            block = self._cut_current(self.now_s)
+            self.queue.appendleft(block)
+            self.rest_power_s = power
+        self.timer_end_s = None
+        self.holding = True  # nothing starts; `abort` (the reset) ends it
+        self.frozen = True
 
     def cancel_jog(self):
         if (self.current is not None and self.current.jog) or any(b.jog for b in self.queue):
@@ -179,11 +210,17 @@ class MotionExecutor:
         self.current = block
         self.t_start_s = t0
         self.t_end_s = t0 + self._duration(block)
+        self.alarm_due_s = None
+        if block.alarm_after_mm is not None and self.on_alarm is not None:
+            length = float(np.hypot(block.end[0] - block.start[0], block.end[1] - block.start[1]))
+            f = min(1.0, block.alarm_after_mm / length) if length > 0 else 0.0
+            self.alarm_due_s = t0 + f * (self.t_end_s - t0)  # `position_at` is linear in time
 
     def _finish_current(self):
         block = self.current
         self.now_s = self.t_end_s
-        self.recorder.move(block.start, block.end, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s)
+        self.recorder.move(block.start, block.end, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s,
+                           t_end_s=self.now_s, kinematics=self.kinematics)
         self.position = block.end
         self.previous, self.current = block, None
         self.rest_power_s = block.rest_power_s
@@ -195,7 +232,8 @@ class MotionExecutor:
         """Record the executed part of the current block; return the rest of it."""
         block = self.current
         here = self.position_at(t_s)
-        self.recorder.move(block.start, here, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s)
+        self.recorder.move(block.start, here, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s,
+                           t_end_s=t_s, kinematics=self.kinematics)
         self.position = here
         self.current = None
         self.previous = None
@@ -213,6 +251,9 @@ class MotionExecutor:
             speed_mm_s=[b.feed_mm_s for b in window], energy_uJ=[b.power_s for b in window])
         prof = profile(path, self.machine)
         duration = float(prof.duration_s[first])
+        length = float(np.hypot(block.end[0] - block.start[0], block.end[1] - block.start[1]))
+        self.kinematics = (float(prof.v_entry[first]), float(prof.v_peak[first]), float(prof.v_exit[first]),
+                           float(prof.accel[first]), length) if length > 0 and np.isfinite(duration) else None
         dz = abs(block.end[2] - block.start[2])
         if dz > 0 and duration == 0.0:  # Z-only move: the profile is XY; time it at the feed
             duration = dz / max(block.feed_mm_s if not block.rapid else 10.0, 1e-6)

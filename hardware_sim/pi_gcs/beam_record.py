@@ -74,7 +74,7 @@ class BeamRecorder:
             seg_end = min(b, t1)
             if seg_end > t:
                 p, q = ([move.position(i, tt, before[i]) for i in range(2)] for tt in (t, seg_end))
-                self.recorder.move(p, q, False, move.speed_mm_s(), power, t)
+                self.recorder.move(p, q, False, move.speed_mm_s(), power, t, t_end_s=seg_end)  # mean speed over the piece
                 t = seg_end
             rest = _after if t1 <= b else None
         if t < b:

@@ -50,10 +50,10 @@ def test_a_stop_from_the_progress_callback_leaves_a_resumable_journal(job, machi
         if info["executed"] > 20:
             raise KeyboardInterrupt
 
-    with pytest.raises(BaseException):
-        with lg.connect("sim://", machine) as rig:
+    with pytest.raises(LasergenError, match="beam off"):
+        with lg.connect("sim://?device=api-resume", machine) as rig:
             rig.stream(path, on_progress=stop_early, journal=journal)
-    with lg.connect("sim://", machine) as rig:
+    with lg.connect("sim://?device=api-resume", machine) as rig:
         run = rig.stream(path, journal=journal, resume=True)
     assert run.complete and run.exposed_now + run.blanked <= run.marks and run.exposed_now < run.marks
 

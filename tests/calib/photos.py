@@ -65,11 +65,13 @@ def truth_by_cell(prediction, manifest):
     """The simulator's own feature size per cell (hardware_sim.glass.features on the cell's layer)."""
     from hardware_sim.glass.features import dot_diameters_um, line_widths_um
 
-    led, lit = prediction.ledger, prediction.lit
-    index = {layer["name"]: layer["index"] for layer in manifest["layers"]}
+    led, lit = prediction.history.exposures(), prediction.lit
+    mx, my = 0.5 * (led.x0 + led.x1), 0.5 * (led.y0 + led.y1)
+    half = manifest["promises"]["cell_um"] / 2000.0
     out = {}
-    for cell in manifest["promises"]["cells"]:
-        sub = led.take(led.layer == index[cell["layer"]])
+    for cell in manifest["promises"]["cells"]:  # the beam history has no layers: a cell's exposures by place
+        cx, cy = cell["centre_mm"]
+        sub = led.take((np.abs(mx - cx) <= half) & (np.abs(my - cy) <= half))
         measure = dot_diameters_um if manifest["promises"]["mode"] == "dots" else line_widths_um
         out[cell["cell"]] = measure(sub, prediction.grid, lit).get("median_um")
     return out

@@ -23,14 +23,29 @@ def test_qr_job_through_sim_matches_job_mark_for_mark(qr_job, machine, device_na
     assert np.allclose(executed.x1, job.toolpath.x1) and np.allclose(executed.energy_uJ, job.toolpath.energy_uJ)
 
 
+def assert_histories_alike(streamed, dry, idle_lock_s):
+    """Two beam histories of one job: the same exposures in the same order, with the same
+    geometry, energy and rep rate; times relative to the first exposure. A stream through
+    `sim://` may let the planner run dry where the host polls status (fast-forward lets queued
+    motion finish on `?`), which stops the machine there: such a stop adds at most GRBL's idle
+    lock to the move that stopped, so durations agree within it and start times within the
+    stops accumulated before them."""
+    a, b = streamed.exposures(), dry.exposures()
+    assert len(a) == len(b) > 0
+    for name in ("x0", "y0", "z0", "x1", "y1", "z1", "energy_uJ", "rep_rate_kHz", "beam_on", "clamped"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    longer = np.abs(a.duration_s - b.duration_s)
+    assert np.all(longer <= idle_lock_s + 2e-3) and np.mean(longer > 1e-6) < 0.1
+    drift = np.abs((a.t_start_s - a.t_start_s[0]) - (b.t_start_s - b.t_start_s[0]))
+    assert drift.max() <= 0.01 * (b.t_end_s.max() - b.t_start_s[0]) + 2e-3
+
+
 def test_ledger_of_the_stream_equals_the_ledger_of_the_gcode(qr_job, machine, device_name):
-    from hardware_sim.ledger import COLUMNS, ExposureLedger
+    from hardware_sim.batch import history_of
 
     JobRunner(qr_job, f"sim://?device={device_name}", machine).run()
-    streamed = get_device(device_name).ledger()
-    direct = ExposureLedger.from_toolpath(read_job(qr_job, machine).toolpath, machine)
-    for name in COLUMNS:
-        assert np.allclose(getattr(streamed, name), getattr(direct, name)), name
+    assert_histories_alike(get_device(device_name).ledger(), history_of(read_job(qr_job, machine), machine),
+                           machine.stepper_idle_lock_ms / 1000.0)
 
 
 def test_dot_job_records_each_dwell_once(dots_job, machine, device_name):
@@ -110,17 +125,18 @@ def test_lost_controller_treats_the_window_as_done_and_never_exposes_twice(qr_jo
     counts, _ = exposure_counts(read_job(qr_job, machine).toolpath, get_device(device_name).executed_toolpath())
     assert max(counts) == 1
     missing = {i for i, c in enumerate(counts) if c == 0}
-    assert missing and missing <= set(result.uncertain)  # every gap is reported by mark number
+    assert result.uncertain  # what was in flight at the power loss cannot be proven: listed
+    assert missing <= set(result.uncertain)  # every gap is reported by mark number
 
 
 def test_streamed_dot_job_predicts_like_its_gcode(dots_job, machine, device_name):
-    """The emulator sees the laser switch on per dot, the job file names one pass per layer:
-    both must give the same sample."""
+    """The emulator sees the laser switch on per dot; the dry run executes the same G-code in
+    batch on the same emulated controller: same history, same sample."""
     from hardware_sim.glass.simulate import simulate
 
     JobRunner(dots_job, f"sim://?device={device_name}", machine).run()
     streamed = simulate(get_device(device_name).ledger(), machine, "BrI", pitch_um=4.0)
-    direct = simulate(read_job(dots_job, machine).toolpath, machine, "BrI", pitch_um=4.0)
-    assert streamed.ledger.stats()["passes"] == direct.ledger.stats()["passes"] == 1
+    direct = simulate(read_job(dots_job, machine), machine, "BrI", pitch_um=4.0)
+    assert streamed.history.stats()["dots"] == direct.history.stats()["dots"] == 7
     np.testing.assert_array_equal(streamed.exposure.crystallized, direct.exposure.crystallized)
     np.testing.assert_array_equal(streamed.maps.red_peak_nm, direct.maps.red_peak_nm)

@@ -74,10 +74,10 @@ def test_c06_line_rises_with_energy_and_default_line_is_bright_and_continuous():
     pl = [total_pl(r) for r in reports]
     assert np.all(np.diff(widths) > 0) and np.all(np.diff(pl) > 0), (widths, pl)
     pred, _ = run(line_path(0.4, 200, length_mm=1.0))
-    xs = np.linspace(5.0, 6.0, 201)
+    xs = np.linspace(5.02, 6.0, 197)                # past the nucleation lead-in (D18: the start lags)
     along = pixel_values(pred, pred.exposure.crystallized, xs, np.full_like(xs, 5.0))
-    assert along.min() >= 0.05                      # continuous: lit from end to end
-    assert np.mean(along[20:-20] > 0.5) == 1.0      # bright over the whole body of the line
+    assert along.min() >= 0.5                       # continuous and bright to its very end
+    assert np.mean(along > 0.9) == 1.0              # saturated over the whole body of the line
     assert 10 < widths[0] < 60
 
 

@@ -1,0 +1,59 @@
+"""The executor's batch path (`hardware_sim.grbl.batch`) gives the history the emulator records
+line by line: planned rasters, dots, two passes, clamped power, hand-written G-code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hardware_sim.batch import body_lines, history_of, run_grbl
+from hardware_sim.grbl.batch import batch_history
+from hardware_sim.ledger import COLUMNS
+from lasergen.pattern import Layer, Pattern
+from lasergen.planner import plan
+from lasergen.recipe import PRESETS
+from lasergen.sources.qr import make_qr, qr_mask
+
+from .sim_helpers import MACHINE, planned
+
+
+def assert_same(lines):
+    fast = batch_history(lines, MACHINE)
+    assert fast is not None, "not in the dialect"
+    slow = run_grbl(lines, MACHINE).recorder.history()
+    assert len(fast) == len(slow) > 0
+    for name in COLUMNS:
+        np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def emitted(path):
+    return body_lines(path, MACHINE)
+
+
+def test_planned_qr_raster():
+    assert_same(emitted(planned([qr_mask(make_qr("batch"), 2)])))
+
+
+def test_planned_dots_and_a_rewrite_pass():
+    mask = np.zeros((6, 7), bool)
+    mask[::2, ::3] = True
+    dots = plan(Pattern(20.0, [Layer(mask, "dots", "d")], (20.0, 20.0), dict(PRESETS)), MACHINE)
+    two = planned([mask | np.eye(6, 7, dtype=bool), np.eye(6, 7, dtype=bool)])
+    assert_same(emitted(dots))
+    assert_same(emitted(two))
+
+
+def test_hand_written_dialect_with_clamp_short_runs_and_reversals():
+    lines = ["G21G90G94", "M5", "M3S0", "G0X5Y5", "G1X5.2F24S200", "G1X5.25S0", "G1X5.3S1500", "G1X5.3Y5.1S200",
+             "G1X5Y5.1S0", "G0X6Y6", "G1X5.9Y6F300S300", "M5", "G0X6Y5", "G1F3000M3S250", "G4P0.7", "M5",
+             "G0X6.02Y5", "G1F3000M3S200", "G4P1.25", "M5", "M3S0", "G0X1Y1", "G1X1.001F24S200", "M5"]
+    assert_same(lines)
+    hist = batch_history(lines, MACHINE)
+    assert hist.clamped.sum() == 1 and hist.s_command.max() == 1500 and hist.is_dwell.sum() == 2
+
+
+def test_outside_the_dialect_runs_line_by_line():
+    assert batch_history(["G21G90", "G0 X5 Y5", "M3 S200", "G1 X6 F24", "M5"], MACHINE) is None
+    assert batch_history(["G0X500Y5"], MACHINE) is None           # beyond the soft limits: the alarm is reported
+    with pytest.raises(Exception, match="ALARM:2"):
+        history_of("G0X500Y5\n", MACHINE)
