@@ -10,7 +10,7 @@ from pathlib import Path
 
 import shapely
 from click.testing import CliRunner
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from lasergen_cli import main
