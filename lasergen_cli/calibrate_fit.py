@@ -17,7 +17,7 @@ from lasergen_cli.common import Number, emit, json_option, machine_option
 @click.option("--material", default="BrI", show_default=True, metavar="NAME|FILE.toml",
               help="The prior profile: the fit starts from it and keeps its values where the data say nothing.")
 @click.option("-o", "--out", required=True, help="Fitted material profile (TOML) to write.")
-@click.option("--plot", default=None, help="Residual plot (PNG): measured vs predicted size (um) and glow per cell.")
+@click.option("--plot", default=None, help="Residual plot (PNG): measured vs predicted size (um) and glow per cell; default: none.")
 @click.option("--line-um", type=Number("line_um"), default=150.0, show_default=True,
               help="Written line length of lines grids (um; the grid's --line-um, default 0.6 x 250 um cells).")
 @json_option
@@ -60,13 +60,13 @@ def fit_command(measured, material, out, plot, line_um, as_json):
 
 @calibrate.command("window")
 @click.argument("profile", metavar="PROFILE")
-@click.option("--line-width-um", type=Number("width_um"), default=None, help="Requested line width (um).")
-@click.option("--dot-um", type=Number("width_um"), default=None, help="Requested dot diameter (um).")
+@click.option("--line-width-um", type=Number("width_um"), default=None, help="Requested line width (um); give this or else --dot-um.")
+@click.option("--dot-um", type=Number("width_um"), default=None, help="Requested dot diameter (um); give this or else --line-width-um.")
 @click.option("--colour", type=click.Choice(["green", "red"]), default=None,
               help="Requested colour (the phase that emits more); default: what one pass writes. Red in Br&I glass "
                    "needs a rewrite (2 passes).")
 @click.option("--rep-rate-khz", type=Number("rep_rate_kHz"), default=None, help="Repetition rate (kHz; default the machine's).")
-@click.option("--plot", default=None, help="Window plot (PNG): predicted size over energy x speed (or dwell).")
+@click.option("--plot", default=None, help="Window plot (PNG): predicted size (um) over energy (uJ) x speed (mm/s) or dwell (s); default: none.")
 @machine_option
 @json_option
 def window_command(profile, line_width_um, dot_um, colour, rep_rate_khz, plot, machine, as_json):
