@@ -12,7 +12,12 @@ PI GCS (C-884): the same stripes planned for `pi-c884`, streamed by the PI sessi
 at a time (each group closed by ERR?, each move proven by #5 / ONT? / POS?), over the same
 paced link: commands/s (GCS lines the job sends), and the link's use in each direction. The
 link is request/answer, so its utilisation is bounded by the round trips, not by the bytes.
+--barrier-cost: the GRBL stream with and without the rule that a write unit turning the beam
+on waits until every earlier line is answered (`drivers.grbl.plan.units`), median of --repeat
+runs each: what the rule costs in lines/s and link use when the link is the limit, and in job
+time when motion is (a real-clock emulator, stripes written at --real-speed-mm-s).
 Usage: python benchmarks/stream_bench.py [--lines 50000] [--pi-rows 3000] [--baud 115200] [--backend both]
+       python benchmarks/stream_bench.py --barrier-cost [--lines 20000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -33,17 +38,18 @@ from lasergen.planner import plan
 from lasergen.recipe import PRESETS, Recipe
 
 
-def stripes(target_lines: int) -> Pattern:
+def stripes(target_lines: int, speed_mm_s: float | None = None) -> Pattern:
     """Stripes: each scan line alternates marks and gaps, so most lines are G1 moves."""
     cols = 120
     rows = max(1, target_lines // (cols + 3))
     mask = np.zeros((rows, cols), bool)
     mask[:, ::2] = True
-    return Pattern(20.0, [Layer(mask, "write", "stripes")], (5.0, 5.0), {**PRESETS, "write": Recipe()})
+    recipe = Recipe() if speed_mm_s is None else Recipe(speed_mm_s=speed_mm_s)
+    return Pattern(20.0, [Layer(mask, "write", "stripes")], (5.0, 5.0), {**PRESETS, "write": recipe})
 
 
-def raster_job(target_lines: int, machine: MachineProfile) -> str:
-    pattern = stripes(target_lines)
+def raster_job(target_lines: int, machine: MachineProfile, speed_mm_s: float | None = None) -> str:
+    pattern = stripes(target_lines, speed_mm_s)
     return render_job(pattern, plan(pattern, machine), machine)
 
 
@@ -84,14 +90,72 @@ def pi_bench(rows: int, baud: int):
           f"{100 * inn / elapsed / bound:.1f} % of {baud} baud")
 
 
+def grbl_stream(job: Path, baud: int, machine: MachineProfile, barriers: bool = True,
+                clock: str = "") -> tuple[int, int, float]:
+    """(lines, bytes, seconds) of one stream of the job to a paced sim:// controller."""
+    import drivers.grbl.plan as grbl_plan
+
+    units = grbl_plan.units
+
+    def without_barriers(table, plan, **kw):
+        for unit in units(table, plan, **kw):
+            unit.barrier = False
+            yield unit
+    grbl_plan.units = units if barriers else without_barriers
+    try:
+        runner = JobRunner(job, f"sim://?baud={baud}&device=bench-{barriers}-{time.monotonic_ns()}{clock}", machine)
+        table = runner.table
+        sent = np.flatnonzero(table.sendable)
+        n_bytes = int(sum(len(table.text(int(i))) + 1 for i in sent))
+        result = runner.run()
+    finally:
+        grbl_plan.units = units
+    return len(sent), n_bytes, result.elapsed_s
+
+
+def barrier_cost(lines: int, baud: int, repeat: int, real_lines: int, real_speed_mm_s: float):
+    """Link-bound (fast-forward emulator): lines/s and link use with and without the rule;
+    motion-bound (real clock): the job's time with and without it, at a given writing speed."""
+    import statistics
+
+    machine = MachineProfile.load()
+    bound_bps = baud / 10.0
+    with tempfile.TemporaryDirectory() as tmp:
+        job, real_job = Path(tmp) / "bench.gcode", Path(tmp) / "real.gcode"
+        job.write_text(raster_job(lines, machine))
+        real_job.write_text(raster_job(real_lines, machine, real_speed_mm_s))
+        rows = {}
+        for barriers in (False, True):
+            runs = [grbl_stream(job, baud, machine, barriers) for _ in range(repeat)]
+            n, n_bytes = runs[0][0], runs[0][1]
+            s = statistics.median(r[2] for r in runs)
+            real = statistics.median(grbl_stream(real_job, baud, machine, barriers, "&clock=real")[2]
+                                     for _ in range(repeat))
+            rows[barriers] = (n / s, 100.0 * n_bytes / s / bound_bps, real)
+            print(f"{'with' if barriers else 'without'} the barrier rule: {n} lines in {s:.1f} s: {n / s:.0f} lines/s, "
+                  f"{rows[barriers][1]:.1f} % of {baud} baud; real clock, {real_lines}-line stripes at "
+                  f"{real_speed_mm_s:g} mm/s: {real:.2f} s (medians of {repeat})", flush=True)
+    cost = 100.0 * (1 - rows[True][0] / rows[False][0])
+    print(f"cost of the rule: {cost:.1f} % of lines/s ({rows[False][1] - rows[True][1]:.1f} points of link "
+          f"utilisation) when the link is the limit; {100.0 * (rows[True][2] / rows[False][2] - 1):+.1f} % job time "
+          f"when motion is")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=50_000)
     parser.add_argument("--baud", type=int, default=115_200)
     parser.add_argument("--pi-rows", type=int, default=3000, help="PI job size (lines of the stripes pattern)")
     parser.add_argument("--backend", choices=["grbl", "pi", "both"], default="both")
+    parser.add_argument("--barrier-cost", action="store_true", help="GRBL with and without the barrier rule")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--real-lines", type=int, default=1000, help="--barrier-cost: lines of the real-clock job")
+    parser.add_argument("--real-speed-mm-s", type=float, default=2.0, help="--barrier-cost: its writing speed")
     args = parser.parse_args()
     hardware_sim.urlhandler.register()
+    if args.barrier_cost:
+        barrier_cost(args.lines, args.baud, args.repeat, args.real_lines, args.real_speed_mm_s)
+        return
     pattern = stripes(args.pi_rows)
     print(f"predicted time of the same {args.pi_rows}-line stripes: GRBL "
           f"{predicted_s(pattern, MachineProfile.load('grbl-default')):.1f} s, "
@@ -105,8 +169,9 @@ def main():
         job = Path(tmp) / "bench.gcode"
         job.write_text(raster_job(args.lines, machine))
         runner = JobRunner(job, f"sim://?baud={args.baud}", machine)
-        sent = [i for i, text in enumerate(runner.lines.text) if text]
-        n_bytes = sum(len(runner.lines.text[i]) + 1 for i in sent)
+        table = runner.table
+        sent = [i for i in range(table.n_commands) if table.sendable[i]]
+        n_bytes = sum(len(table.text(i)) + 1 for i in sent)
         t0 = time.monotonic()
         result = runner.run()
         elapsed = time.monotonic() - t0

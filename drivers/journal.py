@@ -1,30 +1,38 @@
-"""The job journal: an append-only record that lets `--resume` expose every mark exactly once.
+"""The job journal: an append-only, write-ahead record that lets `--resume` expose every mark once.
 
-What GRBL's answers guarantee: `ok` = the line was parsed and its blocks queued in the
-planner, NOT executed; a status report proves execution only as `drivers.grbl.tracker` explains
-(the `ok` of a synchronising line, an Idle report, or the Bf: planner count minus the
-stepper's segment lag). The journal therefore keeps two frontiers per session, both as job
-file line numbers (0-based), written and flushed as the answers arrive:
-    {"a": L}   acknowledged through line L (queued, maybe not run)
-    {"x": L}   proven executed through line L
-and, when a session stops, what the stop revealed:
-    {"rejected": L, "code": N}            line L was refused (error:N): it did not run
-    {"reconciled": L, "partial": M|null}  the stopped controller's position says it finished
-                                          line L (and cut mark M in the middle)
-    {"end": "complete"|"halted", "reason": "..."}
-A session starts with {"session": k, "port": URL, "first_line": L}; the file starts with the
-job's identity (body checksum, mark count), so a journal is never applied to another job.
-Each session's send list is recomputed from the journal (it is a pure function of the
-marks done before it), so the journal never stores it.
-
-The residual window: when a session ends without a reconciliation (power loss of the
-controller, a crash of this program while the controller was reset), the lines between the
-last proven one and the last one that could have reached the controller (acknowledged, plus
-what fits in the 127-byte RX window after it) may or may not have run, or may have been cut
-mid-mark. Those marks are treated as DONE and reported by number: a second exposure changes
-a spot's colour, so a gap (which the report names, and which a rewrite job can fill) is the
-lesser harm. With fsync every FSYNC_S the journal itself may lag a power loss of this
-computer by that much; the same rule covers it (the window is derived from the last `a`).
+One journal per job per device: `JOB.<device key>.journal` (`journal_path`), the key from
+what the controller reports about itself (`DeviceIdentity.key`), so a dry run on an emulator
+never blocks the real run, and a journal is never resumed on another controller unless the
+user says so. Records are JSON lines; positions in a session are seqs of that session's
+send plan, which is a pure function of the marks done before it, so the journal never
+stores the plan (`drivers.resume.replay` rebuilds it):
+    {"format": ..., "version": 2, "job": ..., "body_sha256": ..., "commands": N}
+    {"session": k, "port": URL, "device": {...}, "first_command": L, "n_sent": N, "t": ...}
+    {"w": S}        commands through seq S are about to be written (BEFORE the bytes leave)
+    {"x": S}        commands through seq S are proven executed
+    {"refused": S, "code": N}                 seq S was refused: it did not run
+    {"stop": {"position": [x, y] | null, "reached": bool, "kind": ...}}
+                                              what the stop path found (position null: unknown;
+                                              reached false: it could not talk to the controller)
+    {"settled": [x, y] | null}                what the controller reported before the next
+                                              session reset it (for a session without a stop)
+    {"end": "complete" | "halted", "reason": "..."}
+Durability: every record is flushed to the operating system before the runner goes on (so a
+killed sender, SIGKILL included, leaves every `w` it acted on), and fsynced at the points that
+matter: the header with the first session, every stop, settle and end record, and at most
+FSYNC_S after any other. A torn last line (a crash mid-write) is ignored.
+The power-loss window: a host that loses power (the operating system's cache is lost, not just
+the process) may lose the records of its last FSYNC_S. Lost `x` records only make the marks
+they proved uncertain (listed, never rewritten). Lost `w` records are worse: the controller
+received those lines and runs them on its own, but the journal no longer says they were
+written, so the resume's settle step compares the controller's position with the lines it
+knows of only; a position past them fits none ("unknown"), and the marks of the lost writes,
+which lie after the last known `w`, are planned again: they can be exposed twice. Every mark
+is a barrier write (`drivers.grbl.plan.units`), so closing the window means an fsync per
+mark before its bytes leave (milliseconds each on a laptop's disk, a second of a 1,000-mark
+job or far more on slow storage), which this journal does not pay: keep the host on a UPS,
+or check the marks written in the last FSYNC_S before a power cut by eye. The journal is created only once the controller has
+accepted the connection, so a refused connection leaves nothing that demands `--resume`.
 """
 
 from __future__ import annotations
@@ -35,48 +43,71 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from drivers.grbl.job_lines import JobLines
-from drivers.resume import plan_send
 from lasergen import LasergenError
 
 FORMAT = "lasergen-journal"
+VERSION = 2
 FSYNC_S = 0.5
-RX_WINDOW_BYTES = 127
+X_EVERY_S = 0.02  # proofs are journaled at most this often (a lag only adds uncertain marks)
 
 
 @dataclass
-class Session:
-    first_line: int
+class SessionRecord:
+    first_command: int = 0
+    n_sent: int = 0
     port: str = ""
-    acked: int = -1
+    device: dict = field(default_factory=dict)
+    written: int = -1
     executed: int = -1
-    rejected: set = field(default_factory=set)
-    reconciled: int | None = None
-    partial_mark: int | None = None
+    refused: int | None = None
+    code: int | None = None
+    stop: dict | None = None
+    settled: list | None = None
+    observed: bool = False  # a settle record exists (it may say: nothing to learn)
     end: str | None = None
     reason: str = ""
 
+    @property
+    def needs_settling(self) -> bool:
+        """Ended without the stop path reaching the controller: ask it before any reset."""
+        return self.end != "complete" and not self.observed and not (self.stop and self.stop.get("reached"))
+
 
 @dataclass
-class ResumeState:
-    done: np.ndarray  # per mark: exposed (or treated as exposed)
-    uncertain: list[int]  # marks in a window nobody could prove either way
-    partial: list[int]  # marks cut in the middle by a stop
-    sessions: list[Session]
+class Journal:
+    path: Path
+    header: dict
+    sessions: list
 
     @property
-    def complete(self) -> bool:
-        return bool(self.done.all())
+    def finished(self) -> bool:
+        return bool(self.sessions) and self.sessions[-1].end == "complete"
+
+    @property
+    def device(self) -> dict:
+        """The device of its last session (a journal belongs to the device it last ran on)."""
+        return self.sessions[-1].device if self.sessions else self.header.get("device", {})
+
+
+def journal_path(job_path, device_key: str) -> Path:
+    return Path(f"{job_path}.{device_key}.journal")
+
+
+def job_journals(job_path) -> list[Path]:
+    job = Path(job_path)
+    return sorted(p for p in job.parent.glob(f"{job.name}.*.journal") if p.is_file())
 
 
 class JournalWriter:
     def __init__(self, path: str | Path, header: dict | None = None):
         self.path = Path(path)
-        self.file = open(self.path, "a", encoding="utf-8")
+        if header is None:
+            _drop_torn_tail(self.path)
+        self.file = open(self.path, "w" if header is not None else "a", encoding="utf-8")
         self._last_sync = time.monotonic()
-        self.acked = self.executed = -1
+        self._last_x = 0.0
+        self.executed = -1
+        self._x_pending = False
         if header is not None:
             self.write(header)
 
@@ -87,30 +118,49 @@ class JournalWriter:
             os.fsync(self.file.fileno())
             self._last_sync = time.monotonic()
 
-    def ack(self, line: int):
-        if line > self.acked:
-            self.acked = line
-            self.write({"a": line})
+    def written(self, seq: int):
+        self.write({"w": int(seq)})
 
-    def executed_through(self, line: int):
-        if line > self.executed:
-            self.executed = line
-            self.write({"x": line})
+    def executed_through(self, seq: int, force: bool = False):
+        if seq > self.executed:
+            self.executed = seq
+            self._x_pending = True
+        now = time.monotonic()
+        if self._x_pending and (force or now - self._last_x >= X_EVERY_S):
+            self.write({"x": int(self.executed)})
+            self._last_x, self._x_pending = now, False
 
     def close(self):
-        os.fsync(self.file.fileno())
-        self.file.close()
+        try:
+            self.executed_through(self.executed, force=True)
+            self.file.flush()
+            os.fsync(self.file.fileno())
+        finally:
+            self.file.close()
 
 
-def header(job_sha256: str, job_path: str, n_marks: int) -> dict:
-    return {"format": FORMAT, "version": 1, "job": job_path, "body_sha256": job_sha256, "marks": n_marks}
+def _drop_torn_tail(path: Path):
+    """Cut a last line the crash left without its newline, so appending cannot glue to it."""
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
 
 
-def read_sessions(path: str | Path, job_sha256: str, n_marks: int) -> list[Session]:
+def header(job_sha256: str, job_path: str, n_commands: int) -> dict:
+    """The first record: which job (its body's checksum identifies it; the mark count is not
+    needed, and a lazily prepared job does not know it before the first byte)."""
+    return {"format": FORMAT, "version": VERSION, "job": str(job_path), "body_sha256": job_sha256,
+            "commands": int(n_commands)}
+
+
+def _records(path: Path) -> list[dict]:
     try:
-        lines = Path(path).read_text().splitlines()
+        lines = path.read_text().splitlines()
     except OSError as exc:
         raise LasergenError(f"cannot read journal {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise LasergenError(f"{path} is not a lasergen journal") from None
     records = []
     for number, text in enumerate(lines, 1):
         try:
@@ -119,70 +169,41 @@ def read_sessions(path: str | Path, job_sha256: str, n_marks: int) -> list[Sessi
             if number == len(lines):
                 break  # a torn last line (crash mid-write): everything before it stands
             raise LasergenError(f"journal {path}, line {number}: not JSON") from None
-    if not records or records[0].get("format") != FORMAT:
+    if not records or not isinstance(records[0], dict) or records[0].get("format") != FORMAT:
         raise LasergenError(f"{path} is not a lasergen journal")
-    if records[0].get("body_sha256") != job_sha256 or records[0].get("marks") != n_marks:
-        raise LasergenError(f"journal {path} belongs to another job ({records[0].get('job')})")
-    sessions: list[Session] = []
+    if records[0].get("version") != VERSION:
+        raise LasergenError(f"journal {path} has format version {records[0].get('version')}; this lasergen "
+                            f"reads version {VERSION} (finish that run with the lasergen that started it)")
+    return records
+
+
+APPLY = {
+    "w": lambda s, r: setattr(s, "written", max(s.written, int(r["w"]))),
+    "x": lambda s, r: setattr(s, "executed", max(s.executed, int(r["x"]))),
+    "refused": lambda s, r: (setattr(s, "refused", int(r["refused"])), setattr(s, "code", r.get("code"))),
+    "stop": lambda s, r: setattr(s, "stop", r["stop"]),
+    "settled": lambda s, r: (setattr(s, "settled", r["settled"]), setattr(s, "observed", True)),
+    "end": lambda s, r: (setattr(s, "end", r["end"]), setattr(s, "reason", r.get("reason", ""))),
+}
+
+
+def read_journal(path: str | Path) -> Journal:
+    path = Path(path)
+    records = _records(path)
+    sessions: list[SessionRecord] = []
     for rec in records[1:]:
         if "session" in rec:
-            sessions.append(Session(first_line=rec.get("first_line", 0), port=rec.get("port", "")))
+            sessions.append(SessionRecord(int(rec.get("first_command", 0)), int(rec.get("n_sent", 0)),
+                                          rec.get("port", ""), rec.get("device", {})))
         elif sessions:
-            apply_record(sessions[-1], rec)
-    return sessions
+            for key, apply in APPLY.items():
+                if key in rec:
+                    apply(sessions[-1], rec)
+                    break
+    return Journal(path, records[0], sessions)
 
 
-def apply_record(s: Session, rec: dict):
-    if "a" in rec:
-        s.acked = max(s.acked, rec["a"])
-    elif "x" in rec:
-        s.executed = max(s.executed, rec["x"])
-    elif "rejected" in rec:
-        s.rejected.add(rec["rejected"])
-    elif "reconciled" in rec:
-        s.reconciled, s.partial_mark = rec["reconciled"], rec.get("partial")
-    elif "end" in rec:
-        s.end, s.reason = rec["end"], rec.get("reason", "")
-
-
-def window_end(jl: JobLines, sent: list[int], acked_line: int) -> int:
-    """Last job line that could have reached the controller: acked + what fits the RX window."""
-    after = [i for i in sent if i > acked_line]
-    used, last = 0, acked_line
-    for i in after:
-        used += len(jl.text[i]) + 1
-        if used > RX_WINDOW_BYTES:
-            break
-        last = i
-    return last
-
-
-def resume_state(jl: JobLines, sessions: list[Session]) -> ResumeState:
-    """Replay the sessions: which marks are exposed, uncertain or cut."""
-    done = np.zeros(jl.n_marks, bool)
-    uncertain, partial = [], []
-    for s in sessions:
-        plan = plan_send(jl, done)
-        if plan is None:
-            break
-        sent = [i for i in plan.lines if i >= 0]
-        through = s.reconciled if s.reconciled is not None else s.executed
-        if s.end == "complete":
-            through = sent[-1] if sent else through
-        for i in sent:
-            if i > through:
-                break
-            m = jl.mark_of_line[i]
-            if m >= 0 and i == jl.mark_line[m] and i not in s.rejected:
-                done[m] = True
-        if s.partial_mark is not None and not done[s.partial_mark]:
-            done[s.partial_mark] = True
-            partial.append(int(s.partial_mark))
-        if s.reconciled is None and s.end != "complete":
-            last = window_end(jl, sent, max(s.acked, through))
-            for i in sent:
-                m = jl.mark_of_line[i]
-                if through < i <= last and m >= 0 and not done[m] and i not in s.rejected:
-                    done[m] = True
-                    uncertain.append(int(m))
-    return ResumeState(done, uncertain, partial, sessions)
+def check_job(journal: Journal, job_sha256: str):
+    h = journal.header
+    if h.get("body_sha256") != job_sha256:
+        raise LasergenError(f"journal {journal.path} belongs to another job ({h.get('job')})")

@@ -1,148 +1,134 @@
-"""Which lines to send, fresh or resumed, and what a stopped controller's position proves.
+"""Exactly once: which marks a stopped session exposed, from its proofs and the machine's position.
 
-Resume (never expose a mark twice, never skip one that was not exposed):
-  - start at a mark boundary: the G0 that begins the scan line (or dot) holding the first
-    mark not yet exposed, never inside a pass's beam-on stretch;
-  - re-establish modal state first: `G21G90G94`, `M5`, then `M3S0` when the start lies inside
-    a raster pass (the emitter brackets passes with M3S0 ... M5); position comes from the
-    first resumed line, a self-contained `G0X..Y..` (absolute, laser gated off in G0);
-  - every later mark already exposed is sent blank: its G1 line with `S0` (same path and
-    speed, beam off), a dot without its `G1M3S`/`G4` lines.
-Reconciliation: a controller that stopped (Idle, Hold or Alarm, not moving) sits exactly at
-the end of the last line it executed (each job line is an absolute move), or on the line it
-was executing when a hold/reset cut it. Given the lines that may have run since the last
-proven one, the reported machine position picks the last one it finished; a mark cut in
-the middle is "partial".
+Written once for every controller family, in the terms of `drivers.session`: a session sent
+a plan (seqs 0..n-1, each standing for a job command); its journal says through which seq
+commands were written (w), proven executed (x), which seq was refused, and where the halted
+machine stood (P, or unknown). Commands run in order, so:
+  - everything through x ran; nothing after w ran; a refused command did not run;
+  - a known position P settles (x, w]: P at the end of moving command e means everything
+    through e ran and no later moving command started; the non-moving commands right after e
+    (a dot's beam-on, dwell and beam-off) may or may not have run; P strictly inside moving
+    command c means c was cut. Positions are compared within the controller's reporting
+    resolution (`JobTable.position_tol_mm`), so any position strictly inside a mark is a cut.
+    When P fits several commands (a path that passes one point twice), everything between
+    the first and the last fit is undecided; when it fits none, it is unknown;
+  - unknown P: all of (x, w] is undecided.
+A mark (commands first..last) is then: done when its last command ran; NOT started when its
+first command was refused (the beam never came on) or lies after what could have run;
+"partial" when its first command ran (or its line was cut) but its last is not proven or was
+refused (a dot whose `G4` was refused: its beam came on and went off again at once);
+"uncertain" when its first command is undecided. Partial and uncertain marks are treated as
+done and listed by number: a second exposure changes a spot's colour, a listed gap can be
+rewritten on purpose.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from drivers.grbl.job_lines import NO_MARK, JobLines
-from drivers.grbl.streaming import Item
-
-PREAMBLE = ["G21G90G94", "M5"]
-RASTER_ON = "M3S0"
-S_WORD = re.compile(r"S[-+]?(?:\d+\.?\d*|\.\d+)")
-POSITION_TOL_MM = 0.003  # GRBL prints 3 decimals; step quantisation is finer on this stage
+from drivers.journal import SessionRecord
+from drivers.session import JobTable
+from lasergen import LasergenError
 
 
 @dataclass
-class SendPlan:
-    lines: list[int]  # per sent line: its job line index, or -1 for preamble lines
-    texts: list[str]
-    first_line: int
-    blanked: list[int] = field(default_factory=list)  # marks sent blank (already exposed)
+class ResumeState:
+    done: np.ndarray  # per mark: exposed (or treated as exposed)
+    uncertain: list  # marks nobody could prove either way
+    partial: list  # marks cut in the middle by a stop
+    skipped: int = 0  # marks done before the last replayed session (sent blank or not at all)
 
-    def items(self, jl: JobLines, seq0: int = 0, max_bytes: int = 120) -> list[Item]:
-        """Write units: single lines, except that a line leaving the beam on goes in one write
-        with the lines that turn it off again: a dot's beam-on..M5, a raster mark with the S0
-        move after it. Under M3, GRBL keeps the beam at the last block's power when its planner
-        runs dry (stepper.c), so a beam-on line must never be the last one a stalled sender or
-        a lost link leaves queued. A unit stays within `max_bytes` (the RX window)."""
-        out, i, n = [], 0, len(self.lines)
-        while i < n:
-            j = i + 1
-            line = self.lines[i]
-            if line >= 0 and jl.mark_of_line[line] != NO_MARK and jl.mark_first_line[jl.mark_of_line[line]] == line \
-                    and jl.mark_line[jl.mark_of_line[line]] != line:
-                end = jl.mark_line[jl.mark_of_line[line]] + 1  # through the M5 after the G4
-                while j < n and 0 <= self.lines[j] <= end:
-                    j += 1
-            size = sum(len(self.texts[k]) + 1 for k in range(i, j))
-            while j < n and self._beam_on(jl, j - 1) and size + len(self.texts[j]) + 1 <= max_bytes:
-                size += len(self.texts[j]) + 1
-                j += 1
-            data = [self.texts[k].encode() + b"\n" for k in range(i, j)]
-            out.append(Item(list(range(seq0 + i, seq0 + j)), b"".join(data), [len(d) for d in data]))
-            i = j
-        return out
-
-    def _beam_on(self, jl: JobLines, k: int) -> bool:
-        """Does sent line k leave the beam firing: a raster mark sent with a non-zero S?"""
-        line = self.lines[k]
-        if line < 0 or jl.mark_of_line[line] == NO_MARK or jl.mark_line[jl.mark_of_line[line]] != line:
-            return False
-        found = S_WORD.search(self.texts[k])
-        return found is not None and float(found.group()[1:]) > 0 and not self.texts[k].startswith("G4")
+    @property
+    def complete(self) -> bool:
+        return bool(self.done.all())
 
 
-def resume_start(jl: JobLines, mark: int) -> int:
-    """The line to restart from so `mark` is written at speed: the G0 that begins its scan
-    line (or dot), searching back no further than the start of its pass. A G0 inside a scan
-    line (`G0X..`, a gap crossed by a collinear rapid) keeps the modal Y and has no run-up after
-    it: it is no restart point."""
-    line = int(jl.mark_first_line[mark])
-    j = line
-    while j >= 0:
-        if jl.rapid[j] and "Y" in jl.text[j]:
-            return j
-        if j == 0 or jl.text[j - 1] == RASTER_ON or (jl.blocks[j] and not jl.laser_on_before[j]):
-            break
-        j -= 1
-    return line
-
-
-def plan_send(jl: JobLines, done: np.ndarray) -> SendPlan | None:
-    """Lines to send so that every mark not `done` is exposed once; None if nothing is left."""
-    remaining = np.flatnonzero(~done)
-    if remaining.size == 0:
-        return None
-    fresh = not done.any()
-    start = 0 if fresh else resume_start(jl, int(remaining[0]))
-    lines, texts = [], []
-    if not fresh:
-        for text in PREAMBLE + ([RASTER_ON] if jl.laser_on_before[start] else []):
-            lines.append(-1)
-            texts.append(text)
-        if not jl.rapid[start]:
-            x, y = jl.start_mm[start]
-            lines.append(-1)
-            texts.append(f"G0X{x:.4f}Y{y:.4f}")
-    blanked = []
-    for i in range(start, len(jl)):
-        text = jl.text[i]
-        if not text:
-            continue
-        mark = jl.mark_of_line[i]
-        if mark != NO_MARK and done[mark]:
-            if jl.mark_first_line[mark] != jl.mark_line[mark]:
-                continue  # an exposed dot: drop its beam-on and dwell lines
-            text = S_WORD.sub("S0", text)
-            if i == jl.mark_line[mark]:
-                blanked.append(int(mark))
-        lines.append(i)
-        texts.append(text)
-    return SendPlan(lines, texts, start, blanked)
-
-
-@dataclass
-class Reconciled:
-    executed_through: int  # index into the candidate list: last line finished (-1: none)
-    partial_line: int | None  # job line cut in the middle, if any
-
-
-def reconcile(jl: JobLines, candidates: list[int], position_mm, tol_mm: float = POSITION_TOL_MM) -> Reconciled | None:
-    """candidates: job lines (in send order) that may have executed after the last proven one;
-    the first entry is the last proven line (or -1). Returns None if the position fits none."""
-    p = np.asarray(position_mm[:2], dtype=float)
-    best = None
-    for k, line in enumerate(candidates):
-        end = jl.end_mm[line] if line >= 0 else None
-        if end is not None and np.hypot(*(end - p)) <= tol_mm:
-            best = Reconciled(k, None)  # keep the last match: more counted done, never twice
-    if best is not None:
-        return best
-    for k, line in enumerate(candidates):
-        if line < 0 or not jl.blocks[line]:
-            continue
-        a, b = jl.start_mm[line], jl.end_mm[line]
-        ab = b - a
-        t = float(np.dot(p - a, ab) / max(np.dot(ab, ab), 1e-18))
-        if 0.0 <= t <= 1.0 and np.hypot(*(a + t * ab - p)) <= tol_mm:
-            return Reconciled(k - 1, line)
+def _position(s: SessionRecord):
+    if s.stop is not None and s.stop.get("position") is not None:
+        return np.asarray(s.stop["position"][:2], float)
+    if s.settled is not None:
+        return np.asarray(s.settled[:2], float)
     return None
+
+
+def settle_window(table: JobTable, commands: np.ndarray, x: int, w: int, refused, position):
+    """(ran, undecided_to, cut): seqs through `ran` ran, (ran, undecided_to] may have run,
+    `cut` is the seq of a moving command the position cuts (or None)."""
+    if position is None or w <= x:
+        return x, w, None
+    tol = table.position_tol_mm
+    seqs = np.arange(x + 1, w + 1)
+    seqs = seqs[(commands[seqs] >= 0) & (seqs != (refused if refused is not None else -2))]
+    seqs = seqs[table.moves[commands[seqs]]]
+    fits, cuts = [], []
+    if x >= 0 and commands[x] >= 0 and np.all(np.abs(table.end_mm[commands[x]] - position) <= tol):
+        fits.append(x)
+    if seqs.size:
+        a, b = table.start_mm[commands[seqs]], table.end_mm[commands[seqs]]
+        at_end = np.all(np.abs(b - position) <= tol, axis=1)
+        at_start = np.all(np.abs(a - position) <= tol, axis=1)
+        ab = b - a
+        t = np.einsum("ij,ij->i", position - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-18)
+        off = np.abs((position - a)[:, 0] * ab[:, 1] - (position - a)[:, 1] * ab[:, 0]) / np.maximum(
+            np.hypot(ab[:, 0], ab[:, 1]), 1e-12)
+        inside = (t > 0) & (t < 1) & (off <= tol) & ~at_end & ~at_start
+        fits += [int(k) for k in seqs[at_end]]
+        cuts += [int(k) for k in seqs[inside]]
+    if not fits and not cuts:
+        return x, w, None  # the position fits nothing that could have run: unknown
+    lo, hi = min(fits + cuts), max(fits + cuts)
+    ran = lo if lo in fits else lo - 1
+    if hi in cuts and hi not in fits:
+        undecided_to = hi
+    else:
+        later = np.flatnonzero((np.arange(len(commands)) > hi) & (np.arange(len(commands)) <= w)
+                               & (commands >= 0) & table.moves[np.maximum(commands, 0)])
+        undecided_to = int(later[0]) - 1 if later.size else w
+    cut = lo if (lo == hi and lo in cuts and lo not in fits) else None
+    return max(ran, x), max(undecided_to, x), cut
+
+
+def classify(table: JobTable, plan, s: SessionRecord):
+    """(done marks, partial marks, uncertain marks) of one session of the given plan."""
+    commands = plan.commands
+    sent_marks = np.unique(table.mark_of[commands[commands >= 0]])
+    sent_marks = sent_marks[sent_marks >= 0]
+    blank = set(plan.blanked)
+    marks = np.array([m for m in sent_marks if m not in blank], dtype=np.int64)
+    if marks.size == 0:
+        return [], [], []
+    body = np.flatnonzero(commands >= 0)
+    first_seq = body[np.searchsorted(commands[body], table.mark_first[marks])]
+    last_seq = body[np.searchsorted(commands[body], table.mark_last[marks])]
+    if s.end == "complete":
+        return [int(m) for m in marks], [], []
+    w = max(s.written, s.executed)
+    ran, undecided_to, cut = settle_window(table, commands, s.executed, w, s.refused, _position(s))
+    refused = s.refused if s.refused is not None else -2
+    refused_first = first_seq == refused
+    done = ~refused_first & (last_seq <= ran) & (last_seq != refused)  # a refused dwell did not run
+    started = ~refused_first & ~done & ((first_seq <= ran) | (first_seq == (cut if cut is not None else -2)))
+    maybe = ~refused_first & ~done & ~started & (first_seq <= undecided_to)
+    return [int(m) for m in marks[done]], [int(m) for m in marks[started]], [int(m) for m in marks[maybe]]
+
+
+def replay(table: JobTable, sessions: list[SessionRecord]) -> ResumeState:
+    """Replay the sessions of a journal: which marks are exposed, uncertain or cut."""
+    done = np.zeros(table.n_marks, bool)
+    uncertain, partial, skipped = [], [], 0
+    for k, s in enumerate(sessions):
+        plan = table.plan(done)
+        if plan is None:
+            break
+        if plan.first_command != s.first_command or len(plan) != s.n_sent:
+            raise LasergenError(f"journal session {k} does not match the job's send plan (the job changed?)")
+        skipped = int(done.sum())
+        ok, cut, unsure = classify(table, plan, s)
+        done[ok] = True
+        for m in cut + unsure:
+            if not done[m]:
+                done[m] = True
+                (partial if m in cut else uncertain).append(m)
+    return ResumeState(done, sorted(uncertain), sorted(partial), skipped)

@@ -1,21 +1,29 @@
-"""The job runner: stream a job to a GRBL controller with journal, progress, pause and resume.
+"""The job runner: stream a job to any controller family with journal, progress, pause and resume.
 
-A run: open the port; on `--resume`, first ask the controller (before any reset) where it
-stopped, to settle what an interrupted session left unproven; soft-reset, check version and
-settings, home if locked; plan the lines to send (`drivers.resume`); stream them by
-character counting (`drivers.grbl.streaming`) while the tracker turns answers into proven
-execution (`drivers.grbl.tracker`) and the journal records both frontiers (`drivers.journal`).
-Progress goes to a callback and, on a terminal, a tqdm bar; the ETA comes from lasergen's
-GRBL planner model for the lines not yet proven executed.
+Written once against `drivers.session.Session`; it knows no controller language. A run:
+read the job into the family's JobTable (a big job lazily: a fresh stream starts from the
+table's first piece, `JobTable.plan(None)`, while the rest is read; a resume, which replays
+the journal, waits for the whole table); open the port; on a resume, first ask the
+controller (before any reset) where it stands, to settle what an interrupted session left
+unproven; connect (reset, identify, check settings); find the job's journal for this device
+(`drivers.journal`: one per job per device; a journal of another device is refused unless
+`resume_on` names it); replay it (`drivers.resume.replay`) into the marks still to write;
+let the family plan the commands; stream them while the journal records, write-ahead, what
+was written and what is proven executed. Progress goes to a callback and, on a terminal, a
+tqdm bar; the ETA is the family's motion model for the commands not yet proven executed.
 
-Any stop that is not the end of the job (error:N, ALARM:N, an unreadable answer, a stall,
-a lost link, abort, Ctrl-C) takes the same safe path: feed hold (the beam is gated off in a
-hold), read where the controller stands, soft reset (beam and queue cleared), reconcile that
-position with the lines in flight, journal it, and raise one clear message.
+Any stop that is not the end of the job (a refused command, an alarm, an unreadable answer,
+a stall, a lost link, a reset of the controller, abort, Ctrl-C) takes the same path:
+`Session.stop` (beam off first, position, queue cleared), a stop record in the journal, and
+one clear message. SIGINT and SIGTERM are caught for the whole run: the first asks for that
+stop, a second only shortens its waits, so the beam-off and the journal's end are never
+skipped, also when the signal comes during start-up.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,18 +31,12 @@ from pathlib import Path
 import numpy as np
 
 from drivers import journal as jn
-from drivers.grbl.client import DeviceError, GrblClient
-from drivers.grbl.job_lines import job_lines
-from drivers.grbl.streaming import Streamer, StreamHalt
-from drivers.grbl.tracker import ExecutionTracker
-from drivers.resume import plan_send, reconcile
+from drivers.resume import replay
+from drivers.session import HALT_KINDS, DeviceError, StreamHalt, StreamHandler, open_session
 from lasergen import LasergenError
-from lasergen.backends.grbl.motion import durations
-from lasergen.job import body_sha256, read_job
 from lasergen.machine import MachineProfile
 
-HOLD_WAIT_S = 5.0
-DRAIN_WAIT_S = 300.0
+SETTLE_S = 300.0  # how long a resume waits for a controller still running the last session's queue
 
 
 class StreamStopped(LasergenError):
@@ -52,6 +54,8 @@ class RunResult:
     uncertain: list = field(default_factory=list)
     partial: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    skipped: int = 0
+    device: str = ""
 
     def to_dict(self) -> dict:
         return dict(self.__dict__, lines_per_s=self.lines_sent / self.elapsed_s if self.elapsed_s else 0.0)
@@ -60,225 +64,221 @@ class RunResult:
 class JobRunner:
     def __init__(self, job_path: str | Path, port: str, machine: MachineProfile | None = None,
                  journal_path: str | Path | None = None, progress=None, show_bar: bool = False,
-                 poll_s: float = 0.2, stall_s: float = 3.0):
+                 poll_s: float = 0.2, stall_s: float | None = None, resume_on: str | None = None, session=None):
         self.machine = machine or MachineProfile.load()
         self.job_path = str(job_path)
-        text = Path(job_path).read_text()
-        self.job = read_job(text if "\n" in text else text + "\n", self.machine)
-        self.lines = job_lines(self.job, text.splitlines())
-        self.sha = body_sha256(self.job.body)
         self.port = port
-        self.journal_path = Path(journal_path) if journal_path else Path(str(job_path) + ".journal")
+        self.explicit_journal = Path(journal_path) if journal_path else None
+        self.journal_path = self.explicit_journal
+        self.resume_on = resume_on
         self.progress = progress
         self.show_bar = show_bar
-        self.client = GrblClient(port, self.machine)
-        self.streamer = Streamer(self.client, window_bytes=self.machine.rx_buffer_bytes - 1, poll_s=poll_s,
-                                 stall_s=stall_s)
-        row_s = durations(self.job.toolpath, self.machine)
-        self.line_time_s = np.bincount(self.job.program.row_line, weights=row_s, minlength=len(self.lines))
+        self.session = session or open_session(port, self.machine)
+        if hasattr(self.session, "streamer"):
+            self.session.streamer.poll_s = poll_s
+            if stall_s is not None:
+                self.session.streamer.status_timeout_s = stall_s
+        self.table = self.session.prepare(self.job_path)
+        self.sha = getattr(self.table, "body_sha256", "")
+        self._signals = 0
+        self.notes: list[str] = []
 
     # ---- control from other threads (keyboard, GUI) ----
     def pause(self):
-        self.client.post("pause")
+        self.session.pause()
 
     def resume_motion(self):
-        self.client.post("resume")
+        self.session.resume_motion()
 
     def abort(self):
-        self.client.post("abort")
+        self.session.abort("abort")
+
+    def _on_signal(self, signum, frame):
+        self._signals += 1
+        if self._signals == 1:
+            self.session.abort("interrupt")
+        else:
+            self.session.hurry()
 
     # ---- the run ----
     def run(self, resume: bool = False) -> RunResult:
-        jl = self.lines
-        sessions = []
-        if resume:
-            sessions = jn.read_sessions(self.journal_path, self.sha, jl.n_marks)
-        elif self.journal_path.exists():
-            raise LasergenError(f"journal {self.journal_path} exists: pass --resume to continue that run, "
-                                f"or remove it to start over")
-        self.client.open()
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handlers[sig] = signal.signal(sig, self._on_signal)
         try:
-            writer = jn.JournalWriter(self.journal_path, None if resume else jn.header(self.sha, self.job_path,
-                                                                                      jl.n_marks))
-            if sessions and sessions[-1].reconciled is None and sessions[-1].end != "complete":
-                self._settle_previous(writer, sessions)
-            state = jn.resume_state(jl, sessions)
-            plan = plan_send(jl, state.done)
-            warnings = self.client.connect()
-            if plan is None:
-                writer.close()
-                return RunResult("complete", jl.n_marks, 0, 0, 0, 0.0, state.uncertain, state.partial, warnings)
-            writer.write({"session": len(sessions), "port": self.port, "first_line": plan.first_line,
-                          "t": time.time()}, sync=True)
-            result = self._stream(plan, writer, state)
-            result.warnings = warnings
-            return result
+            self.session.open()
+            try:
+                return self._run(resume)
+            finally:
+                self.session.close()
         finally:
-            self.client.close()
+            for sig, previous in handlers.items():
+                signal.signal(sig, previous)
 
-    def _stream(self, plan, writer, state) -> RunResult:
-        jl = self.lines
-        tracker = ExecutionTracker()
-        handler = _Handler(self, plan, tracker, writer)
-        items = plan.items(jl)
+    def _run(self, resume: bool) -> RunResult:
+        session, table = self.session, self.table
+        observed = session.observe(SETTLE_S) if resume else None
+        try:
+            warnings = session.connect()
+        except DeviceError as exc:
+            self._reset_quietly()
+            if self._signals:
+                raise StreamStopped(f"interrupted (Ctrl-C) during start-up; nothing was sent ({exc})") from None
+            raise
+        identity = session.identity
+        path, journal = self._journal(identity, resume)
+        warnings += self.notes
+        self.journal_path = path
+        sessions = journal.sessions if journal else []
+        if sessions and sessions[-1].needs_settling:
+            same = sessions[-1].device.get("key") == identity.key
+            sessions[-1].settled = observed.position_mm[:2] if (same and observed and observed.position_mm) else None
+            sessions[-1].observed = True
+        done_before = 0
+        if sessions:  # a resume: replaying the journal needs the whole table
+            state = replay(table.complete(), sessions)
+            plan = table.plan(state.done)
+            done_before = int(state.done.sum())
+            if plan is None:
+                return RunResult("complete", table.n_marks, 0, 0, 0, 0.0, state.uncertain, state.partial, warnings,
+                                 done_before, identity.key)
+        else:  # nothing done: the fresh plan, which a lazily prepared table gives before its scan ends
+            plan = table.plan(None)
+        writer = jn.JournalWriter(path) if journal else None
+        if writer is not None and sessions[-1].observed:
+            settled = sessions[-1].settled
+            writer.write({"settled": None if settled is None else [float(v) for v in settled]}, sync=True)
+        if self._signals:  # Ctrl-C during start-up: the controller was reset by connect, nothing sent
+            self._reset_quietly()
+            if writer is not None:
+                writer.close()
+            raise StreamStopped("interrupted (Ctrl-C) during start-up; nothing was sent (beam off)")
+        if writer is None:
+            writer = jn.JournalWriter(path, jn.header(self.sha, self.job_path, table.n_commands))
+        writer.write({"session": len(sessions), "port": self.port, "device": identity.to_dict(),
+                      "first_command": int(plan.first_command), "n_sent": len(plan), "t": time.time()}, sync=True)
+        handler = _Handler(self, plan, writer)
         t0 = time.monotonic()
         try:
-            self.streamer.run(items, handler)
-        except (StreamHalt, DeviceError, KeyboardInterrupt) as exc:
-            self._stop_safely(exc, plan, tracker, handler, writer)
-        finally:
+            session.stream(plan, handler)
+        except (StreamHalt, KeyboardInterrupt) as exc:
             handler.close_bar()
+            halt = exc if isinstance(exc, StreamHalt) else StreamHalt("interrupt", "interrupted (Ctrl-C)")
+            return self._stopped(halt, plan, writer, handler.executed_seq)
+        handler.close_bar()
+        writer.executed_through(len(plan) - 1, force=True)
         writer.write({"end": "complete"}, sync=True)
         writer.close()
-        marks_now = sum(1 for i in plan.lines if i >= 0 and jl.mark_of_line[i] >= 0
-                        and jl.mark_line[jl.mark_of_line[i]] == i and not state.done[jl.mark_of_line[i]])
-        return RunResult("complete", jl.n_marks, marks_now, len(plan.blanked), len(plan.lines),
-                         time.monotonic() - t0, state.uncertain, state.partial)
+        final = replay(table.complete(), jn.read_journal(path).sessions)
+        exposed_now = int(final.done.sum()) - done_before
+        return RunResult("complete", table.n_marks, exposed_now, len(plan.blanked), len(plan), time.monotonic() - t0,
+                         final.uncertain, final.partial, warnings, done_before, identity.key)
 
-    # ---- stopping ----
-    def _stop_safely(self, exc, plan, tracker, handler, writer):
-        kind = exc.kind if isinstance(exc, StreamHalt) else "interrupt" if isinstance(exc, KeyboardInterrupt) else "link"
-        reason = "interrupted (Ctrl-C)" if kind == "interrupt" else str(exc)
-        if isinstance(exc, StreamHalt) and exc.kind == "error" and exc.seq is not None:
-            line = plan.lines[exc.seq]
-            writer.write({"rejected": line, "code": exc.code})
-            reason = f"line {line + 1} ({self.lines.text[line]}): {exc}"
-        position = None
-        if kind != "link":
-            try:
-                position = self._hold_and_reset(alarm=kind in ("alarm", "stall"))
-            except DeviceError as err:
-                reason += f"; then {err}"
-        if position is not None:
-            self._record_reconcile(writer, plan.lines, tracker.executed_seq, handler.acked_seq, position)
+    def _journal(self, identity, resume: bool):
+        """(journal path, Journal or None): this job's journal on this device."""
+        path = self.explicit_journal or jn.journal_path(self.job_path, identity.key)
+        if not resume:
+            if path.exists():
+                old = jn.read_journal(path)
+                if not old.finished:
+                    raise LasergenError(f"a run of {self.job_path} on this device was interrupted ({path}): "
+                                        f"pass --resume to continue it, or remove the journal to start over")
+            return path, None
+        source = path
+        if self.resume_on:
+            source = jn.journal_path(self.job_path, self.resume_on) if not self.explicit_journal else path
+        if not source.exists():
+            others = [p for p in jn.job_journals(self.job_path) if not jn.read_journal(p).finished]
+            if others:
+                theirs = jn.read_journal(others[0]).device
+                raise LasergenError(f"{self.job_path} was interrupted on device {theirs.get('key', '?')} "
+                                    f"({theirs.get('build', '')}), this is device {identity.key}: resume on that "
+                                    f"device, or pass --resume-on {theirs.get('key', '?')} to continue here")
+            # the journal is written before the first byte goes out: without one nothing was sent
+            self.notes.append(f"no journal of {self.job_path} on device {identity.key}: nothing was sent, "
+                              f"starting from the beginning")
+            return path, None
+        journal = jn.read_journal(source)
+        jn.check_job(journal, self.sha)
+        recorded = journal.device.get("key")
+        if recorded != identity.key and recorded != self.resume_on:
+            raise LasergenError(f"journal {source} was recorded on device {recorded} "
+                                f"({journal.device.get('build', '')}), this is device {identity.key}: pass "
+                                f"--resume-on {recorded} to continue here (the marks in flight when it "
+                                f"stopped are listed as a gap)")
+        if source != path:
+            source.rename(path)  # it belongs to this device from now on
+            journal.path = path
+        return path, journal
+
+    def _reset_quietly(self):
+        try:
+            self.session.reset()
+        except (DeviceError, OSError):
+            pass
+
+    def _stopped(self, halt: StreamHalt, plan, writer, executed_seq: int):
+        report = self.session.stop()
+        writer.executed_through(executed_seq, force=True)
+        reason = str(halt)
+        if halt.kind == "error" and halt.seq is not None:
+            writer.write({"refused": int(halt.seq), "code": halt.code})
+            text = self.session.seq_text(plan, halt.seq) if hasattr(self.session, "seq_text") else ""
+            command = int(plan.commands[halt.seq])
+            reason = f"line {command + 1} ({text}): {halt}" if command >= 0 else f"{text}: {halt}"
+        position = None if report.position_mm is None else [float(v) for v in report.position_mm[:2]]
+        writer.write({"stop": {"position": position, "reached": report.beam_off, "kind": halt.kind}}, sync=True)
         writer.write({"end": "halted", "reason": reason}, sync=True)
         writer.close()
-        where = "laser off, controller reset" if position is not None or kind != "link" else "link lost"
-        raise StreamStopped(f"stream stopped: {reason} ({where}); resume with --resume {self.journal_path}") from None
-
-    def _hold_and_reset(self, alarm: bool):
-        """Feed hold (beam gated off), read the position, soft reset; returns the position."""
-        client = self.client
-        position = None
-        if not alarm:  # after ALARM:1/2 (or a hang) GRBL answers nothing until reset
-            client.feed_hold()
-            deadline = time.monotonic() + HOLD_WAIT_S
-            while time.monotonic() < deadline:
-                try:
-                    st = client.status(timeout_s=0.5)
-                except DeviceError:
-                    continue
-                if st.state in ("Idle", "Alarm") or (st.state == "Hold" and st.substate == 0):
-                    position = st.mpos
-                    break
-        client.soft_reset_now()  # clears queue and RX buffer, spindle (beam) off
-        try:
-            client.wait_for(("banner",), 3.0, "banner after the soft reset")
-        except DeviceError:
-            pass  # a garbled banner: the status below tells whether the reset happened
-        client.drain(0.1)
-        for _ in range(3):
-            if position is not None:
-                break
-            try:
-                position = client.status(timeout_s=1.0).mpos
-            except DeviceError:
-                continue
-        return position
-
-    def _record_reconcile(self, writer, sent_lines, executed_seq, acked_seq, position):
-        jl = self.lines
-        proven = max((sent_lines[s] for s in range(executed_seq + 1) if sent_lines[s] >= 0), default=-1)
-        last = jn.window_end(jl, [i for i in sent_lines if i >= 0],
-                             max((sent_lines[s] for s in range(acked_seq + 1) if sent_lines[s] >= 0), default=-1))
-        candidates = [proven] + [i for i in sent_lines if proven < i <= last and jl.blocks[i]]
-        found = reconcile(jl, candidates, position)
-        if found is None:
-            return None
-        through = candidates[found.executed_through] if found.executed_through >= 0 else proven
-        partial = None
-        if found.partial_line is not None and jl.mark_of_line[found.partial_line] >= 0:
-            partial = int(jl.mark_of_line[found.partial_line])
-        writer.write({"reconciled": int(through), "partial": partial}, sync=True)
-        return int(through), partial
-
-    def _settle_previous(self, writer, sessions):
-        """Before any reset, ask a controller that may still hold the last session's lines."""
-        client = self.client
-        client.drain(0.2)
-        try:
-            st = client.status(timeout_s=1.0)
-            deadline = time.monotonic() + DRAIN_WAIT_S
-            while st.state in ("Run", "Jog") and time.monotonic() < deadline:
-                time.sleep(0.2)
-                st = client.status(timeout_s=1.0)
-        except DeviceError:
-            return
-        if st.state not in ("Idle", "Hold") or st.mpos is None:
-            return  # a reset or power-up: the position proves nothing about the last session
-        last = sessions[-1]
-        earlier = jn.resume_state(self.lines, sessions[:-1])
-        plan = plan_send(self.lines, earlier.done)
-        if plan is None:
-            return
-        sent = plan.lines
-        executed_seq = max((k for k, i in enumerate(sent) if 0 <= i <= last.executed), default=-1)
-        acked_seq = max((k for k, i in enumerate(sent) if 0 <= i <= last.acked), default=-1)
-        found = self._record_reconcile(writer, sent, executed_seq, acked_seq, st.mpos)
-        if found is not None:
-            last.reconciled, last.partial_mark = found
+        where = "beam off, controller reset" if report.beam_off else "link lost: beam off once the controller's queue ends"
+        raise StreamStopped(f"stream stopped: {reason} ({where}); resume with --resume "
+                            f"(journal {self.journal_path})")
 
 
-class _Handler:
-    """Streaming callbacks: tracker, journal, progress."""
+class _Handler(StreamHandler):
+    """Streaming callbacks: journal (write-ahead), progress, ETA (the family's motion model for
+    the commands not yet proven executed; the job's own estimate until a lazy table is whole)."""
 
-    def __init__(self, runner: JobRunner, plan, tracker: ExecutionTracker, writer):
-        self.runner, self.plan, self.tracker, self.writer = runner, plan, tracker, writer
-        self.jl = runner.lines
+    def __init__(self, runner: JobRunner, plan, writer):
+        self.runner, self.plan, self.writer = runner, plan, writer
+        self.table = runner.table
+        self.executed_seq = -1
         self.acked_seq = -1
+        self.executed_s = 0.0
+        self.total_s = None
         self.started = time.monotonic()
-        sent = np.array([i for i in plan.lines if i >= 0], dtype=np.int64)
-        self.remaining_s = float(runner.line_time_s[sent].sum()) if sent.size else 0.0
         self.bar = None
         if runner.show_bar:
             from tqdm import tqdm
-            self.bar = tqdm(total=len(plan.lines), unit="line", desc="streaming", leave=True)
+            self.bar = tqdm(total=len(plan), unit="line", desc="streaming", leave=True)
 
-    def on_sent(self, seqs):
-        pass
+    def _eta_s(self) -> float | None:
+        if self.total_s is None and self.table.is_complete:
+            body = self.plan.commands[self.plan.commands >= 0]
+            self.total_s = float(self.table.duration_s[body].sum())
+        total = self.total_s if self.total_s is not None else self.table.estimated_s
+        return None if total is None else max(0.0, total - self.executed_s)
 
-    def on_ack(self, seq: int):
+    def written(self, seq: int):
+        self.writer.written(seq)
+
+    def acked(self, seq: int):
+        if self.bar is not None:
+            self.bar.update(seq - self.acked_seq)
         self.acked_seq = seq
-        line = self.plan.lines[seq]
-        blocks = int(self.jl.blocks[line]) if line >= 0 else 1
-        sync = bool(self.jl.sync[line]) if line >= 0 else True
-        before = self.tracker.executed_seq
-        self.tracker.ack(seq, blocks, sync)
-        if line >= 0:
-            self.writer.ack(line)
-        self._executed(before)
-        if self.bar is not None:
-            self.bar.update(1)
 
-    def on_status(self, status):
-        before = self.tracker.executed_seq
-        self.tracker.status(status)
-        self._executed(before)
-
-    def on_message(self, msg):
-        pass
-
-    def _executed(self, before: int):
-        now = self.tracker.executed_seq
-        if now <= before:
+    def executed(self, seq: int):
+        before = self.executed_seq
+        if seq <= before:
             return
-        done_lines = [i for i in self.plan.lines[before + 1:now + 1] if i >= 0]
-        if done_lines:
-            self.writer.executed_through(max(done_lines))
-            self.remaining_s -= float(self.runner.line_time_s[done_lines].sum())
-        info = {"acked": self.acked_seq + 1, "executed": now + 1, "total": len(self.plan.lines),
-                "eta_s": max(0.0, self.remaining_s), "elapsed_s": time.monotonic() - self.started}
-        if self.bar is not None:
+        self.executed_seq = seq
+        self.writer.executed_through(seq)
+        commands = self.plan.commands[before + 1:seq + 1]
+        self.executed_s += float(self.table.duration_s[commands[commands >= 0]].sum())
+        info = {"acked": self.acked_seq + 1, "executed": seq + 1, "total": len(self.plan),
+                "eta_s": self._eta_s(), "elapsed_s": time.monotonic() - self.started}
+        if self.bar is not None and info["eta_s"] is not None:
             self.bar.set_postfix(eta=f"{info['eta_s']:.0f}s machine")
         if self.runner.progress is not None:
             self.runner.progress(info)
@@ -286,3 +286,7 @@ class _Handler:
     def close_bar(self):
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+
+__all__ = ["JobRunner", "RunResult", "StreamStopped", "HALT_KINDS"]

@@ -45,6 +45,11 @@ What a family must guarantee (the runner relies on it and cannot check it):
     plus a machine id stored on the controller), so a journal is never resumed elsewhere.
 
 Changes to this interface are listed here, newest first:
+  v2  a JobTable may be prepared lazily (a 13.8 M-line job streams before its scan ends):
+      `plan(None)` is the fresh plan (nothing done) and must not wait for the whole table;
+      `ready(command)` waits until the columns through `command` are valid, `complete()` until
+      all are (n_marks is final only then); halt kind "job" (the job file could not be read
+      further). Families whose tables are built whole need nothing new: the defaults do it.
   v1  first version (JobTable.position_tol_mm added with a default).
 """
 
@@ -59,7 +64,7 @@ import numpy as np
 
 from lasergen import LasergenError
 
-INTERFACE_VERSION = 1
+INTERFACE_VERSION = 2
 
 # Why a stream stopped (StreamHalt.kind): one table, so the runner's messages and the journal
 # stay the same for every family.
@@ -72,6 +77,7 @@ HALT_KINDS = {
     "reset": "the controller was reset (or lost power) while streaming",
     "abort": "aborted by the operator",
     "interrupt": "interrupted (Ctrl-C)",
+    "job": "the job file could not be read further",
 }
 
 
@@ -182,6 +188,8 @@ class JobTable:
     duration_s: np.ndarray
     planner: object = None  # the family's `plan(table, done) -> SendPlan | None`
     position_tol_mm: float = 0.0006  # a reported position this close to a point is at that point
+    plans_fresh: bool = False  # the planner takes done=None itself (else: an all-False `done`)
+    estimated_s: float | None = None  # the job's own estimate of its time (ETA before the table is complete)
 
     @property
     def n_commands(self) -> int:
@@ -189,10 +197,26 @@ class JobTable:
 
     @property
     def n_marks(self) -> int:
+        """The number of marks: final once `complete()` has returned."""
         return len(self.mark_last)
 
-    def plan(self, done: np.ndarray) -> SendPlan | None:
+    def plan(self, done: np.ndarray | None = None) -> SendPlan | None:
+        """The send plan for the marks not `done` (None: nothing done yet, a fresh stream)."""
+        if done is None and not self.plans_fresh:
+            done = np.zeros(self.complete().n_marks, bool)
         return self.planner(self, done)
+
+    def ready(self, command: int) -> None:
+        """Wait until the columns of commands through `command` are valid (LasergenError if the
+        job cannot be read that far). A table built whole is always ready."""
+
+    def complete(self) -> "JobTable":
+        """Wait until every column is valid; returns the table."""
+        return self
+
+    @property
+    def is_complete(self) -> bool:
+        return True
 
 
 class StreamHandler(ABC):

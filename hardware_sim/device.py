@@ -2,10 +2,14 @@
 
 Everything that touches the emulator goes through the device's inbox (a queue): bytes from
 the host (stamped with the wall-clock time they finish arriving, so a transport can emulate
-the baud rate), link attach/detach, calls from tests. The thread blocks on the inbox; with a
-scaled clock (`clock=real`, `speed=K`) it wakes when the next block or dwell is due, so
-simulated time follows the wall clock; with the default fast-forward clock it never waits on
-motion (the emulator jumps its own clock). A link (in-process pyserial object, pty or TCP
+the baud rate, or the time they were sent), link attach/detach, calls from tests. The thread
+blocks on the inbox; with a scaled clock (`clock=real`, `speed=K`) it wakes when the next
+block or dwell is due, so simulated time follows the wall clock, and bytes are taken in at
+the simulated moment they arrived (a thread that wakes late catches up event by event, never
+running all due motion before feeding the planner); with the default fast-forward clock it
+never waits on motion (the emulator jumps its own clock).
+The emulator is the machine profile's controller family's (`hardware_sim.emulators`), so the
+device, its transports, fault plans and `sim://` options are the same for every family. A link (in-process pyserial object, pty or TCP
 socket) receives the device's output through `deliver(bytes)`; when a fault drops the link,
 the link gets `drop()` and the device goes on running what it already holds.
 
@@ -55,7 +59,8 @@ class Device:
         self.inbox.put(("detach", link))
 
     def send(self, data: bytes, arrival_s: float | None = None, link=None):
-        self.inbox.put(("data", arrival_s, bytes(data), link))
+        """Bytes from the host; `arrival_s` (monotonic) when their last byte arrives, if paced."""
+        self.inbox.put(("data", time.monotonic() if arrival_s is None else arrival_s, bytes(data), link))
 
     def call(self, fn, timeout_s: float = 10.0):
         """Run fn(emulator) on the device thread and return its result."""
@@ -79,7 +84,14 @@ class Device:
 
     # ---- the device thread ----
     def _sim_now(self) -> float:
-        return self._sim0 + (time.monotonic() - self._wall0) * self.scale
+        return self._sim_at(time.monotonic())
+
+    def _sim_at(self, wall_s: float) -> float:
+        return self._sim0 + (wall_s - self._wall0) * self.scale
+
+    def sim_time_s(self) -> float:
+        """The emulator's clock now (from any thread)."""
+        return self.call(lambda emu: emu.motion.now_s)
 
     def _timeout(self) -> float | None:
         if self.scale is None:
@@ -94,22 +106,24 @@ class Device:
                 msg = self.inbox.get(timeout=self._timeout())
             except queue.Empty:
                 msg = None
-            if self.scale is not None:
-                emu.advance(self._sim_now())
             if msg is not None:
                 if msg[0] == "stop":
                     break
+                if msg[0] != "data" and self.scale is not None:
+                    emu.advance(self._sim_now())
                 HANDLERS[msg[0]](self, *msg[1:])
+            if self.scale is not None:
+                emu.advance(self._sim_now())
             self._flush()
         self._stopped.set()
 
     def _on_data(self, arrival_s, data, link):
         if link is not self.link:
             return  # bytes from a closed or dropped connection
-        if arrival_s is not None and (wait := arrival_s - time.monotonic()) > 0:
+        if (wait := arrival_s - time.monotonic()) > 0:
             time.sleep(wait)
-            if self.scale is not None:
-                self.emulator.advance(self._sim_now())
+        if self.scale is not None:
+            self.emulator.advance(self._sim_at(arrival_s))  # up to the moment they arrived
         self.emulator.receive(data)
 
     def _on_attach(self, link, faults):

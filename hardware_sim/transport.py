@@ -6,8 +6,10 @@ have arrived, given everything already on the wire in that direction; the receiv
 waits for that time. With pacing, throughput measured through the emulator is what the real
 link allows.
 `PtyServer` puts the device behind a pseudo-terminal in raw mode (prints e.g. /dev/pts/7);
-`TcpServer` behind a TCP socket bound to 127.0.0.1 only (one client at a time), reachable
-by any sender as `socket://127.0.0.1:PORT`.
+`TcpServer` behind a TCP socket bound to 127.0.0.1 only, reachable by any sender as
+`socket://127.0.0.1:PORT`. One client at a time, as a serial port is: a second client while
+the first is connected is told so in one line (BUSY_REPLY) and closed; the device (its
+position, queue and exposure record) outlives every client.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 import tty
 
 BITS_PER_BYTE = 10
+BUSY_REPLY = b"[MSG:busy: another client is connected; one client at a time]\r\n"
 
 
 class Pacer:
@@ -78,7 +81,8 @@ class PtyServer:
 
 
 class TcpServer:
-    """The device behind a TCP socket on 127.0.0.1; a new client replaces the previous one."""
+    """The device behind a TCP socket on 127.0.0.1, one client at a time. `faults` is the
+    fault plan the next client's connection gets (set it between clients to script faults)."""
 
     def __init__(self, device, port: int = 0, baud: int | None = None, faults=None):
         self.device = device
@@ -86,7 +90,8 @@ class TcpServer:
         self.baud = baud
         self.sock = socket.create_server(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
-        self.client: socket.socket | None = None
+        self.link: _TcpLink | None = None
+        self._lock = threading.Lock()
         self.thread = threading.Thread(target=self._accept_loop, name="tcp-accept", daemon=True)
         self.thread.start()
 
@@ -96,18 +101,31 @@ class TcpServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            link = _TcpLink(conn, self.device, Pacer(self.baud))
-            self.device.attach(link, self.faults)
-            threading.Thread(target=link.read_loop, name="tcp-reader", daemon=True).start()
+            with self._lock:
+                busy = self.link is not None and not self.link.closed
+                if not busy:
+                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    self.link = _TcpLink(conn, self.device, Pacer(self.baud))
+                    self.device.attach(self.link, self.faults)
+                    threading.Thread(target=self.link.read_loop, name="tcp-reader", daemon=True).start()
+            if busy:
+                try:
+                    conn.sendall(BUSY_REPLY)
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                conn.close()
 
     def close(self):
         self.sock.close()
+        if self.link is not None:
+            self.link.drop()
 
 
 class _TcpLink:
     def __init__(self, conn: socket.socket, device, pacer: Pacer):
         self.conn, self.device, self.pacer = conn, device, pacer
+        self.closed = False
 
     def read_loop(self):
         while True:
@@ -116,6 +134,7 @@ class _TcpLink:
             except OSError:
                 data = b""
             if not data:
+                self.closed = True
                 self.device.detach(self)
                 return
             self.device.send(data, self.pacer.stamp(len(data)), link=self)
@@ -127,6 +146,7 @@ class _TcpLink:
             pass
 
     def drop(self):
+        self.closed = True
         try:
             self.conn.shutdown(socket.SHUT_RDWR)
         except OSError:

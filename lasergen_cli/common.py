@@ -29,6 +29,8 @@ class Group(click.Group):
             return super().invoke(ctx)
         except LasergenError as exc:
             fail(str(exc))
+        except KeyboardInterrupt:  # click would print "Aborted!" and exit 1
+            fail("interrupted (Ctrl-C)")
         except click.BadParameter as exc:
             if exc.param is None or isinstance(exc, click.MissingParameter):
                 fail(exc.format_message())

@@ -14,9 +14,7 @@ from pathlib import Path
 import click
 
 import lasergen
-from lasergen.build import plan_to_file
 from lasergen.machine import MachineProfile
-from lasergen.spec import pattern_from_file
 from lasergen_cli.common import emit, json_option, main
 
 PATTERN_DIR = Path(lasergen.__file__).resolve().parent / "patterns"  # the repository's patterns/, shipped inside
@@ -47,6 +45,8 @@ def stream_to_simulator(job: Path, machine: MachineProfile, material: str, name:
 def run_demo(out_dir: Path) -> dict:
     from hardware_sim.glass.simulate import simulate, write_outputs
     from hardware_sim.glass.verify import check_job, describe
+    from lasergen.build import plan_to_file  # here, not at import: the planner's imports cost every command ~2 s
+    from lasergen.spec import pattern_from_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = MachineProfile.load()

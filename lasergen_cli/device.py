@@ -4,12 +4,14 @@ They sit above `drivers` and `hardware_sim` and import them lazily, so the core 
 never does. `stream` registers the `sim://` URL scheme, so the in-process emulator is just
 another port; with a `sim://` port it also saves what the emulated laser did (the exposure
 ledger) for `lasergen simulate`. On a terminal, keys p / r / a pause (feed hold), resume
-(cycle start) and abort; Ctrl-C aborts safely (feed hold, soft reset, laser off).
+(cycle start) and abort; Ctrl-C aborts safely (feed hold, soft reset, laser off). `sim serve`
+runs an emulated controller that outlives its clients, for any sender.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import urllib.parse
@@ -18,7 +20,7 @@ from pathlib import Path
 import click
 
 from lasergen import LasergenError
-from lasergen_cli.common import Number, emit, job_file, json_option, machine_option, main, warn
+from lasergen_cli.common import Number, emit, job_file, job_machine_option, json_option, machine_option, main, warn
 from lasergen_cli.registry_hooks import after_stream, before_stream, registry_options
 
 
@@ -65,22 +67,31 @@ def _keyboard(runner, stop: threading.Event):
 @main.command()
 @click.argument("job", type=click.Path(dir_okay=False), callback=job_file)
 @click.option("--port", required=True, help="Serial port or pyserial URL: /dev/ttyUSB0, socket://127.0.0.1:PORT, sim://")
-@click.option("--resume", "resume_journal", default=None,
-              help="Continue the run recorded in this journal (default: a new run).")
-@click.option("--journal", default=None, help="Journal file for a new run (default: JOB.journal).")
+@click.option("--resume", "resume_journal", is_flag=False, flag_value="", default=None,
+              help="Continue the interrupted run of JOB on this device (its own journal); or give a journal file "
+                   "as --resume=FILE (default: a new run).")
+@click.option("--resume-on", default=None, metavar="DEVICE",
+              help="With --resume: continue here a run recorded on DEVICE (the key the refusal names); the marks "
+                   "in flight when it stopped are skipped and listed.")
+@click.option("--journal", default=None,
+              help="Journal file (default: JOB.<device>.journal beside the job, one per device).")
 @click.option("--ledger", default=None, help="sim:// only: where to save the exposure ledger (default JOB.ledger.npz).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-@machine_option
+@job_machine_option
 @registry_options
 @json_option
-def stream(job, port, resume_journal, journal, ledger, progress, machine, as_json, registry_opt, registry_station):
-    """Stream JOB to a GRBL 1.1 controller, with journal, progress, pause and safe resume.
+def stream(job, port, resume_journal, resume_on, journal, ledger, progress, machine, as_json, registry_opt,
+           registry_station):
+    """Stream JOB to its controller (GRBL 1.1, PI C-884, ...), with journal, progress, pause and safe resume.
 
     \b
-    On a terminal: p pause (feed hold), r resume (cycle start), a abort (hold, reset, laser off);
-    Ctrl-C aborts the same way."""
+    On a terminal, keys:
+      p  pause (feed hold, beam off)
+      r  resume (cycle start)
+      a  abort (the safe stop: beam off, controller reset, journal closed)
+    Ctrl-C stops the same safe way; a second Ctrl-C only shortens the waits. Exit 0 when the
+    job is complete, 2 when it stopped (one line says why and how to resume)."""
     from drivers.runner import JobRunner
-    from lasergen.machine import MachineProfile
 
     sim_name = None
     if port.startswith("sim:"):
@@ -91,39 +102,77 @@ def stream(job, port, resume_journal, journal, ledger, progress, machine, as_jso
         _warn_unknown_material(port)
     if not Path(job).is_file():
         raise LasergenError(f"job file not found: {job}")
-    from lasergen.job import read_job
-
-    if read_job(Path(job), machine if machine != "default" else None, check_sum=False).controller != "grbl":
-        raise LasergenError("this runner streams GRBL jobs only; the Session runner streams other controllers")
+    if resume_on and resume_journal is None:
+        raise LasergenError("--resume-on needs --resume")
     interactive = sys.stderr.isatty() and sys.stdin.isatty()
-    runner = JobRunner(job, port, MachineProfile.load(machine), journal_path=resume_journal or journal,
-                       show_bar=interactive if progress is None else progress)
+    try:
+        runner = JobRunner(job, port, _job_machine(job, machine), journal_path=resume_journal or journal,
+                           show_bar=interactive if progress is None else progress, resume_on=resume_on)
+    except KeyboardInterrupt:
+        raise LasergenError("interrupted (Ctrl-C) before anything was sent") from None
     record = before_stream(job, registry_opt, registry_station)
     stop = threading.Event()
     if interactive:
         threading.Thread(target=_keyboard, args=(runner, stop), daemon=True).start()
+    ephemeral = sim_name is not None and sim_name.startswith("cli-")
+    quiet = {}  # once the run is over (journal closed), a Ctrl-C must not cut its report short
     try:
-        result = runner.run(resume=resume_journal is not None).to_dict()
-    except BaseException as exc:
-        after_stream(record, runner, error=exc)
-        raise
+        try:
+            result = runner.run(resume=resume_journal is not None).to_dict()
+            if threading.current_thread() is threading.main_thread():
+                quiet = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        except BaseException as exc:
+            after_stream(record, runner, error=exc)
+            raise
+        finally:
+            stop.set()
+            if sim_name is not None:
+                result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz",
+                                             resume_journal is not None and ephemeral, forget=ephemeral)
+        _report(result, runner, job, sim_name, ephemeral, result_ledger if sim_name is not None else None, as_json,
+                record)
     finally:
-        stop.set()
-        if sim_name is not None:
-            result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz", resume_journal is not None)
+        if not _as_program():  # the lasergen program keeps ignoring them until it exits (a signal
+            for sig, previous in quiet.items():  # during interpreter teardown would kill it, exit -2)
+                signal.signal(sig, previous)
+
+
+def _as_program() -> bool:
+    """Whether this process is the `lasergen` program (console script or python -m lasergen)."""
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    return (spec is not None and spec.name == "lasergen.__main__") or \
+        Path(getattr(main_module, "__file__", "") or "").name == "lasergen"
+
+
+def _job_machine(job: str, machine: str | None):
+    """The profile to stream with: the one given (of the job's controller), else the job's own.
+    Only the header is read: a big job's body is the runner's to read, lazily."""
+    from lasergen.job import job_language, machine_for, parse_header
+
+    with open(job, "rb") as f:
+        head = f.read(200_000).decode("utf-8", errors="replace").split("\n")[:-1]
+    manifest, _ = parse_header(head) if head and head[0].startswith(";@lasergen ") else (None, 0)
+    return machine_for(job_language(head[0] if head else ""), manifest, machine)
+
+
+def _report(result: dict, runner, job: str, sim_name, ephemeral: bool, result_ledger, as_json: bool, record=None):
+    if ephemeral and runner.journal_path is not None and result["status"] == "complete":
+        runner.journal_path.unlink(missing_ok=True)  # that emulator is gone: nothing can be resumed on it
     result.update(job=job, journal=str(runner.journal_path))
     if sim_name is not None:
         result["ledger"] = result_ledger
     after_stream(record, runner, result)
     extra = ""
     if result["uncertain"] or result["partial"]:
-        extra = f"; {len(result['uncertain'])} mark(s) uncertain, {len(result['partial'])} cut by a stop (not rewritten)"
+        extra = (f"; {len(result['uncertain'])} mark(s) uncertain, {len(result['partial'])} cut by a stop: treated "
+                 f"as exposed, not rewritten (numbers in --json)")
     emit(result, as_json, f"streamed {job}: {result['lines_sent']} lines, {result['exposed_now']} of "
-                          f"{result['marks']} marks exposed in this run, {result['blanked']} skipped as already "
+                          f"{result['marks']} marks exposed in this run, {result['skipped']} skipped as already "
                           f"exposed ({result['lines_per_s']:.0f} lines/s){extra}")
 
 
-def _save_ledger(name: str, path: str, append: bool) -> str:
+def _save_ledger(name: str, path: str, append: bool, forget: bool = True) -> str:
     from hardware_sim.device import forget_device, get_device
 
     try:
@@ -131,7 +180,8 @@ def _save_ledger(name: str, path: str, append: bool) -> str:
     except KeyError:
         return ""
     ledger = device.ledger()
-    forget_device(name)
+    if forget:
+        forget_device(name)
     if hasattr(ledger, "save"):
         if append and Path(path).is_file():
             from hardware_sim.ledger import ExposureLedger
@@ -147,24 +197,39 @@ def sim():
 
 
 @sim.command()
-@click.option("--pty", "use_pty", is_flag=True, help="Listen on a pseudo-terminal.")
-@click.option("--tcp", "tcp_port", type=Number("tcp_port"), default=None, help="Listen on TCP 127.0.0.1:PORT (0: any free port); "
-              "else give --pty.")
-@click.option("--baud", type=Number("baud"), default=None, help="Emulate the byte time of this baud rate (default: no pacing).")
-@click.option("--clock", type=click.Choice(["ff", "real"]), default="ff", show_default=True,
-              help="Fast-forward simulated time, or run it at --speed x real time.")
-@click.option("--speed", type=Number("speed_factor"), default=1.0, show_default=True, help="Time scale for --clock real (2: twice as fast).")
+@click.option("--pty", "use_pty", is_flag=True, help="Listen on a pseudo-terminal (prints its /dev/pts path).")
+@click.option("--tcp", "tcp_port", type=Number("tcp_port"), default=None,
+              help="Listen on TCP 127.0.0.1:PORT, one client at a time (0: any free port); else give --pty.")
+@click.option("--baud", type=Number("baud"), default=None,
+              help="Emulate the byte time of this baud rate (default: no link pacing).")
+@click.option("--clock", type=click.Choice(["real", "ff"]), default="real", show_default=True,
+              help="real: motion takes its time (x --speed), as on a controller; ff: fast-forward.")
+@click.option("--speed", type=Number("speed_factor"), default=1.0, show_default=True,
+              help="Simulated seconds per wall-clock second with --clock real (tests run faster).")
+@click.option("--ledger", "ledger_path", default=None,
+              help="Save the exposure ledger (what the beam did, all clients) here on 'save' and on exit (.npz); "
+                   "default: none, 'save FILE' still works.")
 @click.option("--drop-after", type=Number("lines"), default=None, help="Fault: drop the link after N lines (default: never).")
 @click.option("--error-on", default=None, help="Fault: answer line K with error:C, as K or K:C (C default 20).")
 @click.option("--alarm-on", default=None, help="Fault: raise ALARM:A on line K, as K or K:A (A default 1).")
-@click.option("--corrupt", type=Number("probability"), default=None, help="Fault: corrupt sent bytes with probability P (default: none).")
+@click.option("--alarm-at", default=None, help="Fault: ALARM:A once line K's motion has run D um, as K:D or K:D:A (default: never).")
+@click.option("--corrupt", type=Number("probability"), default=None, help="Fault: corrupt sent bytes with probability P, 0..1 (default: none).")
 @click.option("--stall-after", type=Number("lines"), default=None, help="Fault: hang after N lines until a soft reset (default: never).")
+@click.option("--reset-after", type=Number("lines"), default=None, help="Fault: soft-reset the controller after N lines (default: never).")
+@click.option("--power-after", type=Number("lines"), default=None, help="Fault: power-cycle the controller after N lines (default: never).")
 @click.option("--seed", type=Number("seed"), default=None, help="Random seed of --corrupt (default 0).")
 @machine_option
 @json_option
-def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):
-    """Run the machine's controller emulator (GRBL 1.1, PI C-884, ...) for any client; prints where it
-    listens (and where the rig's attenuator listens), runs until Ctrl-C."""
+def serve(use_pty, tcp_port, baud, clock, speed, ledger_path, machine, as_json, **faults):
+    """Run the machine's controller emulator (GRBL 1.1, PI C-884, ...) for any sender, until
+    Ctrl-C or 'quit'; prints where it listens (and where the rig's attenuator listens).
+
+    The emulated controller outlives its clients: position, queue and exposure record stay
+    across connections. Faults apply to each client's connection, lines counted from 1.
+    Commands on standard input, one a line: 'save [FILE]' (the ledger), 'reset' (soft reset,
+    as 0x18), 'power' (power loss and boot), 'status', 'quit'. SIGUSR1 saves the ledger."""
+    import signal
+
     from hardware_sim.device import Device
     from hardware_sim.faults import FaultPlan
     from hardware_sim.transport import PtyServer, TcpServer
@@ -178,27 +243,64 @@ def serve(use_pty, tcp_port, baud, clock, speed, machine, as_json, **faults):
     devices = [Device(profile, clock=clock, speed=speed, name=rig)]
     if profile.energy_mode == "attenuator":  # the whole rig: the attenuator on a port of its own
         devices.append(Device(profile, clock=clock, speed=speed, name=rig, port="attenuator"))
+    device = devices[0]  # the stage controller: what the commands below act on
     servers, places = [], {}
-    for device in devices:
-        if use_pty:
-            server = PtyServer(device, baud=baud, faults=plan if device.port == "stage" else None)
-            places[device.port] = server.name
-        else:
-            server = TcpServer(device, port=tcp_port if device.port == "stage" else 0, baud=baud,
-                               faults=plan if device.port == "stage" else None)
-            places[device.port] = f"socket://127.0.0.1:{server.port}"
-        servers.append(server)
+    try:
+        for dev in devices:
+            if use_pty:
+                server = PtyServer(dev, baud=baud, faults=plan if dev.port == "stage" else None)
+                places[dev.port] = server.name
+            else:
+                server = TcpServer(dev, port=tcp_port if dev.port == "stage" else 0, baud=baud,
+                                   faults=plan if dev.port == "stage" else None)
+                places[dev.port] = f"socket://127.0.0.1:{server.port}"
+            servers.append(server)
+    except OSError as exc:
+        for dev in devices:
+            dev.stop()
+        raise LasergenError(f"cannot listen on 127.0.0.1:{tcp_port}: {exc.strerror}") from None
     where = places["stage"]
     text = f"listening on {where}" + (f" (attenuator on {places['attenuator']})" if "attenuator" in places else "")
     emit({"listening": where, "controller": profile.controller, **({"attenuator": places["attenuator"]}
                                                                     if "attenuator" in places else {})}, as_json, text)
     sys.stdout.flush()
+    done = threading.Event()
+
+    def save(path=None):
+        target = path or ledger_path
+        if not target:
+            return "no ledger file: give 'save FILE' or --ledger FILE"
+        device.ledger().save(target)
+        return f"saved {target}"
+
+    commands = {"save": save, "reset": lambda: device.call(lambda e: e.soft_reset()) or "reset",
+                "power": lambda: device.call(lambda e: e.power_cycle()) or "power cycled",
+                "status": lambda: device.call(lambda e: e.status_report()), "quit": lambda: done.set() or "bye"}
+
+    def control():
+        for line in sys.stdin:
+            word, *args = line.split() or [""]
+            if word in commands:
+                try:
+                    click.echo(commands[word](*args[:1]))
+                except (TypeError, AttributeError, OSError, LasergenError) as exc:
+                    click.echo(f"error: {exc}")
+            elif word:
+                click.echo(f"unknown command {word!r} (known: {', '.join(commands)})")
+            sys.stdout.flush()
+
+    threading.Thread(target=control, name="serve-control", daemon=True).start()
+    signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(target=save, daemon=True).start())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
-        threading.Event().wait()
+        while not done.wait(0.2):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         for server in servers:
             server.close()
-        for device in devices:
-            device.stop()
+        if ledger_path:
+            save()
+        for dev in devices:
+            dev.stop()

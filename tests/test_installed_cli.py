@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import serial
 
+from drivers.journal import read_journal
 from hardware_sim.ledger import ExposureLedger
 from lasergen.job import read_job
 from lasergen.machine import MachineProfile
@@ -49,7 +50,7 @@ def assert_one_line_stop(done, expected: str):
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("lasergen: error: stream stopped") and expected in lines[0]
-    assert "laser off, controller reset" in lines[0] and "Traceback" not in done.stderr
+    assert "beam off, controller reset" in lines[0] and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
@@ -63,9 +64,14 @@ def test_stream_stops_safely_on_sim(job, fault):
 
     records = journal_records(journal)
     assert records[-1]["end"] == "halted" and expected in records[-1]["reason"]
+    session = read_journal(journal).sessions[-1]
+    assert session.stop["reached"]  # the stop path reached the controller: beam off, reset
     if fault == "error":
-        assert any(r.get("rejected") is not None and r.get("code") == 24 for r in records)
-    stopped_at = max(r["reconciled"] for r in records if "reconciled" in r)
+        assert session.refused is not None and session.code == 24
+    lines = job.read_text().splitlines()
+    sent = [i for i, line in enumerate(lines) if line and not line.startswith(";")]
+    body = next(i for i, line in enumerate(lines) if not line.startswith(";@"))
+    stopped_at = sent[session.written] - body  # the last line written, as a body line
 
     # nothing burned after the stop: every exposure the emulator recorded belongs to a mark
     # at or before the line the stopped controller had reached

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from drivers.grbl.job_lines import job_lines
-from drivers.resume import plan_send, resume_start
+from drivers.grbl import plan as grbl_plan
+from drivers.grbl.job_table import job_table
 from lasergen import LasergenError
 from lasergen.backends.grbl import motion
 from lasergen.backends.grbl.gcode import read_program
@@ -120,14 +120,15 @@ def test_resume_inside_a_line_of_rapid_gaps_restarts_at_the_lines_run_up(machine
     mask = np.zeros((3, 40), bool)
     mask[1, ::3] = True  # one line of 14 one-pixel marks, 2-pixel gaps
     pattern = _pattern(mask, speed_mm_s=5.0)
-    text = render_job(pattern, plan(pattern, machine), machine)
-    jl = job_lines(read_job(text, machine), text.splitlines())
-    done = np.zeros(jl.n_marks, bool)
+    job = tmp_path / "gaps.gcode"
+    job.write_text(render_job(pattern, plan(pattern, machine), machine))
+    table = job_table(job, machine, planner=grbl_plan.plan)
+    done = np.zeros(table.n_marks, bool)
     done[:6] = True
-    start = resume_start(jl, 6)
-    assert jl.rapid[start] and not jl.rapid[start + 1] and jl.mark_of_line[start + 1] == -1  # G0, then a lead-in
-    sent = plan_send(jl, done)
-    resumed = read_program(sent.texts, machine).toolpath
+    start = grbl_plan.resume_start(table, 6)
+    assert table.rapid[start] and not table.rapid[start + 1] and table.mark_of[start + 1] == -1  # G0, then a lead-in
+    sent = table.plan(done)
+    resumed = read_program([grbl_plan.seq_text(table, sent, k) for k in range(len(sent))], machine).toolpath
     written = resumed.is_mark
     assert written.sum() == 8  # the 6 done marks are passed blank, the 8 others written
     _assert_marks_at_speed(resumed, machine, np.float32(5.0))

@@ -9,7 +9,6 @@ gating to another Laser (GRBL M3/M5 with a fixed S, or a PI controller's gate li
 from __future__ import annotations
 
 from drivers.beam.elliptec import ElliptecMount
-from drivers.hal import Laser
 from lasergen import LasergenError
 from lasergen.malus import MalusCalibration
 
@@ -38,10 +37,10 @@ class Attenuator:
         return float(self.calibration.power(self.mount.angle_deg()))
 
 
-class AttenuatorLaser(Laser):
+class AttenuatorLaser:
     """Energy from the plate angle; the gate from another Laser (e.g. GRBL at fixed S)."""
 
-    def __init__(self, mount: ElliptecMount, calibration: MalusCalibration, gate_laser: Laser,
+    def __init__(self, mount: ElliptecMount, calibration: MalusCalibration, gate_laser,
                  rep_rate_kHz: float):
         self.mount = mount
         self.calibration = calibration

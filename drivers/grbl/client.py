@@ -20,7 +20,7 @@ import time
 import serial
 
 from drivers.grbl.protocol import Message, Status, parse_line
-from lasergen import LasergenError
+from drivers.session import DeviceError
 from lasergen.backends.grbl.codes import alarm_text, error_text, setting_name
 from lasergen.machine import MachineProfile
 
@@ -29,8 +29,8 @@ BANNER_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 10.0
 
 
-class DeviceError(LasergenError):
-    """The controller or the link misbehaved; the message is one line."""
+class Interrupted(DeviceError):
+    """Ctrl-C or an abort request arrived while waiting outside a stream (e.g. at connect)."""
 
 
 # (setting, check(value, machine) -> bool, what is wrong) — failing any of these stops a job
@@ -72,6 +72,7 @@ class GrblClient:
         self.locked = False
         self._closing = threading.Event()
         self._reader = None
+        self.hold_on_refusal = False  # while streaming: feed hold from the reader thread at an error
 
     # ---- connection ----
     def open(self):
@@ -108,7 +109,22 @@ class GrblClient:
                 raw = pending[:i].rstrip(b"\r").decode("latin-1")
                 del pending[:i + 1]
                 if raw.strip():
-                    self.events.put(parse_line(raw))
+                    try:
+                        msg = parse_line(raw)
+                    except Exception:  # noqa: BLE001 - the reader must outlive any line: it is not GRBL
+                        msg = Message("unknown", raw)
+                    if self.hold_on_refusal and msg.kind in ("error", "unknown"):
+                        self._hold_now()
+                    self.events.put(msg)
+
+    def _hold_now(self):
+        """A refused line may be the one that turned the beam off (under M3 GRBL keeps the
+        beam at rest): gate it off now, before the streaming thread even wakes. A realtime byte
+        may go between any two bytes of a write (GRBL picks it out wherever it arrives)."""
+        try:
+            self.port.write(HOLD)
+        except (serial.SerialException, OSError):
+            pass
 
     def write(self, data: bytes):
         try:
@@ -141,6 +157,8 @@ class GrblClient:
                 return msg, seen
             if msg.kind == "link_lost":
                 raise DeviceError(msg.text)
+            if msg.kind in ("interrupt", "abort"):
+                raise Interrupted("interrupted (Ctrl-C)" if msg.kind == "interrupt" else "aborted by the operator")
             seen.append(msg)
             if max_unknown is not None and sum(m.kind == "unknown" for m in seen) >= max_unknown:
                 raise DeviceError(f"{self.url} is not answering as GRBL: got {msg.text[:40]!r}")
@@ -162,6 +180,8 @@ class GrblClient:
         while (msg := self.next_event(quiet_s)) is not None:
             if msg.kind == "link_lost":
                 raise DeviceError(msg.text)
+            if msg.kind in ("interrupt", "abort"):
+                raise Interrupted("interrupted (Ctrl-C)" if msg.kind == "interrupt" else "aborted by the operator")
             out.append(msg)
         return out
 
@@ -183,12 +203,18 @@ class GrblClient:
         msg, _ = self.wait_for(("status",), timeout_s, "status report")
         return msg.status
 
-    def check_version(self) -> str:
+    def build_info(self) -> tuple[str, str, str]:
+        """`$I`: (version.build date, options, the stored user string); GRBL 1.1 required."""
         lines = self.command("$I")
         ver = next((m.groups[1] for m in lines if m.kind == "feedback" and m.groups[0] == "VER"), None)
-        if ver is None or not ver.startswith("1.1"):
+        opt = next((m.groups[1] for m in lines if m.kind == "feedback" and m.groups[0] == "OPT"), "")
+        version, _, user = (ver or "").partition(":")
+        if ver is None or not version.startswith("1.1"):
             raise DeviceError(f"controller reports version {ver or self.version!r}; GRBL 1.1 is required")
-        return ver
+        return version, opt, user
+
+    def check_version(self) -> str:
+        return self.build_info()[0]
 
     def read_settings(self) -> dict[int, float]:
         self.settings = {int(m.groups[0]): float(m.groups[1]) for m in self.command("$$") if m.kind == "setting"}
@@ -200,7 +226,7 @@ class GrblClient:
             self.reset()
         except DeviceError as exc:
             raise DeviceError(f"{self.url} does not answer like GRBL 1.1 ({exc})") from None
-        self.check_version()
+        self.info = self.build_info()
         warnings = check_settings(self.read_settings(), self.machine)
         if self.locked:
             self.unlock()

@@ -89,7 +89,7 @@ def parse_line(line: str) -> Message:
                 return Message(kind, text, code=int(match.group(1)))
             if kind == "status":
                 return Message(kind, text, status=parse_status(match.group(1)))
-        except ValueError:
+        except (ValueError, IndexError):  # a corrupted number or a field cut short: not GRBL
             break
         return Message(kind, text, groups=match.groups())
     return Message("unknown", text)

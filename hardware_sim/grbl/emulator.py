@@ -17,9 +17,15 @@ Protocol, after grbl/serial.c, protocol.c, system.c and report.c:
     a reset while moving reports ALARM:3. `$X` unlocks, `$H` homes (origin at the switches).
   - Probing: no probe is wired, so G38.2 runs out its move and raises ALARM:5, G38.3 just
     reports where it ended, G38.4/G38.5 raise ALARM:4 at once (`_queue_probe`).
-Time: `advance(t)` runs motion up to simulated time t; with `fast_forward` the emulator jumps
-its own clock whenever a line waits on motion, and a `?` lets queued motion finish first, so
-a stream runs as fast as the link, with GRBL's back-pressure kept in simulated time.
+Time: `advance(t)` runs motion up to simulated time t one event at a time (a block ends, a
+dwell ends), taking lines from the RX buffer into the planner after each, as GRBL's main loop
+does between stepper events; so a thread that wakes late never lets the planner run dry in
+simulated time. With `fast_forward` the emulator jumps its own clock whenever a line waits on
+motion, and a `?` lets queued motion finish first, so a stream runs as fast as the link, with
+GRBL's back-pressure kept in simulated time.
+A firmware hang (fault `stall_after`) freezes the steppers and the parser but not the beam
+(`MotionExecutor.freeze`); only a soft reset ends it. `fault_log` keeps (simulated time, what)
+for every fault and reset, so a test can time what the beam did after each.
 """
 
 from __future__ import annotations
@@ -58,6 +64,10 @@ class GrblEmulator(SystemCommands):
         self.startup_lines = ["", ""]
         self.coord_offsets = [[0.0, 0.0, 0.0] for _ in range(6)]
         self.link_dropped = False
+        self.user_info = ""  # `$I=` build-info user string, kept like EEPROM across resets
+        self.fault_log: list[tuple[float, str]] = []
+        self.motion.on_alarm = self._alarm
+        self.pending_alarm: tuple[float, int] | None = None  # fault alarm_at, for the line being taken
         self.realtime = {RESET: self.soft_reset, STATUS: self._status_request, HOLD: self._feed_hold,
                          START: self._cycle_start, JOG_CANCEL: self.motion.cancel_jog}
         self._boot(power_up=True)
@@ -86,12 +96,15 @@ class GrblEmulator(SystemCommands):
             self._run_startup_lines()
 
     def soft_reset(self):
+        self.fault_log.append((self.motion.now_s, "soft_reset"))
         if self.motion.abort():
             self.state = "Alarm"
             self._say("ALARM:3")
         self._boot(power_up=False)
 
     def power_cycle(self):
+        """Power lost and back: beam off, queue and position gone, settings kept (EEPROM)."""
+        self.fault_log.append((self.motion.now_s, "power_cycle"))
         self.motion.abort()
         self.motion.set_position((0.0, 0.0, 0.0))
         self._boot(power_up=True)
@@ -121,7 +134,10 @@ class GrblEmulator(SystemCommands):
 
     def take_output(self) -> bytes:
         data, self.out = bytes(self.out), bytearray()
-        return self.faults.mangle(data, self.lines_taken)
+        sent = self.faults.mangle(data, self.lines_taken)
+        if sent != data and not any(kind == "corrupt" for _, kind in self.fault_log[-1:]):
+            self.fault_log.append((self.motion.now_s, "corrupt"))
+        return sent
 
     def _say(self, text: str):
         if not self.stalled:
@@ -129,9 +145,17 @@ class GrblEmulator(SystemCommands):
 
     # ------------------------------------------------------------------ time
     def advance(self, t_s: float):
-        if not self.stalled:
-            self.motion.advance(t_s)
+        """Run to simulated time t_s event by event, feeding the planner between events."""
+        m = self.motion
+        if self.stalled:
+            m.now_s = max(m.now_s, t_s)
+            return
+        self.pump()
+        while (t := m.next_event_s()) is not None and t <= t_s and not self.stalled:
+            m.advance(t)
             self.pump()
+        m.advance(t_s)
+        self.pump()
 
     def next_event_s(self) -> float | None:
         return None if self.stalled else self.motion.next_event_s()
@@ -178,14 +202,17 @@ class GrblEmulator(SystemCommands):
             return
         self.lines_taken += 1
         n = self.lines_taken
-        if self.faults.drops_at(n):
+        if self.faults.drops_at(n) and not self.link_dropped:
+            self.fault_log.append((self.motion.now_s, "drop"))
             self.link_dropped = True
         if (code := self.faults.alarm_for(n)) is not None:
             self._alarm(code)
             return
         if (code := self.faults.error_for(n)) is not None:
+            self.fault_log.append((self.motion.now_s, f"error:{code}"))
             self._say(f"error:{code}")
             return
+        self.pending_alarm = self.faults.alarm_during(n)
         if len(line) >= LINE_BUFFER_SIZE:
             self._say(f"error:{ERR['overflow']}")
         elif line[0] == "$":
@@ -195,7 +222,17 @@ class GrblEmulator(SystemCommands):
         else:
             self._finish(self._gcode(line))
         if self.faults.stalls_at(n):
-            self.stalled = True
+            self.stall()
+        if self.faults.resets_at(n):
+            self.soft_reset()
+        if self.faults.powers_at(n):
+            self.power_cycle()
+
+    def stall(self):
+        """The firmware hangs (a fault): no answers, no motion, the beam as it was."""
+        self.fault_log.append((self.motion.now_s, "stall"))
+        self.motion.freeze()
+        self.stalled = True
 
     def _finish(self, code: int | None):
         """Answer now (code), or once the queued steps of the line have run (None)."""
@@ -264,7 +301,10 @@ class GrblEmulator(SystemCommands):
                 self.steps += [("timer", a.seconds), ("sync",)]
             elif a.kind == "move" and a.start != a.end:  # planner.c drops zero-length blocks
                 rest = a.power_s if a.spindle == "M3" else 0.0
-                self.steps.append(("block", Block(a.start, a.end, a.rapid, a.feed_mm_s, a.power_s, rest)))
+                block = Block(a.start, a.end, a.rapid, a.feed_mm_s, a.power_s, rest)
+                if self.pending_alarm is not None:
+                    (block.alarm_after_mm, block.alarm_code), self.pending_alarm = self.pending_alarm, None
+                self.steps.append(("block", block))
             elif a.kind == "stop":
                 self.steps.append(("call", lambda code=a.code: self._program_stop(code)))
             elif a.kind == "probe":
@@ -309,6 +349,7 @@ class GrblEmulator(SystemCommands):
 
     # ------------------------------------------------------------------ realtime & alarms
     def _alarm(self, code: int):
+        self.fault_log.append((self.motion.now_s, f"alarm:{code}"))
         self.motion.abort()
         self.steps.clear()
         self.state = "Alarm"

@@ -10,7 +10,10 @@ Laser (laser mode $32=1, DISABLE_LASER_DURING_HOLD as in the default config.h):
   - during a block the beam fires at the block's S (the interpreter already zeroes G0);
   - at rest it keeps the level the last block or spindle command left: after a G1 S>0 block
     under M3 it stays on (constant-power mode), after G0, S0, M4 or M5 it is off;
-  - a feed hold gates it off; cycle start restores it.
+  - a feed hold gates it off; cycle start restores it;
+  - a firmware hang (`freeze`) stops the steppers where they are (the main loop no longer
+    prepares segments) but leaves the spindle PWM, i.e. the beam, at the level it had: a
+    beam-on block frozen mid-way keeps burning at rest until a reset.
 Every executed interval (moves, laser-on rests, holds) goes to the ExposureRecorder, stamped by
 this clock. A hold stops at once where the machine
 is (no deceleration distance is modelled); the unfinished part of the block is re-queued.
@@ -40,6 +43,8 @@ class Block:
     power_s: float
     rest_power_s: float  # beam level left at rest when this block ends (M3 keeps S)
     jog: bool = False
+    alarm_after_mm: float | None = None  # fault injection: an alarm this far into the block
+    alarm_code: int = 1
 
 
 def _lerp(a, b, f):
@@ -60,6 +65,9 @@ class MotionExecutor:
         self.rest_power_s = 0.0
         self.rest_since_s = 0.0
         self.timer_end_s: float | None = None  # a dwell or homing in progress
+        self.frozen = False  # a firmware hang: the beam stays as it was
+        self.alarm_due_s: float | None = None  # an injected alarm during the current block
+        self.on_alarm = None  # the controller's alarm handler, called with the code
         self.hold_since_s = 0.0
         self.kinematics = None  # velocity profile of the current block, for the beam history
 
@@ -84,7 +92,7 @@ class MotionExecutor:
         if self.timer_end_s is not None:
             return self.timer_end_s
         if self.current is not None and not self.holding:
-            return self.t_end_s
+            return self.t_end_s if self.alarm_due_s is None else min(self.alarm_due_s, self.t_end_s)
         return None
 
     def position_at(self, t_s: float) -> tuple:
@@ -107,6 +115,10 @@ class MotionExecutor:
                 if self.timer_end_s > t_s:
                     break
                 self.now_s, self.timer_end_s = self.timer_end_s, None
+            elif self.current is not None and not self.holding and self.alarm_due_s is not None \
+                    and self.alarm_due_s <= min(t_s, self.t_end_s):
+                self.now_s, self.alarm_due_s = self.alarm_due_s, None
+                self.on_alarm(self.current.alarm_code)  # stops the motion here (abort)
             elif self.current is not None and not self.holding and self.t_end_s <= t_s:
                 self._finish_current()
             elif self.current is None and self.queue and not self.holding:
@@ -132,7 +144,7 @@ class MotionExecutor:
         self.rest_power_s = power_s
 
     def _flush_rest(self):
-        if self.rest_power_s > 0 and not self.holding and self.current is None:
+        if self.rest_power_s > 0 and (not self.holding or self.frozen) and self.current is None:
             x, y, z = self.position
             self.recorder.dwell(x, y, self.now_s - self.rest_since_s, self.rest_power_s, self.rest_since_s, z)
         self.rest_since_s = self.now_s
@@ -160,17 +172,29 @@ class MotionExecutor:
     def abort(self) -> bool:
         """Soft reset or alarm: stop now, flush the queue, beam off. True if it was moving."""
         moving = self.current is not None or (self.holding and bool(self.queue))
-        if self.holding:
+        if self.holding and not self.frozen:  # a hang is no hold: its beam stayed on (a rest)
             self.recorder.hold(self.position, self.hold_since_s, self.now_s)
         self._flush_rest()
         if self.current is not None:
             self._cut_current(self.now_s)
         self.queue.clear()
-        self.holding = False
-        self.timer_end_s = None
+        self.holding = self.frozen = False
+        self.timer_end_s = self.alarm_due_s = None
         self.rest_power_s = 0.0
         self.previous = None
         return moving
+
+    def freeze(self):
+        """The firmware hangs: motion stops here, the beam keeps its level (see above)."""
+        self._flush_rest()
+        if self.current is not None:
+            power = self.current.power_s
+            block = self._cut_current(self.now_s)
+            self.queue.appendleft(block)
+            self.rest_power_s = power
+        self.timer_end_s = None
+        self.holding = True  # nothing starts; `abort` (the reset) ends it
+        self.frozen = True
 
     def cancel_jog(self):
         if (self.current is not None and self.current.jog) or any(b.jog for b in self.queue):
@@ -186,6 +210,11 @@ class MotionExecutor:
         self.current = block
         self.t_start_s = t0
         self.t_end_s = t0 + self._duration(block)
+        self.alarm_due_s = None
+        if block.alarm_after_mm is not None and self.on_alarm is not None:
+            length = float(np.hypot(block.end[0] - block.start[0], block.end[1] - block.start[1]))
+            f = min(1.0, block.alarm_after_mm / length) if length > 0 else 0.0
+            self.alarm_due_s = t0 + f * (self.t_end_s - t0)  # `position_at` is linear in time
 
     def _finish_current(self):
         block = self.current

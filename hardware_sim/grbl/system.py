@@ -1,6 +1,7 @@
 """GRBL 1.1's `$` system commands (system.c), as a mixin of the emulator.
 
-`$$` settings, `$#` parameters, `$G` parser modes, `$I` build info, `$N` startup lines, `$C`
+`$$` settings, `$#` parameters, `$G` parser modes, `$I` build info (`$I=text` stores its user
+string), `$N` startup lines, `$C`
 check mode, `$X` unlock, `$H` homing, `$J=` jogging, `$SLP`, `$RST=`, `$n=v`. The state rules are
 system.c's: `$$` is refused while moving (error:8), `$C` needs Idle, `$#` `$H` `$I` `$N` `$n=v`
 need Idle or Alarm, `$J=` needs Idle or Jog; a number that does not parse is error:2, a line
@@ -117,9 +118,12 @@ class SystemCommands:
         return 0
 
     def _build_info(self, line: str) -> int:
+        if line.startswith("$I="):  # store the user string (EEPROM), at most 80 - 1 - 3 chars
+            self.user_info = line[3:]
+            return 0
         if line != "$I":
             return ERR["invalid_statement"]
-        for text in gs.build_info_report():
+        for text in gs.build_info_report(self.user_info):
             self._say(text)
         return 0
 

@@ -1,8 +1,8 @@
-"""pyserial URL handler `sim://`: the emulated GRBL controller, in-process.
+"""pyserial URL handler `sim://`: the emulated controller of the machine profile, in-process.
 
     sim://[?device=NAME][&port=stage|attenuator][&clock=ff|real][&speed=K][&baud=115200][&machine=default]
           [&material=BrI][&drop_after=N][&error_on=K:C][&alarm_on=K:A][&corrupt=P]
-          [&stall_after=N][&seed=S]
+          [&stall_after=N][&reset_after=N][&power_after=N][&seed=S]
 
 `machine` picks the profile, and its controller family the emulator (GRBL, PI GCS, ...); `port`
 picks which device of the rig this port reaches (the stage controller, or the attenuator's
@@ -23,6 +23,7 @@ import urllib.parse
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
 from hardware_sim.device import open_device
+from hardware_sim.faults import PARSERS as FAULT_OPTIONS
 from hardware_sim.faults import FaultPlan
 from hardware_sim.transport import Pacer
 from lasergen import LasergenError
@@ -61,8 +62,7 @@ class Serial(SerialBase):
         unknown = []
         options = {}
         for key, values in urllib.parse.parse_qs(parts.query).items():
-            if key not in DEVICE_OPTIONS and key not in ("drop_after", "error_on", "alarm_on", "corrupt",
-                                                          "corrupt_after", "stall_after", "seed"):
+            if key not in DEVICE_OPTIONS and key not in FAULT_OPTIONS:
                 unknown.append(key)
             options[key] = values[-1]
         if unknown:

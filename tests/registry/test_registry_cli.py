@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import os
+from pathlib import Path
 
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -60,8 +61,9 @@ def test_walkthrough(tmp_path, target, monkeypatch):
     assert code == 2 and "already written (on laser-1)" in err and err.count("\n") == 1
     shown = json.loads(ok("registry", "show", "SN-0000003", *reg, "--json")[0])
     tag = shown["tag"]
-    assert tag["state"] == "written" and tag["written_station"] == "laser-1" and tag["device"].startswith("sim://")
-    assert tag["journal"].endswith("SN-0000003.gcode.journal") and len(tag["ledger_sha256"]) == 64
+    assert tag["state"] == "written" and tag["written_station"] == "laser-1" and tag["device"].startswith("grbl-")  # its identity, not the port
+    assert Path(tag["journal"]).name.startswith("SN-0000003.gcode.grbl-") and tag["journal"].endswith(".journal")  # per device
+    assert len(tag["ledger_sha256"]) == 64
     assert shown["batch"]["params"]["hidden_key_id"] == key_id(load_key(keys / "hidden.key"))
     assert load_key(keys / "hidden.key").hex() not in json.dumps(shown)
 

@@ -92,6 +92,58 @@ class ReadState:
     lines: int = 0  # lines before this piece
 
 
+@dataclass
+class LineScan:
+    """Per line of a piece of the dialect: its kind (KIND_OF codes, 0 = other), whether it is a
+    comment, its X Y F S P words (NaN where absent), the modal state after it (position, S,
+    spindle on, feed in mm/min), and where the lines start and end in the piece."""
+
+    kind: np.ndarray
+    comment: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    f: np.ndarray
+    s: np.ndarray
+    p: np.ndarray
+    x_pos: np.ndarray
+    y_pos: np.ndarray
+    s_state: np.ndarray
+    on: np.ndarray
+    feed: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+
+    def __len__(self) -> int:
+        return self.kind.size
+
+
+def scan_text(text: str | bytes, state: ReadState | None = None) -> LineScan | None:
+    """Scan whole lines (ending in "\\n") of lasergen's dialect from the modal state `state`
+    (default: GRBL's after a reset); None if they are not the dialect, or if GRBL would refuse
+    a line of them (a G1 while the feed rate is undefined or zero: error:22)."""
+    data = text.encode() if isinstance(text, str) else text
+    state = state or ReadState()
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    starts = np.r_[0, ends[:-1] + 1]
+    scanned = _scan(data, raw, starts)
+    if scanned is None:
+        return None
+    kind, comment, (x, y, f, s, p) = scanned
+
+    # modal state carried forward line by line, as GRBL keeps it
+    s_state = _ffill(s, state.s)
+    on = _ffill(np.where(np.isin(kind, (ON_L, DOT_ON_L)), 1.0, np.where(kind == OFF_L, 0.0, np.nan)), float(state.on)) > 0
+    feed = _ffill(f, state.feed)
+    g1 = feed[(kind == MOVE_L) | (kind == DOT_ON_L)]
+    if np.isnan(g1).any() or (g1 <= 0).any():
+        return None  # a G1 with no feed rate (none yet, or F0): GRBL's error:22, which the interpreter reports
+    move = (kind == RAPID_L) | (kind == MOVE_L)
+    x_pos = _ffill(np.where(move, x, np.nan), state.x)
+    y_pos = _ffill(np.where(move, y, np.nan), state.y)
+    return LineScan(kind, comment, x, y, f, s, p, x_pos, y_pos, s_state, on, feed, starts, ends)
+
+
 def fast_read(lines: list[str], machine: MachineProfile):
     """(Toolpath, row_line) for a body in lasergen's own dialect, or None to use the interpreter."""
     text = "\n".join(lines) + "\n"
@@ -106,25 +158,12 @@ def read_chunk(data: bytes, machine: MachineProfile, state: ReadState):
     newline), starting from `state`; None where the interpreter must decide."""
     if not data:
         return Toolpath.empty(), np.zeros(0, dtype=np.int64), state
-    raw = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(raw == 10)
-    starts = np.r_[0, ends[:-1] + 1]
-    scanned = _scan(data, raw, starts)
-    if scanned is None:
+    scan = scan_text(data, state)
+    if scan is None:
         return None
-    kind, comment, (x, y, f, s, p) = scanned
-    n = starts.size
-
-    # modal state carried forward line by line, as GRBL keeps it
-    s_state = _ffill(s, state.s)
-    on = _ffill(np.where(np.isin(kind, (ON_L, DOT_ON_L)), 1.0, np.where(kind == OFF_L, 0.0, np.nan)), float(state.on)) > 0
-    feed = _ffill(f, state.feed)
+    kind, on, s_state, feed, p, x_pos, y_pos = scan.kind, scan.on, scan.s_state, scan.feed, scan.p, scan.x_pos, scan.y_pos
     move = (kind == RAPID_L) | (kind == MOVE_L)
-    g1 = feed[(kind == MOVE_L) | (kind == DOT_ON_L)]
-    if np.isnan(g1).any() or (g1 <= 0).any():
-        return None  # a G1 with no feed rate (none yet, or F0): GRBL's error:22, which the interpreter reports
-    x_pos = _ffill(np.where(move, x, np.nan), state.x)
-    y_pos = _ffill(np.where(move, y, np.nan), state.y)
+    n = len(scan)
 
     rows = np.flatnonzero(move | (kind == DWELL_L))
     x1, y1 = x_pos[rows], y_pos[rows]
@@ -134,7 +173,7 @@ def read_chunk(data: bytes, machine: MachineProfile, state: ReadState):
     power = np.where((row_kind != RAPID) & on[rows], s_state[rows], 0.0)
     speed = np.where(row_kind == LINE, feed[rows] / 60.0, 0.0)
 
-    pass_id, layer, after = _passes(data, starts, ends, kind, on, comment, state)
+    pass_id, layer, after = _passes(data, scan.starts, scan.ends, kind, on, scan.comment, state)
     path = Toolpath.from_columns(kind=row_kind, x0=x0, y0=y0, x1=x1, y1=y1, speed_mm_s=speed,
                                  dwell_s=np.where(dwell, p[rows], 0.0), energy_uJ=power / machine.s_per_uJ,
                                  pass_id=np.maximum(pass_id[rows], 0), layer=layer[rows])

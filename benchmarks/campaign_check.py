@@ -1,0 +1,182 @@
+"""Invariants of a fault campaign run, checked from the emulated device's own exposure record.
+
+The record is what the beam did (rows of executed motion and rest with the beam on, in the
+order they happened, each with its start and end on the emulator's clock), never what the
+sender believes. Against the job's marks:
+  exposed twice   a point of a raster mark covered by two beam-on rows (overlap > TOL_MM), or a
+                  dot with beam-on dwell rows in two separate intervals
+  skipped         a mark not fully exposed (a raster mark missing more than TOL_MM, a dot with
+                  less than its planned dwell); "not listed" when the sender's final report
+                  lists it neither as uncertain nor as cut
+  stray           a beam-on row that lies on no mark, longer than TOL_MM: a gap written
+                  (`stray_lines`), or a rest with the beam on where no dot was planned, longer
+                  than STRAY_S (`stray_rests_s`, e.g. at a mark's end while the sender reacts to
+                  a refused beam-off line: on an emulator clock running N x faster than the
+                  sender's, that reaction lasts N x longer in the record)
+  beam off after a fault: from the fault's moment to the end of the last beam-on row that
+                  overlaps the time between the fault and the controller's next reset (the
+                  stop path's, or the fault's own), in the emulator's seconds
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lasergen.toolpath import DWELL, LINE, RAPID
+
+TOL_MM = 0.001  # 1 um: GRBL reports positions to 1 um
+STRAY_S = 1e-3  # a rest with the beam on shorter than this is not an exposure
+
+
+@dataclass
+class Record:
+    """The device's record: executed rows (a Toolpath) and each row's start and end times."""
+
+    path: object
+    t_start_s: np.ndarray
+    t_end_s: np.ndarray
+
+    @property
+    def beam_on(self) -> np.ndarray:
+        return (self.path.energy_uJ > 0) & (self.path.kind != RAPID)
+
+
+@dataclass
+class Verdict:
+    twice: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    stray_lines: int = 0  # beam-on line rows where no mark was planned (a gap written)
+    stray_rests_s: list = field(default_factory=list)  # beam-on rests where no dot was planned (s)
+
+    @property
+    def stray(self) -> int:
+        return self.stray_lines + len(self.stray_rests_s)
+
+    short: list = field(default_factory=list)  # (marks over an under-exposed piece, exposures missing)
+
+    def not_listed(self, listed) -> list:
+        """Skipped marks the sender did not list. Where planned marks overlap (a rewrite pass
+        over a first pass), a piece short of k exposures needs k of its marks listed."""
+        listed = set(listed)
+        out = {m for m in self.skipped if m not in listed and not any(m in marks for marks, _ in self.short)}
+        for marks, missing in self.short:
+            if len(listed & set(marks)) < missing:
+                out |= set(marks) - listed
+        return sorted(out)
+
+
+def _line_key(x0, y0, x1, y1):
+    """(direction, offset) of the infinite line through a segment, rounded to TOL_MM, and the
+    segment's extent along it."""
+    dx, dy = x1 - x0, y1 - y0
+    length = np.hypot(dx, dy)
+    ux, uy = np.where(length > 0, dx / np.maximum(length, 1e-12), 1.0), np.where(length > 0, dy / np.maximum(length, 1e-12), 0.0)
+    flip = (ux < -1e-9) | ((np.abs(ux) <= 1e-9) & (uy < 0))
+    ux, uy = np.where(flip, -ux, ux), np.where(flip, -uy, uy)
+    offset = x0 * uy - y0 * ux
+    s0, s1 = x0 * ux + y0 * uy, x1 * ux + y1 * uy
+    key = list(zip(np.round(ux, 6), np.round(uy, 6), np.round(offset / TOL_MM).astype(np.int64)))
+    return key, np.minimum(s0, s1), np.maximum(s0, s1)
+
+
+def _depth_excess(planned, executed):
+    """Over a line: pieces (s0, s1, planned depth, executed depth) longer than TOL_MM where the
+    executed depth differs from the planned one."""
+    events = sorted({s for iv in planned + executed for s in iv})
+    out = []
+    for lo, hi in zip(events[:-1], events[1:]):
+        if hi - lo <= 1e-9:
+            continue
+        mid = 0.5 * (lo + hi)
+        p = sum(a <= mid < b for a, b in planned)
+        e = sum(a <= mid < b for a, b in executed)
+        if p != e:
+            out.append((lo, hi, p, e))
+    return out
+
+
+def check(job_path, record: Record) -> Verdict:
+    """Compare the job's marks (a Toolpath) with the device's record, line by line."""
+    marks = job_path.take(job_path.is_mark)
+    ex, on = record.path, record.beam_on
+    verdict = Verdict()
+    twice, skipped = set(), set()
+    # raster marks and beam-on line rows, grouped by the line they lie on
+    mark_lines = np.flatnonzero(marks.kind == LINE)
+    mk, ms0, ms1 = _line_key(marks.x0[mark_lines], marks.y0[mark_lines], marks.x1[mark_lines], marks.y1[mark_lines])
+    rows = np.flatnonzero(on & (ex.kind == LINE))
+    rk, rs0, rs1 = _line_key(ex.x0[rows], ex.y0[rows], ex.x1[rows], ex.y1[rows])
+    by_line: dict = {}
+    for j, key in enumerate(mk):
+        by_line.setdefault(key, ([], []))[0].append(j)
+    stray = 0
+    for j, key in enumerate(rk):
+        if key in by_line:
+            by_line[key][1].append(j)
+        elif rs1[j] - rs0[j] > TOL_MM:
+            stray += 1
+    for key, (planned_idx, executed_idx) in by_line.items():
+        planned = [(ms0[j], ms1[j]) for j in planned_idx]
+        executed = [(rs0[j], rs1[j]) for j in executed_idx]
+        for lo, hi, p, e in _depth_excess(planned, executed):
+            if hi - lo <= TOL_MM:
+                continue
+            hit = [int(mark_lines[j]) for j in planned_idx if ms0[j] < hi and ms1[j] > lo]
+            if e > p and p == 0:
+                stray += 1
+            elif e > p:
+                twice.update(hit)
+            else:
+                skipped.update(hit)
+                verdict.short.append((hit, p - e))
+    # dots: beam-on rests at a planned dot, counted as separate intervals, and their total time
+    dots = np.flatnonzero(marks.kind == DWELL)
+    rests = np.flatnonzero(on & (ex.kind == DWELL) & (ex.dwell_s > STRAY_S))
+    rest_used = np.zeros(rests.size, bool)
+    for m in dots:
+        near = np.hypot(ex.x0[rests] - marks.x0[m], ex.y0[rests] - marks.y0[m]) <= TOL_MM
+        rest_used |= near
+        same = dots[np.hypot(marks.x0[dots] - marks.x0[m], marks.y0[dots] - marks.y0[m]) <= TOL_MM]
+        r = rests[near]
+        starts, ends = record.t_start_s[r], record.t_end_s[r]
+        order = np.argsort(starts)
+        separate = (1 + int(np.sum(starts[order][1:] > ends[order][:-1] + 1e-6))) if r.size else 0
+        if separate > same.size:
+            twice.add(int(m))
+        planned_s, got_s = float(marks.dwell_s[same].sum()), float(ex.dwell_s[r].sum())
+        if got_s < planned_s * (1 - 1e-3):
+            skipped.add(int(m))
+            if m == same.min():  # one entry per position: k dots short there need k listed
+                missing = int(np.ceil((planned_s - got_s) / marks.dwell_s[same].max() - 1e-3))
+                verdict.short.append(([int(d) for d in same], missing))
+    verdict.twice, verdict.skipped, verdict.stray_lines = sorted(twice), sorted(skipped), stray
+    verdict.stray_rests_s = [float(v) for v in ex.dwell_s[rests[~rest_used]]]
+    return verdict
+
+
+def beam_off_after(record: Record, fault_s: float, reset_s: float | None) -> float:
+    """Seconds from a fault until the beam was off for good (before the next reset)."""
+    on = record.beam_on
+    end_window = np.inf if reset_s is None else reset_s
+    overlap = on & (record.t_end_s > fault_s) & (record.t_start_s < end_window)
+    if not overlap.any():
+        return 0.0
+    return float(min(record.t_end_s[overlap].max(), end_window) - fault_s)
+
+
+def record_row_ends(emu) -> list:
+    """Make the emulator note each exposure row's end on its clock (rows are recorded as they
+    end); returns the list it fills. Call it inside the device thread (`Device.call`)."""
+    rec, ends = emu.recorder, []
+    for name in ("move", "dwell"):
+        original = getattr(rec, name)
+
+        def wrapped(*args, _original=original, **kw):
+            n = len(rec)
+            _original(*args, **kw)
+            if len(rec) > n:
+                ends.append(emu.motion.now_s)
+        setattr(rec, name, wrapped)
+    return ends

@@ -1,0 +1,380 @@
+"""Seeded fault campaign: does a stream survive faults with every mark exposed exactly once?
+
+Each run: a fresh emulated controller (real clock at --speed x, behind TCP on 127.0.0.1, the
+same device the `lasergen sim serve` command runs), one of four small jobs (QR raster, QR
+dots, dithered bitmap, three-level E/F), 1 to 3 faults at random moments, each in its own
+sender session, then `--resume` until the job is done. The sender is `lasergen stream`, a
+separate process. Faults: every kind the emulator injects (link drop, error:N, ALARM:N on a
+line or part-way through its motion, corrupt replies, stall), the controller's soft reset and
+power loss (each after a random line), and SIGKILL or SIGINT of the sender (after a random
+time). Invariants come from the
+device's own exposure record (`campaign_check`): marks exposed twice, skipped marks the
+sender did not list, stray beam-on rows, hung sessions (a sender past its time limit), and
+the time from each fault until the beam was off (emulator seconds / --speed, i.e. seconds of
+the sender's clock).
+Each run draws from its own generator, seeded by (seed, run number): run N is the same
+whatever else runs, so two versions see the same jobs and first faults, and runs can be
+spread over worker processes (`--workers`).
+Usage: python benchmarks/fault_campaign.py --runs 100 --seed 1 [--speed 20] [--workers 2]
+       [--json OUT] [--sender-python OTHER_VENV/bin/python]   (measure another version's sender)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from campaign_check import Record, beam_off_after, check, record_row_ends  # noqa: E402
+
+from hardware_sim.device import Device  # noqa: E402
+from hardware_sim.faults import FaultPlan  # noqa: E402
+from hardware_sim.transport import TcpServer  # noqa: E402
+from lasergen.job import read_job  # noqa: E402
+from lasergen.machine import MachineProfile  # noqa: E402
+
+DEVICE_FAULTS = ["drop", "error", "alarm", "alarm_mid", "corrupt", "stall", "power", "reset"]
+SENDER_FAULTS = ["sigkill", "sigint"]
+KINDS = DEVICE_FAULTS[:6] + SENDER_FAULTS + DEVICE_FAULTS[6:]
+LABELS = {"drop": "link drop", "error": "`error:N`", "alarm": "`ALARM:N`", "alarm_mid": "`ALARM:N` inside a line",
+          "corrupt": "corrupt reply",
+          "stall": "controller stall", "sigkill": "sender SIGKILL", "sigint": "sender SIGINT",
+          "power": "controller power reset", "reset": "controller soft reset"}
+MAX_RESUMES = 8
+THREE_LEVEL = """[pattern]
+origin_mm = [10.0, 10.0]
+[recipes.write]
+energy_uJ = 200.0
+speed_mm_s = 2.0
+[recipes.rewrite]
+energy_uJ = 200.0
+speed_mm_s = 2.0
+[levels]
+daylight = "nothing"
+accept_leak = false
+[levels.uv365]
+source = { kind = "text", text = "E", height_um = 280.0, pitch_um = 20.0 }
+[levels.uv365_lp645]
+source = { kind = "text", text = "F", height_um = 280.0, pitch_um = 20.0 }
+"""
+
+
+@dataclass
+class RunOutcome:
+    run: int
+    job: str
+    faults: list
+    twice: int = 0
+    skipped_not_listed: int = 0
+    listed: int = 0
+    stray: int = 0  # gaps written (beam-on line rows on no mark)
+    stray_rest_ms: float = 0.0  # longest beam-on rest on no dot, in the sender's milliseconds
+    hangs: int = 0
+    unclean: int = 0
+    complete: bool = False
+    sessions: int = 0
+    beam_off_s: list = field(default_factory=list)  # (fault kind, seconds)
+    notes: list = field(default_factory=list)
+
+
+class Sender:
+    """How to run `lasergen stream` (this tree, or another one given by --sender-path)."""
+
+    def __init__(self, python: str | None):
+        self.env = dict(os.environ)
+        self.cmd = [python or sys.executable, "-m", "lasergen"]
+        help_text = self.run(["stream", "--help"]).stdout
+        self.bare_resume = "--resume-on" in help_text
+
+    def run(self, args, **kw):
+        return subprocess.run(self.cmd + args, capture_output=True, text=True, env=self.env, cwd=tempfile.gettempdir(),
+                              **kw)
+
+    def start(self, job: Path, port: str, resume: bool):
+        args = ["stream", str(job), "--port", port, "--json", "--no-progress"]
+        if resume:
+            args += ["--resume"] if self.bare_resume else ["--resume", f"{job}.journal"]
+        return subprocess.Popen(self.cmd + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=self.env, start_new_session=True, cwd=job.parent)  # never the source tree
+
+
+RECIPES = {  # job name -> planning command (FOLDER: where the inputs are)
+    "qr_raster": ["qr", "LG", "--speed-mm-s", "2", "--micro", "yes"],
+    "qr_dots": ["qr", "LG", "--mode", "dots", "--dwell-s", "0.05", "--micro", "yes"],
+    "bitmap": ["bitmap", "FOLDER/grad.png", "--dither", "floyd-steinberg", "--speed-mm-s", "2"],
+    "three_level": ["pattern", "FOLDER/levels.toml"],
+}
+
+
+def make_jobs(folder: Path, plan, recipes: dict | None = None, image_px: int = 20) -> dict[str, Path]:
+    """The campaign's jobs in `folder`; plan(args) runs a `lasergen` command (-> returncode, stderr)."""
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:image_px, 0:image_px]
+    c = image_px / 2
+    Image.fromarray((255 * np.hypot(xx - c, yy - c) / (0.7 * image_px)).clip(0, 255).astype(np.uint8)).save(
+        folder / "grad.png")
+    (folder / "levels.toml").write_text(THREE_LEVEL)
+    jobs = {}
+    for name, args in (recipes or RECIPES).items():
+        out = folder / f"{name}.gcode"
+        code, err = plan([a.replace("FOLDER", str(folder)) for a in args] + ["-o", str(out)])
+        if code:
+            raise SystemExit(f"cannot plan {name}: {err.strip()}")
+        jobs[name] = out
+    return jobs
+
+
+def _stream_here(job: Path, port: str, resume: bool, machine, limit_s: float):
+    """One session of the runner in this process (no process start-up: for the faults that are
+    not the sender's own): (exit code as `lasergen stream` gives it, JSON out, error) or None
+    if it did not end within limit_s."""
+    import threading
+
+    from drivers.runner import JobRunner
+    from lasergen import LasergenError
+
+    box = {}
+
+    def session():
+        try:
+            box["out"] = (0, json.dumps(JobRunner(job, port, machine).run(resume=resume).to_dict()), "")
+        except LasergenError as exc:
+            box["out"] = (2, "", f"lasergen: error: {exc}")
+        except Exception as exc:  # noqa: BLE001 - counted as an unclean exit
+            box["out"] = (1, "", f"Traceback: {exc!r}")
+
+    thread = threading.Thread(target=session, name=f"sender-{job.name}", daemon=True)
+    thread.start()
+    thread.join(limit_s)
+    return box.get("out")
+
+
+def _fault_plan(kind: str, rng, lines: int) -> FaultPlan:
+    at = int(rng.integers(8, max(9, lines)))
+    options = {"drop": {"drop_after": at}, "error": {"error_on": f"{at}:{int(rng.choice([20, 22, 33]))}"},
+               "alarm": {"alarm_on": f"{at}:{int(rng.choice([1, 2]))}"}, "stall": {"stall_after": at},
+               "alarm_mid": {"alarm_at": f"{at}:{float(rng.uniform(0.0, 60.0)):.2f}:1"},
+               "corrupt": {"corrupt": 0.02, "corrupt_after": at, "seed": int(rng.integers(1 << 30))},
+               "power": {"power_after": at}, "reset": {"reset_after": at}}
+    return FaultPlan.from_options(options.get(kind, {}))
+
+
+def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: float, folder: Path,
+            in_process: bool = False) -> RunOutcome:
+    """One run. in_process: the sessions whose fault is not the sender's own run the runner in
+    this process (faster); SIGKILL and SIGINT always hit a separate `lasergen stream`."""
+    rng = np.random.default_rng([seed, index])
+    name = list(jobs)[index % len(jobs)]
+    work = folder / f"run{index}"
+    work.mkdir()
+    job = work / jobs[name].name
+    job.write_text(jobs[name].read_text())
+    parsed = read_job(job, machine)
+    n_lines = len(job.read_text().splitlines())
+    est_wall_s = parsed.manifest.get("estimate", {}).get("time_s", 60.0) / speed
+    limit_s = 30.0 + 4.0 * est_wall_s
+    faults = [str(rng.choice(KINDS)) for _ in range(int(rng.integers(1, 4)))]
+    out = RunOutcome(index, name, faults)
+    device = Device(machine, clock="real", speed=speed)
+    ends = device.call(record_row_ends)
+    server = TcpServer(device)
+    port = f"socket://127.0.0.1:{server.port}"
+    fault_times = []  # (kind, emulator seconds) for sender faults
+    last, last_err = None, []
+    try:
+        plan = list(faults) + [None] * MAX_RESUMES
+        for k, kind in enumerate(plan):
+            server.faults = _fault_plan(kind, rng, n_lines) if kind in DEVICE_FAULTS else FaultPlan()
+            out.sessions += 1
+            t0 = time.monotonic()
+            if in_process and kind not in SENDER_FAULTS:
+                got = _stream_here(job, port, k > 0, machine, limit_s)
+                if got is None:
+                    out.hangs += 1
+                    out.notes.append(f"session {k} ({kind}) hung")
+                    break
+                code, stdout, stderr = got
+                if code not in (0, 2):
+                    out.unclean += 1
+                    out.notes.append(f"session {k} ({kind}): {stderr[-200:]}")
+                last_err = stderr.strip().splitlines()[-1:] if stderr.strip() else []
+                if code == 0:
+                    last = json.loads(stdout)
+                    if last.get("status") == "complete":
+                        out.complete = True
+                        if kind is None or k >= len(faults) - 1:
+                            break
+                continue
+            proc = sender.start(job, port, resume=k > 0)
+            if kind in SENDER_FAULTS:
+                delay = float(rng.uniform(0.8, 1.2 + est_wall_s))
+                try:
+                    proc.wait(timeout=delay)
+                except subprocess.TimeoutExpired:
+                    fault_times.append((kind, device.sim_time_s()))
+                    proc.send_signal(signal.SIGKILL if kind == "sigkill" else signal.SIGINT)
+            try:
+                stdout, stderr = proc.communicate(timeout=max(1.0, limit_s - (time.monotonic() - t0)))
+            except subprocess.TimeoutExpired:
+                out.hangs += 1
+                os.killpg(proc.pid, signal.SIGKILL)
+                stdout, stderr = proc.communicate()
+                out.notes.append(f"session {k} ({kind}) hung")
+            if proc.returncode not in (0, 2, -signal.SIGKILL) or "Traceback" in stderr:
+                out.unclean += 1
+                out.notes.append(f"session {k} ({kind}) exit {proc.returncode}: {stderr.strip()[-1500:]}")
+            last_err = stderr.strip().splitlines()[-1:] if stderr.strip() else []
+            if proc.returncode == 0:
+                try:
+                    last = json.loads(stdout.strip().splitlines()[-1])
+                except (json.JSONDecodeError, IndexError):
+                    last = None
+                if last and last.get("status") == "complete":
+                    out.complete = True
+                    if kind is None or k >= len(faults) - 1:
+                        break
+        time.sleep(0.2)
+        path, starts, log = device.call(lambda e: (e.recorder.toolpath(), list(e.recorder.times_s), list(e.fault_log)))
+        stop_ends = device.call(lambda e: list(ends))
+    finally:
+        server.close()
+        device.stop()
+    record = Record(path, np.asarray(starts, float), np.asarray(stop_ends[:len(starts)], float))
+    verdict = check(parsed.toolpath, record)
+    listed = set((last or {}).get("uncertain", [])) | set((last or {}).get("partial", []))
+    out.twice, out.stray, out.listed = len(verdict.twice), verdict.stray_lines, len(listed)
+    out.stray_rest_ms = 1000.0 * max(verdict.stray_rests_s, default=0.0) / speed
+    out.skipped_not_listed = len(verdict.not_listed(listed)) if out.complete else 0
+    if not out.complete:
+        out.notes.append(f"never completed ({' '.join(last_err)[:160]})")
+    resets = [t for t, what in log if what in ("soft_reset", "power_cycle") or what.startswith("alarm")]
+    events = [(t, what.split(":")[0]) for t, what in log if what.split(":")[0] in
+              ("drop", "error", "alarm", "corrupt", "stall", "power_cycle")] + [(t, k) for k, t in fault_times]
+    for t, what in events:
+        nxt = next((r for r in sorted(resets) if r > t + 1e-9), None)
+        out.beam_off_s.append((what, beam_off_after(record, t, nxt) / speed))
+    return out
+
+
+def table(outcomes: list[RunOutcome]) -> str:
+    rows = defaultdict(list)
+    for o in outcomes:
+        rows[o.faults[0]].append(o)
+    lines = ["| first fault | runs | runs with a mark exposed twice | runs with a skipped mark not listed | "
+             "hung sessions | runs with a gap written | unclean exits | runs never completed | "
+             "max time to beam off (s) | runs with the beam resting on (max ms) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def line(label, group):
+        offs = [s for o in group for _, s in o.beam_off_s]
+        return (f"| {label} | {len(group)} | {sum(o.twice > 0 for o in group)} | "
+                f"{sum(o.skipped_not_listed > 0 for o in group)} | {sum(o.hangs for o in group)} | "
+                f"{sum(o.stray > 0 for o in group)} | {sum(o.unclean for o in group)} | "
+                f"{sum(not o.complete for o in group)} | {max(offs, default=0.0):.2f} | "
+                f"{sum(o.stray_rest_ms > 0 for o in group)} ({max((o.stray_rest_ms for o in group), default=0.0):.1f}) |")
+    for kind in KINDS:
+        if rows.get(kind):
+            lines.append(line(LABELS[kind], rows[kind]))
+    lines.append(line("**all**", outcomes).replace("| all |", "| **all** |"))
+    return "\n".join(lines)
+
+
+def beam_off_table(outcomes: list[RunOutcome]) -> str:
+    by = defaultdict(list)
+    for o in outcomes:
+        for kind, s in o.beam_off_s:
+            by[kind].append(s)
+    lines = ["| fault | faults seen | median time to beam off (s) | 99th percentile (s) | max (s) |", "|---|---|---|---|---|"]
+    for kind, values in sorted(by.items()):
+        v = np.asarray(values)
+        lines.append(f"| {kind} | {v.size} | {np.median(v):.3f} | {np.percentile(v, 99):.3f} | {v.max():.3f} |")
+    return "\n".join(lines)
+
+
+def _worker(args):
+    index, seed, jobs, python, speed, folder = args
+    return run_one(index, seed, jobs, _sender(python), MachineProfile.load(), speed, folder)
+
+
+_SENDERS: dict = {}
+
+
+def _sender(python):
+    if python not in _SENDERS:
+        _SENDERS[python] = Sender(python)
+    return _SENDERS[python]
+
+
+def campaign(runs, seed: int, speed: float = 20.0, sender_python: str | None = None, progress=None,
+             workers: int = 1):
+    """Outcomes of the given runs (a count, or an iterable of run numbers), in run order."""
+    indices = list(range(runs)) if isinstance(runs, int) else list(runs)
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="lasergen-campaign-") as tmp:
+        folder = Path(tmp)
+        sender = _sender(sender_python)
+
+        def plan(args):
+            res = sender.run(args)
+            return res.returncode, res.stderr
+        jobs = make_jobs(folder, plan)
+        tasks = [(i, seed, jobs, sender_python, speed, folder) for i in indices]
+        if workers <= 1:
+            results = map(_worker, tasks)
+        else:
+            import multiprocessing
+
+            pool = multiprocessing.get_context("spawn").Pool(workers)
+            results = pool.imap_unordered(_worker, tasks)
+        for outcome in results:
+            outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+        if workers > 1:
+            pool.close()
+            pool.join()
+    return sorted(outcomes, key=lambda o: o.run)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--speed", type=float, default=20.0, help="emulator clock: simulated s per wall s")
+    parser.add_argument("--sender-python", default=None,
+                        help="the Python whose lasergen streams (default: this one), e.g. another version's venv")
+    parser.add_argument("--only", default=None, help="run numbers to run (comma-separated), e.g. to replay one")
+    parser.add_argument("--workers", type=int, default=1, help="runs in parallel (each run is its own device)")
+    parser.add_argument("--json", default=None, help="write every run's outcome here")
+    args = parser.parse_args()
+    t0 = time.monotonic()
+
+    def progress(o):
+        bad = o.twice or o.skipped_not_listed or o.hangs or o.stray or o.stray_rest_ms or o.unclean or not o.complete
+        print(f"run {o.run:4d} {o.job:11s} {','.join(o.faults):24s} {'FAIL ' + '; '.join(o.notes) if bad else 'ok'}"
+              f"{f' twice={o.twice} skipped={o.skipped_not_listed} gap={o.stray} rest={o.stray_rest_ms:.1f}ms' if bad else ''}", flush=True)
+    runs = [int(v) for v in args.only.split(",")] if args.only else args.runs
+    outcomes = campaign(runs, args.seed, args.speed, args.sender_python, progress, args.workers)
+    print(f"\n{len(outcomes)} runs, seed {args.seed}, emulator clock x{args.speed:g}, jobs {', '.join(RECIPES)}, "
+          f"{args.workers} worker(s), {time.monotonic() - t0:.0f} s\n")
+    print(table(outcomes))
+    print()
+    print(beam_off_table(outcomes))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
+
+
+if __name__ == "__main__":
+    main()

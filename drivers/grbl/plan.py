@@ -1,0 +1,164 @@
+"""GRBL send plans: which lines to send, fresh or resumed, and how they are cut into writes.
+
+Resume (the runner decides which marks are done; this module only says how to skip them):
+  - start at a mark boundary: the G0 that begins the scan line (or dot) holding the first
+    mark not yet exposed, never inside a pass's beam-on stretch;
+  - re-establish modal state first: `G21G90G94`, `M5`, then `M3S0` when the start lies inside
+    a raster pass (the emitter brackets passes with M3S0 ... M5); position comes from the
+    first resumed line, a self-contained `G0X..Y..` (absolute, laser gated off in G0);
+  - every later mark already done is sent blank: its G1 line with `S0` (same path and
+    speed, beam off), a dot without its `G1..M3S..`/`G4` lines.
+Write units (`units`), shaped so that no single fault can leave the beam on or misplace it:
+  - a unit never ends with the beam on: under M3, GRBL keeps the beam at the last block's
+    power when its planner runs dry (stepper.c), so a raster mark travels with the lines that
+    turn it off again (the S0 move after it), a dot as `G1..M3S..`/`G4`/`M5` together;
+  - a unit that turns the beam on is a barrier: it is written only once every line before it
+    has been answered `ok`. GRBL runs the lines already in its RX buffer after an `error:N`,
+    so without the barrier a refused move before a mark would let the mark start from the
+    wrong place (the beam writes the gap). With it, a refused line is always followed only by
+    beam-off lines, and the stream halts before the next mark is written. The price is one
+    round trip per mark while the planner still holds its queue (`stream_bench.py
+    --barrier-cost`: about half the lines/s when the link is the limit, nothing in job time
+    when motion is, as at lasergen's writing speeds).
+What no shaping can remove (GRBL answers a line only once it is parsed, and under M3 keeps the
+beam on at rest):
+  - a refused beam-off line right after a mark leaves the beam on at the mark's end until the
+    feed hold the sender sends at once (from its reader thread) arrives: nothing while the
+    planner still holds queued motion, else the sender's reaction time (milliseconds);
+  - a chain of beam-on lines (G-code from elsewhere: a polyline written with the beam on)
+    travels in one unit, so a refused first line lets the rest run from the wrong place, and a
+    chain longer than one write (`max_bytes`) ends a unit with the beam on. lasergen's own jobs
+    have no chains: every mark is one line followed by a beam-off line (tested).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from drivers.session import SendPlan
+
+PREAMBLE = ["G21G90G94", "M5"]
+RASTER_ON = "M3S0"
+WINDOW = 4096  # seqs whose columns `units` prepares at once
+SPAN = 64  # lines one unit may take past its first (a dot's three; a mark chain within max_bytes)
+S_WORD = re.compile(r"S[-+]?(?:\d+\.?\d*|\.\d+)")
+NO_MARK = -1
+
+
+@dataclass
+class Unit:
+    first_seq: int
+    data: bytes  # the lines, each ending in "\n"
+    sizes: list  # bytes per line
+    barrier: bool  # write only when every earlier line is answered
+
+    @property
+    def seqs(self) -> range:
+        return range(self.first_seq, self.first_seq + len(self.sizes))
+
+
+@dataclass
+class GrblPayload:
+    preamble: list  # texts of the preamble lines (seqs 0 .. len - 1)
+    blank: np.ndarray  # per seq: send with S0 (a done raster mark)
+
+
+def resume_start(table, mark: int) -> int:
+    """The line to restart from so `mark` is written at speed: the G0 that begins its scan
+    line (or dot), searching back no further than the start of its pass."""
+    line = int(table.mark_first[mark])
+    j = line
+    while j >= 0:
+        if table.rapid[j] and "Y" in table.text(j):  # a `G0X..` inside a scan line keeps Y: no restart
+            return j
+        if j == 0 or table.text(j - 1) == RASTER_ON or (table.blocks[j] and not table.laser_on_before[j]):
+            break
+        j -= 1
+    return line
+
+
+def plan(table, done: np.ndarray | None) -> SendPlan | None:
+    """Lines to send so that every mark not `done` is exposed once; None if nothing is left.
+    done=None: nothing is done yet (a fresh stream), planned without waiting for the table's
+    scan to end; identical to the plan of an all-False `done` (tested)."""
+    if done is None:
+        lines = np.flatnonzero(table.sendable)
+        return SendPlan(lines, 0, [], GrblPayload([], np.zeros(lines.size, bool)))
+    table.complete()
+    remaining = np.flatnonzero(~done)
+    if remaining.size == 0:
+        return None
+    fresh = not done.any()
+    start = 0 if fresh else resume_start(table, int(remaining[0]))
+    preamble = []
+    if not fresh:
+        preamble = PREAMBLE + ([RASTER_ON] if table.laser_on_before[start] else [])
+        if not table.rapid[start]:
+            x, y = table.start_mm[start]
+            preamble.append(f"G0X{x:.4f}Y{y:.4f}")
+    lines = start + np.flatnonzero(table.sendable[start:])
+    mark = table.mark_of[lines]
+    has_mark = mark != NO_MARK
+    done_here = np.zeros(lines.size, bool)
+    done_here[has_mark] = done[mark[has_mark]]
+    is_dot = np.zeros(lines.size, bool)
+    is_dot[has_mark] = table.mark_first[mark[has_mark]] != table.mark_last[mark[has_mark]]
+    lines = lines[~(done_here & is_dot)]  # a done dot: drop its beam-on and dwell lines
+    mark = table.mark_of[lines]
+    blank = np.zeros(lines.size, bool)
+    blank[mark != NO_MARK] = done[mark[mark != NO_MARK]]
+    blanked = [int(m) for m, line in zip(mark[blank], lines[blank]) if table.mark_last[m] == line]
+    commands = np.r_[np.full(len(preamble), -1, np.int64), lines]
+    return SendPlan(commands, start, blanked, GrblPayload(preamble, np.r_[np.zeros(len(preamble), bool), blank]))
+
+
+def seq_text(table, plan: SendPlan, seq: int) -> str:
+    payload = plan.payload
+    line = int(plan.commands[seq])
+    if line < 0:
+        return payload.preamble[seq]
+    text = table.text(line)
+    return S_WORD.sub("S0", text) if payload.blank[seq] else text
+
+
+def units(table, plan: SendPlan, max_bytes: int = 120):
+    """The plan's write units, in order (a generator: nothing is built ahead for big jobs; the
+    table's columns are awaited WINDOW seqs at a time while a lazy table is still scanned)."""
+    commands = plan.commands
+    n = len(commands)
+    i = 0
+    while i < n:
+        lo, hi = i, min(n, i + WINDOW)
+        top = min(n, hi + SPAN)  # a unit begun before `hi` may reach this far
+        cmd = commands[lo:top]
+        real = cmd >= 0
+        if real.any():
+            table.ready(int(cmd[real].max()) + 1)  # + the M5 that ends a dot
+        line = np.maximum(cmd, 0)
+        mark = np.where(real, table.mark_of[line], NO_MARK)
+        has = mark != NO_MARK
+        first, last = table.mark_first, table.mark_last
+        dot_start = np.zeros(cmd.size, bool)
+        dot_start[has] = (first[mark[has]] == line[has]) & (last[mark[has]] != line[has])
+        beam_on = real & table.beam_on[line] & ~plan.payload.blank[lo:top]
+        while i < hi:
+            j = i + 1
+            if dot_start[i - lo]:
+                end_line = last[mark[i - lo]] + 1  # through the M5 after the G4
+                while j < top and 0 <= commands[j] <= end_line:
+                    j += 1
+            texts = [seq_text(table, plan, k).encode() + b"\n" for k in range(i, j)]
+            size = sum(len(t) for t in texts)
+            while j < top and beam_on[j - 1 - lo]:  # a mark travels with the line that ends it
+                extra = seq_text(table, plan, j).encode() + b"\n"
+                if size + len(extra) > max_bytes:
+                    break
+                texts.append(extra)
+                size += len(extra)
+                j += 1
+            yield Unit(i, b"".join(texts), [len(t) for t in texts],
+                       barrier=bool(dot_start[i - lo] or beam_on[i - lo]))
+            i = j
