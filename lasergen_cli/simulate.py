@@ -13,8 +13,9 @@ from lasergen_cli.common import Number, emit, job_file, job_machine_option, json
 
 def sim_options(f):
     options = [
-        click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None,
-                     help="Glass (default: the job's, else BrI)."),
+        click.option("--material", default=None, metavar="NAME|FILE.toml",
+                     help="Glass: a built-in profile (Br, BrI, BrLi, I) or a profile file such as the one "
+                          "`calibrate fit` writes (default: the job's, else BrI)."),
         click.option("--heat-treat", "heat_treat_c", type=Number("temperature_c"), default=None,
                      help="Heat treatment after writing (°C); default: none."),
         click.option("--heat-treat-hours", type=Number("hours"), default=2.0, show_default=True,
