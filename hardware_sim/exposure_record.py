@@ -43,6 +43,7 @@ class ExposureRecorder:
         self.machine = machine
         self.s_max = s_max or (lambda: machine.settings_dict.get("s_max", float("inf")))  # no S word: no clamp
         self.rows: list[tuple] = []        # executed toolpath rows
+        self.times_s: list[float] = []     # when each row began, on the emulator's clock
         self.segments: list[tuple] = []    # beam history rows (ledger.COLUMNS order)
         self.pass_id = -1
 
@@ -84,6 +85,7 @@ class ExposureRecorder:
         if start[0] != end[0] or start[1] != end[1]:
             kind = RAPID if rapid else LINE
             self.rows.append((kind, start[0], start[1], end[0], end[1], feed_mm_s, 0.0, energy, max(self.pass_id, 0)))
+            self.times_s.append(t_s)
         if t_end_s is None:
             return
         kin = None
@@ -102,6 +104,7 @@ class ExposureRecorder:
             return
         energy, clamped = self.energy_of(power_s)
         self.rows.append((DWELL, x_mm, y_mm, x_mm, y_mm, 0.0, seconds, energy, max(self.pass_id, 0)))
+        self.times_s.append(t_s)
         self.segment(t_s, t_s + seconds, (x_mm, y_mm, z_mm), (x_mm, y_mm, z_mm), True, energy, (0.0, 0.0, 0.0, 0.0),
                      s_command=power_s, clamped=clamped)
 

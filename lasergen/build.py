@@ -13,15 +13,29 @@ from lasergen.sources import Artwork
 from lasergen.vector_plan import with_shape_promise
 
 
-def single_layer_pattern(art: Artwork, recipe: Recipe, origin_mm, name: str) -> Pattern:
-    """One layer written with `recipe` (a vector source: one layer per group, all with it)."""
+def single_layer_pattern(art: Artwork, recipe: Recipe, origin_mm, name: str, depth_um: float | None = None) -> Pattern:
+    """One layer written with `recipe` at `depth_um` (None: flat); a vector source makes one layer
+    per group, a group with a depth of its own (points' z_um) at that depth; a stack of pages
+    mapped to depths one layer per page."""
     recipes = {**PRESETS, "write": recipe}
     if art.is_vector:
-        layers = [Layer(None, "write", f"{name}:{group}" if group else name, shapes)
+        own = art.group_depth_um or {}
+        layers = [Layer(None, "write", f"{name}:{group}" if group else name, shapes, own.get(group, depth_um))
                   for group, shapes in art.groups.items()]
     else:
-        layers = [Layer(art.mask, "write", name)]
+        stack = art.depth_layers(depth_um, name)
+        layers = [Layer(mask, "write", f"{name}@{depth:g}um" if len(stack) > 1 else name, depth_um=depth)
+                  for depth, mask in stack]
     return Pattern(art.pitch_um, layers, tuple(origin_mm), recipes, dict(art.meta))
+
+
+def at_depth(pattern: Pattern, depth_um: float | None) -> Pattern:
+    """The pattern with every layer at `depth_um` (unchanged for None): a whole job in one plane."""
+    if depth_um is None:
+        return pattern
+    for layer in pattern.layers:
+        layer.depth_um = depth_um
+    return Pattern(pattern.pitch_um, pattern.layers, pattern.origin_mm, pattern.recipes, pattern.meta)
 
 
 def plan_to_file(pattern: Pattern, out: str | Path, machine: MachineProfile, material: str | None = None,

@@ -8,7 +8,8 @@ size is read from the header (Pillow opens lazily), compared with our own limit
 is and how to allow it; Pillow's own guard is suspended only while the header is read, since
 ours has replaced it; Pillow's other warnings (corrupt EXIF, truncated tags) refuse the file.
 A multi-page file (TIFF, animated GIF) is refused unless a page is named:
-taking page 0 silently could write the wrong image.
+taking page 0 silently could write the wrong image (or every page is mapped to a depth:
+`page_count` tells how many there are).
 """
 
 from __future__ import annotations
@@ -51,6 +52,21 @@ def open_image(path: str | Path, what: str = "image", page: int | None = None,
     label = f"{what} {path}"
     try:
         return _open(path, label, page, max_megapixels, allow, page_hint)
+    except FileNotFoundError:
+        raise LasergenError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise LasergenError(f"{what} {path} is a folder, not an image file") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Warning) as exc:
+        raise LasergenError(f"cannot read {label}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
+def page_count(path: str | Path, what: str = "image") -> int:
+    """How many pages (frames) the image file holds, read from its header."""
+    label = f"{what} {path}"
+    try:
+        with _own_size_check():
+            with Image.open(path) as img:
+                return int(getattr(img, "n_frames", 1))
     except FileNotFoundError:
         raise LasergenError(f"{what} not found: {path}") from None
     except IsADirectoryError:

@@ -3,7 +3,8 @@
 The container is the same for every controller family. Its first line, `;@lasergen lasergen-job
 v1 [LANGUAGE]`, names the body's language (none: GRBL G-code, so G-code jobs are unchanged); the
 header is a JSON manifest (format version, machine, material, recipes, layers, passes, bounds,
-counts, estimated time, what the pattern promises for `verify`, SHA-256 of the body) split over
+counts, estimated time, what the pattern promises for `verify`, the depths written and the focus
+model that turned them into Z (`depth_planes`), SHA-256 of the body) split over
 `;@m ` lines shorter than 80 characters. `;` starts a comment in G-code and is never sent to a
 PI controller (lasergen's GCS job body keeps `;` lines for the host), so the header never
 reaches a controller either way. The body alone is enough to run or simulate the job; the
@@ -71,6 +72,27 @@ class BodyDigest:
         return chunk
 
 
+def depth_planes(pattern: Pattern, path: Toolpath, machine: MachineProfile) -> dict:
+    """What a job in depth records: `depths_um`, the written depths in writing order (deepest
+    first), and per plane its layers, passes and the stage Z range of its marks (a tilted
+    sample's Z varies over the plane), with the focus model that maps depth to Z. Nothing for
+    a flat job."""
+    if not pattern.depths_um:
+        return {}
+    from lasergen.focus import focus_of
+
+    planes = []
+    for depth in pattern.depths_um:
+        layers = [i for i, layer in enumerate(pattern.layers) if layer.depth_um == depth]
+        rows = np.isin(path.layer, layers) & path.is_mark
+        z = np.concatenate([path.z0[rows], path.z1[rows]]) if rows.any() else np.zeros(1, np.float32)
+        planes.append({"depth_um": depth, "layers": layers,
+                       "passes": sorted({int(p) for p in np.unique(path.pass_id[np.isin(path.layer, layers)])}),
+                       "z_mm": [round(float(z.min()), 5), round(float(z.max()), 5)]})
+    return {"depths_um": pattern.depths_um, "depth_order": "deepest first", "planes": planes,
+            "focus": focus_of(machine).manifest()}
+
+
 def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, body: BodyDigest,
                    material: str | None = None, extra: dict | None = None) -> dict:
     lang = language_for(machine)
@@ -96,6 +118,7 @@ def build_manifest(pattern: Pattern, path: Toolpath, machine: MachineProfile, bo
                    "line_marks": est["line_count"], "passes": est["passes"]},
         "estimate": {k: round(v, 3) for k, v in est.items() if isinstance(v, float)},
         "promises": pattern.meta,
+        **depth_planes(pattern, path, machine),
         **(extra or {}),
         "body_sha256": body.sha.hexdigest(),
     }
@@ -111,7 +134,8 @@ def _pass_info(pattern: Pattern, path: Toolpath) -> dict[int, dict]:
         recipe = pattern.recipes[layer.recipe]
         mode = ("dots" if (path.kind[a:b] == DWELL).any() else "vector") if layer.is_vector \
             else recipe.mode  # a vector layer's line work and its dots are separate passes
-        info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": mode}
+        info[pid] = {"name": layer.name or f"layer{layer_index}", "recipe": layer.recipe, "mode": mode,
+                     "depth_um": layer.depth_um}
     return info
 
 

@@ -36,8 +36,11 @@ class MotionProfile:
         return float(self.duration_s.sum())
 
 
-def axis_limited(limits, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+def axis_limited(limits, ux: np.ndarray, uy: np.ndarray, uz: np.ndarray | None = None) -> np.ndarray:
     """The largest value along the unit vector u that respects each axis's limit,
-    min_i(limit_i / |u_i|) (inf for a zero vector)."""
+    min_i(limit_i / |u_i|) (inf for a zero vector); Z counts when `uz` is given."""
     with np.errstate(divide="ignore"):
-        return 1.0 / np.maximum(np.abs(ux) * (1.0 / limits[0]), np.abs(uy) * (1.0 / limits[1]))
+        worst = np.maximum(np.abs(ux) * (1.0 / limits[0]), np.abs(uy) * (1.0 / limits[1]))
+        if uz is not None:
+            worst = np.maximum(worst, np.abs(uz) * (1.0 / limits[2]))
+        return 1.0 / worst

@@ -8,7 +8,8 @@ range lies inside the machine's, or build GRBL with HOMING_FORCE_SET_ORIGIN.)
 Profiles are TOML files; `grbl-default` and `pi-c884` ship with the package (`lasergen/profiles/`,
 `default` is an alias of `grbl-default`). Tables:
     name, controller        the profile's name; the controller family (a registered back-end)
-    [travel]                x_mm, y_mm: writable range [low, high]
+    [travel]                x_mm, y_mm: writable range [low, high]; z_mm: the Z axis's, when the
+                            stage has one (work coordinates, mm)
     [motion]                max_rate_mm_s, accel_mm_s2: per axis [x, y]
     [laser]                 rep_rate_kHz, max_energy_uJ (the amplifier, not set by the controller)
     [beam]                  energy: how a layer's pulse energy is set: "s_word" (the controller's
@@ -18,6 +19,9 @@ Profiles are TOML files; `grbl-default` and `pi-c884` ship with the package (`la
                             "pulse_picker" or "digital_output" (a controller output line), with
                             gate_latency_ms from the command to the optical change
     [serial]                baud
+    [focus]                 optional: the glass and the objective, for writing in depth
+                            (`lasergen.focus`: refractive index, NA, working distance, thickness,
+                            which way +Z moves the focus, the surface's Z or plane)
     [<controller>]          the controller's own settings ([grbl], [pi_gcs]), checked by its
                             back-end's PROFILE_TABLE and readable as attributes of the profile
                             (`machine.junction_deviation_mm` on a GRBL profile)
@@ -45,7 +49,8 @@ GATES = ("s_word", "shutter", "pulse_picker", "digital_output")
 TOP = {"name": Field("text", "unnamed"), "controller": Field("text", "grbl"), "description": Field("text", "")}
 TABLES = {
     "travel": {"x_mm": Field("list", length=2, item=Field("number")),
-               "y_mm": Field("list", length=2, item=Field("number"))},
+               "y_mm": Field("list", length=2, item=Field("number")),
+               "z_mm": Field("list", None, length=2, item=Field("number"))},
     "motion": {"max_rate_mm_s": positive_pair(), "accel_mm_s2": positive_pair()},
     "laser": {"rep_rate_kHz": positive(), "max_energy_uJ": positive()},
     "beam": {"energy": Field("choice", "s_word", choices=ENERGY_MODES),
@@ -89,6 +94,8 @@ class MachineProfile:
     gate_latency_ms: float = 0.0
     fixed_energy_uJ: float | None = None
     attenuator: tuple = ()  # (key, value) pairs of [beam.attenuator]
+    z_range_mm: tuple[float, float] | None = None  # the Z axis's travel; None: no Z axis
+    focus: tuple = ()  # (key, value) pairs of [focus] (checked by lasergen.focus)
     settings: tuple = ()  # (key, value) pairs of the controller's own table
     description: str = ""
 
@@ -100,6 +107,11 @@ class MachineProfile:
                 if key == name:
                     return value
         raise AttributeError(f"machine profile {self.__dict__.get('name')!r} has no setting {name!r}")
+
+    def __repr__(self) -> str:
+        (x0, x1), (y0, y1) = self.x_range_mm, self.y_range_mm
+        return (f"<MachineProfile {self.name} ({self.controller}): X {x0:g}..{x1:g}, Y {y0:g}..{y1:g} mm, "
+                f"max {max(self.max_rate_mm_s):g} mm/s, energy by {self.energy_mode}>")
 
     # ---- loading ----
     @classmethod
@@ -118,7 +130,7 @@ class MachineProfile:
                 for key in keys:
                     if key in data.get(table, {}):
                         own.setdefault(key, data[table].pop(key))
-        known = set(TOP) | set(TABLES) | {family}
+        known = set(TOP) | set(TABLES) | {family, "focus"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise LasergenError(f"{where}: unknown table(s) {', '.join(unknown)} "
@@ -131,7 +143,10 @@ class MachineProfile:
             tables[table] = check_table(data.get(table, {}), schema, f"{where} [{table}]")
         beam = tables["beam"]
         settings = check_table(own, lang.PROFILE_TABLE, f"{where} [{family}]")
-        for axis, (low, high) in (("x", tables["travel"]["x_mm"]), ("y", tables["travel"]["y_mm"])):
+        axes = [("x", tables["travel"]["x_mm"]), ("y", tables["travel"]["y_mm"])]
+        if tables["travel"]["z_mm"] is not None:
+            axes.append(("z", tables["travel"]["z_mm"]))
+        for axis, (low, high) in axes:
             if not low < high:
                 raise LasergenError(f"{where} [travel] {axis}_mm must be [low, high] with low < high, got [{low:g}, {high:g}]")
         if beam["energy"] not in lang.ENERGY_MODES:
@@ -152,6 +167,13 @@ class MachineProfile:
                 raise LasergenError(f"{where} [beam.attenuator] calibrated_uJ must be [low, high] with low < high")
             att = {k: v for k, v in att.items() if v is not None}
             attenuator = tuple(sorted(att.items()))
+        focus = ()
+        if "focus" in data:
+            from lasergen.focus import SCHEMA, Focus
+
+            Focus.from_table(data["focus"], f"{where} [focus]")  # every key and value checked here, once
+            checked = check_table(data["focus"], SCHEMA, f"{where} [focus]")
+            focus = tuple(sorted((k, v) for k, v in checked.items() if v is not None))
         if beam["energy"] == "fixed" and beam["fixed_energy_uJ"] is None:
             raise LasergenError(f"{where}: energy = \"fixed\" needs [beam] fixed_energy_uJ")
         return cls(
@@ -161,7 +183,8 @@ class MachineProfile:
             rep_rate_kHz=tables["laser"]["rep_rate_kHz"], max_energy_uJ=tables["laser"]["max_energy_uJ"],
             baud=tables["serial"]["baud"], energy_mode=beam["energy"], gate=beam["gate"],
             gate_latency_ms=beam["gate_latency_ms"], fixed_energy_uJ=beam["fixed_energy_uJ"],
-            attenuator=attenuator, settings=tuple(sorted(settings.items())))
+            attenuator=attenuator, settings=tuple(sorted(settings.items())),
+            z_range_mm=tables["travel"]["z_mm"], focus=focus)
 
     @classmethod
     def load(cls, name_or_path: str | Path = "default") -> "MachineProfile":
@@ -220,12 +243,24 @@ class MachineProfile:
 
     def summary(self) -> dict:
         """What `lasergen machines` shows."""
+        travel = {"x": list(self.x_range_mm), "y": list(self.y_range_mm)}
+        if self.z_range_mm is not None:
+            travel["z"] = list(self.z_range_mm)
         return {"name": self.name, "controller": self.controller, "title": backend(self.controller).title,
-                "travel_mm": {"x": list(self.x_range_mm), "y": list(self.y_range_mm)},
+                "travel_mm": travel, "max_depth_um": self.max_depth_um,
                 "max_rate_mm_s": list(self.max_rate_mm_s), "accel_mm_s2": list(self.accel_mm_s2),
                 "rep_rate_kHz": self.rep_rate_kHz, "max_energy_uJ": self.max_energy_uJ,
                 "energy": self.energy_mode, "gate": self.gate, "gate_latency_ms": self.gate_latency_ms,
                 "description": self.description}
+
+    @property
+    def max_depth_um(self) -> float | None:
+        """The deepest focus the profile allows (None: it cannot write in depth)."""
+        if not self.focus or self.z_range_mm is None:
+            return None
+        from lasergen.focus import focus_of
+
+        return round(focus_of(self).max_depth_um, 1)
 
     def to_manifest(self) -> dict:
         return backend(self.controller).lang.machine_manifest(self)

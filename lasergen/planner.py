@@ -6,7 +6,12 @@ raster  Scan lines of LINE marks, serpentine, each entered through a lead-in and
         Even passes run the lines in reverse order so a pass starts where the last one ended.
 dots    One DWELL at every exposed pixel centre, ordered by `ordering.order_points`.
 vector  A layer of Shapes (strokes, fills, points) is planned by `lasergen.vector_plan`.
-A rewrite is a later layer whose mask overlaps an earlier one; layers run in pattern order.
+A rewrite is a later layer whose mask overlaps an earlier one; layers run in pattern order,
+except that a pattern in depth runs its planes deepest first (`Pattern.write_order`): the beam
+reaches its focus through glass that is not yet written. Each row's Z comes from the focus
+model (`lasergen.focus`: the plane's depth below the surface at the row's X, Y, so a tilted
+sample is written at a constant depth); between planes a RAPID moves Z alone, where the beam
+stopped, before the travel to the next plane's first mark. A flat pattern keeps Z at 0.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ import numpy as np
 
 from lasergen import LasergenError
 from lasergen.backends import language_for
+from lasergen.focus import Focus, focus_of
 from lasergen.machine import MachineProfile
 from lasergen.ordering import order_points
 from lasergen.pattern import Pattern
 from lasergen.raster import jump_threshold_mm, overscan_for, plan_raster, scan_line_runs  # noqa: F401 (API)
 from lasergen.recipe import Recipe
-from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
+from lasergen.toolpath import DWELL, RAPID, Toolpath
 from lasergen.vector_plan import plan_vector
 
 
@@ -61,14 +67,39 @@ def check_limits(path: Pattern | Toolpath, machine: MachineProfile, recipes: dic
             raise LasergenError(
                 f"job spans X {x_min:.3f}..{x_max:.3f} mm, Y {y_min:.3f}..{y_max:.3f} mm, outside the travel "
                 f"X {xl:g}..{xh:g}, Y {yl:g}..{yh:g} of machine {machine.name!r}")
+        if path.has_z:
+            z_min, z_max = path.z_range_mm()
+            zl, zh = machine.z_range_mm
+            if z_min < zl - 1e-6 or z_max > zh + 1e-6:
+                raise LasergenError(f"job moves Z over {z_min:.4f}..{z_max:.4f} mm, outside the Z travel {zl:g}..{zh:g} "
+                                    f"mm of machine {machine.name!r} (check [focus] z_surface_mm and z_axis)")
+
+
+def depth_focus(pattern: Pattern, machine: MachineProfile) -> Focus | None:
+    """The machine's focus model for a pattern in depth (None for a flat one), every depth checked
+    against the glass thickness and the objective's working distance."""
+    if not pattern.depths_um:
+        return None
+    focus = focus_of(machine)
+    for layer in pattern.layers:
+        focus.check_depth(layer.depth_um, f"layer {layer.name!r}: depth")
+    return focus
+
+
+def z_move(x: float, y: float, z_mm: float) -> Toolpath:
+    """A RAPID that moves Z alone (the beam off), at rest in X and Y."""
+    return Toolpath.from_columns(kind=np.array([RAPID], dtype=np.uint8), x1=[x], y1=[y], z1=[z_mm])
 
 
 def plan(pattern: Pattern, machine: MachineProfile, start_mm=(0.0, 0.0)) -> Toolpath:
-    """All layers in order, each recipe's passes in turn; raises LasergenError on limits."""
+    """All layers in writing order (deepest plane first), each recipe's passes in turn; raises
+    LasergenError on limits."""
     used = {layer.recipe: pattern.recipes[layer.recipe] for layer in pattern.layers}
     check_limits(pattern, machine, used)
-    parts, position, pass_id = [], start_mm, 0
-    for layer_index, layer in enumerate(pattern.layers):
+    focus = depth_focus(pattern, machine)
+    parts, position, pass_id, depth_here = [], start_mm, 0, None
+    for layer_index in pattern.write_order():
+        layer = pattern.layers[layer_index]
         recipe = pattern.recipes[layer.recipe]
         # strokes, hatch and points: lasergen/vector_plan.py (forward and backward passes)
         vector = plan_vector(pattern, layer, recipe, machine, position) if layer.is_vector else None
@@ -81,6 +112,11 @@ def plan(pattern: Pattern, machine: MachineProfile, start_mm=(0.0, 0.0)) -> Tool
             else:
                 pieces = [plan_dots(pattern, layer.mask, recipe, position)]
             for part in (p for p in pieces if len(p)):
+                if focus is not None:
+                    part.z1[:] = focus.z_mm(part.x1, part.y1, layer.depth_um)
+                    if layer.depth_um != depth_here:  # a new plane: Z alone first, where the beam is
+                        part = Toolpath.concat([z_move(*position[:2], focus.z_mm(*position[:2], layer.depth_um)), part])
+                        depth_here = layer.depth_um
                 part.pass_id[:] = pass_id
                 part.layer[:] = layer_index
                 pass_id += 1

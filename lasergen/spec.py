@@ -5,12 +5,15 @@
     [calibration]        instead of layers: an energy x dwell (or speed) test grid
     [[layers]]           name, recipe, source = {kind = "qr"|"text"|"bitmap"|"svg"|"dxf"|"gds"
                          |"points", ...},
+                         depth_um = below the glass surface (um, in the glass; every layer or
+                         none; planes are written deepest first),
                          offset_px = [row, col] on the common canvas, clip_to = "earlier layer",
                          layer_recipes = {GROUP = "recipe"} (vector sources: recipe per SVG layer or
                          colour, DXF layer or GDS "layer/datatype"; one pattern layer per group)
 All raster sources must share one pitch (vector ones have none); the canvas grows to hold
 every layer. `clip_to` keeps a layer inside an earlier one (a rewrite that may only touch
-written pixels).
+written pixels). A bitmap source with `depths_um` (a TIFF stack, one depth per page) makes one
+layer per page, named "<layer>@<depth>um"; a points source with a z_um column one per depth.
 Relative paths (bitmaps, fonts) are read from the spec file's folder.
 """
 
@@ -24,9 +27,10 @@ import numpy as np
 from lasergen import LasergenError
 from lasergen.composition import HEAD_KEYS, offset_of, place_on_canvas, recipes_from_spec, refuse_unknown, spec_head
 from lasergen.pattern import Layer, Pattern
+from lasergen.quantities import checked
 from lasergen.sources import Artwork, make_artwork
 
-LAYER_KEYS = {"name", "recipe", "source", "offset_px", "clip_to", "layer_recipes"}
+LAYER_KEYS = {"name", "recipe", "source", "offset_px", "clip_to", "layer_recipes", "depth_um"}
 
 
 def vector_stand_in(art: Artwork, pitch_um: float) -> np.ndarray:
@@ -44,6 +48,11 @@ def vector_canvas_mm(artworks: list[Artwork], offsets, pitch_um: float, canvas_p
     return max(w + c * px for (w, _), (_, c) in boxes), max(h + r * px for (_, h), (r, _) in boxes)
 
 
+def layer_depth(spec_layer: dict, where: str) -> float | None:
+    value = spec_layer.get("depth_um")
+    return None if value is None else checked("depth_um", value, f"{where} depth_um")
+
+
 def vector_layers(art: Artwork, spec_layer: dict, name: str, offset, pitch_um: float, canvas_mm) -> list[Layer]:
     """One pattern layer per group of a vector source (SVG layer or colour, DXF layer, GDS
     layer/datatype), its recipe from `layer_recipes` (group name -> recipe), else the layer's."""
@@ -55,11 +64,13 @@ def vector_layers(art: Artwork, spec_layer: dict, name: str, offset, pitch_um: f
         raise LasergenError(f"spec layer {name!r}: layer_recipes names group {unknown[0]!r}, which the source "
                             f"does not have; groups: {', '.join(repr(g) for g in sorted(art.groups))}")
     px = pitch_um / 1000.0
+    depth, own = layer_depth(spec_layer, f"spec layer {name!r}"), art.group_depth_um or {}
     out = []
     for group, shapes in art.groups.items():
         placed = shapes.translated(offset[1] * px, offset[0] * px, canvas_mm)
         label = f"{name}:{group}" if group and len(art.groups) > 1 else name
-        out.append(Layer(None, str(by_group.get(group, spec_layer.get("recipe", "write"))), label, placed))
+        out.append(Layer(None, str(by_group.get(group, spec_layer.get("recipe", "write"))), label, placed,
+                         own.get(group, depth)))
     return out
 
 
@@ -96,7 +107,11 @@ def pattern_from_spec(spec: dict, base_dir: Path = Path(".")) -> Pattern:
         refuse_unknown(layer, LAYER_KEYS, f"spec layer {i}")
         if "source" not in layer or not isinstance(layer["source"], dict):
             raise LasergenError(f"spec layer {i}: 'source' table is required")
-        artworks.append(make_artwork(layer["source"], base_dir))
+        art = make_artwork(layer["source"], base_dir)
+        depth = layer_depth(layer, f"spec layer {i}")
+        if depth is not None:  # what the layer promises, it promises at its depth
+            art.meta = {**art.meta, "depth_um": depth}
+        artworks.append(art)
     raster = [a for a in artworks if not a.is_vector]
     pitch = head["pitch_um"] if head["pitch_um"] is not None else float((raster or artworks)[0].pitch_um)
     for i, art in enumerate(artworks):
@@ -119,8 +134,18 @@ def pattern_from_spec(spec: dict, base_dir: Path = Path(".")) -> Pattern:
         if clip is not None:
             if clip not in names[:i] or artworks[names.index(clip)].is_vector:
                 raise LasergenError(f"spec layer {names[i]!r}: clip_to {clip!r} is not an earlier mask layer")
+            if art.stack is not None or artworks[names.index(clip)].stack is not None:
+                raise LasergenError(f"spec layer {names[i]!r}: clip_to works between single-page layers, not image stacks")
             mask = mask & masks[names.index(clip)]
-        layers.append(Layer(mask, layer.get("recipe", "write"), names[i]))
+        depth = layer_depth(layer, f"spec layer {names[i]!r}")
+        if art.stack is not None:
+            r, c = offsets[i]
+            for page_depth, page in art.depth_layers(depth, f"spec layer {names[i]!r}"):
+                placed = np.zeros_like(mask)
+                placed[r:r + page.shape[0], c:c + page.shape[1]] = page
+                layers.append(Layer(placed, layer.get("recipe", "write"), f"{names[i]}@{page_depth:g}um", depth_um=page_depth))
+            continue
+        layers.append(Layer(mask, layer.get("recipe", "write"), names[i], depth_um=depth))
     meta = {"layers": [a.meta for a in artworks]}
     qr_meta = [a.meta for a in artworks if a.meta.get("source") == "qr"]
     if qr_meta:

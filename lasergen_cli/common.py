@@ -210,6 +210,9 @@ def recipe_options(f):
                      help="Dwell per dot in dots mode (s)."),
         click.option("--passes", type=Number("passes"), default=1, show_default=True, help="Times each layer is written."),
         click.option("--origin", type=Pair("origin_mm"), default="10,10", show_default=True, help="Machine X,Y (mm) of the bottom-left corner."),
+        click.option("--depth-um", type=Number("depth_um"), default=None,
+                     help="Write inside the glass, this deep below the surface (um; needs the machine's [focus]); "
+                          "default: flat, wherever the focus is."),
         click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default="BrI", show_default=True,
                      help="Glass the job is planned for (see `lasergen materials`)."),
         machine_option,

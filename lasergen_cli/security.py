@@ -105,7 +105,7 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
                   module_um: float | None, error_level: str, qr_version, qr_mask, quiet_zone,
                   accept_spill: bool = False) -> None:
     """`lasergen qr --hidden-key/--sign`: a keyed and/or signed tag job."""
-    from lasergen.build import plan_to_file, summary
+    from lasergen.build import at_depth, plan_to_file, summary
     from lasergen.machine import MachineProfile
     from lasergen.security.hidden import load_key
     from lasergen.security.signing import load_private_key
@@ -126,7 +126,7 @@ def write_tag_job(text: str, out: str, opts: dict, hidden_key_path: str | None, 
                           version=None if qr_version in (None, "auto") else qr_version, mask=qr_mask,
                           quiet_zone=4 if quiet_zone is None else quiet_zone,
                           origin_mm=parse_pair(opts["origin"], "--origin"))
-    pattern = tag_pattern(text, tag_opts, sign_key, key, recipes, opts["material"])
+    pattern = at_depth(tag_pattern(text, tag_opts, sign_key, key, recipes, opts["material"]), opts.get("depth_um"))
     warnings = notes
     manifest = plan_to_file(pattern, out, MachineProfile.load(opts["machine"]), opts["material"])
     result = summary(manifest, out)

@@ -50,7 +50,7 @@ def build_table(job_path: str, machine, check_sum: bool = True) -> JobTable:
     end = np.where(last[:, None] >= 0, end[np.maximum(last, 0)], 0.0)
     start = np.vstack([[0.0, 0.0], end[:-1]]) if n else end.copy()
     moves = np.zeros(n, dtype=bool)
-    moves[row_cmd] = (path.kind != DWELL) & ((path.x1 != path.x0) | (path.y1 != path.y0))
+    moves[row_cmd] = (path.kind != DWELL) & ((path.x1 != path.x0) | (path.y1 != path.y0) | (path.z1 != path.z0))
     duration = np.zeros(n)
     duration[row_cmd] = durations(path, machine)
     mark_rows = np.flatnonzero(path.is_mark)

@@ -52,6 +52,8 @@ class Prediction:
     exposure: Exposure
     maps: PhaseMaps
     views: dict[str, optics.View] = field(default_factory=lambda: dict(optics.VIEWS))
+    reader: str = "microscope"  # the optics of the `<view>@<depth>um` renders (`depth_view.READERS`)
+    in_depth: bool = False      # the job was planned in depth: renders at each written depth too
 
     @property
     def ledger(self) -> BeamHistory:
@@ -192,18 +194,68 @@ def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float 
         rendered.to_pil(scale_bar=True, dark=view.kind == "emission").save(out / file_name, compress_level=compress_level)
         files[name] = file_name
         stats[name] = view_stats(sample, {name: xyz})[name]
+    depth_warnings, depth_stats = [], {}
+    if prediction.in_depth or len(prediction.exposure.planes) > 1:
+        depth_warnings = _write_depth_renders(prediction, out, scale, files, depth_stats, compress_level)
     report = build_report(prediction, renders=files, view_stats_by_view=stats)
+    if prediction.in_depth or len(prediction.exposure.planes) > 1:
+        from hardware_sim.glass.depth_view import plane_depths_um, reader
+
+        optics = reader(prediction.reader)
+        report["depths_um"] = plane_depths_um(prediction)
+        report["view_stats_at_depth"] = depth_stats
+        report["reader"] = {"name": optics.name, "numerical_aperture": optics.numerical_aperture,
+                            "description": optics.description}
+        report["warnings"] = list(report.get("warnings", [])) + depth_warnings
     report["render_scale_um_per_px"] = scale
     report["render_labels"] = {name: view_label(view) for name, view in prediction.views.items()}
     (out / "report.json").write_text(to_json(report))
     return report
 
 
+def _write_depth_renders(prediction: Prediction, out: Path, scale: float, files: dict, stats: dict,
+                         compress_level: int) -> list[str]:
+    """Each view focused at each written depth (`depth_view`), as `<view>@<depth>um.png`."""
+    from hardware_sim.glass.depth_view import focused_at, plane_depths_um, reader, render_name, too_close
+    from hardware_sim.glass.report import view_stats
+
+    depths = plane_depths_um(prediction)
+    for depth in depths:
+        focused = focused_at(prediction, depth, prediction.reader)
+        sample = focused.sample_at(scale)
+        for name, view in prediction.views.items():
+            xyz = focused.xyz(name, sample)
+            rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb, view)
+            key = render_name(name, depth)
+            rendered.to_pil(scale_bar=True, dark=view.kind == "emission").save(out / f"{key}.png",
+                                                                               compress_level=compress_level)
+            files[key] = f"{key}.png"
+            stats[key] = view_stats(sample, {name: xyz})[name]
+    return too_close(depths, reader(prediction.reader), prediction.material)
+
+
+def material_for_job(material: str | Material, manifest: dict) -> Material:
+    """The material, its focus taken from the job's focus model when the job was planned in depth
+    (`lasergen.focus`): the writing objective's NA, the glass's index and the depth at Z = 0, so
+    the glass model puts each plane at the depth the job wrote it."""
+    loaded = Material.load(material)
+    focus = manifest.get("focus") if manifest.get("depths_um") else None
+    if not focus:
+        return loaded
+    if focus.get("direction", 1) != 1:
+        raise LasergenError("this job's machine moves the focus shallower with +Z; the glass model follows "
+                            "+Z deeper (z_axis = \"deeper\")")
+    depth_at_z0 = -float(focus["surface"]["z_mm"]) * 1000.0 * float(focus["shift"])
+    return replace(loaded, focus={**loaded.focus, "numerical_aperture": float(focus["numerical_aperture"]),
+                                  "refractive_index": float(focus["refractive_index"]),
+                                  "depth_at_z0_um": depth_at_z0})
+
+
 LEDGER_SUFFIX = ".ledger.npz"  # what `lasergen stream --port sim://` saves beside JOB
 
 
 def simulate_job(job_path: str | Path, machine: str | MachineProfile | None = None, material: str | None = None,
-                 check_sum: bool = True, **options) -> tuple[Prediction, dict]:
+                 check_sum: bool = True, reader: str = "microscope", **options) -> tuple[Prediction, dict]:
     """Read a job file the way the controller would (its G-code, run on the emulated controller)
     and simulate it; or simulate a beam history (`JOB.ledger.npz`, what the emulated laser did
     while streaming), taking the promises and material from the job file beside it if there is one.
@@ -224,5 +276,6 @@ def simulate_job(job_path: str | Path, machine: str | MachineProfile | None = No
     else:
         job = read_job(path, machine, check_sum=check_sum)
         source, manifest, machine = job, job.manifest, job.machine
-    chosen = material or manifest.get("material") or "BrI"
-    return simulate(source, machine, chosen, **options), manifest
+    chosen = material_for_job(material or manifest.get("material") or "BrI", manifest)
+    prediction = simulate(source, machine, chosen, **options)
+    return replace(prediction, reader=reader, in_depth=bool(manifest.get("depths_um"))), manifest

@@ -111,18 +111,26 @@ def promised_items(promises: dict | list | None) -> list[dict]:
 
 
 def check_qr(prediction, promise: dict, margin: bool = True) -> ViewCheck:
-    rendered = prediction.render(QR_VIEW)
+    """The promised payload decoded from the UV render; a promise at a depth (a job in depth)
+    from the render focused at that depth with the prediction's reading optics."""
+    depth = promise.get("depth_um")
+    view, seen = QR_VIEW, prediction
+    if depth is not None:
+        from hardware_sim.glass.depth_view import focused_at, render_name
+
+        view, seen = render_name(QR_VIEW, depth), focused_at(prediction, float(depth), prediction.reader)
+    rendered = seen.render(QR_VIEW)
     expected = str(promise.get("payload"))
     found = decode_qr(rendered.rgb)
     by_luminance = expected in decode_qr(rendered.rgb, channels=False)
     ok = expected in found
-    result = ViewCheck(QR_VIEW, "qr", expected, found, ok)
+    result = ViewCheck(view, "qr", expected, found, ok)
     if ok and margin:
         result.margin = decode_margin(rendered.rgb, expected, rendered.um_per_px)
-    result.message = (f"QR decodes to the promised payload under {QR_VIEW}"
+    result.message = (f"QR decodes to the promised payload under {view}"
                       + ("" if by_luminance else " (from the brightest colour channel; not from luminance)") if ok else
-                      f"QR under {QR_VIEW} " + (f"decodes to {found!r}, not the promised payload" if found
-                                                  else "does not decode"))
+                      f"QR under {view} " + (f"decodes to {found!r}, not the promised payload" if found
+                                               else "does not decode"))
     m = result.margin
     if ok and m and (m["blur_sigma_px"] == 0 or m["noise_sigma"] == 0):
         fails = [f"blur {BLUR_LADDER_PX[0]:g} px" if m["blur_sigma_px"] == 0 else "",
@@ -161,6 +169,11 @@ def check_job(prediction, manifest: dict, key: bytes | None = None, public_key=N
 
     checks = [c.to_dict() for c in check_views(prediction, manifest.get("promises"), margin=margin)]
     checks += check_prediction(prediction, manifest, key, public_key)
+    if getattr(prediction, "in_depth", False):  # planes the reading optics cannot tell apart
+        from hardware_sim.glass.depth_view import plane_depths_um, reader, too_close
+
+        for message in too_close(plane_depths_um(prediction), reader(prediction.reader), prediction.material):
+            checks.append(ViewCheck("depth", "planes", None, [], True, status="warning", message=message).to_dict())
     # promises no check knows (e.g. the letters of a levels spec) matter only if nothing else was checked
     checked = [c for c in checks if c["view"] != "-"]
     return checked or checks

@@ -19,7 +19,7 @@ fed that way, with numpy over all blocks instead of Python per block:
             durations in line order (the same float additions as the executor's clock);
   beam      moves fire at their S through the controller's $30 clamp and the laser's limit; a
             dot's exposure lasts from its M3 to its M5, as the executor's rest-power rule records it.
-Anything outside that dialect (or outside the soft limits, or a line GRBL would refuse) returns
+Anything outside that dialect (a job that moves Z included, or outside the soft limits, or a line GRBL would refuse) returns
 None and is run line by line. `tests/sim/test_batch_executor.py` checks both give the same history.
 """
 
@@ -50,7 +50,9 @@ def _lines(lines: list[str]):
     if scanned is None:
         return None
     kind, _comment, words = scanned
-    return (kind, *words)
+    if not np.isnan(words[5]).all():
+        return None  # a job in depth (Z words): the executor runs it line by line, in three axes
+    return (kind, *words[:5])
 
 
 def _windows(start, end, rapid, feed, machine: MachineProfile, run_first: np.ndarray):

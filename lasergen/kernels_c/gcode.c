@@ -60,19 +60,22 @@ static char *put_text(char *p, const char *s)
     return p + n;
 }
 
+enum { Z_NONE = 0, Z_AFTER = 1, Z_ONLY = 2 }; /* emit.z_words */
+
 PyObject *format_rows(PyObject *self, PyObject *args)
 {
-    PyObject *o[9];
+    PyObject *o[11];
     const char *dot_on;
     Py_ssize_t dot_len;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOs#", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
-                          &dot_on, &dot_len))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOs#", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
+                          &o[9], &o[10], &dot_on, &dot_len))
         return NULL;
-    Py_buffer b[9];
-    static const Py_ssize_t size[9] = {1, 8, 8, 4, 4, 4, 1, 1, 1};
-    static const char *names[9] = {"kind", "x1", "y1", "f_word", "s_word", "p_word", "need_y", "need_f", "inline"};
+    Py_buffer b[11];
+    static const Py_ssize_t size[11] = {1, 8, 8, 4, 4, 4, 1, 1, 1, 4, 1};
+    static const char *names[11] = {"kind", "x1", "y1", "f_word", "s_word", "p_word", "need_y", "need_f", "inline",
+                                    "z1", "z_mode"};
     Py_ssize_t n = -1;
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 11; i++) {
         if (get(o[i], &b[i], size[i], 0, n, names[i]) < 0) {
             while (i--)
                 PyBuffer_Release(&b[i]);
@@ -80,14 +83,15 @@ PyObject *format_rows(PyObject *self, PyObject *args)
         }
         n = b[i].len / size[i];
     }
-    const uint8_t *kind = b[0].buf, *need_y = b[6].buf, *need_f = b[7].buf, *inl = b[8].buf;
+    const uint8_t *kind = b[0].buf, *need_y = b[6].buf, *need_f = b[7].buf, *inl = b[8].buf, *z_mode = b[10].buf;
     const double *x1 = b[1].buf, *y1 = b[2].buf;
     const float *f_word = b[3].buf, *s_word = b[4].buf, *p_word = b[5].buf; /* F in mm/min, S, P in s */
+    const float *z1 = b[9].buf;
     /* formatted into a scratch buffer kept between calls (no fresh pages per chunk), then copied
-     * once into a bytes object of the exact size; 112 bytes bound a LINE row of 25-digit numbers */
+     * once into a bytes object of the exact size; 144 bytes bound a LINE row of 25-digit numbers */
     static char *scratch = NULL;
     static size_t scratch_size = 0;
-    size_t need = (size_t)n * (112 + (size_t)dot_len) + 1;
+    size_t need = (size_t)n * (144 + (size_t)dot_len) + 1;
     PyObject *out = NULL;
     if (need > scratch_size) {
         char *grown = PyMem_RawRealloc(scratch, need);
@@ -102,16 +106,23 @@ PyObject *format_rows(PyObject *self, PyObject *args)
         char *start = scratch, *p = start;
         /* the GIL stays held: the scratch buffer is shared */
         for (Py_ssize_t i = 0; i < n; i++) {
-            if (kind[i] == RAPID) {
+            if (kind[i] == RAPID && z_mode[i] == Z_ONLY) {
+                p = put_f32(put_text(p, "G0Z"), z1[i], 4, 10000);
+            } else if (kind[i] == RAPID) {
                 p = put_f64(put_text(p, "G0X"), x1[i], 4, 10000);
                 if (!inl[i])
                     p = put_f64(put_text(p, "Y"), y1[i], 4, 10000);
+                if (z_mode[i])
+                    p = put_f32(put_text(p, "Z"), z1[i], 4, 10000);
             } else if (kind[i] == LINE) {
+                int full = need_y[i] || need_f[i];
                 p = put_f64(put_text(p, "G1X"), x1[i], 4, 10000);
-                if (need_y[i] || need_f[i]) {
+                if (full)
                     p = put_f64(put_text(p, "Y"), y1[i], 4, 10000);
+                if (z_mode[i])
+                    p = put_f32(put_text(p, "Z"), z1[i], 4, 10000);
+                if (full)
                     p = put_f32(put_text(p, "F"), f_word[i], 2, 100);
-                }
                 p = put_f32(put_text(p, "S"), s_word[i], 1, 10);
             } else {
                 memcpy(p, dot_on, dot_len);
@@ -123,7 +134,7 @@ PyObject *format_rows(PyObject *self, PyObject *args)
         }
         out = PyBytes_FromStringAndSize(start, p - start);
     }
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < 11; i++)
         PyBuffer_Release(&b[i]);
     return out;
 }
@@ -168,7 +179,7 @@ static int starts(const char *p, const char *end, const char *word)
 }
 
 enum { K_NONE = 0, K_RAPID = 1, K_MOVE = 2, K_DOT_ON = 3, K_DWELL = 4, K_OFF = 5, K_ON = 6 };
-enum { W_X, W_Y, W_F, W_S, W_P };
+enum { W_X, W_Y, W_F, W_S, W_P, W_Z };
 
 /* One line (without its newline) of the dialect; returns its kind or -1. */
 static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py_ssize_t i, uint8_t *comment)
@@ -196,6 +207,7 @@ static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py
         p += 2;
         WORD('X', W_X, 1);
         OPTIONAL('Y', W_Y, 1);
+        OPTIONAL('Z', W_Z, 1);
         OPTIONAL('F', W_F, 0);
         WORD('S', W_S, 0);
         return p == end ? K_MOVE : -1;
@@ -204,6 +216,12 @@ static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py
         p += 2;
         WORD('X', W_X, 1);
         OPTIONAL('Y', W_Y, 1);
+        OPTIONAL('Z', W_Z, 1);
+        return p == end ? K_RAPID : -1;
+    }
+    if (starts(p, end, "G0Z")) {
+        p += 2;
+        WORD('Z', W_Z, 1);
         return p == end ? K_RAPID : -1;
     }
     if (starts(p, end, "G1F")) {
@@ -246,7 +264,7 @@ PyObject *scan_lines(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t n = kb.len;
-    if (get(o_comment, &cb, 1, 1, n, "comment") < 0 || (get(o_words, &wb, 8, 1, 5 * n, "words") < 0 && (PyBuffer_Release(&cb), 1))) {
+    if (get(o_comment, &cb, 1, 1, n, "comment") < 0 || (get(o_words, &wb, 8, 1, 6 * n, "words") < 0 && (PyBuffer_Release(&cb), 1))) {
         PyBuffer_Release(&data);
         PyBuffer_Release(&kb);
         return NULL;

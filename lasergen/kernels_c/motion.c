@@ -3,29 +3,32 @@
 
 /* ---------------------------------------------------------------- plan_totals */
 
-static double axis_limited(double ux, double uy, double inv0, double inv1)
+/* motion._axis_limited over X, Y, Z: with uz = 0 the same bits as over X and Y alone */
+static double axis_limited(double ux, double uy, double uz, double inv0, double inv1, double inv2)
 {
-    double a = fabs(ux) * inv0, b = fabs(uy) * inv1;
-    return 1.0 / (a > b ? a : b); /* np.maximum: no NaN here (blocks have length) */
+    double a = fabs(ux) * inv0, b = fabs(uy) * inv1, c = fabs(uz) * inv2;
+    double m = a > b ? a : b; /* np.maximum: no NaN here (blocks have length) */
+    return 1.0 / (m > c ? m : c);
 }
 
 
 /* motion._plan_window followed by trapezoid_times and the per-category sums of estimate */
 PyObject *plan_totals(PyObject *self, PyObject *args)
 {
-    PyObject *o[8];
+    PyObject *o[10];
     Py_ssize_t k, K;
     int at_end;
-    double carry, rate0, rate1, acc0, acc1, deviation;
+    double carry, rate0, rate1, rate2, acc0, acc1, acc2, deviation;
     Py_ssize_t horizon;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOnnpddddddn", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &k,
-                          &K, &at_end, &carry, &rate0, &rate1, &acc0, &acc1, &deviation, &horizon))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOnnpddddddddn", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
+                          &o[8], &o[9], &k, &K, &at_end, &carry, &rate0, &rate1, &rate2, &acc0, &acc1, &acc2,
+                          &deviation, &horizon))
         return NULL;
-    Py_buffer b[8];
-    static const Py_ssize_t size[8] = {8, 8, 8, 8, 1, 4, 1, 1};
-    static const char *names[8] = {"x0", "y0", "x1", "y1", "kind", "speed", "sync", "category"};
+    Py_buffer b[10];
+    static const Py_ssize_t size[10] = {8, 8, 8, 8, 1, 4, 4, 4, 1, 1};
+    static const char *names[10] = {"x0", "y0", "x1", "y1", "kind", "speed", "z0", "z1", "sync", "category"};
     Py_ssize_t m = -1;
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 10; i++) {
         if (get(o[i], &b[i], size[i], 0, m, names[i]) < 0) {
             while (i--)
                 PyBuffer_Release(&b[i]);
@@ -34,32 +37,35 @@ PyObject *plan_totals(PyObject *self, PyObject *args)
         m = b[i].len / size[i];
     }
     if (k < 0 || K < 1 || k + K > m) {
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < 10; i++)
             PyBuffer_Release(&b[i]);
         PyErr_SetString(PyExc_ValueError, "plan_totals: blocks k..k+K outside the window");
         return NULL;
     }
     const double *x0 = b[0].buf, *y0 = b[1].buf, *x1 = b[2].buf, *y1 = b[3].buf;
-    const uint8_t *kind = b[4].buf, *sync = b[6].buf, *cat = b[7].buf;
-    const float *speed = b[5].buf;
-    double *mem = PyMem_Malloc(sizeof(double) * (7 * (size_t)m + 3));
+    const uint8_t *kind = b[4].buf, *sync = b[8].buf, *cat = b[9].buf;
+    const float *speed = b[5].buf, *z0 = b[6].buf, *z1 = b[7].buf;
+    double *mem = PyMem_Malloc(sizeof(double) * (8 * (size_t)m + 3));
     if (!mem) {
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < 10; i++)
             PyBuffer_Release(&b[i]);
         return PyErr_NoMemory();
     }
-    double *len = mem, *ux = len + m, *uy = ux + m, *vnom = uy + m, *acc = vnom + m, *Q = acc + m, *w = Q + m + 1;
-    double tsum[3] = {0, 0, 0}, dsum[3] = {0, 0, 0};
+    double *len = mem, *ux = len + m, *uy = ux + m, *uz = uy + m, *vnom = uz + m, *acc = vnom + m, *Q = acc + m,
+           *w = Q + m + 1;
+    double tsum[4] = {0, 0, 0, 0}, dsum[4] = {0, 0, 0, 0};
     Py_BEGIN_ALLOW_THREADS
-    const double ir0 = 1.0 / rate0, ir1 = 1.0 / rate1, ia0 = 1.0 / acc0, ia1 = 1.0 / acc1;
+    const double ir0 = 1.0 / rate0, ir1 = 1.0 / rate1, ir2 = 1.0 / rate2;
+    const double ia0 = 1.0 / acc0, ia1 = 1.0 / acc1, ia2 = 1.0 / acc2;
     for (Py_ssize_t i = 0; i < m; i++) {
-        double dx = x1[i] - x0[i], dy = y1[i] - y0[i];
-        len[i] = sqrt(dx * dx + dy * dy);
+        double dx = x1[i] - x0[i], dy = y1[i] - y0[i], dz = (double)z1[i] - (double)z0[i];
+        len[i] = dz != 0.0 ? sqrt(dx * dx + dy * dy + dz * dz) : sqrt(dx * dx + dy * dy);
         ux[i] = dx / len[i];
         uy[i] = dy / len[i];
-        double v_rapid = axis_limited(ux[i], uy[i], ir0, ir1);
+        uz[i] = dz / len[i];
+        double v_rapid = axis_limited(ux[i], uy[i], uz[i], ir0, ir1, ir2);
         vnom[i] = kind[i] == 0 ? v_rapid : dmin((double)speed[i], v_rapid);
-        acc[i] = axis_limited(ux[i], uy[i], ia0, ia1);
+        acc[i] = axis_limited(ux[i], uy[i], uz[i], ia0, ia1, ia2);
     }
     Q[0] = 0.0;
     for (Py_ssize_t i = 0; i < m; i++)
@@ -72,15 +78,15 @@ PyObject *plan_totals(PyObject *self, PyObject *args)
         if (sync[i]) {
             c = 0.0;
         } else {
-            double cos_theta = -(ux[i] * ux[i - 1] + uy[i] * uy[i - 1]);
+            double cos_theta = -(ux[i] * ux[i - 1] + uy[i] * uy[i - 1] + uz[i] * uz[i - 1]);
             double junction;
             if (cos_theta > 0.999999) {
                 junction = 0.0;
             } else if (cos_theta < -0.999999) {
                 junction = INFINITY;
             } else {
-                double jx = ux[i] - ux[i - 1], jy = uy[i] - uy[i - 1];
-                double a_j = sqrt(jx * jx + jy * jy) / dmax(fabs(jx) * ia0, fabs(jy) * ia1);
+                double jx = ux[i] - ux[i - 1], jy = uy[i] - uy[i - 1], jz = uz[i] - uz[i - 1];
+                double a_j = sqrt(jx * jx + jy * jy + jz * jz) / dmax(dmax(fabs(jx) * ia0, fabs(jy) * ia1), fabs(jz) * ia2);
                 double sn = sqrt(0.5 * (1.0 - dmax(cos_theta, -0.999999)));
                 junction = a_j * deviation * sn / (1.0 - sn);
             }
@@ -119,9 +125,10 @@ PyObject *plan_totals(PyObject *self, PyObject *args)
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(mem);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 10; i++)
         PyBuffer_Release(&b[i]);
-    return Py_BuildValue("d(ddd)(ddd)", carry, tsum[0], tsum[1], tsum[2], dsum[0], dsum[1], dsum[2]);
+    return Py_BuildValue("d(dddd)(dddd)", carry, tsum[0], tsum[1], tsum[2], tsum[3], dsum[0], dsum[1], dsum[2],
+                         dsum[3]);
 }
 
 /* ---------------------------------------------------------------- mark_bounds */

@@ -3,7 +3,9 @@
 An Artwork is a boolean mask (True = expose) on a square grid of `pitch_um`, or, from a vector
 source, named groups of vector geometry (`groups`: SVG layer or stroke colour, DXF layer, GDS
 layer/datatype -> `Shapes`), plus what the source promises about it (`meta`, e.g. a QR
-payload), which `verify` checks later.
+payload), which `verify` checks later. A source may also say where in depth it goes: a stack
+of masks, one per depth (`stack`: a multi-page image mapped to depths; `mask` is then its
+first page), or a depth per vector group (`group_depth_um`: points with a z_um column).
 A new source is one module with `from_spec(spec, base_dir) -> Artwork` and one line below.
 """
 
@@ -24,10 +26,22 @@ class Artwork:
     pitch_um: float
     meta: dict = field(default_factory=dict)
     groups: dict[str, Shapes] | None = None  # vector sources: group name -> geometry (mask is None)
+    stack: list[tuple[float, np.ndarray]] | None = None  # (depth_um, mask) per page, in page order
+    group_depth_um: dict[str, float] | None = None  # vector groups at their own depth
 
     @property
     def is_vector(self) -> bool:
         return self.groups is not None
+
+    def depth_layers(self, depth_um: float | None, where: str) -> list[tuple[float | None, np.ndarray]]:
+        """(depth, mask) of each layer a raster artwork makes: its stack's pages (all one size),
+        or its mask at `depth_um`; a stack given a depth of its own as well is refused."""
+        if self.stack is None:
+            return [(depth_um, self.mask)]
+        if depth_um is not None:
+            raise LasergenError(f"{where}: the image's pages are mapped to depths already (depths_um); "
+                                f"give no depth_um as well")
+        return list(self.stack)
 
 
 def _registry():

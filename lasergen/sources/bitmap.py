@@ -4,6 +4,9 @@ Dark pixels are exposed (as on paper); `invert` flips that. Transparent pixels a
 onto white, so they are never exposed. Grayscale goes through a threshold, Floyd-Steinberg
 error diffusion (Pillow's C implementation) or ordered dithering (8x8 Bayer matrix, vectorised).
 Physical size comes from the pixel pitch, or from a target width (resampled with Lanczos).
+A multi-page image (a TIFF stack) is written one page per depth with `depths_um` (a list, one
+depth per page in page order, um below the glass surface): every page becomes a layer at its
+depth, all sized and thresholded alike; a count that does not match the pages is refused.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from lasergen import LasergenError
-from lasergen.images import check_pixels, open_image
+from lasergen.images import check_pixels, open_image, page_count
 from lasergen.sources import Artwork, take
 
 DITHERS = ("none", "floyd-steinberg", "ordered")
@@ -59,15 +62,56 @@ def gray_to_mask(gray: Image.Image, threshold: float = 0.5, dither: str = "none"
     return darkness > threshold
 
 
+def depth_list(value, where: str) -> list[float]:
+    """A list of depths (um below the surface), each checked, none repeated."""
+    from lasergen.quantities import checked
+
+    if not isinstance(value, (list, tuple)) or not value:
+        raise LasergenError(f"{where}: must be a list of depths in um, one per page, got {value!r}")
+    depths = [checked("depth_um", v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if len(set(depths)) < len(depths):
+        raise LasergenError(f"{where}: depth {next(d for d in depths if depths.count(d) > 1):g} um is given twice; "
+                            f"two pages at one depth would write the same glass twice")
+    return depths
+
+
 def from_spec(spec: dict, base_dir: Path) -> Artwork:
     s = take(spec, {"path": None, "pixel_um": None, "width_um": None, "threshold": 0.5,
-                    "dither": "none", "invert": False, "page": None, "max_megapixels": None}, "bitmap source",
+                    "dither": "none", "invert": False, "page": None, "max_megapixels": None, "depths_um": None},
+             "bitmap source",
              numbers={"pixel_um": "pitch_um", "width_um": "width_um", "threshold": "threshold", "page": "page",
                       "max_megapixels": "megapixels"}, flags=("invert",), texts=("path", "dither"))
     if not s["path"]:
         raise LasergenError("bitmap source: 'path' is required")
     path = Path(s["path"])
-    gray = load_gray(path if path.is_absolute() else base_dir / path, s["page"], s["max_megapixels"])
+    path = path if path.is_absolute() else base_dir / path
+    if s["depths_um"] is None:
+        pixel_um, mask = _page_mask(path, s["page"], s)
+        meta = {"source": "bitmap", "path": str(s["path"])}
+        if s["page"] is not None:
+            meta["page"] = s["page"]
+        return Artwork(mask, pixel_um, meta)
+    if s["page"] is not None:
+        raise LasergenError("bitmap source: give page (one page) or depths_um (every page at its depth), not both")
+    depths = depth_list(s["depths_um"], "bitmap source depths_um")
+    pages = page_count(path)
+    if pages != len(depths):
+        raise LasergenError(f"bitmap source: {path.name} has {pages} page(s) but {len(depths)} depth(s) were given "
+                            f"({', '.join(f'{d:g}' for d in depths)} um): give one depth per page")
+    stack = [(depth, _page_mask(path, page if pages > 1 else None, s)) for page, depth in enumerate(depths)]
+    pixel_um = stack[0][1][0]
+    if any(abs(p - pixel_um) > 1e-9 for _, (p, _) in stack):
+        raise LasergenError(f"bitmap source: the pages of {path.name} differ in width, so width_um gives them different "
+                            f"pixel pitches; give pixel_um")
+    meta = {"source": "bitmap", "path": str(s["path"]), "pages": pages, "depths_um": depths}
+    rows, cols = max(m.shape[0] for _, (_, m) in stack), max(m.shape[1] for _, (_, m) in stack)
+    padded = [(d, np.pad(m, ((0, rows - m.shape[0]), (0, cols - m.shape[1])))) for d, (_, m) in stack]
+    return Artwork(padded[0][1], pixel_um, meta, stack=padded)  # pages top-left aligned on the largest
+
+
+def _page_mask(path: Path, page: int | None, s: dict) -> tuple[float, np.ndarray]:
+    """(pixel pitch in um, exposure mask) of one page, as the spec's size and threshold say."""
+    gray = load_gray(path, page, s["max_megapixels"])
     pixel_um, width_um = s["pixel_um"], s["width_um"]
     if pixel_um is None and width_um is None:
         pixel_um = 20.0
@@ -83,8 +127,4 @@ def from_spec(spec: dict, base_dir: Path) -> Artwork:
             check_pixels(cols, rows, s["max_megapixels"], f"image resampled to {width_um:g} um at {pixel_um:g} um",
                          "use a larger pixel pitch or a smaller width")
             gray = gray.resize((cols, rows), Image.Resampling.LANCZOS)
-    mask = gray_to_mask(gray, float(s["threshold"]), s["dither"], bool(s["invert"]))
-    meta = {"source": "bitmap", "path": str(s["path"])}
-    if s["page"] is not None:
-        meta["page"] = s["page"]
-    return Artwork(mask, float(pixel_um), meta)
+    return float(pixel_um), gray_to_mask(gray, float(s["threshold"]), s["dither"], bool(s["invert"]))

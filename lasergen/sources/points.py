@@ -4,8 +4,11 @@ Header row required: `x_mm,y_mm` and optionally `z_um,energy_uJ,dwell_s` (any or
 coordinates are relative to the job origin, like every other source (x right, y up, as the
 machine sees them); an empty optional cell means "the layer's recipe". Every cell is checked
 and a bad one is named by row and column; two rows on the same spot are refused, since a
-second dwell there would change its colour. Depth: lasergen's toolpaths drive X and Y only,
-so a `z_um` column must be 0 (or empty) everywhere; any other depth is refused by row.
+second dwell there would change its colour. Depth: `z_um` is the dot's depth below the glass
+surface (um in the glass, positive downwards, as every depth in lasergen); the points of each
+depth become a layer of their own (`group_depth_um`), written deepest first by the planner. An
+empty `z_um` cell takes the layer's depth (`--depth-um`, a spec's `depth_um`); two rows at one
+spot are refused only at one depth (the same X, Y at two depths is two spots).
 """
 
 from __future__ import annotations
@@ -83,11 +86,14 @@ def _check(cols: dict[str, np.ndarray], name: str) -> None:
     for column, what in (("energy_uJ", "> 0 uJ"), ("dwell_s", "> 0 s")):
         if column in cols and (bad := cols[column] <= 0).any():
             raise LasergenError(f"points {name} row {rows(bad)}: {column} must be {what}")
-    if "z_um" in cols and (bad := np.nan_to_num(cols["z_um"]) != 0).any():
-        raise LasergenError(f"points {name} row {rows(bad)}: z_um != 0, but lasergen's toolpaths drive X and Y "
-                            f"only; write each depth as its own job at that focus")
+    if "z_um" in cols and (bad := cols["z_um"] < 0).any():
+        raise LasergenError(f"points {name} row {rows(bad)}: z_um must be >= 0 um (a depth below the glass surface, "
+                            f"positive downwards)")
     xy = np.column_stack([cols["x_mm"], cols["y_mm"]])
     key = np.round(xy / SAME_SPOT_MM).astype(np.int64)
+    if "z_um" in cols:
+        depth = np.where(np.isnan(cols["z_um"]), -1.0, cols["z_um"])
+        key = np.column_stack([key, np.round(depth / (SAME_SPOT_MM * 1000)).astype(np.int64)])
     _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
     if (counts > 1).any():
         dup = first[counts > 1][0]
@@ -103,6 +109,22 @@ def from_spec(spec: dict, base_dir: Path) -> Artwork:
     _check(cols, path.name)
     xy = np.column_stack([cols["x_mm"], cols["y_mm"]])
     box = (max(0.0, float(xy[:, 0].max())), max(0.0, float(xy[:, 1].max())))
-    shapes = Shapes(box, points=xy, point_energy_uJ=cols.get("energy_uJ"), point_dwell_s=cols.get("dwell_s"))
+    z = cols.get("z_um", np.full(len(xy), np.nan))
+    depths = np.unique(z[~np.isnan(z)])
+    groups, group_depth = {}, {}
+    for depth in [None, *depths.tolist()]:
+        rows = np.isnan(z) if depth is None else z == depth
+        if not rows.any():
+            continue
+        pick = lambda c: None if c not in cols else cols[c][rows]  # noqa: E731
+        group = "" if depth is None else f"z{depth:g}um"
+        shapes = Shapes(box, points=xy[rows], point_energy_uJ=pick("energy_uJ"), point_dwell_s=pick("dwell_s"))
+        groups[group] = from_y_up(shapes, box[1])
+        if depth is not None:
+            group_depth[group] = float(depth)
     meta = {"source": "points", "path": str(s["path"]), "points": int(len(xy))}
-    return vector_artwork({"": from_y_up(shapes, box[1])}, box, f"points {path.name}", meta, None, s["pitch_um"])
+    if group_depth:
+        meta["depths_um"] = sorted(group_depth.values(), reverse=True)
+    art = vector_artwork(groups, box, f"points {path.name}", meta, None, s["pitch_um"])
+    art.group_depth_um = group_depth or None
+    return art

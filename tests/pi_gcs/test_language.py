@@ -45,7 +45,7 @@ def test_a_diagonal_mark_gets_scaled_axis_velocities_and_reads_back_straight():
 
 @pytest.mark.parametrize("line, says", [
     ("FRF 1", "FRF is not a command"),
-    ("MOV 3 1.0", "axis '3'"),
+    ("MOV 4 1.0", "axis '4'"),
     ("MOV 1 nan", "finite"),
     ("MAC START OTHER 1 0", "only lasergen's dot macro"),
     (";@energy -1", "energy must be"),

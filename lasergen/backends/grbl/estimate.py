@@ -2,7 +2,8 @@
 
 `JobEstimate.feed` takes consecutive pieces of a job's toolpath (all of it at once, or chunk by
 chunk as a job file is read) and `result()` gives the figures `lasergen estimate` prints: time
-split into writing, blank moves, travel and dwell, distances, counts, passes and mark bounds.
+split into writing, blank moves, travel and dwell, distances, counts, passes and mark bounds;
+for a job in depth also the Z moves between planes (time, distance) and the marks' Z range.
 Motion blocks go through `motion.BlockStream`, which plans them in the same windows whatever
 the pieces, so the figures do not depend on how the job was cut, and memory is bounded by the
 piece and one planning window (CHUNK_BLOCKS). What a piece cannot know alone is carried over:
@@ -13,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from lasergen.backends.grbl.motion import GEOMETRY, DWELL_STEP_S, BlockStream, idle_lock_s
+from lasergen.backends.grbl.motion import CATEGORIES, GEOMETRY, DWELL_STEP_S, BlockStream, idle_lock_s
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import DWELL, RAPID, Toolpath, masked_bounds
 
-MARK, BLANK, TRAVEL = 0, 1, 2  # time categories of a motion row
+MARK, BLANK, TRAVEL, PLANE = 0, 1, 2, 3  # time categories of a motion row (PLANE: a RAPID moving Z alone)
 
 
 def dwell_steps(dwell_s) -> np.ndarray:
@@ -29,12 +30,13 @@ class JobEstimate:
     def __init__(self, machine: MachineProfile):
         self.machine = machine
         self.stream = BlockStream(machine)
-        self.time_s, self.dist_mm = np.zeros(3), np.zeros(3)
-        self.stops = np.zeros(3, dtype=np.int64)  # blocks after which the steppers run dry, per category
+        self.time_s, self.dist_mm = np.zeros(CATEGORIES), np.zeros(CATEGORIES)
+        self.stops = np.zeros(CATEGORIES, dtype=np.int64)  # blocks after which the steppers run dry, per category
         self.steps = 0  # G4 steps of 50 ms
         self.marks = self.dots = self.zero_length = 0  # zero_length: beam-on moves without steps
         self.lo = np.array([np.inf, np.inf])
         self.hi = np.array([-np.inf, -np.inf])
+        self.z_lo, self.z_hi = np.inf, -np.inf  # Z over the marks
         self.pass_ids: set[int] = set()
         self.last_pass: int | None = None  # pass of the last block seen
         self.last_category: int | None = None
@@ -46,7 +48,8 @@ class JobEstimate:
         marks = path.is_mark
         dwell = path.kind == DWELL
         self._count(path, marks, dwell)
-        moving = ~dwell & ((path.x1 != path.x0) | (path.y1 != path.y0))
+        moves_z = path.z1 != path.z0
+        moving = ~dwell & ((path.x1 != path.x0) | (path.y1 != path.y0) | moves_z)
         blocks = np.arange(len(path)) if moving.all() else np.flatnonzero(moving)
         if blocks.size == 0:
             self.dwell_after_last |= bool(dwell.any())
@@ -55,6 +58,9 @@ class JobEstimate:
         del moving
         rapid = path.kind[rows] == RAPID
         category = (rapid * np.uint8(TRAVEL)) | ((~rapid & ~marks[rows]) * np.uint8(BLANK))
+        if moves_z.any():  # a RAPID moving Z alone: a change of plane
+            plane = rapid & moves_z[rows] & (path.x1[rows] == path.x0[rows]) & (path.y1[rows] == path.y0[rows])
+            category[plane] = PLANE
         pass_id = path.pass_id[rows]
         sync = np.empty(blocks.size, dtype=bool)
         sync[1:] = pass_id[1:] != pass_id[:-1]
@@ -69,7 +75,7 @@ class JobEstimate:
             self.dwell_after_last = False
         if sync[0]:
             self.stops[self.last_category] += 1
-        self.stops += np.bincount(category[:-1][sync[1:]], minlength=3)
+        self.stops += np.bincount(category[:-1][sync[1:]], minlength=CATEGORIES)
         self.last_pass, self.last_category = int(pass_id[-1]), int(category[-1])
         cols = {name: getattr(path, name)[rows] for name in GEOMETRY}
         cols["category"] = category
@@ -86,6 +92,9 @@ class JobEstimate:
             x_lo, y_lo, x_hi, y_hi = masked_bounds(path.x0, path.y0, path.x1, path.y1, marks)
             self.lo = np.minimum(self.lo, [x_lo, y_lo])
             self.hi = np.maximum(self.hi, [x_hi, y_hi])
+            if path.has_z:
+                z_lo, z_hi = path.z_range_mm(marks_only=True)
+                self.z_lo, self.z_hi = min(self.z_lo, z_lo), max(self.z_hi, z_hi)
         pid = path.pass_id
         self.pass_ids.update(np.unique(pid[np.r_[True, pid[1:] != pid[:-1]]]).tolist())
 
@@ -107,7 +116,10 @@ class JobEstimate:
             "time_s": float(time_s.sum()) + dwell_time_s,
             "mark_time_s": float(time_s[MARK]),
             "dwell_time_s": dwell_time_s,
-            "travel_time_s": float(time_s[TRAVEL]),
+            "travel_time_s": float(time_s[TRAVEL] + time_s[PLANE]),
+            "z_travel_time_s": float(time_s[PLANE]),
+            "z_travel_mm": float(self.dist_mm[PLANE]),
+            "mark_z_range_mm": [float(self.z_lo), float(self.z_hi)] if self.z_lo <= self.z_hi else [0.0, 0.0],
             "blank_time_s": float(time_s[BLANK]),
             "distance_mm": float(self.dist_mm.sum()),
             "mark_count": self.marks,
@@ -115,7 +127,7 @@ class JobEstimate:
             "line_count": self.marks - self.dots,
             "zero_length_marks": self.zero_length,
             "mark_length_mm": float(self.dist_mm[MARK]),
-            "travel_mm": float(self.dist_mm[BLANK] + self.dist_mm[TRAVEL]),
+            "travel_mm": float(self.dist_mm[BLANK] + self.dist_mm[TRAVEL] + self.dist_mm[PLANE]),
             "passes": len(self.pass_ids),
             "bounds_mm": list(bounds),
         }

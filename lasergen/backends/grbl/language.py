@@ -31,6 +31,8 @@ PROFILE_TABLE = {
     "s_per_uJ": positive(1.0, help="S word per uJ of pulse energy"),
     "s_max": positive(1000.0, help="$30"),
     "rx_buffer_bytes": Field("int", 128, 2, help="GRBL's serial receive buffer"),
+    "z_max_rate_mm_s": positive(5.0, help="$112 (GRBL stores mm/min): the Z axis, when [travel] z_mm is given"),
+    "z_accel_mm_s2": positive(50.0, help="$122"),
 }
 
 
@@ -58,7 +60,7 @@ def machine_manifest(machine) -> dict:
 
 def controller_settings(machine) -> dict[int, float]:
     """The GRBL 1.1 settings this profile assumes ($-number to value, GRBL units)."""
-    return {
+    settings = {
         1: machine.stepper_idle_lock_ms,
         11: machine.junction_deviation_mm,
         20: 1.0,  # soft limits on
@@ -73,3 +75,7 @@ def controller_settings(machine) -> dict[int, float]:
         130: machine.x_range_mm[1] - machine.x_range_mm[0],
         131: machine.y_range_mm[1] - machine.y_range_mm[0],
     }
+    if machine.z_range_mm is not None:  # a stage with a Z axis: its rate, acceleration and travel too
+        settings.update({112: machine.z_max_rate_mm_s * 60.0, 122: machine.z_accel_mm_s2,
+                         132: machine.z_range_mm[1] - machine.z_range_mm[0]})
+    return settings

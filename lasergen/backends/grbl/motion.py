@@ -1,7 +1,8 @@
 """Motion timing: GRBL 1.1's planner (planner.c), vectorised.
 
-Per block GRBL knows its length L, unit vector u, nominal speed (F, or the axis-limited max
-rate for G0) and acceleration (the per-axis limits projected on u). Between blocks it allows
+Per block GRBL knows its length L, unit vector u in X, Y, Z, nominal speed (F, or the axis-
+limited max rate for G0) and acceleration (the per-axis limits projected on u: $110-$112,
+$120-$122; Z's from the profile's [grbl] z_max_rate_mm_s, z_accel_mm_s2). Between blocks it allows
 a junction speed from the junction-deviation model
     v_j^2 = a_j * delta * s / (1 - s),  s = sin(theta/2),
 capped by both blocks' nominal speeds; straight joints keep full speed and reversals stop.
@@ -49,11 +50,24 @@ class MotionProfile:
         return float(self.duration_s.sum())
 
 
-def _axis_limited(limits: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+def _axis_limited(limits, ux: np.ndarray, uy: np.ndarray, uz: np.ndarray | None = None) -> np.ndarray:
     """GRBL's limit_value_by_axis_maximum: the largest value along u that respects each axis,
     min_i(limit_i / |u_i|), computed as one reciprocal (inf for a zero vector)."""
     with np.errstate(divide="ignore"):
-        return 1.0 / np.maximum(np.abs(ux) * (1.0 / limits[0]), np.abs(uy) * (1.0 / limits[1]))
+        worst = np.maximum(np.abs(ux) * (1.0 / limits[0]), np.abs(uy) * (1.0 / limits[1]))
+        if uz is not None:
+            worst = np.maximum(worst, np.abs(uz) * (1.0 / limits[2]))
+        return 1.0 / worst
+
+
+def rates_mm_s(machine: MachineProfile) -> tuple[float, float, float]:
+    """$110..$112 in mm/s."""
+    return (*machine.max_rate_mm_s, machine.z_max_rate_mm_s)
+
+
+def accels_mm_s2(machine: MachineProfile) -> tuple[float, float, float]:
+    """$120..$122."""
+    return (*machine.accel_mm_s2, machine.z_accel_mm_s2)
 
 
 DWELL_STEP_S = 0.05  # GRBL's DWELL_TIME_STEP
@@ -77,36 +91,50 @@ def _stop_blocks(sync: np.ndarray) -> np.ndarray:
     return np.r_[np.flatnonzero(sync[1:]), n - 1] if n else np.zeros(0, dtype=np.int64)
 
 
+CATEGORIES = 4  # time categories of a block: mark, blank, travel, plane change (estimate.py)
 CHUNK_BLOCKS = 500_000  # blocks planned at once; memory stays bounded on 10^7-row jobs
 
 
 def _geometry(cols: dict, machine: MachineProfile):
-    """Length, unit vector, nominal speed and acceleration of motion blocks (columns x0..y1,
-    kind, speed_mm_s of those blocks)."""
+    """Length, unit vector (uz None where no block moves Z), nominal speed and acceleration of
+    motion blocks (columns x0..y1, z0, z1, kind, speed_mm_s of those blocks)."""
     dx, dy = cols["x1"] - cols["x0"], cols["y1"] - cols["y0"]
-    length = np.sqrt(dx * dx + dy * dy)  # faster than np.hypot; mm-scale values cannot overflow
+    moves_z = "z0" in cols and bool(np.any(cols["z1"] != cols["z0"]))
+    if moves_z:
+        dz = cols["z1"].astype(np.float64) - cols["z0"].astype(np.float64)
+        length = np.sqrt(dx * dx + dy * dy + dz * dz)
+    else:
+        length = np.sqrt(dx * dx + dy * dy)  # faster than np.hypot; mm-scale values cannot overflow
     ux, uy = dx / length, dy / length
-    v_rapid = _axis_limited(np.asarray(machine.max_rate_mm_s), ux, uy)
+    uz = dz / length if moves_z else None
+    v_rapid = _axis_limited(rates_mm_s(machine), ux, uy, uz)
     v_nom = np.where(cols["kind"] == RAPID, v_rapid, np.minimum(cols["speed_mm_s"], v_rapid))
-    accel = _axis_limited(np.asarray(machine.accel_mm_s2), ux, uy)
-    return length, ux, uy, v_nom, accel
+    accel = _axis_limited(accels_mm_s2(machine), ux, uy, uz)
+    return length, ux, uy, uz, v_nom, accel
 
 
-GEOMETRY = ("x0", "y0", "x1", "y1", "kind", "speed_mm_s")
+GEOMETRY = ("x0", "y0", "x1", "y1", "kind", "speed_mm_s", "z0", "z1")
 
 
 def _block_columns(path: Toolpath, rows) -> dict:
     return {name: getattr(path, name)[rows] for name in GEOMETRY}
 
 
-def _junction_sqr(ux, uy, accel_limits, deviation_mm):
+def _junction_sqr(ux, uy, accel_limits, deviation_mm, uz=None):
     """Squared junction speed between consecutive blocks (GRBL's junction deviation model)."""
-    cos_theta = -(ux[1:] * ux[:-1] + uy[1:] * uy[:-1])
     jx, jy = ux[1:] - ux[:-1], uy[1:] - uy[:-1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        # _axis_limited on the unit vector j/|j|, without normalising: |j| / max(|jx|/ax, |jy|/ay)
-        a_j = np.sqrt(jx * jx + jy * jy) / np.maximum(np.abs(jx) * (1.0 / accel_limits[0]),
-                                                       np.abs(jy) * (1.0 / accel_limits[1]))
+        if uz is None:
+            cos_theta = -(ux[1:] * ux[:-1] + uy[1:] * uy[:-1])
+            # _axis_limited on the unit vector j/|j|, without normalising: |j| / max(|jx|/ax, |jy|/ay)
+            a_j = np.sqrt(jx * jx + jy * jy) / np.maximum(np.abs(jx) * (1.0 / accel_limits[0]),
+                                                           np.abs(jy) * (1.0 / accel_limits[1]))
+        else:
+            cos_theta = -(ux[1:] * ux[:-1] + uy[1:] * uy[:-1] + uz[1:] * uz[:-1])
+            jz = uz[1:] - uz[:-1]
+            a_j = np.sqrt(jx * jx + jy * jy + jz * jz) / np.maximum(
+                np.maximum(np.abs(jx) * (1.0 / accel_limits[0]), np.abs(jy) * (1.0 / accel_limits[1])),
+                np.abs(jz) * (1.0 / accel_limits[2]))
         s = np.sqrt(0.5 * (1.0 - np.maximum(cos_theta, -0.999999)))
         w = a_j * deviation_mm * s / (1.0 - s)
     return np.where(cos_theta > 0.999999, 0.0, np.where(cos_theta < -0.999999, np.inf, w))
@@ -119,11 +147,11 @@ def _plan_window(cols: dict, sync: np.ndarray, k: int, K: int, at_start: bool, a
     blocks plus the exit of the last. `sync` flags a synchronisation before each window block;
     `at_start`: the window starts the job (from rest); `at_end`: it ends it."""
     horizon = max(1, machine.planner_blocks - 1)
-    accel_limits = np.asarray(machine.accel_mm_s2)
-    length, ux, uy, v_nom, accel = _geometry(cols, machine)
+    accel_limits = accels_mm_s2(machine)
+    length, ux, uy, uz, v_nom, accel = _geometry(cols, machine)
     m = length.size
     c = np.zeros(m + 1)  # c[i]: max squared entry of window block i; c[m]: exit of the window
-    c[1:m] = np.minimum(_junction_sqr(ux, uy, accel_limits, machine.junction_deviation_mm),
+    c[1:m] = np.minimum(_junction_sqr(ux, uy, accel_limits, machine.junction_deviation_mm, uz),
                         np.minimum(v_nom[1:], v_nom[:-1]) ** 2)
     c[1:m][sync[1:]] = 0.0
     if at_start:
@@ -164,13 +192,13 @@ def plan_totals(cols: dict, sync: np.ndarray, k: int, K: int, at_start: bool, at
                 machine: MachineProfile):
     """(carry, time per category, distance per category) of blocks k..k+K of a window: the
     compiled kernel when built (`lasergen.kernels`), else `_plan_window` + trapezoids; identical.
-    `cols["category"]` holds each block's category (0..2)."""
+    `cols["category"]` holds each block's category (0..CATEGORIES-1)."""
     kernel = kernels.get()
     if kernel is not None:
-        names = ("x0", "y0", "x1", "y1", "kind", "speed_mm_s")
+        names = ("x0", "y0", "x1", "y1", "kind", "speed_mm_s", "z0", "z1")
         args = [np.ascontiguousarray(cols[c]) for c in names]
         carry, t, d = kernel.plan_totals(*args, np.ascontiguousarray(sync), np.ascontiguousarray(cols["category"]),
-                                         k, K, at_end, carry, *machine.max_rate_mm_s, *machine.accel_mm_s2,
+                                         k, K, at_end, carry, *rates_mm_s(machine), *accels_mm_s2(machine),
                                          machine.junction_deviation_mm, max(1, machine.planner_blocks - 1))
         return carry, np.array(t), np.array(d)
     return plan_totals_numpy(cols, sync, k, K, at_start, at_end, carry, machine)
@@ -180,7 +208,8 @@ def plan_totals_numpy(cols, sync, k, K, at_start, at_end, carry, machine):
     v, length, v_nom, accel, carry = _plan_window(cols, sync, k, K, at_start, at_end, carry, machine)
     t = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0]
     category = cols["category"][k:k + K]
-    return carry, np.bincount(category, weights=t, minlength=3), np.bincount(category, weights=length, minlength=3)
+    return (carry, np.bincount(category, weights=t, minlength=CATEGORIES),
+            np.bincount(category, weights=length, minlength=CATEGORIES))
 
 
 class BlockStream:
@@ -239,7 +268,7 @@ def _rows(blocks: np.ndarray | None, first, last=None):
 def _motion_blocks(path: Toolpath):
     """Row indices of real motions (None: every row) and, per block, whether a sync (dwell,
     laser on/off) precedes it."""
-    moving = (path.kind != DWELL) & ((path.x1 != path.x0) | (path.y1 != path.y0))
+    moving = (path.kind != DWELL) & ((path.x1 != path.x0) | (path.y1 != path.y0) | (path.z1 != path.z0))
     blocks = np.flatnonzero(moving)
     all_rows = blocks.size == len(path)
     if all_rows:  # every row moves (a raster job): slices, not gathers, from here on

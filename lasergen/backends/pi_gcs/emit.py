@@ -27,6 +27,11 @@ ACC/DEC whenever they change, and on such a first move when they differ from the
 (which the session sets on connect), so a resume from any row's group needs no history.
 Host lines start with `;` and are never sent: `;@pass` names a pass, `;@energy <uJ>` is set by
 the attenuator (gate closed) before the rows that follow. Positions 4 decimals (0.1 um).
+Z (a job in depth; a flat job never names the Z axis): the prologue sets the Z axis's ACC/DEC
+and VEL too, and every MOV states all three axes (`MOV 1 x 2 y 3 z`), so any row group is an
+absolute position, Z included (a resume re-establishes the plane with its first move); a move
+that changes Z gets VEL/ACC for the Z axis by its share, as X and Y do. Between planes a move
+changes Z alone (gate closed).
 """
 
 from __future__ import annotations
@@ -52,50 +57,64 @@ def latency_ms(machine) -> int:
     return int(math.ceil(machine.gate_latency_ms - 1e-9))
 
 
-def prologue(machine) -> list[str]:
-    ax, ay = machine.axes
+def axes_of(machine, with_z: bool = False) -> tuple[list[str], tuple, tuple]:
+    """(axis ids, velocity limits, accelerations) of X, Y and, for a job in depth, Z."""
+    axes, rates, accels = list(machine.axes), tuple(machine.max_rate_mm_s), tuple(machine.accel_mm_s2)
+    if with_z:
+        axes.append(machine.z_axis)
+        rates, accels = rates + (machine.z_max_rate_mm_s,), accels + (machine.z_accel_mm_s2,)
+    return axes, rates, accels
+
+
+def prologue(machine, with_z: bool = False) -> list[str]:
+    axes, v, a = axes_of(machine, with_z)
+    ax = axes[0]
     g = machine.gate_line
-    a = machine.accel_mm_s2
-    v = machine.max_rate_mm_s
+    per_axis = lambda values, d: " ".join(f"{axis} {num(value, d)}" for axis, value in zip(axes, values))  # noqa: E731
     return [f"TRO {g} 0", f"DIO {g} 0", f"CTO {g} {CTO_MODE} {TRIGGER_IN_MOTION}", f"CTO {g} {CTO_AXIS} {ax}",
             f"MAC BEG {DOT_MACRO}", f"DIO {g} 1", "DEL $1", f"DIO {g} 0", "DEL $2", "MAC END",
-            f"ACC {ax} {num(a[0], 3)} {ay} {num(a[1], 3)}", f"DEC {ax} {num(a[0], 3)} {ay} {num(a[1], 3)}",
-            f"VEL {ax} {num(v[0])} {ay} {num(v[1])}"]
+            f"ACC {per_axis(a, 3)}", f"DEC {per_axis(a, 3)}", f"VEL {per_axis(v, 4)}"]
 
 
-def axis_motion(dx: float, dy: float, speed: float, rapid: bool, machine):
-    """Per-axis (velocity, acceleration) of a straight move: None for an axis that stays put."""
-    length = math.hypot(dx, dy)
-    share = (abs(dx) / length, abs(dy) / length) if length > 0 else (0.0, 0.0)
+def axis_motion(dx: float, dy: float, speed: float, rapid: bool, machine, dz: float | None = None):
+    """Per-axis (velocity, acceleration) of a straight move (X, Y, and Z when `dz` is given):
+    None for an axis that stays put."""
+    d = (dx, dy) if dz is None else (dx, dy, dz)
+    _, rates, accels = axes_of(machine, dz is not None)
+    length = math.sqrt(sum(c * c for c in d))
+    share = tuple(abs(c) / length for c in d) if length > 0 else (0.0,) * len(d)
+    axes = range(len(d))
     if rapid:
-        return [(machine.max_rate_mm_s[i], machine.accel_mm_s2[i]) if share[i] > 0 else None for i in (0, 1)]
-    v = min([speed] + [machine.max_rate_mm_s[i] / share[i] for i in (0, 1) if share[i] > 0])
-    a = min(machine.accel_mm_s2[i] / share[i] for i in (0, 1) if share[i] > 0)
-    return [(v * share[i], a * share[i]) if share[i] > 0 else None for i in (0, 1)]
+        return [(rates[i], accels[i]) if share[i] > 0 else None for i in axes]
+    v = min([speed] + [rates[i] / share[i] for i in axes if share[i] > 0])
+    a = min(accels[i] / share[i] for i in axes if share[i] > 0)
+    return [(v * share[i], a * share[i]) if share[i] > 0 else None for i in axes]
 
 
 class Emitter:
     """The modal state the stream leaves in the controller (VEL, ACC/DEC, trigger axis, energy)."""
 
-    def __init__(self, machine):
+    def __init__(self, machine, with_z: bool = False):
         self.m = machine
-        self.axes = machine.axes
+        self.with_z = with_z
+        self.axes, rates, accels = axes_of(machine, with_z)
+        self.defaults = accels
         self.gate = machine.gate_line
-        self.vel = list(machine.max_rate_mm_s)
-        self.acc = list(machine.accel_mm_s2)
+        self.vel = list(rates)
+        self.acc = list(accels)
         self.trigger_axis = 0
         self.energy = None
         self.fresh = True
 
     def _set(self, word: str, current: list, wanted: list, force: bool) -> list[str]:
-        changed = [i for i in (0, 1) if wanted[i] is not None and (force or abs(wanted[i] - current[i]) > 1e-9)]
+        changed = [i for i in range(len(wanted)) if wanted[i] is not None and (force or abs(wanted[i] - current[i]) > 1e-9)]
         for i in changed:
             current[i] = wanted[i]
         if not changed:
             return []
         return [f"{word} " + " ".join(f"{self.axes[i]} {num(current[i], 3 if word != 'VEL' else 4)}" for i in changed)]
 
-    def row(self, kind: int, x0, y0, x1, y1, speed, dwell, energy) -> list[str]:
+    def row(self, kind: int, x0, y0, x1, y1, speed, dwell, energy, z0=0.0, z1=0.0) -> list[str]:
         out = []
         marks = energy > 0 and kind != RAPID
         if marks and self.m.energy_mode == "attenuator" and energy != self.energy:
@@ -104,16 +123,18 @@ class Emitter:
         if kind == DWELL:
             self.fresh = True
             return out + [f"MAC START {DOT_MACRO} {max(0, round(dwell * 1000))} {latency_ms(self.m)}"]
-        motion = axis_motion(x1 - x0, y1 - y0, speed, kind == RAPID, self.m)
+        motion = axis_motion(x1 - x0, y1 - y0, speed, kind == RAPID, self.m, z1 - z0 if self.with_z else None)
         wanted_v = [mv[0] if mv else None for mv in motion]
         wanted_a = [mv[1] if mv else None for mv in motion]
         out += self._set("VEL", self.vel, wanted_v, self.fresh)
-        restate = self.fresh and any(w is not None and abs(w - d) > 1e-9 for w, d in zip(wanted_a, self.m.accel_mm_s2))
+        restate = self.fresh and any(w is not None and abs(w - d) > 1e-9 for w, d in zip(wanted_a, self.defaults))
         acc = self._set("ACC", self.acc, wanted_a, restate)
         if acc:
             out += acc + ["DEC" + acc[0][3:]]
         self.fresh = kind == RAPID  # after a rapid the next line states its VEL
         move = f"MOV {self.axes[0]} {num(x1)} {self.axes[1]} {num(y1)}"
+        if self.with_z:
+            move += f" {self.axes[2]} {num(z1)}"
         if not marks:
             return out + [move]
         main = 0 if abs(x1 - x0) >= abs(y1 - y0) else 1
@@ -130,11 +151,13 @@ def pass_comment(pass_id: int, layer: int, layer_name: str, recipe: str, mode: s
 def emit_body(path: Toolpath, machine, pass_info: dict[int, dict]):
     """The job body as byte chunks: prologue (gate closed, trigger and dot macro set up), each
     pass's rows, gate closed at the end."""
-    emitter = Emitter(machine)
-    yield ("\n".join(prologue(machine)) + "\n").encode()
+    with_z = path.has_z or any(info.get("depth_um") is not None for info in pass_info.values())
+    emitter = Emitter(machine, with_z)
+    yield ("\n".join(prologue(machine, with_z)) + "\n").encode()
     if len(path):
         bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True])
-        cols = [path.kind, path.x0, path.y0, path.x1, path.y1, path.speed_mm_s, path.dwell_s, path.energy_uJ]
+        cols = [path.kind, path.x0, path.y0, path.x1, path.y1, path.speed_mm_s, path.dwell_s, path.energy_uJ,
+                path.z0, path.z1]
         for a, b in zip(bounds[:-1], bounds[1:]):
             pid = int(path.pass_id[a])
             info = pass_info.get(pid, {})
@@ -143,12 +166,12 @@ def emit_body(path: Toolpath, machine, pass_info: dict[int, dict]):
             emitter.fresh = True
             for c in range(a, b, CHUNK_ROWS):
                 rows = zip(*(col[c:min(c + CHUNK_ROWS, b)].tolist() for col in cols))
-                for kind, x0, y0, x1, y1, speed, dwell, energy in rows:
-                    lines += emitter.row(kind, x0, y0, x1, y1, speed, dwell, energy)
+                for kind, x0, y0, x1, y1, speed, dwell, energy, z0, z1 in rows:
+                    lines += emitter.row(kind, x0, y0, x1, y1, speed, dwell, energy, z0, z1)
                 yield ("\n".join(lines) + "\n").encode()
                 lines = []
     g = machine.gate_line
     yield f"TRO {g} 0\nDIO {g} 0\n".encode()
 
 
-__all__ = ["emit_body", "prologue", "axis_motion", "LINE"]
+__all__ = ["emit_body", "prologue", "axis_motion", "axes_of", "LINE"]

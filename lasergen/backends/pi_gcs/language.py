@@ -12,7 +12,7 @@ from __future__ import annotations
 from lasergen.backends.pi_gcs.emit import emit_body
 from lasergen.backends.pi_gcs.motion import durations, estimate, profile
 from lasergen.backends.pi_gcs.read import read_body
-from lasergen.profile_schema import Field, non_negative
+from lasergen.profile_schema import Field, non_negative, positive
 
 __all__ = ["ENERGY_MODES", "GATES", "PROFILE_TABLE", "JOB_TAG", "DEFAULT_PROFILE", "durations", "emit_body",
            "estimate", "machine_manifest", "manifest_assumes", "profile", "read_body", "recipe_problems"]
@@ -29,6 +29,9 @@ PROFILE_TABLE = {
     "serial_number": Field("text", "", help="and, when set, this serial number"),
     "settle_ms": non_negative(5.0, help="trajectory end to on-target"),
     "command_overhead_ms": non_negative(12.0, help="host time per proven move (round trips of the proofs)"),
+    "z_axis": Field("text", "3", help="the controller's axis id for Z (used when [travel] z_mm is given)"),
+    "z_max_rate_mm_s": positive(2.0, help="the Z stage's velocity limit"),
+    "z_accel_mm_s2": positive(50.0, help="ACC and DEC of the Z stage"),
 }
 
 
@@ -59,5 +62,10 @@ def machine_manifest(machine) -> dict:
 
 def controller_settings(machine) -> dict:
     """What the session checks on the controller: travel, velocity limits, servo, reference."""
-    return {"axes": list(machine.axes), "travel_mm": [list(machine.x_range_mm), list(machine.y_range_mm)],
-            "max_rate_mm_s": list(machine.max_rate_mm_s)}
+    out = {"axes": list(machine.axes), "travel_mm": [list(machine.x_range_mm), list(machine.y_range_mm)],
+           "max_rate_mm_s": list(machine.max_rate_mm_s)}
+    if machine.z_range_mm is not None:
+        out["axes"].append(machine.z_axis)
+        out["travel_mm"].append(list(machine.z_range_mm))
+        out["max_rate_mm_s"].append(machine.z_max_rate_mm_s)
+    return out

@@ -3,7 +3,8 @@
 The controller has no look-ahead: every MOV starts and ends at rest (the host sends the next
 one only after on-target), so each row is a trapezoid (or triangle) from 0 to 0 at the move's
 speed and acceleration, both limited per axis along its direction (a diagonal gets each axis's
-VEL/ACC scaled by its share, so the move is straight). On top of the trajectory:
+VEL/ACC scaled by its share, so the move is straight); Z (the profile's z_max_rate_mm_s and
+z_accel_mm_s2) counts like X and Y, a move between planes being a Z move alone. On top of the trajectory:
   settle_ms            the controller reports on-target only once the position has stayed in
                        its window (the settling time) after the trajectory ends
   command_overhead_ms  the host's round trip per row: the command, `ERR?`, the on-target poll
@@ -33,13 +34,15 @@ def _fixed_costs_s(machine) -> tuple[float, float, float]:
 
 
 def _trajectory(path: Toolpath, machine):
-    dx, dy = path.x1 - path.x0, path.y1 - path.y0
-    length = np.sqrt(dx * dx + dy * dy)
+    dx, dy, dz = path.x1 - path.x0, path.y1 - path.y0, path.dz_mm
+    length = np.sqrt(dx * dx + dy * dy + dz * dz)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ux, uy = np.where(length > 0, dx / length, 0.0), np.where(length > 0, dy / length, 0.0)
-    v_max = axis_limited(np.asarray(machine.max_rate_mm_s), ux, uy)
+        ux, uy, uz = (np.where(length > 0, d / length, 0.0) for d in (dx, dy, dz))
+    rates = (*machine.max_rate_mm_s, machine.z_max_rate_mm_s)
+    accels = (*machine.accel_mm_s2, machine.z_accel_mm_s2)
+    v_max = axis_limited(rates, ux, uy, uz)
     v_nom = np.where(path.kind == RAPID, v_max, np.minimum(path.speed_mm_s, v_max))
-    accel = axis_limited(np.asarray(machine.accel_mm_s2), ux, uy)
+    accel = axis_limited(accels, ux, uy, uz)
     moving = (path.kind != DWELL) & (length > 0)
     v_nom = np.where(moving, v_nom, 1.0)
     accel = np.where(moving, accel, 1.0)
@@ -85,18 +88,22 @@ def estimate(path: Toolpath, machine) -> dict:
     marks = path.is_mark
     dwell = path.kind == DWELL
     rapid = path.kind == RAPID
-    length = np.sqrt((path.x1 - path.x0) ** 2 + (path.y1 - path.y0) ** 2)
+    length = path.length_mm
     row_s = durations(path, machine)
     category = np.where(rapid, TRAVEL, np.where(marks, MARK, BLANK))
     move_s = np.where(dwell, 0.0, row_s)
     time_s = np.bincount(category[~dwell], weights=move_s[~dwell], minlength=3)
     dist_mm = np.bincount(category[~dwell], weights=length[~dwell], minlength=3)
+    plane = rapid & (path.z1 != path.z0) & (path.x1 == path.x0) & (path.y1 == path.y0)  # Z alone, between planes
     dwell_time_s = float(row_s[dwell].sum())
     return {
         "time_s": float(row_s.sum()),
         "mark_time_s": float(time_s[MARK]),
         "dwell_time_s": dwell_time_s,
         "travel_time_s": float(time_s[TRAVEL]),
+        "z_travel_time_s": float(row_s[plane].sum()),
+        "z_travel_mm": float(length[plane].sum()),
+        "mark_z_range_mm": list(path.z_range_mm(marks_only=True)),
         "blank_time_s": float(time_s[BLANK]),
         "distance_mm": float(dist_mm.sum()),
         "mark_count": int(marks.sum()),

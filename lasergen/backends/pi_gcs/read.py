@@ -7,6 +7,8 @@ profile's fixed energy) and turns each motion line into a toolpath row:
   MOV at every moving axis's maximum RAPID
   any other MOV                      blank LINE at the straight-line speed the VELs allow
   MAC START LGDOT <ms> <latency_ms>  DWELL of <ms> at the current position
+The Z axis (the profile's [pi_gcs] z_axis, on a stage with [travel] z_mm) is followed like X and
+Y: its position is each row's z0/z1, its VEL counts in the move's speed.
 Only the commands lasergen's emitter writes are accepted (a job is not a place for SVO, FRF or
 parameter changes: the session does those, checked); anything else is refused with its line
 number, as the GRBL reader does with GRBL's error codes.
@@ -20,10 +22,12 @@ import numpy as np
 
 from lasergen import LasergenError
 from lasergen.backends.pi_gcs.commands import DOT_MACRO, pairs, split_command
+from lasergen.backends.pi_gcs.emit import axes_of
 from lasergen.program import ParsedProgram
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
-FIELDS = ("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_uJ", "pass_id", "layer", "line")
+FIELDS = ("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_uJ", "pass_id", "layer", "z0", "z1",
+          "line")
 
 
 def dot_macro_lines(gate_line: int) -> list[str]:
@@ -33,9 +37,11 @@ def dot_macro_lines(gate_line: int) -> list[str]:
 class _State:
     def __init__(self, machine):
         self.m = machine
-        self.axis_index = {a: i for i, a in enumerate(machine.axes)}
-        self.pos = [0.0, 0.0]
-        self.vel = list(machine.max_rate_mm_s)
+        axes, rates, _ = axes_of(machine, machine.z_range_mm is not None)
+        self.axis_index = {a: i for i, a in enumerate(axes)}
+        self.rates = rates
+        self.pos = [0.0] * len(axes)
+        self.vel = list(rates)
         self.armed = False
         self.energy = machine.fixed_energy_uJ if machine.energy_mode == "fixed" else None
         self.pass_id, self.layer = 0, 0
@@ -46,7 +52,7 @@ class _State:
         out = {}
         for axis, value in pairs(args):
             if axis not in self.axis_index:
-                raise ValueError(f"axis {axis!r} is not one of the profile's {', '.join(self.m.axes)}")
+                raise ValueError(f"axis {axis!r} is not one of the profile's {', '.join(self.axis_index)}")
             number = float(value)
             if not math.isfinite(number):
                 raise ValueError(f"{value!r} is not a finite number")
@@ -58,20 +64,21 @@ def _move(st: _State, args, number, rows):
     target = list(st.pos)
     for i, v in st.axis_values(args).items():
         target[i] = v
-    dx, dy = target[0] - st.pos[0], target[1] - st.pos[1]
-    length = math.hypot(dx, dy)
-    share = (abs(dx) / length, abs(dy) / length) if length else (0.0, 0.0)
-    moving = [i for i in (0, 1) if share[i] > 0]
+    d = [t - p for t, p in zip(target, st.pos)]
+    length = math.sqrt(sum(c * c for c in d))
+    share = [abs(c) / length for c in d] if length else [0.0] * len(d)
+    moving = [i for i in range(len(d)) if share[i] > 0]
     speed = min((st.vel[i] / share[i] for i in moving), default=0.0)
-    at_max = all(abs(st.vel[i] - st.m.max_rate_mm_s[i]) < 1e-9 for i in moving)
+    at_max = all(abs(st.vel[i] - st.rates[i]) < 1e-9 for i in moving)
     if st.armed:
         if st.energy is None:
             raise ValueError("a writing move before any ;@energy line (the attenuator was never set)")
         kind, energy = LINE, st.energy
     else:
         kind, energy = (RAPID, 0.0) if at_max else (LINE, 0.0)
+    z0, z1 = (st.pos[2], target[2]) if len(target) > 2 else (0.0, 0.0)
     rows.append((kind, st.pos[0], st.pos[1], target[0], target[1], 0.0 if kind == RAPID else speed, 0.0,
-                 energy, st.pass_id, st.layer, number))
+                 energy, st.pass_id, st.layer, z0, z1, number))
     st.pos = target
 
 
@@ -98,8 +105,9 @@ def _mac_start(st: _State, args, number, rows):
     if st.energy is None:
         raise ValueError("a dot before any ;@energy line (the attenuator was never set)")
     dwell_s = int(args[1]) / 1000.0
-    x, y = st.pos
-    rows.append((DWELL, x, y, x, y, 0.0, dwell_s, st.energy, st.pass_id, st.layer, number))
+    x, y = st.pos[:2]
+    z = st.pos[2] if len(st.pos) > 2 else 0.0
+    rows.append((DWELL, x, y, x, y, 0.0, dwell_s, st.energy, st.pass_id, st.layer, z, z, number))
 
 
 def _mac_beg(st: _State, args, number, rows):

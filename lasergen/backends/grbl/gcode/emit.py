@@ -14,6 +14,12 @@ crossed by a collinear rapid) is `G0X..`, and the G1 after it `G1X..S..`: it is 
 point. Within a scan line a G1 is `G1X..S..`: ~40 % fewer bytes on the serial link.
 A line pass (raster or vector) is bracketed by `M3S0` and `M5`; a `;@pass` comment names it
 for the reader.
+Z (a job in depth; a flat job never states Z, so its lines are as they always were): a RAPID
+that moves Z alone, between planes, is `G0Z<z>` (laser mode: the beam is off in G0); every
+other G0 that is a restart point states Z with X and Y (`G0X..Y..Z..`), so a resumed job
+re-establishes the plane before any mark; a G1 or an in-line G0 states Z where it changes it
+(a tilted sample: Z follows the surface along the line). Words in the order X Y Z F S; the
+longest line, `G1X-100.1234Y-100.1234Z-10.1234F30000S1000.5`, is 44 characters.
 Numbers are written as fixed point with trailing zeros trimmed, by building a byte matrix
 (rows x columns) with 0 as "no character" and dropping the zeros in one pass: ~10^7 lines/min.
 """
@@ -98,6 +104,8 @@ def dot_on(machine: MachineProfile) -> str:
 
 LINE_SHORT = 3  # a LINE row that keeps the modal Y and F: G1X<x>S<s>
 RAPID_SHORT = 4  # a RAPID row inside a scan line: G0X<x>
+RAPID_Z = 5  # a RAPID row that moves Z alone: G0Z<z>
+Z_NONE, Z_AFTER, Z_ONLY = 0, 1, 2  # per row: no Z word, Z after X (and Y), Z alone
 ROW_BYTES = 22  # matrix row width: fits G0X..Y.. and G1X..S..; longer lines take two rows
 
 
@@ -125,20 +133,51 @@ def modal_words(path: Toolpath, inline: np.ndarray | None = None) -> tuple[np.nd
     return need_y, need_f
 
 
-def _group_matrix(kind: int, rows: np.ndarray, path: Toolpath, machine: MachineProfile) -> np.ndarray:
+def z_words(path: Toolpath, inline: np.ndarray, with_z: bool | None = None) -> np.ndarray:
+    """Per row, how it states Z (Z_NONE, Z_AFTER, Z_ONLY): nothing in a flat job; else a G0
+    restart point always, a Z-only RAPID as `G0Z`, a G1 or an in-line G0 where Z changes."""
+    n = len(path)
+    mode = np.zeros(n, dtype=np.uint8)
+    if not (path.has_z if with_z is None else with_z):
+        return mode
+    changes = path.z1 != path.z0
+    rapid = path.kind == RAPID
+    restart = rapid & ~inline
+    mode[restart | (((path.kind == LINE) | inline) & changes)] = Z_AFTER
+    mode[restart & changes & (path.x1 == path.x0) & (path.y1 == path.y0)] = Z_ONLY
+    return mode
+
+
+def _optional(field: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """A field's bytes on the rows that `keep`, no characters (0 bytes) elsewhere."""
+    return np.where(keep[:, None], field, np.uint8(0)) if not keep.all() else field
+
+
+def _z_field(path: Toolpath, rows: np.ndarray, z_mode: np.ndarray) -> list[np.ndarray]:
+    keep = z_mode[rows] != Z_NONE
+    if not keep.any():
+        return []
     n = rows.size
-    if kind == DWELL:
+    return [_optional(_field("Z", n), keep), _optional(number_columns(path.z1[rows], 4), keep)]
+
+
+def _group_matrix(kind: int, rows: np.ndarray, path: Toolpath, machine: MachineProfile,
+                  z_mode: np.ndarray) -> np.ndarray:
+    n = rows.size
+    if kind == RAPID_Z:
+        fields = [_field("G0Z", n), number_columns(path.z1[rows], 4), _field("\n", n)]
+    elif kind == DWELL:
         fields = [_field(dot_on(machine), n), number_columns(machine.energy_to_s(path.energy_uJ[rows]), 1),
                   _field("\nG4P", n),
                   number_columns(path.dwell_s[rows], 3), _field("\nM5\n", n)]
     elif kind == RAPID_SHORT:
-        fields = [_field("G0X", n), number_columns(path.x1[rows], 4), _field("\n", n)]
+        fields = [_field("G0X", n), number_columns(path.x1[rows], 4), *_z_field(path, rows, z_mode), _field("\n", n)]
     elif kind == LINE_SHORT:
-        fields = [_field("G1X", n), number_columns(path.x1[rows], 4), _field("S", n),
+        fields = [_field("G1X", n), number_columns(path.x1[rows], 4), *_z_field(path, rows, z_mode), _field("S", n),
                   number_columns(machine.energy_to_s(path.energy_uJ[rows]), 1), _field("\n", n)]
     else:
         fields = [_field("G0X" if kind == RAPID else "G1X", n), number_columns(path.x1[rows], 4),
-                  _field("Y", n), number_columns(path.y1[rows], 4)]
+                  _field("Y", n), number_columns(path.y1[rows], 4), *_z_field(path, rows, z_mode)]
         if kind == LINE:
             fields += [_field("F", n), number_columns(path.speed_mm_s[rows] * 60.0, 2),
                        _field("S", n), number_columns(machine.energy_to_s(path.energy_uJ[rows]), 1)]
@@ -147,7 +186,8 @@ def _group_matrix(kind: int, rows: np.ndarray, path: Toolpath, machine: MachineP
 
 
 def format_rows(path: Toolpath, machine: MachineProfile, need_y: np.ndarray | None = None,
-                need_f: np.ndarray | None = None, inline: np.ndarray | None = None) -> bytes:
+                need_f: np.ndarray | None = None, inline: np.ndarray | None = None,
+                z_mode: np.ndarray | None = None) -> bytes:
     """The G-code lines of toolpath rows (no pass brackets), as one bytes object: the compiled
     kernel when built (`lasergen.kernels`), else the numpy formatter; byte-identical."""
     n = len(path)
@@ -157,30 +197,36 @@ def format_rows(path: Toolpath, machine: MachineProfile, need_y: np.ndarray | No
         inline = inline_rapids(path)
     if need_y is None or need_f is None:
         need_y, need_f = modal_words(path, inline)
+    if z_mode is None:
+        z_mode = z_words(path, inline)
     kernel = kernels.get()
     if kernel is not None:
         s_word = machine.energy_to_s(path.energy_uJ)
         if s_word.dtype == np.float32:
             f_word = path.speed_mm_s * 60.0
-            columns = (path.kind, path.x1, path.y1, f_word, s_word, path.dwell_s, need_y, need_f, inline)
+            columns = (path.kind, path.x1, path.y1, f_word, s_word, path.dwell_s, need_y, need_f, inline,
+                       path.z1, z_mode)
             return kernel.format_rows(*map(np.ascontiguousarray, columns), dot_on(machine).encode())
-    return format_rows_numpy(path, machine, need_y, need_f, inline)
+    return format_rows_numpy(path, machine, need_y, need_f, inline, z_mode)
 
 
 def format_rows_numpy(path: Toolpath, machine: MachineProfile, need_y: np.ndarray, need_f: np.ndarray,
-                      inline: np.ndarray) -> bytes:
+                      inline: np.ndarray, z_mode: np.ndarray | None = None) -> bytes:
     """The reference formatter. Rows are formatted per kind into byte matrices (0 = no character)
     and laid into one matrix ROW_BYTES wide, a line too long for one matrix row taking two;
     dropping the 0 bytes in one pass then yields the lines in order."""
     n = len(path)
+    if z_mode is None:
+        z_mode = z_words(path, inline)
     kind = path.kind.copy()
     kind[(kind == LINE) & ~need_y & ~need_f] = LINE_SHORT
     kind[inline] = RAPID_SHORT
+    kind[(path.kind == RAPID) & (z_mode == Z_ONLY)] = RAPID_Z
     groups = []
-    for k in (RAPID, LINE, DWELL, LINE_SHORT, RAPID_SHORT):
+    for k in (RAPID, LINE, DWELL, LINE_SHORT, RAPID_SHORT, RAPID_Z):
         rows = np.flatnonzero(kind == k)
         if rows.size:
-            groups.append((rows, _group_matrix(k, rows, path, machine)))
+            groups.append((rows, _group_matrix(k, rows, path, machine, z_mode)))
     span = np.ones(n, dtype=np.int64)
     for rows, m in groups:
         span[rows] = -(-m.shape[1] // ROW_BYTES)
@@ -201,10 +247,13 @@ def pass_comment(pass_id: int, layer: int, layer_name: str, recipe: str, mode: s
 
 
 def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict]):
-    """Program body as a stream of byte chunks: units/modes, each pass bracketed, laser off at the end."""
+    """Program body as a stream of byte chunks: units/modes, each pass bracketed, laser off at the
+    end. A pass in depth (`pass_info[p]["depth_um"]`) or a toolpath that moves Z states Z."""
     yield b"G21G90G94\nM5\n"
     inline = inline_rapids(path)
     need_y, need_f = modal_words(path, inline)
+    with_z = path.has_z or any(info.get("depth_um") is not None for info in pass_info.values())
+    z_mode = z_words(path, inline, with_z)
     if len(path):
         bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True])
         for a, b in zip(bounds[:-1], bounds[1:]):
@@ -215,7 +264,7 @@ def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict
             yield (head + ("M3S0\n" if mode != "dots" else "")).encode()
             for c in range(a, b, CHUNK_ROWS):
                 chunk = slice(c, min(c + CHUNK_ROWS, b))
-                yield format_rows(path.take(chunk), machine, need_y[chunk], need_f[chunk], inline[chunk])
+                yield format_rows(path.take(chunk), machine, need_y[chunk], need_f[chunk], inline[chunk], z_mode[chunk])
             if mode != "dots":
                 yield b"M5\n"
     yield b"M5\n"

@@ -3,10 +3,11 @@
 
 The body must be a sequence of exactly these units (checked with one regular expression over
 the whole text, at C speed):
-    G21G90G94 | M5 | M3S0 | G0X<n>[Y<n>] | G1X<n>[Y<n>][F<n>]S<n> | G1F<n>M3S<n> G4P<n> M5 | ;comment
+    G21G90G94 | M5 | M3S0 | G0X<n>[Y<n>][Z<n>] | G0Z<n> | G1X<n>[Y<n>][Z<n>][F<n>]S<n>
+    | G1F<n>M3S<n> G4P<n> M5 | ;comment
 Anything else, and any file in which GRBL would refuse a line (a G1 while the feed rate is
 undefined or zero: `F0`, error:22), is left to the interpreter, which alone reports errors. Within the grammar the semantics are GRBL's,
-as the interpreter has them: absolute millimetres, modal Y/F/S carried forward, the laser
+as the interpreter has them: absolute millimetres, modal Y/Z/F/S carried forward, the laser
 firing in G1 under M3 and never in G0, a dot's dwell at the power its G1M3S set.
 Numbers are parsed as an integer mantissa over a power of ten, the same correctly rounded
 value `float()` gives, so both readers produce identical toolpaths (tested).
@@ -26,8 +27,8 @@ from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 _NUM = r"-?\d{1,7}(?:\.\d{1,6})?"  # at most 15 characters: fits the parse window
 _POS = r"\d{1,7}(?:\.\d{1,6})?"
 _BODY = re.compile((  # the common forms first: re tries alternatives in order
-    rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}(?:Y{_NUM})?|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5"
-    rf"|M5|M3S0|G21G90G94|;[^\n]*)\n)*+").encode())  # possessive: no backtracking state kept per line
+    rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:Z{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}(?:Y{_NUM})?(?:Z{_NUM})?"
+    rf"|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5|G0Z{_NUM}|M5|M3S0|G21G90G94|;[^\n]*)\n)*+").encode())  # possessive: no backtracking state kept per line
 PASS_MARKER = re.compile(r";@pass (\d+) layer (\d+)(?:\s|$)")  # shared with the interpreter's reader
 _MARKER = re.compile(PASS_MARKER.pattern.encode())
 WINDOW = 16  # longest number the dialect writes, with sign and point
@@ -83,6 +84,7 @@ class ReadState:
     """The modal state at a chunk boundary (a job read in pieces carries it to the next piece)."""
     x: float = 0.0
     y: float = 0.0
+    z: float = 0.0
     feed: float = np.nan  # mm/min; NaN until an F is programmed
     s: float = 0.0
     on: bool = False  # M3 in force
@@ -95,7 +97,7 @@ class ReadState:
 @dataclass
 class LineScan:
     """Per line of a piece of the dialect: its kind (KIND_OF codes, 0 = other), whether it is a
-    comment, its X Y F S P words (NaN where absent), the modal state after it (position, S,
+    comment, its X Y F S P Z words (NaN where absent), the modal state after it (position, S,
     spindle on, feed in mm/min), and where the lines start and end in the piece."""
 
     kind: np.ndarray
@@ -105,8 +107,10 @@ class LineScan:
     f: np.ndarray
     s: np.ndarray
     p: np.ndarray
+    z: np.ndarray
     x_pos: np.ndarray
     y_pos: np.ndarray
+    z_pos: np.ndarray
     s_state: np.ndarray
     on: np.ndarray
     feed: np.ndarray
@@ -129,7 +133,7 @@ def scan_text(text: str | bytes, state: ReadState | None = None) -> LineScan | N
     scanned = _scan(data, raw, starts)
     if scanned is None:
         return None
-    kind, comment, (x, y, f, s, p) = scanned
+    kind, comment, (x, y, f, s, p, z) = scanned
 
     # modal state carried forward line by line, as GRBL keeps it
     s_state = _ffill(s, state.s)
@@ -141,7 +145,8 @@ def scan_text(text: str | bytes, state: ReadState | None = None) -> LineScan | N
     move = (kind == RAPID_L) | (kind == MOVE_L)
     x_pos = _ffill(np.where(move, x, np.nan), state.x)
     y_pos = _ffill(np.where(move, y, np.nan), state.y)
-    return LineScan(kind, comment, x, y, f, s, p, x_pos, y_pos, s_state, on, feed, starts, ends)
+    z_pos = _ffill(np.where(move, z, np.nan), state.z)
+    return LineScan(kind, comment, x, y, f, s, p, z, x_pos, y_pos, z_pos, s_state, on, feed, starts, ends)
 
 
 def fast_read(lines: list[str], machine: MachineProfile):
@@ -162,12 +167,14 @@ def read_chunk(data: bytes, machine: MachineProfile, state: ReadState):
     if scan is None:
         return None
     kind, on, s_state, feed, p, x_pos, y_pos = scan.kind, scan.on, scan.s_state, scan.feed, scan.p, scan.x_pos, scan.y_pos
+    z_pos = scan.z_pos
     move = (kind == RAPID_L) | (kind == MOVE_L)
     n = len(scan)
 
     rows = np.flatnonzero(move | (kind == DWELL_L))
-    x1, y1 = x_pos[rows], y_pos[rows]
+    x1, y1, z1 = x_pos[rows], y_pos[rows], z_pos[rows]
     x0, y0 = np.r_[state.x, x_pos[:-1]][rows], np.r_[state.y, y_pos[:-1]][rows]  # where the line began
+    z0 = np.r_[state.z, z_pos[:-1]][rows]
     row_kind = np.select([kind[rows] == RAPID_L, kind[rows] == MOVE_L], [RAPID, LINE], DWELL).astype(np.uint8)
     dwell = row_kind == DWELL
     power = np.where((row_kind != RAPID) & on[rows], s_state[rows], 0.0)
@@ -176,19 +183,20 @@ def read_chunk(data: bytes, machine: MachineProfile, state: ReadState):
     pass_id, layer, after = _passes(data, scan.starts, scan.ends, kind, on, scan.comment, state)
     path = Toolpath.from_columns(kind=row_kind, x0=x0, y0=y0, x1=x1, y1=y1, speed_mm_s=speed,
                                  dwell_s=np.where(dwell, p[rows], 0.0), energy_uJ=power / machine.s_per_uJ,
-                                 pass_id=np.maximum(pass_id[rows], 0), layer=layer[rows])
+                                 pass_id=np.maximum(pass_id[rows], 0), layer=layer[rows], z0=z0, z1=z1)
     after.x, after.y, after.feed, after.s = float(x_pos[-1]), float(y_pos[-1]), float(feed[-1]), float(s_state[-1])
+    after.z = float(z_pos[-1])
     after.on, after.lines = bool(on[-1]), state.lines + n
     return path, rows.astype(np.int64) + state.lines, after
 
 
 def _scan(data: bytes, raw: np.ndarray, starts: np.ndarray):
-    """(kind, comment, words X Y F S P with NaN where absent) per line, or None outside the
+    """(kind, comment, words X Y F S P Z with NaN where absent) per line, or None outside the
     grammar: the compiled scanner when built, else the regex and the windowed number parser."""
     n = starts.size
     kernel = kernels.get()
     if kernel is not None:
-        kind, comment, words = np.zeros(n, np.int8), np.zeros(n, bool), np.full((5, n), np.nan)
+        kind, comment, words = np.zeros(n, np.int8), np.zeros(n, bool), np.full((6, n), np.nan)
         return (kind, comment, words) if kernel.scan_lines(data, kind, comment, words) else None
     if not _BODY.fullmatch(data) or not data.isascii():
         return None
@@ -198,7 +206,7 @@ def _scan(data: bytes, raw: np.ndarray, starts: np.ndarray):
     for prefix, code in KIND_OF.items():
         kind[np.all(head[:, :len(prefix)] == np.frombuffer(prefix, np.uint8), axis=1)] = code
     comment = head[:, 0] == ord(";")
-    return kind, comment, [_word(buf, starts, comment, c) for c in "XYFSP"]
+    return kind, comment, [_word(buf, starts, comment, c) for c in "XYFSPZ"]
 
 
 def _passes(data: bytes, starts, ends, kind: np.ndarray, on: np.ndarray, comment: np.ndarray, state: ReadState):

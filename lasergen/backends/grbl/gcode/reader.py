@@ -27,7 +27,8 @@ def parse_pass_marker(raw: str) -> tuple[int, int] | None:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-ROW_FIELDS = ("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_uJ", "pass_id", "layer", "line")
+ROW_FIELDS = ("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_uJ", "pass_id", "layer", "z0", "z1",
+              "line")
 
 
 def read_program(lines: list[str], machine: MachineProfile, laser_mode: bool = True) -> ParsedProgram:
@@ -70,10 +71,10 @@ def interpret_rows(lines, machine: MachineProfile, laser_mode: bool = True, firs
         for a in actions:
             if a.kind in ("move", "probe"):  # a probe is a beam-off feed move
                 yield (RAPID if a.rapid else LINE, a.start[0], a.start[1], a.end[0], a.end[1], a.feed_mm_s,
-                       0.0, a.power_s / s_per_uJ, max(pass_id, 0), layer, number)
+                       0.0, a.power_s / s_per_uJ, max(pass_id, 0), layer, a.start[2], a.end[2], number)
             elif a.kind == "dwell":
-                x, y = interp.state.position[:2]
-                yield (DWELL, x, y, x, y, 0.0, a.seconds, a.power_s / s_per_uJ, max(pass_id, 0), layer, number)
+                x, y, z = interp.state.position
+                yield (DWELL, x, y, x, y, 0.0, a.seconds, a.power_s / s_per_uJ, max(pass_id, 0), layer, z, z, number)
             elif a.kind == "spindle":
                 if a.spindle != "M5" and not laser_on and not marked:
                     pass_id += 1
