@@ -142,7 +142,8 @@ def make_jobs(folder: Path, plan, recipes: dict | None = None, image_px: int = 2
     jobs = {}
     for name, args in (recipes or RECIPES).items():
         out = folder / (f"{name}.gcode" if machine == "grbl-default" else f"{name}.{machine}.job")
-        code, err = plan([a.replace("FOLDER", str(folder)) for a in args] + ["--machine", machine, "-o", str(out)])
+        chosen = [] if machine == "grbl-default" else ["--machine", machine]  # older senders: only a default
+        code, err = plan([a.replace("FOLDER", str(folder)) for a in args] + chosen + ["-o", str(out)])
         if code:
             raise SystemExit(f"cannot plan {name}: {err.strip()}")
         jobs[name] = out
