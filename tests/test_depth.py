@@ -1,6 +1,7 @@
 """Writing in depth: z through planner, manifest, both back-ends and the motion model; the focus
 model against hand-computed values; depth sources; views focused at a depth; the CLI end to end."""
 
+from lasergen import Job
 import json
 import math
 from pathlib import Path
@@ -14,8 +15,8 @@ from lasergen import LasergenError
 from lasergen.backends.grbl.gcode.reader import read_program
 from lasergen.focus import Focus, fit_plane, shift_factor
 from lasergen.job import read_job, render_job
-from lasergen.machine import MachineProfile
-from lasergen.pattern import Layer, Pattern
+from lasergen import MachineProfile
+from lasergen import Layer, Pattern
 from lasergen.planner import plan
 from lasergen.recipe import PRESETS
 from lasergen_cli import main
@@ -36,7 +37,7 @@ def two_planes(mode="write"):
 @pytest.mark.parametrize("mode", ["write", "dots"])
 def test_z_round_trips_through_each_back_end_and_planes_run_deepest_first(machine, mode):
     pattern = two_planes(mode)
-    path = plan(pattern, machine)
+    path = Job.plan(pattern, machine).toolpath
     text = render_job(pattern, path, machine)
     got = read_job(text, machine).toolpath
     assert len(got) == len(path)
@@ -53,7 +54,7 @@ def test_z_round_trips_through_each_back_end_and_planes_run_deepest_first(machin
 
 def test_grbl_z_lines_are_short_and_the_interpreter_reads_them_as_the_fast_reader_does():
     pattern = two_planes()
-    path = plan(pattern, GRBL)
+    path = Job.plan(pattern, GRBL).toolpath
     body = [ln for ln in render_job(pattern, path, GRBL).splitlines() if not ln.startswith(";@")]
     z_lines = [ln for ln in body if "Z" in ln and not ln.startswith(";")]
     assert any(ln.startswith("G0Z") for ln in z_lines) and all(len(ln) < 80 for ln in body)
@@ -67,7 +68,7 @@ def test_z_moves_are_timed_by_the_motion_model(tmp_path):
 
     deep = two_planes()
     job = tmp_path / "deep.gcode"
-    job.write_text(render_job(deep, plan(deep, GRBL), GRBL))
+    job.write_text(Job.plan(deep, GRBL).text)
     est, _ = estimate_job_file(job)
     # two Z moves: 0 -> 350 um deep (0.2291 mm), then up to 150 um (0.0982 mm): 0.3600 mm in all
     assert est["z_travel_mm"] == pytest.approx(0.2291 + (0.2291 - 0.0982), abs=2e-4)
@@ -97,7 +98,7 @@ def test_a_tilted_surface_is_written_at_constant_depth():
     machine = MachineProfile.from_dict({**_profile_dict(), "focus": {**_focus_dict(),
                                         "surface_points_mm": [[0, 0, 1.0], [10, 0, 1.01], [0, 10, 0.98]]}})
     pattern = two_planes()
-    path = plan(pattern, machine)
+    path = Job.plan(pattern, machine).toolpath
     f = Focus.from_table(dict(machine.focus))
     marks = path.is_mark
     depth = f.depth_um(path.x1[marks], path.y1[marks], path.z1[marks])

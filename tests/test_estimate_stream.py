@@ -2,6 +2,7 @@
 whatever the piece size, for lasergen's own dialect and for G-code only the interpreter takes,
 and a body edited after planning is still caught."""
 
+from lasergen import Job
 import json
 
 import numpy as np
@@ -11,10 +12,10 @@ from lasergen import LasergenError
 from lasergen.backends.grbl import motion
 from lasergen.backends.grbl.estimate import JobEstimate
 from lasergen.backends.grbl.gcode import stream
-from lasergen.job import estimate_job_file, read_job, render_job
-from lasergen.pattern import Layer, Pattern
-from lasergen.planner import plan
-from lasergen.recipe import PRESETS, Recipe
+from lasergen.job import estimate_job_file, read_job
+from lasergen import Layer, Pattern
+from lasergen import Recipe
+from lasergen.recipe import PRESETS
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +25,12 @@ def job_text(machine_module):
     recipes = {**PRESETS, "rewrite": Recipe(passes=2, speed_mm_s=3.0), "dots": Recipe(mode="dots", dwell_s=0.75)}
     pattern = Pattern(20.0, [Layer(base, "write", "w"), Layer(base & (rng.random(base.shape) < 0.4), "rewrite", "r"),
                              Layer(rng.random(base.shape) < 0.05, "dots", "d")], (10.0, 10.0), recipes)
-    return render_job(pattern, plan(pattern, machine_module), machine_module)
+    return Job.plan(pattern, machine_module).text
 
 
 @pytest.fixture(scope="module")
 def machine_module():
-    from lasergen.machine import MachineProfile
+    from lasergen import MachineProfile
 
     return MachineProfile.load()
 

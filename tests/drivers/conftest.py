@@ -1,14 +1,14 @@
+from lasergen import Job
 import itertools
 
 import numpy as np
 import pytest
 
 import hardware_sim.urlhandler
-from lasergen.job import render_job
-from lasergen.machine import MachineProfile
-from lasergen.pattern import Layer, Pattern
-from lasergen.planner import plan
-from lasergen.recipe import PRESETS, Recipe
+from lasergen import MachineProfile
+from lasergen import Layer, Pattern
+from lasergen import Recipe
+from lasergen.recipe import PRESETS
 from lasergen.sources.qr import make_qr, qr_mask
 
 hardware_sim.urlhandler.register()
@@ -25,7 +25,7 @@ def qr_job(tmp_path, machine):
     mask = qr_mask(make_qr("lasergen"), 2)
     pattern = Pattern(20.0, [Layer(mask, "write", "qr")], (10.0, 10.0), {**PRESETS, "write": Recipe()})
     path = tmp_path / "qr.gcode"
-    path.write_text(render_job(pattern, plan(pattern, machine), machine))
+    path.write_text(Job.plan(pattern, machine).text)
     return path
 
 
@@ -36,7 +36,7 @@ def dots_job(tmp_path, machine):
     mask[1, 1] = True
     pattern = Pattern(20.0, [Layer(mask, "dots", "d")], (20.0, 20.0), dict(PRESETS))
     path = tmp_path / "dots.gcode"
-    path.write_text(render_job(pattern, plan(pattern, machine), machine))
+    path.write_text(Job.plan(pattern, machine).text)
     return path
 
 

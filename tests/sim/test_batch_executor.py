@@ -9,7 +9,7 @@ import pytest
 from hardware_sim.batch import body_lines, history_of, run_grbl
 from hardware_sim.grbl.batch import batch_history
 from hardware_sim.ledger import COLUMNS
-from lasergen.pattern import Layer, Pattern
+from lasergen import Layer, Pattern
 from lasergen.planner import plan
 from lasergen.recipe import PRESETS
 from lasergen.sources.qr import make_qr, qr_mask
