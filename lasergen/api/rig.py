@@ -64,12 +64,12 @@ class Rig:
 
     @property
     def port(self) -> str:
-        """The URL the session opens (a bare `sim://` names the rig's own device in it)."""
+        """The URL the session opens (for a bare sim:// port it names the rig's own device)."""
         return self._port.url
 
     @property
     def transient(self) -> bool:
-        """Whether the device was made for this rig (a bare `sim://`) and goes when it closes."""
+        """Whether the device was made for this rig (a bare sim:// port) and goes when it closes."""
         return self._port.transient
 
     @property
