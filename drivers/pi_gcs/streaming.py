@@ -5,6 +5,10 @@ A group is written in one write and closed by `ERR?`:
     the next group boundary;
   - an arming `TRO <gate> 1` closes the group before it (so a refused setting stops the stream
     before any beam-on command is sent) and opens the group of its motion;
+  - a disarming `TRO <gate> 0` / `DIO <gate> 0` is a group of its own, proven before anything
+    after it is sent: GCS runs every command as it arrives, refused or not its neighbours, so
+    a refused disarm sent with the gap's MOV would leave the trigger armed over the gap (the
+    beam writes where no mark was planned);
   - a motion command (MOV, MAC START) closes its group; the stream then waits for the motion
     to end (`#5` or `#8`), checks `ONT?` and `POS?` against the target, and `ERR?` again:
     only then is the command reported executed;
@@ -41,6 +45,7 @@ class Streamer:
         self.stall_s = stall_s
         self.pending: list[int] = []
         self.arm = f"TRO {session.gate} 1"
+        self.disarm = (f"TRO {session.gate} 0", f"DIO {session.gate} 0")
 
     def run(self):
         try:
@@ -69,6 +74,10 @@ class Streamer:
             elif text == self.arm:
                 self._flush()
                 self.pending.append(k)
+            elif text in self.disarm:
+                self._flush()
+                self.pending.append(k)
+                self._flush()
             elif mnemonic in ("MOV", "MAC START"):
                 self.pending.append(k)
                 self._flush(motion=True)
