@@ -74,6 +74,7 @@ class PiGcsSession(Session):
         self._abort: str | None = None
         self._paused = threading.Event()
         self._hurry = False
+        self.recording_macro = False  # a MAC BEG .. MAC END block sent and not yet proven
 
     # ---- connection ----
     def open(self) -> None:
@@ -113,8 +114,19 @@ class PiGcsSession(Session):
         c.drain(0.05)
         try:
             idn = c.query("*IDN?").strip()
+        except Silent:
+            # A controller left recording a macro (a session lost between MAC BEG and MAC END)
+            # stores every line, *IDN? too, and answers none: end the recording, ask again.
+            c.send("MAC END")
+            c.drain(0.05)
+            idn = None
         except DeviceError as exc:
             raise DeviceError(f"{self.url} does not answer *IDN? like a PI GCS controller ({exc})") from None
+        if idn is None:
+            try:
+                idn = c.query("*IDN?").strip()
+            except DeviceError as exc:
+                raise DeviceError(f"{self.url} does not answer *IDN? like a PI GCS controller ({exc})") from None
         model, serial_number = self.machine.idn_model, self.machine.serial_number
         fields = [f.strip() for f in idn.split(",")]
         if model not in idn:
@@ -190,6 +202,8 @@ class PiGcsSession(Session):
         beam_off, position, detail = False, None, ""
         try:
             c.write(STOP_ALL)  # every motion and macro stops at once: the trigger line falls
+            if self.recording_macro:  # its MAC END unproven: the controller may still be storing lines
+                c.send("MAC END")
             self._gate_closed()
             c.error()
             level = c.query_axes("DIO?").get(str(self.gate))

@@ -15,7 +15,8 @@ A group is written in one write and closed by `ERR?`:
   - `;@energy` turns the attenuator (gate closed: every group before it was proven);
   - a `MAC BEG .. MAC END` block goes as one group (inside it the controller records, so no
     `ERR?` may be sent), and is skipped when the controller already holds that macro (no
-    flash write per job).
+    flash write per job). Until its ERR? answers, the controller may still be recording (its
+    MAC END refused or lost): the stop path and the next connect end the recording first.
 Every wait is bounded by the row's modelled duration plus `stall_s`; silence is a stall, a
 failed port the link, bytes that are not GCS a protocol fault, a refusal an error (or a
 reset / alarm, see `PiGcsSession.classify_halt`). Abort and pause are checked between
@@ -146,7 +147,9 @@ class Streamer:
             self.handler.executed(seqs[-1])
         else:
             self.pending = seqs
+            self.s.recording_macro = True
             self._flush()
+            self.s.recording_macro = False
         return seqs[-1] + 1
 
     def _energy(self, seq: int, energy_uJ: float):

@@ -66,3 +66,27 @@ def test_a_refused_disarm_halts_before_the_gap_move_and_the_beam_never_writes_th
         assert final.not_listed(uncertain) == []
     finally:
         forget_device(name)
+
+
+def test_a_refused_mac_end_leaves_no_controller_recording_for_ever(tmp_path, monkeypatch):
+    """The dot macro's `MAC END` refused: the controller goes on recording every line (ERR? and
+    *IDN? too, answering none). The stop path and the next connect end the recording, and the
+    resume writes every dot once."""
+    import drivers.pi_gcs.client as client
+
+    job = write_job(tmp_path, qr_pattern("dots"))
+    taken = lines_taken(job, monkeypatch)
+    monkeypatch.setattr(client, "DEFAULT_TIMEOUT_S", 0.5)
+    name = device_name()
+    url = f"sim://?machine=pi-c884&device={name}"
+    try:
+        uncertain = []
+        halt, _, _, done = stream_once(f"{url}&error_on={taken.index('MAC END') + 1}:17", job, uncertain=uncertain)
+        assert halt is not None and not done.any()
+        assert get_device(name).call(lambda emu: emu.recording) is None
+        halt2, _, _, done = stream_once(url, job, done=done, uncertain=uncertain)
+        assert halt2 is None and done.all()
+        final = verdict(name, job)
+        assert (final.stray_lines, final.twice, final.stray_rests_s, final.skipped) == (0, [], [], [])
+    finally:
+        forget_device(name)
