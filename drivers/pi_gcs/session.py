@@ -46,6 +46,7 @@ from lasergen.malus import MalusCalibration
 POSITION_TOLERANCE_MM = 0.001
 POLL_S = 0.005
 REFERENCE_TIMEOUT_S = 120.0
+STOP_READS = 3  # tries at reading back the gate and position after a stop
 
 
 def attenuator_url(stage_url: str, machine) -> str | None:
@@ -205,12 +206,20 @@ class PiGcsSession(Session):
             if self.recording_macro:  # its MAC END unproven: the controller may still be storing lines
                 c.send("MAC END")
             self._gate_closed()
-            c.error()
-            level = c.query_axes("DIO?").get(str(self.gate))
-            beam_off = level == "0"
-            position = self._position()
         except DeviceError as exc:
-            detail = str(exc)
+            return StopReport(None, False, str(exc))
+        for _ in range(STOP_READS):  # a mangled answer (the link lives) is asked again
+            try:
+                c.drain(0.02)
+                c.error()
+                level = c.query_axes("DIO?").get(str(self.gate))
+                beam_off = level == "0"
+                position = self._position()
+                return StopReport(position, beam_off, "")
+            except DeviceError as exc:
+                detail = str(exc)
+                if not (isinstance(exc, Garbled) or getattr(exc, "heard", False)):
+                    break
         return StopReport(position, beam_off, detail)
 
     def reset(self) -> None:
