@@ -10,8 +10,9 @@ A group is written in one write and closed by `ERR?`:
     a refused disarm sent with the gap's MOV would leave the trigger armed over the gap (the
     beam writes where no mark was planned);
   - a motion command (MOV, MAC START) closes its group; the stream then waits for the motion
-    to end (`#5` or `#8`), checks `ONT?` and `POS?` against the target, and `ERR?` again:
-    only then is the command reported executed;
+    to end (`#5` or `#8`), checks `ONT?` and `POS?` against the target (a macro: `FRF?`, the
+    axes still referenced, i.e. no restart swallowed it), and `ERR?` again: only then is the
+    command reported executed;
   - `;@energy` turns the attenuator (gate closed: every group before it was proven);
   - a `MAC BEG .. MAC END` block goes as one group (inside it the controller records, so no
     `ERR?` may be sent), and is skipped when the controller already holds that macro (no
@@ -121,6 +122,11 @@ class Streamer:
                 raise StreamHalt("stall", f"{text!r} still running after {deadline - time.monotonic() + 2 * duration + self.stall_s:.1f} s")
             time.sleep(POLL_S)
         if mnemonic != "MOV":
+            # a macro proves nothing by position: a power cycle that swallowed MAC START leaves
+            # #8 = 0 and ERR? = 0 too, but the axes' references lost
+            refs = self.client.query_axes("FRF? " + " ".join(self.s.axes))
+            if not all(v == "1" for v in refs.values()):
+                raise StreamHalt("reset", f"{text!r}: the axes lost their reference (the controller restarted)")
             return
         axes = " ".join(self.s.axes)
         while not all(v == "1" for v in self.client.query_axes(f"ONT? {axes}").values()):

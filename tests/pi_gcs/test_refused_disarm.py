@@ -90,3 +90,26 @@ def test_a_refused_mac_end_leaves_no_controller_recording_for_ever(tmp_path, mon
         assert (final.stray_lines, final.twice, final.stray_rests_s, final.skipped) == (0, [], [], [])
     finally:
         forget_device(name)
+
+
+def test_a_power_loss_that_swallows_a_dots_macro_start_lists_the_dot(tmp_path, monkeypatch):
+    """The controller restarts on a dot's `MAC START`: afterwards #8 says no macro runs and ERR?
+    says 0, as after a dot that ran. The dot's execution is unproven (the axes lost their
+    reference): it is listed, not booked as exposed in silence, and never written twice."""
+    job = write_job(tmp_path, qr_pattern("dots"))
+    taken = lines_taken(job, monkeypatch)
+    starts = [k for k, t in enumerate(taken) if t.startswith("MAC START")]
+    name = device_name()
+    url = f"sim://?machine=pi-c884&device={name}"
+    try:
+        uncertain = []
+        halt, _, _, done = stream_once(f"{url}&power_after={starts[3] + 1}", job, uncertain=uncertain)
+        assert halt is not None and halt.kind == "reset"
+        assert uncertain == [3]
+        halt2, _, _, done = stream_once(url, job, done=done, uncertain=uncertain)
+        assert halt2 is None and done.all()
+        final = verdict(name, job)
+        assert (final.stray_lines, final.twice, final.stray_rests_s) == (0, [], [])
+        assert final.skipped == [3] and final.not_listed(uncertain) == []
+    finally:
+        forget_device(name)
