@@ -66,8 +66,9 @@ def blur_sigma_um(delta_um: float, optics: Reader, refractive_index: float) -> f
 
 
 def plane_depths_um(prediction) -> list[float]:
-    """The written planes' depths (um below the surface, 0.1 um), shallowest first."""
-    return sorted(round(float(p.depth_um), 1) for p in prediction.exposure.planes if p.crystallized.any())
+    """The written planes' depths (um below the surface, to the whole um: Z is written to 0.1 um, which
+    is 0.15 um of depth), shallowest first."""
+    return sorted(float(round(p.depth_um)) for p in prediction.exposure.planes if p.crystallized.any())
 
 
 def focused_at(prediction, depth_um: float, optics: Reader | str = "microscope", um_per_px: float | None = None):
