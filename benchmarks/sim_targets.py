@@ -22,7 +22,7 @@ import numpy as np
 
 from hardware_sim.glass import thermal
 from hardware_sim.glass.focus import focal_shift_factor
-from hardware_sim.glass.material import KELVIN, Material
+from hardware_sim.glass.material import Material
 from hardware_sim.glass.phase_model import Treatment, eV_to_nm, phases, red_gap_eV, vegard_iodide
 from hardware_sim.glass.report import build_report, phase_summary
 from hardware_sim.glass.simulate import sample_phases, simulate

@@ -108,6 +108,11 @@ class MachineProfile:
                     return value
         raise AttributeError(f"machine profile {self.__dict__.get('name')!r} has no setting {name!r}")
 
+    def __repr__(self) -> str:
+        (x0, x1), (y0, y1) = self.x_range_mm, self.y_range_mm
+        return (f"<MachineProfile {self.name} ({self.controller}): X {x0:g}..{x1:g}, Y {y0:g}..{y1:g} mm, "
+                f"max {max(self.max_rate_mm_s):g} mm/s, energy by {self.energy_mode}>")
+
     # ---- loading ----
     @classmethod
     def from_dict(cls, data: dict, where: str = "machine profile") -> "MachineProfile":

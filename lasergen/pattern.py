@@ -137,3 +137,36 @@ class Pattern:
 
     def placed(self, origin_mm: tuple[float, float]) -> "Pattern":
         return Pattern(self.pitch_um, self.layers, origin_mm, self.recipes, self.meta)
+
+    # ---- the public API (lasergen.api): planning and showing itself ----
+    def plan(self, machine="default", material: str | None = None):
+        """Plan this pattern for `machine` (a MachineProfile or a profile name): a `lasergen.Job`."""
+        from lasergen.api.job import Job
+
+        return Job.plan(self, machine, material)
+
+    def __repr__(self) -> str:
+        rows, cols = self.shape
+        w, h = self.size_mm
+        names = ", ".join(f"{layer.name or '-'}:{layer.recipe}" for layer in self.layers)
+        return (f"<Pattern {len(self.layers)} layer(s) [{names}], {cols} x {rows} px at {self.pitch_um:g} um "
+                f"({w:.3f} x {h:.3f} mm) at {tuple(float(v) for v in self.origin_mm)} mm>")
+
+    def image(self):
+        """The layers as a PIL image (ink black, each later layer its own colour; vector layers: the
+        planned toolpath's preview on the default machine)."""
+        from lasergen.api import notebook
+
+        if self.has_vector:
+            return notebook.toolpath_preview(self.plan().toolpath)
+        return notebook.mask_image([layer.mask for layer in self.layers], self.pitch_um)
+
+    def _repr_png_(self) -> bytes:
+        from lasergen.api.notebook import png_bytes
+
+        return png_bytes(self.image())
+
+    def _repr_html_(self) -> str:
+        from lasergen.api.notebook import figure_html
+
+        return figure_html(self.image(), repr(self))

@@ -26,7 +26,7 @@ from lasergen.ordering import order_points
 from lasergen.pattern import Pattern
 from lasergen.raster import jump_threshold_mm, overscan_for, plan_raster, scan_line_runs  # noqa: F401 (API)
 from lasergen.recipe import Recipe
-from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
+from lasergen.toolpath import DWELL, RAPID, Toolpath
 from lasergen.vector_plan import plan_vector
 
 

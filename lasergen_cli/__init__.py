@@ -8,6 +8,7 @@ module here plus its line below.
 from lasergen_cli.common import main
 # each module registers its commands: one line per family of commands
 from lasergen_cli import calibrate  # noqa: E402,F401,I001
+from lasergen_cli import calibrate_fit  # noqa: E402,F401,I001
 from lasergen_cli import catalogue  # noqa: E402,F401,I001
 from lasergen_cli import demo  # noqa: E402,F401,I001
 from lasergen_cli import device  # noqa: E402,F401,I001

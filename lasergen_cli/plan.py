@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
@@ -50,18 +49,37 @@ def depth_range(text: str) -> list[float]:
     return [checked("depth_um", round(v, 6), "--depths-um") for v in values]
 
 
-def write_artwork_job(art, out: str, opts: dict, name: str, recipe=None):
-    from lasergen.build import plan_to_file, single_layer_pattern, summary
-    from lasergen.machine import MachineProfile
+def write_pattern_job(pattern, out: str, opts: dict, material=None) -> dict:
+    """Plan a Pattern through the public API, save the job, warn; returns the summary."""
+    from lasergen.build import summary
 
-    machine = MachineProfile.load(opts["machine"])
-    pattern = single_layer_pattern(art, recipe or recipe_from(opts), parse_pair(opts["origin"], "--origin"), name,
-                                   opts.get("depth_um"))
-    manifest = plan_to_file(pattern, out, machine, opts["material"])
-    result = summary(manifest, out)
-    sanity_check(pattern, manifest, opts["material"], opts.get("max_hours"), result)
+    job = pattern.plan(opts["machine"], material or opts.get("material"))
+    job.save(out)
+    result = summary(job.manifest, out)
+    sanity_check(job.pattern, job.manifest, material or opts.get("material") or pattern.meta.get("material"),
+                 opts.get("max_hours"), result)
+    return result
+
+
+def write_source_job(pattern, out: str, opts: dict):
+    result = write_pattern_job(pattern, out, opts)
     emit(result, opts["as_json"], f"wrote {out}: {result['marks']} marks, {result['passes']} pass(es), "
                                   f"estimated {result['time_s']:.1f} s")
+
+
+def write_artwork_job(art, out: str, opts: dict, name: str, recipe=None):
+    """An Artwork of a source the public API has no function for (dxf, gds, points) as a job."""
+    from lasergen.build import single_layer_pattern
+
+    pattern = single_layer_pattern(art, recipe or recipe_from(opts), parse_pair(opts["origin"], "--origin"), name,
+                                   opts.get("depth_um"))
+    write_source_job(pattern, out, opts)
+
+
+def placed(opts: dict) -> dict:
+    """The recipe, origin and depth options as the public sources' keywords."""
+    return {"recipe": recipe_from(opts), "origin_mm": parse_pair(opts["origin"], "--origin"),
+            "depth_um": opts.get("depth_um")}
 
 
 @main.command()
@@ -86,18 +104,16 @@ def write_artwork_job(art, out: str, opts: dict, name: str, recipe=None):
 def qr(text, out, module_um, accept_spill, error_level, qr_version, qr_mask, micro, quiet_zone, hidden_key, sign,
        **opts):
     """A QR code job for TEXT (optionally signed and with a keyed hidden layer)."""
-    from lasergen.sources import make_artwork
+    import lasergen
 
     if hidden_key or sign:
         from lasergen_cli.security import write_tag_job
         return write_tag_job(text, out, opts, hidden_key, sign, module_um, error_level, qr_version, qr_mask, quiet_zone,
                              accept_spill)
 
-    art = make_artwork({"kind": "qr", "data": text, "error": error_level, "version": qr_version, "mask": qr_mask,
-                        "micro": {"no": False, "yes": True, "auto": "auto"}[micro],
-                        "module_um": 20.0 if module_um is None else module_um,
-                        "quiet_zone": quiet_zone})
-    write_artwork_job(art, out, opts, "qr")
+    pattern = lasergen.qr(text, 20.0 if module_um is None else module_um, error_level, qr_version, qr_mask,
+                          {"no": False, "yes": True, "auto": "auto"}[micro], quiet_zone, **placed(opts))
+    write_source_job(pattern, out, opts)
 
 
 @main.command()
@@ -111,11 +127,9 @@ def qr(text, out, module_um, accept_spill, error_level, qr_version, qr_mask, mic
 @recipe_options
 def text(text, out, height_um, pixel_um, font, margin_um, **opts):
     """A job that writes TEXT (the paper's E/F marks are letters), never mirrored."""
-    from lasergen.sources import make_artwork
+    import lasergen
 
-    art = make_artwork({"kind": "text", "text": text, "height_um": height_um, "pitch_um": pixel_um,
-                        "font": str(Path(font).resolve()) if font else None, "margin_um": margin_um})
-    write_artwork_job(art, out, opts, "text")
+    write_source_job(lasergen.text(text, height_um, pixel_um, font, margin_um, **placed(opts)), out, opts)
 
 
 @main.command()
@@ -136,15 +150,14 @@ def text(text, out, height_um, pixel_um, font, margin_um, **opts):
 @recipe_options
 def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, page, max_megapixels, depths_um, **opts):
     """A bitmap job from IMAGE (dark pixels are written); a TIFF stack in depth with --depths-um."""
-    from lasergen.sources import make_artwork
+    import lasergen
 
     depths = None if depths_um is None else depth_range(depths_um)
     if depths is not None and opts.get("depth_um") is not None:
         raise LasergenError("give --depth-um (one plane) or --depths-um (one depth per page), not both")
-    art = make_artwork({"kind": "bitmap", "path": str(Path(image).resolve()), "pixel_um": pixel_um,
-                        "width_um": width_um, "threshold": threshold, "dither": dither, "invert": invert,
-                        "page": page, "max_megapixels": max_megapixels, "depths_um": depths})
-    write_artwork_job(art, out, opts, "bitmap")
+    pattern = lasergen.bitmap(image, pixel_um, width_um, threshold, dither, invert, page, max_megapixels,
+                              depths_um=depths, **placed(opts))
+    write_source_job(pattern, out, opts)
 
 
 @main.command()
@@ -157,14 +170,10 @@ def bitmap(image, out, pixel_um, width_um, threshold, dither, invert, page, max_
 @json_option
 def pattern(spec, out, material, machine, max_hours, as_json):
     """Any pattern from a TOML spec file, multi-level included."""
-    from lasergen.build import plan_to_file, summary
-    from lasergen.machine import MachineProfile
-    from lasergen.spec import pattern_from_file
+    import lasergen
 
-    pat = pattern_from_file(spec)
-    manifest = plan_to_file(pat, out, MachineProfile.load(machine), material)
-    result = summary(manifest, out)
-    sanity_check(pat, manifest, material or pat.meta.get("material"), max_hours, result)
+    result = write_pattern_job(lasergen.pattern_from_file(spec), out,
+                               {"machine": machine, "max_hours": max_hours}, material)
     emit(result, as_json, f"wrote {out}: {result['marks']} marks in {result['passes']} pass(es), "
                           f"estimated {result['time_s']:.1f} s")
 
@@ -176,11 +185,13 @@ def pattern(spec, out, material, machine, max_hours, as_json):
 @json_option
 def estimate(job, no_checksum, machine, as_json):
     """Time, distance, mark count and bounds of a job, from its body (the controller's motion model)."""
-    from lasergen.job import estimate_job_file
+    import lasergen
 
     from lasergen_cli.sanity import estimate_warnings
 
-    result, used = estimate_job_file(Path(job), machine, check_sum=not no_checksum)  # in pieces: any size
+    loaded = lasergen.Job.load(job, machine, check_sum=not no_checksum)
+    result = dict(loaded.estimate().figures)  # read in pieces: any size
+    used = loaded.machine
     result["warnings"] = estimate_warnings(result)
     for message in result["warnings"]:
         warn(message)

@@ -1,4 +1,6 @@
-"""Simulator commands: `simulate` and `verify`, thin wrappers over hardware_sim (imported lazily)."""
+"""Simulator commands: `simulate` and `verify`, thin calls of the public API (`Job.simulate`,
+`Prediction.save`, `Prediction.verify`); an exposure ledger (`JOB.ledger.npz`, what a `sim://`
+stream recorded) is the one input the API does not read, so it goes to hardware_sim directly."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from lasergen_cli.common import Number, emit, job_file, job_machine_option, json
 
 def sim_options(f):
     options = [
-        click.option("--material", type=click.Choice(["Br", "BrI", "I"]), default=None,
-                     help="Glass (default: the job's, else BrI)."),
+        click.option("--material", default=None, metavar="NAME|FILE.toml",
+                     help="Glass: a built-in profile (Br, BrI, BrLi, I) or a profile file such as the one "
+                          "`calibrate fit` writes (default: the job's, else BrI)."),
         click.option("--heat-treat", "heat_treat_c", type=Number("temperature_c"), default=None,
                      help="Heat treatment after writing (°C); default: none."),
         click.option("--heat-treat-hours", type=Number("hours"), default=2.0, show_default=True,
@@ -39,14 +42,24 @@ def sim_options(f):
     return f
 
 
-def _simulate_job(job: str, opts: dict):
-    from hardware_sim.glass.simulate import simulate_job
+SIM_KEYS = ("heat_treat_c", "heat_treat_hours", "measure_c", "pitch_um", "filter_edge_nm", "filter_width_nm",
+            "bandpass_nm")
 
-    return simulate_job(job, opts["machine"], opts["material"], check_sum=not opts["no_checksum"], reader=opts["reader"],
-                        heat_treat_c=opts["heat_treat_c"], heat_treat_hours=opts["heat_treat_hours"],
-                        measure_c=opts["measure_c"], pitch_um=opts["pitch_um"],
-                        filter_edge_nm=opts["filter_edge_nm"], filter_width_nm=opts["filter_width_nm"],
-                        bandpass_nm=opts["bandpass_nm"])
+
+def _predict(job: str, opts: dict):
+    """The public Prediction of a job file (or of the exposure ledger a sim:// stream saved)."""
+    import lasergen
+
+    options = {k: opts[k] for k in SIM_KEYS}
+    if job.endswith(".npz"):
+        from hardware_sim.glass.plugin import SIMULATOR
+        from hardware_sim.glass.simulate import simulate_job
+
+        raw, manifest = simulate_job(job, opts["machine"], opts["material"], check_sum=not opts["no_checksum"],
+                                     reader=opts["reader"], **options)
+        return lasergen.Prediction(raw, SIMULATOR, manifest, raw.material.name)
+    loaded = lasergen.Job.load(job, opts["machine"], check_sum=not opts["no_checksum"])
+    return loaded.simulate(opts["material"], reader=opts["reader"], **options)
 
 
 @main.command("simulate")
@@ -55,10 +68,7 @@ def _simulate_job(job: str, opts: dict):
 @sim_options
 def simulate_command(job, out, **opts):
     """Predict the written glass from a job's G-code (or the JOB.ledger.npz a sim:// stream saved)."""
-    from hardware_sim.glass.simulate import write_outputs
-
-    prediction, _ = _simulate_job(job, opts)
-    report = write_outputs(prediction, out, opts["um_per_px"], opts["whole_mark"])
+    report = _predict(job, opts).save(out, opts["um_per_px"], opts["whole_mark"])
     g, r = report["phases"]["green"], report["phases"]["red"]
     fmt = lambda v: "-" if v is None else f"{v:.1f} nm"
     text = (f"{job} on {report['material']['name']}: green {fmt(g['peak_nm'])} ({g['integrated']:.3g}), "
@@ -78,21 +88,17 @@ def simulate_command(job, out, **opts):
 @sim_options
 def verify_command(job, no_margin, key_path, pubkey_path, **opts):
     """Simulate a job, then check each view against what the job promises (exit 1 on failure)."""
-    from hardware_sim.glass.verify import check_job, describe, status_of, summary
+    from hardware_sim.glass.verify import status_of
     from lasergen.security.hidden import load_key
     from lasergen.security.signing import load_public_key
 
     key = load_key(key_path) if key_path else None
     public_key = load_public_key(pubkey_path) if pubkey_path else None
-    prediction, manifest = _simulate_job(job, opts)
-    checks = check_job(prediction, manifest, key, public_key, margin=not no_margin)
-    ok = all(c["ok"] for c in checks)
-    statuses = [status_of(c) for c in checks]
-    result = {"job": job, "ok": ok, "checks": checks, "verified": statuses.count("ok"),
+    verdict = _predict(job, opts).verify(key, public_key, margin=not no_margin)
+    ok = verdict.passed
+    statuses = [status_of(c) for c in verdict.checks]
+    result = {"job": job, "ok": ok, "checks": verdict.checks, "verified": statuses.count("ok"),
               "unchecked": statuses.count("unchecked"), "warnings": statuses.count("warning")}
-
-    lines = [describe(c) for c in checks] + [summary(checks)] if checks else [
-        "unchecked: the job promises nothing checkable"]
-    emit(result, opts["as_json"], "\n".join(lines))
+    emit(result, opts["as_json"], str(verdict) if verdict.checks else verdict.summary)
     if not ok:
         sys.exit(1)

@@ -18,7 +18,6 @@ from lasergen.machine import MachineProfile
 from lasergen.pattern import Layer, Pattern
 from lasergen.planner import plan
 from lasergen.recipe import PRESETS
-from lasergen.toolpath import RAPID
 from lasergen_cli import main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from lasergen.ordering import greedy_order, order_points, path_length
 from lasergen.pattern import Layer, Pattern
 from lasergen.planner import plan
 from lasergen.recipe import PRESETS, Recipe
-from lasergen.toolpath import DWELL, LINE, RAPID
+from lasergen.toolpath import DWELL, LINE
 
 from .raster_helpers import rasterize_marks
 

@@ -15,7 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 SOURCE = Path(__file__).resolve().parents[1]
 SKIP_MARKS = ("[real hardware]", "[runs until Ctrl-C]")

@@ -37,7 +37,6 @@ from drivers.session import (
     SendPlan,
     Session,
     StopReport,
-    StreamHalt,
 )
 from lasergen.backends.pi_gcs.codes import MOTION_ERROR, STOPPED, error_text
 from lasergen.backends.pi_gcs.commands import DOT_MACRO, MACRO_RUNNING, MOTION_MASK, STOP_ALL, split_command

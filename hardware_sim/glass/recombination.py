@@ -20,7 +20,6 @@ anchors (I/Pb 3.01 as written, 2.97 after 200 C, 3.07 after 550 C: Table S3).
 
 from __future__ import annotations
 
-import numpy as np
 
 from hardware_sim.glass.material import Material
 

@@ -96,6 +96,8 @@ def subpaths(path: se.Path, tol_px: float) -> list[tuple[np.ndarray, bool]]:
     starts a new subpath at the closed one's start (SVG 1.1 §8.3.3)."""
     out, current, closed = [], [], False
     for seg in path:
+        if seg.end is None or (seg.start is None and not isinstance(seg, se.Move)):
+            continue  # a command with no point to draw from or to (e.g. a path that opens with Z): draws nothing
         if isinstance(seg, se.Move) or (closed and not isinstance(seg, se.Close)):
             if len(current) > 1:
                 out.append((np.array(current), closed))

@@ -4,7 +4,6 @@ version has is used, so the same file runs against an older hardware_sim."""
 
 import time
 
-import numpy as np
 
 from hardware_sim.device import Device
 from hardware_sim.faults import FaultPlan

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import shapely
 from click.testing import CliRunner
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from lasergen_cli import main
@@ -118,6 +118,8 @@ def drawings(draw, wild: bool):
 
 
 @SETTINGS
+@example('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><path d="Z:"/></svg>')  # a path opening with Z
+@example('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><path d="Z M1 1 L2 2" stroke="black"/></svg>')
 @given(st.one_of(drawings(wild=True), drawings(wild=False),
                  st.text(max_size=60).map(lambda t: f'<svg xmlns="http://www.w3.org/2000/svg">{t}</svg>')))
 def test_any_svg_is_a_job_or_one_error_line(document):
