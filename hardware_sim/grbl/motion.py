@@ -212,7 +212,7 @@ class MotionExecutor:
         self.t_end_s = t0 + self._duration(block)
         self.alarm_due_s = None
         if block.alarm_after_mm is not None and self.on_alarm is not None:
-            length = float(np.hypot(block.end[0] - block.start[0], block.end[1] - block.start[1]))
+            length = float(np.sqrt(sum((block.end[i] - block.start[i]) ** 2 for i in range(3))))  # along X, Y, Z
             f = min(1.0, block.alarm_after_mm / length) if length > 0 else 0.0
             self.alarm_due_s = t0 + f * (self.t_end_s - t0)  # `position_at` is linear in time
 
