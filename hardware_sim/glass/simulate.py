@@ -244,8 +244,8 @@ def _write_depth_renders(prediction: Prediction, out: Path, scale: float, files:
 
 def material_for_job(material: str | Material, manifest: dict) -> Material:
     """The material, its focus taken from the job's focus model when the job was planned in depth
-    (`lasergen.focus`): the writing objective's NA, the glass's index and the depth at Z = 0, so
-    the glass model puts each plane at the depth the job wrote it."""
+    (`lasergen.focus`): the writing objective's NA, the glass's index, the depth at Z = 0 and the
+    surface's tilt, so the glass model puts each plane at the depth the job wrote it."""
     loaded = Material.load(material)
     focus = manifest.get("focus") if manifest.get("depths_um") else None
     if not focus:
@@ -253,10 +253,12 @@ def material_for_job(material: str | Material, manifest: dict) -> Material:
     if focus.get("direction", 1) != 1:
         raise LasergenError("this job's machine moves the focus shallower with +Z; the glass model follows "
                             "+Z deeper (z_axis = \"deeper\")")
-    depth_at_z0 = -float(focus["surface"]["z_mm"]) * 1000.0 * float(focus["shift"])
+    surface = focus["surface"]
+    depth_at_z0 = -float(surface["z_mm"]) * 1000.0 * float(focus["shift"])
     return replace(loaded, focus={**loaded.focus, "numerical_aperture": float(focus["numerical_aperture"]),
                                   "refractive_index": float(focus["refractive_index"]),
-                                  "depth_at_z0_um": depth_at_z0})
+                                  "depth_at_z0_um": depth_at_z0,
+                                  "surface_tilt": (float(surface.get("dz_dx", 0.0)), float(surface.get("dz_dy", 0.0)))})
 
 
 LEDGER_SUFFIX = ".ledger.npz"  # what `lasergen stream --port sim://` saves beside JOB
