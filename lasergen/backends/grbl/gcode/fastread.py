@@ -131,7 +131,7 @@ def scan_text(text: str | bytes, state: ReadState | None = None) -> LineScan | N
     raw = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(raw == 10)
     starts = np.r_[0, ends[:-1] + 1]
-    scanned = _scan(data, raw, starts, state)
+    scanned = _scan_modal(data, raw, starts, state)
     if scanned is None:
         return None
     kind, comment, (x, y, f, s, p, z), modal = scanned
@@ -194,7 +194,13 @@ def read_chunk(data: bytes, machine: MachineProfile, state: ReadState):
     return path, rows.astype(np.int64) + state.lines, after
 
 
-def _scan(data: bytes, raw: np.ndarray, starts: np.ndarray, state: ReadState):
+def _scan(data: bytes, raw: np.ndarray, starts: np.ndarray):
+    """(kind, comment, words X Y F S P Z with NaN where absent) per line, or None outside the grammar."""
+    scanned = _scan_modal(data, raw, starts, ReadState())
+    return None if scanned is None else scanned[:3]
+
+
+def _scan_modal(data: bytes, raw: np.ndarray, starts: np.ndarray, state: ReadState):
     """(kind, comment, words X Y F S P Z with NaN where absent, modal state after each line or
     None) per line, or None outside the grammar: the compiled scanner when built (it carries
     the modal state too), else the regex and the windowed number parser."""
