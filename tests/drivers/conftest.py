@@ -1,13 +1,10 @@
-from lasergen import Job
 import itertools
 
 import numpy as np
 import pytest
 
 import hardware_sim.urlhandler
-from lasergen import MachineProfile
-from lasergen import Layer, Pattern
-from lasergen import Recipe
+from lasergen import Job, Layer, MachineProfile, Pattern, Recipe
 from lasergen.recipe import PRESETS
 from lasergen.sources.qr import make_qr, qr_mask
 
@@ -72,5 +69,5 @@ def depth_job(tmp_path, machine):
     layers = [Layer(mask, "write", "top", depth_um=150.0), Layer(mask, "write", "bottom", depth_um=350.0)]
     pattern = Pattern(20.0, layers, (10.0, 10.0), dict(PRESETS))
     path = tmp_path / "depth.gcode"
-    path.write_text(render_job(pattern, plan(pattern, machine), machine))
+    path.write_text(Job.plan(pattern, machine).text)
     return path
