@@ -70,7 +70,7 @@ class GrblClient:
         self.url = url
         self.machine = machine
         self.read_timeout_s = read_timeout_s
-        self.events: queue.Queue[Message] = queue.Queue()
+        self.events: queue.SimpleQueue[Message] = queue.SimpleQueue()  # C-level: a put/get costs ~1 us
         self.port = None
         self.version = None
         self.settings: dict[int, float] = {}
@@ -163,6 +163,13 @@ class GrblClient:
     def next_event(self, timeout_s: float | None) -> Message | None:
         try:
             return self.events.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    def waiting_event(self) -> Message | None:
+        """The next message if one is already there (never waits)."""
+        try:
+            return self.events.get_nowait()
         except queue.Empty:
             return None
 
