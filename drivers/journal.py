@@ -95,7 +95,18 @@ def journal_path(job_path, device_key: str) -> Path:
 
 def job_journals(job_path) -> list[Path]:
     job = Path(job_path)
-    return sorted(p for p in job.parent.glob(f"{job.name}.*.journal") if p.is_file())
+    return sorted(p for p in job.parent.glob(f"{job.name}.*.journal") if p.is_file() and started(p))
+
+
+def started(path: str | Path) -> bool:
+    """Whether the file holds a run: its first record (the header) is whole. The header is
+    written before the first byte goes to the controller, so a file a crash left empty or with
+    a torn header records a run that sent nothing: it must not block or steer the next one."""
+    try:
+        with open(path, "rb") as f:
+            return b"\n" in f.read(1 << 16)
+    except OSError:
+        return False
 
 
 class JournalWriter:

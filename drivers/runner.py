@@ -178,7 +178,7 @@ class JobRunner:
         """(journal path, Journal or None): this job's journal on this device."""
         path = self.explicit_journal or jn.journal_path(self.job_path, identity.key)
         if not resume:
-            if path.exists():
+            if jn.started(path):
                 old = jn.read_journal(path)
                 if not old.finished:
                     raise LasergenError(f"a run of {self.job_path} on this device was interrupted ({path}): "
@@ -187,7 +187,7 @@ class JobRunner:
         source = path
         if self.resume_on:
             source = jn.journal_path(self.job_path, self.resume_on) if not self.explicit_journal else path
-        if not source.exists():
+        if not jn.started(source):
             others = [p for p in jn.job_journals(self.job_path) if not jn.read_journal(p).finished]
             if others:
                 theirs = jn.read_journal(others[0]).device

@@ -165,6 +165,23 @@ def test_a_torn_last_record_is_ignored(qr_job, machine, device_name):
     assert _counts(qr_job, machine, device_name).max() == 1
 
 
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_journal_torn_in_its_header_blocks_nothing(qr_job, machine, device_name, resume):
+    """SIGKILL while the header was written (the header precedes the first byte: nothing was
+    sent); neither a new run nor --resume may be refused for it, and each mark is written once."""
+    url = f"sim://?device={device_name}"
+    with pytest.raises(StreamStopped):
+        JobRunner(qr_job, f"{url}&drop_after=8", machine).run()  # a journal, no mark written yet
+    path = jn.job_journals(qr_job)[0]
+    assert _counts(qr_job, machine, device_name).max() == 0
+    path.write_bytes(path.read_bytes().split(b"\n")[0][:30])  # the header cut mid-write
+    assert jn.job_journals(qr_job) == []
+    result = JobRunner(qr_job, url, machine).run(resume=resume)
+    assert result.status == "complete"
+    counts = _counts(qr_job, machine, device_name)
+    assert counts.min() == counts.max() == 1
+
+
 def test_tcp_emulator_serves_one_client_and_tells_the_second(machine):
     device = Device(machine)
     server = TcpServer(device)
