@@ -203,3 +203,42 @@ def test_depth_stack_plan_simulate_verify_through_the_cli(tmp_path):
     # the phone's view at one depth holds both planes: it correlates with each microscope view alike
     corr = [np.corrcoef(img.ravel(), ref[d].ravel())[0, 1] for d in (150, 350)]
     assert min(corr) > 0.5 and abs(corr[0] - corr[1]) < 0.1
+
+
+def test_an_out_of_focus_plane_is_blurred_by_its_gaussian_on_the_coarse_grid():
+    """`defocus_sum` blurs far-off planes on a coarser grid: within 3 % of the full-grid Gaussian."""
+    from scipy.ndimage import gaussian_filter
+
+    from hardware_sim.glass.depth_view import defocus_sum
+
+    rng = np.random.default_rng(1)
+    mask = np.pad(np.kron(rng.random((20, 20)) > 0.5, np.ones((15, 15))), 80).astype(np.float32)
+    zero = np.zeros_like(mask)
+    for sigma_px in (0.2, 3.0, 7.6, 15.3):
+        green, _, _, clear, _ = defocus_sum([(mask, zero, zero, 1 - mask, zero)], [sigma_px])
+        want = mask if sigma_px < 0.3 else gaussian_filter(mask, sigma_px, mode="constant")
+        assert np.abs(green - want).max() < 0.03 and np.abs((1 - clear) - want).max() < 0.03
+    # two planes at one depth: the one in focus stays sharp, the other adds its blurred light
+    green = defocus_sum([(mask, zero, zero, 1 - mask, zero), (mask.T, zero, zero, 1 - mask.T, zero)], [0.1, 10.0])[0]
+    assert np.abs(green - mask - gaussian_filter(mask.T, 10.0, mode="constant")).max() < 0.03
+
+
+def test_the_glass_model_puts_a_tilted_samples_planes_at_constant_depth(tmp_path):
+    """A sample tilted by 1 um per mm in X and -2 um per mm in Y, written at 150 and 350 um: Z
+    follows the tilt, and the glass model, reading the job's surface plane, predicts two flat
+    planes at those depths (at the (0, 0) height alone they would lie ~15 um shallower, sloped)."""
+    from hardware_sim.glass import focus as glass_focus
+    from hardware_sim.glass.simulate import simulate_job
+
+    machine = MachineProfile.from_dict({**_profile_dict(), "focus": {**_focus_dict(),
+                                        "surface_points_mm": [[0, 0, 1.0], [10, 0, 1.01], [0, 10, 0.98]]}})
+    pattern = two_planes()
+    job = tmp_path / "tilted.gcode"
+    job.write_text(render_job(pattern, plan(pattern, machine), machine))
+    prediction, _ = simulate_job(job, machine, pitch_um=4.0)
+    assert [round(p.depth_um, 1) for p in sorted(prediction.exposure.planes, key=lambda p: p.depth_um)] == [150.0, 350.0]
+    exp = prediction.history.exposures()
+    depth = glass_focus.depth_um(prediction.material, exp.z1, exp.x1, exp.y1)
+    for want in (150.0, 350.0):
+        near = np.abs(depth - want) < 20
+        assert near.any() and np.ptp(depth[near]) < 0.5  # flat to the Z word's 0.1 um (x 1.53)

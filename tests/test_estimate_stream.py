@@ -84,3 +84,21 @@ def test_cli_estimate_streams(tmp_path, job_text, machine_module):
     assert out.exit_code == 0, out.output
     got = json.loads(out.output)
     assert got["time_s"] == pytest.approx(motion.estimate(read_job(path, machine_module).toolpath, machine_module)["time_s"])
+
+
+@pytest.mark.parametrize("piece_bytes", [40, 997, 1 << 16])
+def test_toolpath_read_in_pieces_equals_read_job(tmp_path, monkeypatch, job_text, machine_module, piece_bytes):
+    from lasergen.job import read_toolpath
+    from lasergen.toolpath import COLUMNS
+
+    monkeypatch.setattr(stream, "PIECE_BYTES", piece_bytes)
+    path = tmp_path / "job.gcode"
+    path.write_text(job_text)
+    foreign = tmp_path / "foreign.nc"  # only the interpreter reads it
+    foreign.write_text("\r\n".join(line.replace("G1X", "G1 X") for line in job_text.splitlines()[3:]) + "\r\n")
+    for source in (path, foreign):
+        whole = read_job(source, machine_module, check_sum=False).toolpath
+        got, _ = read_toolpath(source, machine_module)
+        assert len(got) == len(whole) > 0
+        assert all(np.array_equal(getattr(got, c), getattr(whole, c)) for c in COLUMNS)
+    assert len(read_toolpath(path, machine_module, pieces=True)[0]) > (1 if piece_bytes < 1000 else 0)

@@ -62,3 +62,15 @@ def exposure_counts(job_toolpath, executed):
     for key in mark_key(executed):
         done[key] = done.get(key, 0) + 1
     return [done.get(key, 0) for key in mark_key(job_toolpath)], sum(done.values())
+
+
+@pytest.fixture
+def depth_job(tmp_path, machine):
+    """Two planes (350 um, then 150 um): G0Z plane changes between them."""
+    mask = np.zeros((4, 5), bool)
+    mask[1:3, 1:4] = True
+    layers = [Layer(mask, "write", "top", depth_um=150.0), Layer(mask, "write", "bottom", depth_um=350.0)]
+    pattern = Pattern(20.0, layers, (10.0, 10.0), dict(PRESETS))
+    path = tmp_path / "depth.gcode"
+    path.write_text(render_job(pattern, plan(pattern, machine), machine))
+    return path
