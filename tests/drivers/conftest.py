@@ -72,5 +72,5 @@ def depth_job(tmp_path, machine):
     layers = [Layer(mask, "write", "top", depth_um=150.0), Layer(mask, "write", "bottom", depth_um=350.0)]
     pattern = Pattern(20.0, layers, (10.0, 10.0), dict(PRESETS))
     path = tmp_path / "depth.gcode"
-    path.write_text(render_job(pattern, plan(pattern, machine), machine))
+    path.write_text(Job.plan(pattern, machine).text)
     return path
