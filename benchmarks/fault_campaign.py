@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from campaign_check import Record, beam_off_after, check  # noqa: E402
+from campaign_check import REST_DEFECT_S, Record, beam_off_after, check, split_rests  # noqa: E402
 
 from hardware_sim.beam.rig import forget_rig  # noqa: E402
 from hardware_sim.device import Device  # noqa: E402
@@ -92,7 +92,9 @@ class RunOutcome:
     skipped_not_listed: int = 0
     listed: int = 0
     stray: int = 0  # gaps written (beam-on line rows on no mark)
-    stray_rest_ms: float = 0.0  # longest beam-on rest on no dot, in the sender's milliseconds
+    stray_rest_ms: float = 0.0  # longest beam-on rest on no dot >= REST_DEFECT_S (a defect), sender's ms
+    minor_rest_ms: float = 0.0  # longest such rest shorter than REST_DEFECT_S (reported, not a defect)
+    stall_rest_ms: float = 0.0  # longest beam-on rest during a controller stall (the documented residual)
     hangs: int = 0
     unclean: int = 0
     complete: bool = False
@@ -230,6 +232,7 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
     port = f"socket://127.0.0.1:{server.port}"
     beam_side, machine, extra = _beam_side(machine, speed, rig, work)
     fault_times = []  # (kind, emulator seconds) for sender faults
+    session_starts = []  # emulator seconds at which each sender session started
     last, last_err = None, []
     try:
         plan = list(faults) + [None] * MAX_RESUMES
@@ -237,6 +240,7 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
             server.faults = _fault_plan(kind, rng, n_lines, machine.controller) if kind in DEVICE_FAULTS else FaultPlan()
             out.sessions += 1
             t0 = time.monotonic()
+            session_starts.append(device.sim_time_s())
             if in_process and kind not in SENDER_FAULTS:
                 got = _stream_here(job, port, k > 0, machine, limit_s)
                 if got is None:
@@ -295,7 +299,9 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
     verdict = check(parsed.toolpath, record)
     listed = set((last or {}).get("uncertain", [])) | set((last or {}).get("partial", []))
     out.twice, out.stray, out.listed = len(verdict.twice), verdict.stray_lines, len(listed)
-    out.stray_rest_ms = 1000.0 * max(verdict.stray_rests_s, default=0.0) / speed
+    stalls = [t for t, what in log if what == "stall"]
+    defect, minor, stall = split_rests(verdict, stalls, speed)
+    out.stray_rest_ms, out.minor_rest_ms, out.stall_rest_ms = 1000.0 * defect, 1000.0 * minor, 1000.0 * stall
     out.skipped_not_listed = len(verdict.not_listed(listed)) if out.complete else 0
     if not out.complete:
         out.notes.append(f"never completed ({' '.join(last_err)[:160]})")
@@ -304,7 +310,8 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
               ("drop", "error", "alarm", "corrupt", "stall", "power_cycle")] + [(t, k) for k, t in fault_times]
     for t, what in events:
         nxt = next((r for r in sorted(resets) if r > t + 1e-9), None)
-        out.beam_off_s.append((what, beam_off_after(record, t, nxt) / speed))
+        session = next((s for s in session_starts if s > t + 1e-9), None)
+        out.beam_off_s.append((what, beam_off_after(record, t, nxt, session) / speed))
     return out
 
 
@@ -314,8 +321,10 @@ def table(outcomes: list[RunOutcome]) -> str:
         rows[o.faults[0]].append(o)
     lines = ["| first fault | runs | runs with a mark exposed twice | runs with a skipped mark not listed | "
              "hung sessions | runs with a gap written | unclean exits | runs never completed | "
-             "time to beam off, median / max (s) | runs with the beam resting on (max ms) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "time to beam off, median / max (s) | runs with the beam resting on "
+             f">= {1000 * REST_DEFECT_S:g} ms (max ms) | shorter rests, max (ms) | "
+             "beam resting on in a stall, max (ms) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def line(label, group):
         offs = [s for o in group for _, s in o.beam_off_s]
@@ -324,7 +333,9 @@ def table(outcomes: list[RunOutcome]) -> str:
                 f"{sum(o.stray > 0 for o in group)} | {sum(o.unclean for o in group)} | "
                 f"{sum(not o.complete for o in group)} | "
                 f"{np.median(offs) if offs else 0.0:.3f} / {max(offs, default=0.0):.3f} | "
-                f"{sum(o.stray_rest_ms > 0 for o in group)} ({max((o.stray_rest_ms for o in group), default=0.0):.1f}) |")
+                f"{sum(o.stray_rest_ms > 0 for o in group)} ({max((o.stray_rest_ms for o in group), default=0.0):.1f}) | "
+                f"{max((o.minor_rest_ms for o in group), default=0.0):.2f} | "
+                f"{max((o.stall_rest_ms for o in group), default=0.0):.0f} |")
     for kind in KINDS:
         if rows.get(kind):
             lines.append(line(LABELS[kind], rows[kind]))

@@ -17,7 +17,9 @@ A mark (commands first..last) is then: done when its last command ran; NOT start
 first command was refused (the beam never came on) or lies after what could have run;
 "partial" when its first command ran (or its line was cut) but its last is not proven or was
 refused (a dot whose `G4` was refused: its beam came on and went off again at once);
-"uncertain" when its first command is undecided. Partial and uncertain marks are treated as
+"uncertain" when its first command is undecided, or, where the motion does not prove the beam
+(`JobTable.motion_proves_beam` False: PI's arming `TRO`), when its motion ran but its first
+command is not proven executed. Partial and uncertain marks are treated as
 done and listed by number: a second exposure changes a spot's colour, a listed gap can be
 rewritten on purpose.
 """
@@ -109,8 +111,12 @@ def classify(table: JobTable, plan, s: SessionRecord):
     refused = s.refused if s.refused is not None else -2
     refused_first = first_seq == refused
     done = ~refused_first & (last_seq <= ran) & (last_seq != refused)  # a refused dwell did not run
-    started = ~refused_first & ~done & ((first_seq <= ran) | (first_seq == (cut if cut is not None else -2)))
-    maybe = ~refused_first & ~done & ~started & (first_seq <= undecided_to)
+    # the motion ran, but nothing proves the beam came on with it: uncertain (listed)
+    beam_unproven = done & (first_seq > s.executed) & (not table.motion_proves_beam)
+    done &= ~beam_unproven
+    started = ~refused_first & ~done & ~beam_unproven & (
+        (first_seq <= ran) | (first_seq == (cut if cut is not None else -2)))
+    maybe = ~refused_first & ~done & ~started & ((first_seq <= undecided_to) | beam_unproven)
     return [int(m) for m in marks[done]], [int(m) for m in marks[started]], [int(m) for m in marks[maybe]]
 
 

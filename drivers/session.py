@@ -177,7 +177,13 @@ class JobTable:
     (see the module docstring). `plan(done)` is the family's: it returns the SendPlan that
     exposes every mark not `done` once, or None when nothing is left; it must be a pure
     function of `done` (the journal replays it). `position_tol_mm`: half the resolution of
-    the position the controller reports (GRBL: 3 decimals), used by reconciliation."""
+    the position the controller reports (GRBL: 3 decimals), used by reconciliation.
+    `motion_proves_beam`: a mark's motion seen to have run proves its beam-on command ran too
+    (GRBL: the beam is a word of the motion line, or a line before it that GRBL runs in order
+    or refuses by seq). False where the beam-on is a command of its own that the controller may
+    drop while running the motion after it (PI GCS: a refused or reset-swallowed `TRO` leaves
+    the following `MOV` running with the gate closed, and `ERR?` keeps one code for them all):
+    there a mark is booked done only with its first command proven executed."""
 
     start_mm: np.ndarray
     end_mm: np.ndarray
@@ -190,6 +196,7 @@ class JobTable:
     position_tol_mm: float = 0.0006  # a reported position this close to a point is at that point
     plans_fresh: bool = False  # the planner takes done=None itself (else: an all-False `done`)
     estimated_s: float | None = None  # the job's own estimate of its time (ETA before the table is complete)
+    motion_proves_beam: bool = True  # see above
 
     @property
     def n_commands(self) -> int:

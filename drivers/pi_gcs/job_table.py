@@ -67,6 +67,7 @@ def build_table(job_path: str, machine, check_sum: bool = True) -> JobTable:
     motion[row_cmd] = True
     table = JobTable(start, end, moves, mark_of, mark_first, mark_last, duration, planner=plan)
     table.position_tol_mm = 0.0005  # the servo stops within its on-target window, not at the 1e-6 mm POS? shows
+    table.motion_proves_beam = False  # the arming TRO is a command of its own (see drivers.session.JobTable)
     table.texts, table.motion, table.machine = texts, motion, machine
     table.is_dot = np.zeros(mark_rows.size, dtype=bool) | is_dot
     return table

@@ -5,7 +5,9 @@ import numpy as np
 
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
-from .blackbox import Record, beam_off_after, check
+import pytest
+
+from .blackbox import REST_DEFECT_S, Record, beam_off_after, check, split_rests
 
 
 def _path(rows):
@@ -59,6 +61,28 @@ def test_time_to_beam_off_is_from_the_fault_to_the_end_of_the_last_beam_on_row()
     assert beam_off_after(record, 2.5, None) == 2.5  # the rest burns until 5.0
     assert beam_off_after(record, 2.5, 3.0) == 0.5  # a reset at 3.0 ends it
     assert beam_off_after(record, 5.5, None) == 0.0
+
+
+def test_a_killed_senders_beam_off_ends_with_what_it_left_running_not_with_the_next_sessions_work():
+    """A PI controller is not reset by a new connection: the rows the resume writes are not the
+    killed sender's. A move it left running still counts to its end."""
+    record = _record([(LINE, 1.0, 1.0, 1.2, 1.0, 0, 200), (LINE, 1.3, 1.0, 1.5, 1.0, 0, 200)], starts=[0.0, 10.0])
+    assert beam_off_after(record, 0.25, None) == 10.25  # unbounded: "on" until the resume's last mark
+    assert beam_off_after(record, 0.25, None, next_session_s=4.0) == 0.25  # the mark it left running
+    assert beam_off_after(record, 5.0, None, next_session_s=8.0) == 0.0  # the sender died with the beam off
+
+
+def test_a_rest_is_a_defect_from_the_physics_threshold_and_a_stall_rest_is_apart():
+    v = check(JOB, _record([(LINE, 1.0, 1.0, 1.2, 1.0, 0, 200), (LINE, 1.3, 1.0, 1.5, 1.0, 0, 200),
+                            (DWELL, 2.0, 2.0, 2.0, 2.0, 0.05, 200), (DWELL, 3.0, 3.0, 3.0, 3.0, 0.03, 200),
+                            (DWELL, 1.2, 1.0, 1.2, 1.0, 0.05, 200), (DWELL, 1.5, 1.0, 1.5, 1.0, 1.0, 200)],
+                           starts=[0, 1, 2, 3, 4, 5]))
+    speed = 20.0  # sender s = emulator s / 20: rests of 1.5 ms, 2.5 ms and 50 ms
+    assert REST_DEFECT_S == 2e-3
+    defect, minor, stall = split_rests(v, stalls_s=[5.2], speed=speed)
+    assert (defect, stall) == (pytest.approx(0.0025), pytest.approx(0.05))
+    assert minor == pytest.approx(0.0015)
+    assert split_rests(v, stalls_s=[], speed=40.0) == (pytest.approx(0.025), pytest.approx(0.00125), 0.0)
 
 
 def test_a_rewrite_pass_cut_short_needs_only_the_cut_mark_listed():

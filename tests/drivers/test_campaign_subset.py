@@ -25,8 +25,12 @@ SMALL = {
     "bitmap": ["bitmap", "FOLDER/grad.png", "--dither", "floyd-steinberg", "--speed-mm-s", "4"],
     "three_level": ["pattern", "FOLDER/levels.toml"],
 }
-MAX_REST_MS = 100.0  # the beam resting on at a mark's end while the sender reacts (sender's clock)
 MAX_STALL_REST_MS = 1500.0  # a hung controller keeps its beam until the sender's status timeout
+# A rest of campaign_check.REST_DEFECT_S (2 ms) or more is a defect in the campaign's figures; here
+# the runner shares this process (and the GIL) with the emulator on a loaded 2-core box, so the
+# sender's reaction at a mark's end, which the record shows as a rest, can pass 2 ms without any
+# change in the code: CI bounds it by this host allowance instead (a stuck beam still fails).
+MAX_REST_MS = 100.0
 
 
 @pytest.fixture(scope="module")
@@ -48,4 +52,5 @@ def test_campaign_run(run, campaign, tmp_path):
     out = fc.run_one(run, SEED, jobs[name], sender, MachineProfile.load(name), SPEED, tmp_path, in_process=True)
     assert out.complete, out.notes
     assert (out.twice, out.skipped_not_listed, out.stray, out.hangs, out.unclean) == (0, 0, 0, 0, 0), out
-    assert out.stray_rest_ms <= (MAX_STALL_REST_MS if "stall" in out.faults else MAX_REST_MS), out
+    assert out.stray_rest_ms <= MAX_REST_MS, out
+    assert out.stall_rest_ms <= MAX_STALL_REST_MS, out

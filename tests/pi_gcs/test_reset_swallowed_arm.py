@@ -1,0 +1,64 @@
+"""A controller reset that swallows a mark's arming `TRO <gate> 1` on the PI C-884 (a fault
+campaign finding: PI run 39, seed 1). The reset lands on the TRO; the MOV sent with it still
+runs, with the gate closed, and the stage stops at the mark's end. The stop path reads that
+position back, and a position proves the motion, not the beam: the mark must be listed
+(uncertain), never booked as exposed in silence. The fault hits that exact command (found by
+a clean run of the same job through the real runner, as the emulator counts lines); the
+verdict comes from the device's own beam history."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from drivers.runner import JobRunner, StreamStopped
+from hardware_sim.device import forget_device, get_device
+from hardware_sim.pi_gcs.emulator import PiGcsEmulator
+from lasergen.job import read_job
+from tests.pi_gcs.helpers import PI, device_name, qr_pattern, write_job
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from campaign_check import Record, check  # noqa: E402
+
+ARM = f"TRO {PI.gate_line} 1"
+
+
+def runner_lines(job, monkeypatch) -> list[str]:
+    """Every line the controller takes in a clean run of `job` by the runner (line 1 first)."""
+    taken = []
+    original = PiGcsEmulator._take
+
+    def take(emu, raw):
+        taken.append(raw)
+        return original(emu, raw)
+    name = device_name()
+    with monkeypatch.context() as m:
+        m.setattr(PiGcsEmulator, "_take", take)
+        result = JobRunner(job, f"sim://?machine=pi-c884&device={name}", PI,
+                           journal_path=job.with_suffix(".clean.journal")).run()
+    forget_device(name)
+    assert result.status == "complete"
+    return taken
+
+
+@pytest.mark.parametrize("nth_mark", [0, 2])
+def test_a_reset_that_swallows_the_arm_lists_the_mark_its_motion_ran_dark(tmp_path, monkeypatch, nth_mark):
+    job = write_job(tmp_path, qr_pattern("raster"))
+    taken = runner_lines(job, monkeypatch)
+    arm_line = [k for k, t in enumerate(taken) if t == ARM][nth_mark] + 1
+    assert taken[arm_line].startswith("MOV")  # the mark's MOV goes in the same group
+    name = device_name()
+    url = f"sim://?machine=pi-c884&device={name}"
+    try:
+        with pytest.raises(StreamStopped):
+            JobRunner(job, f"{url}&reset_after={arm_line}", PI).run()
+        final = JobRunner(job, url, PI).run(resume=True)
+        assert final.status == "complete"
+        history = get_device(name).call(lambda emu: emu.recorder.history())
+        verdict = check(read_job(job, PI).toolpath, Record.from_history(history))
+        assert verdict.skipped == [nth_mark], "the fault was meant to leave exactly that mark dark"
+        assert (verdict.twice, verdict.stray_lines) == ([], 0)
+        assert verdict.not_listed(final.uncertain + final.partial) == [], \
+            "a mark whose motion ran with the gate closed was booked as exposed"
+    finally:
+        forget_device(name)
