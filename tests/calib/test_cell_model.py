@@ -14,8 +14,8 @@ cell written right after another grows a little larger and brighter, and a cell 
 nucleation threshold on its own can nucleate in the grid. Stated tolerance, per lit cell (the
 largest deviation measured on these grids in brackets): size within 4 % (3.8 %, a line near
 threshold), green and red glow within 8.5 % (7.8 %, the fastest line at the lowest energy).
-The threshold cell that only the grid's residual heat lights is a known failure (xfail, strict:
-a cell model that carries the grid's writing order must turn it into a pass)."""
+The threshold cell that only the grid's residual heat lights is a known failure, reported as
+an xfail while it lasts (a cell model that carries the grid's writing order turns it into a pass)."""
 
 import numpy as np
 import pytest
