@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lasergen.toolpath import DWELL, LINE, RAPID
+from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 TOL_MM = 0.001  # 1 um: GRBL reports positions to 1 um
 STRAY_S = 1e-3  # a rest with the beam on shorter than this is not an exposure
@@ -37,6 +37,23 @@ class Record:
     path: object
     t_start_s: np.ndarray
     t_end_s: np.ndarray
+
+    @classmethod
+    def from_history(cls, history) -> "Record":
+        """The record from an emulator's beam history (`hardware_sim.ledger.BeamHistory`, any
+        controller family): a segment that moves is a line (beam on) or a rapid, one that does
+        not is a rest (a dwell if the beam was on, a hold otherwise)."""
+        h = history
+        moving = (h.x0 != h.x1) | (h.y0 != h.y1)
+        on = (h.beam_on > 0) & (h.energy_uJ > 0)
+        length = np.hypot(h.x1 - h.x0, h.y1 - h.y0)
+        path = Toolpath.from_columns(
+            kind=np.where(moving, np.where(on, LINE, RAPID), DWELL).astype(np.float64),
+            x0=h.x0, y0=h.y0, x1=h.x1, y1=h.y1,
+            speed_mm_s=np.where(h.duration_s > 0, length / np.maximum(h.duration_s, 1e-12), 0.0),
+            dwell_s=np.where(moving, 0.0, h.duration_s), energy_uJ=np.where(on, h.energy_uJ, 0.0),
+            pass_id=np.zeros(len(h.x0)))
+        return cls(path, np.asarray(h.t_start_s, float), np.asarray(h.t_start_s + h.duration_s, float))
 
     @property
     def beam_on(self) -> np.ndarray:
@@ -164,19 +181,3 @@ def beam_off_after(record: Record, fault_s: float, reset_s: float | None) -> flo
     if not overlap.any():
         return 0.0
     return float(min(record.t_end_s[overlap].max(), end_window) - fault_s)
-
-
-def record_row_ends(emu) -> list:
-    """Make the emulator note each exposure row's end on its clock (rows are recorded as they
-    end); returns the list it fills. Call it inside the device thread (`Device.call`)."""
-    rec, ends = emu.recorder, []
-    for name in ("move", "dwell"):
-        original = getattr(rec, name)
-
-        def wrapped(*args, _original=original, **kw):
-            n = len(rec)
-            _original(*args, **kw)
-            if len(rec) > n:
-                ends.append(emu.motion.now_s)
-        setattr(rec, name, wrapped)
-    return ends

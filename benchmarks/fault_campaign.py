@@ -1,13 +1,15 @@
 """Seeded fault campaign: does a stream survive faults with every mark exposed exactly once?
 
-Each run: a fresh emulated controller (real clock at --speed x, behind TCP on 127.0.0.1, the
-same device the `lasergen sim serve` command runs), one of four small jobs (QR raster, QR
+Each run: a fresh emulated controller of the run's back-end (`--machine`: a GRBL board, a PI
+C-884, or `mixed`, the default: blocks of four runs alternate between them), real clock at
+--speed x, behind TCP on 127.0.0.1 (the same device `lasergen sim serve` runs), one of four
+small jobs planned for that machine (QR raster, QR
 dots, dithered bitmap, three-level E/F), 1 to 3 faults at random moments, each in its own
 sender session, then `--resume` until the job is done. The sender is `lasergen stream`, a
-separate process. Faults: every kind the emulator injects (link drop, error:N, ALARM:N on a
-line or part-way through its motion, corrupt replies, stall), the controller's soft reset and
-power loss (each after a random line), and SIGKILL or SIGINT of the sender (after a random
-time). Invariants come from the
+separate process. Faults: every kind the back-end's emulator injects (`FAULTS`: link drop, a
+refused command, an alarm on a line (GRBL also part-way through its motion), corrupt replies,
+stall), the controller's soft reset and power loss (each after a random line), and SIGKILL or
+SIGINT of the sender (after a random time). Invariants come from the
 device's own exposure record (`campaign_check`): marks exposed twice, skipped marks the
 sender did not list, stray beam-on rows, hung sessions (a sender past its time limit), and
 the time from each fault until the beam was off (emulator seconds / --speed, i.e. seconds of
@@ -16,7 +18,8 @@ Each run draws from its own generator, seeded by (seed, run number): run N is th
 whatever else runs, so two versions see the same jobs and first faults, and runs can be
 spread over worker processes (`--workers`).
 Usage: python benchmarks/fault_campaign.py --runs 100 --seed 1 [--speed 20] [--workers 2]
-       [--json OUT] [--sender-python OTHER_VENV/bin/python]   (measure another version's sender)
+       [--machine mixed|grbl-default|pi-c884] [--json OUT] [--markdown OUT]
+       [--sender-python OTHER_VENV/bin/python]   (measure another version's sender)
 """
 
 from __future__ import annotations
@@ -36,17 +39,24 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from campaign_check import Record, beam_off_after, check, record_row_ends  # noqa: E402
+from campaign_check import Record, beam_off_after, check  # noqa: E402
 
+from hardware_sim.beam.rig import forget_rig  # noqa: E402
 from hardware_sim.device import Device  # noqa: E402
 from hardware_sim.faults import FaultPlan  # noqa: E402
 from hardware_sim.transport import TcpServer  # noqa: E402
 from lasergen.job import read_job  # noqa: E402
-from lasergen.machine import MachineProfile  # noqa: E402
+from lasergen.machine import PROFILE_DIR, MachineProfile  # noqa: E402
 
 DEVICE_FAULTS = ["drop", "error", "alarm", "alarm_mid", "corrupt", "stall", "power", "reset"]
 SENDER_FAULTS = ["sigkill", "sigint"]
 KINDS = DEVICE_FAULTS[:6] + SENDER_FAULTS + DEVICE_FAULTS[6:]
+FAULTS = {  # controller family -> the faults its emulator takes through sim:// (+ the sender's)
+    "grbl": KINDS,
+    "pi_gcs": [k for k in KINDS if k != "alarm_mid"],  # a motion error is on a command, not part-way
+}
+ERROR_CODES = {"grbl": [20, 22, 33], "pi_gcs": [5, 7, 17]}  # refusals the controller really gives
+MACHINES = ["grbl-default", "pi-c884"]  # `mixed` alternates blocks of len(RECIPES) runs
 LABELS = {"drop": "link drop", "error": "`error:N`", "alarm": "`ALARM:N`", "alarm_mid": "`ALARM:N` inside a line",
           "corrupt": "corrupt reply",
           "stall": "controller stall", "sigkill": "sender SIGKILL", "sigint": "sender SIGINT",
@@ -75,6 +85,7 @@ class RunOutcome:
     run: int
     job: str
     faults: list
+    machine: str = "grbl-default"
     twice: int = 0
     skipped_not_listed: int = 0
     listed: int = 0
@@ -101,8 +112,8 @@ class Sender:
         return subprocess.run(self.cmd + args, capture_output=True, text=True, env=self.env, cwd=tempfile.gettempdir(),
                               **kw)
 
-    def start(self, job: Path, port: str, resume: bool):
-        args = ["stream", str(job), "--port", port, "--json", "--no-progress"]
+    def start(self, job: Path, port: str, resume: bool, extra=()):
+        args = ["stream", str(job), "--port", port, "--json", "--no-progress", *extra]
         if resume:
             args += ["--resume"] if self.bare_resume else ["--resume", f"{job}.journal"]
         return subprocess.Popen(self.cmd + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -117,8 +128,10 @@ RECIPES = {  # job name -> planning command (FOLDER: where the inputs are)
 }
 
 
-def make_jobs(folder: Path, plan, recipes: dict | None = None, image_px: int = 20) -> dict[str, Path]:
-    """The campaign's jobs in `folder`; plan(args) runs a `lasergen` command (-> returncode, stderr)."""
+def make_jobs(folder: Path, plan, recipes: dict | None = None, image_px: int = 20,
+              machine: str = "grbl-default") -> dict[str, Path]:
+    """The campaign's jobs for `machine` in `folder`; plan(args) runs a `lasergen` command
+    (-> returncode, stderr)."""
     from PIL import Image
 
     yy, xx = np.mgrid[0:image_px, 0:image_px]
@@ -128,8 +141,9 @@ def make_jobs(folder: Path, plan, recipes: dict | None = None, image_px: int = 2
     (folder / "levels.toml").write_text(THREE_LEVEL)
     jobs = {}
     for name, args in (recipes or RECIPES).items():
-        out = folder / f"{name}.gcode"
-        code, err = plan([a.replace("FOLDER", str(folder)) for a in args] + ["-o", str(out)])
+        out = folder / (f"{name}.gcode" if machine == "grbl-default" else f"{name}.{machine}.job")
+        chosen = [] if machine == "grbl-default" else ["--machine", machine]  # older senders: only a default
+        code, err = plan([a.replace("FOLDER", str(folder)) for a in args] + chosen + ["-o", str(out)])
         if code:
             raise SystemExit(f"cannot plan {name}: {err.strip()}")
         jobs[name] = out
@@ -161,9 +175,29 @@ def _stream_here(job: Path, port: str, resume: bool, machine, limit_s: float):
     return box.get("out")
 
 
-def _fault_plan(kind: str, rng, lines: int) -> FaultPlan:
+def machine_of_run(index: int, machines: str) -> str:
+    """The machine profile of run `index` (`mixed`: blocks of len(RECIPES) runs alternate)."""
+    return MACHINES[(index // len(RECIPES)) % len(MACHINES)] if machines == "mixed" else machines
+
+
+def _beam_side(machine, speed: float, rig: str, folder: Path):
+    """A machine whose energy is set by an attenuator gets that mount's emulator on its own TCP
+    port, on the stage's rig, and a copy of its profile naming that port (the sender is given
+    it with --machine). -> (closers, machine to use, extra stream arguments)."""
+    if machine.energy_mode != "attenuator":
+        return [], machine, []
+    mount = Device(machine, clock="real", speed=speed, name=rig, port="attenuator")
+    server = TcpServer(mount)
+    text = (PROFILE_DIR / f"{machine.name}.toml").read_text()
+    text = text.replace("[beam.attenuator]", f'[beam.attenuator]\nport = "socket://127.0.0.1:{server.port}"', 1)
+    profile = folder / f"{machine.name}.toml"
+    profile.write_text(text)
+    return [server.close, mount.stop], MachineProfile.load(profile), ["--machine", str(profile)]
+
+
+def _fault_plan(kind: str, rng, lines: int, family: str = "grbl") -> FaultPlan:
     at = int(rng.integers(8, max(9, lines)))
-    options = {"drop": {"drop_after": at}, "error": {"error_on": f"{at}:{int(rng.choice([20, 22, 33]))}"},
+    options = {"drop": {"drop_after": at}, "error": {"error_on": f"{at}:{int(rng.choice(ERROR_CODES[family]))}"},
                "alarm": {"alarm_on": f"{at}:{int(rng.choice([1, 2]))}"}, "stall": {"stall_after": at},
                "alarm_mid": {"alarm_at": f"{at}:{float(rng.uniform(0.0, 60.0)):.2f}:1"},
                "corrupt": {"corrupt": 0.02, "corrupt_after": at, "seed": int(rng.integers(1 << 30))},
@@ -185,18 +219,20 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
     n_lines = len(job.read_text().splitlines())
     est_wall_s = parsed.manifest.get("estimate", {}).get("time_s", 60.0) / speed
     limit_s = 30.0 + 4.0 * est_wall_s
-    faults = [str(rng.choice(KINDS)) for _ in range(int(rng.integers(1, 4)))]
-    out = RunOutcome(index, name, faults)
-    device = Device(machine, clock="real", speed=speed)
-    ends = device.call(record_row_ends)
+    kinds = FAULTS[machine.controller]
+    faults = [str(rng.choice(kinds)) for _ in range(int(rng.integers(1, 4)))]
+    out = RunOutcome(index, name, faults, machine.name)
+    rig = f"campaign-{os.getpid()}-{index}"  # the stage and its beam side share one emulated rig
+    device = Device(machine, clock="real", speed=speed, name=rig)
     server = TcpServer(device)
     port = f"socket://127.0.0.1:{server.port}"
+    beam_side, machine, extra = _beam_side(machine, speed, rig, work)
     fault_times = []  # (kind, emulator seconds) for sender faults
     last, last_err = None, []
     try:
         plan = list(faults) + [None] * MAX_RESUMES
         for k, kind in enumerate(plan):
-            server.faults = _fault_plan(kind, rng, n_lines) if kind in DEVICE_FAULTS else FaultPlan()
+            server.faults = _fault_plan(kind, rng, n_lines, machine.controller) if kind in DEVICE_FAULTS else FaultPlan()
             out.sessions += 1
             t0 = time.monotonic()
             if in_process and kind not in SENDER_FAULTS:
@@ -217,7 +253,7 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
                         if kind is None or k >= len(faults) - 1:
                             break
                 continue
-            proc = sender.start(job, port, resume=k > 0)
+            proc = sender.start(job, port, resume=k > 0, extra=extra)
             if kind in SENDER_FAULTS:
                 delay = float(rng.uniform(0.8, 1.2 + est_wall_s))
                 try:
@@ -246,12 +282,14 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
                     if kind is None or k >= len(faults) - 1:
                         break
         time.sleep(0.2)
-        path, starts, log = device.call(lambda e: (e.recorder.toolpath(), list(e.recorder.times_s), list(e.fault_log)))
-        stop_ends = device.call(lambda e: list(ends))
+        history, log = device.call(lambda e: (e.recorder.history(), list(e.fault_log)))
     finally:
         server.close()
         device.stop()
-    record = Record(path, np.asarray(starts, float), np.asarray(stop_ends[:len(starts)], float))
+        for closer in beam_side:
+            closer()
+        forget_rig(rig)
+    record = Record.from_history(history)
     verdict = check(parsed.toolpath, record)
     listed = set((last or {}).get("uncertain", [])) | set((last or {}).get("partial", []))
     out.twice, out.stray, out.listed = len(verdict.twice), verdict.stray_lines, len(listed)
@@ -274,7 +312,7 @@ def table(outcomes: list[RunOutcome]) -> str:
         rows[o.faults[0]].append(o)
     lines = ["| first fault | runs | runs with a mark exposed twice | runs with a skipped mark not listed | "
              "hung sessions | runs with a gap written | unclean exits | runs never completed | "
-             "max time to beam off (s) | runs with the beam resting on (max ms) |",
+             "time to beam off, median / max (s) | runs with the beam resting on (max ms) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
 
     def line(label, group):
@@ -282,13 +320,25 @@ def table(outcomes: list[RunOutcome]) -> str:
         return (f"| {label} | {len(group)} | {sum(o.twice > 0 for o in group)} | "
                 f"{sum(o.skipped_not_listed > 0 for o in group)} | {sum(o.hangs for o in group)} | "
                 f"{sum(o.stray > 0 for o in group)} | {sum(o.unclean for o in group)} | "
-                f"{sum(not o.complete for o in group)} | {max(offs, default=0.0):.2f} | "
+                f"{sum(not o.complete for o in group)} | "
+                f"{np.median(offs) if offs else 0.0:.3f} / {max(offs, default=0.0):.3f} | "
                 f"{sum(o.stray_rest_ms > 0 for o in group)} ({max((o.stray_rest_ms for o in group), default=0.0):.1f}) |")
     for kind in KINDS:
         if rows.get(kind):
             lines.append(line(LABELS[kind], rows[kind]))
     lines.append(line("**all**", outcomes).replace("| all |", "| **all** |"))
     return "\n".join(lines)
+
+
+def tables(outcomes: list[RunOutcome]) -> str:
+    """One table per back-end (by machine profile), then all runs if there are several."""
+    by = defaultdict(list)
+    for o in outcomes:
+        by[o.machine].append(o)
+    parts = [f"**{name}** ({len(group)} runs)\n\n{table(group)}" for name, group in by.items()]
+    if len(by) > 1:
+        parts.append(f"**all back-ends** ({len(outcomes)} runs)\n\n{table(outcomes)}")
+    return "\n\n".join(parts)
 
 
 def beam_off_table(outcomes: list[RunOutcome]) -> str:
@@ -304,8 +354,9 @@ def beam_off_table(outcomes: list[RunOutcome]) -> str:
 
 
 def _worker(args):
-    index, seed, jobs, python, speed, folder = args
-    return run_one(index, seed, jobs, _sender(python), MachineProfile.load(), speed, folder)
+    index, seed, jobs, python, speed, folder, machines = args
+    name = machine_of_run(index, machines)
+    return run_one(index, seed, jobs[name], _sender(python), MachineProfile.load(name), speed, folder)
 
 
 _SENDERS: dict = {}
@@ -318,7 +369,7 @@ def _sender(python):
 
 
 def campaign(runs, seed: int, speed: float = 20.0, sender_python: str | None = None, progress=None,
-             workers: int = 1):
+             workers: int = 1, machines: str = "mixed"):
     """Outcomes of the given runs (a count, or an iterable of run numbers), in run order."""
     indices = list(range(runs)) if isinstance(runs, int) else list(runs)
     outcomes = []
@@ -329,8 +380,9 @@ def campaign(runs, seed: int, speed: float = 20.0, sender_python: str | None = N
         def plan(args):
             res = sender.run(args)
             return res.returncode, res.stderr
-        jobs = make_jobs(folder, plan)
-        tasks = [(i, seed, jobs, sender_python, speed, folder) for i in indices]
+        names = sorted({machine_of_run(i, machines) for i in indices})
+        jobs = {name: make_jobs(folder, plan, machine=name) for name in names}
+        tasks = [(i, seed, jobs, sender_python, speed, folder, machines) for i in indices]
         if workers <= 1:
             results = map(_worker, tasks)
         else:
@@ -348,32 +400,43 @@ def campaign(runs, seed: int, speed: float = 20.0, sender_python: str | None = N
     return sorted(outcomes, key=lambda o: o.run)
 
 
+def report(outcomes: list[RunOutcome], seed: int, speed: float, machines: str, sender: str) -> str:
+    """The campaign's figures as Markdown: what was run (seed, runs, clock, date), then the tables."""
+    return (f"{len(outcomes)} runs, seed {seed}, machine {machines}, emulator clock x{speed:g}, jobs "
+            f"{', '.join(RECIPES)}, sender {sender}, {time.strftime('%Y-%m-%d')}\n\n{tables(outcomes)}\n\n"
+            f"{beam_off_table(outcomes)}\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--speed", type=float, default=20.0, help="emulator clock: simulated s per wall s")
+    parser.add_argument("--machine", default="mixed", choices=["mixed", *MACHINES],
+                        help="the back-end every run uses, or mixed (blocks of runs alternate)")
     parser.add_argument("--sender-python", default=None,
                         help="the Python whose lasergen streams (default: this one), e.g. another version's venv")
     parser.add_argument("--only", default=None, help="run numbers to run (comma-separated), e.g. to replay one")
     parser.add_argument("--workers", type=int, default=1, help="runs in parallel (each run is its own device)")
     parser.add_argument("--json", default=None, help="write every run's outcome here")
+    parser.add_argument("--markdown", default=None, help="write the report (tables) here")
     args = parser.parse_args()
     t0 = time.monotonic()
 
     def progress(o):
         bad = o.twice or o.skipped_not_listed or o.hangs or o.stray or o.stray_rest_ms or o.unclean or not o.complete
-        print(f"run {o.run:4d} {o.job:11s} {','.join(o.faults):24s} {'FAIL ' + '; '.join(o.notes) if bad else 'ok'}"
+        print(f"run {o.run:4d} {o.machine:12s} {o.job:11s} {','.join(o.faults):24s} "
+              f"{'FAIL ' + '; '.join(o.notes) if bad else 'ok'}"
               f"{f' twice={o.twice} skipped={o.skipped_not_listed} gap={o.stray} rest={o.stray_rest_ms:.1f}ms' if bad else ''}", flush=True)
     runs = [int(v) for v in args.only.split(",")] if args.only else args.runs
-    outcomes = campaign(runs, args.seed, args.speed, args.sender_python, progress, args.workers)
-    print(f"\n{len(outcomes)} runs, seed {args.seed}, emulator clock x{args.speed:g}, jobs {', '.join(RECIPES)}, "
-          f"{args.workers} worker(s), {time.monotonic() - t0:.0f} s\n")
-    print(table(outcomes))
-    print()
-    print(beam_off_table(outcomes))
+    outcomes = campaign(runs, args.seed, args.speed, args.sender_python, progress, args.workers, args.machine)
+    text = report(outcomes, args.seed, args.speed, args.machine, "this version" if not args.sender_python else
+                  "another version")
+    print(f"\n{args.workers} worker(s), {time.monotonic() - t0:.0f} s\n\n{text}")
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
+    if args.markdown:
+        Path(args.markdown).write_text(text)
 
 
 if __name__ == "__main__":

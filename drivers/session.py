@@ -329,24 +329,16 @@ class Session(ABC):
         """Shorten the remaining waits of `stop` (a second Ctrl-C). Default: nothing."""
 
 
-# ---- families: one registration line each (the family's session class path) ----
-FAMILIES = {
-    "grbl": "drivers.grbl.session:GrblSession",
-    "pi_gcs": "drivers.pi_gcs.session:PiGcsSession",
-}
-
-
+# ---- families: named once, in the back-end registry (`lasergen.backends`) ----
 def open_session(url: str, machine) -> Session:
-    """The session class of the machine profile's controller family, for this port URL."""
-    import importlib
+    """The session of the machine profile's controller family (its back-end registration), for
+    this port URL. Nothing is sent yet."""
+    from lasergen.backends import backend, resolve
 
-    family = getattr(machine, "controller", None) or getattr(machine, "family", None) or "grbl"
-    target = FAMILIES.get(family)
-    if target is None:
-        raise LasergenError(f"no session for controller family {family!r} (known: {', '.join(sorted(FAMILIES))})")
-    module, _, name = target.partition(":")
+    family = getattr(machine, "controller", None) or "grbl"
+    target = backend(family).session
     try:
-        cls = getattr(importlib.import_module(module), name)
+        cls = resolve(target)
     except (ImportError, AttributeError):
         raise LasergenError(f"controller family {family!r} is not installed ({target})") from None
     return cls(url, machine)

@@ -91,7 +91,7 @@ class Device:
 
     def sim_time_s(self) -> float:
         """The emulator's clock now (from any thread)."""
-        return self.call(lambda emu: emu.motion.now_s)
+        return self.call(lambda emu: emu.now_s)
 
     def _timeout(self) -> float | None:
         if self.scale is None:

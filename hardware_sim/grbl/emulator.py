@@ -95,6 +95,11 @@ class GrblEmulator(SystemCommands):
         else:
             self._run_startup_lines()
 
+    @property
+    def now_s(self) -> float:
+        """The emulator's clock (every family's emulator has one: devices and campaigns read it)."""
+        return self.motion.now_s
+
     def soft_reset(self):
         self.fault_log.append((self.motion.now_s, "soft_reset"))
         if self.motion.abort():

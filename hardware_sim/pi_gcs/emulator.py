@@ -23,7 +23,8 @@ refused, as a refusal is what GCS can report); alarm_on=K is a motion error on l
 off on every axis, code -1024); stall_after=N hangs the firmware after line N until #24;
 drop_after=N drops the link; corrupt=P mangles what the controller sends; reset_after=N acts
 as #24 arrived (stop all: code 10 that nobody asked for), power_after=N reboots (servo off,
-references lost).
+references lost). `fault_log` keeps (simulated time, what) of each fault and reset, as the GRBL
+emulator's does (the fault campaign reads it).
 What the beam did goes to the ExposureRecorder from the gate's optical intervals (`beam_record`).
 Time: with `fast_forward`, any query first lets running motion and macros finish, so a host
 polling for on-target sees it at once and a stream runs as fast as the link.
@@ -65,6 +66,7 @@ class PiGcsEmulator(cmd.Commands):
         self.refuse_next: int | None = None
         self.macros: dict[str, list[str]] = {}
         self.position = [0.0] * len(self.axes)
+        self.fault_log: list[tuple[float, str]] = []
         self.power_up()
 
     # ------------------------------------------------------------------ lifecycle
@@ -90,6 +92,7 @@ class PiGcsEmulator(cmd.Commands):
 
     def soft_reset(self):
         """#24: stop everything (the byte GRBL uses for its soft reset); un-hangs a stalled firmware."""
+        self.fault_log.append((self.now_s, "soft_reset"))
         self.stalled = False
         self.stop_all()
 
@@ -112,7 +115,10 @@ class PiGcsEmulator(cmd.Commands):
 
     def take_output(self) -> bytes:
         data, self.out = bytes(self.out), bytearray()
-        return self.faults.mangle(data, self.lines_taken)
+        sent = self.faults.mangle(data, self.lines_taken)
+        if sent != data and not any(kind == "corrupt" for _, kind in self.fault_log[-1:]):
+            self.fault_log.append((self.now_s, "corrupt"))
+        return sent
 
     def say(self, items: list[str] | str):
         if not self.stalled:
@@ -123,8 +129,11 @@ class PiGcsEmulator(cmd.Commands):
         n = self.lines_taken
         query = split_command(raw)[0].endswith("?")
         if self.faults.drops_at(n):
+            if not self.link_dropped:
+                self.fault_log.append((self.now_s, "drop"))
             self.link_dropped = True
         if getattr(self.faults, "powers_at", lambda n: False)(n):
+            self.fault_log.append((self.now_s, "power_cycle"))
             self.power_up()
             if not query:
                 return
@@ -133,10 +142,12 @@ class PiGcsEmulator(cmd.Commands):
             if not query:
                 return
         if self.faults.alarm_for(n) is not None:
+            self.fault_log.append((self.now_s, f"alarm:{MOTION_ERROR}"))
             self.motion_error()
             if not query:
                 return
         if (code := self.faults.error_for(n)) is not None:
+            self.fault_log.append((self.now_s, f"error:{code}"))
             self.refuse_next = code  # a query is answered; the next command is refused
         if self.refuse_next is not None and not query:
             self.error, self.refuse_next = self.refuse_next, None
@@ -145,6 +156,7 @@ class PiGcsEmulator(cmd.Commands):
             self.run_until_idle()
         self.execute(raw, from_host=True)
         if self.faults.stalls_at(n):
+            self.fault_log.append((self.now_s, "stall"))
             self.stalled = True
 
     def execute(self, raw: str, from_host: bool):

@@ -14,7 +14,26 @@ the simulator; `resolve` turns a name into the object for the room that needs it
 (sources -> Pattern -> Toolpath -> manifest) reaches a language only through the machine
 profile's `controller`: `language_for(machine)`.
 
-A new family: its three folders plus one `register(...)` line below.
+This registry is the one place a family is named: `drivers.session.open_session` opens the
+registered session, `hardware_sim.emulators.make_emulator` builds the registered emulator, and
+the CLI and profiles know a family only as a machine profile's `controller`.
+
+A new family: its three folders plus one `register(...)` line below. For example:
+  Zaber ASCII (X-MCC, X-LSM; `/1 1 move abs 1000` lines, each answered `@01 1 OK IDLE -- 0`):
+            language: emit one `move abs` per segment in microsteps (the profile's resolution)
+            with `set maxspeed` per speed change, the beam gated by a digital output
+            (`io set do 1 1`) or a trigger (`trigger 1 when ...`), read that back into rows,
+            and a trapezoid-per-move motion model (no look-ahead, like PI); session: every
+            command is answered, so flow control is one command in flight per axis and the
+            proof of execution is the `IDLE` flag read back (`/1 1` polls), stop is
+            `/estop` with the output low; emulator: the same reply grammar, warning flags
+            (`FZ`, `WR`) for faults, the rig's gate on its digital output.
+  Aerotech ASCII (Ensemble/A3200 over serial: `MOVEABS X10 F5` lines, `%` ack, `!` fault):
+            language: AeroBasic lines with PSO commands (`PSOCONTROL X ON`) gating the beam
+            by position; session: one command in flight, `AXISFAULT`/`AXISSTATUS` queries
+            as proofs, `ABORT` + `ACKNOWLEDGEALL` as the stop; emulator: the ack/nak/fault
+            characters, a PSO window on the rig's gate.
+Neither needs a change to the runner, journal, resume, the device or the fault campaign.
 """
 
 from __future__ import annotations

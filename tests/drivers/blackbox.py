@@ -27,7 +27,7 @@ from hardware_sim.transport import TcpServer
 from lasergen.job import read_job
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from campaign_check import Record, beam_off_after, check, record_row_ends  # noqa: E402
+from campaign_check import Record, beam_off_after, check  # noqa: E402
 
 SENDER = os.environ.get("LASERGEN_SENDER_PYTHON", sys.executable)
 _OFFSETS: dict = {}
@@ -70,7 +70,6 @@ class Rig:
         self.server = TcpServer(self.device, baud=baud)
         self.port = f"socket://127.0.0.1:{self.server.port}"
         self.sessions: list[Session] = []
-        self.ends = self.device.call(record_row_ends)
 
     def close(self):
         self.server.close()
@@ -128,9 +127,7 @@ class Rig:
     # ---- what the device did ----
     def record(self) -> Record:
         time.sleep(0.1)
-        path, starts, ends = self.device.call(lambda e: (e.recorder.toolpath(), list(e.recorder.times_s),
-                                                         list(self.ends)))
-        return Record(path, np.asarray(starts, float), np.asarray(ends[:len(starts)], float))
+        return Record.from_history(self.device.call(lambda e: e.recorder.history()))
 
     def fault_log(self) -> list:
         return self.device.call(lambda e: list(e.fault_log))

@@ -79,9 +79,9 @@ def test_a_stalled_controller_keeps_its_beam_until_the_sender_resets_it(tmp_path
     stalled_at = next(t for t, what in emu.fault_log if what == "stall")
     reset_at = next(t for t, what in emu.fault_log if what == "soft_reset" and t > stalled_at)
     assert reset_at - stalled_at < 1.5  # status timeout 0.6 s + one poll + scheduling
-    path = get_device(device_name).executed_toolpath()
-    ends = np.array(emu.recorder.times_s) + path.dwell_s
-    assert not np.any((path.energy_uJ > 0) & (ends > reset_at + 1e-6))  # beam off at the reset
+    history = get_device(device_name).ledger()
+    ends = history.t_start_s + history.duration_s
+    assert not np.any((history.beam_on > 0) & (ends > reset_at + 1e-6))  # beam off at the reset
 
 
 def test_ctrl_c_during_start_up_resets_and_leaves_no_journal(qr_job, machine, device_name):
