@@ -20,6 +20,8 @@ spread over worker processes (`--workers`).
 Usage: python benchmarks/fault_campaign.py --runs 100 --seed 1 [--speed 20] [--workers 2]
        [--machine mixed|grbl-default|pi-c884] [--json OUT] [--markdown OUT]
        [--sender-python OTHER_VENV/bin/python]   (measure another version's sender)
+       [--results RUNS.jsonl]   (each run appended as it ends; a re-run skips the runs in it;
+                                 Ctrl-C or --report-only writes the tables of the runs done)
 """
 
 from __future__ import annotations
@@ -390,19 +392,40 @@ def campaign(runs, seed: int, speed: float = 20.0, sender_python: str | None = N
 
             pool = multiprocessing.get_context("spawn").Pool(workers)
             results = pool.imap_unordered(_worker, tasks)
-        for outcome in results:
-            outcomes.append(outcome)
-            if progress:
-                progress(outcome)
+        try:
+            for outcome in results:
+                outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+        except KeyboardInterrupt:  # Ctrl-C: the runs done so far are the campaign's result
+            if workers > 1:
+                pool.terminate()
+            return sorted(outcomes, key=lambda o: o.run)
         if workers > 1:
             pool.close()
             pool.join()
     return sorted(outcomes, key=lambda o: o.run)
 
 
+def load_results(path: Path) -> list[RunOutcome]:
+    """Outcomes appended to a --results file (one JSON object a line; a torn last line ignored)."""
+    out = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                out.append(RunOutcome(**json.loads(line)))
+            except (json.JSONDecodeError, TypeError):
+                continue
+    return out
+
+
 def report(outcomes: list[RunOutcome], seed: int, speed: float, machines: str, sender: str) -> str:
     """The campaign's figures as Markdown: what was run (seed, runs, clock, date), then the tables."""
-    return (f"{len(outcomes)} runs, seed {seed}, machine {machines}, emulator clock x{speed:g}, jobs "
+    counts = defaultdict(int)
+    for o in outcomes:
+        counts[o.machine] += 1
+    split = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+    return (f"{len(outcomes)} runs ({split}), seed {seed}, machine {machines}, emulator clock x{speed:g}, jobs "
             f"{', '.join(RECIPES)}, sender {sender}, {time.strftime('%Y-%m-%d')}\n\n{tables(outcomes)}\n\n"
             f"{beam_off_table(outcomes)}\n")
 
@@ -420,18 +443,37 @@ def main():
     parser.add_argument("--workers", type=int, default=1, help="runs in parallel (each run is its own device)")
     parser.add_argument("--json", default=None, help="write every run's outcome here")
     parser.add_argument("--markdown", default=None, help="write the report (tables) here")
+    parser.add_argument("--results", default=None,
+                        help="append each run's outcome here as it ends (JSON lines); runs already in it are "
+                             "not run again, and the report covers every run in it")
+    parser.add_argument("--report-only", action="store_true", help="only write the report of the --results file")
     args = parser.parse_args()
     t0 = time.monotonic()
+    results = Path(args.results) if args.results else None
+    earlier = load_results(results) if results else []
+    sender_name = "this version" if not args.sender_python else "another version"
+    if args.report_only:
+        text = report(earlier, args.seed, args.speed, "as recorded", sender_name)
+        print(text)
+        if args.markdown:
+            Path(args.markdown).write_text(text)
+        return
+    seen = {(o.machine, o.run) for o in earlier}
 
     def progress(o):
         bad = o.twice or o.skipped_not_listed or o.hangs or o.stray or o.stray_rest_ms or o.unclean or not o.complete
         print(f"run {o.run:4d} {o.machine:12s} {o.job:11s} {','.join(o.faults):24s} "
               f"{'FAIL ' + '; '.join(o.notes) if bad else 'ok'}"
               f"{f' twice={o.twice} skipped={o.skipped_not_listed} gap={o.stray} rest={o.stray_rest_ms:.1f}ms' if bad else ''}", flush=True)
-    runs = [int(v) for v in args.only.split(",")] if args.only else args.runs
+        if results:
+            with results.open("a") as f:
+                f.write(json.dumps(asdict(o)) + "\n")
+    runs = [int(v) for v in args.only.split(",")] if args.only else range(args.runs)
+    runs = [i for i in runs if (machine_of_run(i, args.machine), i) not in seen]
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     outcomes = campaign(runs, args.seed, args.speed, args.sender_python, progress, args.workers, args.machine)
-    text = report(outcomes, args.seed, args.speed, args.machine, "this version" if not args.sender_python else
-                  "another version")
+    outcomes = sorted(earlier + outcomes, key=lambda o: (o.machine, o.run))
+    text = report(outcomes, args.seed, args.speed, args.machine, sender_name)
     print(f"\n{args.workers} worker(s), {time.monotonic() - t0:.0f} s\n\n{text}")
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))

@@ -29,19 +29,36 @@ Build the harness (outside this repository; GRBL is GPL):
   1. get gnea/grbl (v1.1h) and grbl/grbl-sim; put grbl-sim inside grbl's source folder
      (grbl/grbl/grbl-sim), as grbl-sim's README describes. Only its avr/ and util/ stub
      headers and config.h are used.
-  2. write a driver C file that defines the globals of grbl's main.c, sei/cli, an in-memory
-     EEPROM, serial_read/serial_write over the input file, _delay_ms() advancing a virtual
-     clock, and wrappers:
-        st_prep_buffer()  -> grbl_st_prep_buffer(); then, while GRBL is waiting (planner
-                             full, protocol_buffer_synchronize(), end of file), call the
-                             TIMER1_COMPA ISR once and advance the clock by OCR1A / F_CPU
-        protocol_buffer_synchronize() -> sets a 'syncing' flag around grbl's own
-     apply the -s settings with system_execute_line("$N=V") and run protocol_main_loop().
+  2. write a driver C file in grbl-sim/ (it includes "../grbl.h") that provides:
+     - the globals grbl's main.c defines (sys, sys_position, sys_probe_position, the
+       sys_rt_exec_* flags) and the register block the stub avr/io.h declares (`io`);
+     - sei()/cli() doing nothing, pgm_read_byte_near() reading the byte, an in-memory
+       EEPROM (eeprom_get_char/put_char and the two memcpy_*_eeprom_with_checksum calls,
+       with grbl's rotate-and-add checksum), and the serial calls of serial.h: serial_read()
+       returns the file's bytes, then SERIAL_NO_DATA (0xff); serial_write() collects GRBL's
+       answers line by line: the n-th "ok"/"error:N" answers the n-th input line;
+     - _delay_ms()/_delay_us() advancing a virtual clock (a 50 ms step is a dwell,
+       DWELL_TIME_STEP; 1 ms steps are the stepper idle lock, $1);
+     - wrappers: st_prep_buffer() calls grbl_st_prep_buffer(), then, while GRBL is
+       waiting (planner full: plan_check_full_buffer(), inside protocol_buffer_synchronize(),
+       or the file read to its end), calls the TIMER1_COMPA ISR once when TIMSK1 has OCIE1A
+       set, advancing the clock by OCR1A x prescaler (TCCR1B & 7: 1, 8, 64, 256, 1024) / F_CPU
+       as they were before the call; protocol_buffer_synchronize() sets a 'syncing' flag
+       around grbl_protocol_buffer_synchronize();
+     - main(): serial_init, settings_init, stepper_init, system_init, state IDLE, then
+       every -s N=V through system_execute_line("$N=V"), then the per-reset set-up of grbl's
+       main.c (sys cleared with overrides at 100 %, gc_init ... gc_sync_position) and
+       protocol_main_loop(). Drop GRBL's output until then: with an empty EEPROM,
+       settings_init prints error:7 and a settings dump, which are not answers to the file.
+     - the end: when the file is read, no planner block is left, the state is IDLE and every
+       line has its answer (or on an ALARM), print the RESULT line and exit.
   3. compile every grbl .c except main.c/serial.c/eeprom.c from grbl-sim/ with
        gcc -O2 -fcommon -DF_CPU=16000000 -include config.h -I. -DPLAT_LINUX
      adding -Dst_prep_buffer=grbl_st_prep_buffer for stepper.c,
      -Dprotocol_buffer_synchronize=grbl_protocol_buffer_synchronize for protocol.c and
-     -fsingle-precision-constant for nuts_bolts.c (AVR float parsing), link with -lm.
+     -fsingle-precision-constant for nuts_bolts.c (AVR float parsing), plus the driver;
+     link with -lm. A check: "G0X1Y0 / G1X2F60S100 / M3 / G1X3S100 / G4P0.5 / M5" with
+     $32=1 $110=6000 $120=500 answers ok to every line and takes about 2.85 s.
 """
 
 JOBS = {

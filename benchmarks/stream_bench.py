@@ -16,13 +16,31 @@ link is request/answer, so its utilisation is bounded by the round trips, not by
 on waits until every earlier line is answered (`drivers.grbl.plan.units`), median of --repeat
 runs each: what the rule costs in lines/s and link use when the link is the limit, and in job
 time when motion is (a real-clock emulator, stripes written at --real-speed-mm-s).
+--cpu: the sender's CPU against a reference character-counting sender written here the way
+GRBL's doc/script/stream.py streams (127-byte window, one write per line, count the `ok`s,
+nothing else: no status polls, no journal, no proofs). The emulator is `lasergen sim serve
+--tcp 0 --baud B --clock ff` in a process of its own (TCP on the loopback paces the host's
+bytes at 10 bits each); each sender runs in a fresh process of its own, and its CPU is that
+process's user + system time (`resource.getrusage(RUSAGE_SELF)`, all its threads: valid on a
+shared machine) over the stream alone (lasergen: `JobRunner.run()`, the connect handshake and
+journal included; the job's table is scanned before, and its CPU reported apart). Idle, and
+with two `python -c "while 1: pass"` busy loops holding both cores. lasergen is measured as
+it ships and, benchmark-only, without the barrier rule, which no character counter has: the
+gap between the two is the rule's round trips, not the sender's CPU.
 Usage: python benchmarks/stream_bench.py [--lines 50000] [--pi-rows 3000] [--baud 115200] [--backend both]
        python benchmarks/stream_bench.py --barrier-cost [--lines 20000] [--repeat 3]
+       python benchmarks/stream_bench.py --cpu [--lines 20000] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -141,6 +159,130 @@ def barrier_cost(lines: int, baud: int, repeat: int, real_lines: int, real_speed
           f"when motion is")
 
 
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def reference_send(job: Path, port: str, window_bytes: int = 127) -> dict:
+    """Character counting as GRBL's stream.py does it: per line, strip it, wait while the
+    bytes in flight plus this line's would pass the window, reading one answer at a time and
+    forgetting the oldest line's bytes at each `ok`/`error`, then write the line."""
+    import serial
+
+    s = serial.serial_for_url(port, timeout=5.0)
+    s.write(b"\x18")  # wake and reset, unlock: setup, not timed
+    time.sleep(0.5)
+    s.reset_input_buffer()
+    s.write(b"$X\n")
+    s.readline()
+    time.sleep(0.1)
+    s.reset_input_buffer()
+    lines = [t for t in (raw.strip() for raw in job.read_bytes().split(b"\n")) if t and not t.startswith(b";")]
+    in_flight, errors, answered, n_bytes = [], 0, 0, 0
+    c0, t0 = cpu_s(), time.monotonic()
+    for text in lines:
+        size = len(text) + 1
+        while sum(in_flight) + size > window_bytes or s.in_waiting:
+            answer = s.readline()
+            if not answer:
+                raise SystemExit("reference sender: no answer within 5 s")
+            if answer.startswith((b"ok", b"error")):
+                errors += answer.startswith(b"error")
+                answered += 1
+                del in_flight[0]
+        s.write(text + b"\n")
+        in_flight.append(size)
+        n_bytes += size
+    while answered < len(lines):
+        answer = s.readline()
+        if not answer:
+            raise SystemExit("reference sender: no answer within 5 s")
+        if answer.startswith((b"ok", b"error")):
+            errors += answer.startswith(b"error")
+            answered += 1
+    elapsed, cpu = time.monotonic() - t0, cpu_s() - c0
+    s.close()
+    return {"lines": len(lines), "bytes": n_bytes, "stream_s": elapsed, "cpu_s": cpu, "errors": errors}
+
+
+def lasergen_send(job: Path, port: str, barriers: bool = True) -> dict:
+    import drivers.grbl.plan as grbl_plan
+
+    units = grbl_plan.units
+    if not barriers:
+        def without_barriers(table, plan, **kw):
+            for unit in units(table, plan, **kw):
+                unit.barrier = False
+                yield unit
+        grbl_plan.units = without_barriers
+    c0 = cpu_s()
+    with tempfile.TemporaryDirectory() as tmp:
+        runner = JobRunner(job, port, MachineProfile.load(), journal_path=Path(tmp) / "bench.journal")
+        table = runner.table.complete()
+        prepare_cpu = cpu_s() - c0
+        sent = np.flatnonzero(table.sendable)
+        n_bytes = int((table.offsets[sent + 1] - table.offsets[sent]).sum())
+        c0, t0 = cpu_s(), time.monotonic()
+        result = runner.run()
+        elapsed, cpu = time.monotonic() - t0, cpu_s() - c0
+    return {"lines": len(sent), "bytes": n_bytes, "stream_s": result.elapsed_s, "run_s": elapsed, "cpu_s": cpu,
+            "prepare_cpu_s": prepare_cpu, "errors": 0}
+
+
+SENDERS = {"reference": reference_send, "lasergen": lasergen_send,
+           "lasergen-no-barrier": lambda job, port: lasergen_send(job, port, barriers=False)}
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of another process (its /proc stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_compare(lines: int, baud: int, repeat: int):
+    """Both senders on the same job through an emulator in another process, idle and with
+    both cores busy; medians of `repeat` runs each."""
+    bound_bps = baud / 10.0
+    with tempfile.TemporaryDirectory() as tmp:
+        job = Path(tmp) / "bench.gcode"
+        job.write_text(raster_job(lines, MachineProfile.load()))
+        server = subprocess.Popen([sys.executable, "-m", "lasergen", "sim", "serve", "--tcp", "0", "--baud", str(baud),
+                                   "--clock", "ff", "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        port = json.loads(server.stdout.readline())["listening"]
+        busy = []
+        try:
+            for load in ("idle", "2 busy loops"):
+                if load != "idle":
+                    busy = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(2)]
+                for name in SENDERS:
+                    e0 = process_cpu_s(server.pid)
+                    runs = [json.loads(subprocess.run([sys.executable, __file__, "--sender", name, "--job", str(job),
+                                                       "--port", port], capture_output=True, text=True, check=True)
+                                       .stdout.strip().splitlines()[-1]) for _ in range(repeat)]
+                    n, n_bytes = runs[0]["lines"], runs[0]["bytes"]
+                    emulator_cpu = (process_cpu_s(server.pid) - e0) / repeat
+                    s = statistics.median(r["stream_s"] for r in runs)
+                    cpu = statistics.median(r["cpu_s"] for r in runs)
+                    prep = f"; table scan {runs[0]['prepare_cpu_s']:.2f} s CPU" if "prepare_cpu_s" in runs[0] else ""
+                    print(f"{load:>12} {name:>20}: {1000 * cpu / n:.3f} s CPU per 1,000 lines ({cpu:.2f} s), "
+                          f"{n / s:.0f} lines/s, {100.0 * n_bytes / s / bound_bps:.1f} % of {baud} baud "
+                          f"(medians of {repeat}; {n} lines, {sum(r['errors'] for r in runs)} errors{prep}; the emulator's "
+                          f"process {1000 * emulator_cpu / n:.3f} s CPU per 1,000 lines)", flush=True)
+                for proc in busy:
+                    proc.kill()
+                    proc.wait()
+        finally:
+            for proc in busy:
+                proc.kill()
+            server.stdin.write("quit\n")
+            server.stdin.close()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=50_000)
@@ -151,7 +293,17 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--real-lines", type=int, default=1000, help="--barrier-cost: lines of the real-clock job")
     parser.add_argument("--real-speed-mm-s", type=float, default=2.0, help="--barrier-cost: its writing speed")
+    parser.add_argument("--cpu", action="store_true", help="sender CPU against a stream.py-style reference")
+    parser.add_argument("--sender", choices=sorted(SENDERS), help=argparse.SUPPRESS)
+    parser.add_argument("--job", help=argparse.SUPPRESS)
+    parser.add_argument("--port", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sender:
+        print(json.dumps(SENDERS[args.sender](Path(args.job), args.port)))
+        return
+    if args.cpu:
+        cpu_compare(args.lines, args.baud, args.repeat)
+        return
     hardware_sim.urlhandler.register()
     if args.barrier_cost:
         barrier_cost(args.lines, args.baud, args.repeat, args.real_lines, args.real_speed_mm_s)

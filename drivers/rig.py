@@ -5,12 +5,15 @@ A thin adapter over the job runner: one runner per `stream` call (the runner ope
 streams with journal and proofs of execution, and on any stop holds, soft-resets and gates the
 beam off before it raises), `pause` / `resume_motion` / `abort` reach the run in progress from
 another thread, and `close` aborts a run still going, so the session always ends beam off.
+A Ctrl-C while the job is being read, before the runner catches signals, is one line: nothing
+was sent.
 """
 
 from __future__ import annotations
 
 import threading
 
+from lasergen import LasergenError
 
 
 class RunnerRig:
@@ -18,22 +21,31 @@ class RunnerRig:
         self.url = url
         self.machine = machine
         self._runner = None
+        self._last = None
         self._lock = threading.Lock()
 
+    @property
+    def journal_path(self) -> str | None:
+        path = getattr(self._last, "journal_path", None)
+        return None if path is None else str(path)
+
     def stream(self, job_path: str, on_progress=None, journal_path: str | None = None, resume: bool = False,
-               progress_bar: bool = False) -> dict:
+               progress_bar: bool = False, resume_on: str | None = None) -> dict:
         from drivers.runner import JobRunner
 
-        runner = JobRunner(job_path, self.url, self.machine, journal_path=journal_path, progress=on_progress,
-                           show_bar=progress_bar)
+        try:
+            runner = JobRunner(job_path, self.url, self.machine, journal_path=journal_path, progress=on_progress,
+                               show_bar=progress_bar, resume_on=resume_on)
+        except KeyboardInterrupt:
+            raise LasergenError("interrupted (Ctrl-C) before anything was sent") from None
         with self._lock:
-            self._runner = runner
+            self._runner = self._last = runner
         try:
             result = runner.run(resume=resume).to_dict()
         finally:
             with self._lock:
                 self._runner = None
-        return {**result, "journal": str(runner.journal_path)}
+        return {**result, "journal": self.journal_path}
 
     def _post(self, action: str) -> None:
         with self._lock:

@@ -26,6 +26,7 @@ _PUBLIC = {
     "qr": "lasergen.api.sources", "text": "lasergen.api.sources", "bitmap": "lasergen.api.sources",
     "svg": "lasergen.api.sources", "pattern_from_spec": "lasergen.api.sources",
     "pattern_from_file": "lasergen.api.sources", "machine": "lasergen.api.sources",
+    "tag": "lasergen.api.security", "Toolpath": "lasergen.toolpath",
     "Pattern": "lasergen.pattern", "Layer": "lasergen.pattern", "Recipe": "lasergen.recipe",
     "MachineProfile": "lasergen.machine",
     "Job": "lasergen.api.job", "Estimate": "lasergen.api.job",

@@ -257,38 +257,63 @@ def machine_for(family: str, manifest: dict | None, machine: MachineProfile | st
     return machine
 
 
+def _open_job_file(source: str | Path):
+    try:
+        return open(source, "rb")
+    except FileNotFoundError:
+        raise LasergenError(f"job file not found: {source}") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise LasergenError(f"cannot read job file {source}: {exc}") from None
+
+
+def _read_header(f, machine: MachineProfile | str | None):
+    """(manifest or None, index of the first body line, profile to read with) of a job file
+    opened in binary, left at the first body byte."""
+    header, offset = [], 0
+    for raw in f:  # the header: the first line and the manifest lines after it
+        line = raw.decode(errors="replace").rstrip("\r\n")
+        if header and not line.startswith(MANIFEST_PREFIX) or not header and not line.startswith(";@lasergen "):
+            break
+        header.append(line)
+        offset += len(raw)
+    manifest, first = parse_header(header)
+    family = job_language(header[0]) if header else "grbl"
+    f.seek(offset)
+    return manifest, first, machine_for(family, manifest, machine)
+
+
 def estimate_job_file(source: str | Path, machine: MachineProfile | str | None = None,
                       check_sum: bool = True) -> tuple[dict, MachineProfile]:
     """(estimate, profile used) of a job file: the figures of `read_job` + the language's
     `estimate`, read in pieces by a language that offers `estimate_body(file, machine,
     first_line)` (GRBL: bounded memory whatever the file's size), else through `read_job`."""
-    try:
-        f = open(source, "rb")
-    except FileNotFoundError:
-        raise LasergenError(f"job file not found: {source}") from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise LasergenError(f"cannot read job file {source}: {exc}") from None
-    with f:
-        header, offset = [], 0
-        for raw in f:  # the header: the first line and the manifest lines after it
-            line = raw.decode(errors="replace").rstrip("\r\n")
-            if header and not line.startswith(MANIFEST_PREFIX) or not header and not line.startswith(";@lasergen "):
-                break
-            header.append(line)
-            offset += len(raw)
-        manifest, first = parse_header(header)
-        family = job_language(header[0]) if header else "grbl"
-        machine = machine_for(family, manifest, machine)
+    with _open_job_file(source) as f:
+        manifest, first, machine = _read_header(f, machine)
         lang = language_for(machine)
         if not hasattr(lang, "estimate_body"):
             job = read_job(Path(source), machine, check_sum)
             return lang.estimate(job.toolpath, machine), machine
-        f.seek(offset)
         est, sha, _ = lang.estimate_body(f, machine, first)
     if manifest and check_sum and manifest.get("body_sha256") != sha:
         raise LasergenError("job body does not match its manifest checksum: the file was edited after planning "
                             "(re-plan it, or pass --no-checksum)")
     return est, machine
+
+
+def read_toolpath(source: str | Path, machine: MachineProfile | str | None = None,
+                  pieces: bool = False) -> tuple[Toolpath | list[Toolpath], MachineProfile]:
+    """(toolpath, profile used) of a job file, checksum not checked: the rows of `read_job`,
+    read in pieces by a language that offers `toolpath_body(file, machine, first_line)` (GRBL:
+    no text of the whole body held), else through `read_job`; `pieces`: the list of pieces
+    as read, not concatenated (a caller that goes through them in order needs no copy)."""
+    with _open_job_file(source) as f:
+        _, first, machine = _read_header(f, machine)
+        lang = language_for(machine)
+        if hasattr(lang, "toolpath_body"):
+            parts = lang.toolpath_body(f, machine, first)
+        else:
+            parts = [read_job(Path(source), machine, check_sum=False).toolpath]
+    return (parts if pieces else Toolpath.concat(parts)), machine
 
 
 def read_job(source: str | Path, machine: MachineProfile | str | None = None, check_sum: bool = True) -> Job:

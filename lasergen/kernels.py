@@ -2,7 +2,7 @@
 
   kernel         used by                what it replaces (the reference, kept and tested identical)
   format_rows    emit.format_rows       the byte-matrix formatter (emit._format_rows_numpy)
-  scan_lines     fastread.read_chunk    the grammar regex and the windowed number parser
+  scan_lines     fastread.read_chunk    the grammar regex, the windowed number parser, the modal forward fill
   improve_path   ordering.order_points  (no twin: without it, the vectorised bounded 2-opt runs)
 Why these: G-code text is the one stage numpy cannot do without per-character temporaries (the
 formatter and the reader were 30-50 % of planning and nearly all of `estimate`), and local

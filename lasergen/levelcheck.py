@@ -21,7 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from lasergen.colour import srgb8_to_lab, srgb8_to_linear
-from lasergen.levels import expected_views
+from lasergen.levels import expected_views, unpack_mask
 
 DETECT_FRACTION = 0.5
 IOU_MIN = 0.9
@@ -116,6 +116,8 @@ def check_levels(images: dict[str, np.ndarray], frames: dict[str, Frame], manife
     grid = Grid.from_manifest(manifest)
     targets = expected_views(levels)
     written = targets.get("uv365", np.zeros(grid.shape, bool))
+    if "written_mask" in levels:  # levels in depth: every plane's written pixels, for daylight
+        written = unpack_mask(levels["written_mask"], grid.shape)
     out = []
     for name, target in targets.items():
         if name not in images:

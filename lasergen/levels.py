@@ -16,6 +16,11 @@ manifest). Every further filtered view must show one of the two states (`same_as
 source equal to one of them); which edge passes which state is the simulator's business
 (`hardware_sim.glass.process_advice.level_warnings`). The intended views travel in the manifest (`promises.levels`,
 masks zlib-compressed bit-packed base64) so `verify` can compare each render with its target.
+
+Depth is a further level: `[[levels.planes]]` tables, each a `depth_um` and its own views, say
+what a reader focused at that depth sees (e.g. at 150 um the UV view shows a QR code, at 350 um
+the word "VOID"); each plane is written at its depth and `verify` checks each plane's views in
+the renders focused there (`hardware_sim.glass.level_views`).
 """
 
 from __future__ import annotations
@@ -115,30 +120,19 @@ def view_masks(views: dict, base_dir: Path, pitch_um: float | None):
     return masks, {n: a.meta for n, a in arts.items()}, pitch
 
 
-def pattern_from_levels(spec: dict, base_dir: Path = Path(".")) -> Pattern:
-    from lasergen.composition import recipes_from_spec, spec_head
-
-    if spec.get("layers"):
-        raise LasergenError("spec: give either [levels] or [[layers]], not both")
-    head = spec_head(spec)
-    levels = spec["levels"]
-    if not isinstance(levels, dict):
-        raise LasergenError("spec: [levels] must be a table of views")
-    views = _read_views(levels)
-    masks, metas, pitch = view_masks(views, base_dir, head["pitch_um"])
+def _plane_states(views: dict, masks: dict, pitch: float, accept: bool, where: str = "levels"):
+    """(written, rewrite, leak, records) of one set of views: the layers they need and what each view
+    promises (`records`, one per view: the state it shows and its mask)."""
     uv = masks[UV_VIEW]
     primary = _primary_filtered(views)
     rewrite = masks[primary] if primary else np.zeros_like(uv)
     leak = rewrite & ~uv
-    accept = levels.get("accept_leak", False)
-    if not isinstance(accept, bool):
-        raise LasergenError(f"levels: accept_leak must be true or false, got {accept!r}")
     if leak.any() and not accept:
-        raise LasergenError(f"levels: {primary} shows {describe_region(leak, pitch)} that uv365 does not; a filtered "
+        raise LasergenError(f"{where}: {primary} shows {describe_region(leak, pitch)} that uv365 does not; a filtered "
                             f"view must be a subset of the UV view (or set accept_leak = true: they will glow under UV too)")
     written = uv | rewrite
     states = {"written": written, "rewritten": rewrite}
-    records = {"daylight": {"shows": "nothing"}}
+    records = {}
     for name in views:
         edge = filter_edge_nm(name)
         if name == UV_VIEW:
@@ -149,10 +143,36 @@ def pattern_from_levels(spec: dict, base_dir: Path = Path(".")) -> Pattern:
             state = next((s for s, m in states.items() if np.array_equal(masks[name], m)), None)
             if state is None:
                 diff = masks[name] ^ rewrite
-                raise LasergenError(f"levels: {name} matches neither the written nor the rewritten pixels (differs from "
+                raise LasergenError(f"{where}: {name} matches neither the written nor the rewritten pixels (differs from "
                                     f"{primary} by {describe_region(diff, pitch)}); the glass has only these two states")
         records[name] = {"shows": state, "filter_nm": edge, "pixels": int(states[state].sum()),
                          "area_um2": round(float(states[state].sum()) * pitch ** 2, 1), "mask": pack_mask(states[state])}
+    return written, rewrite, leak, records
+
+
+def _accept_leak(levels: dict) -> bool:
+    accept = levels.get("accept_leak", False)
+    if not isinstance(accept, bool):
+        raise LasergenError(f"levels: accept_leak must be true or false, got {accept!r}")
+    return accept
+
+
+def pattern_from_levels(spec: dict, base_dir: Path = Path(".")) -> Pattern:
+    from lasergen.composition import recipes_from_spec, spec_head
+
+    if spec.get("layers"):
+        raise LasergenError("spec: give either [levels] or [[layers]], not both")
+    head = spec_head(spec)
+    levels = spec["levels"]
+    if not isinstance(levels, dict):
+        raise LasergenError("spec: [levels] must be a table of views")
+    if "planes" in levels:
+        return _pattern_in_depth(spec, levels, head, base_dir)
+    views = _read_views(levels)
+    masks, metas, pitch = view_masks(views, base_dir, head["pitch_um"])
+    accept = _accept_leak(levels)
+    written, rewrite, leak, records = _plane_states(views, masks, pitch, accept)
+    records = {"daylight": {"shows": "nothing"}, **records}
     layers = [Layer(written, "write", "write")]
     if rewrite.any():
         layers.append(Layer(rewrite, "rewrite", "rewrite"))
@@ -160,9 +180,60 @@ def pattern_from_levels(spec: dict, base_dir: Path = Path(".")) -> Pattern:
     qr_meta = metas.get(UV_VIEW) if metas.get(UV_VIEW, {}).get("source") == "qr" else None
     if qr_meta:
         meta.update(qr_meta)
-    meta["levels"] = {"shape": list(uv.shape), "pitch_um": pitch, "accept_leak": accept,
+    meta["levels"] = {"shape": list(written.shape), "pitch_um": pitch, "accept_leak": accept,
                       "leak_px": int(leak.sum()), "views": records}
     meta["material"] = head["material"]
+    return Pattern(pitch, layers, head["origin_mm"], recipes_from_spec(spec), meta)
+
+
+PLANE_KEYS = {"depth_um"}
+
+
+def _pattern_in_depth(spec: dict, levels: dict, head: dict, base_dir: Path) -> Pattern:
+    """Levels in depth: `[[levels.planes]]`, each a depth_um and the views seen when the reader
+    focuses there. All planes share one canvas; each plane's layers (write, rewrite) are written
+    at its depth, and the manifest promises each plane's views at its depth
+    (`levels.planes[i] = {depth_um, views}`), daylight nothing over all of them."""
+    from lasergen.composition import recipes_from_spec
+    from lasergen.quantities import checked
+
+    planes = levels["planes"]
+    extra = set(levels) - LEVEL_KEYS - {"planes"}
+    if extra:
+        raise LasergenError(f"levels: with [[levels.planes]] the views go inside each plane, not beside them "
+                            f"({', '.join(sorted(extra))})")
+    if not isinstance(planes, list) or not planes or not all(isinstance(p, dict) for p in planes):
+        raise LasergenError("levels.planes: must be an array of tables ([[levels.planes]]), each a depth_um and views")
+    day = {"daylight": levels["daylight"]} if "daylight" in levels else {}
+    depths, plane_views, merged = [], [], {}
+    for i, plane in enumerate(planes):
+        where = f"levels.planes[{i}]"
+        if "depth_um" not in plane:
+            raise LasergenError(f"{where}: depth_um is required (below the glass surface, um)")
+        depths.append(checked("depth_um", plane["depth_um"], f"{where} depth_um"))
+        views = _read_views({**day, **{k: v for k, v in plane.items() if k not in PLANE_KEYS}})
+        plane_views.append(views)
+        for name, view in views.items():  # one canvas for every plane's sources
+            merged[f"{i}:{name}"] = {**view, "same_as": f"{i}:{view['same_as']}"} if "same_as" in view else view
+    if len(set(depths)) != len(depths):
+        raise LasergenError(f"levels.planes: two planes at the same depth ({', '.join(f'{d:g}' for d in depths)} um)")
+    masks, metas, pitch = view_masks(merged, base_dir, head["pitch_um"])
+    accept = _accept_leak(levels)
+    layers, records, union = [], [], None
+    meta_layers = []
+    for i, (depth, views) in enumerate(zip(depths, plane_views)):
+        own = {name: masks[f"{i}:{name}"] for name in views}
+        written, rewrite, leak, views_record = _plane_states(views, own, pitch, accept, f"levels.planes[{i}]")
+        layers.append(Layer(written, "write", f"write@{depth:g}um", depth_um=depth))
+        if rewrite.any():
+            layers.append(Layer(rewrite, "rewrite", f"rewrite@{depth:g}um", depth_um=depth))
+        records.append({"depth_um": depth, "leak_px": int(leak.sum()), "views": views_record})
+        union = written if union is None else union | written
+        meta_layers += [{**metas[k], "depth_um": depth} for k in metas if k.startswith(f"{i}:")]
+    meta = {"layers": meta_layers, "material": head["material"],
+            "levels": {"shape": list(union.shape), "pitch_um": pitch, "accept_leak": accept,
+                       "views": {"daylight": {"shows": "nothing"}}, "written_mask": pack_mask(union),
+                       "planes": records}}
     return Pattern(pitch, layers, head["origin_mm"], recipes_from_spec(spec), meta)
 
 

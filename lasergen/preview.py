@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from lasergen import LasergenError
-from lasergen.toolpath import DWELL, RAPID, Toolpath
+from lasergen.toolpath import DWELL, RAPID, Toolpath, masked_bounds
 
 RAMP = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], float)  # viridis
 PASS_COLOURS = np.array([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
@@ -32,6 +32,7 @@ LEVELS = 256
 DASH_PX = 8.0
 CAPTION_PX = 44
 CHUNK_SAMPLES = 1 << 22
+BLOCK_ROWS = 1 << 16
 MAX_DOT_RADIUS_PX = 6
 
 
@@ -66,18 +67,20 @@ class Canvas:
         on = (c >= 0) & (c < self.cols) & (r >= 0) & (r < self.rows)
         self.index.ravel()[(r * self.cols + c)[on]] = v[on] if np.ndim(v) else v
 
-    def segments(self, x0, y0, x1, y1, value, dashed: bool = False):
+    def segments(self, x0, y0, x1, y1, value, dashed: bool = False, phase_px: float = 0.0) -> float:
         """Draw segments (arrays) with per-segment index `value` (or one value for all). A move no
         longer than a pixel is drawn as its two end points; longer ones are sampled every half
         pixel, in chunks. Dashes follow the distance travelled along all the segments drawn, so a
-        chain of short moves (gaps of a scan line) is dashed as one line."""
+        chain of short moves (gaps of a scan line) is dashed as one line; `phase_px` is the
+        distance drawn before (segments drawn in blocks), the distance after is returned."""
         n = len(x0)
         if n == 0:
-            return
+            return phase_px
         c0, r0 = self.to_px(x0, y0)
         c1, r1 = self.to_px(x1, y1)
         length_px = np.hypot(c1 - c0, r1 - r0)
-        phase = np.cumsum(length_px) - length_px if dashed else None
+        along = np.cumsum(length_px) + phase_px if dashed else None
+        phase = along - length_px if dashed else None
         one_value = np.ndim(value) == 0
         value = np.broadcast_to(np.asarray(value, dtype=np.uint16), (n,))
         short = length_px <= 1.0
@@ -89,6 +92,7 @@ class Canvas:
                           None if phase is None else phase[long])
         else:
             self._sampled(c0, r0, c1, r1, value, length_px, phase)
+        return float(along[-1]) if dashed else phase_px
 
     def _ends(self, c0, r0, c1, r1, value, phase, length_px):
         c, r = _interleave(c0, c1), _interleave(r0, r1)
@@ -143,15 +147,51 @@ def _in_dash(along_px: np.ndarray) -> np.ndarray:
     return (np.floor(along_px * (2.0 / DASH_PX)).astype(np.int64) & 1) == 0
 
 
-def mark_values(path: Toolpath, marks: np.ndarray, colour_by: str):
-    """Index-image values of the marks and the palette (and legend range) that colours them."""
+def mark_values(path: Toolpath, marks: np.ndarray, colour_by: str, energy_range: tuple[float, float]) -> np.ndarray:
+    """Index-image values of the marks: their pass, or their energy on the ramp over `energy_range`."""
     if colour_by == "pass":
-        passes = path.pass_id[marks]
-        return FIRST_MARK + (passes % len(PASS_COLOURS)).astype(np.uint16), PASS_COLOURS, None
+        return FIRST_MARK + (path.pass_id[marks] % len(PASS_COLOURS)).astype(np.uint16)
+    lo, hi = energy_range
     energy = path.energy_uJ[marks].astype(np.float64)
-    lo, hi = (float(energy.min()), float(energy.max())) if energy.size else (0.0, 0.0)
     level = np.zeros(energy.size) if hi <= lo else (energy - lo) / (hi - lo) * (LEVELS - 1)
-    return FIRST_MARK + np.rint(level).astype(np.uint16), _ramp(LEVELS), (lo, hi)
+    return FIRST_MARK + np.rint(level).astype(np.uint16)
+
+
+def blocks(parts) -> list[Toolpath]:
+    """A toolpath (or its pieces, as read) as views of at most BLOCK_ROWS rows: drawn block by
+    block, the temporaries stay small enough for the cache and memory stays flat."""
+    parts = [parts] if isinstance(parts, Toolpath) else list(parts)
+    return [part.take(slice(start, start + BLOCK_ROWS)) for part in parts for start in range(0, len(part), BLOCK_ROWS)]
+
+
+def summary(parts: list[Toolpath]) -> dict:
+    """What framing and colouring need from all rows: counts, job and mark bounds, the marks'
+    energy range and the longest dwell."""
+    out = {"rows": 0, "marks": 0, "dots": 0, "bounds": [], "mark_bounds": [], "energy": [], "dwell_max": 0.0}
+    for b in parts:
+        marks = b.is_mark
+        dots = marks & (b.kind == DWELL)
+        out["rows"] += len(b)
+        out["marks"] += int(marks.sum())
+        out["dots"] += int(dots.sum())
+        out["bounds"].append(b.bounds_mm())
+        if marks.any():
+            out["mark_bounds"].append(masked_bounds(b.x0, b.y0, b.x1, b.y1, marks))
+            energy = b.energy_uJ[marks]
+            out["energy"] += [float(energy.min()), float(energy.max())]
+        if dots.any():
+            out["dwell_max"] = max(out["dwell_max"], float(b.dwell_s[dots].max()))
+    if not out["rows"]:
+        raise LasergenError("preview: the job has no moves")
+    out["bounds"] = _union(out["bounds"])
+    out["mark_bounds"] = _union(out["mark_bounds"]) if out["mark_bounds"] else out["bounds"]
+    out["energy"] = (min(out["energy"]), max(out["energy"])) if out["energy"] else (0.0, 0.0)
+    return out
+
+
+def _union(boxes) -> tuple[float, float, float, float]:
+    a = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return (float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 2].max()), float(a[:, 3].max()))
 
 
 def nice_length_mm(width_mm: float) -> float:
@@ -188,34 +228,38 @@ def caption(image: Image.Image, canvas: Canvas, bounds, legend, colour_by: str, 
     return out
 
 
-def draw_preview(path: Toolpath, out: str | Path, colour_by: str = "energy", size_px: int = 2048,
+def draw_preview(path: Toolpath | list[Toolpath], out: str | Path, colour_by: str = "energy", size_px: int = 2048,
                  travel: bool = True) -> dict:
-    """Draw the toolpath into `out` (PNG); returns what was drawn."""
+    """Draw the toolpath (or its pieces in order) into `out` (PNG); returns what was drawn."""
     if colour_by not in ("energy", "pass"):
         raise LasergenError(f"preview: colour_by must be 'energy' or 'pass', got {colour_by!r}")
     if not 64 <= size_px <= 16384:
         raise LasergenError(f"preview: size must be 64..16384 px, got {size_px}")
-    if not len(path):
-        raise LasergenError("preview: the job has no moves")
-    marks = path.is_mark
-    bounds = path.mark_bounds_mm() if marks.any() else path.bounds_mm()
+    parts = blocks(path)
+    seen = summary(parts)
+    bounds = seen["mark_bounds"]
     canvas = Canvas(bounds, size_px)  # framed on the marks; travel beyond the frame is cut off
-    moving = path.kind != DWELL
-    if travel:
-        for kind_mask, value in ((moving & ~marks & (path.kind != RAPID), BLANK), (moving & (path.kind == RAPID), TRAVEL)):
-            canvas.segments(path.x0[kind_mask], path.y0[kind_mask], path.x1[kind_mask], path.y1[kind_mask], value, True)
+    if travel:  # blank moves, then rapids, then marks: later layers cover earlier ones
+        for value in (BLANK, TRAVEL):
+            phase_px = 0.0
+            for b in parts:
+                rapid = b.kind == RAPID
+                pick = rapid if value == TRAVEL else (b.kind != DWELL) & ~rapid & ~b.is_mark
+                phase_px = canvas.segments(b.x0[pick], b.y0[pick], b.x1[pick], b.y1[pick], value, True, phase_px)
     x0, y0, x1, y1 = bounds
     canvas.segments(np.array([x0, x1, x1, x0]), np.array([y0, y0, y1, y1]),
                     np.array([x1, x1, x0, x0]), np.array([y0, y1, y1, y0]), FRAME, True)
-    values, palette, legend = mark_values(path, marks, colour_by)
-    lines = marks & moving
-    canvas.segments(path.x0[lines], path.y0[lines], path.x1[lines], path.y1[lines], values[lines[marks]])
-    dots = marks & ~moving
-    if dots.any():
-        dwell = path.dwell_s[dots].astype(np.float64)
-        biggest = MAX_DOT_RADIUS_PX if dots.sum() < 100_000 else 2
-        radius = np.clip(np.rint(biggest * np.sqrt(dwell / dwell.max())), 1, biggest).astype(np.int64)
-        canvas.discs(path.x0[dots], path.y0[dots], radius, values[dots[marks]])
+    for b in parts:
+        lines = b.is_mark & (b.kind != DWELL)
+        canvas.segments(b.x0[lines], b.y0[lines], b.x1[lines], b.y1[lines], mark_values(b, lines, colour_by, seen["energy"]))
+    biggest = MAX_DOT_RADIUS_PX if seen["dots"] < 100_000 else 2
+    for b in parts if seen["dots"] else ():
+        dots = b.is_mark & (b.kind == DWELL)
+        if dots.any():
+            dwell = b.dwell_s[dots].astype(np.float64)
+            radius = np.clip(np.rint(biggest * np.sqrt(dwell / seen["dwell_max"])), 1, biggest).astype(np.int64)
+            canvas.discs(b.x0[dots], b.y0[dots], radius, mark_values(b, dots, colour_by, seen["energy"]))
+    palette, legend = (PASS_COLOURS, None) if colour_by == "pass" else (_ramp(LEVELS), seen["energy"])
     colours = np.zeros((FIRST_MARK + len(palette), 3), dtype=np.uint8)
     colours[[BG, TRAVEL, BLANK, FRAME]] = [BACKGROUND, TRAVEL_GREY, BLANK_GREY, FRAME_GREY]
     colours[FIRST_MARK:] = palette
@@ -224,7 +268,7 @@ def draw_preview(path: Toolpath, out: str | Path, colour_by: str = "energy", siz
         image.save(out, compress_level=1)
     except (OSError, ValueError) as exc:
         raise LasergenError(f"cannot write {out}: {exc}") from None
-    return {"out": str(out), "job_bounds_mm": [round(float(v), 6) for v in path.bounds_mm()],
-            "marks": int(marks.sum()), "dots": int(dots.sum()), "travels": int((~marks).sum()),
+    return {"out": str(out), "job_bounds_mm": [round(float(v), 6) for v in seen["bounds"]],
+            "marks": seen["marks"], "dots": seen["dots"], "travels": seen["rows"] - seen["marks"],
             "bounds_mm": [round(float(v), 6) for v in bounds], "um_per_px": canvas.mm_per_px * 1000.0,
             "size_px": [canvas.cols, canvas.rows + CAPTION_PX]}

@@ -101,7 +101,23 @@ class Toolpath(ColumnTable):
 
     @property
     def is_mark(self) -> np.ndarray:
+        """Rows that expose the glass (beam on): written lines and dots."""
         return (self.energy_uJ > 0) & (self.kind != RAPID)
+
+    @property
+    def is_rapid(self) -> np.ndarray:
+        """Rows of travel at the maximum rate, beam gated off (G0)."""
+        return self.kind == RAPID
+
+    @property
+    def is_line(self) -> np.ndarray:
+        """Straight moves at `speed_mm_s` (written where `energy_uJ` > 0, else blank moves)."""
+        return self.kind == LINE
+
+    @property
+    def is_dwell(self) -> np.ndarray:
+        """Dots: the beam on at `energy_uJ` for `dwell_s` without moving."""
+        return self.kind == DWELL
 
     def bounds_mm(self) -> tuple[float, float, float, float]:
         if not len(self):

@@ -1,9 +1,9 @@
 """CLI commands that reach a device: `lasergen stream` and `lasergen sim serve`.
 
-They sit above `drivers` and `hardware_sim` and import them lazily, so the core package
-never does. `stream` registers the `sim://` URL scheme, so the in-process emulator is just
-another port; with a `sim://` port it also saves what the emulated laser did (the exposure
-ledger) for `lasergen simulate`. On a terminal, keys p / r / a pause (feed hold), resume
+`stream` is a thin call of the public API (`lasergen.connect(port, machine).stream(job)`, whose
+port seam makes the in-process emulator `sim://` just another port); with a `sim://` port it
+also saves what the emulated laser did (the exposure ledger) for `lasergen simulate`, and a
+completed run's journal on a device made for the run is removed (nothing can resume there). On a terminal, keys p / r / a pause (feed hold), resume
 (cycle start) and abort; Ctrl-C aborts safely (feed hold, soft reset, laser off). `sim serve`
 runs an emulated controller that outlives its clients, for any sender.
 """
@@ -24,17 +24,6 @@ from lasergen_cli.common import Number, emit, job_file, job_machine_option, json
 from lasergen_cli.registry_hooks import after_stream, before_stream, registry_options
 
 
-def _named_sim_url(url: str) -> tuple[str, str | None]:
-    """A sim:// URL with a device name, so the ledger can be read after the port closes."""
-    parts = urllib.parse.urlsplit(url)
-    query = urllib.parse.parse_qs(parts.query)
-    if "device" in query:
-        return url, query["device"][-1]
-    name = f"cli-{os.getpid()}"
-    sep = "&" if parts.query else ""
-    return f"sim://?{parts.query}{sep}device={name}", name
-
-
 def _warn_unknown_material(url: str) -> None:
     """A sanity warning (stderr): sim://?material=XYZ names no material the simulator knows."""
     from hardware_sim.glass.material import Material
@@ -45,7 +34,7 @@ def _warn_unknown_material(url: str) -> None:
                  f"the glass model cannot predict this sample")
 
 
-def _keyboard(runner, stop: threading.Event):
+def _keyboard(rig, stop: threading.Event):
     """p: pause, r: resume, a: abort — read in cbreak mode until the run ends."""
     import select
     import termios
@@ -53,7 +42,7 @@ def _keyboard(runner, stop: threading.Event):
 
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
-    actions = {"p": runner.pause, "r": runner.resume_motion, "a": runner.abort}
+    actions = {"p": rig.pause, "r": rig.resume_motion, "a": rig.abort}
     try:
         tty.setcbreak(fd)
         while not stop.is_set():
@@ -91,50 +80,42 @@ def stream(job, port, resume_journal, resume_on, journal, ledger, progress, mach
       a  abort (the safe stop: beam off, controller reset, journal closed)
     Ctrl-C stops the same safe way; a second Ctrl-C only shortens the waits. Exit 0 when the
     job is complete, 2 when it stopped (one line says why and how to resume)."""
-    from drivers.runner import JobRunner
+    from lasergen import connect
 
-    sim_name = None
-    if port.startswith("sim:"):
-        import hardware_sim.urlhandler
-
-        hardware_sim.urlhandler.register()
-        port, sim_name = _named_sim_url(port)
+    on_sim = port.startswith("sim:")
+    if on_sim:
         _warn_unknown_material(port)
     if not Path(job).is_file():
         raise LasergenError(f"job file not found: {job}")
     if resume_on and resume_journal is None:
         raise LasergenError("--resume-on needs --resume")
     interactive = sys.stderr.isatty() and sys.stdin.isatty()
-    try:
-        runner = JobRunner(job, port, _job_machine(job, machine), journal_path=resume_journal or journal,
-                           show_bar=interactive if progress is None else progress, resume_on=resume_on)
-    except KeyboardInterrupt:
-        raise LasergenError("interrupted (Ctrl-C) before anything was sent") from None
-    record = before_stream(job, registry_opt, registry_station)
-    stop = threading.Event()
-    if interactive:
-        threading.Thread(target=_keyboard, args=(runner, stop), daemon=True).start()
-    ephemeral = sim_name is not None and sim_name.startswith("cli-")
-    quiet = {}  # once the run is over (journal closed), a Ctrl-C must not cut its report short
-    try:
+    with connect(port, _job_machine(job, machine)) as rig:
+        record = before_stream(job, registry_opt, registry_station)
+        stop = threading.Event()
+        if interactive:
+            threading.Thread(target=_keyboard, args=(rig, stop), daemon=True).start()
+        quiet = {}  # once the run is over (journal closed), a Ctrl-C must not cut its report short
         try:
-            result = runner.run(resume=resume_journal is not None).to_dict()
-            if threading.current_thread() is threading.main_thread():
-                quiet = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-        except BaseException as exc:
-            after_stream(record, runner, error=exc)
-            raise
+            try:
+                run = rig.stream(job, journal=resume_journal or journal, resume=resume_journal is not None,
+                                 resume_on=resume_on, progress_bar=interactive if progress is None else progress)
+                if threading.current_thread() is threading.main_thread():
+                    quiet = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+            except BaseException as exc:
+                after_stream(record, rig, error=exc)
+                raise
+            finally:
+                stop.set()
+                if on_sim:  # what the emulated laser did, for `lasergen simulate`; a resume on a device
+                    # made for this run adds to the file what the interrupted run left there
+                    result_ledger = rig.save_ledger(ledger or f"{job}.ledger.npz",
+                                                    append=resume_journal is not None and rig.transient) or ""
+            _report(run.figures, rig, job, result_ledger if on_sim else None, as_json, record)
         finally:
-            stop.set()
-            if sim_name is not None:
-                result_ledger = _save_ledger(sim_name, ledger or f"{job}.ledger.npz",
-                                             resume_journal is not None and ephemeral, forget=ephemeral)
-        _report(result, runner, job, sim_name, ephemeral, result_ledger if sim_name is not None else None, as_json,
-                record)
-    finally:
-        if not _as_program():  # the lasergen program keeps ignoring them until it exits (a signal
-            for sig, previous in quiet.items():  # during interpreter teardown would kill it, exit -2)
-                signal.signal(sig, previous)
+            if not _as_program():  # the lasergen program keeps ignoring them until it exits (a signal
+                for sig, previous in quiet.items():  # during interpreter teardown would kill it, exit -2)
+                    signal.signal(sig, previous)
 
 
 def _as_program() -> bool:
@@ -156,13 +137,15 @@ def _job_machine(job: str, machine: str | None):
     return machine_for(job_language(head[0] if head else ""), manifest, machine)
 
 
-def _report(result: dict, runner, job: str, sim_name, ephemeral: bool, result_ledger, as_json: bool, record=None):
-    if ephemeral and runner.journal_path is not None and result["status"] == "complete":
-        runner.journal_path.unlink(missing_ok=True)  # that emulator is gone: nothing can be resumed on it
-    result.update(job=job, journal=str(runner.journal_path))
-    if sim_name is not None:
+def _report(figures: dict, rig, job: str, result_ledger, as_json: bool, record=None):
+    journal = rig.journal_path
+    if rig.transient and journal is not None and figures["status"] == "complete":
+        Path(journal).unlink(missing_ok=True)  # that emulator goes with the rig: nothing can be resumed on it
+    result = {k: v for k, v in figures.items() if k != "journal"}
+    result.update(job=job, journal=str(journal))
+    if result_ledger is not None:
         result["ledger"] = result_ledger
-    after_stream(record, runner, result)
+    after_stream(record, rig, result)
     extra = ""
     if result["uncertain"] or result["partial"]:
         extra = (f"; {len(result['uncertain'])} mark(s) uncertain, {len(result['partial'])} cut by a stop: treated "
@@ -170,25 +153,6 @@ def _report(result: dict, runner, job: str, sim_name, ephemeral: bool, result_le
     emit(result, as_json, f"streamed {job}: {result['lines_sent']} lines, {result['exposed_now']} of "
                           f"{result['marks']} marks exposed in this run, {result['skipped']} skipped as already "
                           f"exposed ({result['lines_per_s']:.0f} lines/s){extra}")
-
-
-def _save_ledger(name: str, path: str, append: bool, forget: bool = True) -> str:
-    from hardware_sim.device import forget_device, get_device
-
-    try:
-        device = get_device(name)
-    except KeyError:
-        return ""
-    ledger = device.ledger()
-    if forget:
-        forget_device(name)
-    if hasattr(ledger, "save"):
-        if append and Path(path).is_file():
-            from hardware_sim.ledger import ExposureLedger
-
-            ledger = ExposureLedger.concat([ExposureLedger.load(path), ledger])
-        ledger.save(path)
-    return path
 
 
 @main.group()

@@ -100,11 +100,11 @@ def points(csv_file, out, **opts):
 @json_option
 def preview(job, out, colour_by, size_px, no_travel, machine, as_json):
     """Draw any job's toolpath as a PNG: marks by energy or pass, dots by dwell, travel dashed."""
-    from lasergen.job import read_job
+    from lasergen.job import read_toolpath
     from lasergen.preview import draw_preview
 
-    parsed = read_job(Path(job), machine, check_sum=False)
-    result = draw_preview(parsed.toolpath, out, colour_by=colour_by, size_px=size_px, travel=not no_travel)
+    toolpath, _ = read_toolpath(Path(job), machine, pieces=True)
+    result = draw_preview(toolpath, out, colour_by=colour_by, size_px=size_px, travel=not no_travel)
     result["job"] = job
     b = result["bounds_mm"]
     emit(result, as_json, f"wrote {out}: {result['marks']} marks, {result['travels']} travel moves, "

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 
 # the example specs as users get them: package data of the installed lasergen (`lasergen examples`)
 PATTERNS = Path(str(resources.files("lasergen").joinpath("patterns")))

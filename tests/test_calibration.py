@@ -6,7 +6,6 @@ import pytest
 from lasergen import LasergenError
 from lasergen.planner import plan
 from lasergen.spec import pattern_from_file, pattern_from_spec
-from lasergen.toolpath import DWELL
 
 from .conftest import PATTERNS
 
@@ -15,7 +14,7 @@ from .conftest import PATTERNS
 def test_shipped_dot_grid_sweeps_energy_down_and_dwell_across(machine):
     pattern = pattern_from_file(PATTERNS / "calibration_grid.toml")
     path = plan(pattern, machine)
-    dots = path.kind == DWELL
+    dots = path.is_dwell
     assert dots.sum() == 16 and len(pattern.layers) == 16
     xy = np.column_stack([path.x0[dots], path.y0[dots]])
     energy, dwell = path.energy_uJ[dots], path.dwell_s[dots]

@@ -1,6 +1,7 @@
 """Writing in depth: z through planner, manifest, both back-ends and the motion model; the focus
 model against hand-computed values; depth sources; views focused at a depth; the CLI end to end."""
 
+from lasergen import Job
 import json
 import math
 from pathlib import Path
@@ -14,8 +15,8 @@ from lasergen import LasergenError
 from lasergen.backends.grbl.gcode.reader import read_program
 from lasergen.focus import Focus, fit_plane, shift_factor
 from lasergen.job import read_job, render_job
-from lasergen.machine import MachineProfile
-from lasergen.pattern import Layer, Pattern
+from lasergen import MachineProfile
+from lasergen import Layer, Pattern
 from lasergen.planner import plan
 from lasergen.recipe import PRESETS
 from lasergen_cli import main
@@ -36,7 +37,7 @@ def two_planes(mode="write"):
 @pytest.mark.parametrize("mode", ["write", "dots"])
 def test_z_round_trips_through_each_back_end_and_planes_run_deepest_first(machine, mode):
     pattern = two_planes(mode)
-    path = plan(pattern, machine)
+    path = Job.plan(pattern, machine).toolpath
     text = render_job(pattern, path, machine)
     got = read_job(text, machine).toolpath
     assert len(got) == len(path)
@@ -53,7 +54,7 @@ def test_z_round_trips_through_each_back_end_and_planes_run_deepest_first(machin
 
 def test_grbl_z_lines_are_short_and_the_interpreter_reads_them_as_the_fast_reader_does():
     pattern = two_planes()
-    path = plan(pattern, GRBL)
+    path = Job.plan(pattern, GRBL).toolpath
     body = [ln for ln in render_job(pattern, path, GRBL).splitlines() if not ln.startswith(";@")]
     z_lines = [ln for ln in body if "Z" in ln and not ln.startswith(";")]
     assert any(ln.startswith("G0Z") for ln in z_lines) and all(len(ln) < 80 for ln in body)
@@ -67,7 +68,7 @@ def test_z_moves_are_timed_by_the_motion_model(tmp_path):
 
     deep = two_planes()
     job = tmp_path / "deep.gcode"
-    job.write_text(render_job(deep, plan(deep, GRBL), GRBL))
+    job.write_text(Job.plan(deep, GRBL).text)
     est, _ = estimate_job_file(job)
     # two Z moves: 0 -> 350 um deep (0.2291 mm), then up to 150 um (0.0982 mm): 0.3600 mm in all
     assert est["z_travel_mm"] == pytest.approx(0.2291 + (0.2291 - 0.0982), abs=2e-4)
@@ -97,7 +98,7 @@ def test_a_tilted_surface_is_written_at_constant_depth():
     machine = MachineProfile.from_dict({**_profile_dict(), "focus": {**_focus_dict(),
                                         "surface_points_mm": [[0, 0, 1.0], [10, 0, 1.01], [0, 10, 0.98]]}})
     pattern = two_planes()
-    path = plan(pattern, machine)
+    path = Job.plan(pattern, machine).toolpath
     f = Focus.from_table(dict(machine.focus))
     marks = path.is_mark
     depth = f.depth_um(path.x1[marks], path.y1[marks], path.z1[marks])
@@ -202,3 +203,42 @@ def test_depth_stack_plan_simulate_verify_through_the_cli(tmp_path):
     # the phone's view at one depth holds both planes: it correlates with each microscope view alike
     corr = [np.corrcoef(img.ravel(), ref[d].ravel())[0, 1] for d in (150, 350)]
     assert min(corr) > 0.5 and abs(corr[0] - corr[1]) < 0.1
+
+
+def test_an_out_of_focus_plane_is_blurred_by_its_gaussian_on_the_coarse_grid():
+    """`defocus_sum` blurs far-off planes on a coarser grid: within 3 % of the full-grid Gaussian."""
+    from scipy.ndimage import gaussian_filter
+
+    from hardware_sim.glass.depth_view import defocus_sum
+
+    rng = np.random.default_rng(1)
+    mask = np.pad(np.kron(rng.random((20, 20)) > 0.5, np.ones((15, 15))), 80).astype(np.float32)
+    zero = np.zeros_like(mask)
+    for sigma_px in (0.2, 3.0, 7.6, 15.3):
+        green, _, _, clear, _ = defocus_sum([(mask, zero, zero, 1 - mask, zero)], [sigma_px])
+        want = mask if sigma_px < 0.3 else gaussian_filter(mask, sigma_px, mode="constant")
+        assert np.abs(green - want).max() < 0.03 and np.abs((1 - clear) - want).max() < 0.03
+    # two planes at one depth: the one in focus stays sharp, the other adds its blurred light
+    green = defocus_sum([(mask, zero, zero, 1 - mask, zero), (mask.T, zero, zero, 1 - mask.T, zero)], [0.1, 10.0])[0]
+    assert np.abs(green - mask - gaussian_filter(mask.T, 10.0, mode="constant")).max() < 0.03
+
+
+def test_the_glass_model_puts_a_tilted_samples_planes_at_constant_depth(tmp_path):
+    """A sample tilted by 1 um per mm in X and -2 um per mm in Y, written at 150 and 350 um: Z
+    follows the tilt, and the glass model, reading the job's surface plane, predicts two flat
+    planes at those depths (at the (0, 0) height alone they would lie ~15 um shallower, sloped)."""
+    from hardware_sim.glass import focus as glass_focus
+    from hardware_sim.glass.simulate import simulate_job
+
+    machine = MachineProfile.from_dict({**_profile_dict(), "focus": {**_focus_dict(),
+                                        "surface_points_mm": [[0, 0, 1.0], [10, 0, 1.01], [0, 10, 0.98]]}})
+    pattern = two_planes()
+    job = tmp_path / "tilted.gcode"
+    job.write_text(render_job(pattern, plan(pattern, machine), machine))
+    prediction, _ = simulate_job(job, machine, pitch_um=4.0)
+    assert [round(p.depth_um, 1) for p in sorted(prediction.exposure.planes, key=lambda p: p.depth_um)] == [150.0, 350.0]
+    exp = prediction.history.exposures()
+    depth = glass_focus.depth_um(prediction.material, exp.z1, exp.x1, exp.y1)
+    for want in (150.0, 350.0):
+        near = np.abs(depth - want) < 20
+        assert near.any() and np.ptp(depth[near]) < 0.5  # flat to the Z word's 0.1 um (x 1.53)

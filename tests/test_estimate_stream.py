@@ -2,6 +2,7 @@
 whatever the piece size, for lasergen's own dialect and for G-code only the interpreter takes,
 and a body edited after planning is still caught."""
 
+from lasergen import Job
 import json
 
 import numpy as np
@@ -11,10 +12,10 @@ from lasergen import LasergenError
 from lasergen.backends.grbl import motion
 from lasergen.backends.grbl.estimate import JobEstimate
 from lasergen.backends.grbl.gcode import stream
-from lasergen.job import estimate_job_file, read_job, render_job
-from lasergen.pattern import Layer, Pattern
-from lasergen.planner import plan
-from lasergen.recipe import PRESETS, Recipe
+from lasergen.job import estimate_job_file, read_job
+from lasergen import Layer, Pattern
+from lasergen import Recipe
+from lasergen.recipe import PRESETS
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +25,12 @@ def job_text(machine_module):
     recipes = {**PRESETS, "rewrite": Recipe(passes=2, speed_mm_s=3.0), "dots": Recipe(mode="dots", dwell_s=0.75)}
     pattern = Pattern(20.0, [Layer(base, "write", "w"), Layer(base & (rng.random(base.shape) < 0.4), "rewrite", "r"),
                              Layer(rng.random(base.shape) < 0.05, "dots", "d")], (10.0, 10.0), recipes)
-    return render_job(pattern, plan(pattern, machine_module), machine_module)
+    return Job.plan(pattern, machine_module).text
 
 
 @pytest.fixture(scope="module")
 def machine_module():
-    from lasergen.machine import MachineProfile
+    from lasergen import MachineProfile
 
     return MachineProfile.load()
 
@@ -83,3 +84,21 @@ def test_cli_estimate_streams(tmp_path, job_text, machine_module):
     assert out.exit_code == 0, out.output
     got = json.loads(out.output)
     assert got["time_s"] == pytest.approx(motion.estimate(read_job(path, machine_module).toolpath, machine_module)["time_s"])
+
+
+@pytest.mark.parametrize("piece_bytes", [40, 997, 1 << 16])
+def test_toolpath_read_in_pieces_equals_read_job(tmp_path, monkeypatch, job_text, machine_module, piece_bytes):
+    from lasergen.job import read_toolpath
+    from lasergen.toolpath import COLUMNS
+
+    monkeypatch.setattr(stream, "PIECE_BYTES", piece_bytes)
+    path = tmp_path / "job.gcode"
+    path.write_text(job_text)
+    foreign = tmp_path / "foreign.nc"  # only the interpreter reads it
+    foreign.write_text("\r\n".join(line.replace("G1X", "G1 X") for line in job_text.splitlines()[3:]) + "\r\n")
+    for source in (path, foreign):
+        whole = read_job(source, machine_module, check_sum=False).toolpath
+        got, _ = read_toolpath(source, machine_module)
+        assert len(got) == len(whole) > 0
+        assert all(np.array_equal(getattr(got, c), getattr(whole, c)) for c in COLUMNS)
+    assert len(read_toolpath(path, machine_module, pieces=True)[0]) > (1 if piece_bytes < 1000 else 0)

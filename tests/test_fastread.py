@@ -1,18 +1,18 @@
 """The vectorised reader gives exactly the interpreter's toolpath on lasergen's own jobs, and
 leaves everything else (other dialects, errors) to the interpreter."""
 
+from lasergen import Job
 import numpy as np
 import pytest
 
 from lasergen import LasergenError
 from lasergen.backends.grbl.gcode.fastread import fast_read
 from lasergen.backends.grbl.gcode.reader import interpret_program, read_program
-from lasergen.job import render_job
-from lasergen.machine import MachineProfile
-from lasergen.pattern import Layer, Pattern
-from lasergen.planner import plan
-from lasergen.recipe import PRESETS, Recipe
-from lasergen.spec import pattern_from_file
+from lasergen import MachineProfile
+from lasergen import Layer, Pattern
+from lasergen import Recipe
+from lasergen.recipe import PRESETS
+from lasergen import pattern_from_file
 from lasergen.toolpath import COLUMNS
 
 from .conftest import PATTERNS
@@ -53,12 +53,12 @@ def assert_same(lines, machine):
 def test_identical_to_the_interpreter(name):
     machine = _centred_machine() if "negative" in name else MachineProfile.load()
     pattern = JOBS[name](machine)
-    assert_same(render_job(pattern, plan(pattern, machine), machine).splitlines(), machine)
+    assert_same(Job.plan(pattern, machine).text.splitlines(), machine)
 
 
 def test_without_pass_markers_passes_follow_the_laser(machine):
     pattern = _mixed(machine)
-    lines = [line for line in render_job(pattern, plan(pattern, machine), machine).splitlines()
+    lines = [line for line in Job.plan(pattern, machine).text.splitlines()
              if not line.startswith(";")]
     assert_same(lines, machine)
 

@@ -8,9 +8,10 @@ from lasergen import LasergenError
 from lasergen.backends.grbl.gcode import GcodeError, Interpreter, clean_line
 from lasergen.backends.grbl.gcode.emit import number_columns
 from lasergen.job import read_job, render_job
-from lasergen.pattern import Layer, Pattern
+from lasergen import Layer, Pattern
 from lasergen.planner import plan
-from lasergen.recipe import PRESETS, Recipe
+from lasergen import Recipe
+from lasergen.recipe import PRESETS
 from lasergen.toolpath import COLUMNS
 
 

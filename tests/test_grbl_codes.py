@@ -9,7 +9,7 @@ from hardware_sim.grbl.emulator import GrblEmulator
 from hardware_sim.faults import FaultPlan
 from lasergen.backends.grbl import codes
 from lasergen.backends.grbl.gcode import STATUS, GcodeError, Interpreter
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 
 from .test_grbl_error_paths import CASES, prepared, run
 

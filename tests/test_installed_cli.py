@@ -19,7 +19,7 @@ import serial
 from drivers.journal import read_journal
 from hardware_sim.ledger import ExposureLedger
 from lasergen.job import read_job
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 
 LASERGEN = Path(sys.executable).with_name("lasergen")
 FAULTS = {"error": ("error_on", "80:24", "error:24"), "alarm": ("alarm_on", "80:1", "ALARM:1")}  # mid-job

@@ -8,9 +8,10 @@ import pytest
 from lasergen import kernels
 from lasergen.backends.grbl.gcode import emit, fastread
 from lasergen.job import render_job
-from lasergen.pattern import Layer, Pattern
+from lasergen import Layer, Pattern
 from lasergen.planner import plan
-from lasergen.recipe import PRESETS, Recipe
+from lasergen import Recipe
+from lasergen.recipe import PRESETS
 from lasergen.toolpath import COLUMNS, Toolpath
 
 pytestmark = pytest.mark.skipif(kernels.compiled is None, reason="built without the compiled kernels")

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lasergen import LasergenError
-from lasergen.machine import PROFILE_DIR, MachineProfile
+from lasergen import MachineProfile
+from lasergen.machine import PROFILE_DIR
 from lasergen_cli import main
 
 GRBL = tomllib.loads((PROFILE_DIR / "grbl-default.toml").read_text())

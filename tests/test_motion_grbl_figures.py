@@ -13,7 +13,7 @@ import pytest
 
 from lasergen.backends.grbl import motion
 from lasergen.backends.grbl.gcode.emit import format_rows
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 MACHINE = MachineProfile.load()

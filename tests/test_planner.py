@@ -5,10 +5,11 @@ import pytest
 
 from lasergen import LasergenError
 from lasergen.ordering import greedy_order, order_points, path_length
-from lasergen.pattern import Layer, Pattern
+from lasergen import Layer, Pattern
 from lasergen.planner import plan
-from lasergen.recipe import PRESETS, Recipe
-from lasergen.toolpath import DWELL, LINE
+from lasergen import Recipe
+from lasergen.recipe import PRESETS
+from lasergen.toolpath import LINE
 
 from .raster_helpers import rasterize_marks
 
@@ -77,7 +78,7 @@ def test_dots_dwell_once_per_pixel_with_short_travel(machine):
     rng = np.random.default_rng(1)
     mask = rng.random((30, 30)) < 0.3
     path = plan(_pattern(mask, write=Recipe(mode="dots", dwell_s=1.2)), machine)
-    dots = path.kind == DWELL
+    dots = path.is_dwell
     assert dots.sum() == mask.sum()
     assert np.all(path.dwell_s[dots] == np.float32(1.2))
     xy = np.column_stack([path.x0[dots], path.y0[dots]])

@@ -9,7 +9,7 @@ from drivers.grbl.client import GrblClient
 from drivers.pi_gcs.client import GcsClient, GcsRefused, Garbled
 from drivers.pi_gcs.session import PiGcsSession
 from lasergen import LasergenError
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 from tests.protocol import ScriptedPort
 
 BANNER = b"\r\nGrbl 1.1h ['$' for help]\r\n"

@@ -2,6 +2,7 @@
 collinear G0 where that is quicker, line changes through a run-up, the look-ahead's limit
 refused with a number, and a resume inside a line still restarting at speed."""
 
+from lasergen import Job
 import dataclasses
 
 import numpy as np
@@ -13,10 +14,11 @@ from drivers.grbl.job_table import job_table
 from lasergen import LasergenError
 from lasergen.backends.grbl import motion
 from lasergen.backends.grbl.gcode import read_program
-from lasergen.job import read_job, render_job
-from lasergen.pattern import Layer, Pattern
+from lasergen.job import read_job
+from lasergen import Layer, Pattern
 from lasergen.planner import plan
-from lasergen.recipe import PRESETS, Recipe
+from lasergen import Recipe
+from lasergen.recipe import PRESETS
 from lasergen.sources.bitmap import gray_to_mask
 from lasergen.sources.qr import make_qr, qr_mask
 from lasergen.toolpath import LINE, RAPID
@@ -48,7 +50,7 @@ def _assert_marks_at_speed(path, machine, speed):
 @pytest.mark.parametrize("image", sorted(MASKS))
 def test_every_mark_runs_at_the_recipe_speed_in_the_job_grbl_receives(machine, image, speed):
     pattern = _pattern(MASKS[image](), speed_mm_s=speed, passes=2)
-    job = read_job(render_job(pattern, plan(pattern, machine), machine), machine)  # as the controller sees it
+    job = read_job(Job.plan(pattern, machine).text, machine)  # as the controller sees it
     _assert_marks_at_speed(job.toolpath, machine, np.float32(speed))
 
 
@@ -121,7 +123,7 @@ def test_resume_inside_a_line_of_rapid_gaps_restarts_at_the_lines_run_up(machine
     mask[1, ::3] = True  # one line of 14 one-pixel marks, 2-pixel gaps
     pattern = _pattern(mask, speed_mm_s=5.0)
     job = tmp_path / "gaps.gcode"
-    job.write_text(render_job(pattern, plan(pattern, machine), machine))
+    job.write_text(Job.plan(pattern, machine).text)
     table = job_table(job, machine, planner=grbl_plan.plan)
     done = np.zeros(table.n_marks, bool)
     done[:6] = True

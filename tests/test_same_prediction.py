@@ -11,7 +11,7 @@ from drivers.runner import JobRunner
 from hardware_sim.device import forget_device, get_device
 from hardware_sim.glass.simulate import simulate
 from hardware_sim.glass.verify import QR_VIEW, decode_qr
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 from tests.pi_gcs.helpers import device_name, qr_pattern, stream_once, write_job
 
 PAYLOAD = "lasergen"

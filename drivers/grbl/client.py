@@ -4,7 +4,10 @@ Protocol (doc/markdown/interface.md): opening a port loses whatever the controll
 before, so the client sends a soft reset (0x18) and waits for the welcome banner; `$I`
 must report version 1.1; `$$` must show laser mode ($32=1) and a $30 / travel that agree
 with the machine profile (tables below, not if-chains). A reader thread turns incoming lines
-into `Message`s on one queue, `events`; anything that is not GRBL (a corrupted or foreign
+into `Message`s on one queue, `events` (where the port has a file descriptor, a serial device
+or a socket, it waits on that and takes everything waiting in one read: a socket:// port's
+`in_waiting` only says whether a byte waits, and reading it byte by byte cost the sender more
+CPU than the rest of its work per line); anything that is not GRBL (a corrupted or foreign
 device) arrives as kind "unknown", a lost link as kind "link_lost". Control requests from
 other threads (pause, resume, abort) are put on the same queue, so the streaming loop waits
 on exactly one thing. Realtime bytes (`?` `!` `~` 0x18) are written directly, never queued
@@ -13,7 +16,9 @@ behind lines.
 
 from __future__ import annotations
 
+import io
 import queue
+import select
 import threading
 import time
 
@@ -65,13 +70,14 @@ class GrblClient:
         self.url = url
         self.machine = machine
         self.read_timeout_s = read_timeout_s
-        self.events: queue.Queue[Message] = queue.Queue()
+        self.events: queue.SimpleQueue[Message] = queue.SimpleQueue()  # C-level: a put/get costs ~1 us
         self.port = None
         self.version = None
         self.settings: dict[int, float] = {}
         self.locked = False
         self._closing = threading.Event()
         self._reader = None
+        self._fd = None
         self.hold_on_refusal = False  # while streaming: feed hold from the reader thread at an error
 
     # ---- connection ----
@@ -80,6 +86,9 @@ class GrblClient:
             self.port = serial.serial_for_url(self.url, baudrate=self.machine.baud, timeout=self.read_timeout_s)
         except (serial.SerialException, ValueError, OSError) as exc:
             raise DeviceError(f"cannot open {self.url}: {exc}") from None
+        self._fd = self._port_fd()
+        if self._fd is not None:
+            self.port.timeout = 0  # the reader waits in select; a read takes what is there
         self._reader = threading.Thread(target=self._read_loop, name="grbl-reader", daemon=True)
         self._reader.start()
         return self
@@ -94,12 +103,26 @@ class GrblClient:
             except (serial.SerialException, OSError):
                 pass
 
+    def _port_fd(self) -> int | None:
+        try:
+            fd = self.port.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation, serial.SerialException):
+            return None  # sim://, rfc2217, a Windows COM port: reads with a timeout
+        return fd if isinstance(fd, int) and fd >= 0 else None
+
+    def _read_chunk(self) -> bytes:
+        if self._fd is None:
+            return self.port.read(max(1, self.port.in_waiting))
+        if not select.select([self._fd], [], [], self.read_timeout_s)[0]:
+            return b""
+        return self.port.read(4096)
+
     def _read_loop(self):
         pending = bytearray()
         while not self._closing.is_set():
             try:
-                data = self.port.read(max(1, self.port.in_waiting))
-            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+                data = self._read_chunk()
+            except (serial.SerialException, OSError, TypeError, AttributeError, ValueError) as exc:
                 self.events.put(Message("link_lost", f"serial link lost: {exc}"))
                 return
             if not data:
@@ -140,6 +163,13 @@ class GrblClient:
     def next_event(self, timeout_s: float | None) -> Message | None:
         try:
             return self.events.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    def waiting_event(self) -> Message | None:
+        """The next message if one is already there (never waits)."""
+        try:
+            return self.events.get_nowait()
         except queue.Empty:
             return None
 

@@ -105,6 +105,7 @@ class _State:
     byte: int = 0
     x: float = 0.0
     y: float = 0.0
+    z: float = 0.0
     feed: float = np.nan
     s: float = 0.0
     on: bool = False
@@ -128,7 +129,7 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
     chunk = table.data[state.byte:stop]
     if not chunk.isascii():
         return None
-    scan = fr.scan_text(chunk, fr.ReadState(x=state.x, y=state.y, feed=state.feed, s=state.s, on=state.on))
+    scan = fr.scan_text(chunk, fr.ReadState(x=state.x, y=state.y, z=state.z, feed=state.feed, s=state.s, on=state.on))
     if scan is None:
         return None
     a = state.line
@@ -139,7 +140,8 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
     end = np.column_stack([scan.x_pos, scan.y_pos])
     start = np.vstack([[state.x, state.y], end[:-1]])
     move = (kind == fr.RAPID_L) | (kind == fr.MOVE_L)
-    moved = move & np.any(start != end, axis=1)
+    z_start = _shift(scan.z_pos, state.z)
+    moved = move & (np.any(start != end, axis=1) | (z_start != scan.z_pos))  # a Z-only move is a planner block too
     on_before = _shift(scan.on, state.on)
     sync = (kind == fr.DWELL_L) | ((kind == fr.OFF_L) & on_before) | (np.isin(kind, (fr.ON_L, fr.DOT_ON_L)) & ~on_before)
     firing = scan.on & (scan.s_state > 0)
@@ -150,9 +152,10 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
     rows = np.flatnonzero(move | (kind == fr.DWELL_L))
     row_kind = np.select([kind[rows] == fr.RAPID_L, kind[rows] == fr.MOVE_L], [RAPID, LINE], DWELL)
     path = Toolpath.from_columns(kind=row_kind, x0=start[rows, 0], y0=start[rows, 1], x1=end[rows, 0],
-                                 y1=end[rows, 1], speed_mm_s=np.where(row_kind == LINE, scan.feed[rows] / 60.0, 0.0),
+                                 y1=end[rows, 1], z0=z_start[rows], z1=scan.z_pos[rows], speed_mm_s=np.where(row_kind == LINE, scan.feed[rows] / 60.0, 0.0),
                                  dwell_s=np.where(row_kind == DWELL, scan.p[rows], 0.0),
-                                 energy_uJ=np.where(firing[rows] & (row_kind != RAPID), 1.0, 0.0))
+                                 energy_uJ=np.where(firing[rows] & (row_kind != RAPID), 1.0, 0.0),
+                                 pass_id=np.cumsum(sync)[rows])  # the planner runs empty at each sync
     t = table
     t.positions[a + 1:b + 1] = end
     t.moves[a:b] = moved
@@ -168,7 +171,8 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
     t.mark_of[a:b] = mark_of
     t.marks.extend(a + first, a + mark_lines)
     t.mark_first, t.mark_last = t.marks.views()  # new views: readers see every mark scanned so far
-    return _State(b, stop, float(end[-1, 0]), float(end[-1, 1]), float(scan.feed[-1]), float(scan.s_state[-1]),
+    return _State(b, stop, float(end[-1, 0]), float(end[-1, 1]), float(scan.z_pos[-1]), float(scan.feed[-1]),
+                  float(scan.s_state[-1]),
                   bool(scan.on[-1]), state.marks + mark_lines.size)
 
 

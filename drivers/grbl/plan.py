@@ -124,6 +124,18 @@ def seq_text(table, plan: SendPlan, seq: int) -> str:
     return S_WORD.sub("S0", text) if payload.blank[seq] else text
 
 
+def seq_bytes(table, plan: SendPlan, seq: int) -> bytes:
+    """The bytes of seq's line as sent, newline included: for a dialect table's line as it
+    stands in the file, its slice of the file's bytes (what `seq_text` gives, without the
+    decode and encode per line)."""
+    line = int(plan.commands[seq])
+    if line >= 0 and table.texts is None and not plan.payload.blank[seq]:
+        if table.scan is not None and line >= table.scan.upto:
+            table.ready(line)
+        return table.data[table.offsets[line]:table.offsets[line + 1]]
+    return seq_text(table, plan, seq).encode() + b"\n"
+
+
 def units(table, plan: SendPlan, max_bytes: int = 120):
     """The plan's write units, in order (a generator: nothing is built ahead for big jobs; the
     table's columns are awaited WINDOW seqs at a time while a lazy table is still scanned)."""
@@ -150,10 +162,10 @@ def units(table, plan: SendPlan, max_bytes: int = 120):
                 end_line = last[mark[i - lo]] + 1  # through the M5 after the G4
                 while j < top and 0 <= commands[j] <= end_line:
                     j += 1
-            texts = [seq_text(table, plan, k).encode() + b"\n" for k in range(i, j)]
+            texts = [seq_bytes(table, plan, k) for k in range(i, j)]
             size = sum(len(t) for t in texts)
             while j < top and beam_on[j - 1 - lo]:  # a mark travels with the line that ends it
-                extra = seq_text(table, plan, j).encode() + b"\n"
+                extra = seq_bytes(table, plan, j)
                 if size + len(extra) > max_bytes:
                     break
                 texts.append(extra)

@@ -124,38 +124,40 @@ class Streamer:
                     poll_sent_at = None if poll_sent_at is None else poll_sent_at + late
                     last_answer += late
                 continue
-            kind = msg.kind
-            if kind == "ok" or kind == "error":
-                if not pending:
-                    raise StreamHalt("protocol", f"unexpected {msg.text!r} with nothing outstanding")
-                seq, size = pending.popleft()
-                in_flight -= size
-                last_answer = time.monotonic()
-                if kind == "error":
-                    raise StreamHalt("error", f"line refused: {error_text(msg.code)}", seq=seq, code=msg.code)
-                handler.acked(seq)
-                line = commands[seq]
-                before = tracker.executed_seq
-                tracker.ack(seq, int(table.blocks[line]) if line >= 0 else 0, bool(table.sync[line]) if line >= 0 else True)
-                executed(before)
-            elif kind == "status":
-                poll_sent_at = None
-                st = msg.status
-                before = tracker.executed_seq
-                tracker.status(st)
-                executed(before)
-                handler.status(st)
-            elif kind == "alarm":
-                raise StreamHalt("alarm", alarm_text(msg.code), code=msg.code)
-            elif kind == "banner" or (kind == "msg" and ("unlock" in msg.text or "Reset to continue" in msg.text)):
-                raise StreamHalt("reset", f"the controller was reset mid-stream ({msg.text[:40]!r})")
-            elif kind == "link_lost":
-                raise StreamHalt("link", msg.text)
-            elif kind == "unknown":
-                raise StreamHalt("protocol", f"unreadable answer from the controller: {msg.text[:40]!r}")
-            elif kind in CONTROL:
-                CONTROL[kind](self, msg)
-                last_answer = time.monotonic()  # a pause stops the ack clock
+            while msg is not None:  # every answer already read, before the next write
+                kind = msg.kind
+                if kind == "ok" or kind == "error":
+                    if not pending:
+                        raise StreamHalt("protocol", f"unexpected {msg.text!r} with nothing outstanding")
+                    seq, size = pending.popleft()
+                    in_flight -= size
+                    last_answer = time.monotonic()
+                    if kind == "error":
+                        raise StreamHalt("error", f"line refused: {error_text(msg.code)}", seq=seq, code=msg.code)
+                    handler.acked(seq)
+                    line = commands[seq]
+                    before = tracker.executed_seq
+                    tracker.ack(seq, int(table.blocks[line]) if line >= 0 else 0, bool(table.sync[line]) if line >= 0 else True)
+                    executed(before)
+                elif kind == "status":
+                    poll_sent_at = None
+                    st = msg.status
+                    before = tracker.executed_seq
+                    tracker.status(st)
+                    executed(before)
+                    handler.status(st)
+                elif kind == "alarm":
+                    raise StreamHalt("alarm", alarm_text(msg.code), code=msg.code)
+                elif kind == "banner" or (kind == "msg" and ("unlock" in msg.text or "Reset to continue" in msg.text)):
+                    raise StreamHalt("reset", f"the controller was reset mid-stream ({msg.text[:40]!r})")
+                elif kind == "link_lost":
+                    raise StreamHalt("link", msg.text)
+                elif kind == "unknown":
+                    raise StreamHalt("protocol", f"unreadable answer from the controller: {msg.text[:40]!r}")
+                elif kind in CONTROL:
+                    CONTROL[kind](self, msg)
+                    last_answer = time.monotonic()  # a pause stops the ack clock
+                msg = client.waiting_event()
 
     def _pause(self, msg):
         self.paused = True

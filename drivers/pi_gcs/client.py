@@ -35,7 +35,9 @@ class LinkLost(DeviceError):
 
 
 class Silent(DeviceError):
-    """No (complete) answer within the timeout."""
+    """No (complete) answer within the timeout; `heard`: some bytes came (the link lives)."""
+
+    heard = False
 
 
 class Garbled(DeviceError):
@@ -113,7 +115,9 @@ class GcsClient:
                     raise Garbled(f"{self.url} is not answering as a GCS controller: got {bytes(buf[:40])!r}")
                 return buf.decode("ascii")
         got = f"; got {bytes(buf[:40])!r}" if buf else ""
-        raise Silent(f"no answer to {what} from {self.url} within {timeout_s:g} s{got}")
+        silent = Silent(f"no answer to {what} from {self.url} within {timeout_s:g} s{got}")
+        silent.heard = bool(buf)
+        raise silent
 
     # ---- GCS ----
     def send(self, *commands: str):

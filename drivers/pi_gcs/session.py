@@ -46,6 +46,7 @@ from lasergen.malus import MalusCalibration
 POSITION_TOLERANCE_MM = 0.001
 POLL_S = 0.005
 REFERENCE_TIMEOUT_S = 120.0
+STOP_READS = 3  # tries at reading back the gate and position after a stop
 
 
 def attenuator_url(stage_url: str, machine) -> str | None:
@@ -74,6 +75,7 @@ class PiGcsSession(Session):
         self._abort: str | None = None
         self._paused = threading.Event()
         self._hurry = False
+        self.recording_macro = False  # a MAC BEG .. MAC END block sent and not yet proven
 
     # ---- connection ----
     def open(self) -> None:
@@ -113,8 +115,19 @@ class PiGcsSession(Session):
         c.drain(0.05)
         try:
             idn = c.query("*IDN?").strip()
+        except Silent:
+            # A controller left recording a macro (a session lost between MAC BEG and MAC END)
+            # stores every line, *IDN? too, and answers none: end the recording, ask again.
+            c.send("MAC END")
+            c.drain(0.05)
+            idn = None
         except DeviceError as exc:
             raise DeviceError(f"{self.url} does not answer *IDN? like a PI GCS controller ({exc})") from None
+        if idn is None:
+            try:
+                idn = c.query("*IDN?").strip()
+            except DeviceError as exc:
+                raise DeviceError(f"{self.url} does not answer *IDN? like a PI GCS controller ({exc})") from None
         model, serial_number = self.machine.idn_model, self.machine.serial_number
         fields = [f.strip() for f in idn.split(",")]
         if model not in idn:
@@ -190,13 +203,23 @@ class PiGcsSession(Session):
         beam_off, position, detail = False, None, ""
         try:
             c.write(STOP_ALL)  # every motion and macro stops at once: the trigger line falls
+            if self.recording_macro:  # its MAC END unproven: the controller may still be storing lines
+                c.send("MAC END")
             self._gate_closed()
-            c.error()
-            level = c.query_axes("DIO?").get(str(self.gate))
-            beam_off = level == "0"
-            position = self._position()
         except DeviceError as exc:
-            detail = str(exc)
+            return StopReport(None, False, str(exc))
+        for _ in range(STOP_READS):  # a mangled answer (the link lives) is asked again
+            try:
+                c.drain(0.02)
+                c.error()
+                level = c.query_axes("DIO?").get(str(self.gate))
+                beam_off = level == "0"
+                position = self._position()
+                return StopReport(position, beam_off, "")
+            except DeviceError as exc:
+                detail = str(exc)
+                if not (isinstance(exc, Garbled) or getattr(exc, "heard", False)):
+                    break
         return StopReport(position, beam_off, detail)
 
     def reset(self) -> None:

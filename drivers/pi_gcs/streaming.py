@@ -5,13 +5,19 @@ A group is written in one write and closed by `ERR?`:
     the next group boundary;
   - an arming `TRO <gate> 1` closes the group before it (so a refused setting stops the stream
     before any beam-on command is sent) and opens the group of its motion;
+  - a disarming `TRO <gate> 0` / `DIO <gate> 0` is a group of its own, proven before anything
+    after it is sent: GCS runs every command as it arrives, refused or not its neighbours, so
+    a refused disarm sent with the gap's MOV would leave the trigger armed over the gap (the
+    beam writes where no mark was planned);
   - a motion command (MOV, MAC START) closes its group; the stream then waits for the motion
-    to end (`#5` or `#8`), checks `ONT?` and `POS?` against the target, and `ERR?` again:
-    only then is the command reported executed;
+    to end (`#5` or `#8`), checks `ONT?` and `POS?` against the target (a macro: `FRF?`, the
+    axes still referenced, i.e. no restart swallowed it), and `ERR?` again: only then is the
+    command reported executed;
   - `;@energy` turns the attenuator (gate closed: every group before it was proven);
   - a `MAC BEG .. MAC END` block goes as one group (inside it the controller records, so no
     `ERR?` may be sent), and is skipped when the controller already holds that macro (no
-    flash write per job).
+    flash write per job). Until its ERR? answers, the controller may still be recording (its
+    MAC END refused or lost): the stop path and the next connect end the recording first.
 Every wait is bounded by the row's modelled duration plus `stall_s`; silence is a stall, a
 failed port the link, bytes that are not GCS a protocol fault, a refusal an error (or a
 reset / alarm, see `PiGcsSession.classify_halt`). Abort and pause are checked between
@@ -41,6 +47,7 @@ class Streamer:
         self.stall_s = stall_s
         self.pending: list[int] = []
         self.arm = f"TRO {session.gate} 1"
+        self.disarm = (f"TRO {session.gate} 0", f"DIO {session.gate} 0")
 
     def run(self):
         try:
@@ -69,6 +76,10 @@ class Streamer:
             elif text == self.arm:
                 self._flush()
                 self.pending.append(k)
+            elif text in self.disarm:
+                self._flush()
+                self.pending.append(k)
+                self._flush()
             elif mnemonic in ("MOV", "MAC START"):
                 self.pending.append(k)
                 self._flush(motion=True)
@@ -111,6 +122,11 @@ class Streamer:
                 raise StreamHalt("stall", f"{text!r} still running after {deadline - time.monotonic() + 2 * duration + self.stall_s:.1f} s")
             time.sleep(POLL_S)
         if mnemonic != "MOV":
+            # a macro proves nothing by position: a power cycle that swallowed MAC START leaves
+            # #8 = 0 and ERR? = 0 too, but the axes' references lost
+            refs = self.client.query_axes("FRF? " + " ".join(self.s.axes))
+            if not all(v == "1" for v in refs.values()):
+                raise StreamHalt("reset", f"{text!r}: the axes lost their reference (the controller restarted)")
             return
         axes = " ".join(self.s.axes)
         while not all(v == "1" for v in self.client.query_axes(f"ONT? {axes}").values()):
@@ -137,7 +153,9 @@ class Streamer:
             self.handler.executed(seqs[-1])
         else:
             self.pending = seqs
+            self.s.recording_macro = True
             self._flush()
+            self.s.recording_macro = False
         return seqs[-1] + 1
 
     def _energy(self, seq: int, energy_uJ: float):

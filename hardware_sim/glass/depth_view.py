@@ -14,6 +14,10 @@ exposes for the highlights: the sum is scaled (never up) so its brightest 0.1 % 
 as the brightest plane alone in focus (99th percentile of its written pixels). Daylight
 sees each plane's crystals blurred the same way. The plain renders (`uv365.png`) keep every
 plane in focus; the `<view>@<depth>um` renders are these.
+Each plane's phases are computed once, box-averaged once to the renders' grid and reused at
+every depth and view; a plane out of focus is blurred on a grid k = sigma / 1.8 px times coarser
+(block means, blurred, interpolated back: `defocus_sum`), so a view at a depth costs about what a
+plain view costs.
 Two planes can be read apart only where the defocus blur of one at the other's depth exceeds
 the smallest written feature (twice the melt-zone radius r0 of the material): `too_close`.
 """
@@ -26,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from hardware_sim.glass.exposure import Plane
 from lasergen import LasergenError
 
 WAVELENGTH_UM = 0.52
@@ -61,40 +66,118 @@ def blur_sigma_um(delta_um: float, optics: Reader, refractive_index: float) -> f
 
 
 def plane_depths_um(prediction) -> list[float]:
-    """The written planes' depths (um below the surface, 0.1 um), shallowest first."""
-    return sorted(round(float(p.depth_um), 1) for p in prediction.exposure.planes if p.crystallized.any())
+    """The written planes' depths (um below the surface, to the whole um: Z is written to 0.1 um, which
+    is 0.15 um of depth), shallowest first."""
+    return sorted(float(round(p.depth_um)) for p in prediction.exposure.planes if p.crystallized.any())
 
 
-def focused_at(prediction, depth_um: float, optics: Reader | str = "microscope"):
+def focused_at(prediction, depth_um: float, optics: Reader | str = "microscope", um_per_px: float | None = None):
     """The prediction as seen by `optics` focused `depth_um` below the surface."""
-    from hardware_sim.glass.exposure import Plane
-    from hardware_sim.glass.phase_model import phases
+    return next(focused_views(prediction, [depth_um], optics, um_per_px))
+
+
+def focused_views(prediction, depths_um, optics: Reader | str = "microscope", um_per_px: float | None = None):
+    """The prediction as seen by `optics` focused at each of `depths_um` in turn (a generator), on
+    the grid of its renders at `um_per_px` (default: `Prediction.scale_for`): each plane's phase
+    maps (`Prediction.plane_maps`, computed once) are box-averaged to that grid once and reused at
+    every depth; a plane out of focus is blurred on a still coarser grid (`defocus_sum`)."""
+    from hardware_sim.glass.render import block_mean
+    from hardware_sim.glass.simulate import plane_phases
 
     optics = reader(optics) if isinstance(optics, str) else optics
-    material, exposure, pitch = prediction.material, prediction.exposure, prediction.grid.pitch_um
+    material, exposure, grid = prediction.material, prediction.exposure, prediction.grid
+    planes = exposure.planes
+    each = prediction.plane_maps
+    if each is None or len(each) != len(planes):
+        each = plane_phases(exposure, material, prediction.treatment)
+    ratio = max(1.0, (um_per_px or prediction.scale_for()) / grid.pitch_um)
+    layers = [tuple(block_mean(np.asarray(a, np.float32), ratio) for a in
+                    (m.green, m.red, m.red * m.red_peak_nm, 1.0 - p.crystallized, p.rewrites))
+              for p, m in zip(planes, each)]
+    ny, nx = layers[0][0].shape
+    coarse = replace(grid, pitch_um=grid.pitch_um * ratio, ny=ny, nx=nx)
+    alone = max((float(np.percentile((g + r)[c < 1.0], 99)) for g, r, _, c, _ in layers if (c < 1.0).any()),
+                default=0.0)
     n = material.focus["refractive_index"]
-    green = red = weighted = None
-    crystals, rewrites, alone = [], [], 0.0
-    for p in exposure.planes:
-        sigma_px = blur_sigma_um(p.depth_um - depth_um, optics, n) / pitch
-        blur = (lambda a: gaussian_filter(a.astype(np.float32), sigma_px, mode="constant")) if sigma_px > 0.3 \
-            else (lambda a: a.astype(np.float32))
-        m = phases(p.crystallized, p.rewrites, material, prediction.treatment, p.rewritten_share())
-        g, r, w = blur(m.green), blur(m.red), blur(m.red * m.red_peak_nm)
-        if p.crystallized.any():
-            alone = max(alone, float(np.percentile((m.green + m.red)[p.crystallized > 0], 99)))
-        green, red, weighted = (g, r, w) if green is None else (green + g, red + r, weighted + w)
-        crystals.append(np.clip(blur(p.crystallized), 0.0, 1.0))
-        rewrites.append(blur(p.rewrites))
-        base = m
-    peak = np.where(red > 0, weighted / np.where(red > 0, red, 1), base.red_peak_nm).astype(np.float32)
-    seen_99 = float(np.percentile(green + red, 99.9))
-    gain = min(1.0, alone / seen_99) if seen_99 > 0 and alone > 0 else 1.0
-    maps = replace(base, green=green * gain, red=red * gain, red_peak_nm=peak)
-    zeros = np.zeros_like(crystals[0])
-    seen = Plane(float(depth_um), 1 - np.prod([1 - c for c in crystals], axis=0), np.max(rewrites, axis=0),
-                 zeros.astype(bool), zeros, zeros, zeros)
-    return replace(prediction, exposure=replace(exposure, planes=[seen]), maps=maps)
+    base_peak = block_mean(np.asarray(each[-1].red_peak_nm, np.float32), ratio)
+    for depth_um in depths_um:
+        sigmas = [blur_sigma_um(p.depth_um - depth_um, optics, n) / coarse.pitch_um for p in planes]
+        green, red, weighted, clear, rewrites = defocus_sum(layers, sigmas)
+        peak = np.where(red > 0, weighted / np.where(red > 0, red, 1), base_peak).astype(np.float32)
+        seen_99 = float(np.percentile(green + red, 99.9))
+        gain = min(1.0, alone / seen_99) if seen_99 > 0 and alone > 0 else 1.0
+        maps = replace(each[-1], green=green * gain, red=red * gain, red_peak_nm=peak)
+        zeros = np.zeros(clear.shape, np.float32)
+        seen = Plane(float(depth_um), np.clip(1.0 - clear, 0.0, 1.0), rewrites, zeros.astype(bool), zeros, zeros, zeros)
+        yield replace(prediction, exposure=replace(exposure, grid=coarse, planes=[seen]), maps=maps,
+                      plane_maps=[maps])
+
+
+IN_FOCUS_PX = 0.3   # a blur this small (in pixels) is no blur
+COARSE_SIGMA = 1.8  # an out-of-focus plane is blurred on a grid k times coarser, k = sigma / COARSE_SIGMA
+
+
+def defocus_sum(layers, sigmas_px):
+    """Per depth: the planes' maps, each blurred by its sigma (pixels) and combined: emission
+    (the first three maps) adds up, transparency (the fourth, 1 - crystallized) multiplies,
+    rewrites (the fifth) take the maximum. Planes in focus stay on the grid; the others are
+    combined on one coarser grid (block means of k x k pixels, blurred there, then linearly
+    interpolated back: the block and the interpolation add k^2/4 px^2 of variance, taken off
+    the blur, so the result is the Gaussian of the wanted sigma to within the grid's pixel)."""
+    sharp = [i for i, s in enumerate(sigmas_px) if s <= IN_FOCUS_PX]
+    soft = [i for i, s in enumerate(sigmas_px) if s > IN_FOCUS_PX]
+    shape = layers[0][0].shape
+    out = [np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(shape, np.float32),
+           np.ones(shape, np.float32), np.zeros(shape, np.float32)]
+
+    def combine(acc, maps):
+        acc[0] += maps[0]
+        acc[1] += maps[1]
+        acc[2] += maps[2]
+        acc[3] *= maps[3]
+        np.maximum(acc[4], maps[4], out=acc[4])
+
+    for i in sharp:
+        combine(out, [np.asarray(a, np.float32) for a in layers[i]])
+    if soft:
+        k = max(1, int(min(sigmas_px[i] for i in soft) / COARSE_SIGMA))
+        coarse = None
+        for i in soft:
+            sigma_c = math.sqrt(max(sigmas_px[i] ** 2 - (k * k / 4.0 if k > 1 else 0.0), 0.0)) / k
+            maps = [gaussian_filter(_block_mean(a, k), sigma_c, mode="constant", cval=1.0 if j == 3 else 0.0)
+                    for j, a in enumerate(layers[i])]
+            if coarse is None:
+                coarse = maps
+            else:
+                combine(coarse, maps)
+        combine(out, [_upsample(a, k, shape) for a in coarse])
+    return out
+
+
+def _block_mean(a: np.ndarray, k: int) -> np.ndarray:
+    a = np.asarray(a, np.float32)
+    if k == 1:
+        return a.copy()
+    ny, nx = a.shape
+    py, px = -ny % k, -nx % k
+    if py or px:
+        a = np.pad(a, ((0, py), (0, px)), mode="edge")
+    return a.reshape(a.shape[0] // k, k, a.shape[1] // k, k).mean(axis=(1, 3), dtype=np.float32)
+
+
+def _upsample(a: np.ndarray, k: int, shape) -> np.ndarray:
+    """Linear interpolation of a k-times coarser grid (block centres) back onto `shape`."""
+    if k == 1:
+        return a
+    for axis, n in enumerate(shape):
+        c = (np.arange(n, dtype=np.float32) + 0.5) / k - 0.5
+        i0 = np.clip(np.floor(c).astype(np.int64), 0, a.shape[axis] - 1)
+        i1 = np.minimum(i0 + 1, a.shape[axis] - 1)
+        f = np.clip(c - i0, 0.0, 1.0).astype(np.float32)
+        f = f[:, None] if axis == 0 else f[None, :]
+        lo, hi = np.take(a, i0, axis=axis), np.take(a, i1, axis=axis)
+        a = lo + (hi - lo) * f
+    return a
 
 
 def too_close(depths_um: list[float], optics: Reader, material) -> list[str]:

@@ -329,7 +329,7 @@ def _plane(material: Material, grid: Grid, sub: BeamHistory, depth: float, total
 
 def expose(history: BeamHistory, material: Material, grid: Grid) -> Exposure:
     exp = history.exposures()
-    depth = focus.depth_um(material, 0.5 * (exp.z0 + exp.z1))
+    depth = focus.depth_um(material, 0.5 * (exp.z0 + exp.z1), 0.5 * (exp.x0 + exp.x1), 0.5 * (exp.y0 + exp.y1))
     melt = max((thermal.melt_radius_um(material, e, f) for e, f in
                 {(float(e), float(f)) for e, f in zip(exp.energy_uJ, exp.rep_rate_kHz)}), default=0.0)
     plane_of, centres = focus.depth_planes(depth, focus.axial_interaction_um(material, melt))

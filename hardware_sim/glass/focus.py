@@ -14,9 +14,10 @@ Model (constants in the material profile's [focus] and [thermal] tables):
   depth            Z convention: machine Z is the focus axis and +Z moves the focus deeper into the
                    glass (the sample rises towards the objective), so the controller's usual
                    positive travel (GRBL: 0..$132 with soft limits) reaches every depth from the
-                   reference down: depth = depth_at_z0 + z * shift * 1000 um, depth_at_z0 the focus
-                   depth at Z = 0 (the paper focuses 0.2 mm below the surface); a history with Z < 0
-                   is clipped at the surface. `z_for_depth_mm` inverts it for depth planning.
+                   reference down: depth = depth_at_z0 + (z - dz/dx x - dz/dy y) * shift * 1000 um,
+                   depth_at_z0 the focus depth at Z = 0 over X = Y = 0 (the paper focuses 0.2 mm
+                   below the surface), dz/dx, dz/dy the surface's tilt (a job's focus model
+                   carries it); a history with Z < 0 is clipped at the surface. `z_for_depth_mm` inverts it for depth planning.
   interaction      two exposures share glass only if their melt zones overlap: axially the melt
                    reaches r_melt + (r_z - r0) from the focal plane, so exposures further apart
                    in depth than twice that do not interact (heat aside, which `thermal` carries
@@ -40,9 +41,14 @@ def axial_radius_um(material: Material) -> float:
     return material.thermal["r0_um"] * f["refractive_index"] / f["numerical_aperture"]
 
 
-def depth_um(material: Material, z_mm) -> np.ndarray:
-    """Focus depth below the surface for machine Z (mm; +Z deeper)."""
-    depth = material.focus["depth_at_z0_um"] + np.asarray(z_mm, dtype=float) * 1000.0 * focal_shift_factor(material)
+def depth_um(material: Material, z_mm, x_mm=0.0, y_mm=0.0) -> np.ndarray:
+    """Focus depth below the surface for machine Z (mm; +Z deeper) at machine X, Y (mm): a tilted
+    surface (`surface_tilt` = (dz/dx, dz/dy), the surface's Z rising by dz/dx per mm of X) lies
+    higher or lower there than at X = Y = 0, so the same Z is deeper or shallower."""
+    dz_dx, dz_dy = material.focus.get("surface_tilt", (0.0, 0.0))
+    surface_z = dz_dx * np.asarray(x_mm, dtype=float) + dz_dy * np.asarray(y_mm, dtype=float)
+    depth = material.focus["depth_at_z0_um"] + (np.asarray(z_mm, dtype=float) - surface_z) * 1000.0 \
+        * focal_shift_factor(material)
     return np.maximum(depth, 0.0)
 
 

@@ -3,7 +3,8 @@
 For a job whose
 manifest promises levels, every promised view is rendered (a further long-pass edge such as
 uv365_lp660 is rendered by swapping the filter on the same prediction, no re-simulation) and
-compared cell by cell with its target (`levelcheck`). For a keyed or signed tag the UV and
+compared cell by cell with its target (`levelcheck`); levels in depth (`levels.planes`) are
+checked plane by plane in the renders focused at each plane's depth. For a keyed or signed tag the UV and
 filtered renders go through the very same photo check as a phone picture (`tagcheck`), with the
 hidden key from $LASERGEN_KEY and the public key from $LASERGEN_PUBKEY (a PEM path) when set.
 """
@@ -45,6 +46,25 @@ def render_views(prediction, names) -> tuple[dict, dict]:
     return images, frames
 
 
+def check_planes(prediction, manifest: dict, planes: list[dict]) -> list[dict]:
+    """Levels in depth: each plane's views in the renders focused at its depth (the prediction's
+    reading optics), reported as `<view>@<depth>um`."""
+    from hardware_sim.glass.depth_view import focused_at, render_name
+
+    out = []
+    for plane in planes:
+        depth = float(plane["depth_um"])
+        seen = focused_at(prediction, depth, prediction.reader)
+        names = [n for n, v in plane["views"].items() if "mask" in v]
+        images, frames = render_views(seen, names)
+        at_depth = {**manifest, "promises": {"levels": {**manifest["promises"]["levels"], "views": plane["views"]}}}
+        at_depth["promises"]["levels"].pop("written_mask", None)
+        for result in (r for r in check_levels(images, frames, at_depth) if r["view"] != "daylight"):
+            view = render_name(result["view"], depth)
+            out.append({**result, "view": view, "message": result["message"].replace(result["view"], view, 1)})
+    return out
+
+
 def keys_from_env() -> tuple[bytes | None, object | None]:
     key = hidden.load_key() if os.environ.get(hidden.KEY_ENV) else None
     pub_path = os.environ.get(PUBKEY_ENV)
@@ -80,6 +100,7 @@ def check_prediction(prediction, manifest: dict, key: bytes | None = None, publi
         names = [n for n, v in levels["views"].items() if "mask" in v or n == "daylight"]
         images, frames = render_views(prediction, names)
         out += check_levels(images, frames, manifest)
+        out += check_planes(prediction, manifest, levels.get("planes") or [])
     if "hidden" in promises or "signed" in promises:
         if key is None and public_key is None:
             key, public_key = keys_from_env()

@@ -54,6 +54,7 @@ class Prediction:
     views: dict[str, optics.View] = field(default_factory=lambda: dict(optics.VIEWS))
     reader: str = "microscope"  # the optics of the `<view>@<depth>um` renders (`depth_view.READERS`)
     in_depth: bool = False      # the job was planned in depth: renders at each written depth too
+    plane_maps: list | None = None  # each depth plane's own phase maps (the views at a depth reuse them)
 
     @property
     def ledger(self) -> BeamHistory:
@@ -70,7 +71,8 @@ class Prediction:
     def remeasure(self, measure_c: float) -> "Prediction":
         """The same sample measured at another temperature (the sample itself is unchanged)."""
         treatment = replace(self.treatment, measure_c=measure_c)
-        return replace(self, treatment=treatment, maps=sample_phases(self.exposure, self.material, treatment))
+        each = plane_phases(self.exposure, self.material, treatment)
+        return replace(self, treatment=treatment, maps=combined_phases(each), plane_maps=each)
 
     def sample_at(self, um_per_px: float | None = None) -> Sample:
         """The sample box-averaged to `um_per_px` (>= grid pitch). Intensities average exactly;
@@ -113,11 +115,18 @@ class Prediction:
                           self.views[view_name].background_linear_rgb, self.views[view_name])
 
 
+def plane_phases(exposure: Exposure, material: Material, treatment: Treatment) -> list[PhaseMaps]:
+    """Each depth plane's phase maps, computed once (the sample's and every view at a depth use them)."""
+    return [phases(p.crystallized, p.rewrites, material, treatment, p.rewritten_share()) for p in exposure.planes]
+
+
 def sample_phases(exposure: Exposure, material: Material, treatment: Treatment) -> PhaseMaps:
     """Phase maps of the sample as seen from above: the depth planes' emission adds up."""
-    planes = exposure.planes
-    each = [phases(p.crystallized, p.rewrites, material, treatment, p.rewritten_share()) for p in planes]
-    if len(planes) == 1:
+    return combined_phases(plane_phases(exposure, material, treatment))
+
+
+def combined_phases(each: list[PhaseMaps]) -> PhaseMaps:
+    if len(each) == 1:
         return each[0]
     red = sum(m.red for m in each)
     weighted = sum(m.red * m.red_peak_nm for m in each)
@@ -166,8 +175,8 @@ def simulate(source, machine: MachineProfile | None = None, material: str | Mate
         raise LasergenError(str(exc)) from None
     exposure = expose(history, material, grid)
     treatment = Treatment(heat_treat_c, heat_treat_hours, measure_c)
-    return Prediction(history, machine, material, treatment, exposure, sample_phases(exposure, material, treatment),
-                      views)
+    each = plane_phases(exposure, material, treatment)
+    return Prediction(history, machine, material, treatment, exposure, combined_phases(each), views, plane_maps=each)
 
 
 def filtered_view_name(prediction: Prediction) -> str:
@@ -216,12 +225,11 @@ def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float 
 def _write_depth_renders(prediction: Prediction, out: Path, scale: float, files: dict, stats: dict,
                          compress_level: int) -> list[str]:
     """Each view focused at each written depth (`depth_view`), as `<view>@<depth>um.png`."""
-    from hardware_sim.glass.depth_view import focused_at, plane_depths_um, reader, render_name, too_close
+    from hardware_sim.glass.depth_view import focused_views, plane_depths_um, reader, render_name, too_close
     from hardware_sim.glass.report import view_stats
 
     depths = plane_depths_um(prediction)
-    for depth in depths:
-        focused = focused_at(prediction, depth, prediction.reader)
+    for depth, focused in zip(depths, focused_views(prediction, depths, prediction.reader, scale)):
         sample = focused.sample_at(scale)
         for name, view in prediction.views.items():
             xyz = focused.xyz(name, sample)
@@ -236,8 +244,8 @@ def _write_depth_renders(prediction: Prediction, out: Path, scale: float, files:
 
 def material_for_job(material: str | Material, manifest: dict) -> Material:
     """The material, its focus taken from the job's focus model when the job was planned in depth
-    (`lasergen.focus`): the writing objective's NA, the glass's index and the depth at Z = 0, so
-    the glass model puts each plane at the depth the job wrote it."""
+    (`lasergen.focus`): the writing objective's NA, the glass's index, the depth at Z = 0 and the
+    surface's tilt, so the glass model puts each plane at the depth the job wrote it."""
     loaded = Material.load(material)
     focus = manifest.get("focus") if manifest.get("depths_um") else None
     if not focus:
@@ -245,10 +253,12 @@ def material_for_job(material: str | Material, manifest: dict) -> Material:
     if focus.get("direction", 1) != 1:
         raise LasergenError("this job's machine moves the focus shallower with +Z; the glass model follows "
                             "+Z deeper (z_axis = \"deeper\")")
-    depth_at_z0 = -float(focus["surface"]["z_mm"]) * 1000.0 * float(focus["shift"])
+    surface = focus["surface"]
+    depth_at_z0 = -float(surface["z_mm"]) * 1000.0 * float(focus["shift"])
     return replace(loaded, focus={**loaded.focus, "numerical_aperture": float(focus["numerical_aperture"]),
                                   "refractive_index": float(focus["refractive_index"]),
-                                  "depth_at_z0_um": depth_at_z0})
+                                  "depth_at_z0_um": depth_at_z0,
+                                  "surface_tilt": (float(surface.get("dz_dx", 0.0)), float(surface.get("dz_dy", 0.0)))})
 
 
 LEDGER_SUFFIX = ".ledger.npz"  # what `lasergen stream --port sim://` saves beside JOB

@@ -19,8 +19,11 @@ fed that way, with numpy over all blocks instead of Python per block:
             durations in line order (the same float additions as the executor's clock);
   beam      moves fire at their S through the controller's $30 clamp and the laser's limit; a
             dot's exposure lasts from its M3 to its M5, as the executor's rest-power rule records it.
-Anything outside that dialect (a job that moves Z included, or outside the soft limits, or a line GRBL would refuse) returns
-None and is run line by line. `tests/sim/test_batch_executor.py` checks both give the same history.
+  depth     Z words on G0/G1 lines (a job in depth) are blocks in three axes, as planner.c plans
+            them: length, unit vector, axis limits ($112, $122) and junctions in X, Y and Z, with Z
+            rounded as the executor's Toolpath holds it (float32).
+Anything outside that dialect (outside the soft limits, Z on another line, or a line GRBL would refuse)
+returns None and is run line by line. `tests/sim/test_batch_executor.py` checks both give the same history.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ import numpy as np
 
 from lasergen.backends.grbl.gcode import fastread as fr
 from lasergen.backends.grbl.gcode.words import LINE_BUFFER_SIZE
-from lasergen.backends.grbl.motion import _axis_limited, _junction_sqr, idle_lock_s
+from hardware_sim.grbl.settings import boot_settings
+from lasergen.backends.grbl.motion import _axis_limited, _junction_sqr, accels_mm_s2, idle_lock_s, rates_mm_s
 from lasergen.kinematics import trapezoid_times
 from lasergen.machine import MachineProfile
 
@@ -38,7 +42,7 @@ WIDTH = QUEUED + 2  # window: previous block, the block, the queued ones
 
 
 def _lines(lines: list[str]):
-    """Per line: kind code and X, Y, F, S, P words (NaN where absent), or None if not the dialect
+    """Per line: kind code and X, Y, F, S, P, Z words (NaN where absent), or None if not the dialect
     (the fast reader's own scan of it)."""
     text = "\n".join(lines) + "\n"
     if not text.isascii() or any(len(line) >= LINE_BUFFER_SIZE for line in lines):
@@ -50,21 +54,22 @@ def _lines(lines: list[str]):
     if scanned is None:
         return None
     kind, _comment, words = scanned
-    if not np.isnan(words[5]).all():
-        return None  # a job in depth (Z words): the executor runs it line by line, in three axes
-    return (kind, *words[:5])
+    if np.any(~np.isnan(words[5]) & (kind != fr.RAPID_L) & (kind != fr.MOVE_L)):
+        return None  # Z on a spindle or dwell line: left to the interpreter
+    return (kind, *words[:6])
 
 
 def _windows(start, end, rapid, feed, machine: MachineProfile, run_first: np.ndarray):
     """Each block's (v_entry, v_peak, v_exit, accel, duration) from its executor window."""
     n = start.shape[0]
     d = end - start
-    length = np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2)
-    ux, uy = d[:, 0] / length, d[:, 1] / length
-    v_rapid = _axis_limited(np.asarray(machine.max_rate_mm_s), ux, uy)
+    length = np.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2)  # + 0.0 exactly on a flat job
+    ux, uy, uz = d[:, 0] / length, d[:, 1] / length, d[:, 2] / length
+    v_rapid = _axis_limited(rates_mm_s(machine), ux, uy, uz)
     v_nom = np.where(rapid, v_rapid, np.minimum(feed, v_rapid))
-    accel = _axis_limited(np.asarray(machine.accel_mm_s2), ux, uy)
-    junction = np.r_[0.0, _junction_sqr(ux, uy, np.asarray(machine.accel_mm_s2), machine.junction_deviation_mm)]
+    accels = accels_mm_s2(machine)
+    accel = _axis_limited(accels, ux, uy, uz)
+    junction = np.r_[0.0, _junction_sqr(ux, uy, accels, machine.junction_deviation_mm, uz)]
     # window of block j: [j - 1 if any block ran before] + [j] + queued blocks to the end of its run
     run = np.cumsum(run_first) - 1
     run_end = np.r_[np.flatnonzero(np.diff(run)), n - 1][run]
@@ -103,7 +108,7 @@ def batch_history(lines: list[str], machine: MachineProfile, s_max: float | None
     parsed = _lines(lines)
     if parsed is None:
         return None
-    kind, x, y, f, s, p = parsed
+    kind, x, y, f, s, p, z = parsed
     on_line = np.isin(kind, (fr.ON_L, fr.DOT_ON_L))
     on = fr._ffill(np.where(on_line, 1.0, np.where(kind == fr.OFF_L, 0.0, np.nan)), 0.0) > 0
     was_on = np.r_[False, on[:-1]]
@@ -115,21 +120,25 @@ def batch_history(lines: list[str], machine: MachineProfile, s_max: float | None
     move_line = (kind == fr.RAPID_L) | (kind == fr.MOVE_L)
     if np.isnan(feed[kind == fr.MOVE_L]).any():
         return None
-    xs, ys = fr._ffill(np.where(move_line, x, np.nan), 0.0), fr._ffill(np.where(move_line, y, np.nan), 0.0)
-    x_from, y_from = np.r_[0.0, xs[:-1]], np.r_[0.0, ys[:-1]]
+    xs, ys, zs = (fr._ffill(np.where(move_line, w, np.nan), 0.0) for w in (x, y, z))
+    x_from, y_from, z_from = np.r_[0.0, xs[:-1]], np.r_[0.0, ys[:-1]], np.r_[0.0, zs[:-1]]
+    travel = boot_settings(machine)
     lo_x, hi_x = machine.x_range_mm
     lo_y, hi_y = machine.y_range_mm
-    if np.any((xs < -1e-6) | (xs > hi_x - lo_x + 1e-6) | (ys < -1e-6) | (ys > hi_y - lo_y + 1e-6)):
+    if np.any((xs < -1e-6) | (xs > hi_x - lo_x + 1e-6) | (ys < -1e-6) | (ys > hi_y - lo_y + 1e-6)
+              | (zs < -1e-6) | (zs > travel[132] + 1e-6)):
         return None  # a soft-limit alarm: the line-by-line run reports it
     sync = on_line | dwell_line | ((kind == fr.OFF_L) & was_on)
-    block_line = np.flatnonzero(move_line & ((xs != x_from) | (ys != y_from)))  # zero-length blocks dropped
+    block_line = np.flatnonzero(move_line & ((xs != x_from) | (ys != y_from) | (zs != z_from)))  # zero-length dropped
     # a run starts at the first block after any synchronising line
     syncs_before = np.cumsum(sync)
     run_first = np.r_[True, syncs_before[block_line[1:]] != syncs_before[block_line[:-1]]] if block_line.size else \
         np.zeros(0, bool)
     rapid = kind[block_line] == fr.RAPID_L
-    start = np.stack([x_from[block_line], y_from[block_line]], axis=1)
-    end = np.stack([xs[block_line], ys[block_line]], axis=1)
+    # the executor plans through a Toolpath, whose z columns are float32
+    z32 = lambda a: a.astype(np.float32).astype(np.float64)
+    start = np.stack([x_from[block_line], y_from[block_line], z32(z_from[block_line])], axis=1)
+    end = np.stack([xs[block_line], ys[block_line], z32(zs[block_line])], axis=1)
     # the executor plans through a Toolpath, whose speed column is float32
     feed_mm_s = np.where(rapid, 0.0, feed[block_line] / 60.0).astype(np.float32).astype(np.float64)
     v0, vp, v1, accel, duration = _windows(start, end, rapid, feed_mm_s, machine, run_first) if block_line.size else \
@@ -164,6 +173,8 @@ def batch_history(lines: list[str], machine: MachineProfile, s_max: float | None
     y0 = np.r_[start[:, 1], ys[dot_on][keep]][order]
     x1 = np.r_[end[:, 0], xs[dot_on][keep]][order]
     y1 = np.r_[end[:, 1], ys[dot_on][keep]][order]
+    z0 = np.r_[z_from[block_line], zs[dot_on][keep]][order]
+    z1 = np.r_[zs[block_line], zs[dot_on][keep]][order]
     cmd = np.r_[b_power, d_power[keep]][order]
     kin = [np.r_[a, np.zeros(int(keep.sum()))][order] for a in (v0, vp, v1, accel)]
     s_eff = np.minimum(cmd, s_cap)
@@ -172,7 +183,7 @@ def batch_history(lines: list[str], machine: MachineProfile, s_max: float | None
     clamped = (cmd > 0) & ((s_eff < cmd) | (delivered < energy))
     beam = delivered > 0
     return BeamHistory.from_columns(
-        t_start_s=seg_t0, duration_s=np.maximum(0.0, seg_t1 - seg_t0), x0=x0, y0=y0, z0=0.0, x1=x1, y1=y1, z1=0.0,
+        t_start_s=seg_t0, duration_s=np.maximum(0.0, seg_t1 - seg_t0), x0=x0, y0=y0, z0=z0, x1=x1, y1=y1, z1=z1,
         v_entry=kin[0], v_peak=kin[1], v_exit=kin[2], accel=kin[3], beam_on=beam.astype(np.int8),
         energy_uJ=np.where(beam, delivered, 0.0), rep_rate_kHz=machine.rep_rate_kHz,
         s_command=cmd, clamped=(clamped & beam).astype(np.int8), hold=0)

@@ -212,7 +212,7 @@ class MotionExecutor:
         self.t_end_s = t0 + self._duration(block)
         self.alarm_due_s = None
         if block.alarm_after_mm is not None and self.on_alarm is not None:
-            length = float(np.hypot(block.end[0] - block.start[0], block.end[1] - block.start[1]))
+            length = float(np.sqrt(sum((block.end[i] - block.start[i]) ** 2 for i in range(3))))  # along X, Y, Z
             f = min(1.0, block.alarm_after_mm / length) if length > 0 else 0.0
             self.alarm_due_s = t0 + f * (self.t_end_s - t0)  # `position_at` is linear in time
 
@@ -248,13 +248,11 @@ class MotionExecutor:
             kind=[RAPID if b.rapid else LINE for b in window],
             x0=[b.start[0] for b in window], y0=[b.start[1] for b in window],
             x1=[b.end[0] for b in window], y1=[b.end[1] for b in window],
+            z0=[b.start[2] for b in window], z1=[b.end[2] for b in window],
             speed_mm_s=[b.feed_mm_s for b in window], energy_uJ=[b.power_s for b in window])
-        prof = profile(path, self.machine)
+        prof = profile(path, self.machine)  # in X, Y and Z, as planner.c plans (a Z move is a block)
         duration = float(prof.duration_s[first])
-        length = float(np.hypot(block.end[0] - block.start[0], block.end[1] - block.start[1]))
+        length = float(np.sqrt(sum((block.end[i] - block.start[i]) ** 2 for i in range(3))))
         self.kinematics = (float(prof.v_entry[first]), float(prof.v_peak[first]), float(prof.v_exit[first]),
                            float(prof.accel[first]), length) if length > 0 and np.isfinite(duration) else None
-        dz = abs(block.end[2] - block.start[2])
-        if dz > 0 and duration == 0.0:  # Z-only move: the profile is XY; time it at the feed
-            duration = dz / max(block.feed_mm_s if not block.rapid else 10.0, 1e-6)
         return duration if np.isfinite(duration) else 0.0

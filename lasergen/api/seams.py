@@ -7,7 +7,7 @@ pyproject.toml, the ecosystem's standard plug-in mechanism (importlib.metadata):
 
     [project.entry-points."lasergen.simulators"]   glass = "hardware_sim.glass.plugin:SIMULATOR"
     [project.entry-points."lasergen.sessions"]     runner = "drivers.rig:open_rig"
-    [project.entry-points."lasergen.ports"]        sim = "hardware_sim.urlhandler:prepare_url"
+    [project.entry-points."lasergen.ports"]        sim = "hardware_sim.urlhandler:open_port"
 
 The core never names those modules (tests/test_architecture.py checks that no module of the
 core imports them, by statement or by string): a third-party simulator or driver plugs in the
@@ -42,11 +42,26 @@ class Simulator(Protocol):
     def summarize(self, checks: list[dict]) -> str: ...
 
 
-class RigSession(Protocol):
-    """What the core asks of a device session opened on a port URL."""
+class Port(Protocol):
+    """What the handler of a port's scheme (e.g. `sim://`) gives the core for one rig: the URL
+    the session opens and, for a simulated device, what its beam did (the exposure ledger).
+    `transient`: the device was made for this rig and is gone once the port closes."""
 
-    def stream(self, job_path: str, on_progress=None, journal_path: str | None = None,
-               resume: bool = False, progress_bar: bool = False) -> dict: ...
+    url: str
+    transient: bool
+
+    def save_exposures(self, path: str, append: bool = False) -> str | None: ...
+    def close(self) -> None: ...
+
+
+class RigSession(Protocol):
+    """What the core asks of a device session opened on a port URL. `journal_path` is the
+    journal of the latest stream (None before one connected)."""
+
+    journal_path: str | None
+
+    def stream(self, job_path: str, on_progress=None, journal_path: str | None = None, resume: bool = False,
+               progress_bar: bool = False, resume_on: str | None = None) -> dict: ...
     def pause(self) -> None: ...
     def resume_motion(self) -> None: ...
     def abort(self) -> None: ...
@@ -81,8 +96,23 @@ def session_opener(name: str | None = None):
     return _load(SESSIONS, name, "device driver")
 
 
-def prepare_port(url: str, machine) -> str:
-    """The URL after the handler of its scheme (e.g. `sim://`) registered itself, if one does."""
+class PlainPort:
+    """A port no handler claims (a serial device, `socket://`): the URL as given, no ledger."""
+
+    transient = False
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def save_exposures(self, path: str, append: bool = False) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def open_port(url: str, machine) -> Port:
+    """The port for `url` from the handler of its scheme (e.g. `sim://`), else a plain one."""
     scheme = url.split("://", 1)[0] if "://" in url else ""
     entry = _entries(PORTS).get(scheme)
-    return entry.load()(url, machine) if entry is not None else url
+    return entry.load()(url, machine) if entry is not None else PlainPort(url)

@@ -1,5 +1,5 @@
 /* G-code text: the formatter (emit.format_rows_numpy's twin) and the dialect scanner
- * (fastread's regex and number parser). */
+ * (fastread's regex, number parser and modal forward fill). */
 #include "kernels.h"
 
 /* ---------------------------------------------------------------- format_rows */
@@ -251,12 +251,40 @@ static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py
 #undef OPTIONAL
 }
 
+enum { M_X, M_Y, M_Z, M_FEED, M_S, M_ON }; /* the modal state carried per line (fastread._modal) */
+
+/* GRBL's modal state after line i (kind k, its words in w) from the state before it: X Y Z
+ * on a move, F and S where written, the spindle by M3 / M5 */
+static void carry(double *m, const double *w, Py_ssize_t n, Py_ssize_t i, int k, double *state)
+{
+    static const int word_of[3] = {W_X, W_Y, W_Z};
+    if (k == K_RAPID || k == K_MOVE)
+        for (int a = 0; a < 3; a++)
+            if (!isnan(w[word_of[a] * n + i]))
+                state[M_X + a] = w[word_of[a] * n + i];
+    if (!isnan(w[W_F * n + i]))
+        state[M_FEED] = w[W_F * n + i];
+    if (!isnan(w[W_S * n + i]))
+        state[M_S] = w[W_S * n + i];
+    if (k == K_ON || k == K_DOT_ON)
+        state[M_ON] = 1.0;
+    else if (k == K_OFF)
+        state[M_ON] = 0.0;
+    for (int j = 0; j < 6; j++)
+        m[j * n + i] = state[j];
+}
+
+/* scan_lines(data, kind, comment, words, modal, initial): per line its kind, comment flag and
+ * words (NaN where absent, as given), and in modal (6 x n) the state after it from `initial`
+ * (x, y, z, feed, s, on); False if the text is not the dialect */
 PyObject *scan_lines(PyObject *self, PyObject *args)
 {
-    PyObject *o_data, *o_kind, *o_comment, *o_words;
-    if (!PyArg_ParseTuple(args, "OOOO", &o_data, &o_kind, &o_comment, &o_words))
+    PyObject *o_data, *o_kind, *o_comment, *o_words, *o_modal;
+    double state[6];
+    if (!PyArg_ParseTuple(args, "OOOOO(dddddd)", &o_data, &o_kind, &o_comment, &o_words, &o_modal, &state[0],
+                          &state[1], &state[2], &state[3], &state[4], &state[5]))
         return NULL;
-    Py_buffer data, kb, cb, wb;
+    Py_buffer data, kb, cb, wb, mb;
     if (get(o_data, &data, 1, 0, -1, "data") < 0)
         return NULL;
     if (get(o_kind, &kb, 1, 1, -1, "kind") < 0) {
@@ -264,11 +292,13 @@ PyObject *scan_lines(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t n = kb.len;
-    if (get(o_comment, &cb, 1, 1, n, "comment") < 0 || (get(o_words, &wb, 8, 1, 6 * n, "words") < 0 && (PyBuffer_Release(&cb), 1))) {
+    if (get(o_comment, &cb, 1, 1, n, "comment") < 0 || (get(o_words, &wb, 8, 1, 6 * n, "words") < 0 && (PyBuffer_Release(&cb), 1))
+        || (get(o_modal, &mb, 8, 1, 6 * n, "modal") < 0 && (PyBuffer_Release(&cb), PyBuffer_Release(&wb), 1))) {
         PyBuffer_Release(&data);
         PyBuffer_Release(&kb);
         return NULL;
     }
+    double *m = mb.buf;
     const char *p = data.buf, *end = p + data.len;
     int8_t *kind = kb.buf;
     uint8_t *comment = cb.buf;
@@ -288,6 +318,7 @@ PyObject *scan_lines(PyObject *self, PyObject *args)
             break;
         }
         in_dot = k == K_DOT_ON ? 2 : in_dot ? in_dot - 1 : 0;
+        carry(m, w, n, i, k, state);
         kind[i++] = (int8_t)k;
         p = eol + 1;
     }
@@ -297,5 +328,6 @@ PyObject *scan_lines(PyObject *self, PyObject *args)
     PyBuffer_Release(&kb);
     PyBuffer_Release(&cb);
     PyBuffer_Release(&wb);
+    PyBuffer_Release(&mb);
     return PyBool_FromLong(ok);
 }

@@ -6,8 +6,8 @@
  *
  *   format_rows   toolpath rows (with their F, S and P words computed by numpy) -> G-code
  *                 lines in lasergen's GRBL dialect (emit.py)
- *   scan_lines    lasergen's dialect -> per line: kind, comment flag, X Y F S P words
- *                 (fastread.py's grammar and number parsing)
+ *   scan_lines    lasergen's dialect -> per line: kind, comment flag, X Y F S P words and the
+ *                 modal state after it (fastread.py's grammar, number parsing, forward fill)
  *   plan_totals   one planning window of GRBL's planner model and its per-category time and
  *                 distance sums (motion._plan_window, trapezoid_times, estimate's bincounts)
  *   mark_bounds   count and bounding box of the marks (Toolpath.mark_bounds_mm)
@@ -18,7 +18,7 @@
 
 static PyMethodDef methods[] = {
     {"format_rows", format_rows, METH_VARARGS, "G-code lines of toolpath rows (emit.format_rows)"},
-    {"scan_lines", scan_lines, METH_VARARGS, "kinds and words of lines in lasergen's dialect (fastread)"},
+    {"scan_lines", scan_lines, METH_VARARGS, "kinds, words and modal state of lines in lasergen's dialect (fastread)"},
     {"improve_path", improve_path, METH_VARARGS, "2-opt + Or-opt of an open path in place; returns the moves made"},
     {"mark_bounds", mark_bounds, METH_VARARGS, "count and bounds of the masked rows"},
     {"plan_totals", plan_totals, METH_VARARGS, "GRBL planner window -> (carry, time and distance per category)"},

@@ -20,7 +20,7 @@ import os
 import socket
 
 from lasergen import LasergenError
-from lasergen.registry import postgres, schema, sqlite
+from lasergen.registry import schema, sqlite
 from lasergen.registry.lifecycle import STATES, TRANSITIONS, IllegalTransition
 from lasergen.registry.store import Registry
 
@@ -28,7 +28,16 @@ ENV = "LASERGEN_REGISTRY"
 STATION_ENV = "LASERGEN_STATION"
 DEFAULT_PATH = "lasergen-registry.db"
 
-DatabaseError = tuple(e for e in (sqlite.Error, postgres.Error) if isinstance(e, type))
+
+
+def __getattr__(name: str):
+    # `DatabaseError` names the PostgreSQL driver's errors too, so it imports psycopg: lazily,
+    # because every `lasergen stream` asks for `registry_target` and psycopg costs ~2 s to import.
+    if name == "DatabaseError":
+        from lasergen.registry import postgres
+
+        return tuple(e for e in (sqlite.Error, postgres.Error) if isinstance(e, type))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["ENV", "STATES", "DatabaseError", "TRANSITIONS", "IllegalTransition", "Registry", "open_registry", "registry_target",
            "station_name"]
@@ -45,6 +54,8 @@ def station_name(option: str | None = None) -> str:
 
 def _dialect(target: str):
     if target.startswith(("postgresql://", "postgres://")):
+        from lasergen.registry import postgres
+
         return postgres, target
     if target.startswith("sqlite:///"):
         return sqlite, target[len("sqlite:///"):]

@@ -33,7 +33,7 @@ def test_docs_build_without_warnings(tmp_path):
 
 
 def test_every_workflow_page_has_an_example():
-    for page in ("qr_dry_run", "three_level", "stream", "calibrate"):
+    for page in ("qr_dry_run", "three_level", "stream", "calibrate", "tags", "depth"):
         assert python_blocks(DOCS / f"{page}.md"), page
     assert python_blocks(REPO / "README.md")
 

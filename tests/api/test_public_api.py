@@ -58,6 +58,45 @@ def test_a_stop_from_the_progress_callback_leaves_a_resumable_journal(job, machi
     assert run.complete and run.exposed_now + run.blanked <= run.marks and run.exposed_now < run.marks
 
 
+def test_a_bare_sim_rig_keeps_its_device_so_a_stopped_stream_resumes_on_it(job, machine, tmp_path):
+    """A notebook's `connect("sim://")`: the rig's own device lives until the rig closes, so the
+    resume finds the journal of the same device; the ledger holds each mark once."""
+    path = job.write(tmp_path / "nb.gcode")
+    from hardware_sim.device import get_device
+
+    def stop_early(info):
+        if info["executed"] > 20:
+            raise KeyboardInterrupt
+
+    with lg.connect("sim://", machine) as rig:
+        assert rig.transient and "device=" in rig.port
+        with pytest.raises(LasergenError, match="beam off") as stop:
+            rig.stream(path, on_progress=stop_early, ledger=tmp_path / "first.npz")
+        assert "\n" not in str(stop.value) and rig.journal_path in str(stop.value)
+        assert (tmp_path / "first.npz").is_file()
+        run = rig.stream(path, resume=True, ledger=tmp_path / "all.npz")
+        device = rig.port.split("device=")[1]
+        get_device(device)  # alive while the rig is
+    assert run.complete and run.skipped > 0 and run.exposed_now + run.skipped <= run.marks
+    assert run.ledger == str(tmp_path / "all.npz")
+    with pytest.raises(KeyError):
+        get_device(device)  # gone with the rig
+    exposures = lg.Job.load(path).toolpath.is_mark.sum()
+    from hardware_sim.ledger import ExposureLedger
+
+    assert len(ExposureLedger.load(tmp_path / "all.npz").exposures()) <= exposures + 1
+
+
+def test_resume_takes_a_journal_file_and_refuses_resume_on_alone(job, machine, tmp_path):
+    path = job.write(tmp_path / "j.gcode")
+    with lg.connect("sim://", machine) as rig:
+        with pytest.raises(LasergenError, match="resume_on needs resume"):
+            rig.stream(path, resume_on="grbl-X")
+        run = rig.stream(path, resume=tmp_path / "none-yet.journal")  # nothing recorded: starts over
+    assert run.complete and run.journal == str(tmp_path / "none-yet.journal")
+    assert any("nothing was sent" in w for w in run.figures["warnings"])
+
+
 def test_load_and_from_text_never_guess(job, tmp_path):
     path = job.save(tmp_path / "tag.gcode")
     assert job.path == path

@@ -103,7 +103,7 @@ def test_a_grid_put_back_turned_is_found_by_its_fiducials(tmp_path):
     assert record["rms_residual_mm"] < 0.01
     aligned = read_job(out)  # the checksum matches the new body
     assert aligned.manifest["alignment"]["method"] == "fiducials"
-    dots = aligned.toolpath.kind == DWELL
+    dots = aligned.toolpath.is_dwell
     got = np.column_stack([aligned.toolpath.x0[dots], aligned.toolpath.y0[dots]])
     before = read_job(job).toolpath
     want = np.column_stack(moved.apply(before.x0[before.kind == DWELL], before.y0[before.kind == DWELL]))

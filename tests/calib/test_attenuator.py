@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from drivers.beam.attenuator import Attenuator
 from drivers.beam.elliptec import ElliptecMount
 from lasergen import LasergenError
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 from lasergen.malus import MalusCalibration
 from lasergen_cli import main
 from tests.drivers.test_units import FakeEll14

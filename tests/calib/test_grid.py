@@ -16,7 +16,6 @@ from lasergen.calib.grid import GridSpec, cell_name, grid_parts, row_label
 from lasergen.calib.sweep import parse_sweep
 from lasergen.job import read_job
 from lasergen.planner import plan
-from lasergen.toolpath import DWELL
 from lasergen_cli import main
 
 
@@ -74,7 +73,7 @@ def test_nothing_is_written_twice_and_marks_keep_clear_of_cells(machine):
     clearance_px = ndimage.distance_transform_edt(~marks)[cells].min()
     assert clearance_px * pattern.pitch_um >= 100.0  # beyond any melt zone at these energies
     path = plan(pattern, machine)
-    assert (path.kind == DWELL).sum() == 12
+    assert (path.is_dwell).sum() == 12
     assert path.pass_count() == 14  # fiducials, labels, and one pass per cell
 
 
@@ -99,7 +98,7 @@ def test_every_cell_recipe_is_in_the_manifest_where_the_job_writes_it(tmp_path):
     assert grid["rows"] == {"parameter": "energy_uJ", "values": [150.0, 200.0, 250.0]}
     assert grid["cols"]["parameter"] == "dwell_s" and len(grid["cells"]) == 12
     path = job.toolpath
-    dots = np.flatnonzero(path.kind == DWELL)
+    dots = np.flatnonzero(path.is_dwell)
     for cell in grid["cells"]:
         assert job.manifest["recipes"][cell["layer"]] == cell["recipe"]
         hit = dots[np.hypot(path.x0[dots] - cell["centre_mm"][0], path.y0[dots] - cell["centre_mm"][1]) < 1e-6]

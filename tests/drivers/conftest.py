@@ -4,11 +4,8 @@ import numpy as np
 import pytest
 
 import hardware_sim.urlhandler
-from lasergen.job import render_job
-from lasergen.machine import MachineProfile
-from lasergen.pattern import Layer, Pattern
-from lasergen.planner import plan
-from lasergen.recipe import PRESETS, Recipe
+from lasergen import Job, Layer, MachineProfile, Pattern, Recipe
+from lasergen.recipe import PRESETS
 from lasergen.sources.qr import make_qr, qr_mask
 
 hardware_sim.urlhandler.register()
@@ -25,7 +22,7 @@ def qr_job(tmp_path, machine):
     mask = qr_mask(make_qr("lasergen"), 2)
     pattern = Pattern(20.0, [Layer(mask, "write", "qr")], (10.0, 10.0), {**PRESETS, "write": Recipe()})
     path = tmp_path / "qr.gcode"
-    path.write_text(render_job(pattern, plan(pattern, machine), machine))
+    path.write_text(Job.plan(pattern, machine).text)
     return path
 
 
@@ -36,7 +33,7 @@ def dots_job(tmp_path, machine):
     mask[1, 1] = True
     pattern = Pattern(20.0, [Layer(mask, "dots", "d")], (20.0, 20.0), dict(PRESETS))
     path = tmp_path / "dots.gcode"
-    path.write_text(render_job(pattern, plan(pattern, machine), machine))
+    path.write_text(Job.plan(pattern, machine).text)
     return path
 
 
@@ -62,3 +59,15 @@ def exposure_counts(job_toolpath, executed):
     for key in mark_key(executed):
         done[key] = done.get(key, 0) + 1
     return [done.get(key, 0) for key in mark_key(job_toolpath)], sum(done.values())
+
+
+@pytest.fixture
+def depth_job(tmp_path, machine):
+    """Two planes (350 um, then 150 um): G0Z plane changes between them."""
+    mask = np.zeros((4, 5), bool)
+    mask[1:3, 1:4] = True
+    layers = [Layer(mask, "write", "top", depth_um=150.0), Layer(mask, "write", "bottom", depth_um=350.0)]
+    pattern = Pattern(20.0, layers, (10.0, 10.0), dict(PRESETS))
+    path = tmp_path / "depth.gcode"
+    path.write_text(Job.plan(pattern, machine).text)
+    return path

@@ -22,7 +22,7 @@ JOB = _path([(RAPID, 0, 0, 1.0, 1.0, 0, 0), (LINE, 1.0, 1.0, 1.2, 1.0, 0, 200), 
 def _record(rows, starts=None):
     path = _path(rows)
     starts = np.arange(len(path), dtype=float) if starts is None else np.asarray(starts, float)
-    return Record(path, starts, starts + np.where(path.kind == DWELL, path.dwell_s, 0.5))
+    return Record(path, starts, starts + np.where(path.is_dwell, path.dwell_s, 0.5))
 
 
 def test_exactly_once_passes():

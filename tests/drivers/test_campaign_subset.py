@@ -15,7 +15,7 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import fault_campaign as fc  # noqa: E402
 
-from lasergen.machine import MachineProfile  # noqa: E402
+from lasergen import MachineProfile  # noqa: E402
 from lasergen_cli import main  # noqa: E402
 
 SEED, SPEED, RUNS = 9, 50.0, 64

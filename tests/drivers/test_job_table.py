@@ -23,7 +23,7 @@ def _same(a, b, columns=COLUMNS):
         assert x.shape == y.shape and np.array_equal(x, y), name
 
 
-@pytest.mark.parametrize("job", ["qr_job", "dots_job"])
+@pytest.mark.parametrize("job", ["qr_job", "dots_job", "depth_job"])
 def test_dialect_scan_interpreter_and_pieces_agree(job, request, machine):
     path = request.getfixturevalue(job)
     whole = jt.job_table(path, machine, planner=plan)

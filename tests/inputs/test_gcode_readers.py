@@ -15,7 +15,7 @@ from lasergen import LasergenError
 from lasergen.backends.grbl.gcode.fastread import fast_read
 from lasergen.backends.grbl.gcode.reader import interpret_program, read_program
 from lasergen.job import read_job
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 
 MACHINE = MachineProfile.load()
 COLUMNS = ("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_uJ", "pass_id", "layer")

@@ -6,6 +6,8 @@ whose last was not proven is treated as done and listed as uncertain (never writ
 
 from __future__ import annotations
 
+from lasergen import Job
+
 import itertools
 
 import numpy as np
@@ -13,11 +15,10 @@ import numpy as np
 import hardware_sim.urlhandler
 from drivers.pi_gcs.session import PiGcsSession
 from drivers.session import StreamHalt, StreamHandler
-from lasergen.job import render_job
-from lasergen.machine import MachineProfile
-from lasergen.pattern import Layer, Pattern
-from lasergen.planner import plan
-from lasergen.recipe import PRESETS, Recipe
+from lasergen import MachineProfile
+from lasergen import Layer, Pattern
+from lasergen import Recipe
+from lasergen.recipe import PRESETS
 from lasergen.sources.qr import make_qr, qr_mask
 
 hardware_sim.urlhandler.register()
@@ -37,7 +38,7 @@ def qr_pattern(mode: str = "raster", data: str = "lasergen") -> Pattern:
 
 def write_job(tmp_path, pattern: Pattern, machine=PI, name="qr.job"):
     path = tmp_path / name
-    path.write_text(render_job(pattern, plan(pattern, machine), machine))
+    path.write_text(Job.plan(pattern, machine).text)
     return path
 
 

@@ -1,6 +1,7 @@
 """The PI GCS language: what the emitter writes reads back as the same toolpath; the reader
 refuses what lasergen's jobs never contain; the motion model times each move point to point."""
 
+from lasergen import Job
 import ast
 import json
 from pathlib import Path
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 from lasergen import LasergenError
 from lasergen.backends import BACKENDS, language_for
 from lasergen.job import read_job, render_job
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 from lasergen.planner import plan
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 from lasergen_cli import main
@@ -51,7 +52,7 @@ def test_a_diagonal_mark_gets_scaled_axis_velocities_and_reads_back_straight():
     (";@energy -1", "energy must be"),
 ])
 def test_reader_refuses_with_the_line_number(line, says):
-    body = render_job(qr_pattern("dots"), plan(qr_pattern("dots"), PI), PI).splitlines()
+    body = Job.plan(qr_pattern("dots"), PI).text.splitlines()
     at = body.index("VEL 1 20 2 20") + 1
     body.insert(at, line)
     with pytest.raises(LasergenError, match=f"line {at + 1}: .*{says}"):
@@ -59,7 +60,7 @@ def test_reader_refuses_with_the_line_number(line, says):
 
 
 def test_a_pi_job_read_with_a_grbl_profile_is_refused():
-    text = render_job(qr_pattern(), plan(qr_pattern(), PI), PI)
+    text = Job.plan(qr_pattern(), PI).text
     with pytest.raises(LasergenError, match="written for a PI GCS 2.0"):
         read_job(text, MachineProfile.load("default"))
     assert read_job(text).machine.name == "pi-c884"  # no profile given: the job's own
@@ -91,7 +92,7 @@ def test_the_core_reaches_controllers_only_through_the_registry():
 
 def test_grbl_jobs_keep_their_header():
     machine = MachineProfile.load()
-    text = render_job(qr_pattern(), plan(qr_pattern(), machine), machine)
+    text = Job.plan(qr_pattern(), machine).text
     assert text.splitlines()[0] == ";@lasergen lasergen-job v1"
     manifest = read_job(text, machine).manifest
     assert manifest["machine"] == {"name": "grbl-fs-default", "rep_rate_kHz": 10.0, "s_per_uJ": 1.0}

@@ -10,7 +10,7 @@ from PIL import Image
 
 from lasergen.job import read_job
 from lasergen.security.hidden import load_key
-from lasergen.security.tag import tag_pattern
+import lasergen
 from lasergen_cli import main
 
 from .tagphotos import render_views
@@ -43,7 +43,7 @@ def test_keygen_then_keyed_signed_qr_then_check_photo(tmp_path, no_key_env):
     # photos of that tag (rasterised stand-in), then the verdicts
     from lasergen.security.signing import load_private_key
 
-    pattern = tag_pattern("SN-000123", sign_key=load_private_key(keys / "ed25519.pem"), hidden_key=key)
+    pattern = lasergen.tag("SN-000123", sign_key=load_private_key(keys / "ed25519.pem"), hidden_key=key)
     assert pattern.meta["payload"].startswith("SN-000123*")
     views = render_views(pattern)
     uv, filtered = tmp_path / "uv.png", tmp_path / "f.png"

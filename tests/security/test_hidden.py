@@ -7,9 +7,9 @@ import pytest
 
 from lasergen import LasergenError
 from lasergen.build import plan_to_file
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 from lasergen.security import hidden
-from lasergen.security.tag import TagOptions, tag_pattern
+import lasergen
 
 
 @pytest.mark.parametrize("version, data_modules", [(1, 208), (2, 359), (5, 1079), (7, 1568), (40, 29648)])
@@ -25,7 +25,7 @@ def test_function_patterns_are_excluded():
 
 
 def test_hidden_set_is_a_keyed_subset_of_dark_data_modules(hidden_key):
-    pattern = tag_pattern("SN-000123", hidden_key=hidden_key)
+    pattern = lasergen.tag("SN-000123", hidden_key=hidden_key)
     qr_layer, hidden_layer = pattern.layers
     assert hidden_layer.recipe == "rewrite"
     assert not (hidden_layer.mask & ~qr_layer.mask).any()
@@ -35,9 +35,9 @@ def test_hidden_set_is_a_keyed_subset_of_dark_data_modules(hidden_key):
     candidates = symbol & hidden.data_module_mask(symbol.shape[0])
     assert not (chosen & ~candidates).any()
     assert chosen.sum() == int(np.ceil(hidden.DEFAULT_FRACTION * candidates.sum()))
-    again = tag_pattern("SN-000123", hidden_key=hidden_key).layers[1].mask
-    other_key = tag_pattern("SN-000123", hidden_key=bytes(32)).layers[1].mask
-    other_serial = tag_pattern("SN-000124", hidden_key=hidden_key)
+    again = lasergen.tag("SN-000123", hidden_key=hidden_key).layers[1].mask
+    other_key = lasergen.tag("SN-000123", hidden_key=bytes(32)).layers[1].mask
+    other_serial = lasergen.tag("SN-000124", hidden_key=hidden_key)
     assert np.array_equal(again, hidden_layer.mask)
     assert (other_key != hidden_layer.mask).sum() > 0.3 * chosen.sum()
     assert other_serial.meta["hidden"]["key_id"] == pattern.meta["hidden"]["key_id"]
@@ -45,7 +45,7 @@ def test_hidden_set_is_a_keyed_subset_of_dark_data_modules(hidden_key):
 
 def test_fraction_is_bounded():
     with pytest.raises(LasergenError, match="fraction"):
-        tag_pattern("SN-1", TagOptions(fraction=0.9), hidden_key=bytes(32))
+        lasergen.tag("SN-1", fraction=0.9, hidden_key=bytes(32))
 
 
 def test_key_formats(tmp_path, hidden_key, monkeypatch):
@@ -67,7 +67,7 @@ def test_key_formats(tmp_path, hidden_key, monkeypatch):
 
 def test_key_never_reaches_the_job_file(tmp_path, hidden_key):
     out = tmp_path / "tag.gcode"
-    plan_to_file(tag_pattern("SN-000123", hidden_key=hidden_key), out, MachineProfile.load())
+    plan_to_file(lasergen.tag("SN-000123", hidden_key=hidden_key), out, MachineProfile.load())
     data = out.read_bytes()
     text = data.decode()
     for form in (hidden_key.hex(), hidden_key.hex().upper(), base64.b64encode(hidden_key).decode(),

@@ -12,7 +12,7 @@ from PIL import Image
 
 from hardware_sim.glass import verify
 from lasergen.security.signing import public_pem
-from lasergen.security.tag import tag_pattern
+import lasergen
 from lasergen.security.tagcheck import check_photos
 from lasergen_cli import main
 
@@ -24,7 +24,7 @@ KEY = bytes(range(100, 132))
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("photos")
-    views = render_views(tag_pattern("SN-000777", hidden_key=KEY))
+    views = render_views(lasergen.tag("SN-000777", hidden_key=KEY))
     views["uv365"].save(tmp / "uv.png")
     views["uv365_lp645"].save(tmp / "lp.png")
     (tmp / "hidden.key").write_bytes(KEY)

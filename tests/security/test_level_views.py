@@ -10,8 +10,8 @@ import pytest
 from lasergen.build import plan_to_file
 from lasergen.job import read_job
 from lasergen.levelcheck import Frame, check_levels
-from lasergen.machine import MachineProfile
-from lasergen.spec import pattern_from_file
+from lasergen import MachineProfile
+from lasergen import pattern_from_file
 
 from .conftest import PATTERNS
 from .tagphotos import render_views
@@ -113,11 +113,11 @@ def test_spill_suggestion_isolates_the_modules():
 def test_keyed_signed_tag_verifies_on_the_simulator_renders(tmp_path, signing_key):
     """What `verify` runs for a keyed job: the photo check on the simulator's own renders."""
     from hardware_sim.glass.level_views import check_prediction
-    from lasergen.security.tag import TagOptions, tag_pattern
+    import lasergen
 
     key = bytes(range(7, 39))
     out = tmp_path / "tag.gcode"
-    plan_to_file(tag_pattern("SN-000042", TagOptions(module_um=60.0), signing_key, key), out, MachineProfile.load())
+    plan_to_file(lasergen.tag("SN-000042", 60.0, sign_key=signing_key, hidden_key=key), out, MachineProfile.load())
     job = read_job(out)
     prediction = sim.simulate(job, None, "BrI")
     results = check_prediction(prediction, job.manifest, key, signing_key.public_key())

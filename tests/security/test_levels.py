@@ -7,7 +7,7 @@ from lasergen import LasergenError
 from lasergen.build import plan_to_file
 from lasergen.job import read_job
 from lasergen.levels import expected_views, pack_mask, unpack_mask
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 from lasergen.sources import make_artwork
 from lasergen.spec import pattern_from_file, pattern_from_spec
 

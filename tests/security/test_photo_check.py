@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from lasergen import LasergenError
-from lasergen.pattern import Layer
-from lasergen.security.tag import tag_pattern
+from lasergen import Layer
+import lasergen
 from lasergen.security.tagcheck import check_photos, otsu_threshold
 
 from .tagphotos import distort, render_views
@@ -28,7 +28,7 @@ def key():
 
 @pytest.fixture(scope="module")
 def tag_views(key):
-    return render_views(tag_pattern("SN-000123", hidden_key=key))
+    return render_views(lasergen.tag("SN-000123", hidden_key=key))
 
 
 def test_right_key_passes(tag_views, key):
@@ -44,21 +44,21 @@ def test_wrong_key_fails(tag_views, key):
 
 
 def test_copy_with_the_wrong_modules_rewritten_fails(key):
-    fake = tag_pattern("SN-000123", hidden_key=bytes(range(32)))  # same code, other modules rewritten
+    fake = lasergen.tag("SN-000123", hidden_key=bytes(range(32)))  # same code, other modules rewritten
     views = render_views(fake)
     result = check_photos(views["uv365"], views["uv365_lp645"], key=key)
     assert not result["ok"], result["verdict"]
 
 
 def test_copy_without_rewrite_fails(key):
-    plain = tag_pattern("SN-000123")
+    plain = lasergen.tag("SN-000123")
     views = render_views(plain)
     result = check_photos(views["uv365"], views["uv365_lp645"], key=key)
     assert not result["ok"], result["verdict"]
 
 
 def test_copy_rewriting_every_dark_module_fails(key):
-    genuine = tag_pattern("SN-000123", hidden_key=key)
+    genuine = lasergen.tag("SN-000123", hidden_key=key)
     genuine.layers[1] = Layer(genuine.layers[0].mask.copy(), "rewrite", "hidden")
     views = render_views(genuine)
     result = check_photos(views["uv365"], views["uv365_lp645"], key=key)
@@ -84,13 +84,13 @@ def test_small_shift_between_the_two_photos_is_removed(tag_views, key):
 
 
 def test_signed_tag_photo_fails_when_one_payload_byte_changes(signing_key):
-    genuine = tag_pattern("SN-000123", sign_key=signing_key)
+    genuine = lasergen.tag("SN-000123", sign_key=signing_key)
     views = render_views(genuine)
     public = signing_key.public_key()
     assert check_photos(views["uv365"], public_key=public)["ok"]
     payload = genuine.meta["payload"]
     forged_payload = payload.replace("SN-000123", "SN-000124", 1)  # one byte of the serial, same signature
-    forged = tag_pattern(forged_payload)  # unsigned encode of the altered payload
+    forged = lasergen.tag(forged_payload)  # unsigned encode of the altered payload
     views = render_views(forged)
     result = check_photos(views["uv365"], public_key=public)
     assert result["payload"] == forged_payload

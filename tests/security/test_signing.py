@@ -6,7 +6,7 @@ import segno
 from lasergen import LasergenError
 from lasergen.security import signing
 from lasergen.security.base45 import b45decode, b45encode
-from lasergen.security.tag import TagOptions, tag_pattern
+import lasergen
 
 
 def test_base45_rfc9285_vectors():
@@ -41,7 +41,7 @@ def test_wrong_public_key_fails(signing_key):
 
 
 def test_signed_tag_uses_the_smallest_version(signing_key):
-    pattern = tag_pattern("SN-000123", TagOptions(error="M"), sign_key=signing_key)
+    pattern = lasergen.tag("SN-000123", error="M", sign_key=signing_key)
     payload = pattern.meta["payload"]
     version = int(pattern.meta["version"])
     assert segno.make(payload, error="M", micro=False, boost_error=False).version == version
@@ -52,7 +52,7 @@ def test_signed_tag_uses_the_smallest_version(signing_key):
 
 def test_payload_too_long_once_signed_is_a_clear_error(signing_key):
     with pytest.raises(LasergenError, match="signed payload .* does not fit"):
-        tag_pattern("A" * 4250, sign_key=signing_key)
+        lasergen.tag("A" * 4250, sign_key=signing_key)
 
 
 def test_key_files(tmp_path, signing_key):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from lasergen import Job
+
 import numpy as np
 
 from hardware_sim.glass.report import build_report
 from hardware_sim.glass.simulate import simulate
-from lasergen.machine import MachineProfile
-from lasergen.pattern import Layer, Pattern
-from lasergen.planner import plan
-from lasergen.recipe import Recipe
+from lasergen import MachineProfile
+from lasergen import Layer, Pattern
+from lasergen import Recipe
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 MACHINE = MachineProfile.load()
@@ -44,7 +45,7 @@ def run(path, material="BrI", **kw):
 def planned(masks: list[np.ndarray], pitch_um: float = 20.0, recipes=("write", "rewrite"), meta=None) -> Toolpath:
     layers = [Layer(m, recipes[min(i, len(recipes) - 1)], f"L{i}") for i, m in enumerate(masks)]
     pattern = Pattern(pitch_um, layers, (5.0, 5.0), {"write": Recipe(), "rewrite": Recipe()}, meta or {})
-    return plan(pattern, MACHINE)
+    return Job.plan(pattern, MACHINE).toolpath
 
 
 def pixel_values(pred, values: np.ndarray, x_mm, y_mm) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 from hardware_sim.batch import body_lines, history_of, run_grbl
 from hardware_sim.grbl.batch import batch_history
 from hardware_sim.ledger import COLUMNS
-from lasergen.pattern import Layer, Pattern
+from lasergen import Layer, Pattern
 from lasergen.planner import plan
 from lasergen.recipe import PRESETS
 from lasergen.sources.qr import make_qr, qr_mask
@@ -57,3 +57,36 @@ def test_outside_the_dialect_runs_line_by_line():
     assert batch_history(["G0X500Y5"], MACHINE) is None           # beyond the soft limits: the alarm is reported
     with pytest.raises(Exception, match="ALARM:2"):
         history_of("G0X500Y5\n", MACHINE)
+
+
+def _two_planes(mode):
+    mask = np.zeros((6, 7), bool)
+    mask[1:5, 1:6] = True
+    layers = [Layer(mask, mode, "top", depth_um=150.0), Layer(mask, mode, "bottom", depth_um=350.0)]
+    return plan(Pattern(20.0, layers, (10.0, 10.0), dict(PRESETS), {}), MACHINE)
+
+
+@pytest.mark.parametrize("mode", ["write", "dots"])
+def test_a_planned_job_in_depth_runs_in_batch_with_the_same_history(mode):
+    lines = emitted(_two_planes(mode))
+    assert any("Z" in line for line in lines)
+    assert_same(lines)
+    hist = batch_history(lines, MACHINE)
+    written = hist.beam_on.astype(bool)
+    assert sorted(set(np.round(hist.z1[written], 4))) == [0.0982, 0.2291]  # two planes, marks at constant Z
+
+
+def test_hand_written_z_moves_rapid_feed_diagonal_and_a_dot_at_depth():
+    lines = ["G21G90G94", "M5", "M3S0", "G0Z0.3", "G0X5Y5", "G1X5.2F24S200", "G1X5.2Z0.25S0", "G1X5.2Z0.2F60S0",
+             "G1X5.4Y5.1Z0.21F24S150", "G1X5.5S0", "G0Z0.1", "M5", "G0X6Y5Z0.12", "G1F3000M3S250", "G4P0.7", "M5",
+             "G0Z0.1", "G0Z0.1", "M3S0", "G0X1Y1Z0", "G1X1.001F24S200", "M5"]
+    assert_same(lines)
+    hist = batch_history(lines, MACHINE)
+    z_only = (hist.x0 == hist.x1) & (hist.y0 == hist.y1) & (hist.z0 != hist.z1)
+    assert z_only.sum() == 5 and not hist.beam_on[z_only].any()
+    assert hist.z1[hist.is_dwell.astype(bool)].tolist() == [0.12]
+
+
+def test_z_outside_the_dialect_or_the_travel_runs_line_by_line():
+    assert batch_history(["G0X5Y5", "M3S0Z0.1", "M5"], MACHINE) is None   # Z on a spindle line
+    assert batch_history(["G0Z20"], MACHINE) is None                      # beyond Z's travel: an alarm

@@ -13,9 +13,8 @@ from hardware_sim.glass.render import CAPTION_PX, machine_to_image, to_display
 from hardware_sim.glass.report import regions
 from hardware_sim.glass.simulate import simulate, write_outputs
 from lasergen.colour import XYZ_TO_LINEAR_SRGB
-from lasergen.machine import MachineProfile
-from lasergen.planner import plan
-from lasergen.spec import pattern_from_file
+from lasergen import Job, MachineProfile
+from lasergen import pattern_from_file
 
 MACHINE = MachineProfile.load()
 EF = Path(lasergen.__file__).resolve().parent / "patterns" / "three_level_EF.toml"
@@ -42,7 +41,7 @@ def test_out_of_white_is_darkened_not_clipped_per_channel():
 @pytest.fixture(scope="module")
 def ef_prediction():
     pattern = pattern_from_file(EF)
-    return simulate(plan(pattern, MACHINE), MACHINE, pattern.meta.get("material") or "BrI")
+    return simulate(Job.plan(pattern, MACHINE).toolpath, MACHINE, pattern.meta.get("material") or "BrI")
 
 
 def test_filtered_render_keeps_the_level_3_contrast(ef_prediction):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lasergen import Job
+
 import numpy as np
 import pytest
 
@@ -11,10 +13,9 @@ from hardware_sim.glass.simulate import simulate, write_outputs
 from hardware_sim.glass.verify import check_views, decode_qr
 from hardware_sim.ledger import ExposureLedger
 from lasergen import LasergenError
-from lasergen.job import read_job, render_job
-from lasergen.pattern import Layer, Pattern
-from lasergen.planner import plan
-from lasergen.recipe import Recipe
+from lasergen.job import read_job
+from lasergen import Layer, Pattern
+from lasergen import Recipe
 from lasergen.sources import make_artwork
 
 from .sim_helpers import MACHINE, line_path, run
@@ -38,7 +39,7 @@ def test_ledger_and_gcode_give_identical_predictions(tmp_path):
     mask[1:5, 1:4] = True
     pattern = Pattern(20.0, [Layer(mask, "write", "a"), Layer(mask & (np.arange(6) < 3)[:, None], "rewrite", "b")],
                       (5.0, 5.0), {"write": Recipe(), "rewrite": Recipe()})
-    text = render_job(pattern, plan(pattern, MACHINE), MACHINE)
+    text = Job.plan(pattern, MACHINE).text
     job = read_job(text, MACHINE)
     from_gcode = simulate(job, MACHINE, "BrI")
     history_of(job, MACHINE).save(tmp_path / "job.npz")
@@ -62,7 +63,7 @@ def test_marks_written_while_accelerating_get_more_dose_per_length():
 def test_f_reads_as_f_from_the_laser_side():
     art = make_artwork({"kind": "text", "text": "F", "height_um": 240.0, "pitch_um": 10.0})
     pattern = Pattern(art.pitch_um, [Layer(art.mask, "write", "F")], (5.0, 5.0), {"write": Recipe(line_pitch_um=10.0)})
-    pred = simulate(plan(pattern, MACHINE), MACHINE, "BrI", pitch_um=2.0)
+    pred = simulate(Job.plan(pattern, MACHINE).toolpath, MACHINE, "BrI", pitch_um=2.0)
     img = pred.render("uv365", um_per_px=10.0).rgb.sum(axis=2).astype(float)
     rows, cols = np.nonzero(img > 0.4 * img.max())
     crop = img[rows.min():rows.max() + 1, cols.min():cols.max() + 1] > 0.4 * img.max()
@@ -75,7 +76,7 @@ def test_f_reads_as_f_from_the_laser_side():
 def test_qr_job_planned_on_default_recipes_decodes_from_uv(tmp_path):
     art = make_artwork({"kind": "qr", "data": "lasergen QR 0042", "module_um": 20.0})
     pattern = Pattern(art.pitch_um, [Layer(art.mask, "write", "qr")], (10.0, 10.0), meta=art.meta)
-    job = read_job(render_job(pattern, plan(pattern, MACHINE), MACHINE), MACHINE)
+    job = read_job(Job.plan(pattern, MACHINE).text, MACHINE)
     pred = simulate(job, MACHINE, "BrI")
     checks = check_views(pred, job.manifest["promises"])
     assert [c.kind for c in checks] == ["qr"] and checks[0].ok, checks

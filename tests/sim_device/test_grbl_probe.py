@@ -3,7 +3,7 @@
 import pytest
 
 from hardware_sim.grbl.emulator import GrblEmulator
-from lasergen.machine import MachineProfile
+from lasergen import MachineProfile
 
 
 @pytest.fixture

@@ -86,3 +86,14 @@ def test_a_job_without_moves_is_a_clear_error(tmp_path):
     job.write_text("G1 X1\n")  # GRBL refuses a G1 without a feed rate: error:22, named with its line
     result = CliRunner().invoke(main, ["preview", str(job), "-o", str(tmp_path / "x.png")])
     assert result.exit_code == 2 and "line 1" in result.output
+
+
+def test_a_job_drawn_in_small_blocks_is_the_same_picture(tmp_path, monkeypatch):
+    from lasergen import preview
+
+    text = HAND_WRITTEN + "M3\n" + "".join(f"G0X{10 + i * 0.05:.2f}Y9\nG1X{10.02 + i * 0.05:.2f}F300S{50 + 5 * i}\n"
+                                  for i in range(40)) + "M5\n"
+    _, whole = _preview(tmp_path, text)
+    monkeypatch.setattr(preview, "BLOCK_ROWS", 3)
+    _, blocked = _preview(tmp_path, text)
+    assert np.array_equal(whole, blocked)

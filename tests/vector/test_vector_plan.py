@@ -12,10 +12,9 @@ from lasergen.backends.grbl.motion import profile
 from lasergen.build import single_layer_pattern
 from lasergen.job import render_job
 from lasergen.planner import plan
-from lasergen.recipe import Recipe
+from lasergen import Recipe
 from lasergen.sources import make_artwork
 from lasergen.spec import pattern_from_spec
-from lasergen.toolpath import RAPID
 
 from .vector_helpers import LAYERED_SVG, SHAPE_SVG, SQUARE_AND_CIRCLE_SVG, marks, shape_expected_machine, write
 
@@ -60,12 +59,12 @@ def test_marks_run_at_programmed_speed_and_beam_is_off_otherwise(tmp_path, machi
     m = path.is_mark
     for v in (prof.v_entry[m], prof.v_exit[m], prof.v_peak[m]):
         np.testing.assert_allclose(v, 5.0, rtol=1e-6)
-    assert not (path.is_mark & (path.kind == RAPID)).any()
+    assert not (path.is_mark & (path.is_rapid)).any()
 
 
 def test_sharp_corners_stop_with_the_beam_gated_curves_do_not(tmp_path, machine):
     _, path = _plan(tmp_path, machine, SQUARE_AND_CIRCLE_SVG, Recipe(speed_mm_s=5.0))
-    assert (path.kind == RAPID).sum() == 4 + 1  # the square: one run per side; the circle: one run
+    assert (path.is_rapid).sum() == 4 + 1  # the square: one run per side; the circle: one run
     prof = profile(path, machine)
     m = path.is_mark
     np.testing.assert_allclose(prof.v_entry[m], 5.0, rtol=1e-6)

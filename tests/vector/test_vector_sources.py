@@ -12,9 +12,8 @@ from click.testing import CliRunner
 from lasergen import LasergenError
 from lasergen.build import single_layer_pattern
 from lasergen.planner import plan
-from lasergen.recipe import Recipe
+from lasergen import Recipe
 from lasergen.sources import make_artwork
-from lasergen.toolpath import DWELL
 from lasergen_cli import main
 
 from .vector_helpers import write
@@ -107,7 +106,7 @@ def test_points_are_relative_to_the_origin_with_their_own_energy_and_dwell(tmp_p
     art = make_artwork({"kind": "points", "path": str(csv)})
     pattern = single_layer_pattern(art, Recipe(energy_uJ=200.0, dwell_s=1.0), (20.0, 30.0), "points")
     path = plan(pattern, machine)
-    dots = path.kind == DWELL
+    dots = path.is_dwell
     got = {(round(x, 6), round(y, 6)): (e, round(float(d), 6)) for x, y, e, d in
            zip(path.x0[dots], path.y0[dots], path.energy_uJ[dots], path.dwell_s[dots])}
     assert got == {(20.0, 30.0): (200.0, 1.0), (21.5, 30.5): (120.0, 0.5), (20.25, 32.0): (200.0, 2.0)}

@@ -11,13 +11,13 @@ boots with.
 from __future__ import annotations
 
 from lasergen.backends.grbl.gcode import emit_body, read_program
-from lasergen.backends.grbl.gcode.stream import estimate_body  # a job file's estimate in bounded memory
+from lasergen.backends.grbl.gcode.stream import estimate_body, toolpath_body  # a job file read in pieces
 from lasergen.backends.grbl.motion import durations, estimate, profile
 from lasergen.profile_schema import Field, non_negative, positive
 
 __all__ = ["ENERGY_MODES", "GATES", "PROFILE_TABLE", "JOB_TAG", "DEFAULT_PROFILE", "controller_settings",
            "durations", "emit_body", "estimate", "estimate_body", "machine_manifest", "manifest_assumes", "profile", "read_body",
-           "recipe_problems"]
+           "recipe_problems", "toolpath_body"]
 
 ENERGY_MODES = ("s_word", "attenuator", "fixed")
 GATES = ("s_word",)

@@ -1,5 +1,6 @@
 """A vectorised reader for the G-code lasergen itself emits: ~50x faster than the interpreter
-(lines scanned by the compiled kernel when built, else by a regex and numpy; identical).
+(lines scanned, and the modal state carried, by the compiled kernel when built, else by a
+regex and numpy forward fills; identical).
 
 The body must be a sequence of exactly these units (checked with one regular expression over
 the whole text, at C speed):
@@ -130,23 +131,26 @@ def scan_text(text: str | bytes, state: ReadState | None = None) -> LineScan | N
     raw = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(raw == 10)
     starts = np.r_[0, ends[:-1] + 1]
-    scanned = _scan(data, raw, starts)
+    scanned = _scan_modal(data, raw, starts, state)
     if scanned is None:
         return None
-    kind, comment, (x, y, f, s, p, z) = scanned
-
-    # modal state carried forward line by line, as GRBL keeps it
-    s_state = _ffill(s, state.s)
-    on = _ffill(np.where(np.isin(kind, (ON_L, DOT_ON_L)), 1.0, np.where(kind == OFF_L, 0.0, np.nan)), float(state.on)) > 0
-    feed = _ffill(f, state.feed)
+    kind, comment, (x, y, f, s, p, z), modal = scanned
+    x_pos, y_pos, z_pos, feed, s_state, on = modal if modal is not None else _modal(kind, x, y, z, f, s, state)
+    on = on > 0
     g1 = feed[(kind == MOVE_L) | (kind == DOT_ON_L)]
     if np.isnan(g1).any() or (g1 <= 0).any():
         return None  # a G1 with no feed rate (none yet, or F0): GRBL's error:22, which the interpreter reports
-    move = (kind == RAPID_L) | (kind == MOVE_L)
-    x_pos = _ffill(np.where(move, x, np.nan), state.x)
-    y_pos = _ffill(np.where(move, y, np.nan), state.y)
-    z_pos = _ffill(np.where(move, z, np.nan), state.z)
     return LineScan(kind, comment, x, y, f, s, p, z, x_pos, y_pos, z_pos, s_state, on, feed, starts, ends)
+
+
+def _modal(kind, x, y, z, f, s, state: ReadState):
+    """The modal state after each line, carried forward as GRBL keeps it (the compiled
+    scanner's twin): X Y Z of moves, F, S, and the spindle on from M3 to M5."""
+    move = (kind == RAPID_L) | (kind == MOVE_L)
+    on = np.where(np.isin(kind, (ON_L, DOT_ON_L)), 1.0, np.where(kind == OFF_L, 0.0, np.nan))
+    return (_ffill(np.where(move, x, np.nan), state.x), _ffill(np.where(move, y, np.nan), state.y),
+            _ffill(np.where(move, z, np.nan), state.z), _ffill(f, state.feed), _ffill(s, state.s),
+            _ffill(on, float(state.on)))
 
 
 def fast_read(lines: list[str], machine: MachineProfile):
@@ -191,13 +195,21 @@ def read_chunk(data: bytes, machine: MachineProfile, state: ReadState):
 
 
 def _scan(data: bytes, raw: np.ndarray, starts: np.ndarray):
-    """(kind, comment, words X Y F S P Z with NaN where absent) per line, or None outside the
-    grammar: the compiled scanner when built, else the regex and the windowed number parser."""
+    """(kind, comment, words X Y F S P Z with NaN where absent) per line, or None outside the grammar."""
+    scanned = _scan_modal(data, raw, starts, ReadState())
+    return None if scanned is None else scanned[:3]
+
+
+def _scan_modal(data: bytes, raw: np.ndarray, starts: np.ndarray, state: ReadState):
+    """(kind, comment, words X Y F S P Z with NaN where absent, modal state after each line or
+    None) per line, or None outside the grammar: the compiled scanner when built (it carries
+    the modal state too), else the regex and the windowed number parser."""
     n = starts.size
     kernel = kernels.get()
     if kernel is not None:
-        kind, comment, words = np.zeros(n, np.int8), np.zeros(n, bool), np.full((6, n), np.nan)
-        return (kind, comment, words) if kernel.scan_lines(data, kind, comment, words) else None
+        kind, comment, words, modal = np.zeros(n, np.int8), np.zeros(n, bool), np.full((6, n), np.nan), np.empty((6, n))
+        initial = (state.x, state.y, state.z, state.feed, state.s, float(state.on))
+        return (kind, comment, words, modal) if kernel.scan_lines(data, kind, comment, words, modal, initial) else None
     if not _BODY.fullmatch(data) or not data.isascii():
         return None
     buf = np.concatenate([raw, np.zeros(WINDOW, np.uint8)])
@@ -206,7 +218,7 @@ def _scan(data: bytes, raw: np.ndarray, starts: np.ndarray):
     for prefix, code in KIND_OF.items():
         kind[np.all(head[:, :len(prefix)] == np.frombuffer(prefix, np.uint8), axis=1)] = code
     comment = head[:, 0] == ord(";")
-    return kind, comment, [_word(buf, starts, comment, c) for c in "XYFSPZ"]
+    return kind, comment, [_word(buf, starts, comment, c) for c in "XYFSPZ"], None
 
 
 def _passes(data: bytes, starts, ends, kind: np.ndarray, on: np.ndarray, comment: np.ndarray, state: ReadState):

@@ -1,4 +1,5 @@
-"""A job body read in pieces: its GRBL estimate, checksum and line count in bounded memory.
+"""A job body read in pieces: its GRBL estimate, checksum and line count in bounded memory, or
+its toolpath without the text of the whole body (`lasergen preview`).
 
 `lasergen estimate` of a 4096^2 job (~175 MB of G-code, ~14 M lines) cannot hold the text,
 its lines and a toolpath of every row at once (~80 bytes of RAM per byte of G-code). Here the
@@ -71,32 +72,59 @@ def _normalised(data: bytes) -> bytes:
     return ("\n".join(text.splitlines()) + "\n").encode()
 
 
+class _NotDialect(Exception):
+    """A piece the vectorised reader does not take: the body is read again by the interpreter."""
+
+
 def estimate_body(f: BinaryIO, machine: MachineProfile, first_line: int = 0, piece_bytes: int | None = None):
     """(estimate dict, SHA-256 hex digest of the normalised body, body lines) from the file's
     current position to its end; `first_line`: the file line the body starts on (for the
     interpreter's messages)."""
     start = f.tell()
-    digest, lines = hashlib.sha256(), 0
-    job, state = JobEstimate(machine), ReadState()
+    digest, lines = hashlib.sha256(), [0]
+    job = JobEstimate(machine)
+    try:
+        for path in _fast_pieces(f, machine, piece_bytes, digest, lines):
+            job.feed(path)
+    except _NotDialect:
+        f.seek(start)
+        digest, lines, job = hashlib.sha256(), [0], JobEstimate(machine)
+        for path in _interpreted_pieces(f, machine, first_line, piece_bytes, digest, lines):
+            job.feed(path)
+    return job.result(), digest.hexdigest(), lines[0]
+
+
+def toolpath_body(f: BinaryIO, machine: MachineProfile, first_line: int = 0, piece_bytes: int | None = None) -> list[Toolpath]:
+    """The toolpath of the body from the file's current position to its end, in the pieces it
+    was read in (no text of the whole body is held): concatenated, the rows `read_program` gives."""
+    start = f.tell()
+    try:
+        return list(_fast_pieces(f, machine, piece_bytes, None, [0]))
+    except _NotDialect:
+        f.seek(start)
+        return list(_interpreted_pieces(f, machine, first_line, piece_bytes, None, [0]))
+
+
+def _fast_pieces(f: BinaryIO, machine: MachineProfile, piece_bytes, digest, lines: list[int]):
+    """Toolpath pieces of a body in lasergen's dialect (the digest and line count updated as
+    they are read); raises _NotDialect at the first piece the vectorised reader refuses."""
+    state = ReadState()
     for piece in pieces(f, piece_bytes):
         got = read_chunk(piece, machine, state)
         if got is None:
-            f.seek(start)
-            return _interpreted(f, machine, first_line, piece_bytes)
+            raise _NotDialect
         path, _, state = got
-        job.feed(path)
-        digest.update(piece)
-        lines = state.lines
-    return job.result(), digest.hexdigest(), lines
+        if digest is not None:
+            digest.update(piece)
+        lines[0] = state.lines
+        yield path
 
 
-def _interpreted(f: BinaryIO, machine: MachineProfile, first_line: int, piece_bytes: int | None):
-    digest, counted = hashlib.sha256(), [0]
-    job = JobEstimate(machine)
-
+def _interpreted_pieces(f: BinaryIO, machine: MachineProfile, first_line: int, piece_bytes, digest, counted: list[int]):
     def text_lines():
         for piece in pieces(f, piece_bytes):
-            digest.update(piece)
+            if digest is not None:
+                digest.update(piece)
             for line in piece.decode().split("\n")[:-1]:
                 counted[0] += 1
                 yield line
@@ -105,10 +133,9 @@ def _interpreted(f: BinaryIO, machine: MachineProfile, first_line: int, piece_by
     for row in interpret_rows(text_lines(), machine, first_line=first_line):
         rows.append(row)
         if len(rows) >= INTERPRETED_ROWS:
-            job.feed(_toolpath(rows))
+            yield _toolpath(rows)
             rows = []
-    job.feed(_toolpath(rows))
-    return job.result(), digest.hexdigest(), counted[0]
+    yield _toolpath(rows)
 
 
 def _toolpath(rows: list[tuple]) -> Toolpath:
