@@ -408,15 +408,18 @@ def campaign(runs, seed: int, speed: float = 20.0, sender_python: str | None = N
 
 
 def load_results(path: Path) -> list[RunOutcome]:
-    """Outcomes appended to a --results file (one JSON object a line; a torn last line ignored)."""
-    out = []
+    """Outcomes appended to a --results file (one JSON object a line; a torn last line ignored).
+    A run recorded twice (the same machine and run number, e.g. a profile named by an alias in
+    one call and by its own name in another) counts once: its latest outcome."""
+    out = {}
     if path.exists():
         for line in path.read_text().splitlines():
             try:
-                out.append(RunOutcome(**json.loads(line)))
+                o = RunOutcome(**json.loads(line))
             except (json.JSONDecodeError, TypeError):
                 continue
-    return out
+            out[(o.machine, o.run)] = o
+    return list(out.values())
 
 
 def report(outcomes: list[RunOutcome], seed: int, speed: float, machines: str, sender: str) -> str:
@@ -469,7 +472,8 @@ def main():
             with results.open("a") as f:
                 f.write(json.dumps(asdict(o)) + "\n")
     runs = [int(v) for v in args.only.split(",")] if args.only else range(args.runs)
-    runs = [i for i in runs if (machine_of_run(i, args.machine), i) not in seen]
+    profile_name = {name: MachineProfile.load(name).name for name in MACHINES + [args.machine] if name != "mixed"}
+    runs = [i for i in runs if (profile_name[machine_of_run(i, args.machine)], i) not in seen]  # outcomes name the profile
     signal.signal(signal.SIGINT, signal.default_int_handler)
     outcomes = campaign(runs, args.seed, args.speed, args.sender_python, progress, args.workers, args.machine)
     outcomes = sorted(earlier + outcomes, key=lambda o: (o.machine, o.run))
