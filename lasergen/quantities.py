@@ -82,6 +82,7 @@ QUANTITIES: dict[str, Quantity] = {
     "height_um": Quantity("letter height", "um", 0.1, 1e6),
     "margin_um": Quantity("margin", "um", 0.0, 1e5),
     "origin_mm": Quantity("origin coordinate", "mm", -1e4, 1e4),
+    "z_mm": Quantity("stage Z", "mm", -1e4, 1e4),
     "depth_um": Quantity("depth below the glass surface", "um", 0.0, 1e5),
     "offset_px": Quantity("offset", "px", 0, 1e6, integer=True),
     "cell_um": Quantity("cell pitch", "um", 0.1, 1e5),

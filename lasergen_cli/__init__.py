@@ -11,6 +11,7 @@ from lasergen_cli import calibrate  # noqa: E402,F401,I001
 from lasergen_cli import calibrate_fit  # noqa: E402,F401,I001
 from lasergen_cli import catalogue  # noqa: E402,F401,I001
 from lasergen_cli import demo  # noqa: E402,F401,I001
+from lasergen_cli import frame  # noqa: E402,F401,I001
 from lasergen_cli import device  # noqa: E402,F401,I001
 from lasergen_cli import plan  # noqa: E402,F401,I001
 from lasergen_cli import registry  # noqa: E402,F401,I001

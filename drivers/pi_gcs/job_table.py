@@ -93,10 +93,10 @@ def _modal_state(texts: list[str], upto: int, machine) -> list[str]:
 
 def plan(table: JobTable, done: np.ndarray) -> SendPlan | None:
     undone = np.flatnonzero(~np.asarray(done, dtype=bool))
-    if undone.size == 0:
+    if undone.size == 0 and len(done):  # every mark done; a job without marks (travel only) always runs
         return None
     machine, texts, motion = table.machine, table.texts, table.motion
-    first_mark = int(undone[0])
+    first_mark = int(undone[0]) if undone.size else 0
     motions = np.flatnonzero(motion)
     if first_mark == 0 and not np.asarray(done).any():
         first = 0

@@ -13,7 +13,8 @@ raster pass, M3. A G0 between two G1s of one pass that keeps Y (a gap inside a s
 crossed by a collinear rapid) is `G0X..`, and the G1 after it `G1X..S..`: it is not a restart
 point. Within a scan line a G1 is `G1X..S..`: ~40 % fewer bytes on the serial link.
 A line pass (raster or vector) is bracketed by `M3S0` and `M5`; a `;@pass` comment names it
-for the reader.
+for the reader. A pass of mode "travel" (blank moves only, `lasergen frame`) gets no `M3`: the
+beam stays gated off by `M5` whatever its lines say.
 Z (a job in depth; a flat job never states Z, so its lines are as they always were): a RAPID
 that moves Z alone, between planes, is `G0Z<z>` (laser mode: the beam is off in G0); every
 other G0 that is a restart point states Z with X and Y (`G0X..Y..Z..`), so a resumed job
@@ -33,6 +34,7 @@ from lasergen.machine import MachineProfile
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 CHUNK_ROWS = 500_000
+UNLIT_MODES = ("dots", "travel")  # passes not bracketed by M3S0 ... M5 (a dot switches itself)
 
 
 def _digits_table(count: int, width: int) -> np.ndarray:
@@ -261,10 +263,11 @@ def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict
             info = pass_info.get(pid, {})
             mode = info.get("mode", "dots" if (path.kind[a:b] == DWELL).any() else "raster")
             head = pass_comment(pid, int(path.layer[a]), info.get("name", ""), info.get("recipe", ""), mode) + "\n"
-            yield (head + ("M3S0\n" if mode != "dots" else "")).encode()
+            bracket = mode not in UNLIT_MODES
+            yield (head + ("M3S0\n" if bracket else "")).encode()
             for c in range(a, b, CHUNK_ROWS):
                 chunk = slice(c, min(c + CHUNK_ROWS, b))
                 yield format_rows(path.take(chunk), machine, need_y[chunk], need_f[chunk], inline[chunk], z_mode[chunk])
-            if mode != "dots":
+            if bracket:
                 yield b"M5\n"
     yield b"M5\n"
