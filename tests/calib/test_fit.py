@@ -4,7 +4,6 @@ The full loop (grid -> render of a changed "true" glass -> measure -> fit -> sim
 test_fit_loop.py."""
 
 import csv
-import math
 
 import numpy as np
 import pytest

@@ -8,7 +8,6 @@ history: no beam-on row where no mark was planned, nothing written twice after t
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from hardware_sim.device import forget_device, get_device
 from hardware_sim.pi_gcs.emulator import PiGcsEmulator
