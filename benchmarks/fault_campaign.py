@@ -34,14 +34,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from campaign_check import REST_DEFECT_S, Record, beam_off_after, check, split_rests  # noqa: E402
+from campaign_check import Record, beam_off_after, check, split_rests  # noqa: E402
+from campaign_report import DEVICE_FAULTS, KINDS, SENDER_FAULTS, RunOutcome, load_results, report  # noqa: E402
 
 from hardware_sim.beam.rig import forget_rig  # noqa: E402
 from hardware_sim.device import Device  # noqa: E402
@@ -50,19 +50,12 @@ from hardware_sim.transport import TcpServer  # noqa: E402
 from lasergen.job import read_job  # noqa: E402
 from lasergen.machine import PROFILE_DIR, MachineProfile  # noqa: E402
 
-DEVICE_FAULTS = ["drop", "error", "alarm", "alarm_mid", "corrupt", "stall", "power", "reset"]
-SENDER_FAULTS = ["sigkill", "sigint"]
-KINDS = DEVICE_FAULTS[:6] + SENDER_FAULTS + DEVICE_FAULTS[6:]
 FAULTS = {  # controller family -> the faults its emulator takes through sim:// (+ the sender's)
     "grbl": KINDS,
     "pi_gcs": [k for k in KINDS if k != "alarm_mid"],  # a motion error is on a command, not part-way
 }
 ERROR_CODES = {"grbl": [20, 22, 33], "pi_gcs": [5, 7, 17]}  # refusals the controller really gives
 MACHINES = ["grbl-default", "pi-c884"]  # `mixed` alternates blocks of len(RECIPES) runs
-LABELS = {"drop": "link drop", "error": "`error:N`", "alarm": "`ALARM:N`", "alarm_mid": "`ALARM:N` inside a line",
-          "corrupt": "corrupt reply",
-          "stall": "controller stall", "sigkill": "sender SIGKILL", "sigint": "sender SIGINT",
-          "power": "controller power reset", "reset": "controller soft reset"}
 MAX_RESUMES = 8
 THREE_LEVEL = """[pattern]
 origin_mm = [10.0, 10.0]
@@ -80,27 +73,6 @@ source = { kind = "text", text = "E", height_um = 280.0, pitch_um = 20.0 }
 [levels.uv365_lp645]
 source = { kind = "text", text = "F", height_um = 280.0, pitch_um = 20.0 }
 """
-
-
-@dataclass
-class RunOutcome:
-    run: int
-    job: str
-    faults: list
-    machine: str = "grbl-default"
-    twice: int = 0
-    skipped_not_listed: int = 0
-    listed: int = 0
-    stray: int = 0  # gaps written (beam-on line rows on no mark)
-    stray_rest_ms: float = 0.0  # longest beam-on rest on no dot >= REST_DEFECT_S (a defect), sender's ms
-    minor_rest_ms: float = 0.0  # longest such rest shorter than REST_DEFECT_S (reported, not a defect)
-    stall_rest_ms: float = 0.0  # longest beam-on rest during a controller stall (the documented residual)
-    hangs: int = 0
-    unclean: int = 0
-    complete: bool = False
-    sessions: int = 0
-    beam_off_s: list = field(default_factory=list)  # (fault kind, seconds)
-    notes: list = field(default_factory=list)
 
 
 class Sender:
@@ -315,57 +287,6 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
     return out
 
 
-def table(outcomes: list[RunOutcome]) -> str:
-    rows = defaultdict(list)
-    for o in outcomes:
-        rows[o.faults[0]].append(o)
-    lines = ["| first fault | runs | runs with a mark exposed twice | runs with a skipped mark not listed | "
-             "hung sessions | runs with a gap written | unclean exits | runs never completed | "
-             "time to beam off, median / max (s) | runs with the beam resting on "
-             f">= {1000 * REST_DEFECT_S:g} ms (max ms) | shorter rests, max (ms) | "
-             "beam resting on in a stall, max (ms) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-
-    def line(label, group):
-        offs = [s for o in group for _, s in o.beam_off_s]
-        return (f"| {label} | {len(group)} | {sum(o.twice > 0 for o in group)} | "
-                f"{sum(o.skipped_not_listed > 0 for o in group)} | {sum(o.hangs for o in group)} | "
-                f"{sum(o.stray > 0 for o in group)} | {sum(o.unclean for o in group)} | "
-                f"{sum(not o.complete for o in group)} | "
-                f"{np.median(offs) if offs else 0.0:.3f} / {max(offs, default=0.0):.3f} | "
-                f"{sum(o.stray_rest_ms > 0 for o in group)} ({max((o.stray_rest_ms for o in group), default=0.0):.1f}) | "
-                f"{max((o.minor_rest_ms for o in group), default=0.0):.2f} | "
-                f"{max((o.stall_rest_ms for o in group), default=0.0):.0f} |")
-    for kind in KINDS:
-        if rows.get(kind):
-            lines.append(line(LABELS[kind], rows[kind]))
-    lines.append(line("**all**", outcomes).replace("| all |", "| **all** |"))
-    return "\n".join(lines)
-
-
-def tables(outcomes: list[RunOutcome]) -> str:
-    """One table per back-end (by machine profile), then all runs if there are several."""
-    by = defaultdict(list)
-    for o in outcomes:
-        by[o.machine].append(o)
-    parts = [f"**{name}** ({len(group)} runs)\n\n{table(group)}" for name, group in by.items()]
-    if len(by) > 1:
-        parts.append(f"**all back-ends** ({len(outcomes)} runs)\n\n{table(outcomes)}")
-    return "\n\n".join(parts)
-
-
-def beam_off_table(outcomes: list[RunOutcome]) -> str:
-    by = defaultdict(list)
-    for o in outcomes:
-        for kind, s in o.beam_off_s:
-            by[kind].append(s)
-    lines = ["| fault | faults seen | median time to beam off (s) | 99th percentile (s) | max (s) |", "|---|---|---|---|---|"]
-    for kind, values in sorted(by.items()):
-        v = np.asarray(values)
-        lines.append(f"| {kind} | {v.size} | {np.median(v):.3f} | {np.percentile(v, 99):.3f} | {v.max():.3f} |")
-    return "\n".join(lines)
-
-
 def _worker(args):
     index, seed, jobs, python, speed, folder, machines = args
     name = machine_of_run(index, machines)
@@ -418,32 +339,6 @@ def campaign(runs, seed: int, speed: float = 20.0, sender_python: str | None = N
     return sorted(outcomes, key=lambda o: o.run)
 
 
-def load_results(path: Path) -> list[RunOutcome]:
-    """Outcomes appended to a --results file (one JSON object a line; a torn last line ignored).
-    A run recorded twice (the same machine and run number, e.g. a profile named by an alias in
-    one call and by its own name in another) counts once: its latest outcome."""
-    out = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                o = RunOutcome(**json.loads(line))
-            except (json.JSONDecodeError, TypeError):
-                continue
-            out[(o.machine, o.run)] = o
-    return list(out.values())
-
-
-def report(outcomes: list[RunOutcome], seed: int, speed: float, machines: str, sender: str) -> str:
-    """The campaign's figures as Markdown: what was run (seed, runs, clock, date), then the tables."""
-    counts = defaultdict(int)
-    for o in outcomes:
-        counts[o.machine] += 1
-    split = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
-    return (f"{len(outcomes)} runs ({split}), seed {seed}, machine {machines}, emulator clock x{speed:g}, jobs "
-            f"{', '.join(RECIPES)}, sender {sender}, {time.strftime('%Y-%m-%d')}\n\n{tables(outcomes)}\n\n"
-            f"{beam_off_table(outcomes)}\n")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
@@ -467,7 +362,7 @@ def main():
     earlier = load_results(results) if results else []
     sender_name = "this version" if not args.sender_python else "another version"
     if args.report_only:
-        text = report(earlier, args.seed, args.speed, "as recorded", sender_name)
+        text = report(earlier, args.seed, args.speed, "as recorded", sender_name, list(RECIPES))
         print(text)
         if args.markdown:
             Path(args.markdown).write_text(text)
@@ -488,7 +383,7 @@ def main():
     signal.signal(signal.SIGINT, signal.default_int_handler)
     outcomes = campaign(runs, args.seed, args.speed, args.sender_python, progress, args.workers, args.machine)
     outcomes = sorted(earlier + outcomes, key=lambda o: (o.machine, o.run))
-    text = report(outcomes, args.seed, args.speed, args.machine, sender_name)
+    text = report(outcomes, args.seed, args.speed, args.machine, sender_name, list(RECIPES))
     print(f"\n{args.workers} worker(s), {time.monotonic() - t0:.0f} s\n\n{text}")
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
