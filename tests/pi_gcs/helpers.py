@@ -9,6 +9,7 @@ from __future__ import annotations
 from lasergen import Job
 
 import itertools
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -92,3 +93,20 @@ def stream_once(url: str, job, machine=PI, done=None, uncertain=None):
         return halt, report, table, done
     finally:
         session.close()
+
+
+@contextmanager
+def lines_taken_by_controller(monkeypatch):
+    """Every line the emulated C-884 takes while the block runs, in order (line 1 first): a
+    clean run's numbering, so a test can put a fault on one exact command."""
+    from hardware_sim.pi_gcs.emulator import PiGcsEmulator
+
+    taken = []
+    original = PiGcsEmulator._take
+
+    def take(emu, raw):
+        taken.append(raw)
+        return original(emu, raw)
+    with monkeypatch.context() as m:
+        m.setattr(PiGcsEmulator, "_take", take)
+        yield taken

@@ -10,9 +10,8 @@ from pathlib import Path
 
 
 from hardware_sim.device import forget_device, get_device
-from hardware_sim.pi_gcs.emulator import PiGcsEmulator
 from lasergen.job import read_job
-from tests.pi_gcs.helpers import PI, device_name, qr_pattern, stream_once, write_job
+from tests.pi_gcs.helpers import PI, lines_taken_by_controller, device_name, qr_pattern, stream_once, write_job
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from campaign_check import Record, check  # noqa: E402
@@ -22,15 +21,8 @@ GATE = PI.gate_line
 
 def lines_taken(job, monkeypatch) -> list[str]:
     """Every line the controller takes in a clean run of `job`, in order (line 1 first)."""
-    taken = []
-    original = PiGcsEmulator._take
-
-    def take(emu, raw):
-        taken.append(raw)
-        return original(emu, raw)
     name = device_name()
-    with monkeypatch.context() as m:
-        m.setattr(PiGcsEmulator, "_take", take)
+    with lines_taken_by_controller(monkeypatch) as taken:
         halt, _, _, done = stream_once(f"sim://?machine=pi-c884&device={name}", job)
     forget_device(name)
     assert halt is None and done.all()

@@ -13,9 +13,8 @@ import pytest
 
 from drivers.runner import JobRunner, StreamStopped
 from hardware_sim.device import forget_device, get_device
-from hardware_sim.pi_gcs.emulator import PiGcsEmulator
 from lasergen.job import read_job
-from tests.pi_gcs.helpers import PI, device_name, qr_pattern, write_job
+from tests.pi_gcs.helpers import PI, lines_taken_by_controller, device_name, qr_pattern, write_job
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from campaign_check import Record, check  # noqa: E402
@@ -25,15 +24,8 @@ ARM = f"TRO {PI.gate_line} 1"
 
 def runner_lines(job, monkeypatch) -> list[str]:
     """Every line the controller takes in a clean run of `job` by the runner (line 1 first)."""
-    taken = []
-    original = PiGcsEmulator._take
-
-    def take(emu, raw):
-        taken.append(raw)
-        return original(emu, raw)
     name = device_name()
-    with monkeypatch.context() as m:
-        m.setattr(PiGcsEmulator, "_take", take)
+    with lines_taken_by_controller(monkeypatch) as taken:
         result = JobRunner(job, f"sim://?machine=pi-c884&device={name}", PI,
                            journal_path=job.with_suffix(".clean.journal")).run()
     forget_device(name)
