@@ -277,22 +277,23 @@ def _lround_steps(mm: np.ndarray, steps_per_mm: float) -> np.ndarray:
     return np.copysign(np.floor(np.abs(product) + np.float32(0.5)), product)
 
 
-def stepless(path: Toolpath, machine: MachineProfile, rows=slice(None)) -> np.ndarray:
-    """Per row (of `rows`): a move GRBL drops because its ends round to the same motor steps
-    (exact zero-length moves included; dwells are not moves). Only moves shorter than a step
-    on every axis can be, so only those are rounded."""
+def stepless(path: Toolpath, machine: MachineProfile) -> np.ndarray:
+    """Per row: a move GRBL drops because its ends round to the same motor steps (exact
+    zero-length moves included; dwells are not moves). Only a move shorter than a step on every
+    axis can be, so X picks the few candidates in one pass and only those are rounded."""
     spm = (*machine.steps_per_mm, machine.z_steps_per_mm)
-    ends = [(getattr(path, a + "0")[rows], getattr(path, a + "1")[rows]) for a in "xyz"]
-    small = path.kind[rows] != DWELL
-    for (lo, hi), k in zip(ends, spm):
-        small &= np.abs(hi - lo) * k < 1.0
-    idx = np.flatnonzero(small)
-    if idx.size:
-        same = np.ones(idx.size, dtype=bool)
-        for (lo, hi), k in zip(ends, spm):
-            same &= _lround_steps(lo[idx], k) == _lround_steps(hi[idx], k)
-        small[idx] = same
-    return small
+    dx = np.subtract(path.x1, path.x0)
+    np.abs(dx, out=dx)
+    idx = np.flatnonzero(dx < 1.001 / spm[0])  # a superset: the rounding below decides
+    del dx
+    idx = idx[path.kind[idx] != DWELL]
+    for axis, k in zip("xyz", spm):
+        if idx.size:
+            lo, hi = getattr(path, axis + "0")[idx], getattr(path, axis + "1")[idx]
+            idx = idx[_lround_steps(lo, k) == _lround_steps(hi, k)]
+    out = np.zeros(len(path), dtype=bool)
+    out[idx] = True
+    return out
 
 
 def _motion_blocks(path: Toolpath, machine: MachineProfile):
