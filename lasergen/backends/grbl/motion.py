@@ -296,11 +296,18 @@ def stepless(path: Toolpath, machine: MachineProfile) -> np.ndarray:
     return out
 
 
-def _motion_blocks(path: Toolpath, machine: MachineProfile):
+def _motion_blocks(path: Toolpath, machine: MachineProfile, steps: bool = True):
     """Row indices of real motions (None: every row) and, per block, whether a sync (dwell,
-    laser on/off, a dropped move under M3) precedes it."""
-    dropped = stepless(path, machine)
+    laser on/off, a dropped move under M3) precedes it. `steps=False`: only exact zero-length
+    moves are dropped, without a sync (the emulator's executor, which does not model the stop)."""
+    if steps:
+        dropped = stepless(path, machine)
+    else:
+        dropped = np.zeros(len(path), dtype=bool)
+        dropped_exact = (path.x1 == path.x0) & (path.y1 == path.y0) & (path.z1 == path.z0)
     moving = (path.kind != DWELL) & ~dropped
+    if not steps:
+        moving &= ~dropped_exact
     blocks = np.flatnonzero(moving)
     all_rows = blocks.size == len(path)
     if all_rows:  # every row moves (a raster job): slices, not gathers, from here on
@@ -326,12 +333,13 @@ def durations(path: Toolpath, machine: MachineProfile) -> np.ndarray:
     return out
 
 
-def profile(path: Toolpath, machine: MachineProfile) -> MotionProfile:
-    """Entry, peak and exit speed, acceleration and duration of every toolpath row."""
+def profile(path: Toolpath, machine: MachineProfile, steps: bool = True) -> MotionProfile:
+    """Entry, peak and exit speed, acceleration and duration of every toolpath row (`steps`: see
+    `_motion_blocks`)."""
     n_rows = len(path)
     out = MotionProfile(*(np.zeros(n_rows) for _ in range(5)))
     out.duration_s[:] = np.where(path.kind == DWELL, dwell_seconds(path.dwell_s), 0.0)
-    blocks, sync = _motion_blocks(path, machine)
+    blocks, sync = _motion_blocks(path, machine, steps)
     for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
         rows = _rows(blocks, first, last)
         t, v_peak = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)
