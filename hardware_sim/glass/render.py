@@ -77,6 +77,7 @@ def tone_of(view) -> str:
     return "linear" if view is not None and view.kind == "emission" and view.filter is not None else "srgb"
 
 
+STRIP_PX = 16384  # pixels converted at a time: 16 k x 3 float32 temporaries fit a core's L2 cache
 GAMUT_STEPS = 8  # bisection steps on the chroma factor: 1/256, below one 8-bit level
 INVISIBLE = 0.25 / 255  # darker than a quarter of one 8-bit level: clipping cannot show
 
@@ -188,10 +189,14 @@ def render_xyz(view: str, xyz: np.ndarray, field_pitch_um: float, um_per_px: flo
                background=(0.0, 0.0, 0.0), view_spec=None) -> Rendered:
     """XYZ field (machine orientation, `field_pitch_um` per pixel) -> image at `um_per_px`.
     `view_spec` (an optics.View) gives the label and the tone: linear for emission views."""
-    small = resample(xyz, field_pitch_um, um_per_px)
+    small = np.ascontiguousarray(resample(xyz, field_pitch_um, um_per_px), np.float32)
     tone = tone_of(view_spec)
-    linear = small @ XYZ_TO_LINEAR_SRGB.T.astype(np.float32) + np.asarray(background, np.float32)
-    rgb = encode(to_display(linear), tone)
+    to_linear, offset = XYZ_TO_LINEAR_SRGB.T.astype(np.float32), np.asarray(background, np.float32)
+    flat = small.reshape(-1, 3)
+    rgb = np.empty(flat.shape, np.uint8)
+    for i in range(0, len(flat), STRIP_PX):  # strip by strip: each strip's temporaries stay in cache
+        rgb[i:i + STRIP_PX] = encode(to_display(flat[i:i + STRIP_PX] @ to_linear + offset), tone)
+    rgb = rgb.reshape(small.shape)
     return Rendered(view, np.ascontiguousarray(machine_to_image(rgb)), float(um_per_px),
                     view_label(view_spec)["text"], tone)
 
