@@ -183,6 +183,14 @@ def daylight_xyz(maps: PhaseMaps, crystallized: np.ndarray, weights: tuple[float
     x_all = np.ravel(crystallized)
     red_peak = np.broadcast_to(maps.red_peak_nm, crystallized.shape).ravel()
     out = np.empty((x_all.size, 3), np.float32)
+    if float(red_peak.max()) - float(red_peak.min()) < 1e-3:  # uniform red peak (as in emission_xyz): one loss
+        loss = k * (green_loss + weights[1] * _table_lookup(absorbed, np.array(red_peak[0] - stokes_nm[1])))
+        for i in range(0, x_all.size, STRIP_PX):  # column arithmetic, no masks; x = 0 gives the clear glass
+            x = x_all[i:i + STRIP_PX]
+            kept = GLASS_TRANSMISSION * (1 - material_daylight["scatter"] * x.astype(np.float64))
+            for c in range(3):
+                out[i:i + STRIP_PX, c] = kept * (white[c] - loss[c] * x)
+        return _damage(out.reshape(crystallized.shape + (3,)), damaged, material_daylight)
     out[:] = (GLASS_TRANSMISSION * white).astype(np.float32)
     for i in range(0, x_all.size, STRIP_PX):  # strip by strip: the float64 temporaries stay in cache
         x_strip = x_all[i:i + STRIP_PX]
@@ -191,7 +199,10 @@ def daylight_xyz(maps: PhaseMaps, crystallized: np.ndarray, weights: tuple[float
         red_loss = _table_lookup(absorbed, red_peak[i:i + STRIP_PX][lit] - stokes_nm[1])
         transmitted = white - k * (green_loss + weights[1] * red_loss) * x
         out[i:i + STRIP_PX][lit] = GLASS_TRANSMISSION * (1 - material_daylight["scatter"] * x) * transmitted
-    out = out.reshape(crystallized.shape + (3,))
+    return _damage(out.reshape(crystallized.shape + (3,)), damaged, material_daylight)
+
+
+def _damage(out: np.ndarray, damaged: np.ndarray | None, material_daylight: dict) -> np.ndarray:
     if damaged is not None and np.any(damaged):
         out *= (1 - np.float32(material_daylight["damage_scatter"]) * damaged.astype(np.float32))[..., None]
     return out
