@@ -34,6 +34,7 @@ from hardware_sim.glass.exposure import Plane
 from lasergen import LasergenError
 
 WAVELENGTH_UM = 0.52
+UNIFORM_PEAK_NM = 1e-3  # red peaks within this of each other are one peak (as in optics.emission_xyz)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def focused_views(prediction, depths_um, optics: Reader | str = "microscope", um
         each = plane_phases(exposure, material, prediction.treatment)
     ratio = max(1.0, (um_per_px or prediction.scale_for()) / grid.pitch_um)
     peaks = [(float(m.red_peak_nm.min()), float(m.red_peak_nm.max())) for m in each]
-    one_peak = max(hi for _, hi in peaks) - min(lo for lo, _ in peaks) < 1e-3
+    one_peak = max(hi for _, hi in peaks) - min(lo for lo, _ in peaks) < UNIFORM_PEAK_NM
     layers = [(block_mean(np.asarray(m.green, np.float32), ratio), block_mean(np.asarray(m.red, np.float32), ratio),
                None if one_peak else block_mean(np.asarray(m.red * m.red_peak_nm, np.float32), ratio),
                block_mean(np.asarray(1.0 - p.crystallized, np.float32), ratio),
