@@ -205,6 +205,24 @@ def beam_off_after(record: Record, fault_s: float, reset_s: float | None, next_s
     return float(min(record.t_end_s[overlap].max(), reset) - fault_s)
 
 
+def beam_off_times(record: Record, log, sender_faults, session_starts, speed: float) -> list:
+    """[(fault kind, sender seconds until the beam was off)] for every fault of a run: the
+    device's own (its fault log: (emulator s, what)) and the sender's ((kind, emulator s)).
+    The next reset bounds the beam: a reset, a power loss or an alarm in the log; a power loss
+    is its own reset (every output low), so the rows after it are a session's new work."""
+    resets = sorted(t for t, what in log if what in ("soft_reset", "power_cycle") or what.startswith("alarm"))
+    events = [(t, what.split(":")[0]) for t, what in log
+              if what.split(":")[0] in ("drop", "error", "alarm", "corrupt", "stall", "power_cycle")]
+    events += [(t, kind) for kind, t in sender_faults]
+    times = []
+    for t, what in events:
+        after = t - 1e-9 if what == "power_cycle" else t + 1e-9
+        nxt = next((r for r in resets if r > after), None)
+        session = next((s for s in session_starts if s > t + 1e-9), None)
+        times.append((what, beam_off_after(record, t, nxt, session) / speed))
+    return times
+
+
 def split_rests(verdict: Verdict, stalls_s, speed: float) -> tuple[float, float, float]:
     """(longest defect rest, longest rest below REST_DEFECT_S, longest rest during a stall), in
     sender seconds: a rest during a stall is one that covers a stall's moment."""

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from campaign_check import Record, beam_off_after, check, split_rests  # noqa: E402
+from campaign_check import Record, beam_off_times, check, split_rests  # noqa: E402
 from campaign_report import DEVICE_FAULTS, KINDS, SENDER_FAULTS, RunOutcome, load_results, report  # noqa: E402
 
 from hardware_sim.beam.rig import forget_rig  # noqa: E402
@@ -277,13 +277,7 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
     out.skipped_not_listed = len(verdict.not_listed(listed)) if out.complete else 0
     if not out.complete:
         out.notes.append(f"never completed ({' '.join(last_err)[:160]})")
-    resets = [t for t, what in log if what in ("soft_reset", "power_cycle") or what.startswith("alarm")]
-    events = [(t, what.split(":")[0]) for t, what in log if what.split(":")[0] in
-              ("drop", "error", "alarm", "corrupt", "stall", "power_cycle")] + [(t, k) for k, t in fault_times]
-    for t, what in events:
-        nxt = next((r for r in sorted(resets) if r > t + 1e-9), None)
-        session = next((s for s in session_starts if s > t + 1e-9), None)
-        out.beam_off_s.append((what, beam_off_after(record, t, nxt, session) / speed))
+    out.beam_off_s = beam_off_times(record, log, fault_times, session_starts, speed)
     return out
 
 

@@ -1,7 +1,7 @@
 """Raster job time on GRBL's planner model: lasergen's gap choice against crossing every gap with
 a collinear G0, and against lower bounds (issue 13, capability 1).
 
-    python benchmarks/gap_bench.py [--size 1024] [--speed 0.4]
+    python benchmarks/gap_bench.py [--size 1024] [--speed 0.4] [--harness HARNESS]
 
 Jobs: Floyd-Steinberg dithers of two synthetic grey images (a smooth "photo" of several
 sinusoids and the gradient of plan_bench.py) and QR codes of versions 2, 10 and 40, 20 um
@@ -17,19 +17,24 @@ Bounds, for a point mass with the axis limits (acceleration, max rate):
   kinematic    the same plus every gap inside a line at its minimum, from v back to v
                (accelerate, decelerate: what GRBL does with one collinear block)
 The first bound counts gaps as free, which no machine with finite acceleration can reach;
-the second is the one a plan can approach.
+the second is the one a plan can approach. With --harness (grbl_check.py's build of GRBL's
+own code), the 64x64 crop's job files of lasergen, all-G0 and cross are also timed on the
+firmware, next to lasergen's estimate of each file.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import tempfile
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # grbl_check's harness runner
 
 
 def photo(n: int) -> np.ndarray:
@@ -57,9 +62,10 @@ def qr(version: int) -> np.ndarray:
     return qr_mask(make_qr("https://example.org/p/0001", error="M", version=version), 4)
 
 
-def plan_with(strategy: str, pattern, machine):
+@contextlib.contextmanager
+def strategy_of(strategy: str):
+    """The raster planner with its gap choice (and run-up) replaced by a fixed strategy."""
     import lasergen.raster as raster
-    from lasergen.planner import plan
 
     saved = raster.rapid_gaps, raster.overscan_for
     try:
@@ -69,9 +75,42 @@ def plan_with(strategy: str, pattern, machine):
             raster.rapid_gaps = lambda gap, *a: np.zeros(gap.shape, bool)
         if strategy == "all-G0 bare":
             raster.overscan_for = lambda recipe, machine: 0.0
-        return plan(pattern, machine)
+        yield
     finally:
         raster.rapid_gaps, raster.overscan_for = saved
+
+
+def plan_with(strategy: str, pattern, machine):
+    from lasergen.planner import plan
+
+    with strategy_of(strategy):
+        return plan(pattern, machine)
+
+
+def on_firmware(harness: str, name: str, mask: np.ndarray, speed: float, machine, out: Path) -> dict:
+    """Each strategy's job file run on GRBL's own code (the harness of grbl_check.py), comments
+    stripped as a sender does, against lasergen's estimate of the same file."""
+    from grbl_check import grbl_settings_args, run_harness
+
+    from lasergen import Job
+    from lasergen.job import estimate_job_file
+    from lasergen.pattern import Layer, Pattern
+    from lasergen.recipe import PRESETS, Recipe
+
+    pattern = Pattern(20.0, [Layer(mask, "write", name)], (1.0, 1.0), {**PRESETS, "write": Recipe(speed_mm_s=speed)})
+    row = {"job": name + " on GRBL 1.1h", "speed_mm_s": speed}
+    for strategy in ("lasergen", "all-G0", "cross"):
+        with strategy_of(strategy):
+            job = Job.plan(pattern, machine)
+        file = out / f"{name.replace(' ', '_')}_{strategy}.gcode"
+        file.write_text(job.text)
+        stripped = file.with_suffix(".nc")
+        stripped.write_text("".join(l for l in job.text.splitlines(True) if not l.startswith(";")))
+        fields = run_harness(Path(harness), stripped, ["-q", *grbl_settings_args()])["fields"]
+        row[strategy + "_grbl_s"] = round(float(fields["time_s"]), 3)
+        row[strategy + "_model_s"] = round(estimate_job_file(file, machine)[0]["time_s"], 3)
+    row["vs_all-G0_%"] = round(100 * (row["lasergen_grbl_s"] / row["all-G0_grbl_s"] - 1), 3)
+    return row
 
 
 def bounds(path, machine, v: float) -> tuple[float, float]:
@@ -120,6 +159,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=1024, help="side of the dithered images in pixels")
     ap.add_argument("--speed", type=float, action="append", help="scan speed(s) in mm/s (default 0.4)")
+    ap.add_argument("--harness", help="also run the 64x64 photo crop's job files on GRBL's own code "
+                                      "(the harness binary of grbl_check.py)")
     args = ap.parse_args()
     from lasergen.machine import MachineProfile
 
@@ -131,6 +172,10 @@ def main() -> None:
     for speed in args.speed or [0.4]:
         for name, mask in jobs.items():
             print(json.dumps(run(name, mask, speed, machine)))
+        if args.harness:
+            crop = jobs["photo FS 64 crop"]
+            print(json.dumps(on_firmware(args.harness, "photo FS 64 crop", crop, speed, MachineProfile.load(),
+                                         Path(tempfile.mkdtemp(prefix="gap_bench_")))))
 
 
 if __name__ == "__main__":

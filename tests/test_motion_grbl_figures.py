@@ -49,6 +49,69 @@ CASES = {
 }
 
 
+def _scan_line(y, marks, run_up, forward=True, gap=RAPID, v=0.4):
+    """A raster line as lasergen plans it: G0 to the run-up point, a blank lead-in, the marks
+    [(x_from, x_to)] with a collinear G0 (or a blank G1 at v) over each gap, a blank lead-out."""
+    d = 1 if forward else -1
+    rows = [(RAPID, marks[0][0] - d * run_up, y, 0, 0, 0), (LINE, marks[0][0], y, v, 0, 0)]
+    for i, (a, b) in enumerate(marks):
+        if i:
+            rows.append((gap, a, y, v if gap == LINE else 0, 0, 0))
+        rows.append((LINE, b, y, v, 0, 200))
+    return rows + [(LINE, marks[-1][1] + d * run_up, y, v, 0, 0)]
+
+
+QR_MARKS = [(10.0, 10.1), (10.12, 10.2), (10.22, 10.26), (10.36, 10.5)]  # 20 um pixels, 20-100 um gaps
+QR_BACK = [(b, a) for a, b in reversed(QR_MARKS)]
+
+# Gap crossings at the paper's 0.4 mm/s, measured the same way but with `M3S0` after the header
+# (as lasergen's jobs run: under M3, where GRBL synchronises on a move it drops for having no
+# motor step). A 4.1 um run-up is one step (4 um at 250 steps/mm) plus the G-code's resolution;
+# a 1 um run-up, as the planner wrote before, rounds to no step: GRBL stops at each line's start
+# and end and holds its 25 ms lock (+45 ms over the two lines here).
+CROSSINGS = {
+    "two_lines_G0_gaps_step_run_ups": (_scan_line(10.0, QR_MARKS, 0.0041)
+                                       + _scan_line(10.02, QR_BACK, 0.0041, forward=False), 2.4756),
+    "two_lines_G0_gaps_sub_step_run_ups": (_scan_line(10.0, QR_MARKS, 0.001)
+                                           + _scan_line(10.02, QR_BACK, 0.001, forward=False), 2.5209),
+    "two_lines_blank_G1_gaps": (_scan_line(10.0, QR_MARKS, 0.0041, gap=LINE)
+                                + _scan_line(10.02, QR_BACK, 0.0041, forward=False, gap=LINE), 3.0282),
+    # a 2 um G0 between two marks rounds to no step: GRBL stops there
+    "sub_step_G0_gap": (_scan_line(10.0, [(10.0, 10.1), (10.102, 10.2)], 0.0041), 0.9876),
+    # a G0 gap that changes direction (junction-deviation speeds at both ends)
+    "diagonal_G0_gap": ([(RAPID, 9.9959, 10, 0, 0, 0), (LINE, 10, 10, 0.4, 0, 0), (LINE, 10.1, 10, 0.4, 0, 200),
+                         (RAPID, 10.14, 10.03, 0, 0, 0), (LINE, 10.24, 10.03, 0.4, 0, 200),
+                         (LINE, 10.2441, 10.03, 0.4, 0, 0)], 1.0172),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CROSSINGS))
+def test_gap_crossings_match_grbl(name):
+    rows, grbl_s = CROSSINGS[name]
+    est = motion.estimate(_toolpath(rows), MACHINE)["time_s"]
+    assert est == pytest.approx(grbl_s, rel=0.005)
+
+
+def test_a_move_of_no_motor_step_is_dropped_and_stops_the_machine(monkeypatch):
+    """GRBL rounds targets to steps: a 1 um lead-in is no move at all, and it costs a stop (the
+    deceleration before it, the start from rest after it, one idle lock), chunked or not."""
+    from lasergen.backends.grbl.estimate import JobEstimate
+
+    rows_sub, _ = CROSSINGS["two_lines_G0_gaps_sub_step_run_ups"]
+    path = _toolpath(rows_sub)
+    prof = motion.profile(path, MACHINE)
+    lead_ins = [1, 11]
+    assert np.all(prof.duration_s[lead_ins] == 0.0)
+    assert np.all(prof.v_entry[np.array(lead_ins) + 1] == 0.0)  # the first mark of each line starts from rest
+    monkeypatch.setattr(motion, "CHUNK_BLOCKS", 3)  # planning windows cut between the pieces too
+    whole = motion.estimate(path, MACHINE)
+    for cut in (1, 2, 5, 10, 11, 12):
+        job = JobEstimate(MACHINE)
+        job.feed(path.take(slice(0, cut)))
+        job.feed(path.take(slice(cut, len(path))))
+        assert job.result() == whole
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_estimate_matches_grbl(name):
     rows, grbl_s = CASES[name]

@@ -79,6 +79,24 @@ def test_each_scan_line_starts_with_a_run_up_and_ends_with_a_run_out(machine):
     assert np.all(path.kind[lead_in - 1] == RAPID)
 
 
+@pytest.mark.parametrize("steps_per_mm", [250.0, 80.0, 3200.0])
+def test_slow_run_ups_are_whole_motor_steps_in_the_written_job(machine, steps_per_mm):
+    """At 0.4 mm/s v^2/a is 0.8 um, under one of GRBL's steps: the run-up is then one step plus
+    the G-code's resolution, so GRBL executes every lead-in and lead-out (a move of no step is
+    dropped, and under M3 it stops the machine and starts the line's first mark from rest)."""
+    stage = dataclasses.replace(machine, settings=tuple((k, [steps_per_mm] * 2 if k == "steps_per_mm" else v)
+                                                        for k, v in machine.settings))
+    job = Job.plan(_pattern(MASKS["qr"](), speed_mm_s=0.4, energy_uJ=200.0), stage)
+    path = read_job(job.text, stage).toolpath  # the coordinates as written (0.1 um)
+    moves = path.kind != motion.DWELL
+    assert not motion.stepless(path, stage)[moves].any()
+    marks = np.flatnonzero(path.is_mark)
+    lead_in = marks[np.r_[True, path.y1[marks[1:]] != path.y1[marks[:-1]]]] - 1
+    assert np.all(path.length_mm[lead_in] >= 1.0 / steps_per_mm)
+    prof = motion.profile(path, stage)
+    assert np.allclose(prof.v_entry[marks], np.float32(0.4))  # every mark, the first of a line too, at speed
+
+
 def _all_rapid_reference(monkeypatch, pattern, machine):
     import lasergen.raster as raster
 

@@ -58,6 +58,7 @@ class GcsClient:
         self.port = port  # an open pyserial-like object (tests), else opened by `open`
         self.lock = threading.RLock()
         self.bytes_out = 0
+        self.answer_timeout_s = DEFAULT_TIMEOUT_S  # a wait for an answer given no timeout of its own
         self.bytes_in = 0
 
     def open(self):
@@ -103,7 +104,7 @@ class GcsClient:
         return bytes(got)
 
     def read_answer(self, what: str, timeout_s: float | None = None, single_byte: bool = False) -> str:
-        timeout_s = DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s
+        timeout_s = self.answer_timeout_s if timeout_s is None else timeout_s
         buf = bytearray()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -18,7 +18,11 @@ A group is written in one write and closed by `ERR?`:
     `ERR?` may be sent), and is skipped when the controller already holds that macro (no
     flash write per job). Until its ERR? answers, the controller may still be recording (its
     MAC END refused or lost): the stop path and the next connect end the recording first.
-Every wait is bounded by the row's modelled duration plus `stall_s`; silence is a stall, a
+Every wait is bounded by the row's modelled duration plus `stall_s`, and every answer by
+ANSWER_TIMEOUT_S (a C-884 answers ERR?, #5 and ONT? within a few ms; the bound is GRBL's status
+timeout, three 0.2 s status intervals, so a hung controller keeps its beam no longer on one
+back-end than on the other; a macro's recording, which the controller may store in flash, keeps
+the client's longer default); silence is a stall, a
 failed port the link, bytes that are not GCS a protocol fault, a refusal an error (or a
 reset / alarm, see `PiGcsSession.classify_halt`). Abort and pause are checked between
 groups and while waiting for motion.
@@ -28,13 +32,14 @@ from __future__ import annotations
 
 import time
 
-from drivers.pi_gcs.client import Garbled, LinkLost, Silent
+from drivers.pi_gcs.client import DEFAULT_TIMEOUT_S, Garbled, LinkLost, Silent
 from drivers.session import DeviceError, DeviceStatus, StreamHalt
 from lasergen import LasergenError
 from lasergen.backends.pi_gcs.codes import error_text
 from lasergen.backends.pi_gcs.commands import MACRO_RUNNING, MOTION_MASK, pairs, split_command
 
 STALL_S = 3.0
+ANSWER_TIMEOUT_S = 0.6
 POLL_S = 0.002
 TOLERANCE_MM = 0.001
 
@@ -50,6 +55,7 @@ class Streamer:
         self.disarm = (f"TRO {session.gate} 0", f"DIO {session.gate} 0")
 
     def run(self):
+        default_timeout_s, self.client.answer_timeout_s = self.client.answer_timeout_s, ANSWER_TIMEOUT_S
         try:
             self._run()
         except LinkLost as exc:
@@ -60,6 +66,8 @@ class Streamer:
             raise StreamHalt("protocol", f"unreadable answer from the controller ({exc})") from None
         except DeviceError as exc:
             raise StreamHalt("error", str(exc)) from None
+        finally:
+            self.client.answer_timeout_s = default_timeout_s
 
     def _run(self):
         k, n = 0, len(self.items)
@@ -154,7 +162,11 @@ class Streamer:
         else:
             self.pending = seqs
             self.s.recording_macro = True
-            self._flush()
+            short_s, self.client.answer_timeout_s = self.client.answer_timeout_s, DEFAULT_TIMEOUT_S
+            try:
+                self._flush()
+            finally:
+                self.client.answer_timeout_s = short_s
             self.s.recording_macro = False
         return seqs[-1] + 1
 

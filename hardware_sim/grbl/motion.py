@@ -250,7 +250,9 @@ class MotionExecutor:
             x1=[b.end[0] for b in window], y1=[b.end[1] for b in window],
             z0=[b.start[2] for b in window], z1=[b.end[2] for b in window],
             speed_mm_s=[b.feed_mm_s for b in window], energy_uJ=[b.power_s for b in window])
-        prof = profile(path, self.machine)  # in X, Y and Z, as planner.c plans (a Z move is a block)
+        # in X, Y and Z, as planner.c plans (a Z move is a block); GRBL's stop on a move of no
+        # motor step is not modelled here yet (steps=False), as in the batch path
+        prof = profile(path, self.machine, steps=False)
         duration = float(prof.duration_s[first])
         length = float(np.sqrt(sum((block.end[i] - block.start[i]) ** 2 for i in range(3))))
         self.kinematics = (float(prof.v_entry[first]), float(prof.v_peak[first]), float(prof.v_exit[first]),

@@ -26,7 +26,7 @@ from hardware_sim.transport import TcpServer
 from lasergen.job import read_job
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from campaign_check import REST_DEFECT_S, Record, beam_off_after, check, split_rests  # noqa: E402, F401
+from campaign_check import REST_DEFECT_S, Record, beam_off_after, beam_off_times, check, split_rests  # noqa: E402, F401
 
 SENDER = os.environ.get("LASERGEN_SENDER_PYTHON", sys.executable)
 _OFFSETS: dict = {}

@@ -7,7 +7,7 @@ from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 import pytest
 
-from .blackbox import REST_DEFECT_S, Record, beam_off_after, check, split_rests
+from .blackbox import REST_DEFECT_S, Record, beam_off_after, beam_off_times, check, split_rests
 
 
 def _path(rows):
@@ -94,3 +94,16 @@ def test_a_rewrite_pass_cut_short_needs_only_the_cut_mark_listed():
     assert v.skipped == [0, 1] and v.not_listed([0]) == [] and v.not_listed([]) == [0, 1]
     both_short = check(job, _record([(LINE, 1.0, 1.0, 1.05, 1.0, 0, 200)]))
     assert both_short.not_listed([0]) == [1]
+
+
+def test_a_power_loss_is_its_own_reset_and_the_next_session_is_not_counted_as_its_beam():
+    """A power loss turns every output off: beam-on rows that the next connect's job writes
+    after it (no reset in between, e.g. the loss came while the sender was still connecting)
+    are that session's work, not a beam the fault left on; a stall's beam lasts to the reset."""
+    rows = [(LINE, 1.0, 1.0, 1.2, 1.0, 0, 200), (LINE, 1.3, 1.0, 1.5, 1.0, 0, 200)]
+    record = _record(rows, starts=[10.0, 20.0])  # each row 0.5 s
+    log = [(5.0, "power_cycle")]
+    assert beam_off_times(record, log, [], [0.0], speed=1.0) == [("power_cycle", 0.0)]
+    stalled = [(10.2, "stall"), (10.4, "soft_reset")]
+    (kind, off_s), = beam_off_times(record, stalled, [], [0.0], speed=2.0)
+    assert kind == "stall" and off_s == pytest.approx(0.1)  # to the reset, in sender seconds

@@ -52,7 +52,7 @@ if "reset_after" in FAULT_OPTIONS:  # the reset and power-loss faults of the sha
 def test_fault_stops_with_the_beam_off_and_resume_writes_each_mark_once(tmp_path, rig, fault, monkeypatch):
     import drivers.pi_gcs.client as client
 
-    monkeypatch.setattr(client, "DEFAULT_TIMEOUT_S", 0.5)  # a stall is declared sooner
+    monkeypatch.setattr(client, "DEFAULT_TIMEOUT_S", 0.5)  # the stop path waits less on a hung controller
     option, kind = FAULTS[fault]
     job = write_job(tmp_path, qr_pattern("raster"))
     url = f"sim://?machine=pi-c884&device={rig}"
@@ -71,3 +71,21 @@ def test_fault_stops_with_the_beam_off_and_resume_writes_each_mark_once(tmp_path
     assert len(np.unique(key, axis=0)) == len(key), "a mark was written twice"
     assert len(marks) >= table.n_marks - len(uncertain)
     assert len(uncertain) <= 1
+
+
+def test_a_hung_controller_is_reset_within_the_answer_timeout_and_keeps_no_beam(tmp_path, rig):
+    """A hung C-884 keeps its trigger as it was: the stream declares the stall when an answer is
+    ANSWER_TIMEOUT_S late (GRBL's status timeout), not after the client's 2 s default, and the
+    stop path's reset ends every beam-on row (real clock, so the record's seconds are the sender's)."""
+    from drivers.pi_gcs.streaming import ANSWER_TIMEOUT_S
+
+    job = write_job(tmp_path, qr_pattern("raster"))
+    halt, _, _, _ = stream_once(f"sim://?machine=pi-c884&device={rig}&clock=real&speed=1&stall_after=70", job)
+    assert halt is not None and halt.kind == "stall"
+    log = get_device(rig).emulator.fault_log
+    stalled_at = next(t for t, what in log if what == "stall")
+    reset_at = next(t for t, what in log if what == "soft_reset" and t > stalled_at)
+    assert reset_at - stalled_at < ANSWER_TIMEOUT_S + 0.5 < 2.0  # one poll + the stop path's sends
+    history = get_device(rig).ledger()
+    ends = history.t_start_s + history.duration_s
+    assert not np.any((history.beam_on > 0) & (ends > reset_at + 1e-6))

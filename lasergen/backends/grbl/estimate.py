@@ -7,14 +7,15 @@ for a job in depth also the Z moves between planes (time, distance) and the mark
 Motion blocks go through `motion.BlockStream`, which plans them in the same windows whatever
 the pieces, so the figures do not depend on how the job was cut, and memory is bounded by the
 piece and one planning window (CHUNK_BLOCKS). What a piece cannot know alone is carried over:
-the last block's pass and category, and whether a dwell came after it (both synchronise GRBL).
+the last block's pass and category, and whether a dwell or a move GRBL drops (no motor step;
+it synchronises under M3 in laser mode) came after it (each synchronises GRBL).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from lasergen.backends.grbl.motion import CATEGORIES, GEOMETRY, DWELL_STEP_S, BlockStream, idle_lock_s
+from lasergen.backends.grbl.motion import CATEGORIES, GEOMETRY, DWELL_STEP_S, BlockStream, idle_lock_s, stepless
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import DWELL, RAPID, Toolpath, masked_bounds
 
@@ -40,7 +41,7 @@ class JobEstimate:
         self.pass_ids: set[int] = set()
         self.last_pass: int | None = None  # pass of the last block seen
         self.last_category: int | None = None
-        self.dwell_after_last = False  # a dwell since the last block
+        self.sync_after_last = False  # a dwell or a dropped move (both sync) since the last block
 
     def feed(self, path: Toolpath) -> None:
         if not len(path):
@@ -49,10 +50,12 @@ class JobEstimate:
         dwell = path.kind == DWELL
         self._count(path, marks, dwell)
         moves_z = path.z1 != path.z0
-        moving = ~dwell & ((path.x1 != path.x0) | (path.y1 != path.y0) | moves_z)
+        dropped = stepless(path, self.machine)  # GRBL drops it, and syncs under M3 (motion.py)
+        syncing = dwell | dropped
+        moving = ~syncing
         blocks = np.arange(len(path)) if moving.all() else np.flatnonzero(moving)
         if blocks.size == 0:
-            self.dwell_after_last |= bool(dwell.any())
+            self.sync_after_last |= bool(syncing.any())
             return
         rows = slice(None) if blocks.size == len(path) else blocks  # a raster piece: views, not copies
         del moving
@@ -64,15 +67,15 @@ class JobEstimate:
         pass_id = path.pass_id[rows]
         sync = np.empty(blocks.size, dtype=bool)
         sync[1:] = pass_id[1:] != pass_id[:-1]
-        sync[0] = self.last_pass is not None and (int(pass_id[0]) != self.last_pass or self.dwell_after_last)
-        if dwell.any():
-            dwells_before = np.cumsum(dwell, dtype=np.int64)
-            at_block = dwells_before[blocks]
+        sync[0] = self.last_pass is not None and (int(pass_id[0]) != self.last_pass or self.sync_after_last)
+        if syncing.any():
+            syncs_before = np.cumsum(syncing, dtype=np.int64)
+            at_block = syncs_before[blocks]
             sync[1:] |= at_block[1:] != at_block[:-1]
             sync[0] |= self.last_pass is not None and at_block[0] > 0
-            self.dwell_after_last = bool(dwells_before[-1] > at_block[-1])
+            self.sync_after_last = bool(syncs_before[-1] > at_block[-1])
         else:
-            self.dwell_after_last = False
+            self.sync_after_last = False
         if sync[0]:
             self.stops[self.last_category] += 1
         self.stops += np.bincount(category[:-1][sync[1:]], minlength=CATEGORIES)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from lasergen.backends.grbl.gcode import emit_body, read_program
 from lasergen.backends.grbl.gcode.stream import estimate_body, toolpath_body  # a job file read in pieces
 from lasergen.backends.grbl.motion import durations, estimate, profile
-from lasergen.profile_schema import Field, non_negative, positive
+from lasergen.profile_schema import Field, non_negative, positive, positive_pair
 
 __all__ = ["ENERGY_MODES", "GATES", "PROFILE_TABLE", "JOB_TAG", "DEFAULT_PROFILE", "controller_settings",
            "durations", "emit_body", "estimate", "estimate_body", "machine_manifest", "manifest_assumes", "profile", "read_body",
@@ -33,6 +33,8 @@ PROFILE_TABLE = {
     "rx_buffer_bytes": Field("int", 128, 2, help="GRBL's serial receive buffer"),
     "z_max_rate_mm_s": positive(5.0, help="$112 (GRBL stores mm/min): the Z axis, when [travel] z_mm is given"),
     "z_accel_mm_s2": positive(50.0, help="$122"),
+    "steps_per_mm": positive_pair([250.0, 250.0], help="$100, $101: motor steps per mm (GRBL rounds every target to steps)"),
+    "z_steps_per_mm": positive(250.0, help="$102"),
 }
 
 
@@ -68,6 +70,8 @@ def controller_settings(machine) -> dict[int, float]:
         30: machine.s_max,
         31: 0.0,
         32: 1.0,  # laser mode
+        100: machine.steps_per_mm[0],
+        101: machine.steps_per_mm[1],
         110: machine.max_rate_mm_s[0] * 60.0,
         111: machine.max_rate_mm_s[1] * 60.0,
         120: machine.accel_mm_s2[0],
@@ -76,6 +80,6 @@ def controller_settings(machine) -> dict[int, float]:
         131: machine.y_range_mm[1] - machine.y_range_mm[0],
     }
     if machine.z_range_mm is not None:  # a stage with a Z axis: its rate, acceleration and travel too
-        settings.update({112: machine.z_max_rate_mm_s * 60.0, 122: machine.z_accel_mm_s2,
+        settings.update({102: machine.z_steps_per_mm, 112: machine.z_max_rate_mm_s * 60.0, 122: machine.z_accel_mm_s2,
                          132: machine.z_range_mm[1] - machine.z_range_mm[0]})
     return settings

@@ -19,9 +19,15 @@ added, as measured on GRBL 1.1h's own code: every time the steppers run dry (eac
 motion, and the job's end) st_go_idle() blocks for the $1 stepper idle lock (25 ms by
 default; none with $1=255), charged to the move that stopped; and G4 sleeps in whole 50 ms
 steps (DWELL_TIME_STEP), so a dwell lasts ceil(P/0.05) x 50 ms of the emitted P.
+GRBL rounds every target to motor steps ($100-$102, lround of the float32 product): a move
+that rounds to no step is dropped (PLAN_EMPTY_BLOCK), and in laser mode under M3 mc_line then
+synchronises the spindle (spindle_sync: the planner runs dry, the machine stops and the $1
+lock is held), so such a move is a sync here too (measured on GRBL 1.1h: +28.4 ms for one
+1 um G1 between two 0.4 mm/s marks, none under M4 or M5; lasergen writes every job under M3).
 Not modelled: the AVR's block-processing rate limit on very short segments, the serial
-link (the sender is assumed to keep the planner full), the step quantisation of block
-lengths and the 10 ms acceleration-tick quantisation (< 1 % together on lasergen's jobs).
+link (the sender is assumed to keep the planner full), M4/M5 around sub-step moves (taken
+as M3), the step rounding of the lengths of moving blocks and the 10 ms acceleration-tick
+quantisation (< 1 % together on lasergen's jobs).
 """
 
 from __future__ import annotations
@@ -265,10 +271,43 @@ def _rows(blocks: np.ndarray | None, first, last=None):
     return slice(first, last) if blocks is None else blocks[first:last]
 
 
-def _motion_blocks(path: Toolpath):
+def _lround_steps(mm: np.ndarray, steps_per_mm: float) -> np.ndarray:
+    """GRBL's lround(target[i] * steps_per_mm[i]) in the AVR's float32 (halves away from zero)."""
+    product = np.asarray(mm, dtype=np.float32) * np.float32(steps_per_mm)
+    return np.copysign(np.floor(np.abs(product) + np.float32(0.5)), product)
+
+
+def stepless(path: Toolpath, machine: MachineProfile) -> np.ndarray:
+    """Per row: a move GRBL drops because its ends round to the same motor steps (exact
+    zero-length moves included; dwells are not moves). Only a move shorter than a step on every
+    axis can be, so X picks the few candidates in one pass and only those are rounded."""
+    spm = (*machine.steps_per_mm, machine.z_steps_per_mm)
+    dx = np.subtract(path.x1, path.x0)
+    np.abs(dx, out=dx)
+    idx = np.flatnonzero(dx < 1.001 / spm[0])  # a superset: the rounding below decides
+    del dx
+    idx = idx[path.kind[idx] != DWELL]
+    for axis, k in zip("xyz", spm):
+        if idx.size:
+            lo, hi = getattr(path, axis + "0")[idx], getattr(path, axis + "1")[idx]
+            idx = idx[_lround_steps(lo, k) == _lround_steps(hi, k)]
+    out = np.zeros(len(path), dtype=bool)
+    out[idx] = True
+    return out
+
+
+def _motion_blocks(path: Toolpath, machine: MachineProfile, steps: bool = True):
     """Row indices of real motions (None: every row) and, per block, whether a sync (dwell,
-    laser on/off) precedes it."""
-    moving = (path.kind != DWELL) & ((path.x1 != path.x0) | (path.y1 != path.y0) | (path.z1 != path.z0))
+    laser on/off, a dropped move under M3) precedes it. `steps=False`: only exact zero-length
+    moves are dropped, without a sync (the emulator's executor, which does not model the stop)."""
+    if steps:
+        dropped = stepless(path, machine)
+    else:
+        dropped = np.zeros(len(path), dtype=bool)
+        dropped_exact = (path.x1 == path.x0) & (path.y1 == path.y0) & (path.z1 == path.z0)
+    moving = (path.kind != DWELL) & ~dropped
+    if not steps:
+        moving &= ~dropped_exact
     blocks = np.flatnonzero(moving)
     all_rows = blocks.size == len(path)
     if all_rows:  # every row moves (a raster job): slices, not gathers, from here on
@@ -277,29 +316,30 @@ def _motion_blocks(path: Toolpath):
     pass_id = path.pass_id if all_rows else path.pass_id[blocks]
     sync = np.zeros(pass_id.size, dtype=bool)
     sync[1:] = pass_id[1:] != pass_id[:-1]
-    dwell = path.kind == DWELL
-    if dwell.any():
-        dwells_before = np.cumsum(dwell, dtype=np.int32)
-        sync[1:] |= dwells_before[blocks[1:]] != dwells_before[blocks[:-1]]  # blocks is set: rows dwell
+    syncing = (path.kind == DWELL) | dropped
+    if syncing.any():
+        syncs_before = np.cumsum(syncing, dtype=np.int32)
+        sync[1:] |= syncs_before[blocks[1:]] != syncs_before[blocks[:-1]]  # blocks is set: rows sync
     return blocks, sync
 
 
 def durations(path: Toolpath, machine: MachineProfile) -> np.ndarray:
     """Seconds each toolpath row takes (dwells included), without keeping the full profile."""
     out = np.where(path.kind == DWELL, dwell_seconds(path.dwell_s), 0.0)
-    blocks, sync = _motion_blocks(path)
+    blocks, sync = _motion_blocks(path, machine)
     for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
         out[_rows(blocks, first, last)] = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)[0]
     out[_rows(blocks, _stop_blocks(sync))] += idle_lock_s(machine)
     return out
 
 
-def profile(path: Toolpath, machine: MachineProfile) -> MotionProfile:
-    """Entry, peak and exit speed, acceleration and duration of every toolpath row."""
+def profile(path: Toolpath, machine: MachineProfile, steps: bool = True) -> MotionProfile:
+    """Entry, peak and exit speed, acceleration and duration of every toolpath row (`steps`: see
+    `_motion_blocks`)."""
     n_rows = len(path)
     out = MotionProfile(*(np.zeros(n_rows) for _ in range(5)))
     out.duration_s[:] = np.where(path.kind == DWELL, dwell_seconds(path.dwell_s), 0.0)
-    blocks, sync = _motion_blocks(path)
+    blocks, sync = _motion_blocks(path, machine, steps)
     for first, last, v, length, v_nom, accel in _plan_blocks(path, blocks, sync, machine):
         rows = _rows(blocks, first, last)
         t, v_peak = trapezoid_times(length, v[:-1], v[1:], v_nom, accel)
