@@ -9,13 +9,15 @@ writing speed v and accelerates in between.
   line start  G0 to the run-up point, a blank lead-in (the run-up), the first mark
   in a line   cross: a blank G1 at v, d / v; or rapid: a collinear G0 straight to the next
               mark, the bang-bang time from v back to v (no lead-out, no lead-in)
-  line end    full jump: a blank lead-out (the run-up), then the next line's G0 and lead-in
+  line change the quickest on the motion model of: a lead turn (blank lead-out, G0, lead-in),
+              a G0 corner, or a G0 diagonal, each into a collinear run-up (turns.py)
+  pass end    a blank lead-out (the run-out) after the last mark
 On the motion model the rapid is never slower than crossing (it may exceed v, never drop
 below it; they tie only where v is the rapid rate, and the blank G1 is kept), and inside a
 line it never loses to a full jump either: a lead-out and a lead-in cost exactly 1/v per mm,
 the rapid at most that. It is also the shorter line (`G0X..` against `G1X..S0`, emit.py), so
-the serial link does not argue against it. The jump is kept where the direction changes, and
-its lead-in makes each scan line's G0 a self-contained restart point at speed for a resume.
+the serial link does not argue against it. Every line change ends in a run-up whose G0 (it
+states Y) is a self-contained restart point at speed for a resume.
 The run-up is twice the distance to reach v from rest (v^2 / a), and at least one motor step
 plus the G-code's 0.1 um resolution on a controller that counts steps: GRBL rounds every
 target to steps and drops a move of no step, and in laser mode under M3 that dropped move

@@ -101,7 +101,7 @@ def _probe(cands, x_e, x_n, y, y2, d, v: float, stub_mm: float, machine: Machine
     flat = used.ravel()
     path = Toolpath.from_columns(kind=kind.ravel()[flat], x1=x1.ravel()[flat], y1=y1.ravel()[flat],
                                  speed_mm_s=speed.ravel()[flat], energy_uJ=energy.ravel()[flat])
-    path.chain((float(x_e[0] - d[0] * stub_mm), float(y[0])))
+    path.chain((float(x_e[0] - d[0] * (stub_mm + 1.0)), float(y[0])))  # a real first approach
     prof = language_for(machine).profile(path, machine)
     row = np.cumsum(flat).reshape(k, n, width) - 1  # each slot's row in the probe
     turn_s = np.where(used[:, :, 2:2 + SLOTS], prof.duration_s[row[:, :, 2:2 + SLOTS]], 0.0).sum(axis=2)
