@@ -11,9 +11,9 @@ refused command, an alarm on a line (GRBL also part-way through its motion), cor
 stall), the controller's soft reset and power loss (each after a random line), and SIGKILL or
 SIGINT of the sender (after a random time). Invariants come from the
 device's own exposure record (`campaign_check`): marks exposed twice, skipped marks the
-sender did not list, stray beam-on rows, hung sessions (a sender past its time limit), and
-the time from each fault until the beam was off (emulator seconds / --speed, i.e. seconds of
-the sender's clock).
+sender did not list, stray beam-on rows, hung sessions (no line reached the device for 20 s
+of wall time, or a session past a backstop limit), and the time from each fault until the
+beam was off (emulator seconds / --speed, i.e. seconds of the sender's clock).
 Each run draws from its own generator, seeded by (seed, run number): run N is the same
 whatever else runs, so two versions see the same jobs and first faults, and runs can be
 spread over worker processes (`--workers`).
@@ -126,10 +126,34 @@ def make_jobs(folder: Path, plan, recipes: dict | None = None, image_px: int = 2
     return jobs
 
 
-def _stream_here(job: Path, port: str, resume: bool, machine, limit_s: float):
+STALLED_S = 20.0  # wall seconds without a line taken by the device: the sender is hung
+
+
+def _wait_alive(done, device, limit_s: float) -> bool:
+    """Wait until done() (-> True) or the session is hung (-> False): no line reached the device
+    for STALLED_S of wall time (the sender's longest wait, bounded by a command's modelled
+    duration plus its timeouts, is far shorter at the campaign's clock), or the session ran
+    past limit_s. A slow session that still makes progress on a loaded host is not hung."""
+    t0 = last_change = time.monotonic()
+    last = None
+    while not done():
+        now = time.monotonic()
+        try:
+            taken = device.call(lambda e: e.lines_taken, timeout_s=5.0)
+        except Exception:  # noqa: BLE001 - a busy device thread: no progress seen this time
+            taken = last
+        if taken != last:
+            last, last_change = taken, now
+        if now - last_change > STALLED_S or now - t0 > limit_s:
+            return False
+        time.sleep(0.25)
+    return True
+
+
+def _stream_here(job: Path, port: str, resume: bool, machine, limit_s: float, device):
     """One session of the runner in this process (no process start-up: for the faults that are
     not the sender's own): (exit code as `lasergen stream` gives it, JSON out, error) or None
-    if it did not end within limit_s."""
+    if it hung (`_wait_alive`)."""
     import threading
 
     from drivers.runner import JobRunner
@@ -147,7 +171,7 @@ def _stream_here(job: Path, port: str, resume: bool, machine, limit_s: float):
 
     thread = threading.Thread(target=session, name=f"sender-{job.name}", daemon=True)
     thread.start()
-    thread.join(limit_s)
+    _wait_alive(lambda: not thread.is_alive(), device, limit_s)
     return box.get("out")
 
 
@@ -194,7 +218,7 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
     parsed = read_job(job, machine)
     n_lines = len(job.read_text().splitlines())
     est_wall_s = parsed.manifest.get("estimate", {}).get("time_s", 60.0) / speed
-    limit_s = 30.0 + 4.0 * est_wall_s
+    limit_s = 10 * (30.0 + 4.0 * est_wall_s)  # a backstop: a hang is a session without progress
     kinds = FAULTS[machine.controller]
     faults = [str(rng.choice(kinds)) for _ in range(int(rng.integers(1, 4)))]
     out = RunOutcome(index, name, faults, machine.name)
@@ -214,7 +238,7 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
             t0 = time.monotonic()
             session_starts.append(device.sim_time_s())
             if in_process and kind not in SENDER_FAULTS:
-                got = _stream_here(job, port, k > 0, machine, limit_s)
+                got = _stream_here(job, port, k > 0, machine, limit_s, device)
                 if got is None:
                     out.hangs += 1
                     out.notes.append(f"session {k} ({kind}) hung")
@@ -240,7 +264,9 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
                     fault_times.append((kind, device.sim_time_s()))
                     proc.send_signal(signal.SIGKILL if kind == "sigkill" else signal.SIGINT)
             try:
-                stdout, stderr = proc.communicate(timeout=max(1.0, limit_s - (time.monotonic() - t0)))
+                if not _wait_alive(lambda: proc.poll() is not None, device, limit_s - (time.monotonic() - t0)):
+                    raise subprocess.TimeoutExpired(proc.args, limit_s)
+                stdout, stderr = proc.communicate(timeout=30.0)
             except subprocess.TimeoutExpired:
                 out.hangs += 1
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -11,11 +11,14 @@ stores the plan (`drivers.resume.replay` rebuilds it):
     {"w": S}        commands through seq S are about to be written (BEFORE the bytes leave)
     {"x": S}        commands through seq S are proven executed
     {"refused": S, "code": N}                 seq S was refused: it did not run
-    {"stop": {"position": [x, y] | null, "reached": bool, "kind": ...}}
+    {"stop": {"position": [x, y, z] | null, "reached": bool, "kind": ...}}
                                               what the stop path found (position null: unknown;
                                               reached false: it could not talk to the controller)
-    {"settled": [x, y] | null}                what the controller reported before the next
+    {"settled": [x, y, z] | null}             what the controller reported before the next
                                               session reset it (for a session without a stop)
+Positions hold what the controller reported, X and Y first: [x, y, z] where it reports Z,
+[x, y] in journals written before Z was kept (they still resume, compared in X, Y) or from a
+controller that reports none. A reader that takes [:2] reads either, so the version stays 2.
     {"end": "complete" | "halted", "reason": "..."}
 Durability: every record is flushed to the operating system before the runner goes on (so a
 killed sender, SIGKILL included, leaves every `w` it acted on), and fsynced at the points that

@@ -10,6 +10,14 @@ machine stood (P, or unknown). Commands run in order, so:
     (a dot's beam-on, dwell and beam-off) may or may not have run; P strictly inside moving
     command c means c was cut. Positions are compared within the controller's reporting
     resolution (`JobTable.position_tol_mm`), so any position strictly inside a mark is a cut.
+    Where the job states Z (`JobTable.end_z_mm`) and the controller reported one, positions
+    are points (x, y, z), each axis within its own tolerance, so a position fits a command
+    only in that command's plane: a multi-plane job has marks at the same X, Y in each plane,
+    and a Z-only move between planes is a segment like any other (a stop inside it cuts it).
+    Compared in X, Y alone (an old journal, a controller that reports no Z, a command before
+    the job's first Z) a position also fits the other planes' commands at its X, Y: never a
+    mark booked wrongly (the true command is always among the fits, and more fits only widen
+    the undecided span), but marks listed uncertain that Z would have proven.
     When P fits several commands (a path that passes one point twice), everything between
     the first and the last fit is undecided; when it fits none, it is unknown;
   - unknown P: all of (x, w] is undecided.
@@ -48,11 +56,28 @@ class ResumeState:
 
 
 def _position(s: SessionRecord):
-    if s.stop is not None and s.stop.get("position") is not None:
-        return np.asarray(s.stop["position"][:2], float)
-    if s.settled is not None:
-        return np.asarray(s.settled[:2], float)
+    """Where the halted machine stood: (x, y) or (x, y, z) as the journal has it, or None."""
+    for where in (s.stop.get("position") if s.stop is not None else None, s.settled):
+        if where is not None:
+            return np.asarray(where[:3], float)
     return None
+
+
+def _frame(table: JobTable, commands: np.ndarray, position: np.ndarray):
+    """Starts and ends of job `commands` and the position, in units of each axis's tolerance
+    (so "within tolerance" is a distance of at most 1): X, Y, and Z where both the job and the
+    controller give it. A command whose Z the job leaves unstated (NaN) is compared in X, Y."""
+    tol = table.position_tol_mm
+    start, end = table.start_mm[commands], table.end_mm[commands]
+    if table.end_z_mm is None or position.size < 3 or not np.isfinite(position[2]):
+        return start / tol, end / tol, position[:2] / tol
+    z_end = table.end_z_mm[commands]
+    z_start = np.where(commands > 0, table.end_z_mm[np.maximum(commands - 1, 0)], np.nan)
+    unstated = np.isnan(z_start) | np.isnan(z_end)
+    z_start, z_end = np.where(unstated, position[2], z_start), np.where(unstated, position[2], z_end)
+    scale = np.array([tol, tol, table.z_tol_mm or tol])
+    return (np.column_stack([start, z_start]) / scale, np.column_stack([end, z_end]) / scale,
+            position[:3] / scale)
 
 
 def settle_window(table: JobTable, commands: np.ndarray, x: int, w: int, refused, position):
@@ -60,22 +85,23 @@ def settle_window(table: JobTable, commands: np.ndarray, x: int, w: int, refused
     `cut` is the seq of a moving command the position cuts (or None)."""
     if position is None or w <= x:
         return x, w, None
-    tol = table.position_tol_mm
+    position = np.asarray(position, float)
     seqs = np.arange(x + 1, w + 1)
     seqs = seqs[(commands[seqs] >= 0) & (seqs != (refused if refused is not None else -2))]
     seqs = seqs[table.moves[commands[seqs]]]
     fits, cuts = [], []
-    if x >= 0 and commands[x] >= 0 and np.all(np.abs(table.end_mm[commands[x]] - position) <= tol):
-        fits.append(x)
+    if x >= 0 and commands[x] >= 0:
+        _, end, p = _frame(table, commands[x:x + 1], position)
+        if np.all(np.abs(end[0] - p) <= 1.0):
+            fits.append(x)
     if seqs.size:
-        a, b = table.start_mm[commands[seqs]], table.end_mm[commands[seqs]]
-        at_end = np.all(np.abs(b - position) <= tol, axis=1)
-        at_start = np.all(np.abs(a - position) <= tol, axis=1)
-        ab = b - a
-        t = np.einsum("ij,ij->i", position - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-18)
-        off = np.abs((position - a)[:, 0] * ab[:, 1] - (position - a)[:, 1] * ab[:, 0]) / np.maximum(
-            np.hypot(ab[:, 0], ab[:, 1]), 1e-12)
-        inside = (t > 0) & (t < 1) & (off <= tol) & ~at_end & ~at_start
+        a, b, p = _frame(table, commands[seqs], position)
+        at_end = np.all(np.abs(b - p) <= 1.0, axis=1)
+        at_start = np.all(np.abs(a - p) <= 1.0, axis=1)
+        ab, ap = b - a, p - a
+        t = np.einsum("ij,ij->i", ap, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-18)
+        off = np.linalg.norm(ap - t[:, None] * ab, axis=1)  # distance from the command's line
+        inside = (t > 0) & (t < 1) & (off <= 1.0) & ~at_end & ~at_start
         fits += [int(k) for k in seqs[at_end]]
         cuts += [int(k) for k in seqs[inside]]
     if not fits and not cuts:

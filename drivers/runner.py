@@ -132,7 +132,7 @@ class JobRunner:
         sessions = journal.sessions if journal else []
         if sessions and sessions[-1].needs_settling:
             same = sessions[-1].device.get("key") == identity.key
-            sessions[-1].settled = observed.position_mm[:2] if (same and observed and observed.position_mm) else None
+            sessions[-1].settled = observed.position_mm[:3] if (same and observed and observed.position_mm) else None
             sessions[-1].observed = True
         done_before = 0
         if sessions:  # a resume: replaying the journal needs the whole table
@@ -226,7 +226,7 @@ class JobRunner:
             text = self.session.seq_text(plan, halt.seq) if hasattr(self.session, "seq_text") else ""
             command = int(plan.commands[halt.seq])
             reason = f"line {command + 1} ({text}): {halt}" if command >= 0 else f"{text}: {halt}"
-        position = None if report.position_mm is None else [float(v) for v in report.position_mm[:2]]
+        position = None if report.position_mm is None else [float(v) for v in report.position_mm[:3]]  # x, y[, z]
         writer.write({"stop": {"position": position, "reached": report.beam_off, "kind": halt.kind}}, sync=True)
         writer.write({"end": "halted", "reason": reason}, sync=True)
         writer.close()

@@ -45,6 +45,10 @@ What a family must guarantee (the runner relies on it and cannot check it):
     plus a machine id stored on the controller), so a journal is never resumed elsewhere.
 
 Changes to this interface are listed here, newest first:
+  v3  positions may carry Z: `JobTable.end_z_mm` (per command, the Z after it; NaN where the
+      job has not stated Z yet; None for a job that never does) and `z_tol_mm`; a family that
+      fills them reports (x, y, z) in `StopReport`/`DeviceStatus`, and reconcile then fits a
+      position only to commands of its own plane. Families without Z need nothing new.
   v2  a JobTable may be prepared lazily (a 13.8 M-line job streams before its scan ends):
       `plan(None)` is the fresh plan (nothing done) and must not wait for the whole table;
       `ready(command)` waits until the columns through `command` are valid, `complete()` until
@@ -64,7 +68,7 @@ import numpy as np
 
 from lasergen import LasergenError
 
-INTERFACE_VERSION = 2
+INTERFACE_VERSION = 3
 
 # Why a stream stopped (StreamHalt.kind): one table, so the runner's messages and the journal
 # stay the same for every family.
@@ -183,7 +187,12 @@ class JobTable:
     or refuses by seq). False where the beam-on is a command of its own that the controller may
     drop while running the motion after it (PI GCS: a refused or reset-swallowed `TRO` leaves
     the following `MOV` running with the gate closed, and `ERR?` keeps one code for them all):
-    there a mark is booked done only with its first command proven executed."""
+    there a mark is booked done only with its first command proven executed.
+    `end_z_mm` (optional): per command, the Z where it leaves the machine (its start Z is the
+    previous command's end Z, as for X, Y); NaN until the job first states Z (the machine's Z
+    before that is not the job's to know); None when the job never states Z. With it, and a
+    reported position that has a Z, a position fits a command only in that command's plane
+    (`drivers.resume`); `z_tol_mm` is the Z tolerance (None: `position_tol_mm`)."""
 
     start_mm: np.ndarray
     end_mm: np.ndarray
@@ -197,6 +206,8 @@ class JobTable:
     plans_fresh: bool = False  # the planner takes done=None itself (else: an all-False `done`)
     estimated_s: float | None = None  # the job's own estimate of its time (ETA before the table is complete)
     motion_proves_beam: bool = True  # see above
+    end_z_mm: np.ndarray | None = None  # per command: Z after it (NaN: not stated yet); None: no Z
+    z_tol_mm: float | None = None  # a reported Z this close to a command's Z is at it (None: position_tol_mm)
 
     @property
     def n_commands(self) -> int:

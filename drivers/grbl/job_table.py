@@ -1,9 +1,10 @@
 """A GRBL job as the runner sees it: one command per file line, with what GRBL will do with it.
 
 Per line: the block GRBL receives (comments and `;@` header lines are empty and never sent),
-the position before and after it, how many planner blocks it makes (zero-length moves make
-none, as in planner.c), whether GRBL synchronises on it (answers only after the planner ran
-empty), the spindle state before it, whether it is a G0, and which mark it exposes. Marks
+the position before and after it (X, Y; Z in `end_z_mm` once the job has stated a Z), how many
+planner blocks it makes (zero-length moves make none, as in planner.c), whether GRBL
+synchronises on it (answers only after the planner ran empty), the spindle state before it,
+whether it is a G0, and which mark it exposes. Marks
 are the toolpath's marks in order (`Toolpath.is_mark`): a raster mark is exposed by its G1
 line; a dot by its `G1..M3S..` line (beam on) through its `G4` line (dwell).
 
@@ -106,6 +107,7 @@ class _State:
     x: float = 0.0
     y: float = 0.0
     z: float = 0.0
+    z_stated: bool = False  # a Z word came before: the job's Z is known from here on
     feed: float = np.nan
     s: float = 0.0
     on: bool = False
@@ -158,6 +160,8 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
                                  pass_id=np.cumsum(sync)[rows])  # the planner runs empty at each sync
     t = table
     t.positions[a + 1:b + 1] = end
+    z_stated = state.z_stated | np.logical_or.accumulate(~np.isnan(scan.z))
+    t.end_z_mm[a:b] = np.where(z_stated, scan.z_pos, np.nan)
     t.moves[a:b] = moved
     t.duration_s[a:b] = np.bincount(rows, weights=durations(path, machine), minlength=n)
     t.blocks[a:b] = moved
@@ -171,8 +175,8 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
     t.mark_of[a:b] = mark_of
     t.marks.extend(a + first, a + mark_lines)
     t.mark_first, t.mark_last = t.marks.views()  # new views: readers see every mark scanned so far
-    return _State(b, stop, float(end[-1, 0]), float(end[-1, 1]), float(scan.z_pos[-1]), float(scan.feed[-1]),
-                  float(scan.s_state[-1]),
+    return _State(b, stop, float(end[-1, 0]), float(end[-1, 1]), float(scan.z_pos[-1]), bool(z_stated[-1]),
+                  float(scan.feed[-1]), float(scan.s_state[-1]),
                   bool(scan.on[-1]), state.marks + mark_lines.size)
 
 
@@ -261,7 +265,7 @@ def _lazy_table(data: bytes, machine: MachineProfile, trusted: bool, piece_bytes
                          mark_first=np.zeros(0, np.int64), mark_last=np.zeros(0, np.int64),
                          duration_s=np.empty(n), data=data, offsets=np.empty(n + 1, np.int64), sendable=sendable,
                          blocks=np.empty(n, np.int32), sync=np.empty(n, bool), laser_on_before=np.empty(n, bool),
-                         rapid=np.empty(n, bool), beam_on=np.empty(n, bool), **fields)
+                         rapid=np.empty(n, bool), beam_on=np.empty(n, bool), end_z_mm=np.empty(n), **fields)
     table.offsets[0] = 0
     table.positions = np.empty((n + 1, 2))
     table.positions[0] = 0.0
@@ -285,6 +289,8 @@ def _interpreted(full_text: list[str], machine: MachineProfile) -> dict:
     interp = Interpreter(laser_mode=True)
     texts = [""] * n
     start, end = np.zeros((n, 2)), np.zeros((n, 2))
+    end_z = np.full(n, np.nan)
+    z_stated = False
     blocks = np.zeros(n, np.int32)
     sync, laser_before, rapid = (np.zeros(n, bool) for _ in range(3))
     for i, raw in enumerate(full_text):
@@ -302,6 +308,8 @@ def _interpreted(full_text: list[str], machine: MachineProfile) -> dict:
             rapid[i] = any(a.rapid for a in moves)
         texts[i] = block
         end[i] = interp.state.position[:2]
+        z_stated = z_stated or ("Z" in block and not block.startswith("$"))
+        end_z[i] = interp.state.position[2] if z_stated else np.nan
     path = job.program.toolpath
     mark_rows = np.flatnonzero(path.is_mark)
     mark_line = job.program.row_line[mark_rows].astype(np.int64)
@@ -320,7 +328,7 @@ def _interpreted(full_text: list[str], machine: MachineProfile) -> dict:
     beam_on = np.zeros(n, bool)
     beam_on[mark_line[path.kind[mark_rows] != 2]] = True
     return dict(start_mm=start, end_mm=end, moves=blocks > 0, mark_of=mark_of, mark_first=first,
-                mark_last=mark_line, duration_s=duration, texts=texts, sendable=np.array([bool(t) for t in texts], bool),
+                mark_last=mark_line, duration_s=duration, end_z_mm=end_z, texts=texts, sendable=np.array([bool(t) for t in texts], bool),
                 blocks=blocks, sync=sync, laser_on_before=laser_before, rapid=rapid, beam_on=beam_on)
 
 

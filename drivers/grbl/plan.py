@@ -3,9 +3,13 @@
 Resume (the runner decides which marks are done; this module only says how to skip them):
   - start at a mark boundary: the G0 that begins the scan line (or dot) holding the first
     mark not yet exposed, never inside a pass's beam-on stretch;
-  - re-establish modal state first: `G21G90G94`, `M5`, then `M3S0` when the start lies inside
-    a raster pass (the emitter brackets passes with M3S0 ... M5); position comes from the
-    first resumed line, a self-contained `G0X..Y..` (absolute, laser gated off in G0);
+  - re-establish modal state first: `G21G90G94`, `M5`, then `G0Z..` when the job has stated a
+    Z by then (the start may follow a Z-only move between planes: a dot stacked under the last
+    dot of the plane before is reached by `G0Z` alone, and without it the resumed dot would be
+    written at whatever Z the stop left, in the plane above or at the surface), then `M3S0`
+    when the start lies inside a raster pass (the emitter brackets passes with M3S0 ... M5);
+    position comes from the first resumed line, a self-contained `G0X..Y..` (absolute, laser
+    gated off in G0);
   - every later mark already done is sent blank: its G1 line with `S0` (same path and
     speed, beam off), a dot without its `G1..M3S..`/`G4` lines.
 Write units (`units`), shaped so that no single fault can leave the beam on or misplace it:
@@ -95,7 +99,9 @@ def plan(table, done: np.ndarray | None) -> SendPlan | None:
     start = 0 if fresh else resume_start(table, int(remaining[0]))
     preamble = []
     if not fresh:
-        preamble = PREAMBLE + ([RASTER_ON] if table.laser_on_before[start] else [])
+        z = table.end_z_mm[start - 1] if (table.end_z_mm is not None and start > 0) else np.nan
+        preamble = (PREAMBLE + ([f"G0Z{z:.4f}"] if np.isfinite(z) else [])
+                    + ([RASTER_ON] if table.laser_on_before[start] else []))
         if not table.rapid[start]:
             x, y = table.start_mm[start]
             preamble.append(f"G0X{x:.4f}Y{y:.4f}")

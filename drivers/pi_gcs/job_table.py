@@ -6,6 +6,8 @@ the attenuator); other `;` lines are the host's and never sent. Built from the l
 reader (`lasergen.backends.pi_gcs.read`), which gives the toolpath and the line of every
 motion command, without re-interpreting the job here: positions are filled forward from the
 motion commands, marks found by searching the arming `TRO <gate> 1` before each writing MOV.
+Z (`end_z_mm`) is filled the same way from the first MOV that names the profile's Z axis on;
+a job whose MOVs never name it has none (reconcile then compares X, Y).
   line mark  mark_first = its `TRO <gate> 1`, mark_last = its MOV (the beam follows motion)
   dot        mark_first = mark_last = its `MAC START LGDOT ...`
 A resume (`plan`) starts at the row group whose MOV brings the stage to the first mark not
@@ -49,6 +51,7 @@ def build_table(job_path: str, machine, check_sum: bool = True) -> JobTable:
     last = np.maximum.accumulate(np.where(np.isnan(end[:, 0]), -1, np.arange(n)))
     end = np.where(last[:, None] >= 0, end[np.maximum(last, 0)], 0.0)
     start = np.vstack([[0.0, 0.0], end[:-1]]) if n else end.copy()
+    end_z = _end_z(texts, row_cmd, path.z1, machine)
     moves = np.zeros(n, dtype=bool)
     moves[row_cmd] = (path.kind != DWELL) & ((path.x1 != path.x0) | (path.y1 != path.y0) | (path.z1 != path.z0))
     duration = np.zeros(n)
@@ -65,12 +68,27 @@ def build_table(job_path: str, machine, check_sum: bool = True) -> JobTable:
     mark_of[mark_last] = np.arange(mark_rows.size)
     motion = np.zeros(n, dtype=bool)
     motion[row_cmd] = True
-    table = JobTable(start, end, moves, mark_of, mark_first, mark_last, duration, planner=plan)
+    table = JobTable(start, end, moves, mark_of, mark_first, mark_last, duration, planner=plan, end_z_mm=end_z)
     table.position_tol_mm = 0.0005  # the servo stops within its on-target window, not at the 1e-6 mm POS? shows
     table.motion_proves_beam = False  # the arming TRO is a command of its own (see drivers.session.JobTable)
     table.texts, table.motion, table.machine = texts, motion, machine
     table.is_dot = np.zeros(mark_rows.size, dtype=bool) | is_dot
     return table
+
+
+def _end_z(texts: list[str], row_cmd: np.ndarray, z1: np.ndarray, machine) -> np.ndarray | None:
+    """Per command, the Z after it: NaN before the first MOV naming the Z axis, None if none does."""
+    z_axis = getattr(machine, "z_axis", None)
+    naming = [k for k, t in enumerate(texts) if t.startswith("MOV ") and z_axis in t.split()[1::2]]
+    if z_axis is None or not naming:
+        return None
+    n = len(texts)
+    end = np.full(n, np.nan)
+    end[row_cmd] = z1
+    last = np.maximum.accumulate(np.where(np.isnan(end), -1, np.arange(n)))
+    end = np.where(last >= 0, end[np.maximum(last, 0)], np.nan)
+    end[:naming[0]] = np.nan
+    return end
 
 
 def _modal_state(texts: list[str], upto: int, machine) -> list[str]:

@@ -12,7 +12,7 @@ accepted (a refused VEL can never leave a beam-on move at the wrong speed), toge
 MOV; the beam follows the motion (trigger "in motion"), so when the host vanishes the move
 ends and the beam with it; a dot's dwell is timed by the controller's macro, which closes the
 gate itself. `stop` sends #24 (stop all, at once), then closes the gate (`TRO/DIO <gate> 0`),
-and reads the position back.
+and reads the position back (X, Y, and Z when the job moves Z: resume fits it to its plane).
 Attenuator: `;@energy <uJ>` rows turn the rig's half-wave plate (`drivers.beam.attenuator`) with
 the gate closed; the angle read back is the proof. Its port is the profile's
 [beam.attenuator] port, or, beside a `sim://` stage, the same simulated rig's `port=attenuator`.
@@ -70,6 +70,7 @@ class PiGcsSession(Session):
         self.client = GcsClient(url, machine.baud, read_timeout_s, port=port)
         self.gate = machine.gate_line
         self.axes = list(machine.axes)
+        self.position_axes = self.axes  # POS? of these: X, Y, and Z once a job with Z is prepared
         self._attenuator_port = attenuator_port
         self.attenuator: Attenuator | None = None
         self._abort: str | None = None
@@ -180,7 +181,9 @@ class PiGcsSession(Session):
 
     # ---- jobs ----
     def prepare(self, job_path: str) -> JobTable:
-        return build_table(job_path, self.machine)
+        table = build_table(job_path, self.machine)
+        self.position_axes = self.axes + ([self.machine.z_axis] if table.end_z_mm is not None else [])
+        return table
 
     def stream(self, plan: SendPlan, handler) -> None:
         from drivers.pi_gcs.streaming import Streamer
@@ -231,9 +234,9 @@ class PiGcsSession(Session):
             pass
 
     def _position(self) -> tuple:
-        pos = self.client.query_axes("POS? " + " ".join(self.axes))
+        pos = self.client.query_axes("POS? " + " ".join(self.position_axes))
         try:
-            return tuple(float(pos[a]) for a in self.axes)
+            return tuple(float(pos[a]) for a in self.position_axes)
         except (KeyError, ValueError):
             raise Garbled(f"unreadable position {pos!r}") from None
 

@@ -143,7 +143,7 @@ class Streamer:
             time.sleep(POLL_S)
         position = self.s._position()
         target = {a: float(v) for a, v in pairs(args)}
-        if any(abs(position[i] - target[a]) > TOLERANCE_MM for i, a in enumerate(self.s.axes) if a in target):
+        if any(abs(position[i] - target[a]) > TOLERANCE_MM for i, a in enumerate(self.s.position_axes) if a in target):
             kind = self.s.classify_halt(5)
             raise StreamHalt("reset" if kind == "reset" else "alarm",
                              f"{text!r}: the stage stands at {position}, not at the target")

@@ -54,3 +54,30 @@ def test_campaign_run(run, campaign, tmp_path):
     assert (out.twice, out.skipped_not_listed, out.stray, out.hangs, out.unclean) == (0, 0, 0, 0, 0), out
     assert out.stray_rest_ms <= MAX_REST_MS, out
     assert out.stall_rest_ms <= MAX_STALL_REST_MS, out
+
+
+class _Device:
+    def __init__(self, lines):
+        self.lines = iter(lines)
+
+    def call(self, fn, timeout_s=10.0):
+        return next(self.lines)
+
+
+def test_a_session_is_hung_only_when_the_device_stops_taking_lines(monkeypatch):
+    """A slow session on a loaded host still feeds its device: not a hang; a sender whose device
+    saw no new line for STALLED_S is one, whatever its time limit."""
+    monkeypatch.setattr(fc, "STALLED_S", 0.6)
+    monkeypatch.setattr(fc.time, "sleep", lambda s: None)
+    clock = iter(range(10_000))
+    monkeypatch.setattr(fc.time, "monotonic", lambda: next(clock) * 0.1)
+    calls = {"n": 0}
+
+    def done_after(n):
+        def done():
+            calls["n"] += 1
+            return calls["n"] > n
+        return done
+    assert fc._wait_alive(done_after(200), _Device(range(10_000)), limit_s=1e9)  # progress all along
+    calls["n"] = 0
+    assert not fc._wait_alive(done_after(200), _Device([1, 2, 3] + [3] * 10_000), limit_s=1e9)

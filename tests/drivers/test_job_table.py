@@ -33,6 +33,9 @@ def test_dialect_scan_interpreter_and_pieces_agree(job, request, machine):
     pieces.complete()
     _same(whole, interpreted)
     _same(whole, pieces)
+    for other in (interpreted, pieces):  # Z from the job's first Z word on, NaN before it
+        assert np.array_equal(whole.end_z_mm, other.end_z_mm, equal_nan=True)
+    assert np.isnan(whole.end_z_mm).all() != (job == "depth_job")
     assert np.allclose(whole.duration_s, interpreted.duration_s)
     sent = np.flatnonzero(whole.sendable)
     assert [whole.text(i) for i in sent] == [interpreted.text(i) for i in sent]
