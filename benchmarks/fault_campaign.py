@@ -42,6 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from campaign_check import Record, beam_off_times, check, split_rests  # noqa: E402
 from campaign_report import DEVICE_FAULTS, KINDS, SENDER_FAULTS, RunOutcome, load_results, report  # noqa: E402
+from campaign_sessions import Sender, stream_here, wait_alive  # noqa: E402
 
 from hardware_sim.beam.rig import forget_rig  # noqa: E402
 from hardware_sim.device import Device  # noqa: E402
@@ -75,27 +76,6 @@ source = { kind = "text", text = "F", height_um = 280.0, pitch_um = 20.0 }
 """
 
 
-class Sender:
-    """How to run `lasergen stream` (this tree, or another one given by --sender-path)."""
-
-    def __init__(self, python: str | None):
-        self.env = dict(os.environ)
-        self.cmd = [python or sys.executable, "-m", "lasergen"]
-        help_text = self.run(["stream", "--help"]).stdout
-        self.bare_resume = "--resume-on" in help_text
-
-    def run(self, args, **kw):
-        return subprocess.run(self.cmd + args, capture_output=True, text=True, env=self.env, cwd=tempfile.gettempdir(),
-                              **kw)
-
-    def start(self, job: Path, port: str, resume: bool, extra=()):
-        args = ["stream", str(job), "--port", port, "--json", "--no-progress", *extra]
-        if resume:
-            args += ["--resume"] if self.bare_resume else ["--resume", f"{job}.journal"]
-        return subprocess.Popen(self.cmd + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=self.env, start_new_session=True, cwd=job.parent)  # never the source tree
-
-
 RECIPES = {  # job name -> planning command (FOLDER: where the inputs are)
     "qr_raster": ["qr", "LG", "--speed-mm-s", "2", "--micro", "yes"],
     "qr_dots": ["qr", "LG", "--mode", "dots", "--dwell-s", "0.05", "--micro", "yes"],
@@ -124,55 +104,6 @@ def make_jobs(folder: Path, plan, recipes: dict | None = None, image_px: int = 2
             raise SystemExit(f"cannot plan {name}: {err.strip()}")
         jobs[name] = out
     return jobs
-
-
-STALLED_S = 20.0  # wall seconds without a line taken by the device: the sender is hung
-
-
-def _wait_alive(done, device, limit_s: float) -> bool:
-    """Wait until done() (-> True) or the session is hung (-> False): no line reached the device
-    for STALLED_S of wall time (the sender's longest wait, bounded by a command's modelled
-    duration plus its timeouts, is far shorter at the campaign's clock), or the session ran
-    past limit_s. A slow session that still makes progress on a loaded host is not hung."""
-    t0 = last_change = time.monotonic()
-    last = None
-    while not done():
-        now = time.monotonic()
-        try:
-            taken = device.call(lambda e: e.lines_taken, timeout_s=5.0)
-        except Exception:  # noqa: BLE001 - a busy device thread: no progress seen this time
-            taken = last
-        if taken != last:
-            last, last_change = taken, now
-        if now - last_change > STALLED_S or now - t0 > limit_s:
-            return False
-        time.sleep(0.25)
-    return True
-
-
-def _stream_here(job: Path, port: str, resume: bool, machine, limit_s: float, device):
-    """One session of the runner in this process (no process start-up: for the faults that are
-    not the sender's own): (exit code as `lasergen stream` gives it, JSON out, error) or None
-    if it hung (`_wait_alive`)."""
-    import threading
-
-    from drivers.runner import JobRunner
-    from lasergen import LasergenError
-
-    box = {}
-
-    def session():
-        try:
-            box["out"] = (0, json.dumps(JobRunner(job, port, machine).run(resume=resume).to_dict()), "")
-        except LasergenError as exc:
-            box["out"] = (2, "", f"lasergen: error: {exc}")
-        except Exception as exc:  # noqa: BLE001 - counted as an unclean exit
-            box["out"] = (1, "", f"Traceback: {exc!r}")
-
-    thread = threading.Thread(target=session, name=f"sender-{job.name}", daemon=True)
-    thread.start()
-    _wait_alive(lambda: not thread.is_alive(), device, limit_s)
-    return box.get("out")
 
 
 def machine_of_run(index: int, machines: str) -> str:
@@ -238,7 +169,7 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
             t0 = time.monotonic()
             session_starts.append(device.sim_time_s())
             if in_process and kind not in SENDER_FAULTS:
-                got = _stream_here(job, port, k > 0, machine, limit_s, device)
+                got = stream_here(job, port, k > 0, machine, limit_s, device)
                 if got is None:
                     out.hangs += 1
                     out.notes.append(f"session {k} ({kind}) hung")
@@ -264,7 +195,7 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
                     fault_times.append((kind, device.sim_time_s()))
                     proc.send_signal(signal.SIGKILL if kind == "sigkill" else signal.SIGINT)
             try:
-                if not _wait_alive(lambda: proc.poll() is not None, device, limit_s - (time.monotonic() - t0)):
+                if not wait_alive(lambda: proc.poll() is not None, device, limit_s - (time.monotonic() - t0)):
                     raise subprocess.TimeoutExpired(proc.args, limit_s)
                 stdout, stderr = proc.communicate(timeout=30.0)
             except subprocess.TimeoutExpired:

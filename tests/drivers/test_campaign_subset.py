@@ -67,10 +67,12 @@ class _Device:
 def test_a_session_is_hung_only_when_the_device_stops_taking_lines(monkeypatch):
     """A slow session on a loaded host still feeds its device: not a hang; a sender whose device
     saw no new line for STALLED_S is one, whatever its time limit."""
-    monkeypatch.setattr(fc, "STALLED_S", 0.6)
-    monkeypatch.setattr(fc.time, "sleep", lambda s: None)
+    import campaign_sessions as cs
+
+    monkeypatch.setattr(cs, "STALLED_S", 0.6)
+    monkeypatch.setattr(cs.time, "sleep", lambda s: None)
     clock = iter(range(10_000))
-    monkeypatch.setattr(fc.time, "monotonic", lambda: next(clock) * 0.1)
+    monkeypatch.setattr(cs.time, "monotonic", lambda: next(clock) * 0.1)
     calls = {"n": 0}
 
     def done_after(n):
@@ -78,6 +80,6 @@ def test_a_session_is_hung_only_when_the_device_stops_taking_lines(monkeypatch):
             calls["n"] += 1
             return calls["n"] > n
         return done
-    assert fc._wait_alive(done_after(200), _Device(range(10_000)), limit_s=1e9)  # progress all along
+    assert cs.wait_alive(done_after(200), _Device(range(10_000)), limit_s=1e9)  # progress all along
     calls["n"] = 0
-    assert not fc._wait_alive(done_after(200), _Device([1, 2, 3] + [3] * 10_000), limit_s=1e9)
+    assert not cs.wait_alive(done_after(200), _Device([1, 2, 3] + [3] * 10_000), limit_s=1e9)
