@@ -5,6 +5,9 @@ Protocol (PI's GCS manuals of the C-863/C-884 class; syntax in `lasergen.backend
     (" \\n" between lines, "\\n" after the last). Single bytes #5 #7 #8 #24 act on arrival.
   - A refused command is silent: its error code is kept until `ERR?` reads it (then 0). Only
     the last code is kept. Codes: `lasergen.backends.pi_gcs.codes`.
+  - Axes: the profile's X and Y ([pi_gcs] axes), and its focus stage as a third axis when the
+    profile has a Z travel ([travel] z_mm, axis [pi_gcs] z_axis, its own z_max_rate_mm_s and
+    z_accel_mm_s2); every per-axis command, query and fault treats Z as it treats X and Y.
   - Power-up: servo off and axes unreferenced; a MOV then is error 5. `SVO` switches the servo,
     `FRF` references (a move to the reference switch at the travel's low end, which becomes 0).
   - MOV checks the travel (TMN?/TMX?: error 7) and starts every named axis at once on its own
@@ -52,10 +55,14 @@ class PiGcsEmulator(cmd.Commands):
         self.machine = machine
         self.fast_forward = fast_forward
         self.faults = faults or FaultPlan()
-        self.axes = list(machine.axes)
+        has_z = machine.z_range_mm is not None
+        self.axes = list(machine.axes) + ([machine.z_axis] if has_z else [])
         self.index = {a: i for i, a in enumerate(self.axes)}
+        self.travel_mm = [machine.x_range_mm, machine.y_range_mm] + ([machine.z_range_mm] if has_z else [])
+        self.max_vel_mm_s = list(machine.max_rate_mm_s) + ([machine.z_max_rate_mm_s] if has_z else [])
+        self.accel_mm_s2 = list(machine.accel_mm_s2) + ([machine.z_accel_mm_s2] if has_z else [])
         self.recorder = ExposureRecorder(machine)
-        self.beam = BeamRecorder(machine, self.recorder, rig)
+        self.beam = BeamRecorder(machine, self.recorder, rig, len(self.axes))
         self.beam.current = lambda: (self.move, self.now_s) if self.move is not None else None
         self.idn = IDN
         self.now_s = 0.0
@@ -75,9 +82,9 @@ class PiGcsEmulator(cmd.Commands):
         self._cut_motion()
         self.servo = [False] * len(self.axes)
         self.referenced = [False] * len(self.axes)
-        self.vel = list(self.machine.max_rate_mm_s)
-        self.acc = list(self.machine.accel_mm_s2)
-        self.dec = list(self.machine.accel_mm_s2)
+        self.vel = list(self.max_vel_mm_s)
+        self.acc = list(self.accel_mm_s2)
+        self.dec = list(self.accel_mm_s2)
         self.target = list(self.position)
         self.error = 0
         self.dio = {line: False for line in OUTPUT_LINES}
