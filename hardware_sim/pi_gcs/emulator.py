@@ -24,7 +24,8 @@ Faults (`hardware_sim.faults`, the same `sim://` options as the GRBL emulator; l
 connection): error_on=K:C refuses line K with code C (a query is answered and the next command
 refused, as a refusal is what GCS can report); alarm_on=K is a motion error on line K (servo
 off on every axis, code -1024); stall_after=N hangs the firmware after line N until #24;
-drop_after=N drops the link; corrupt=P mangles what the controller sends; reset_after=N acts
+alarm_at=K:D is the same motion error once line K's motion has run D um (a
+move cut at a known point, e.g. halfway through the Z move between two planes); drop_after=N drops the link; corrupt=P mangles what the controller sends; reset_after=N acts
 as #24 arrived (stop all: code 10 that nobody asked for), power_after=N reboots (servo off,
 references lost). `fault_log` keeps (simulated time, what) of each fault and reset, as the GRBL
 emulator's does (the fault campaign reads it).
@@ -74,6 +75,7 @@ class PiGcsEmulator(cmd.Commands):
         self.macros: dict[str, list[str]] = {}
         self.position = [0.0] * len(self.axes)
         self.fault_log: list[tuple[float, str]] = []
+        self.motion_error_at_s: float | None = None  # alarm_at: when the armed motion error strikes
         self.power_up()
 
     # ------------------------------------------------------------------ lifecycle
@@ -162,6 +164,8 @@ class PiGcsEmulator(cmd.Commands):
         if self.fast_forward and query:
             self.run_until_idle()
         self.execute(raw, from_host=True)
+        if (during := self.faults.alarm_during(n)) is not None and self.move is not None:
+            self.motion_error_at_s = self.move.time_at_distance(during[0])
         if self.faults.stalls_at(n):
             self.fault_log.append((self.now_s, "stall"))
             self.stalled = True
@@ -189,7 +193,8 @@ class PiGcsEmulator(cmd.Commands):
     def next_event_s(self) -> float | None:
         if self.stalled:
             return None
-        times = [t for t in (self.macro_timer_s, self._move_end(), self.beam.pending_until_s()) if t is not None]
+        times = [t for t in (self.macro_timer_s, self._move_end(), self.beam.pending_until_s(), self.motion_error_at_s)
+                 if t is not None]
         if self.macro and self.macro_timer_s is None:
             times.append(self.now_s)
         return min(times) if times else None
@@ -209,7 +214,11 @@ class PiGcsEmulator(cmd.Commands):
         self.beam.flush(self.now_s)
 
     def _step(self):
-        if self.move is not None and self.move.t_end_s <= self.now_s:
+        if self.motion_error_at_s is not None and self.motion_error_at_s <= self.now_s:
+            self.motion_error_at_s = None
+            self.fault_log.append((self.now_s, f"alarm:{MOTION_ERROR}"))
+            self.motion_error()
+        elif self.move is not None and self.move.t_end_s <= self.now_s:
             self._finish_move()
         elif self.macro_timer_s is not None and self.macro_timer_s <= self.now_s:
             self.macro_timer_s = None
@@ -251,6 +260,7 @@ class PiGcsEmulator(cmd.Commands):
     def _cut_motion(self):
         """Stop where the axes are now (a stop, a motion error, a re-target)."""
         move = getattr(self, "move", None)
+        self.motion_error_at_s = None  # an armed alarm_at belongs to the motion cut here
         if move is not None:
             self.position = self.positions_now()
             self.beam.moved(move, self.now_s)
