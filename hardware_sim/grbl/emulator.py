@@ -23,9 +23,8 @@ does between stepper events; so a thread that wakes late never lets the planner 
 simulated time. With `fast_forward` the emulator jumps its own clock whenever a line waits on
 motion, and a `?` lets queued motion finish first, so a stream runs as fast as the link, with
 GRBL's back-pressure kept in simulated time.
-A firmware hang (fault `stall_after`) freezes the steppers and the parser but not the beam
-(`MotionExecutor.freeze`); only a soft reset ends it. `fault_log` keeps (simulated time, what)
-for every fault and reset, so a test can time what the beam did after each.
+Faults (`hardware_sim.faults.FaultPlan`: drops, errors, alarms, stalls, resets, power loss,
+corrupt replies) act through the `FaultInjection` mixin (`fault_injection.py`).
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from collections import deque
 from hardware_sim.exposure_record import ExposureRecorder
 from hardware_sim.faults import FaultPlan
 from hardware_sim.grbl import settings as gs
+from hardware_sim.grbl.fault_injection import FaultInjection
 from hardware_sim.grbl.motion import Block, MotionExecutor
 from hardware_sim.grbl.system import ANSWERED, ERR, SystemCommands
 from lasergen.backends.grbl.gcode import GcodeError, Interpreter, clean_line
@@ -49,7 +49,7 @@ UNLOCK_MSG = "[MSG:'$H'|'$X' to unlock]"
 AXES_SETTINGS = (130, 131, 132)
 
 
-class GrblEmulator(SystemCommands):
+class GrblEmulator(FaultInjection, SystemCommands):
     def __init__(self, machine: MachineProfile, faults: FaultPlan | None = None, fast_forward: bool = True):
         self.machine = machine
         self.fast_forward = fast_forward
@@ -107,13 +107,6 @@ class GrblEmulator(SystemCommands):
             self._say("ALARM:3")
         self._boot(power_up=False)
 
-    def power_cycle(self):
-        """Power lost and back: beam off, queue and position gone, settings kept (EEPROM)."""
-        self.fault_log.append((self.motion.now_s, "power_cycle"))
-        self.motion.abort()
-        self.motion.set_position((0.0, 0.0, 0.0))
-        self._boot(power_up=True)
-
     # ------------------------------------------------------------------ I/O
     def receive(self, data: bytes):
         """Bytes from the host: realtime ones act at once (after the lines before them)."""
@@ -136,13 +129,6 @@ class GrblEmulator(SystemCommands):
         room = RX_BUFFER_SIZE - 1 - len(self.rx)
         self.rx += data[:room]
         self.dropped_bytes += max(0, len(data) - room)
-
-    def take_output(self) -> bytes:
-        data, self.out = bytes(self.out), bytearray()
-        sent = self.faults.mangle(data, self.lines_taken)
-        if sent != data and not any(kind == "corrupt" for _, kind in self.fault_log[-1:]):
-            self.fault_log.append((self.motion.now_s, "corrupt"))
-        return sent
 
     def _say(self, text: str):
         if not self.stalled:
@@ -207,17 +193,8 @@ class GrblEmulator(SystemCommands):
             return
         self.lines_taken += 1
         n = self.lines_taken
-        if self.faults.drops_at(n) and not self.link_dropped:
-            self.fault_log.append((self.motion.now_s, "drop"))
-            self.link_dropped = True
-        if (code := self.faults.alarm_for(n)) is not None:
-            self._alarm(code)
+        if self._fault_before_line(n):
             return
-        if (code := self.faults.error_for(n)) is not None:
-            self.fault_log.append((self.motion.now_s, f"error:{code}"))
-            self._say(f"error:{code}")
-            return
-        self.pending_alarm = self.faults.alarm_during(n)
         if len(line) >= LINE_BUFFER_SIZE:
             self._say(f"error:{ERR['overflow']}")
         elif line[0] == "$":
@@ -226,18 +203,7 @@ class GrblEmulator(SystemCommands):
             self._say(f"error:{ERR['gc_lock']}")
         else:
             self._finish(self._gcode(line))
-        if self.faults.stalls_at(n):
-            self.stall()
-        if self.faults.resets_at(n):
-            self.soft_reset()
-        if self.faults.powers_at(n):
-            self.power_cycle()
-
-    def stall(self):
-        """The firmware hangs (a fault): no answers, no motion, the beam as it was."""
-        self.fault_log.append((self.motion.now_s, "stall"))
-        self.motion.freeze()
-        self.stalled = True
+        self._fault_after_line(n)
 
     def _finish(self, code: int | None):
         """Answer now (code), or once the queued steps of the line have run (None)."""

@@ -2,9 +2,10 @@
 
 Blocks wait in a queue of 15 (BLOCK_BUFFER_SIZE 16, one slot kept free); the block being
 executed still counts, as in planner.c, so `Bf:` reports 15 minus everything not yet done.
-When a block starts, its duration comes from `lasergen.backends.grbl.motion.profile` over what GRBL's
-planner sees at that moment (the block before it, itself and the blocks queued behind it):
-trapezoids with junction-deviation corner speeds, so the clock follows GRBL's look-ahead.
+When a block starts, its duration comes from `lasergen.backends.grbl.motion.profile` over what
+GRBL's planner sees at that moment (the block before it, itself and the blocks queued behind
+it; computed in plain floats by `block_timing`, bit for bit the same): trapezoids with
+junction-deviation corner speeds, so the clock follows GRBL's look-ahead.
 
 Laser (laser mode $32=1, DISABLE_LASER_DURING_HOLD as in the default config.h):
   - during a block the beam fires at the block's S (the interpreter already zeroes G0);
@@ -22,14 +23,13 @@ is (no deceleration distance is modelled); the unfinished part of the block is r
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from hardware_sim.exposure_record import ExposureRecorder
-from lasergen.backends.grbl.motion import profile
+from hardware_sim.grbl.block_timing import BlockTimer
 from lasergen.machine import MachineProfile
-from lasergen.toolpath import LINE, RAPID, Toolpath
 
 PLANNER_BLOCKS = 15
 
@@ -45,6 +45,11 @@ class Block:
     jog: bool = False
     alarm_after_mm: float | None = None  # fault injection: an alarm this far into the block
     alarm_code: int = 1
+    # `block_timing`'s own figures of this block (geometry; the entry its junction allows
+    # after `entry_after`): computed once, not once per window it is planned in
+    geometry: tuple | None = field(default=None, repr=False, compare=False)
+    entry_after: object = field(default=None, repr=False, compare=False)
+    entry_sqr: float = field(default=0.0, repr=False, compare=False)
 
 
 def _lerp(a, b, f):
@@ -70,6 +75,7 @@ class MotionExecutor:
         self.on_alarm = None  # the controller's alarm handler, called with the code
         self.hold_since_s = 0.0
         self.kinematics = None  # velocity profile of the current block, for the beam history
+        self.timer = BlockTimer(machine)
 
     # ---- queries ----
     @property
@@ -244,17 +250,10 @@ class MotionExecutor:
     def _duration(self, block: Block) -> float:
         window = ([self.previous] if self.previous is not None else []) + [block] + list(self.queue)
         first = 1 if self.previous is not None else 0
-        path = Toolpath.from_columns(
-            kind=[RAPID if b.rapid else LINE for b in window],
-            x0=[b.start[0] for b in window], y0=[b.start[1] for b in window],
-            x1=[b.end[0] for b in window], y1=[b.end[1] for b in window],
-            z0=[b.start[2] for b in window], z1=[b.end[2] for b in window],
-            speed_mm_s=[b.feed_mm_s for b in window], energy_uJ=[b.power_s for b in window])
-        # in X, Y and Z, as planner.c plans (a Z move is a block); GRBL's stop on a move of no
-        # motor step is not modelled here yet (steps=False), as in the batch path
-        prof = profile(path, self.machine, steps=False)
-        duration = float(prof.duration_s[first])
+        # in X, Y and Z, as planner.c plans (a Z move is a block): `profile(steps=False)` of the
+        # window; GRBL's stop on a move of no motor step is not modelled here yet, as in the batch path
+        v_entry, v_peak, v_exit, accel, duration = self.timer.timing(window, first)
         length = float(np.sqrt(sum((block.end[i] - block.start[i]) ** 2 for i in range(3))))
-        self.kinematics = (float(prof.v_entry[first]), float(prof.v_peak[first]), float(prof.v_exit[first]),
-                           float(prof.accel[first]), length) if length > 0 and np.isfinite(duration) else None
-        return duration if np.isfinite(duration) else 0.0
+        finite = bool(np.isfinite(duration))
+        self.kinematics = (v_entry, v_peak, v_exit, accel, length) if length > 0 and finite else None
+        return duration if finite else 0.0
