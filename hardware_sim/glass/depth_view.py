@@ -34,6 +34,7 @@ from hardware_sim.glass.exposure import Plane
 from lasergen import LasergenError
 
 WAVELENGTH_UM = 0.52
+UNIFORM_PEAK_NM = 1e-3  # red peaks within this of each other are one peak (as in optics.emission_xyz)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,10 @@ def focused_views(prediction, depths_um, optics: Reader | str = "microscope", um
     """The prediction as seen by `optics` focused at each of `depths_um` in turn (a generator), on
     the grid of its renders at `um_per_px` (default: `Prediction.scale_for`): each plane's phase
     maps (`Prediction.plane_maps`, computed once) are box-averaged to that grid once and reused at
-    every depth; a plane out of focus is blurred on a still coarser grid (`defocus_sum`)."""
+    every depth; a plane out of focus is blurred on a still coarser grid (`defocus_sum`), and a
+    plane blurred by the same amount at two depths is blurred once. Where every plane's red peak
+    is one wavelength (to 1e-3 nm, the tolerance `optics.emission_xyz` takes a peak as uniform
+    with), the intensity-weighted peak is that wavelength and is not blurred."""
     from hardware_sim.glass.render import block_mean
     from hardware_sim.glass.simulate import plane_phases
 
@@ -91,8 +95,12 @@ def focused_views(prediction, depths_um, optics: Reader | str = "microscope", um
     if each is None or len(each) != len(planes):
         each = plane_phases(exposure, material, prediction.treatment)
     ratio = max(1.0, (um_per_px or prediction.scale_for()) / grid.pitch_um)
-    layers = [tuple(block_mean(np.asarray(a, np.float32), ratio) for a in
-                    (m.green, m.red, m.red * m.red_peak_nm, 1.0 - p.crystallized, p.rewrites))
+    peaks = [(float(m.red_peak_nm.min()), float(m.red_peak_nm.max())) for m in each]
+    one_peak = max(hi for _, hi in peaks) - min(lo for lo, _ in peaks) < UNIFORM_PEAK_NM
+    layers = [(block_mean(np.asarray(m.green, np.float32), ratio), block_mean(np.asarray(m.red, np.float32), ratio),
+               None if one_peak else block_mean(np.asarray(m.red * m.red_peak_nm, np.float32), ratio),
+               block_mean(np.asarray(1.0 - p.crystallized, np.float32), ratio),
+               block_mean(np.asarray(p.rewrites, np.float32), ratio) if p.rewrites.any() else None)
               for p, m in zip(planes, each)]
     ny, nx = layers[0][0].shape
     coarse = replace(grid, pitch_um=grid.pitch_um * ratio, ny=ny, nx=nx)
@@ -100,13 +108,19 @@ def focused_views(prediction, depths_um, optics: Reader | str = "microscope", um
                 default=0.0)
     n = material.focus["refractive_index"]
     base_peak = block_mean(np.asarray(each[-1].red_peak_nm, np.float32), ratio)
+    cache: dict = {}
     for depth_um in depths_um:
         sigmas = [blur_sigma_um(p.depth_um - depth_um, optics, n) / coarse.pitch_um for p in planes]
-        green, red, weighted, clear, rewrites = defocus_sum(layers, sigmas)
-        peak = np.where(red > 0, weighted / np.where(red > 0, red, 1), base_peak).astype(np.float32)
+        green, red, weighted, clear, rewrites = defocus_sum(layers, sigmas, cache)
+        if one_peak:
+            peak = base_peak
+        else:
+            peak = np.where(red > 0, weighted / np.where(red > 0, red, 1), base_peak).astype(np.float32)
         seen_99 = float(np.percentile(green + red, 99.9))
         gain = min(1.0, alone / seen_99) if seen_99 > 0 and alone > 0 else 1.0
-        maps = replace(each[-1], green=green * gain, red=red * gain, red_peak_nm=peak)
+        if gain != 1.0:
+            green, red = green * np.float32(gain), red * np.float32(gain)
+        maps = replace(each[-1], green=green, red=red, red_peak_nm=peak)
         zeros = np.zeros(clear.shape, np.float32)
         seen = Plane(float(depth_um), np.clip(1.0 - clear, 0.0, 1.0), rewrites, zeros.astype(bool), zeros, zeros, zeros)
         yield replace(prediction, exposure=replace(exposure, grid=coarse, planes=[seen]), maps=maps,
@@ -115,43 +129,56 @@ def focused_views(prediction, depths_um, optics: Reader | str = "microscope", um
 
 IN_FOCUS_PX = 0.3   # a blur this small (in pixels) is no blur
 COARSE_SIGMA = 1.8  # an out-of-focus plane is blurred on a grid k times coarser, k = sigma / COARSE_SIGMA
+FILL = (0.0, 0.0, 0.0, 1.0, 0.0)  # outside the field: no emission, clear glass, no rewrites
 
 
-def defocus_sum(layers, sigmas_px):
+def defocus_sum(layers, sigmas_px, cache: dict | None = None):
     """Per depth: the planes' maps, each blurred by its sigma (pixels) and combined: emission
     (the first three maps) adds up, transparency (the fourth, 1 - crystallized) multiplies,
-    rewrites (the fifth) take the maximum. Planes in focus stay on the grid; the others are
-    combined on one coarser grid (block means of k x k pixels, blurred there, then linearly
-    interpolated back: the block and the interpolation add k^2/4 px^2 of variance, taken off
-    the blur, so the result is the Gaussian of the wanted sigma to within the grid's pixel)."""
+    rewrites (the fifth) take the maximum; a map given as None is zero everywhere (1 for the
+    transparency) and costs nothing. Planes in focus stay on the grid; the others are combined
+    on one coarser grid (block means of k x k pixels, blurred there, then linearly interpolated
+    back: the block and the interpolation add k^2/4 px^2 of variance, taken off the blur, so the
+    result is the Gaussian of the wanted sigma to within the grid's pixel). `cache` (a dict kept
+    across calls on the same layers) keeps each plane's block means and blurred maps, so a plane
+    seen at the same blur from two depths is blurred once."""
+    cache = {} if cache is None else cache
     sharp = [i for i, s in enumerate(sigmas_px) if s <= IN_FOCUS_PX]
     soft = [i for i, s in enumerate(sigmas_px) if s > IN_FOCUS_PX]
-    shape = layers[0][0].shape
+    shape = next(a for a in layers[0] if a is not None).shape
     out = [np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(shape, np.float32),
            np.ones(shape, np.float32), np.zeros(shape, np.float32)]
 
     def combine(acc, maps):
-        acc[0] += maps[0]
-        acc[1] += maps[1]
-        acc[2] += maps[2]
-        acc[3] *= maps[3]
-        np.maximum(acc[4], maps[4], out=acc[4])
+        for j, a in enumerate(maps):
+            if a is None:
+                continue
+            if j < 3:
+                acc[j] += a
+            elif j == 3:
+                acc[j] *= a
+            else:
+                np.maximum(acc[j], a, out=acc[j])
 
     for i in sharp:
-        combine(out, [np.asarray(a, np.float32) for a in layers[i]])
+        combine(out, [None if a is None else np.asarray(a, np.float32) for a in layers[i]])
     if soft:
         k = max(1, int(min(sigmas_px[i] for i in soft) / COARSE_SIGMA))
-        coarse = None
+        coarse = [np.full((-(-shape[0] // k), -(-shape[1] // k)), FILL[j], np.float32) for j in range(5)]
         for i in soft:
             sigma_c = math.sqrt(max(sigmas_px[i] ** 2 - (k * k / 4.0 if k > 1 else 0.0), 0.0)) / k
-            maps = [gaussian_filter(_block_mean(a, k), sigma_c, mode="constant", cval=1.0 if j == 3 else 0.0)
-                    for j, a in enumerate(layers[i])]
-            if coarse is None:
-                coarse = maps
-            else:
-                combine(coarse, maps)
-        combine(out, [_upsample(a, k, shape) for a in coarse])
+            combine(coarse, [None if a is None else _cached(cache, ("blur", i, j, k, sigma_c), lambda a=a, j=j: gaussian_filter(
+                _cached(cache, ("block", i, j, k), lambda: _block_mean(a, k)), sigma_c, mode="constant", cval=FILL[j]))
+                for j, a in enumerate(layers[i])])
+        combine(out, [_upsample(a, k, shape) if any(layers[i][j] is not None for i in soft) else None
+                      for j, a in enumerate(coarse)])
     return out
+
+
+def _cached(cache: dict, key, compute):
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
 
 
 def _block_mean(a: np.ndarray, k: int) -> np.ndarray:

@@ -27,6 +27,7 @@ Algorithm (vectorised per plane; the one walk in time order is `nucleation`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy import signal
@@ -234,17 +235,25 @@ class Exposure:
     max_heat_K: float = 0.0     # largest heat left by earlier strokes at an exposure
     stats: dict = field(default_factory=dict)
 
-    @property
+    # the sample seen from above: computed once per Exposure (the renders and the report read it
+    # several times), plane by plane in place, without stacking the planes into one array
+    @cached_property
     def crystallized(self) -> np.ndarray:
         if len(self.planes) == 1:
             return self.planes[0].crystallized
-        return 1 - np.prod([1 - p.crystallized for p in self.planes], axis=0)
+        clear = 1 - self.planes[0].crystallized
+        for p in self.planes[1:]:
+            clear *= 1 - p.crystallized
+        return np.subtract(1, clear, out=clear)
 
-    @property
+    @cached_property
     def rewrites(self) -> np.ndarray:
         if len(self.planes) == 1:
             return self.planes[0].rewrites
-        return np.max([p.rewrites for p in self.planes], axis=0)
+        most = self.planes[0].rewrites.copy()
+        for p in self.planes[1:]:
+            np.maximum(most, p.rewrites, out=most)
+        return most
 
     @property
     def damaged(self) -> np.ndarray:

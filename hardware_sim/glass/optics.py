@@ -22,6 +22,7 @@ outside the sRGB gamut (514 nm is) are desaturated toward white until no channel
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -101,11 +102,15 @@ def line_shape(lam_nm: np.ndarray, peak_nm, fwhm_meV: float) -> np.ndarray:
     return density / density.sum(axis=-1, keepdims=True)  # 1 nm grid: sum = integral
 
 
+@lru_cache(maxsize=64)
 def emission_table(view: View, fwhm_meV: float) -> np.ndarray:
-    """XYZ of a unit line at each peak of PEAK_GRID_NM as seen through the view, shape (n, 3)."""
+    """XYZ of a unit line at each peak of PEAK_GRID_NM as seen through the view, shape (n, 3).
+    Computed once per (view, width): every render of the view reuses it (read-only)."""
     lam, xyz_bar = cmf()
     through = xyz_bar * (view.filter.transmission(lam)[:, None] if view.filter else 1.0)
-    return line_shape(lam, PEAK_GRID_NM, fwhm_meV) @ through
+    table = line_shape(lam, PEAK_GRID_NM, fwhm_meV) @ through
+    table.flags.writeable = False
+    return table
 
 
 def _table_lookup(table: np.ndarray, peak_nm: np.ndarray) -> np.ndarray:
@@ -115,6 +120,7 @@ def _table_lookup(table: np.ndarray, peak_nm: np.ndarray) -> np.ndarray:
     return table[i].astype(np.float32) * (1 - w) + table[i + 1].astype(np.float32) * w
 
 
+@lru_cache(maxsize=1)
 def uv_exposure() -> float:
     """Fixed exposure of the UV views (so renders compare across runs and materials)."""
     ref = (emission_table(VIEWS["uv365"], 117.0)[np.searchsorted(PEAK_GRID_NM, 514.0)]
@@ -128,8 +134,14 @@ def emission_xyz(view: View, maps: PhaseMaps) -> np.ndarray:
     scale = np.float32(uv_exposure() * view.gain)
     green_xyz = _table_lookup(green_tab, np.array(maps.green_peak_nm)) * scale
     peak = maps.red_peak_nm
-    if float(peak.max()) - float(peak.min()) < 1e-3:  # uniform red peak: one table entry
+    if float(peak.max()) - float(peak.min()) < 1e-3:  # uniform red peak: one table entry, column by column
         red_xyz = _table_lookup(red_tab, np.array(peak.flat[0])) * scale
+        if green_xyz.ndim == 1 and maps.green.dtype == maps.red.dtype == np.float32:
+            out = np.empty(maps.green.shape + (3,), np.float32)
+            for c in range(3):
+                np.multiply(maps.green, green_xyz[c], out=out[..., c])
+                out[..., c] += maps.red * red_xyz[c]
+            return out
     else:
         red_xyz = _table_lookup(red_tab, peak) * scale
     return maps.green[..., None] * green_xyz + maps.red[..., None] * red_xyz
@@ -142,13 +154,23 @@ def planck(lam_nm: np.ndarray, temperature_k: float = 6504.0) -> np.ndarray:
 
 def daylight_tables(material_daylight: dict, green_fwhm_meV: float) -> tuple[np.ndarray, np.ndarray]:
     """White XYZ of the illuminant (balanced to D65) and, per absorption edge, the XYZ removed."""
+    return _daylight_tables(float(material_daylight["edge_width_nm"]))
+
+
+@lru_cache(maxsize=16)
+def _daylight_tables(edge_width_nm: float) -> tuple[np.ndarray, np.ndarray]:
     lam, xyz_bar = cmf()
     light = planck(lam)
     white = light @ xyz_bar
     balance = D65_WHITE_XYZ / white
-    edges = 1.0 / (1.0 + np.exp((lam[None, :] - PEAK_GRID_NM[:, None]) / material_daylight["edge_width_nm"]))
+    edges = 1.0 / (1.0 + np.exp((lam[None, :] - PEAK_GRID_NM[:, None]) / edge_width_nm))
     absorbed = (edges * light) @ xyz_bar * balance
-    return white * balance, absorbed
+    white = white * balance
+    white.flags.writeable = absorbed.flags.writeable = False
+    return white, absorbed
+
+
+STRIP_PX = 16384  # pixels at a time: a strip's float64 temporaries stay in a core's cache
 
 
 def daylight_xyz(maps: PhaseMaps, crystallized: np.ndarray, weights: tuple[float, float],
@@ -156,15 +178,31 @@ def daylight_xyz(maps: PhaseMaps, crystallized: np.ndarray, weights: tuple[float
     """Transmitted white light: T0 (1 - scatter X) (white - ln10 A sum_phase c_phase absorbed(edge)),
     and (1 - damage_scatter) where the glass is damaged."""
     white, absorbed = daylight_tables(material_daylight, maps.green_fwhm_meV)
-    out = np.empty(crystallized.shape + (3,), np.float32)
-    out[:] = (GLASS_TRANSMISSION * white).astype(np.float32)
-    lit = crystallized > 0
-    x = crystallized[lit][:, None]
     k = np.log(10) * material_daylight["absorbance"]
-    green_loss = _table_lookup(absorbed, np.array(maps.green_peak_nm - stokes_nm[0]))
-    red_loss = _table_lookup(absorbed, maps.red_peak_nm[lit] - stokes_nm[1])
-    transmitted = white - k * (weights[0] * green_loss + weights[1] * red_loss) * x
-    out[lit] = GLASS_TRANSMISSION * (1 - material_daylight["scatter"] * x) * transmitted
+    green_loss = weights[0] * _table_lookup(absorbed, np.array(maps.green_peak_nm - stokes_nm[0]))
+    x_all = np.ravel(crystallized)
+    red_peak = np.broadcast_to(maps.red_peak_nm, crystallized.shape).ravel()
+    out = np.empty((x_all.size, 3), np.float32)
+    if float(red_peak.max()) - float(red_peak.min()) < 1e-3:  # uniform red peak (as in emission_xyz): one loss
+        loss = k * (green_loss + weights[1] * _table_lookup(absorbed, np.array(red_peak[0] - stokes_nm[1])))
+        for i in range(0, x_all.size, STRIP_PX):  # column arithmetic, no masks; x = 0 gives the clear glass
+            x = x_all[i:i + STRIP_PX]
+            kept = GLASS_TRANSMISSION * (1 - material_daylight["scatter"] * x.astype(np.float64))
+            for c in range(3):
+                out[i:i + STRIP_PX, c] = kept * (white[c] - loss[c] * x)
+        return _damage(out.reshape(crystallized.shape + (3,)), damaged, material_daylight)
+    out[:] = (GLASS_TRANSMISSION * white).astype(np.float32)
+    for i in range(0, x_all.size, STRIP_PX):  # strip by strip: the float64 temporaries stay in cache
+        x_strip = x_all[i:i + STRIP_PX]
+        lit = x_strip > 0
+        x = x_strip[lit][:, None]
+        red_loss = _table_lookup(absorbed, red_peak[i:i + STRIP_PX][lit] - stokes_nm[1])
+        transmitted = white - k * (green_loss + weights[1] * red_loss) * x
+        out[i:i + STRIP_PX][lit] = GLASS_TRANSMISSION * (1 - material_daylight["scatter"] * x) * transmitted
+    return _damage(out.reshape(crystallized.shape + (3,)), damaged, material_daylight)
+
+
+def _damage(out: np.ndarray, damaged: np.ndarray | None, material_daylight: dict) -> np.ndarray:
     if damaged is not None and np.any(damaged):
         out *= (1 - np.float32(material_daylight["damage_scatter"]) * damaged.astype(np.float32))[..., None]
     return out

@@ -22,7 +22,7 @@ from hardware_sim.glass import optics
 from hardware_sim.glass.exposure import Exposure, Grid, expose, margin_for
 from hardware_sim.glass.material import Material
 from hardware_sim.glass.phase_model import PhaseMaps, Treatment, phases
-from hardware_sim.glass.render import Rendered, block_mean, choose_scale, render_xyz, view_label
+from hardware_sim.glass.render import Rendered, block_mean, choose_scale, render_xyz, save_png, view_label
 from hardware_sim.batch import history_of
 from hardware_sim.ledger import BeamHistory
 from lasergen import LasergenError
@@ -200,7 +200,7 @@ def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float 
         xyz = prediction.xyz(name, sample)
         rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb, view)
         file_name = f"{name}.png"
-        rendered.to_pil(scale_bar=True, dark=view.kind == "emission").save(out / file_name, compress_level=compress_level)
+        save_png(rendered.to_pil(scale_bar=True, dark=view.kind == "emission"), out / file_name, compress_level)
         files[name] = file_name
         stats[name] = view_stats(sample, {name: xyz})[name]
     depth_warnings, depth_stats = [], {}
@@ -235,8 +235,7 @@ def _write_depth_renders(prediction: Prediction, out: Path, scale: float, files:
             xyz = focused.xyz(name, sample)
             rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb, view)
             key = render_name(name, depth)
-            rendered.to_pil(scale_bar=True, dark=view.kind == "emission").save(out / f"{key}.png",
-                                                                               compress_level=compress_level)
+            save_png(rendered.to_pil(scale_bar=True, dark=view.kind == "emission"), out / f"{key}.png", compress_level)
             files[key] = f"{key}.png"
             stats[key] = view_stats(sample, {name: xyz})[name]
     return too_close(depths, reader(prediction.reader), prediction.material)
