@@ -12,7 +12,8 @@ a job whose MOVs never name it has none (reconcile then compares X, Y).
   dot        mark_first = mark_last = its `MAC START LGDOT ...`
 A resume (`plan`) starts at the row group whose MOV brings the stage to the first mark not
 done; a preamble re-establishes the controller's state there (gate closed, trigger mode and
-axis, the dot macro, ACC/DEC and VEL in force, a rapid to the start, the energy in force);
+axis, the dot macro, ACC/DEC and VEL in force, a rapid to the start, the energy in force; in a
+job in depth Z's ACC/DEC/VEL too, and the rapid goes to the start's plane as well);
 later marks already done are sent blank (their TRO dropped, the motion kept) or, for dots,
 dropped.
 """
@@ -125,8 +126,11 @@ def plan(table: JobTable, done: np.ndarray) -> SendPlan | None:
         x, y = table.start_mm[first]
         ax, ay = machine.axes
         vmax = machine.max_rate_mm_s
-        preamble = prologue(machine) + [f"VEL {ax} {vmax[0]:g} {ay} {vmax[1]:g}",
-                                        f"MOV {ax} {x:.4f} {ay} {y:.4f}"] + _modal_state(texts, first, machine)
+        with_z = table.end_z_mm is not None
+        z = table.end_z_mm[first - 1] if with_z and first > 0 else np.nan
+        to_start = f"MOV {ax} {x:.4f} {ay} {y:.4f}" + (f" {machine.z_axis} {z:.4f}" if np.isfinite(z) else "")
+        preamble = prologue(machine, with_z) + [f"VEL {ax} {vmax[0]:g} {ay} {vmax[1]:g}",
+                                                to_start] + _modal_state(texts, first, machine)
     skip = set()
     blanked = []
     for m in np.flatnonzero(np.asarray(done, dtype=bool)):

@@ -1,6 +1,14 @@
 """The PI GCS 2.0 session (C-884 class): connect and identify, check the controller against the
 profile, stream a job one motion at a time with proofs, stop with the beam off.
 
+Axes. Connect checks, switches on (SVO) and references (FRF) the job's axes: X and Y, and the
+focus stage Z when the prepared job moves Z (a job in depth), with its travel (TMN?/TMX?)
+against the profile's [travel] z_mm and its own VEL/ACC/DEC. Only then, not whenever the
+profile has a Z axis: referencing Z drives the focus to its reference switch, and a flat job
+writes wherever the operator focused by hand, so a flat job's handshake never names Z (the
+same bytes as on a two-axis controller). A depth job's every MOV names Z, so a resume (after a
+power loss the axes are referenced anew, Z at its switch) restores the plane with its first move.
+
 Flow control and proofs. GCS has no queue and answers no set command, so the session sends
 each row's commands, then `ERR?`: 0 proves they were accepted and, for set commands, that
 they took effect (GCS executes a command when it arrives). A motion command (MOV, the dot
@@ -40,6 +48,7 @@ from drivers.session import (
 )
 from lasergen.backends.pi_gcs.codes import MOTION_ERROR, STOPPED, error_text
 from lasergen.backends.pi_gcs.commands import DOT_MACRO, MACRO_RUNNING, MOTION_MASK, STOP_ALL, split_command
+from lasergen.backends.pi_gcs.emit import axes_of
 from lasergen.backends.pi_gcs.read import dot_macro_lines
 from lasergen.malus import MalusCalibration
 
@@ -70,7 +79,11 @@ class PiGcsSession(Session):
         self.client = GcsClient(url, machine.baud, read_timeout_s, port=port)
         self.gate = machine.gate_line
         self.axes = list(machine.axes)
-        self.position_axes = self.axes  # POS? of these: X, Y, and Z once a job with Z is prepared
+        # The job's axes: X, Y, and Z once a job that moves Z is prepared. Connect switches on,
+        # references and checks these; streaming waits for them on target; POS? reads them.
+        # A flat job never touches the Z axis (not even FRF: that would move the focus the
+        # operator set by hand, and a flat job's focus is wherever Z stands).
+        self.position_axes = self.axes
         self._attenuator_port = attenuator_port
         self.attenuator: Attenuator | None = None
         self._abort: str | None = None
@@ -105,7 +118,7 @@ class PiGcsSession(Session):
     def observe(self, settle_s: float) -> DeviceStatus | None:
         try:
             self._wait_still(settle_s)
-            if not all(v == "1" for v in self.client.query_axes("FRF? " + " ".join(self.axes)).values()):
+            if not all(v == "1" for v in self.client.query_axes("FRF? " + " ".join(self.position_axes)).values()):
                 return DeviceStatus("alarm", None, "axes not referenced (power-up)")
             return self.status()
         except DeviceError:
@@ -145,31 +158,35 @@ class PiGcsSession(Session):
         return self._check_and_prepare()
 
     def _check_and_prepare(self) -> list[str]:
-        c, axes, m = self.client, " ".join(self.axes), self.machine
+        """The job's axes (X, Y, and Z for a job in depth) exist, travel at least the profile's
+        range, are switched on and referenced; then the profile's VEL, ACC and DEC on them."""
+        c, m, job_axes = self.client, self.machine, self.position_axes
+        axes = " ".join(job_axes)
         warnings = []
         listed = c.query("SAI?").split()
-        missing = [a for a in self.axes if a not in listed]
+        missing = [a for a in job_axes if a not in listed]
         if missing:
             raise DeviceError(f"controller has no axis {', '.join(missing)} (it has {', '.join(listed)})")
         low, high = c.query_axes(f"TMN? {axes}"), c.query_axes(f"TMX? {axes}")
-        for axis, (lo, hi) in zip(self.axes, (m.x_range_mm, m.y_range_mm)):
+        travel = (m.x_range_mm, m.y_range_mm, m.z_range_mm)
+        for axis, (lo, hi) in zip(job_axes, travel):
             if float(low[axis]) > lo + 1e-6 or float(high[axis]) < hi - 1e-6:
                 raise DeviceError(f"axis {axis} travels {float(low[axis]):g}..{float(high[axis]):g} mm, "
                                   f"less than the profile's {lo:g}..{hi:g}")
         if not all(v == "1" for v in c.query_axes(f"SVO? {axes}").values()):
-            c.check(f"SVO {' '.join(f'{a} 1' for a in self.axes)}")
+            c.check(f"SVO {' '.join(f'{a} 1' for a in job_axes)}")
             warnings.append(f"servo switched on for axes {axes}")
         if not all(v == "1" for v in c.query_axes(f"FRF? {axes}").values()):
             c.check(f"FRF {axes}")
             self._wait_still(REFERENCE_TIMEOUT_S)
             warnings.append(f"axes {axes} referenced (FRF): the stage moved to its reference switches")
-        vmax, acc = m.max_rate_mm_s, m.accel_mm_s2
+        _, vmax, acc = axes_of(m, with_z=len(job_axes) > 2)
+        per_axis = lambda values: " ".join(f"{a} {v:g}" for a, v in zip(job_axes, values))  # noqa: E731
         try:
-            c.check(f"VEL {self.axes[0]} {vmax[0]:g} {self.axes[1]} {vmax[1]:g}")
+            c.check(f"VEL {per_axis(vmax)}")
         except GcsRefused:
             raise DeviceError(f"the controller refuses the profile's max velocity {max(vmax):g} mm/s") from None
-        c.check(f"ACC {self.axes[0]} {acc[0]:g} {self.axes[1]} {acc[1]:g}",
-                f"DEC {self.axes[0]} {acc[0]:g} {self.axes[1]} {acc[1]:g}")
+        c.check(f"ACC {per_axis(acc)}", f"DEC {per_axis(acc)}")
         if self.attenuator is not None:
             self.attenuator.mount.info()
         return warnings
@@ -266,8 +283,8 @@ class PiGcsSession(Session):
             return "alarm"
         if code == 5:
             try:
-                refs = self.client.query_axes("FRF? " + " ".join(self.axes))
-                servo = self.client.query_axes("SVO? " + " ".join(self.axes))
+                refs = self.client.query_axes("FRF? " + " ".join(self.position_axes))
+                servo = self.client.query_axes("SVO? " + " ".join(self.position_axes))
             except DeviceError:
                 return "error"
             if not all(v == "1" for v in refs.values()):

@@ -132,11 +132,11 @@ class Streamer:
         if mnemonic != "MOV":
             # a macro proves nothing by position: a power cycle that swallowed MAC START leaves
             # #8 = 0 and ERR? = 0 too, but the axes' references lost
-            refs = self.client.query_axes("FRF? " + " ".join(self.s.axes))
+            refs = self.client.query_axes("FRF? " + " ".join(self.s.position_axes))
             if not all(v == "1" for v in refs.values()):
                 raise StreamHalt("reset", f"{text!r}: the axes lost their reference (the controller restarted)")
             return
-        axes = " ".join(self.s.axes)
+        axes = " ".join(self.s.position_axes)  # X, Y, and Z in a job in depth
         while not all(v == "1" for v in self.client.query_axes(f"ONT? {axes}").values()):
             if time.monotonic() > deadline:
                 raise StreamHalt("stall", f"{text!r}: axes not on target within the expected time")

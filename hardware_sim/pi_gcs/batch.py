@@ -3,7 +3,8 @@
 The lines go to `PiGcsEmulator` in the order and grouping a streaming session sends them
 (`drivers.pi_gcs.streaming`), on the emulator's fast-forward clock:
   - first what a session's connect does: servo on (`SVO`), reference (`FRF`, the stage then
-    stands at 0, 0), the profile's VEL/ACC/DEC;
+    stands at 0, 0), the profile's VEL/ACC/DEC; the Z axis too when the job moves it (a MOV
+    names the profile's z_axis), as the session does;
   - a motion command (MOV, MAC START) is followed by a wait until the motion, its macro and
     the gate have finished, as the session waits for `#5`/`#8` before the next group;
   - a `;@energy E` line turns the rig's plate to E (Malus's law inverted, as the attenuator
@@ -22,6 +23,7 @@ from hardware_sim.pi_gcs.emulator import PiGcsEmulator
 from lasergen import LasergenError
 from lasergen.backends.pi_gcs.codes import error_text
 from lasergen.backends.pi_gcs.commands import split_command
+from lasergen.backends.pi_gcs.emit import axes_of, names_z_axis
 from lasergen.malus import MalusCalibration
 
 MOTION = ("MOV", "MAC START")
@@ -39,13 +41,13 @@ def _send(emu: PiGcsEmulator, line: str, number: int) -> None:
 
 def run_batch(lines: Iterable[str], machine) -> PiGcsEmulator:
     """Execute a GCS job body on a fresh emulated rig; returns the emulator, idle."""
+    lines = list(lines)
     rig = Rig(machine)
     emu = PiGcsEmulator(machine, fast_forward=True, rig=rig)
-    axes = list(machine.axes)
-    vmax, acc = machine.max_rate_mm_s, machine.accel_mm_s2
+    axes, vmax, acc = axes_of(machine, with_z=names_z_axis(lines, machine))
+    per_axis = lambda values: " ".join(f"{a} {v:g}" for a, v in zip(axes, values))  # noqa: E731
     setup = [f"SVO {' '.join(f'{a} 1' for a in axes)}", f"FRF {' '.join(axes)}",
-             f"VEL {axes[0]} {vmax[0]:g} {axes[1]} {vmax[1]:g}",
-             f"ACC {axes[0]} {acc[0]:g} {axes[1]} {acc[1]:g}", f"DEC {axes[0]} {acc[0]:g} {axes[1]} {acc[1]:g}"]
+             f"VEL {per_axis(vmax)}", f"ACC {per_axis(acc)}", f"DEC {per_axis(acc)}"]
     for line in setup:
         _send(emu, line, 0)
         emu.run_until_idle()

@@ -5,7 +5,8 @@ interval shorter than a laser pulse); the pulse energy is the rig's when the lin
 attenuator is turned with the gate closed). Once an optical interval has closed, it is laid
 over the moves the stage made meanwhile: a piece while a move ran becomes a LINE exposure from
 where the stage was to where it got, a piece at rest a DWELL, in the ExposureRecorder, time
-stamped. A new pass starts at the first exposure after the plate was commanded (each lasergen
+stamped, in X, Y and Z (a C-884 with the focus stage as its third axis; Z stays 0 without one).
+A new pass starts at the first exposure after the plate was commanded (each lasergen
 layer sets its energy when it starts), or at the first exposure at all.
 """
 
@@ -18,13 +19,14 @@ from hardware_sim.beam.rig import Rig
 
 
 class BeamRecorder:
-    def __init__(self, machine, recorder, rig: Rig | None):
+    def __init__(self, machine, recorder, rig: Rig | None, n_axes: int = 2):
         self.machine = machine
         self.recorder = recorder
         self.rig = rig or Rig(machine)
         self.gate = Gate(machine.gate_latency_ms / 1000.0, 1.0 / (machine.rep_rate_kHz * 1000.0))
         self.history: deque = deque(maxlen=64)  # (t0, t1, move, rest before, rest after)
-        self.rest = [0.0, 0.0]
+        self.n_axes = n_axes
+        self.rest = [0.0] * n_axes
         self.plate_commands_seen = -1
         self.current = None  # callable: (move, positions) of the move in progress, or None
 
@@ -38,7 +40,7 @@ class BeamRecorder:
 
     def moved(self, move, t_stop_s: float):
         before = list(self.rest)
-        after = [move.position(i, t_stop_s, before[i]) for i in range(2)]
+        after = [move.position(i, t_stop_s, before[i]) for i in range(self.n_axes)]
         self.history.append((move.t0_s, t_stop_s, move, before, after))
         self.rest = after
 
@@ -73,7 +75,7 @@ class BeamRecorder:
                 t = t0
             seg_end = min(b, t1)
             if seg_end > t:
-                p, q = ([move.position(i, tt, before[i]) for i in range(2)] for tt in (t, seg_end))
+                p, q = ([move.position(i, tt, before[i]) for i in range(self.n_axes)] for tt in (t, seg_end))
                 self.recorder.move(p, q, False, move.speed_mm_s(), power, t, t_end_s=seg_end)  # mean speed over the piece
                 t = seg_end
             rest = _after if t1 <= b else None
@@ -82,4 +84,4 @@ class BeamRecorder:
 
     def _dwell(self, where, t0: float, t1: float, power: float):
         if where is not None and t1 - t0 >= self.gate.pulse_period_s:  # no pulse arrives in less
-            self.recorder.dwell(where[0], where[1], t1 - t0, power, t0)
+            self.recorder.dwell(where[0], where[1], t1 - t0, power, t0, where[2] if len(where) > 2 else 0.0)

@@ -81,8 +81,7 @@ def _num(v: float) -> str:
 @_guard_axes
 def _mov(emu, args, from_host):
     targets = _axes_values(emu, args)
-    (x_lo, x_hi), (y_lo, y_hi) = emu.machine.x_range_mm, emu.machine.y_range_mm
-    limits = [(x_lo, x_hi), (y_lo, y_hi)]
+    limits = emu.travel_mm
     for i, p in targets.items():
         if not (emu.servo[i] and emu.referenced[i]):
             emu.error = E_NO_REF_OR_SERVO
@@ -124,7 +123,7 @@ def _frf(emu, args, from_host):
     if not all(emu.servo[i] for i in idx):
         emu.error = E_NO_REF_OR_SERVO
         return
-    low = {0: emu.machine.x_range_mm[0], 1: emu.machine.y_range_mm[0]}
+    low = {i: emu.travel_mm[i][0] for i in idx}
     for i in idx:
         emu.referenced[i] = True
     emu.start_move({i: low[i] for i in idx})
@@ -240,14 +239,14 @@ HANDLERS = {
     "MOV?": lambda emu, a, h: _query_axes(emu, a, lambda i: _num(emu.target[i])),
     "POS?": lambda emu, a, h: _query_axes(emu, a, lambda i: _num(emu.positions_now()[i])),
     "ONT?": lambda emu, a, h: _query_axes(emu, a, lambda i: int(emu.on_target(i))),
-    "VEL": _setter("vel", lambda emu: emu.machine.max_rate_mm_s),
+    "VEL": _setter("vel", lambda emu: emu.max_vel_mm_s),
     "VEL?": lambda emu, a, h: _query_axes(emu, a, lambda i: _num(emu.vel[i])),
     "ACC": _setter("acc"),
     "ACC?": lambda emu, a, h: _query_axes(emu, a, lambda i: _num(emu.acc[i])),
     "DEC": _setter("dec"),
     "DEC?": lambda emu, a, h: _query_axes(emu, a, lambda i: _num(emu.dec[i])),
-    "TMN?": lambda emu, a, h: _query_axes(emu, a, lambda i: _num((emu.machine.x_range_mm, emu.machine.y_range_mm)[i][0])),
-    "TMX?": lambda emu, a, h: _query_axes(emu, a, lambda i: _num((emu.machine.x_range_mm, emu.machine.y_range_mm)[i][1])),
+    "TMN?": lambda emu, a, h: _query_axes(emu, a, lambda i: _num(emu.travel_mm[i][0])),
+    "TMX?": lambda emu, a, h: _query_axes(emu, a, lambda i: _num(emu.travel_mm[i][1])),
     "STP": _stp,
     "HLT": _stp,
     "DIO": _dio,

@@ -5,6 +5,9 @@ Protocol (PI's GCS manuals of the C-863/C-884 class; syntax in `lasergen.backend
     (" \\n" between lines, "\\n" after the last). Single bytes #5 #7 #8 #24 act on arrival.
   - A refused command is silent: its error code is kept until `ERR?` reads it (then 0). Only
     the last code is kept. Codes: `lasergen.backends.pi_gcs.codes`.
+  - Axes: the profile's X and Y ([pi_gcs] axes), and its focus stage as a third axis when the
+    profile has a Z travel ([travel] z_mm, axis [pi_gcs] z_axis, its own z_max_rate_mm_s and
+    z_accel_mm_s2); every per-axis command, query and fault treats Z as it treats X and Y.
   - Power-up: servo off and axes unreferenced; a MOV then is error 5. `SVO` switches the servo,
     `FRF` references (a move to the reference switch at the travel's low end, which becomes 0).
   - MOV checks the travel (TMN?/TMX?: error 7) and starts every named axis at once on its own
@@ -21,7 +24,8 @@ Faults (`hardware_sim.faults`, the same `sim://` options as the GRBL emulator; l
 connection): error_on=K:C refuses line K with code C (a query is answered and the next command
 refused, as a refusal is what GCS can report); alarm_on=K is a motion error on line K (servo
 off on every axis, code -1024); stall_after=N hangs the firmware after line N until #24;
-drop_after=N drops the link; corrupt=P mangles what the controller sends; reset_after=N acts
+alarm_at=K:D is the same motion error once line K's motion has run D um (a
+move cut at a known point, e.g. halfway through the Z move between two planes); drop_after=N drops the link; corrupt=P mangles what the controller sends; reset_after=N acts
 as #24 arrived (stop all: code 10 that nobody asked for), power_after=N reboots (servo off,
 references lost). `fault_log` keeps (simulated time, what) of each fault and reset, as the GRBL
 emulator's does (the fault campaign reads it).
@@ -52,10 +56,14 @@ class PiGcsEmulator(cmd.Commands):
         self.machine = machine
         self.fast_forward = fast_forward
         self.faults = faults or FaultPlan()
-        self.axes = list(machine.axes)
+        has_z = machine.z_range_mm is not None
+        self.axes = list(machine.axes) + ([machine.z_axis] if has_z else [])
         self.index = {a: i for i, a in enumerate(self.axes)}
+        self.travel_mm = [machine.x_range_mm, machine.y_range_mm] + ([machine.z_range_mm] if has_z else [])
+        self.max_vel_mm_s = list(machine.max_rate_mm_s) + ([machine.z_max_rate_mm_s] if has_z else [])
+        self.accel_mm_s2 = list(machine.accel_mm_s2) + ([machine.z_accel_mm_s2] if has_z else [])
         self.recorder = ExposureRecorder(machine)
-        self.beam = BeamRecorder(machine, self.recorder, rig)
+        self.beam = BeamRecorder(machine, self.recorder, rig, len(self.axes))
         self.beam.current = lambda: (self.move, self.now_s) if self.move is not None else None
         self.idn = IDN
         self.now_s = 0.0
@@ -67,6 +75,7 @@ class PiGcsEmulator(cmd.Commands):
         self.macros: dict[str, list[str]] = {}
         self.position = [0.0] * len(self.axes)
         self.fault_log: list[tuple[float, str]] = []
+        self.motion_error_at_s: float | None = None  # alarm_at: when the armed motion error strikes
         self.power_up()
 
     # ------------------------------------------------------------------ lifecycle
@@ -75,9 +84,9 @@ class PiGcsEmulator(cmd.Commands):
         self._cut_motion()
         self.servo = [False] * len(self.axes)
         self.referenced = [False] * len(self.axes)
-        self.vel = list(self.machine.max_rate_mm_s)
-        self.acc = list(self.machine.accel_mm_s2)
-        self.dec = list(self.machine.accel_mm_s2)
+        self.vel = list(self.max_vel_mm_s)
+        self.acc = list(self.accel_mm_s2)
+        self.dec = list(self.accel_mm_s2)
         self.target = list(self.position)
         self.error = 0
         self.dio = {line: False for line in OUTPUT_LINES}
@@ -155,6 +164,8 @@ class PiGcsEmulator(cmd.Commands):
         if self.fast_forward and query:
             self.run_until_idle()
         self.execute(raw, from_host=True)
+        if (during := self.faults.alarm_during(n)) is not None and self.move is not None:
+            self.motion_error_at_s = self.move.time_at_distance(during[0])
         if self.faults.stalls_at(n):
             self.fault_log.append((self.now_s, "stall"))
             self.stalled = True
@@ -182,7 +193,8 @@ class PiGcsEmulator(cmd.Commands):
     def next_event_s(self) -> float | None:
         if self.stalled:
             return None
-        times = [t for t in (self.macro_timer_s, self._move_end(), self.beam.pending_until_s()) if t is not None]
+        times = [t for t in (self.macro_timer_s, self._move_end(), self.beam.pending_until_s(), self.motion_error_at_s)
+                 if t is not None]
         if self.macro and self.macro_timer_s is None:
             times.append(self.now_s)
         return min(times) if times else None
@@ -202,7 +214,11 @@ class PiGcsEmulator(cmd.Commands):
         self.beam.flush(self.now_s)
 
     def _step(self):
-        if self.move is not None and self.move.t_end_s <= self.now_s:
+        if self.motion_error_at_s is not None and self.motion_error_at_s <= self.now_s:
+            self.motion_error_at_s = None
+            self.fault_log.append((self.now_s, f"alarm:{MOTION_ERROR}"))
+            self.motion_error()
+        elif self.move is not None and self.move.t_end_s <= self.now_s:
             self._finish_move()
         elif self.macro_timer_s is not None and self.macro_timer_s <= self.now_s:
             self.macro_timer_s = None
@@ -244,6 +260,7 @@ class PiGcsEmulator(cmd.Commands):
     def _cut_motion(self):
         """Stop where the axes are now (a stop, a motion error, a re-target)."""
         move = getattr(self, "move", None)
+        self.motion_error_at_s = None  # an armed alarm_at belongs to the motion cut here
         if move is not None:
             self.position = self.positions_now()
             self.beam.moved(move, self.now_s)

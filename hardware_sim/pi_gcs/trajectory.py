@@ -67,5 +67,18 @@ class Move:
         p = self.axes.get(index)
         return rest if p is None else p.position(t_s - self.t0_s)
 
+    def time_at_distance(self, distance_mm: float) -> float:
+        """When the move has run `distance_mm` along its path (its end if it is shorter): the
+        axes run straight lines in step, so the distance grows monotonically (bisection)."""
+        def run(t_s: float) -> float:
+            return math.sqrt(sum((p.position(t_s - self.t0_s) - p.p0) ** 2 for p in self.axes.values()))
+        lo, hi = self.t0_s, self.t_end_s
+        if run(hi) <= distance_mm:
+            return hi
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if run(mid) < distance_mm else (lo, mid)
+        return hi
+
     def speed_mm_s(self) -> float:
         return math.sqrt(sum(p.v_peak ** 2 for p in self.axes.values()))

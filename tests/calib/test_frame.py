@@ -38,7 +38,7 @@ def _stops(device, machine):
     if machine == "grbl-default":
         path = get_device(device).executed_toolpath()
         return np.column_stack([path.x1, path.y1])
-    moves = get_device(device).call(lambda emu: [after for *_, after in emu.beam.history])
+    moves = get_device(device).call(lambda emu: [after[:2] for *_, after in emu.beam.history])  # X, Y (Z third)
     return np.array(moves, float)
 
 

@@ -1,6 +1,6 @@
 """A depth job stopped right at its plane change, then resumed until done: every mark exposed
-exactly once, in its own plane, read from the device's own beam history (GRBL; the PI GCS
-emulator has no Z axis yet, so PI's reconcile at depth is covered by test_resume_depth).
+exactly once, in its own plane, read from the device's own beam history (GRBL; the same
+faults on the PI C-884 rig are in tests/pi_gcs/test_depth_e2e.py, which reuses these checks).
 
 The job is the same ring of dots at 350 um and at 150 um; dots are ordered nearest first, so
 the first dot of the upper plane sits right above the last of the lower one and is reached by

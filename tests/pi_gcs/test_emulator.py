@@ -93,3 +93,35 @@ def test_the_attenuator_port_sets_the_rig_energy_by_malus_law():
     angle = 2048 * 360 / 143360
     expected = 0.5 + (400 - 0.5) * np.cos(np.radians(2 * angle)) ** 2
     assert np.isclose(rig.energy_uJ(), expected) and rig.plate_commands == 1
+
+
+def test_the_focus_stage_is_axis_3_with_its_own_limits_state_and_trapezoid():
+    emu = PiGcsEmulator(PI, fast_forward=False)
+    assert talk(emu, "SAI?\n") == b"1 \n2 \n3\n"
+    assert talk(emu, "TMX? 3\n") == b"3=10.000000\n" and talk(emu, "VEL? 3\n") == b"3=2.000000\n"
+    talk(emu, "MOV 3 1\n")
+    assert talk(emu, "ERR?\n") == b"5\n"  # unreferenced at power-up, like X and Y
+    talk(emu, "SVO 1 1 2 1 3 1\nFRF 1 2 3\n")
+    emu.run_until_idle()
+    talk(emu, "VEL 3 2.5\n")
+    assert talk(emu, "ERR?\n") == b"8\n"  # above the profile's z_max_rate_mm_s
+    talk(emu, "MOV 3 11\n")
+    assert talk(emu, "ERR?\n") == b"7\n"  # beyond [travel] z_mm
+    talk(emu, "MOV 1 1 3 1\n")
+    t0 = emu.now_s
+    duration_z = 2 * 2 / 50 + (1 - 4 / 50) / 2  # 2 mm/s, 50 mm/s2
+    emu.advance(t0 + duration_z - 0.01)
+    assert talk(emu, b"\x05") == b"4\n"  # X long done, Z still running
+    emu.advance(t0 + duration_z + PI.settle_ms / 1000 + 0.001)
+    assert talk(emu, "ONT? 1 2 3\n") == b"1=1 \n2=1 \n3=1\n"
+    assert talk(emu, "POS? 3\n") == b"3=1.000000\n"
+
+
+def test_a_motion_error_partway_through_a_z_move_cuts_it_there_and_drops_every_servo():
+    from hardware_sim.faults import FaultPlan
+
+    emu = PiGcsEmulator(PI, faults=FaultPlan(alarm_at=(3, 400.0, 1)))
+    talk(emu, "SVO 1 1 2 1 3 1\nFRF 1 2 3\nMOV 1 0 2 0 3 1\n")
+    assert talk(emu, "POS? 3\n") == b"3=0.400000\n"
+    assert talk(emu, "SVO? 1 2 3\n") == b"1=0 \n2=0 \n3=0\n" and talk(emu, "ERR?\n") == b"-1024\n"
+    assert [what for _, what in emu.fault_log] == ["alarm:-1024"]

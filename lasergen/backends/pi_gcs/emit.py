@@ -66,6 +66,15 @@ def axes_of(machine, with_z: bool = False) -> tuple[list[str], tuple, tuple]:
     return axes, rates, accels
 
 
+def names_z_axis(lines, machine) -> bool:
+    """True when a MOV of these job lines names the profile's Z axis (a job in depth): a host
+    or an emulated rig then switches on, references and sets up Z as well as X and Y."""
+    if machine.z_range_mm is None:
+        return False
+    z = str(machine.z_axis)
+    return any(line.startswith("MOV ") and z in line.split()[1::2] for line in lines)
+
+
 def prologue(machine, with_z: bool = False) -> list[str]:
     axes, v, a = axes_of(machine, with_z)
     ax = axes[0]
@@ -174,4 +183,4 @@ def emit_body(path: Toolpath, machine, pass_info: dict[int, dict]):
     yield f"TRO {g} 0\nDIO {g} 0\n".encode()
 
 
-__all__ = ["emit_body", "prologue", "axis_motion", "axes_of", "LINE"]
+__all__ = ["emit_body", "prologue", "axis_motion", "axes_of", "names_z_axis", "LINE"]
