@@ -198,7 +198,12 @@ def read_drawn(path: Path, tol_of) -> Drawn:
     try:
         return read_fast(path, tol_of)
     except NotLean:
-        return read_with_svgelements(path, tol_of)
+        try:
+            return read_with_svgelements(path, tol_of)
+        except ArithmeticError as exc:  # svgelements' geometry on degenerate input (an arc of
+            # zero radius after a scale that underflows, an infinite size): no drawing to make
+            raise LasergenError(f"svg {path.name}: its geometry cannot be computed ({exc}); "
+                                f"look for zero-size arcs, infinite sizes or extreme transforms") from None
 
 
 def groups_from(drawn: Drawn, fill: str, strokes: bool, group_by: str) -> dict[str, Shapes]:

@@ -119,6 +119,8 @@ def drawings(draw, wild: bool):
 
 @SETTINGS
 @example('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><path d="Z:"/></svg>')  # a path opening with Z
+@example('<svg xmlns="http://www.w3.org/2000/svg"><g transform="scale(1e-300)"><rect width="0" height="inf" fill="#000"/>'
+         '<path d="M 0 1 A 1 1 1.0 0 0 0 0" fill="#000"/></g></svg>')  # an arc whose radius underflows
 @example('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><path d="Z M1 1 L2 2" stroke="black"/></svg>')
 @given(st.one_of(drawings(wild=True), drawings(wild=False),
                  st.text(max_size=60).map(lambda t: f'<svg xmlns="http://www.w3.org/2000/svg">{t}</svg>')))
