@@ -123,5 +123,8 @@ def plan(pattern: Pattern, machine: MachineProfile, start_mm=(0.0, 0.0)) -> Tool
                 parts.append(part)
                 position = (part.x1[-1], part.y1[-1])
     path = Toolpath.concat(parts).chain(start_mm).without_null_moves()
+    if not path.is_mark.any():  # e.g. a drawing whose shapes all vanish below the resolution
+        raise LasergenError("nothing to write: the plan has no mark (every shape is smaller than "
+                            "the machine's resolution, or the layers are empty)")
     check_limits(path, machine, {})
     return path

@@ -204,3 +204,18 @@ def test_hatch_lines_lie_inside_and_cover_the_region(region, pitch, angle):
     assert abs(covered - region.area) <= pitch * region.length  # off only along the boundary
     mids = shapely.line_interpolate_point(lines, 0.5, normalized=True)  # lines never cross a hole
     assert shapely.contains(region.buffer(1e-7), mids).all()
+
+
+def test_a_drawing_whose_shapes_all_vanish_is_refused_not_an_empty_job(tmp_path):
+    """A stroke scaled to nothing plans no mark: one error line and exit 2, never a silent
+    0-mark job file."""
+    from click.testing import CliRunner
+
+    from lasergen_cli import main
+
+    path = tmp_path / "e.svg"
+    path.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+                    '<path transform="scale(1e-300)" d="M0 0 L1 1" stroke="black"/></svg>')
+    result = CliRunner().invoke(main, ["svg", str(path), "--origin", "20,20", "-o", str(tmp_path / "j.gcode")])
+    assert result.exit_code == 2 and "nothing to write" in result.output
+    assert not (tmp_path / "j.gcode").exists()
