@@ -25,13 +25,15 @@ def run(*args):
 
 @pytest.fixture(scope="module")
 def dim_job(tmp_path_factory):
+    """A job too dim to crystallize, simulated once (each test reads its own copy of the result,
+    whichever worker runs it)."""
     tmp = tmp_path_factory.mktemp("dim")
     assert run("qr", "X", "-o", tmp / "low.gcode", "--energy-uj", "20").exit_code == 0
-    return tmp
+    return tmp, run("simulate", tmp / "low.gcode", "--out", tmp / "sim", "--json")
 
 
 def test_report_of_a_job_that_never_crystallizes_is_strict_json(dim_job):
-    res = run("simulate", dim_job / "low.gcode", "--out", dim_job / "sim", "--json")
+    dim_job, res = dim_job
     assert res.exit_code == 0, res.output
     printed = strict_load(res.stdout)
     report = strict_load((dim_job / "sim" / "report.json").read_text())
@@ -41,6 +43,7 @@ def test_report_of_a_job_that_never_crystallizes_is_strict_json(dim_job):
 
 
 def test_report_names_units_and_signs(dim_job):
+    dim_job, _ = dim_job
     report = strict_load((dim_job / "sim" / "report.json").read_text())
     units = report["units"]
     assert "arbitrary units" in units["phases.*.integrated"] and "um^2" in units["phases.*.integrated"]
