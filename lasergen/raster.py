@@ -9,13 +9,15 @@ writing speed v and accelerates in between.
   line start  G0 to the run-up point, a blank lead-in (the run-up), the first mark
   in a line   cross: a blank G1 at v, d / v; or rapid: a collinear G0 straight to the next
               mark, the bang-bang time from v back to v (no lead-out, no lead-in)
-  line end    full jump: a blank lead-out (the run-up), then the next line's G0 and lead-in
+  line change the quickest on the motion model of: a lead turn (blank lead-out, G0, lead-in),
+              a G0 corner, or a G0 diagonal, each into a collinear run-up (turns.py)
+  pass end    a blank lead-out (the run-out) after the last mark
 On the motion model the rapid is never slower than crossing (it may exceed v, never drop
 below it; they tie only where v is the rapid rate, and the blank G1 is kept), and inside a
 line it never loses to a full jump either: a lead-out and a lead-in cost exactly 1/v per mm,
 the rapid at most that. It is also the shorter line (`G0X..` against `G1X..S0`, emit.py), so
-the serial link does not argue against it. The jump is kept where the direction changes, and
-its lead-in makes each scan line's G0 a self-contained restart point at speed for a resume.
+the serial link does not argue against it. Every line change ends in a run-up whose G0 (it
+states Y) is a self-contained restart point at speed for a resume.
 The run-up is twice the distance to reach v from rest (v^2 / a), and at least one motor step
 plus the G-code's 0.1 um resolution on a controller that counts steps: GRBL rounds every
 target to steps and drops a move of no step, and in laser mode under M3 that dropped move
@@ -38,6 +40,7 @@ from lasergen.machine import MachineProfile
 from lasergen.pattern import Pattern
 from lasergen.recipe import Recipe
 from lasergen.toolpath import LINE, RAPID, Toolpath
+from lasergen.turns import plan_turns
 
 MIN_RUN_UP_MM = 0.001
 GCODE_RESOLUTION_MM = 0.0001  # coordinates are written with 4 decimals (emit.py)
@@ -151,10 +154,19 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     next_entry = np.r_[entry[1:], 0.0]
     rapid = ~last & np.r_[rapid_gaps(gap_cols, pitch_mm, recipe, machine), False]
     del gap_cols
-    # rows per run: [G0, lead-in] on a line's first run; the mark; then a lead-out or the gap
-    counts = 2 * first + 2
+    v = recipe.speed_mm_s
+    turn_at = np.flatnonzero(last[:-1])  # runs that end a line another line follows
+    t_kind, t_x1, t_y1, t_speed, t_used = plan_turns(exit_[turn_at], entry[turn_at + 1], y[turn_at], y[turn_at + 1],
+                                                     direction[turn_at], run_up, v, machine)
+    # rows per run: [G0, lead-in] before the pass's first; the mark; then the gap, the line
+    # change (turns.py: 2 or 3 rows) or, after the pass's last, a lead-out
+    tail_n = np.ones(line_k.size, np.int64)
+    tail_n[turn_at] = t_used.sum(axis=1)
+    counts = 1 + tail_n
+    counts[0] += 2
     base = np.cumsum(counts) - counts
-    mark_at = base + 2 * first
+    mark_at = base.copy()
+    mark_at[0] += 2
     n_rows = int(base[-1] + counts[-1])
     kind = np.full(n_rows, LINE, dtype=np.uint8)
     x1 = np.empty(n_rows)
@@ -162,16 +174,21 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     x1[mark_at] = exit_
     energy[mark_at] = recipe.energy_uJ
     tail = mark_at + 1
-    x1[tail] = np.where(last, exit_ + direction * run_up, next_entry)
+    plain = np.ones(line_k.size, bool)
+    plain[turn_at] = False
+    x1[tail[plain]] = np.where(last[plain], exit_[plain] + direction[plain] * run_up, next_entry[plain])
     kind[tail[rapid]] = RAPID
-    s = base[first]
-    kind[s] = RAPID
-    x1[s] = entry[first] - direction[first] * run_up
-    x1[s + 1] = entry[first]
-    del entry, exit_, next_entry, direction, rapid, base, tail, s, first, last
+    kind[0] = RAPID
+    x1[0] = entry[0] - direction[0] * run_up
+    x1[1] = entry[0]
     y1 = np.repeat(y, counts)
+    speed = np.full(n_rows, np.float32(v))
+    turn_rows = (tail[turn_at][:, None] + np.cumsum(t_used, axis=1) - 1)[t_used]
+    kind[turn_rows], x1[turn_rows], y1[turn_rows], speed[turn_rows] = \
+        t_kind[t_used], t_x1[t_used], t_y1[t_used], t_speed[t_used]
+    speed[kind == RAPID] = 0.0
+    del entry, exit_, next_entry, direction, rapid, base, tail, first, last, plain, turn_rows
     check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, min(pitch_mm, line_pitch_mm), run_up)
-    speed = np.where(kind == RAPID, np.float32(0.0), np.float32(recipe.speed_mm_s))
     return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
 
 

@@ -65,18 +65,90 @@ def test_gaps_at_the_paper_speed_are_collinear_rapids_straight_into_the_next_mar
     assert np.all(gap_dir == np.sign(path.x1[between - 1] - path.x0[between - 1]))  # collinear, same way
 
 
-def test_each_scan_line_starts_with_a_run_up_and_ends_with_a_run_out(machine):
-    speed = 5.0
+@pytest.mark.parametrize("speed", [0.4, 5.0])
+def test_each_scan_line_starts_from_its_restart_g0_through_a_run_up_and_the_pass_ends_with_a_run_out(machine, speed):
     path = plan(_pattern(MASKS["qr"](), speed_mm_s=speed), machine)
     marks = np.flatnonzero(path.is_mark)
     new_line = np.r_[True, path.y1[marks[1:]] != path.y1[marks[:-1]]]
     lead_in = marks[new_line] - 1
-    lead_out = np.r_[marks[1:][new_line[1:]] - 2, marks[-1]] + 1
-    run_up = speed ** 2 / min(machine.accel_mm_s2)
-    for rows in (lead_in, lead_out):
-        assert np.all((path.kind[rows] == LINE) & (path.energy_uJ[rows] == 0))
-        np.testing.assert_allclose(path.length_mm[rows], run_up, rtol=1e-6)
-    assert np.all(path.kind[lead_in - 1] == RAPID)
+    run_up = max(speed ** 2 / min(machine.accel_mm_s2), 1 / 250 + 1e-4)
+    assert np.all((path.kind[lead_in] == LINE) & (path.energy_uJ[lead_in] == 0))
+    assert np.all(path.length_mm[lead_in] >= run_up * (1 - 1e-6))
+    assert np.all(path.y0[lead_in] == path.y1[lead_in])  # collinear with the mark it leads into
+    direction = np.sign(path.x1[marks[new_line]] - path.x0[marks[new_line]])
+    assert np.all(np.sign(path.x1[lead_in] - path.x0[lead_in]) == direction)
+    restart = lead_in - 1  # the G0 a resume restarts the line from: it states Y
+    assert np.all((path.kind[restart] == RAPID) & (path.y1[restart] == path.y1[lead_in]))
+    assert np.all(np.abs(path.y1[restart] - path.y0[restart])[1:] > 0)
+    run_out = marks[-1] + 1
+    assert path.kind[run_out] == LINE and path.energy_uJ[run_out] == 0
+    assert path.length_mm[run_out] == pytest.approx(run_up, rel=1e-6)
+
+
+def _lead_turns_reference(monkeypatch, pattern, machine):
+    import lasergen.turns as turns
+
+    with monkeypatch.context() as m:
+        m.setattr(turns, "VARIANTS", ("lead",))
+        return plan(pattern, machine)
+
+
+def _staircase(n=24, step=6):
+    """Lines whose ends move by `step` pixels each line, in and out: turns that step back far
+    (a diagonal there would reverse and stop) and ones that reach further."""
+    mask = np.zeros((n, 4 * n), bool)
+    for k in range(n):
+        a, b = (k * step) % (2 * n), 4 * n - (k * step * 2) % (3 * n) - 1
+        mask[k, a:max(a + 3, b)] = True
+    return mask
+
+
+TURN_MASKS = {**MASKS, "staircase": _staircase}
+
+
+@pytest.mark.parametrize("speed", [0.4, 5.0])
+@pytest.mark.parametrize("image", sorted(TURN_MASKS))
+def test_line_changes_keep_every_mark_at_speed_the_beam_off_outside_marks_and_beat_lead_turns(
+        machine, monkeypatch, image, speed):
+    pattern = _pattern(TURN_MASKS[image](), speed_mm_s=speed, passes=2)
+    job = Job.plan(pattern, machine)
+    path = read_job(job.text, machine).toolpath  # the coordinates as written
+    _assert_marks_at_speed(path, machine, np.float32(speed))
+    moves = path.kind != motion.DWELL
+    assert not motion.stepless(path, machine)[moves].any()  # no move GRBL would drop (a stop)
+    lines = [l for l in job.text.splitlines() if not l.startswith(";")]
+    assert max(map(len, lines)) < 80
+    lit = [l for l in lines if "S" in l and not l.endswith("S0") and l.startswith("G1")]
+    assert len(lit) == int(path.is_mark.sum())  # every G1 with power is a mark, the rest S0 or G0
+    assert not any("S" in l for l in lines if l.startswith("G0"))
+    ours = motion.estimate(plan(pattern, machine), machine)["time_s"]
+    lead = motion.estimate(_lead_turns_reference(monkeypatch, pattern, machine), machine)["time_s"]
+    assert ours <= lead * (1 + 1e-12)
+    if speed == 0.4:  # GRBL's 90 deg corner (2.2 mm/s) is above v: every line change is quicker
+        assert ours < lead - 0.015 * (len(np.unique(path.y1[path.is_mark])) - 1)
+
+
+def test_at_the_paper_speed_line_changes_are_a_g0_corner_and_a_run_up_at_the_rapid_rate(machine):
+    path = plan(_pattern(MASKS["qr"](), speed_mm_s=0.4), machine)
+    marks = np.flatnonzero(path.is_mark)
+    change = np.flatnonzero(path.y1[marks[1:]] != path.y1[marks[:-1]])
+    for i, j in zip(marks[change], marks[change + 1]):
+        between = np.arange(i + 1, j)
+        assert between.size in (2, 3)  # [G0 along the line,] G0 across, run-up
+        assert np.all(path.kind[between[:-1]] == RAPID)  # no lead-out at writing speed
+        assert path.kind[j - 1] == LINE and path.speed_mm_s[j - 1] == machine.max_rate_mm_s[0]
+
+
+def test_a_controller_without_look_ahead_keeps_lead_out_and_lead_in(machine):
+    from lasergen import MachineProfile
+
+    pi = MachineProfile.load("pi-c884")
+    path = plan(_pattern(MASKS["qr"](), speed_mm_s=0.4), pi)
+    marks = np.flatnonzero(path.is_mark)
+    change = np.flatnonzero(path.y1[marks[1:]] != path.y1[marks[:-1]])
+    after = marks[change] + 1
+    assert np.all((path.kind[after] == LINE) & (path.speed_mm_s[after] == np.float32(0.4)))
+    assert np.all(path.speed_mm_s[marks[change + 1] - 1] == np.float32(0.4))
 
 
 @pytest.mark.parametrize("steps_per_mm", [250.0, 80.0, 3200.0])
@@ -152,3 +224,24 @@ def test_resume_inside_a_line_of_rapid_gaps_restarts_at_the_lines_run_up(machine
     written = resumed.is_mark
     assert written.sum() == 8  # the 6 done marks are passed blank, the 8 others written
     _assert_marks_at_speed(resumed, machine, np.float32(5.0))
+
+
+def test_resume_at_a_later_lines_first_mark_restarts_from_its_g0_and_writes_each_mark_once_at_speed(machine, tmp_path):
+    pattern = _pattern(MASKS["qr"](), speed_mm_s=0.4)
+    job = tmp_path / "qr.gcode"
+    job.write_text(Job.plan(pattern, machine).text)
+    table = job_table(job, machine, planner=grbl_plan.plan)
+    path = read_job(job.read_text(), machine).toolpath
+    marks = np.flatnonzero(path.is_mark)
+    line_first = np.flatnonzero(np.r_[True, path.y1[marks[1:]] != path.y1[marks[:-1]]])
+    for mark in line_first[[1, len(line_first) // 2, -1]]:
+        done = np.zeros(table.n_marks, bool)
+        done[:mark] = True
+        start = grbl_plan.resume_start(table, int(mark))
+        assert table.rapid[start] and "Y" in table.text(start)  # the line's G0 across
+        assert not table.rapid[start + 1] and table.mark_of[start + 1] == -1  # then the run-up
+        sent = table.plan(done)
+        texts = [grbl_plan.seq_text(table, sent, k) for k in range(len(sent))]
+        resumed = read_program(texts, machine).toolpath
+        assert resumed.is_mark.sum() == table.n_marks - mark  # the done marks are not sent lit
+        _assert_marks_at_speed(resumed, machine, np.float32(0.4))
