@@ -18,16 +18,8 @@ from lasergen.job import read_job
 from lasergen_cli import main
 from tests.drivers.test_depth_faults_e2e import assert_exactly_once, exactly_once_per_plane, resume_until_done
 from tests.drivers.test_resume_depth import stacked_dots_pattern
-from tests.pi_gcs.helpers import PI, device_name, lines_taken_by_controller
+from tests.pi_gcs.helpers import PI, lines_taken_by_controller
 from tests.test_depth import REPO
-
-
-@pytest.fixture
-def rig():
-    name = device_name()
-    yield name
-    forget_device(name)
-    forget_device(f"{name}:attenuator")
 
 
 def planes_of(history, lit_only=True):

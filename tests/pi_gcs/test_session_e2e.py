@@ -4,17 +4,9 @@ beam off after it, and an exactly-once resume that never writes a mark twice."""
 import numpy as np
 import pytest
 
-from hardware_sim.device import forget_device, get_device
+from hardware_sim.device import get_device
 from hardware_sim.faults import PARSERS as FAULT_OPTIONS
-from tests.pi_gcs.helpers import PI, device_name, qr_pattern, stream_once, write_job
-
-
-@pytest.fixture
-def rig():
-    name = device_name()
-    yield name
-    forget_device(name)
-    forget_device(f"{name}:attenuator")
+from tests.pi_gcs.helpers import PI, qr_pattern, stream_once, write_job
 
 
 def recorded_marks(name):
