@@ -180,27 +180,30 @@ def reference_send(job: Path, port: str, window_bytes: int = 127) -> dict:
     s.reset_input_buffer()
     lines = [t for t in (raw.strip() for raw in job.read_bytes().split(b"\n")) if t and not t.startswith(b";")]
     in_flight, errors, answered, n_bytes = [], 0, 0, 0
+
+    def answer_line() -> bool:
+        """Read one line; True if it answers a sent line (ok or error:N)."""
+        nonlocal errors, answered
+        answer = s.readline()
+        if not answer:
+            raise SystemExit("reference sender: no answer within 5 s")
+        if not answer.startswith((b"ok", b"error")):
+            return False
+        errors += answer.startswith(b"error")
+        answered += 1
+        return True
+
     c0, t0 = cpu_s(), time.monotonic()
     for text in lines:
         size = len(text) + 1
         while sum(in_flight) + size > window_bytes or s.in_waiting:
-            answer = s.readline()
-            if not answer:
-                raise SystemExit("reference sender: no answer within 5 s")
-            if answer.startswith((b"ok", b"error")):
-                errors += answer.startswith(b"error")
-                answered += 1
+            if answer_line():
                 del in_flight[0]
         s.write(text + b"\n")
         in_flight.append(size)
         n_bytes += size
     while answered < len(lines):
-        answer = s.readline()
-        if not answer:
-            raise SystemExit("reference sender: no answer within 5 s")
-        if answer.startswith((b"ok", b"error")):
-            errors += answer.startswith(b"error")
-            answered += 1
+        answer_line()
     elapsed, cpu = time.monotonic() - t0, cpu_s() - c0
     s.close()
     return {"lines": len(lines), "bytes": n_bytes, "stream_s": elapsed, "cpu_s": cpu, "errors": errors}
