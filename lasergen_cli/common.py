@@ -13,7 +13,6 @@ import json
 import math
 import os
 import sys
-
 from pathlib import Path
 
 import click

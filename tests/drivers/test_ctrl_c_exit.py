@@ -43,7 +43,7 @@ def test_a_handled_ctrl_c_inside_exec_source_still_exits_2(tmp_path):
     (tmp_path / "sitecustomize.py").write_text(STALE_MARK)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([SENDER, "-m", "lasergen", "stream", str(tmp_path / "missing.gcode"), "--port", "sim://"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False)
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("lasergen: error:") and "not found" in lines[0], lines
@@ -89,7 +89,7 @@ def test_a_ctrl_c_wrapped_by_class_set_up_still_exits_2_with_one_line(tmp_path, 
     env = {**os.environ, "CTRL_C_AT_IMPORT_OF": module,
            "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([SENDER, "-m", "lasergen", "stream", str(job), "--port", "sim://"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False)
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("lasergen: error:") and "nterrupt" in lines[0], lines
