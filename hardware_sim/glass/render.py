@@ -121,8 +121,14 @@ def to_display(rgb: np.ndarray) -> np.ndarray:
     r, g, b = flat[:, 0], flat[:, 1], flat[:, 2]
     high = np.maximum(np.maximum(r, g), b)
     low = np.minimum(np.minimum(r, g), b)
-    out = np.where((high > 1.0)[:, None], flat / np.maximum(high, np.float32(1e-30))[:, None], flat)
-    bad = np.flatnonzero((low < 0) & (high > INVISIBLE))
+    bright = high > 1.0
+    if bright.any():
+        out = np.where(bright[:, None], flat / np.maximum(high, np.float32(1e-30))[:, None], flat)
+    else:  # the common case: nothing to darken
+        out = flat.copy()
+    bad = low < 0
+    bad &= high > INVISIBLE
+    bad = np.flatnonzero(bad) if bad.any() else bad[:0].nonzero()[0]
     if bad.size:
         fy, fa, fb = _lab_f(out[bad] @ LINEAR_SRGB_TO_XYZ.T.astype(np.float32))
         y = _f_inverse(fy) * np.float32(D65_WHITE_XYZ[1])
@@ -133,7 +139,7 @@ def to_display(rgb: np.ndarray) -> np.ndarray:
             inside = _min3(_chroma_scaled_rgb(fy, fa, fb, mid, y_term)) >= 0
             lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
         out[bad] = np.stack(_chroma_scaled_rgb(fy, fa, fb, lo, y_term), axis=1)
-    return np.clip(out, 0.0, 1.0).reshape(rgb.shape)
+    return np.clip(out, 0.0, 1.0, out=out).reshape(rgb.shape)
 
 
 def encode(rgb01: np.ndarray, tone: str) -> np.ndarray:
