@@ -174,9 +174,9 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     x1[mark_at] = exit_
     energy[mark_at] = recipe.energy_uJ
     tail = mark_at + 1
-    plain = np.ones(line_k.size, bool)
-    plain[turn_at] = False
-    x1[tail[plain]] = np.where(last[plain], exit_[plain] + direction[plain] * run_up, next_entry[plain])
+    # after each mark: the lead-out at the pass's end, else the next entry; a line change's rows
+    # (below) overwrite this from the same row on
+    x1[tail] = np.where(last, exit_ + direction * run_up, next_entry)
     kind[tail[rapid]] = RAPID
     kind[0] = RAPID
     x1[0] = entry[0] - direction[0] * run_up
@@ -187,7 +187,7 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     kind[turn_rows], x1[turn_rows], y1[turn_rows], speed[turn_rows] = \
         t_kind[t_used], t_x1[t_used], t_y1[t_used], t_speed[t_used]
     speed[kind == RAPID] = 0.0
-    del entry, exit_, next_entry, direction, rapid, base, tail, first, last, plain, turn_rows
+    del entry, exit_, next_entry, direction, rapid, base, tail, first, last, turn_rows
     check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, min(pitch_mm, line_pitch_mm), run_up)
     return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
 

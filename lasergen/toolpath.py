@@ -66,7 +66,9 @@ class Toolpath(ColumnTable):
         out = {}
         for name, dtype in COLUMNS.items():
             value = np.asarray(columns.get(name, 0), dtype=dtype)  # no copy when already right
-            out[name] = value if value.shape == (n,) else np.full(n, value, dtype=dtype)
+            if value.shape != (n,):  # a constant (zeros: fresh pages, no fill)
+                value = np.zeros(n, dtype) if value.ndim == 0 and value == 0 else np.full(n, value, dtype=dtype)
+            out[name] = value
         return cls(**out)
 
     def chain(self, start_mm: tuple[float, ...] = (0.0, 0.0)) -> "Toolpath":
