@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lasergen import LasergenError
+from lasergen import LasergenError, kernels
 from lasergen.kinematics import trapezoid_times
 from lasergen.machine import MachineProfile
 from lasergen.pattern import Pattern
@@ -109,6 +109,43 @@ def rapid_gaps(gap_cols: np.ndarray, pitch_mm: float, recipe: Recipe, machine: M
     return (t_rapid < width_mm / v)[gap_cols]
 
 
+def serpentine_runs(sampled: np.ndarray, reverse: bool = False):
+    """Runs of True of each row of `sampled` (the scan lines' pixel rows) in execution order:
+    lines top-down (bottom-up for a reversed pass), each non-empty line the other way from the
+    one before; a reversed pass starts on the line the previous pass ended on, travelling back
+    along it. (line, entry col, exit col, forward) per run, cols as pixel edges: the compiled
+    kernel when built (`lasergen.kernels`), else `serpentine_runs_numpy`; identical."""
+    kernel = kernels.get()
+    if kernel is None:
+        return serpentine_runs_numpy(sampled, reverse)
+    sampled = np.ascontiguousarray(sampled, dtype=bool)
+    n_runs, n_lines = kernel.count_runs(sampled)
+    line, entry, exit_ = (np.empty(n_runs, np.int64) for _ in range(3))
+    forward = np.empty(n_runs, bool)
+    kernel.serpentine_runs(sampled, bool(reverse) * n_lines, line, entry, exit_, forward)
+    return line, entry, exit_, forward
+
+
+def serpentine_runs_numpy(sampled: np.ndarray, reverse: bool = False):
+    """The reference of `serpentine_runs`: np.diff over the whole mask, then the lines that
+    travel the other way flipped."""
+    line_k, start_col, end_col = scan_line_runs(sampled, np.arange(sampled.shape[0]))
+    if reverse:  # later passes run the lines bottom-up
+        line_k, start_col, end_col = line_k[::-1], start_col[::-1], end_col[::-1]
+    # runs arrive grouped by line in execution order; flip the lines that travel the other way
+    first = np.r_[True, line_k[1:] != line_k[:-1]] if line_k.size else np.zeros(0, bool)
+    group_start = np.flatnonzero(first)
+    group_size = np.diff(np.r_[group_start, line_k.size])
+    forward_line = (np.arange(group_start.size) + (group_start.size if reverse else 0)) % 2 == 0
+    flip = np.repeat(forward_line != (not reverse), group_size)
+    pos = np.arange(line_k.size)
+    g0 = np.repeat(group_start, group_size)
+    order = np.where(flip, 2 * g0 + np.repeat(group_size, group_size) - 1 - pos, pos)
+    line_k, start_col, end_col = line_k[order], start_col[order], end_col[order]
+    forward = np.repeat(forward_line, group_size)
+    return line_k, np.where(forward, start_col, end_col), np.where(forward, end_col, start_col), forward
+
+
 def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: MachineProfile,
                 reverse: bool = False, recipe_name: str = "") -> Toolpath:
     rows = mask.shape[0]
@@ -119,48 +156,59 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     line_top_offset = (np.arange(n_lines) + 0.5) * line_pitch_mm
     line_rows = np.minimum((line_top_offset / pitch_mm).astype(np.int64), rows - 1)
     line_y = pattern.origin_mm[1] + rows * pitch_mm - line_top_offset
-    line_k, start_col, end_col = scan_line_runs(mask, line_rows)
+    sampled = mask if np.array_equal(line_rows, np.arange(rows)) else mask[line_rows]
+    line_k, entry_col, exit_col, forward = serpentine_runs(sampled, reverse)
     if line_k.size == 0:
         return Toolpath.empty()
-
-    if reverse:  # later passes run the lines bottom-up
-        line_k, start_col, end_col = line_k[::-1], start_col[::-1], end_col[::-1]
-    # runs arrive grouped by line in execution order; flip the lines that travel the other way
     first = np.r_[True, line_k[1:] != line_k[:-1]]
-    group_start = np.flatnonzero(first)
-    group_size = np.diff(np.r_[group_start, line_k.size])
-    # a reversed pass starts on the line the previous pass ended on, travelling back along it
-    forward_line = (np.arange(group_start.size) + (group_start.size if reverse else 0)) % 2 == 0
-    arrived_ascending = not reverse
-    flip = np.repeat(forward_line != arrived_ascending, group_size)
-    pos = np.arange(line_k.size)
-    g0 = np.repeat(group_start, group_size)
-    order = np.where(flip, 2 * g0 + np.repeat(group_size, group_size) - 1 - pos, pos)
-    line_k, start_col, end_col = line_k[order], start_col[order], end_col[order]
-    forward = np.repeat(forward_line, group_size)
-    # pixel columns between each run and the next on its line (0 where the line ends)
-    gap_cols = np.where(forward[:-1], start_col[1:] - end_col[:-1], start_col[:-1] - end_col[1:])
-    gap_cols[first[1:]] = 0
-    x_left = pattern.origin_mm[0] + start_col * pitch_mm
-    x_right = pattern.origin_mm[0] + end_col * pitch_mm
-    entry = np.where(forward, x_left, x_right)
-    exit_ = np.where(forward, x_right, x_left)
-    del x_left, x_right, start_col, end_col, order, flip, pos, g0
-    y = line_y[line_k]
-    direction = np.where(forward, 1.0, -1.0)
-    run_up = overscan_for(recipe, machine)
-
     last = np.r_[first[1:], True]
-    next_entry = np.r_[entry[1:], 0.0]
+    # pixel columns between each run and the next on its line (0 where the line ends)
+    gap_cols = np.where(forward[:-1], entry_col[1:] - exit_col[:-1], exit_col[:-1] - entry_col[1:])
+    gap_cols[first[1:]] = 0
     rapid = ~last & np.r_[rapid_gaps(gap_cols, pitch_mm, recipe, machine), False]
-    del gap_cols
+    del gap_cols, first
+    entry = pattern.origin_mm[0] + entry_col * pitch_mm
+    exit_ = pattern.origin_mm[0] + exit_col * pitch_mm
+    del entry_col, exit_col
+    y = line_y[line_k]
+    run_up = overscan_for(recipe, machine)
     v = recipe.speed_mm_s
     turn_at = np.flatnonzero(last[:-1])  # runs that end a line another line follows
-    t_kind, t_x1, t_y1, t_speed, t_used = plan_turns(exit_[turn_at], entry[turn_at + 1], y[turn_at], y[turn_at + 1],
-                                                     direction[turn_at], run_up, v, machine)
-    # rows per run: [G0, lead-in] before the pass's first; the mark; then the gap, the line
-    # change (turns.py: 2 or 3 rows) or, after the pass's last, a lead-out
-    tail_n = np.ones(line_k.size, np.int64)
+    turns = plan_turns(exit_[turn_at], entry[turn_at + 1], y[turn_at], y[turn_at + 1],
+                       np.where(forward[turn_at], 1.0, -1.0), run_up, v, machine)
+    columns = raster_rows(entry, exit_, y, forward, last, rapid, turns, run_up, v, recipe.energy_uJ)
+    del entry, exit_, y, forward, last, rapid
+    kind, x1, y1, speed, energy, mark_at = columns
+    check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, min(pitch_mm, line_pitch_mm), run_up)
+    return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
+
+
+def raster_rows(entry, exit_, y, forward, last, rapid, turns, run_up: float, v: float, energy_uJ: float):
+    """The toolpath rows of a pass's runs in execution order: (kind, x1, y1, speed, energy,
+    mark_at). Per run: [G0 to the run-up point, lead-in] before the pass's first; the mark; then
+    the gap (a blank G1 at v, or a G0 where `rapid`), the line change (`turns`: plan_turns'
+    rows, 2 or 3 used) or, after the pass's last run, a lead-out. The compiled kernel when
+    built, else `raster_rows_numpy`; bit-identical."""
+    kernel = kernels.get()
+    if kernel is None:
+        return raster_rows_numpy(entry, exit_, y, forward, last, rapid, turns, run_up, v, energy_uJ)
+    t_kind, t_x1, t_y1, t_speed, t_used = (np.ascontiguousarray(t) for t in turns)
+    n_runs = entry.size
+    n_rows = 2 + 2 * n_runs - t_kind.shape[0] + int(np.count_nonzero(t_used))
+    kind, speed, energy = np.empty(n_rows, np.uint8), np.empty(n_rows, np.float32), np.empty(n_rows, np.float32)
+    x1, y1, mark_at = np.empty(n_rows), np.empty(n_rows), np.empty(n_runs, np.int64)
+    kernel.raster_rows(*map(np.ascontiguousarray, (entry, exit_, y, forward, last, rapid)),
+                       t_kind, t_x1, t_y1, t_speed, t_used, float(run_up), float(np.float32(v)),
+                       float(np.float32(energy_uJ)), kind, x1, y1, speed, energy, mark_at)
+    return kind, x1, y1, speed, energy, mark_at
+
+
+def raster_rows_numpy(entry, exit_, y, forward, last, rapid, turns, run_up: float, v: float, energy_uJ: float):
+    """The reference of `raster_rows`: rows counted per run, laid out by scatters."""
+    t_kind, t_x1, t_y1, t_speed, t_used = turns
+    direction = np.where(forward, 1.0, -1.0)
+    turn_at = np.flatnonzero(last[:-1])
+    tail_n = np.ones(entry.size, np.int64)
     tail_n[turn_at] = t_used.sum(axis=1)
     counts = 1 + tail_n
     counts[0] += 2
@@ -172,11 +220,11 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     x1 = np.empty(n_rows)
     energy = np.zeros(n_rows, dtype=np.float32)
     x1[mark_at] = exit_
-    energy[mark_at] = recipe.energy_uJ
+    energy[mark_at] = energy_uJ
     tail = mark_at + 1
     # after each mark: the lead-out at the pass's end, else the next entry; a line change's rows
     # (below) overwrite this from the same row on
-    x1[tail] = np.where(last, exit_ + direction * run_up, next_entry)
+    x1[tail] = np.where(last, exit_ + direction * run_up, np.r_[entry[1:], 0.0])
     kind[tail[rapid]] = RAPID
     kind[0] = RAPID
     x1[0] = entry[0] - direction[0] * run_up
@@ -187,9 +235,7 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     kind[turn_rows], x1[turn_rows], y1[turn_rows], speed[turn_rows] = \
         t_kind[t_used], t_x1[t_used], t_y1[t_used], t_speed[t_used]
     speed[kind == RAPID] = 0.0
-    del entry, exit_, next_entry, direction, rapid, base, tail, first, last, turn_rows
-    check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, min(pitch_mm, line_pitch_mm), run_up)
-    return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
+    return kind, x1, y1, speed, energy, mark_at
 
 
 def check_look_ahead(kind, x1, y1, mark_at, recipe: Recipe, machine: MachineProfile, recipe_name: str = "",

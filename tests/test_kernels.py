@@ -115,3 +115,42 @@ def test_estimate_is_bit_identical(machine, numpy_only, monkeypatch, chunk):
 def test_mark_bounds_are_identical(numpy_only):
     path = _random_rows(4000, 3)
     assert path.mark_bounds_mm() == numpy_only(path.mark_bounds_mm)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_serpentine_runs_are_identical(numpy_only, reverse):
+    from lasergen.raster import serpentine_runs, serpentine_runs_numpy
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):  # empty rows and masks, single pixels, full rows, odd and even line counts
+        mask = rng.random((int(rng.integers(0, 9)), int(rng.integers(0, 13)))) < rng.random()
+        if mask.size and rng.random() < 0.3:
+            mask[int(rng.integers(0, mask.shape[0])):] = False
+        got, want = serpentine_runs(mask, reverse), serpentine_runs_numpy(mask, reverse)
+        assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want)), mask
+
+
+def _raster_patterns():
+    rng = np.random.default_rng(12)
+    for shape, density, recipe in (((1, 1), 1.0, Recipe()), ((40, 60), 0.5, Recipe(passes=3)),
+                                   ((25, 33), 0.1, Recipe(speed_mm_s=2.0, line_pitch_um=13.0, passes=2)),
+                                   ((30, 30), 0.9, Recipe(overscan_mm=0.0)), ((12, 200), 0.97, Recipe(passes=2))):
+        mask = rng.random(shape) < density
+        mask[min(2, shape[0] - 1)] = False  # an empty line inside the pattern
+        mask[0, 0] = True
+        yield Pattern(20.0, [Layer(mask, "write", "w")], (10.0, 10.0), {**PRESETS, "write": recipe})
+
+
+@pytest.mark.parametrize("profile", ["grbl-default", "pi-c884"])
+def test_raster_plans_are_bit_identical(numpy_only, profile):
+    """Every column of every raster plan (serpentine, gaps by G0 or G1, each kind of line
+    change, lead-outs, reversed passes, a line pitch that resamples rows) from the kernels and
+    from the numpy references."""
+    from lasergen.machine import MachineProfile
+
+    machine = MachineProfile.load(profile)
+    for pattern in _raster_patterns():
+        got, want = plan(pattern, machine), numpy_only(plan, pattern, machine)
+        for name, dtype in COLUMNS.items():
+            a, b = getattr(got, name), getattr(want, name)
+            assert a.dtype == b.dtype == dtype and np.array_equal(a, b), name

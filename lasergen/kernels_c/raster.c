@@ -1,0 +1,212 @@
+/* Raster passes: a mask's runs in serpentine order (raster.serpentine_runs_numpy's twin) and
+ * the toolpath rows of those runs (raster.raster_rows_numpy's twin), one pass over each. */
+#include "kernels.h"
+
+enum { RAPID = 0, LINE = 1 };
+
+/* count_runs(sampled): (runs of True over all rows, rows holding at least one) */
+PyObject *count_runs(PyObject *self, PyObject *args)
+{
+    PyObject *o;
+    if (!PyArg_ParseTuple(args, "O", &o))
+        return NULL;
+    Py_buffer b;
+    if (PyObject_GetBuffer(o, &b, PyBUF_C_CONTIGUOUS | PyBUF_ND) < 0)
+        return NULL;
+    if (b.itemsize != 1 || b.ndim != 2) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, "sampled: expected a 2-D array of bytes");
+        return NULL;
+    }
+    Py_ssize_t rows = b.shape[0], cols = b.shape[1], runs = 0, lines = 0;
+    const uint8_t *m = b.buf;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        const uint8_t *row = m + r * cols;
+        Py_ssize_t here = 0;
+        uint8_t prev = 0;
+        for (Py_ssize_t c = 0; c < cols; c++) {
+            here += row[c] && !prev;
+            prev = row[c];
+        }
+        runs += here;
+        lines += here > 0;
+    }
+    PyBuffer_Release(&b);
+    return Py_BuildValue("(nn)", runs, lines);
+}
+
+/* serpentine_runs(sampled, lines_before, line, entry, exit, forward): the runs in execution
+ * order. Rows top-down, or bottom-up when lines_before > 0 (a reversed pass: it gives the
+ * non-empty lines' count, which sets the parity so that the pass starts travelling back along
+ * its first line); the g-th non-empty line runs forward (left to right) when g + lines_before
+ * is even. entry / exit: the run's pixel edges in travel order (first col, last col + 1). */
+PyObject *serpentine_runs(PyObject *self, PyObject *args)
+{
+    PyObject *o[5];
+    Py_ssize_t lines_before;
+    if (!PyArg_ParseTuple(args, "OnOOOO", &o[0], &lines_before, &o[1], &o[2], &o[3], &o[4]))
+        return NULL;
+    Py_buffer m;
+    if (PyObject_GetBuffer(o[0], &m, PyBUF_C_CONTIGUOUS | PyBUF_ND) < 0)
+        return NULL;
+    if (m.itemsize != 1 || m.ndim != 2) {
+        PyBuffer_Release(&m);
+        PyErr_SetString(PyExc_ValueError, "sampled: expected a 2-D array of bytes");
+        return NULL;
+    }
+    Py_buffer b[4];
+    static const Py_ssize_t size[4] = {8, 8, 8, 1};
+    static const char *names[4] = {"line", "entry", "exit", "forward"};
+    Py_ssize_t n = -1;
+    for (int i = 0; i < 4; i++) {
+        if (get(o[i + 1], &b[i], size[i], 1, n, names[i]) < 0) {
+            while (i--)
+                PyBuffer_Release(&b[i]);
+            PyBuffer_Release(&m);
+            return NULL;
+        }
+        n = b[i].len / size[i];
+    }
+    int64_t *line = b[0].buf, *entry = b[1].buf, *exit_ = b[2].buf;
+    uint8_t *forward = b[3].buf;
+    const Py_ssize_t rows = m.shape[0], cols = m.shape[1];
+    const int reverse = lines_before > 0;
+    Py_ssize_t k = 0, g = lines_before, overflow = 0;
+    for (Py_ssize_t s = 0; s < rows && !overflow; s++) {
+        Py_ssize_t r = reverse ? rows - 1 - s : s;
+        const uint8_t *row = (const uint8_t *)m.buf + r * cols;
+        Py_ssize_t k0 = k;
+        int fwd = g % 2 == 0;
+        if (fwd) {
+            for (Py_ssize_t c = 0; c < cols;) {
+                if (!row[c]) {
+                    c++;
+                    continue;
+                }
+                Py_ssize_t a = c;
+                while (c < cols && row[c])
+                    c++;
+                if (k >= n) {
+                    overflow = 1;
+                    break;
+                }
+                line[k] = r, entry[k] = a, exit_[k] = c, forward[k] = 1, k++;
+            }
+        } else {
+            for (Py_ssize_t c = cols; c > 0;) {
+                if (!row[c - 1]) {
+                    c--;
+                    continue;
+                }
+                Py_ssize_t e = c;
+                while (c > 0 && row[c - 1])
+                    c--;
+                if (k >= n) {
+                    overflow = 1;
+                    break;
+                }
+                line[k] = r, entry[k] = e, exit_[k] = c, forward[k] = 0, k++;
+            }
+        }
+        g += k > k0;
+    }
+    for (int i = 0; i < 4; i++)
+        PyBuffer_Release(&b[i]);
+    PyBuffer_Release(&m);
+    if (overflow || k != n) {
+        PyErr_SetString(PyExc_ValueError, "serpentine_runs: the arrays do not hold count_runs' runs");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* raster_rows(entry, exit, y, forward, last, rapid, t_kind, t_x1, t_y1, t_speed, t_used,
+ *             run_up, v, energy, kind, x1, y1, speed, energy_out, mark_at): see
+ * raster.raster_rows; turns (m x 3 slots) are taken in order at each run that ends a line
+ * another line follows. v and energy arrive as float32 values. */
+PyObject *raster_rows(PyObject *self, PyObject *args)
+{
+    PyObject *o[17];
+    double run_up, v_in, e_in;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOdddOOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
+                          &o[8], &o[9], &o[10], &run_up, &v_in, &e_in, &o[11], &o[12], &o[13], &o[14], &o[15],
+                          &o[16]))
+        return NULL;
+    static const Py_ssize_t size[17] = {8, 8, 8, 1, 1, 1, 1, 8, 8, 4, 1, 1, 8, 8, 4, 4, 8};
+    static const int writable[17] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
+    static const char *names[17] = {"entry", "exit", "y", "forward", "last", "rapid", "t_kind", "t_x1", "t_y1",
+                                    "t_speed", "t_used", "kind", "x1", "y1", "speed", "energy", "mark_at"};
+    Py_buffer b[17];
+    for (int i = 0; i < 17; i++) {
+        Py_ssize_t want = -1;
+        if (i > 0 && i < 6)
+            want = b[0].len / 8; /* per run */
+        else if (i > 6 && i < 11)
+            want = b[6].len; /* per turn slot */
+        else if (i > 11 && i < 16)
+            want = b[11].len; /* per row */
+        else if (i == 16)
+            want = b[0].len / 8;
+        if (get(o[i], &b[i], size[i], writable[i], want, names[i]) < 0) {
+            while (i--)
+                PyBuffer_Release(&b[i]);
+            return NULL;
+        }
+    }
+    const double *entry = b[0].buf, *exit_ = b[1].buf, *y = b[2].buf, *t_x1 = b[7].buf, *t_y1 = b[8].buf;
+    const uint8_t *forward = b[3].buf, *last = b[4].buf, *rapid = b[5].buf, *t_kind = b[6].buf, *t_used = b[10].buf;
+    const float *t_speed = b[9].buf;
+    uint8_t *kind = b[11].buf;
+    double *x1 = b[12].buf, *y1 = b[13].buf;
+    float *speed = b[14].buf, *energy = b[15].buf;
+    int64_t *mark_at = b[16].buf;
+    const Py_ssize_t n = b[0].len / 8, turns = b[6].len / 3, rows = b[11].len;
+    const float v = (float)v_in, e = (float)e_in;
+    Py_ssize_t r = 0, t = 0;
+    int ok = n > 0 && rows >= 2;
+    if (ok) {
+        double d0 = forward[0] ? 1.0 : -1.0;
+        kind[0] = RAPID, x1[0] = entry[0] - d0 * run_up, y1[0] = y[0], speed[0] = 0.0f, energy[0] = 0.0f;
+        kind[1] = LINE, x1[1] = entry[0], y1[1] = y[0], speed[1] = v, energy[1] = 0.0f;
+        r = 2;
+    }
+    for (Py_ssize_t i = 0; ok && i < n; i++) {
+        if (r + 1 >= rows) {
+            ok = 0;
+            break;
+        }
+        mark_at[i] = r;
+        kind[r] = LINE, x1[r] = exit_[i], y1[r] = y[i], speed[r] = v, energy[r] = e, r++;
+        if (last[i] && i + 1 < n) { /* a line change: the used slots of turn t */
+            if (t >= turns) {
+                ok = 0;
+                break;
+            }
+            for (int slot = 0; slot < 3; slot++) {
+                Py_ssize_t at = 3 * t + slot;
+                if (!t_used[at])
+                    continue;
+                if (r >= rows) {
+                    ok = 0;
+                    break;
+                }
+                kind[r] = t_kind[at], x1[r] = t_x1[at], y1[r] = t_y1[at];
+                speed[r] = t_kind[at] == RAPID ? 0.0f : t_speed[at], energy[r] = 0.0f, r++;
+            }
+            t++;
+        } else if (last[i]) { /* the pass's lead-out */
+            double d = forward[i] ? 1.0 : -1.0;
+            kind[r] = LINE, x1[r] = exit_[i] + d * run_up, y1[r] = y[i], speed[r] = v, energy[r] = 0.0f, r++;
+        } else { /* a gap: a blank G1 at v, or a collinear G0 */
+            kind[r] = rapid[i] ? RAPID : LINE, x1[r] = entry[i + 1], y1[r] = y[i];
+            speed[r] = rapid[i] ? 0.0f : v, energy[r] = 0.0f, r++;
+        }
+    }
+    for (int i = 0; i < 17; i++)
+        PyBuffer_Release(&b[i]);
+    if (!ok || r != rows || t != turns) {
+        PyErr_SetString(PyExc_ValueError, "raster_rows: the row count does not match the runs and turns");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
