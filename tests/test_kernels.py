@@ -51,6 +51,22 @@ def test_formatter_is_byte_identical_on_random_rows(machine, numpy_only, seed):
         emit.format_rows_numpy(path, machine, need_y, need_f, inline)
 
 
+
+def test_formatter_is_byte_identical_across_magnitudes(machine, numpy_only):
+    """Integer parts past the kernel's 4-digit table (F of a fast rapid rate, far coordinates)
+    and fractions of every length, both signs."""
+    rng = np.random.default_rng(21)
+    n = 6000
+    magnitude = 10.0 ** rng.integers(-5, 7, n)
+    x1 = np.round(rng.uniform(-1, 1, n) * magnitude, int(rng.integers(0, 6)))
+    path = Toolpath.from_columns(kind=rng.integers(0, 3, n).astype(np.uint8), x1=x1, y1=-x1[::-1],
+                                 speed_mm_s=rng.uniform(0, 2000, n), dwell_s=rng.uniform(0, 20000, n),
+                                 energy_uJ=rng.uniform(0, 2e4, n), pass_id=np.zeros(n, np.int32)).chain((0.0, 0.0))
+    inline = emit.inline_rapids(path)
+    need_y, need_f = emit.modal_words(path, inline)
+    assert emit.format_rows(path, machine, need_y, need_f, inline) == \
+        emit.format_rows_numpy(path, machine, need_y, need_f, inline)
+
 def _jobs(machine):
     rng = np.random.default_rng(5)
     base = rng.random((30, 40)) < 0.5
