@@ -160,52 +160,60 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     line_k, entry_col, exit_col, forward = serpentine_runs(sampled, reverse)
     if line_k.size == 0:
         return Toolpath.empty()
-    first = np.r_[True, line_k[1:] != line_k[:-1]]
-    last = np.r_[first[1:], True]
-    # pixel columns between each run and the next on its line (0 where the line ends)
-    gap_cols = np.where(forward[:-1], entry_col[1:] - exit_col[:-1], exit_col[:-1] - entry_col[1:])
-    gap_cols[first[1:]] = 0
-    rapid = ~last & np.r_[rapid_gaps(gap_cols, pitch_mm, recipe, machine), False]
-    del gap_cols, first
-    entry = pattern.origin_mm[0] + entry_col * pitch_mm
-    exit_ = pattern.origin_mm[0] + exit_col * pitch_mm
-    del entry_col, exit_col
-    y = line_y[line_k]
+    x0 = pattern.origin_mm[0]
     run_up = overscan_for(recipe, machine)
     v = recipe.speed_mm_s
-    turn_at = np.flatnonzero(last[:-1])  # runs that end a line another line follows
-    turns = plan_turns(exit_[turn_at], entry[turn_at + 1], y[turn_at], y[turn_at + 1],
-                       np.where(forward[turn_at], 1.0, -1.0), run_up, v, machine)
-    columns = raster_rows(entry, exit_, y, forward, last, rapid, turns, run_up, v, recipe.energy_uJ)
-    del entry, exit_, y, forward, last, rapid
-    kind, x1, y1, speed, energy, mark_at = columns
+    turn_at = np.flatnonzero(line_k[1:] != line_k[:-1])  # runs that end a line another line follows
+    line_a, line_b = line_k[turn_at], line_k[turn_at + 1]
+    turns = plan_turns(x0 + exit_col[turn_at] * pitch_mm, x0 + entry_col[turn_at + 1] * pitch_mm, line_y[line_a],
+                       line_y[line_b], np.where(forward[turn_at], 1.0, -1.0), run_up, v, machine)
+    # which gap widths (pixel columns) a collinear G0 crosses quicker than a blank G1 at v
+    rapid_by_width = rapid_gaps(np.arange(sampled.shape[1] + 1), pitch_mm, recipe, machine)
+    runs = (line_k, entry_col, exit_col, forward)
+    kind, x1, y1, speed, energy, mark_at = raster_rows(runs, line_y, x0, pitch_mm, rapid_by_width, turns, run_up, v,
+                                                       recipe.energy_uJ)
+    del runs, line_k, entry_col, exit_col, forward
     check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, min(pitch_mm, line_pitch_mm), run_up)
     return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
 
 
-def raster_rows(entry, exit_, y, forward, last, rapid, turns, run_up: float, v: float, energy_uJ: float):
-    """The toolpath rows of a pass's runs in execution order: (kind, x1, y1, speed, energy,
-    mark_at). Per run: [G0 to the run-up point, lead-in] before the pass's first; the mark; then
-    the gap (a blank G1 at v, or a G0 where `rapid`), the line change (`turns`: plan_turns'
-    rows, 2 or 3 used) or, after the pass's last run, a lead-out. The compiled kernel when
-    built, else `raster_rows_numpy`; bit-identical."""
+def raster_rows(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, turns, run_up: float, v: float,
+                energy_uJ: float):
+    """The toolpath rows of a pass's runs (`serpentine_runs`: line, entry col, exit col, forward)
+    in execution order: (kind, x1, y1, speed, energy, mark_at). Per run: [G0 to the run-up point,
+    lead-in] before the pass's first; the mark; then the gap (a blank G1 at v, or a G0 where
+    `rapid_by_width` of its width says so), the line change (`turns`: plan_turns' rows, 2 or 3
+    used) or, after the pass's last run, a lead-out. X = x0 + col * pitch_mm, Y = line_y[line].
+    The compiled kernel when built, else `raster_rows_numpy`; bit-identical."""
     kernel = kernels.get()
     if kernel is None:
-        return raster_rows_numpy(entry, exit_, y, forward, last, rapid, turns, run_up, v, energy_uJ)
+        return raster_rows_numpy(runs, line_y, x0, pitch_mm, rapid_by_width, turns, run_up, v, energy_uJ)
     t_kind, t_x1, t_y1, t_speed, t_used = (np.ascontiguousarray(t) for t in turns)
-    n_runs = entry.size
+    n_runs = runs[0].size
     n_rows = 2 + 2 * n_runs - t_kind.shape[0] + int(np.count_nonzero(t_used))
     kind, speed, energy = np.empty(n_rows, np.uint8), np.empty(n_rows, np.float32), np.empty(n_rows, np.float32)
     x1, y1, mark_at = np.empty(n_rows), np.empty(n_rows), np.empty(n_runs, np.int64)
-    kernel.raster_rows(*map(np.ascontiguousarray, (entry, exit_, y, forward, last, rapid)),
+    kernel.raster_rows(*map(np.ascontiguousarray, runs), np.ascontiguousarray(line_y, dtype=np.float64),
+                       np.ascontiguousarray(rapid_by_width, dtype=bool), float(x0), float(pitch_mm),
                        t_kind, t_x1, t_y1, t_speed, t_used, float(run_up), float(np.float32(v)),
                        float(np.float32(energy_uJ)), kind, x1, y1, speed, energy, mark_at)
     return kind, x1, y1, speed, energy, mark_at
 
 
-def raster_rows_numpy(entry, exit_, y, forward, last, rapid, turns, run_up: float, v: float, energy_uJ: float):
-    """The reference of `raster_rows`: rows counted per run, laid out by scatters."""
+def raster_rows_numpy(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, turns, run_up: float, v: float,
+                      energy_uJ: float):
+    """The reference of `raster_rows`: per-run columns, then rows counted per run and laid out
+    by scatters."""
+    line_k, entry_col, exit_col, forward = runs
     t_kind, t_x1, t_y1, t_speed, t_used = turns
+    last = np.r_[line_k[1:] != line_k[:-1], True]
+    # pixel columns between each run and the next on its line (0 where the line ends)
+    gap_cols = np.where(forward[:-1], entry_col[1:] - exit_col[:-1], exit_col[:-1] - entry_col[1:])
+    gap_cols[last[:-1]] = 0
+    rapid = ~last & np.r_[rapid_by_width[gap_cols], False]
+    entry = x0 + entry_col * pitch_mm
+    exit_ = x0 + exit_col * pitch_mm
+    y = line_y[line_k]
     direction = np.where(forward, 1.0, -1.0)
     turn_at = np.flatnonzero(last[:-1])
     tail_n = np.ones(entry.size, np.int64)

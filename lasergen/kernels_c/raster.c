@@ -120,54 +120,58 @@ PyObject *serpentine_runs(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* raster_rows(entry, exit, y, forward, last, rapid, t_kind, t_x1, t_y1, t_speed, t_used,
- *             run_up, v, energy, kind, x1, y1, speed, energy_out, mark_at): see
- * raster.raster_rows; turns (m x 3 slots) are taken in order at each run that ends a line
- * another line follows. v and energy arrive as float32 values. */
+/* raster_rows(line, entry, exit, forward, line_y, rapid_by_width, x0, pitch, t_kind, t_x1, t_y1,
+ *             t_speed, t_used, run_up, v, energy, kind, x1, y1, speed, energy_out, mark_at): see
+ * raster.raster_rows. X = x0 + col * pitch, Y = line_y[line]; a gap inside a line is a G0 where
+ * rapid_by_width[its width in columns]; turns (m x 3 slots) are taken in order at each run that
+ * ends a line another line follows. v and energy arrive as float32 values. */
 PyObject *raster_rows(PyObject *self, PyObject *args)
 {
     PyObject *o[17];
-    double run_up, v_in, e_in;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOdddOOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7],
-                          &o[8], &o[9], &o[10], &run_up, &v_in, &e_in, &o[11], &o[12], &o[13], &o[14], &o[15],
-                          &o[16]))
+    double x0, pitch, run_up, v_in, e_in;
+    if (!PyArg_ParseTuple(args, "OOOOOOddOOOOOdddOOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &x0, &pitch,
+                          &o[6], &o[7], &o[8], &o[9], &o[10], &run_up, &v_in, &e_in, &o[11], &o[12], &o[13], &o[14],
+                          &o[15], &o[16]))
         return NULL;
-    static const Py_ssize_t size[17] = {8, 8, 8, 1, 1, 1, 1, 8, 8, 4, 1, 1, 8, 8, 4, 4, 8};
+    static const Py_ssize_t size[17] = {8, 8, 8, 1, 8, 1, 1, 8, 8, 4, 1, 1, 8, 8, 4, 4, 8};
     static const int writable[17] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
-    static const char *names[17] = {"entry", "exit", "y", "forward", "last", "rapid", "t_kind", "t_x1", "t_y1",
-                                    "t_speed", "t_used", "kind", "x1", "y1", "speed", "energy", "mark_at"};
+    static const char *names[17] = {"line", "entry", "exit", "forward", "line_y", "rapid_by_width", "t_kind",
+                                    "t_x1", "t_y1", "t_speed", "t_used", "kind", "x1", "y1", "speed", "energy",
+                                    "mark_at"};
     Py_buffer b[17];
     for (int i = 0; i < 17; i++) {
         Py_ssize_t want = -1;
-        if (i > 0 && i < 6)
+        if ((i > 0 && i < 4) || i == 16)
             want = b[0].len / 8; /* per run */
         else if (i > 6 && i < 11)
             want = b[6].len; /* per turn slot */
         else if (i > 11 && i < 16)
             want = b[11].len; /* per row */
-        else if (i == 16)
-            want = b[0].len / 8;
         if (get(o[i], &b[i], size[i], writable[i], want, names[i]) < 0) {
             while (i--)
                 PyBuffer_Release(&b[i]);
             return NULL;
         }
     }
-    const double *entry = b[0].buf, *exit_ = b[1].buf, *y = b[2].buf, *t_x1 = b[7].buf, *t_y1 = b[8].buf;
-    const uint8_t *forward = b[3].buf, *last = b[4].buf, *rapid = b[5].buf, *t_kind = b[6].buf, *t_used = b[10].buf;
+    const int64_t *line = b[0].buf, *entry_col = b[1].buf, *exit_col = b[2].buf;
+    const double *line_y = b[4].buf, *t_x1 = b[7].buf, *t_y1 = b[8].buf;
+    const uint8_t *forward = b[3].buf, *rapid_by_width = b[5].buf, *t_kind = b[6].buf, *t_used = b[10].buf;
     const float *t_speed = b[9].buf;
     uint8_t *kind = b[11].buf;
     double *x1 = b[12].buf, *y1 = b[13].buf;
     float *speed = b[14].buf, *energy = b[15].buf;
     int64_t *mark_at = b[16].buf;
-    const Py_ssize_t n = b[0].len / 8, turns = b[6].len / 3, rows = b[11].len;
+    const Py_ssize_t n = b[0].len / 8, lines = b[4].len / 8, widths = b[5].len, turns = b[6].len / 3;
+    const Py_ssize_t rows = b[11].len;
     const float v = (float)v_in, e = (float)e_in;
     Py_ssize_t r = 0, t = 0;
     int ok = n > 0 && rows >= 2;
+    for (Py_ssize_t i = 0; ok && i < n; i++)
+        ok = line[i] >= 0 && line[i] < lines;
     if (ok) {
-        double d0 = forward[0] ? 1.0 : -1.0;
-        kind[0] = RAPID, x1[0] = entry[0] - d0 * run_up, y1[0] = y[0], speed[0] = 0.0f, energy[0] = 0.0f;
-        kind[1] = LINE, x1[1] = entry[0], y1[1] = y[0], speed[1] = v, energy[1] = 0.0f;
+        double d0 = forward[0] ? 1.0 : -1.0, entry0 = x0 + (double)entry_col[0] * pitch;
+        kind[0] = RAPID, x1[0] = entry0 - d0 * run_up, y1[0] = line_y[line[0]], speed[0] = 0.0f, energy[0] = 0.0f;
+        kind[1] = LINE, x1[1] = entry0, y1[1] = line_y[line[0]], speed[1] = v, energy[1] = 0.0f;
         r = 2;
     }
     for (Py_ssize_t i = 0; ok && i < n; i++) {
@@ -175,14 +179,16 @@ PyObject *raster_rows(PyObject *self, PyObject *args)
             ok = 0;
             break;
         }
+        const double y = line_y[line[i]], exit_x = x0 + (double)exit_col[i] * pitch;
+        const int last = i + 1 == n || line[i + 1] != line[i];
         mark_at[i] = r;
-        kind[r] = LINE, x1[r] = exit_[i], y1[r] = y[i], speed[r] = v, energy[r] = e, r++;
-        if (last[i] && i + 1 < n) { /* a line change: the used slots of turn t */
+        kind[r] = LINE, x1[r] = exit_x, y1[r] = y, speed[r] = v, energy[r] = e, r++;
+        if (last && i + 1 < n) { /* a line change: the used slots of turn t */
             if (t >= turns) {
                 ok = 0;
                 break;
             }
-            for (int slot = 0; slot < 3; slot++) {
+            for (int slot = 0; slot < 3 && ok; slot++) {
                 Py_ssize_t at = 3 * t + slot;
                 if (!t_used[at])
                     continue;
@@ -194,18 +200,24 @@ PyObject *raster_rows(PyObject *self, PyObject *args)
                 speed[r] = t_kind[at] == RAPID ? 0.0f : t_speed[at], energy[r] = 0.0f, r++;
             }
             t++;
-        } else if (last[i]) { /* the pass's lead-out */
+        } else if (last) { /* the pass's lead-out */
             double d = forward[i] ? 1.0 : -1.0;
-            kind[r] = LINE, x1[r] = exit_[i] + d * run_up, y1[r] = y[i], speed[r] = v, energy[r] = 0.0f, r++;
+            kind[r] = LINE, x1[r] = exit_x + d * run_up, y1[r] = y, speed[r] = v, energy[r] = 0.0f, r++;
         } else { /* a gap: a blank G1 at v, or a collinear G0 */
-            kind[r] = rapid[i] ? RAPID : LINE, x1[r] = entry[i + 1], y1[r] = y[i];
-            speed[r] = rapid[i] ? 0.0f : v, energy[r] = 0.0f, r++;
+            int64_t gap = forward[i] ? entry_col[i + 1] - exit_col[i] : exit_col[i] - entry_col[i + 1];
+            if (gap < 0 || gap >= widths) {
+                ok = 0;
+                break;
+            }
+            int rapid = rapid_by_width[gap] != 0;
+            kind[r] = rapid ? RAPID : LINE, x1[r] = x0 + (double)entry_col[i + 1] * pitch, y1[r] = y;
+            speed[r] = rapid ? 0.0f : v, energy[r] = 0.0f, r++;
         }
     }
     for (int i = 0; i < 17; i++)
         PyBuffer_Release(&b[i]);
     if (!ok || r != rows || t != turns) {
-        PyErr_SetString(PyExc_ValueError, "raster_rows: the row count does not match the runs and turns");
+        PyErr_SetString(PyExc_ValueError, "raster_rows: the rows do not match the runs and turns");
         return NULL;
     }
     Py_RETURN_NONE;
