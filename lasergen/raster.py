@@ -113,14 +113,14 @@ def serpentine_runs(sampled: np.ndarray, reverse: bool = False):
     """Runs of True of each row of `sampled` (the scan lines' pixel rows) in execution order:
     lines top-down (bottom-up for a reversed pass), each non-empty line the other way from the
     one before; a reversed pass starts on the line the previous pass ended on, travelling back
-    along it. (line, entry col, exit col, forward) per run, cols as pixel edges: the compiled
+    along it. (line, entry col, exit col: int32; forward) per run, cols as pixel edges: the compiled
     kernel when built (`lasergen.kernels`), else `serpentine_runs_numpy`; identical."""
     kernel = kernels.get()
     if kernel is None:
         return serpentine_runs_numpy(sampled, reverse)
     sampled = np.ascontiguousarray(sampled, dtype=bool)
     n_runs, n_lines = kernel.count_runs(sampled)
-    line, entry, exit_ = (np.empty(n_runs, np.int64) for _ in range(3))
+    line, entry, exit_ = (np.empty(n_runs, np.int32) for _ in range(3))
     forward = np.empty(n_runs, bool)
     kernel.serpentine_runs(sampled, bool(reverse) * n_lines, line, entry, exit_, forward)
     return line, entry, exit_, forward
@@ -143,7 +143,8 @@ def serpentine_runs_numpy(sampled: np.ndarray, reverse: bool = False):
     order = np.where(flip, 2 * g0 + np.repeat(group_size, group_size) - 1 - pos, pos)
     line_k, start_col, end_col = line_k[order], start_col[order], end_col[order]
     forward = np.repeat(forward_line, group_size)
-    return line_k, np.where(forward, start_col, end_col), np.where(forward, end_col, start_col), forward
+    entry_col, exit_col = np.where(forward, start_col, end_col), np.where(forward, end_col, start_col)
+    return line_k.astype(np.int32), entry_col.astype(np.int32), exit_col.astype(np.int32), forward
 
 
 def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: MachineProfile,
@@ -170,21 +171,25 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     # which gap widths (pixel columns) a collinear G0 crosses quicker than a blank G1 at v
     rapid_by_width = rapid_gaps(np.arange(sampled.shape[1] + 1), pitch_mm, recipe, machine)
     runs = (line_k, entry_col, exit_col, forward)
+    shortest_mm = min(pitch_mm, line_pitch_mm)
+    holds = look_ahead_holds(recipe, machine, shortest_mm, run_up)  # then the marks' rows are not needed
     kind, x1, y1, speed, energy, mark_at = raster_rows(runs, line_y, x0, pitch_mm, rapid_by_width, turns, run_up, v,
-                                                       recipe.energy_uJ)
+                                                       recipe.energy_uJ, marks=not holds)
     del runs, line_k, entry_col, exit_col, forward
-    check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, min(pitch_mm, line_pitch_mm), run_up)
+    if not holds:
+        check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, shortest_mm, run_up)
     return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
 
 
 def raster_rows(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, turns, run_up: float, v: float,
-                energy_uJ: float):
+                energy_uJ: float, marks: bool = True):
     """The toolpath rows of a pass's runs (`serpentine_runs`: line, entry col, exit col, forward)
     in execution order: (kind, x1, y1, speed, energy, mark_at). Per run: [G0 to the run-up point,
     lead-in] before the pass's first; the mark; then the gap (a blank G1 at v, or a G0 where
     `rapid_by_width` of its width says so), the line change (`turns`: plan_turns' rows, 2 or 3
     used) or, after the pass's last run, a lead-out. X = x0 + col * pitch_mm, Y = line_y[line].
-    The compiled kernel when built, else `raster_rows_numpy`; bit-identical."""
+    `marks` False: mark_at is None (the compiled kernel then skips it). The compiled kernel when
+    built, else `raster_rows_numpy`; bit-identical."""
     kernel = kernels.get()
     if kernel is None:
         return raster_rows_numpy(runs, line_y, x0, pitch_mm, rapid_by_width, turns, run_up, v, energy_uJ)
@@ -192,7 +197,7 @@ def raster_rows(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, turns,
     n_runs = runs[0].size
     n_rows = 2 + 2 * n_runs - t_kind.shape[0] + int(np.count_nonzero(t_used))
     kind, speed, energy = np.empty(n_rows, np.uint8), np.empty(n_rows, np.float32), np.empty(n_rows, np.float32)
-    x1, y1, mark_at = np.empty(n_rows), np.empty(n_rows), np.empty(n_runs, np.int64)
+    x1, y1, mark_at = np.empty(n_rows), np.empty(n_rows), np.empty(n_runs, np.int64) if marks else None
     kernel.raster_rows(*map(np.ascontiguousarray, runs), np.ascontiguousarray(line_y, dtype=np.float64),
                        np.ascontiguousarray(rapid_by_width, dtype=bool), float(x0), float(pitch_mm),
                        t_kind, t_x1, t_y1, t_speed, t_used, float(run_up), float(np.float32(v)),
@@ -246,20 +251,29 @@ def raster_rows_numpy(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, 
     return kind, x1, y1, speed, energy, mark_at
 
 
+def look_ahead_holds(recipe: Recipe, machine: MachineProfile, pattern_pitch_mm: float, overscan_mm: float) -> bool:
+    """Can every mark keep its speed whatever the pattern: a controller without look-ahead (PI:
+    every move from rest to rest), or every window of blocks no shorter than the pattern's pitch
+    and the run-up can stop from v."""
+    blocks = getattr(machine, "planner_blocks", None)
+    if blocks is None:
+        return True
+    shortest_mm = min(pattern_pitch_mm, overscan_mm)  # no block is shorter: runs, gaps, run-ups, line steps
+    v = recipe.speed_mm_s
+    return bool(shortest_mm > 0 and 2 * min(machine.accel_mm_s2) * shortest_mm * max(1, blocks - 1) >= v * v)
+
+
 def check_look_ahead(kind, x1, y1, mark_at, recipe: Recipe, machine: MachineProfile, recipe_name: str = "",
                      pattern_pitch_mm: float = 0.0, overscan_mm: float = 0.0) -> None:
     """Refuse a pass whose marks the controller's look-ahead cannot keep at speed: every mark's
     entry and exit must be stoppable within the `planner_blocks - 1` blocks from there on
     (GRBL plans the newest block to stop)."""
-    blocks = getattr(machine, "planner_blocks", None)
-    if blocks is None:
-        return  # a controller without look-ahead (PI: every move from rest to rest) has no such limit
+    if look_ahead_holds(recipe, machine, pattern_pitch_mm, overscan_mm):
+        return
+    blocks = machine.planner_blocks
     v = recipe.speed_mm_s
     window = max(1, blocks - 1)
     n = x1.size
-    shortest_mm = min(pattern_pitch_mm, overscan_mm)  # no block is shorter: runs, gaps, run-ups, line steps
-    if shortest_mm > 0 and 2 * min(machine.accel_mm_s2) * shortest_mm * window >= v * v:
-        return  # every window can stop from v, whatever the pattern
     dx = np.diff(x1)
     dy = np.diff(y1)
     accel = np.where(dy == 0, machine.accel_mm_s2[0], min(machine.accel_mm_s2))

@@ -55,7 +55,7 @@ PyObject *serpentine_runs(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_buffer b[4];
-    static const Py_ssize_t size[4] = {8, 8, 8, 1};
+    static const Py_ssize_t size[4] = {4, 4, 4, 1};
     static const char *names[4] = {"line", "entry", "exit", "forward"};
     Py_ssize_t n = -1;
     for (int i = 0; i < 4; i++) {
@@ -67,11 +67,11 @@ PyObject *serpentine_runs(PyObject *self, PyObject *args)
         }
         n = b[i].len / size[i];
     }
-    int64_t *line = b[0].buf, *entry = b[1].buf, *exit_ = b[2].buf;
+    int32_t *line = b[0].buf, *entry = b[1].buf, *exit_ = b[2].buf;
     uint8_t *forward = b[3].buf;
     const Py_ssize_t rows = m.shape[0], cols = m.shape[1];
     const int reverse = lines_before > 0;
-    Py_ssize_t k = 0, g = lines_before, overflow = 0;
+    Py_ssize_t k = 0, g = lines_before, overflow = rows > INT32_MAX || cols >= INT32_MAX; /* runs are int32 */
     for (Py_ssize_t s = 0; s < rows && !overflow; s++) {
         Py_ssize_t r = reverse ? rows - 1 - s : s;
         const uint8_t *row = (const uint8_t *)m.buf + r * cols;
@@ -90,7 +90,7 @@ PyObject *serpentine_runs(PyObject *self, PyObject *args)
                     overflow = 1;
                     break;
                 }
-                line[k] = r, entry[k] = a, exit_[k] = c, forward[k] = 1, k++;
+                line[k] = (int32_t)r, entry[k] = (int32_t)a, exit_[k] = (int32_t)c, forward[k] = 1, k++;
             }
         } else {
             for (Py_ssize_t c = cols; c > 0;) {
@@ -105,7 +105,7 @@ PyObject *serpentine_runs(PyObject *self, PyObject *args)
                     overflow = 1;
                     break;
                 }
-                line[k] = r, entry[k] = e, exit_[k] = c, forward[k] = 0, k++;
+                line[k] = (int32_t)r, entry[k] = (int32_t)e, exit_[k] = (int32_t)c, forward[k] = 0, k++;
             }
         }
         g += k > k0;
@@ -124,7 +124,8 @@ PyObject *serpentine_runs(PyObject *self, PyObject *args)
  *             t_speed, t_used, run_up, v, energy, kind, x1, y1, speed, energy_out, mark_at): see
  * raster.raster_rows. X = x0 + col * pitch, Y = line_y[line]; a gap inside a line is a G0 where
  * rapid_by_width[its width in columns]; turns (m x 3 slots) are taken in order at each run that
- * ends a line another line follows. v and energy arrive as float32 values. */
+ * ends a line another line follows. v and energy arrive as float32 values; mark_at may be None
+ * (the marks' rows are not wanted). */
 PyObject *raster_rows(PyObject *self, PyObject *args)
 {
     PyObject *o[17];
@@ -133,16 +134,17 @@ PyObject *raster_rows(PyObject *self, PyObject *args)
                           &o[6], &o[7], &o[8], &o[9], &o[10], &run_up, &v_in, &e_in, &o[11], &o[12], &o[13], &o[14],
                           &o[15], &o[16]))
         return NULL;
-    static const Py_ssize_t size[17] = {8, 8, 8, 1, 8, 1, 1, 8, 8, 4, 1, 1, 8, 8, 4, 4, 8};
+    static const Py_ssize_t size[17] = {4, 4, 4, 1, 8, 1, 1, 8, 8, 4, 1, 1, 8, 8, 4, 4, 8};
     static const int writable[17] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
     static const char *names[17] = {"line", "entry", "exit", "forward", "line_y", "rapid_by_width", "t_kind",
                                     "t_x1", "t_y1", "t_speed", "t_used", "kind", "x1", "y1", "speed", "energy",
                                     "mark_at"};
     Py_buffer b[17];
-    for (int i = 0; i < 17; i++) {
+    const int nb = o[16] == Py_None ? 16 : 17; /* buffers taken */
+    for (int i = 0; i < nb; i++) {
         Py_ssize_t want = -1;
         if ((i > 0 && i < 4) || i == 16)
-            want = b[0].len / 8; /* per run */
+            want = b[0].len / 4; /* per run */
         else if (i > 6 && i < 11)
             want = b[6].len; /* per turn slot */
         else if (i > 11 && i < 16)
@@ -153,15 +155,15 @@ PyObject *raster_rows(PyObject *self, PyObject *args)
             return NULL;
         }
     }
-    const int64_t *line = b[0].buf, *entry_col = b[1].buf, *exit_col = b[2].buf;
+    const int32_t *line = b[0].buf, *entry_col = b[1].buf, *exit_col = b[2].buf;
     const double *line_y = b[4].buf, *t_x1 = b[7].buf, *t_y1 = b[8].buf;
     const uint8_t *forward = b[3].buf, *rapid_by_width = b[5].buf, *t_kind = b[6].buf, *t_used = b[10].buf;
     const float *t_speed = b[9].buf;
     uint8_t *kind = b[11].buf;
     double *x1 = b[12].buf, *y1 = b[13].buf;
     float *speed = b[14].buf, *energy = b[15].buf;
-    int64_t *mark_at = b[16].buf;
-    const Py_ssize_t n = b[0].len / 8, lines = b[4].len / 8, widths = b[5].len, turns = b[6].len / 3;
+    int64_t *mark_at = nb == 17 ? b[16].buf : NULL;
+    const Py_ssize_t n = b[0].len / 4, lines = b[4].len / 8, widths = b[5].len, turns = b[6].len / 3;
     const Py_ssize_t rows = b[11].len;
     const float v = (float)v_in, e = (float)e_in;
     Py_ssize_t r = 0, t = 0;
@@ -181,7 +183,8 @@ PyObject *raster_rows(PyObject *self, PyObject *args)
         }
         const double y = line_y[line[i]], exit_x = x0 + (double)exit_col[i] * pitch;
         const int last = i + 1 == n || line[i + 1] != line[i];
-        mark_at[i] = r;
+        if (mark_at)
+            mark_at[i] = r;
         kind[r] = LINE, x1[r] = exit_x, y1[r] = y, speed[r] = v, energy[r] = e, r++;
         if (last && i + 1 < n) { /* a line change: the used slots of turn t */
             if (t >= turns) {
@@ -204,7 +207,7 @@ PyObject *raster_rows(PyObject *self, PyObject *args)
             double d = forward[i] ? 1.0 : -1.0;
             kind[r] = LINE, x1[r] = exit_x + d * run_up, y1[r] = y, speed[r] = v, energy[r] = 0.0f, r++;
         } else { /* a gap: a blank G1 at v, or a collinear G0 */
-            int64_t gap = forward[i] ? entry_col[i + 1] - exit_col[i] : exit_col[i] - entry_col[i + 1];
+            int64_t gap = forward[i] ? (int64_t)entry_col[i + 1] - exit_col[i] : (int64_t)exit_col[i] - entry_col[i + 1];
             if (gap < 0 || gap >= widths) {
                 ok = 0;
                 break;
@@ -214,7 +217,7 @@ PyObject *raster_rows(PyObject *self, PyObject *args)
             speed[r] = rapid ? 0.0f : v, energy[r] = 0.0f, r++;
         }
     }
-    for (int i = 0; i < 17; i++)
+    for (int i = 0; i < nb; i++)
         PyBuffer_Release(&b[i]);
     if (!ok || r != rows || t != turns) {
         PyErr_SetString(PyExc_ValueError, "raster_rows: the rows do not match the runs and turns");
