@@ -39,7 +39,7 @@ from lasergen.kinematics import trapezoid_times
 from lasergen.machine import MachineProfile
 from lasergen.pattern import Pattern
 from lasergen.recipe import Recipe
-from lasergen.toolpath import LINE, RAPID, Toolpath
+from lasergen.toolpath import LINE, RAPID, Toolpath, chained_columns
 from lasergen.turns import plan_turns
 
 MIN_RUN_UP_MM = 0.001
@@ -173,18 +173,19 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     runs = (line_k, entry_col, exit_col, forward)
     shortest_mm = min(pitch_mm, line_pitch_mm)
     holds = look_ahead_holds(recipe, machine, shortest_mm, run_up)  # then the marks' rows are not needed
-    kind, x1, y1, speed, energy, mark_at = raster_rows(runs, line_y, x0, pitch_mm, rapid_by_width, turns, run_up, v,
-                                                       recipe.energy_uJ, marks=not holds)
+    kind, (x_start, x1), (y_start, y1), speed, energy, mark_at = raster_rows(
+        runs, line_y, x0, pitch_mm, rapid_by_width, turns, run_up, v, recipe.energy_uJ, marks=not holds)
     del runs, line_k, entry_col, exit_col, forward
     if not holds:
         check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, shortest_mm, run_up)
-    return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
+    return Toolpath.from_columns(kind=kind, x0=x_start, x1=x1, y0=y_start, y1=y1, speed_mm_s=speed, energy_uJ=energy)
 
 
 def raster_rows(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, turns, run_up: float, v: float,
                 energy_uJ: float, marks: bool = True):
     """The toolpath rows of a pass's runs (`serpentine_runs`: line, entry col, exit col, forward)
-    in execution order: (kind, x1, y1, speed, energy, mark_at). Per run: [G0 to the run-up point,
+    in execution order: (kind, (x0, x1), (y0, y1), speed, energy, mark_at), the starts and ends
+    as `chained_columns`. Per run: [G0 to the run-up point,
     lead-in] before the pass's first; the mark; then the gap (a blank G1 at v, or a G0 where
     `rapid_by_width` of its width says so), the line change (`turns`: plan_turns' rows, 2 or 3
     used) or, after the pass's last run, a lead-out. X = x0 + col * pitch_mm, Y = line_y[line].
@@ -197,12 +198,13 @@ def raster_rows(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, turns,
     n_runs = runs[0].size
     n_rows = 2 + 2 * n_runs - t_kind.shape[0] + int(np.count_nonzero(t_used))
     kind, speed, energy = np.empty(n_rows, np.uint8), np.empty(n_rows, np.float32), np.empty(n_rows, np.float32)
-    x1, y1, mark_at = np.empty(n_rows), np.empty(n_rows), np.empty(n_runs, np.int64) if marks else None
+    (x_start, x1), (y_start, y1) = chained_columns(n_rows), chained_columns(n_rows)
+    mark_at = np.empty(n_runs, np.int64) if marks else None
     kernel.raster_rows(*map(np.ascontiguousarray, runs), np.ascontiguousarray(line_y, dtype=np.float64),
                        np.ascontiguousarray(rapid_by_width, dtype=bool), float(x0), float(pitch_mm),
                        t_kind, t_x1, t_y1, t_speed, t_used, float(run_up), float(np.float32(v)),
                        float(np.float32(energy_uJ)), kind, x1, y1, speed, energy, mark_at)
-    return kind, x1, y1, speed, energy, mark_at
+    return kind, (x_start, x1), (y_start, y1), speed, energy, mark_at
 
 
 def raster_rows_numpy(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, turns, run_up: float, v: float,
@@ -230,7 +232,7 @@ def raster_rows_numpy(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, 
     mark_at[0] += 2
     n_rows = int(base[-1] + counts[-1])
     kind = np.full(n_rows, LINE, dtype=np.uint8)
-    x1 = np.empty(n_rows)
+    (x_start, x1), (y_start, y1) = chained_columns(n_rows), chained_columns(n_rows)
     energy = np.zeros(n_rows, dtype=np.float32)
     x1[mark_at] = exit_
     energy[mark_at] = energy_uJ
@@ -242,13 +244,13 @@ def raster_rows_numpy(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, 
     kind[0] = RAPID
     x1[0] = entry[0] - direction[0] * run_up
     x1[1] = entry[0]
-    y1 = np.repeat(y, counts)
+    y1[:] = np.repeat(y, counts)
     speed = np.full(n_rows, np.float32(v))
     turn_rows = (tail[turn_at][:, None] + np.cumsum(t_used, axis=1) - 1)[t_used]
     kind[turn_rows], x1[turn_rows], y1[turn_rows], speed[turn_rows] = \
         t_kind[t_used], t_x1[t_used], t_y1[t_used], t_speed[t_used]
     speed[kind == RAPID] = 0.0
-    return kind, x1, y1, speed, energy, mark_at
+    return kind, (x_start, x1), (y_start, y1), speed, energy, mark_at
 
 
 def look_ahead_holds(recipe: Recipe, machine: MachineProfile, pattern_pitch_mm: float, overscan_mm: float) -> bool:

@@ -170,3 +170,17 @@ def test_raster_plans_are_bit_identical(numpy_only, profile):
         for name, dtype in COLUMNS.items():
             a, b = getattr(got, name), getattr(want, name)
             assert a.dtype == b.dtype == dtype and np.array_equal(a, b), name
+
+
+def test_a_chained_build_equals_a_chain_of_separate_columns(machine):
+    """The raster planner's start columns are views of its end columns (no copy when chained):
+    the same toolpath as chaining separate copies, and chaining it again from another start
+    moves only the first row's start."""
+    mask = np.random.default_rng(13).random((20, 30)) < 0.5
+    path = plan(Pattern(20.0, [Layer(mask, "write", "w")], (10.0, 10.0), PRESETS), machine)
+    assert np.shares_memory(path.x0, path.x1) and np.shares_memory(path.y0, path.y1)
+    copied = Toolpath(**{name: getattr(path, name).copy() for name in COLUMNS}).chain((0.0, 0.0))
+    assert all(np.array_equal(getattr(path, c), getattr(copied, c)) for c in COLUMNS)
+    for start in ((3.0, 4.0), (0.0, 0.0)):
+        path.chain(start), copied.chain(start)
+        assert all(np.array_equal(getattr(path, c), getattr(copied, c)) for c in COLUMNS)
