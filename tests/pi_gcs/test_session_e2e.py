@@ -100,3 +100,25 @@ def test_a_controller_hung_mid_mark_has_its_beam_off_within_one_status_interval(
     assert np.any(on & (history.t_start_s <= stalled_at + 1e-6) & (ends > stalled_at)), "the beam stays on in the hang"
     assert not np.any(on & (ends > reset_at + 1e-6))  # off at the reset
     assert reset_at - stalled_at <= STATUS_INTERVAL_S + STALL_TOLERANCE_S
+
+def test_an_answer_whose_end_was_mangled_is_unreadable_not_a_hang(monkeypatch):
+    """A corrupted reply that lost its LF ('0d' for '0\\n') never completes: bytes came, so the
+    controller lives and the halt is a protocol fault; the fault campaign counted these as
+    stalls called with none injected."""
+    from types import SimpleNamespace
+
+    from drivers.pi_gcs.client import Silent
+    from drivers.pi_gcs.streaming import Streamer
+    from drivers.session import StreamHalt
+
+    def silent(heard):
+        exc = Silent("no answer to ERR? within 0.198 s" + ("; got b'0d'" if heard else ""))
+        exc.heard = heard
+        return exc
+    session = SimpleNamespace(client=SimpleNamespace(answer_timeout_s=2.0), gate=1, stall_budget_s=0.2)
+    for heard, kind in ((True, "protocol"), (False, "stall")):
+        streamer = Streamer(session, SimpleNamespace(payload=[]), handler=None)
+        monkeypatch.setattr(streamer, "_run", lambda heard=heard: (_ for _ in ()).throw(silent(heard)))
+        with pytest.raises(StreamHalt) as halt:
+            streamer.run()
+        assert halt.value.kind == kind
