@@ -38,7 +38,7 @@ from drivers.session import StreamHalt
 from lasergen.backends.grbl.codes import alarm_text, error_text
 
 ACK_MARGIN_S = 2.0  # on top of 1.5 x the modelled time of the queued work
-LATE_S = 0.05  # a wait that overran by more than this means the host, not the controller, was slow
+LATE_S = 0.01  # a wait that overran by more than this means the host, not the controller, was slow
 
 
 def ack_limit_s(queued_s: float) -> float:

@@ -29,7 +29,7 @@ from lasergen.backends.pi_gcs.codes import error_text
 from lasergen.backends.pi_gcs.commands import answer_complete, parse_answer
 
 DEFAULT_TIMEOUT_S = 2.0
-LATE_S = 0.02  # a read that returned this much after its timeout: the host was slow, not the controller
+LATE_S = 0.005  # a read that returned this much after its timeout: the host was slow, not the controller
 ANSWER_BYTES = set(range(0x20, 0x7F)) | {0x0A, 0x0D}
 
 
