@@ -37,6 +37,7 @@ class RunOutcome:
     minor_rest_ms: float = 0.0  # longest such rest shorter than REST_DEFECT_S (reported, not a defect)
     stall_rest_ms: float = 0.0  # longest beam-on rest during a controller stall (the documented residual)
     hangs: int = 0
+    false_stalls: int = 0  # sessions the sender stopped as a stall in which no stall was injected
     unclean: int = 0
     complete: bool = False
     sessions: int = 0
@@ -53,8 +54,8 @@ def table(outcomes: list[RunOutcome]) -> str:
              "hung sessions | runs with a gap written | unclean exits | runs never completed | "
              "time to beam off, median / max (s) | runs with the beam resting on "
              f">= {1000 * REST_DEFECT_S:g} ms (max ms) | shorter rests, max (ms) | "
-             "beam resting on in a stall, max (ms) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "beam resting on in a stall, max (ms) | stalls called with none injected |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def line(label, group):
         offs = [s for o in group for _, s in o.beam_off_s]
@@ -65,7 +66,8 @@ def table(outcomes: list[RunOutcome]) -> str:
                 f"{np.median(offs) if offs else 0.0:.3f} / {max(offs, default=0.0):.3f} | "
                 f"{sum(o.stray_rest_ms > 0 for o in group)} ({max((o.stray_rest_ms for o in group), default=0.0):.1f}) | "
                 f"{max((o.minor_rest_ms for o in group), default=0.0):.2f} | "
-                f"{max((o.stall_rest_ms for o in group), default=0.0):.0f} |")
+                f"{max((o.stall_rest_ms for o in group), default=0.0):.0f} | "
+                f"{sum(o.false_stalls for o in group)} |")
     for kind in KINDS:
         if rows.get(kind):
             lines.append(line(LABELS[kind], rows[kind]))

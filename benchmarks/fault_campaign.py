@@ -7,13 +7,15 @@ small jobs planned for that machine (QR raster, QR
 dots, dithered bitmap, three-level E/F), 1 to 3 faults at random moments, each in its own
 sender session, then `--resume` until the job is done. The sender is `lasergen stream`, a
 separate process. Faults: every kind the back-end's emulator injects (`FAULTS`: link drop, a
-refused command, an alarm on a line (GRBL also part-way through its motion), corrupt replies,
+refused command, an alarm on a line or part-way through its motion, corrupt replies,
 stall), the controller's soft reset and power loss (each after a random line), and SIGKILL or
 SIGINT of the sender (after a random time). Invariants come from the
 device's own exposure record (`campaign_check`): marks exposed twice, skipped marks the
 sender did not list, stray beam-on rows, hung sessions (no line reached the device for 20 s
-of wall time, or a session past a backstop limit), and the time from each fault until the
-beam was off (emulator seconds / --speed, i.e. seconds of the sender's clock).
+of wall time, or a session past a backstop limit), the time from each fault until the
+beam was off (emulator seconds / --speed, i.e. seconds of the sender's clock), and false
+stalls: sessions the sender stopped as a stall (its journal's stop record) in which no stall
+was injected (a budget too tight for the loaded host running the emulator).
 Each run draws from its own generator, seeded by (seed, run number): run N is the same
 whatever else runs, so two versions see the same jobs and first faults, and runs can be
 spread over worker processes (`--workers`).
@@ -53,7 +55,7 @@ from lasergen.machine import PROFILE_DIR, MachineProfile  # noqa: E402
 
 FAULTS = {  # controller family -> the faults its emulator takes through sim:// (+ the sender's)
     "grbl": KINDS,
-    "pi_gcs": [k for k in KINDS if k != "alarm_mid"],  # a motion error is on a command, not part-way
+    "pi_gcs": KINDS,  # alarm_mid: a motion error part-way through the line's move (or the move running then)
 }
 ERROR_CODES = {"grbl": [20, 22, 33], "pi_gcs": [5, 7, 17]}  # refusals the controller really gives
 MACHINES = ["grbl-default", "pi-c884"]  # `mixed` alternates blocks of len(RECIPES) runs
@@ -136,6 +138,18 @@ def _fault_plan(kind: str, rng, lines: int, family: str = "grbl") -> FaultPlan:
     return FaultPlan.from_options(options.get(kind, {}))
 
 
+def stall_stops(folder: Path) -> int:
+    """Stops of kind "stall" in the journals of a run's folder (the sender's own account)."""
+    count = 0
+    for journal in folder.glob("*.journal"):
+        for line in journal.read_text(errors="replace").splitlines():
+            try:
+                count += json.loads(line).get("stop", {}).get("kind") == "stall"
+            except (json.JSONDecodeError, AttributeError):
+                continue  # a torn last line
+    return count
+
+
 def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: float, folder: Path,
             in_process: bool = False) -> RunOutcome:
     """One run. in_process: the sessions whose fault is not the sender's own run the runner in
@@ -163,7 +177,11 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
     last, last_err = None, []
     try:
         plan = list(faults) + [None] * MAX_RESUMES
+        stalls_seen = 0
         for k, kind in enumerate(plan):
+            if (now_seen := stall_stops(work)) > stalls_seen:  # the previous session stopped on a stall
+                out.false_stalls += (now_seen - stalls_seen) * (plan[k - 1] != "stall")
+                stalls_seen = now_seen
             server.faults = _fault_plan(kind, rng, n_lines, machine.controller) if kind in DEVICE_FAULTS else FaultPlan()
             out.sessions += 1
             t0 = time.monotonic()
@@ -216,6 +234,8 @@ def run_one(index: int, seed: int, jobs: dict, sender: Sender, machine, speed: f
                     out.complete = True
                     if kind is None or k >= len(faults) - 1:
                         break
+        if (now_seen := stall_stops(work)) > stalls_seen:  # the last session
+            out.false_stalls += (now_seen - stalls_seen) * (plan[k] != "stall")
         time.sleep(0.2)
         history, log = device.call(lambda e: (e.recorder.history(), list(e.fault_log)))
     finally:
@@ -324,7 +344,8 @@ def main():
         bad = o.twice or o.skipped_not_listed or o.hangs or o.stray or o.stray_rest_ms or o.unclean or not o.complete
         print(f"run {o.run:4d} {o.machine:12s} {o.job:11s} {','.join(o.faults):24s} "
               f"{'FAIL ' + '; '.join(o.notes) if bad else 'ok'}"
-              f"{f' twice={o.twice} skipped={o.skipped_not_listed} gap={o.stray} rest={o.stray_rest_ms:.1f}ms' if bad else ''}", flush=True)
+              f"{f' twice={o.twice} skipped={o.skipped_not_listed} gap={o.stray} rest={o.stray_rest_ms:.1f}ms' if bad else ''}"
+              f"{f' FALSE STALL x{o.false_stalls}' if o.false_stalls else ''}", flush=True)
         if results:
             with results.open("a") as f:
                 f.write(json.dumps(asdict(o)) + "\n")

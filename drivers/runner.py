@@ -73,10 +73,12 @@ class JobRunner:
         self.progress = progress
         self.show_bar = show_bar
         self.session = session or open_session(port, self.machine)
-        if hasattr(self.session, "streamer"):
+        budget_s = poll_s if stall_s is None else stall_s  # the longest a hung controller keeps its beam
+        if hasattr(self.session, "streamer"):  # a family that polls status at its own cadence
             self.session.streamer.poll_s = poll_s
-            if stall_s is not None:
-                self.session.streamer.status_timeout_s = stall_s
+            self.session.streamer.stall_budget_s = budget_s
+        else:
+            self.session.stall_budget_s = budget_s
         self.table = self.session.prepare(self.job_path)
         self.sha = getattr(self.table, "body_sha256", "")
         self._signals = 0

@@ -38,7 +38,9 @@ What a family must guarantee (the runner relies on it and cannot check it):
   - `stop` gates the beam off first (feed hold / stop), then clears the controller's queue,
     and returns within a bounded time whatever the controller does;
   - every wait is bounded: silence is reported as a `StreamHalt("stall")` within a time the
-    family derives from its motion model (`JobTable.duration_s`) and its status interval;
+    family derives from its motion model (`JobTable.duration_s`) and its status interval; a
+    hung controller (it answers nothing, its beam stays as it was) is called a stall within
+    the session's `stall_budget_s` (default STATUS_INTERVAL_S) and gets its stop at once;
   - an unexpected reset of the controller mid-stream (a banner, a lost reference) halts the
     stream with kind "reset" at once, its position unknown;
   - `identify` reports an identity that survives a re-plug and a power cycle (build info
@@ -69,6 +71,7 @@ import numpy as np
 from lasergen import LasergenError
 
 INTERFACE_VERSION = 3
+STATUS_INTERVAL_S = 0.2  # the status interval: a hung controller's beam is off within it
 
 # Why a stream stopped (StreamHalt.kind): one table, so the runner's messages and the journal
 # stay the same for every family.

@@ -39,11 +39,11 @@ REPORT_RESOLUTION_MM = 0.001  # `?` reports 3 decimals
 class GrblSession(Session):
     family = "grbl"
 
-    def __init__(self, url: str, machine, poll_s: float = 0.2, status_timeout_s: float | None = None):
+    def __init__(self, url: str, machine, poll_s: float = 0.2, stall_budget_s: float | None = None):
         super().__init__(url, machine)
         self.client = GrblClient(url, machine)
         self.streamer = Streamer(self.client, window_bytes=machine.rx_buffer_bytes - 1, poll_s=poll_s,
-                                 status_timeout_s=status_timeout_s)
+                                 stall_budget_s=stall_budget_s)
         self.table = None
         self.last_halt: StreamHalt | None = None
         self._hurry = False

@@ -10,12 +10,16 @@ every earlier line is answered. The handler hears of each write BEFORE the bytes
 An `error:N` or an unreadable answer is met with a feed hold at once, from the client's
 reader thread: the refused line may be the beam-off line after a mark, and under M3 GRBL
 keeps the beam on at rest, so the beam rests on the mark's end only for that reaction time.
-Every wait is bounded. Status is polled with `?` every `poll_s`; a poll unanswered for
-`status_timeout_s` (three intervals) is a stall, counted in time this process was running
-(a host too busy to run the loop, as a shared machine can be, does not make a stall, and
-answers already received are read before any silence is judged); so is a line left
-unanswered far longer than GRBL's planner model says the work queued ahead of it takes
-(`ack_limit_s`). A halt raises
+Every wait is bounded. A stall (the firmware hangs: steppers and parser freeze, the beam stays
+as it was) can only be seen as silence: GRBL answers `?` from its real-time handler within
+milliseconds whatever it is doing (streaming, in a G4 dwell, in a hold). So the beam is off
+after a hang within `stall_budget_s` (the status interval by default) plus the reaction (the
+hold and reset bytes): `stall_timing` derives from it, in one place, how often `?` goes out
+and how long one may stay unanswered, the two adding up to the budget. Silence is counted in
+time this process was running (a host too busy to run the loop, as a shared machine can be,
+does not make a stall, and answers already received are read before any silence is judged).
+A line left unanswered far longer than GRBL's planner model says the work queued ahead of it
+takes (`ack_limit_s`) is a stall too. A halt raises
 `StreamHalt` at once: `error:N` (with the refused seq), `ALARM:N`, a line that is not GRBL,
 a lost link, a stall, and a reset nobody asked for (a welcome banner, or the unlock message
 that follows one, mid-stream: the controller's queue and position are gone, and any `error:9`
@@ -34,7 +38,7 @@ from drivers.session import StreamHalt
 from lasergen.backends.grbl.codes import alarm_text, error_text
 
 ACK_MARGIN_S = 2.0  # on top of 1.5 x the modelled time of the queued work
-LATE_S = 0.05  # a wait that overran by more than this means the host, not the controller, was slow
+LATE_S = 0.01  # a wait that overran by more than this means the host, not the controller, was slow
 
 
 def ack_limit_s(queued_s: float) -> float:
@@ -43,13 +47,23 @@ def ack_limit_s(queued_s: float) -> float:
     return 1.5 * queued_s + ACK_MARGIN_S
 
 
+def stall_timing(status_interval_s: float, stall_budget_s: float) -> tuple[float, float]:
+    """(poll period, reply timeout) that see a hang within stall_budget_s: a hang right after
+    an answered `?` is found when the next poll (one period later) stays unanswered for the
+    timeout, so the two add up to the budget. Two polls per interval (5-10 Hz, what GRBL
+    senders commonly use; `?` is one byte to the controller, its report ~60 bytes on the
+    other direction of the link), and never slower than the status interval the caller asked."""
+    period_s = min(status_interval_s, stall_budget_s) / 2.0
+    return period_s, stall_budget_s - period_s
+
+
 class Streamer:
     def __init__(self, client: GrblClient, window_bytes: int = 127, poll_s: float = 0.2,
-                 status_timeout_s: float | None = None):
+                 stall_budget_s: float | None = None):
         self.client = client
         self.window = window_bytes
-        self.poll_s = poll_s
-        self.status_timeout_s = status_timeout_s if status_timeout_s is not None else 3.0 * poll_s
+        self.poll_s = poll_s  # the status interval
+        self.stall_budget_s = stall_budget_s  # None: the status interval
         self.paused = False
 
     def run(self, table, plan, unit_iter, handler):
@@ -69,6 +83,7 @@ class Streamer:
         in_flight = 0
         unit = next(unit_iter, None)
         last_seq = len(commands) - 1
+        period_s, reply_timeout_s = stall_timing(self.poll_s, self.stall_budget_s or self.poll_s)
         next_poll = time.monotonic()
         poll_sent_at = None
         last_answer = time.monotonic()
@@ -106,17 +121,17 @@ class Streamer:
             if unit is None and not pending:
                 next_poll = min(next_poll, now + 0.02)  # all answered: ask for Idle soon
             answers_waiting = not client.events.empty()  # read them before calling anything a stall
-            if poll_sent_at is not None and now - poll_sent_at > self.status_timeout_s and not answers_waiting:
+            if poll_sent_at is not None and now - poll_sent_at > reply_timeout_s and not answers_waiting:
                 raise StreamHalt("stall", f"controller stopped responding (no status report for "
-                                          f"{self.status_timeout_s:g} s)")
+                                          f"{reply_timeout_s:g} s)")
             if pending and not self.paused and now - last_answer > ack_limit_s(queued_s) and not answers_waiting:
                 raise StreamHalt("stall", f"controller stopped answering: no ok for {now - last_answer:.1f} s "
                                           f"(the queued work should take {queued_s:.1f} s)")
             if now >= next_poll and poll_sent_at is None:
                 client.write(b"?")
-                poll_sent_at, next_poll = now, now + self.poll_s
-            wait = max(0.0, min(next_poll, (poll_sent_at or now) + self.status_timeout_s) - now)
-            wait = min(wait, self.poll_s)
+                poll_sent_at, next_poll = now, now + period_s
+            wait = max(0.0, min(next_poll, (poll_sent_at or now) + reply_timeout_s) - now)
+            wait = min(wait, period_s)
             msg = client.next_event(wait)
             if msg is None:
                 late = time.monotonic() - (now + wait)

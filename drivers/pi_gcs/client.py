@@ -5,7 +5,9 @@ and never answered; a query's answer is read until a line ends in LF not precede
 (`commands.answer_complete`); the single-byte commands #5 #7 #8 #24 are written as raw bytes
 and #5/#8 answered by a line, #7 by one byte. A refused command is silent, so `check` sends
 `ERR?` after the commands and raises `GcsRefused` with PI's code. Silence past the timeout and
-bytes that are not an answer (a corrupted link, another device) raise `DeviceError`, one line.
+bytes that are not an answer (a corrupted link, another device) raise `DeviceError`, one line;
+silence is counted in time this process was running (a read that returns far later than its
+own timeout means the host did not schedule us, and that time is added back).
 
 Why not PI's `pipython`: its serial gateway opens `serial.Serial(port)`, not
 `serial.serial_for_url`, so it cannot reach `socket://` or `sim://` ports without replacing
@@ -27,6 +29,7 @@ from lasergen.backends.pi_gcs.codes import error_text
 from lasergen.backends.pi_gcs.commands import answer_complete, parse_answer
 
 DEFAULT_TIMEOUT_S = 2.0
+LATE_S = 0.005  # a read that returned this much after its timeout: the host was slow, not the controller
 ANSWER_BYTES = set(range(0x20, 0x7F)) | {0x0A, 0x0D}
 
 
@@ -106,9 +109,14 @@ class GcsClient:
     def read_answer(self, what: str, timeout_s: float | None = None, single_byte: bool = False) -> str:
         timeout_s = self.answer_timeout_s if timeout_s is None else timeout_s
         buf = bytearray()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        deadline = last = time.monotonic()
+        deadline += timeout_s
+        while last < deadline:
             buf += self._read()
+            now = time.monotonic()
+            if (late := now - last - self.read_timeout_s) > LATE_S:
+                deadline += late  # this process was not scheduled: that silence is ours, not the controller's
+            last = now
             if single_byte and buf:
                 return chr(buf[0])
             if answer_complete(bytes(buf)):

@@ -42,6 +42,7 @@ from drivers.session import (
     DeviceIdentity,
     DeviceStatus,
     JobTable,
+    STATUS_INTERVAL_S,
     SendPlan,
     Session,
     StopReport,
@@ -90,6 +91,7 @@ class PiGcsSession(Session):
         self._paused = threading.Event()
         self._hurry = False
         self.recording_macro = False  # a MAC BEG .. MAC END block sent and not yet proven
+        self.stall_budget_s = STATUS_INTERVAL_S  # a hang is called within this (`streaming`)
 
     # ---- connection ----
     def open(self) -> None:

@@ -18,12 +18,18 @@ A group is written in one write and closed by `ERR?`:
     `ERR?` may be sent), and is skipped when the controller already holds that macro (no
     flash write per job). Until its ERR? answers, the controller may still be recording (its
     MAC END refused or lost): the stop path and the next connect end the recording first.
-Every wait is bounded by the row's modelled duration plus `stall_s`, and every answer by
-ANSWER_TIMEOUT_S (a C-884 answers ERR?, #5 and ONT? within a few ms; the bound is GRBL's status
-timeout, three 0.2 s status intervals, so a hung controller keeps its beam no longer on one
-back-end than on the other; a macro's recording, which the controller may store in flash, keeps
-the client's longer default); silence is a stall, a
-failed port the link, bytes that are not GCS a protocol fault, a refusal an error (or a
+Liveness: a C-884 answers ERR?, POS?, ONT? and the single-byte #5 (motion status) and #8
+(macro running) within a few ms, whatever it runs; a hang (the firmware freezes, the trigger
+line stays as it was, only #24 gets through) is seen only as silence. The stream never leaves
+the controller unasked while its beam may be on: a group's ERR? follows its commands at once,
+and a long motion or dot dwell is probed with #5 / #8 every POLL_S until it ends. So an
+answer is given `answer_timeout_s(stall_budget_s)`, the session's stall budget (the status
+interval, as on GRBL) less the probe spacing: a hang is called within the budget of its
+start, and the stop path's #24 follows at once. Silence is counted in time this process was
+running (`GcsClient.read_answer`). A macro's recording, which the controller may store in
+flash, keeps the client's longer default (no beam then). Every wait is also bounded by the
+row's modelled duration (twice) plus `stall_s`: a motion that never ends although the
+controller answers. Silence is a stall, a failed port the link, bytes that are not GCS a protocol fault, a refusal an error (or a
 reset / alarm, see `PiGcsSession.classify_halt`). Abort and pause are checked between
 groups and while waiting for motion.
 """
@@ -39,9 +45,13 @@ from lasergen.backends.pi_gcs.codes import error_text
 from lasergen.backends.pi_gcs.commands import MACRO_RUNNING, MOTION_MASK, pairs, split_command
 
 STALL_S = 3.0
-ANSWER_TIMEOUT_S = 0.6
 POLL_S = 0.002
 TOLERANCE_MM = 0.001
+
+
+def answer_timeout_s(stall_budget_s: float) -> float:
+    """How long an answer may take while streaming: the stall budget less the probe spacing."""
+    return stall_budget_s - POLL_S
 
 
 class Streamer:
@@ -55,13 +65,15 @@ class Streamer:
         self.disarm = (f"TRO {session.gate} 0", f"DIO {session.gate} 0")
 
     def run(self):
-        default_timeout_s, self.client.answer_timeout_s = self.client.answer_timeout_s, ANSWER_TIMEOUT_S
+        default_timeout_s = self.client.answer_timeout_s
+        self.client.answer_timeout_s = answer_timeout_s(self.s.stall_budget_s)
         try:
             self._run()
         except LinkLost as exc:
             raise StreamHalt("link", str(exc)) from None
-        except Silent as exc:
-            raise StreamHalt("stall", f"controller stopped responding ({exc})") from None
+        except Silent as exc:  # bytes that never became an answer (a mangled end) are unreadable, not a hang
+            raise StreamHalt("protocol" if exc.heard else "stall", f"controller stopped responding ({exc})"
+                             if not exc.heard else f"unreadable answer from the controller ({exc})") from None
         except (Garbled, ValueError, KeyError) as exc:
             raise StreamHalt("protocol", f"unreadable answer from the controller ({exc})") from None
         except DeviceError as exc:

@@ -25,7 +25,9 @@ connection): error_on=K:C refuses line K with code C (a query is answered and th
 refused, as a refusal is what GCS can report); alarm_on=K is a motion error on line K (servo
 off on every axis, code -1024); stall_after=N hangs the firmware after line N until #24;
 alarm_at=K:D is the same motion error once line K's motion has run D um (a
-move cut at a known point, e.g. halfway through the Z move between two planes); drop_after=N drops the link; corrupt=P mangles what the controller sends; reset_after=N acts
+move cut at a known point, e.g. halfway through the Z move between two planes; a line K that
+moves nothing, a query or a setting, arms it on the move running then or else on the next
+move this connection starts); drop_after=N drops the link; corrupt=P mangles what the controller sends; reset_after=N acts
 as #24 arrived (stop all: code 10 that nobody asked for), power_after=N reboots (servo off,
 references lost). `fault_log` keeps (simulated time, what) of each fault and reset, as the GRBL
 emulator's does (the fault campaign reads it).
@@ -76,12 +78,14 @@ class PiGcsEmulator(cmd.Commands):
         self.position = [0.0] * len(self.axes)
         self.fault_log: list[tuple[float, str]] = []
         self.motion_error_at_s: float | None = None  # alarm_at: when the armed motion error strikes
+        self.alarm_pending: tuple | None = None  # alarm_at taken, no move yet: (fault plan, distance mm)
         self.power_up()
 
     # ------------------------------------------------------------------ lifecycle
     def power_up(self):
         """Servo off, unreferenced, outputs low, nothing running (power-up or RBT)."""
         self._cut_motion()
+        self.alarm_pending = None
         self.servo = [False] * len(self.axes)
         self.referenced = [False] * len(self.axes)
         self.vel = list(self.max_vel_mm_s)
@@ -164,8 +168,11 @@ class PiGcsEmulator(cmd.Commands):
         if self.fast_forward and query:
             self.run_until_idle()
         self.execute(raw, from_host=True)
-        if (during := self.faults.alarm_during(n)) is not None and self.move is not None:
-            self.motion_error_at_s = self.move.time_at_distance(during[0])
+        if (during := self.faults.alarm_during(n)) is not None:
+            self.alarm_pending = (self.faults, during[0])
+        faults, distance_mm = self.alarm_pending or (None, 0.0)
+        if faults is self.faults and self.move is not None:  # this connection's fault, a move to cut
+            self.motion_error_at_s, self.alarm_pending = self.move.time_at_distance(distance_mm), None
         if self.faults.stalls_at(n):
             self.fault_log.append((self.now_s, "stall"))
             self.stalled = True

@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -124,12 +125,27 @@ def test_cause5_a_refused_gap_move_never_lets_the_next_mark_run(job, rigs):
         _exactly_once(rig, path)
 
 
-def test_cause6_a_stalled_controller_has_its_beam_off_within_the_status_timeout(job, rigs):
+# What a stall's beam-off may exceed the status interval by on this shared 2-core machine: the
+# stop's reaction (the sender's hold + reset write, the device thread's wake; a few ms idle)
+# and time the sender was not scheduled (added back to the silence it judges, by design).
+STALL_TOLERANCE_S = 0.15
+
+
+def test_cause6_a_stalled_controller_has_its_beam_off_within_one_status_interval(job, rigs):
+    """Issue 9 capability 3: the firmware hangs mid-dot (in its G4, beam on); the device's own
+    record, on its real clock, shows the beam off within one status interval of the hang
+    (plus the tolerance above). Polling every 0.2 s and calling a stall after three
+    unanswered intervals kept it 0.6-0.8 s (a fixed 3 s limit before that)."""
+    from drivers.session import STATUS_INTERVAL_S
+
     path, rig = job("long_dots"), rigs(speed=1.0)
     k = _nth(sent_lines(path), "G4", 2)
     assert rig.stream(path, faults=f"stall_after={rig.job_line(path, k)}", timeout_s=30).code == 2
+    assert "stopped responding" in rig.sessions[-1].stderr
     stalled = next(t for t, what in rig.fault_log() if what == "stall")
-    assert rig.beam_off_s(stalled) < 2.0  # a fixed 3 s limit used to keep it burning
+    record = rig.record()
+    assert np.any(record.beam_on & (record.t_start_s <= stalled) & (record.t_end_s > stalled)), "beam on in the hang"
+    assert rig.beam_off_s(stalled) <= STATUS_INTERVAL_S + STALL_TOLERANCE_S
 
 
 def test_cause7_ctrl_c_during_start_up_is_one_line_and_blocks_nothing(job, rigs):

@@ -125,3 +125,16 @@ def test_a_motion_error_partway_through_a_z_move_cuts_it_there_and_drops_every_s
     assert talk(emu, "POS? 3\n") == b"3=0.400000\n"
     assert talk(emu, "SVO? 1 2 3\n") == b"1=0 \n2=0 \n3=0\n" and talk(emu, "ERR?\n") == b"-1024\n"
     assert [what for _, what in emu.fault_log] == ["alarm:-1024"]
+
+
+def test_a_motion_error_drawn_on_a_line_that_moves_nothing_cuts_the_next_move():
+    """The fault campaign draws alarm_at on a random line; on a C-884 most lines are queries
+    and settings, so a motion error armed there strikes the next move, D um into it."""
+    from hardware_sim.faults import FaultPlan
+
+    emu = PiGcsEmulator(PI, faults=FaultPlan(alarm_at=(3, 400.0, 1)))
+    talk(emu, "SVO 1 1 2 1 3 1\nFRF 1 2 3\nERR?\n")  # line 3 is a query: nothing to cut yet
+    assert emu.fault_log == []
+    talk(emu, "MOV 1 0 2 0 3 1\n")
+    assert talk(emu, "POS? 3\n") == b"3=0.400000\n"
+    assert talk(emu, "ERR?\n") == b"-1024\n" and [what for _, what in emu.fault_log] == ["alarm:-1024"]

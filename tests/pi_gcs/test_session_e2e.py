@@ -65,19 +65,60 @@ def test_fault_stops_with_the_beam_off_and_resume_writes_each_mark_once(tmp_path
     assert len(uncertain) <= 1
 
 
-def test_a_hung_controller_is_reset_within_the_answer_timeout_and_keeps_no_beam(tmp_path, rig):
-    """A hung C-884 keeps its trigger as it was: the stream declares the stall when an answer is
-    ANSWER_TIMEOUT_S late (GRBL's status timeout), not after the client's 2 s default, and the
-    stop path's reset ends every beam-on row (real clock, so the record's seconds are the sender's)."""
-    from drivers.pi_gcs.streaming import ANSWER_TIMEOUT_S
+# What a stall's beam-off may exceed the status interval by on this shared 2-core machine: the
+# stop's #24 write and the device thread's wake (a few ms idle), and time the sender was not
+# scheduled (added back to the silence it judges, by design).
+STALL_TOLERANCE_S = 0.15
+
+
+def test_a_controller_hung_mid_mark_has_its_beam_off_within_one_status_interval(tmp_path, rig, monkeypatch):
+    """Issue 9 capability 3: the C-884 hangs right after taking a mark's MOV (trigger armed,
+    the stage frozen mid-mark, the beam as it was); the device's own record, on its real clock
+    (seconds of the sender's clock), shows the beam off within one status interval of the hang
+    plus the tolerance above. An answer timeout of 0.6 s kept it on 0.6 s."""
+    from drivers.session import STATUS_INTERVAL_S
+    from hardware_sim.pi_gcs.emulator import PiGcsEmulator
 
     job = write_job(tmp_path, qr_pattern("raster"))
-    halt, _, _, _ = stream_once(f"sim://?machine=pi-c884&device={rig}&clock=real&speed=1&stall_after=70", job)
-    assert halt is not None and halt.kind == "stall"
+    moves = []
+    original = PiGcsEmulator._take
+
+    def take(emu, raw):  # hang on the third mark's MOV: the line after an arming TRO
+        if raw.startswith("MOV") and emu.tro.get(PI.gate_line):
+            moves.append(raw)
+            if len(moves) == 3:
+                emu.faults.stall_after = emu.lines_taken + 1
+        return original(emu, raw)
+    monkeypatch.setattr(PiGcsEmulator, "_take", take)
+    halt, report, _, _ = stream_once(f"sim://?machine=pi-c884&device={rig}&clock=real&speed=1", job)
+    assert halt is not None and halt.kind == "stall" and report.beam_off
     log = get_device(rig).emulator.fault_log
     stalled_at = next(t for t, what in log if what == "stall")
     reset_at = next(t for t, what in log if what == "soft_reset" and t > stalled_at)
-    assert reset_at - stalled_at < ANSWER_TIMEOUT_S + 0.5 < 2.0  # one poll + the stop path's sends
     history = get_device(rig).ledger()
-    ends = history.t_start_s + history.duration_s
-    assert not np.any((history.beam_on > 0) & (ends > reset_at + 1e-6))
+    on, ends = history.beam_on > 0, history.t_start_s + history.duration_s
+    assert np.any(on & (history.t_start_s <= stalled_at + 1e-6) & (ends > stalled_at)), "the beam stays on in the hang"
+    assert not np.any(on & (ends > reset_at + 1e-6))  # off at the reset
+    assert reset_at - stalled_at <= STATUS_INTERVAL_S + STALL_TOLERANCE_S
+
+def test_an_answer_whose_end_was_mangled_is_unreadable_not_a_hang(monkeypatch):
+    """A corrupted reply that lost its LF ('0d' for '0\\n') never completes: bytes came, so the
+    controller lives and the halt is a protocol fault; the fault campaign counted these as
+    stalls called with none injected."""
+    from types import SimpleNamespace
+
+    from drivers.pi_gcs.client import Silent
+    from drivers.pi_gcs.streaming import Streamer
+    from drivers.session import StreamHalt
+
+    def silent(heard):
+        exc = Silent("no answer to ERR? within 0.198 s" + ("; got b'0d'" if heard else ""))
+        exc.heard = heard
+        return exc
+    session = SimpleNamespace(client=SimpleNamespace(answer_timeout_s=2.0), gate=1, stall_budget_s=0.2)
+    for heard, kind in ((True, "protocol"), (False, "stall")):
+        streamer = Streamer(session, SimpleNamespace(payload=[]), handler=None)
+        monkeypatch.setattr(streamer, "_run", lambda heard=heard: (_ for _ in ()).throw(silent(heard)))
+        with pytest.raises(StreamHalt) as halt:
+            streamer.run()
+        assert halt.value.kind == kind
