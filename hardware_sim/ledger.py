@@ -23,6 +23,8 @@ Columns (numpy arrays, one row per executed segment, in time order):
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -66,7 +68,7 @@ class BeamHistory(ColumnTable):
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def from_columns(cls, **columns) -> "BeamHistory":
+    def from_columns(cls, **columns) -> BeamHistory:
         """Rows from columns (scalars broadcast). Defaults: a segment ends where it starts, the
         beam is on where energy > 0, segments follow each other without gaps from t = 0."""
         unknown = sorted(set(columns) - set(COLUMNS))
@@ -92,7 +94,7 @@ class BeamHistory(ColumnTable):
         for name in COLUMNS:
             setattr(self, name, getattr(merged, name))
 
-    def shifted(self, dt_s: float) -> "BeamHistory":
+    def shifted(self, dt_s: float) -> BeamHistory:
         """The same history with its clock moved by dt_s (e.g. to append a later session)."""
         out = self.take(slice(None))
         out.t_start_s = out.t_start_s + dt_s
@@ -117,7 +119,7 @@ class BeamHistory(ColumnTable):
         """Exposures at rest (a dot)."""
         return self.is_exposure & (self.x0 == self.x1) & (self.y0 == self.y1) & (self.z0 == self.z1)
 
-    def exposures(self) -> "BeamHistory":
+    def exposures(self) -> BeamHistory:
         return self.take(self.is_exposure)
 
     def bounds_mm(self) -> tuple[float, float, float, float]:
@@ -128,7 +130,7 @@ class BeamHistory(ColumnTable):
         xs, ys = np.concatenate([rows.x0, rows.x1]), np.concatenate([rows.y0, rows.y1])
         return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
 
-    def at_time(self, t_s: float) -> "BeamHistory":
+    def at_time(self, t_s: float) -> BeamHistory:
         """The row executing at controller time t_s (empty if the machine was idle)."""
         return self.take((self.t_start_s <= t_s) & (t_s < self.t_end_s))
 
@@ -144,10 +146,22 @@ class BeamHistory(ColumnTable):
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        np.savez_compressed(path, format_version=FORMAT_VERSION, **{n: getattr(self, n) for n in COLUMNS})
+        """Write the history as .npz (".npz" added to a name without it, as numpy does), whole or
+        not at all: written beside the target and renamed over it, so a reader that opens the file
+        while the emulator saves it (`sim serve`'s save, on request and on exit) never sees half."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+        try:
+            with open(partial, "wb") as f:
+                np.savez_compressed(f, format_version=FORMAT_VERSION, **{n: getattr(self, n) for n in COLUMNS})
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, path: str | Path) -> "BeamHistory":
+    def load(cls, path: str | Path) -> BeamHistory:
         try:
             with np.load(path) as data:
                 version = int(data.get("format_version", -1))

@@ -34,6 +34,25 @@ def test_history_save_load_append_concat(tmp_path):
         ExposureLedger.from_columns(pass_id=[1])
 
 
+
+def test_a_ledger_is_saved_whole_or_not_at_all(tmp_path, monkeypatch):
+    """`sim serve` saves its ledger on request while a client may be reading it: a save cut
+    short (here, the writer fails half-way) leaves the previous file as it was, and no debris."""
+    led = history_of(line_path(0.4, passes=2), MACHINE)
+    target = tmp_path / "serve.ledger.npz"
+    led.save(target)
+    before = target.read_bytes()
+
+    def half_written(file, **columns):
+        file.write(b"PK\x03\x04 half a zip")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez_compressed", half_written)
+    with pytest.raises(OSError, match="disk full"):
+        led.take([0]).save(target)
+    assert target.read_bytes() == before and ExposureLedger.load(target).is_exposure.sum() == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["serve.ledger.npz"]
+
 def test_ledger_and_gcode_give_identical_predictions(tmp_path):
     mask = np.zeros((6, 6), bool)
     mask[1:5, 1:4] = True
