@@ -58,6 +58,8 @@ class Unit:
     data: bytes  # the lines, each ending in "\n"
     sizes: list  # bytes per line
     barrier: bool  # write only when every earlier line is answered
+    lines: list = None  # per line (seq, bytes, modelled seconds, planner blocks, synchronises),
+    # taken from the table's columns a window at a time (the streaming loop indexes no array)
 
     @property
     def seqs(self) -> range:
@@ -162,21 +164,35 @@ def units(table, plan: SendPlan, max_bytes: int = 120):
         dot_start = np.zeros(cmd.size, bool)
         dot_start[has] = (first[mark[has]] == line[has]) & (last[mark[has]] != line[has])
         beam_on = real & table.beam_on[line] & ~plan.payload.blank[lo:top]
+        seconds = np.where(real, table.duration_s[line], 0.0).tolist()
+        blocks = np.where(real, table.blocks[line], 0).tolist()
+        syncs = (~real | table.sync[line]).tolist()  # a preamble line synchronises
+        # the window's bytes: a dialect table's lines are slices of the file (`seq_bytes`)
+        if table.texts is None:
+            sliced = (real & ~plan.payload.blank[lo:top]).tolist()
+            starts, ends, data = table.offsets[line].tolist(), table.offsets[line + 1].tolist(), table.data
+            window_bytes = [data[starts[k]:ends[k]] if sliced[k] else seq_bytes(table, plan, lo + k)
+                            for k in range(cmd.size)]
+        else:
+            window_bytes = [seq_bytes(table, plan, k) for k in range(lo, top)]
+        is_dot, on, end_of_mark, cmds = dot_start.tolist(), beam_on.tolist(), None, cmd.tolist()
         while i < hi:
             j = i + 1
-            if dot_start[i - lo]:
-                end_line = last[mark[i - lo]] + 1  # through the M5 after the G4
-                while j < top and 0 <= commands[j] <= end_line:
+            if is_dot[i - lo]:
+                end_of_mark = last[mark[i - lo]] + 1  # through the M5 after the G4
+                while j < top and 0 <= cmds[j - lo] <= end_of_mark:
                     j += 1
-            texts = [seq_bytes(table, plan, k) for k in range(i, j)]
+            texts = window_bytes[i - lo:j - lo]
             size = sum(len(t) for t in texts)
-            while j < top and beam_on[j - 1 - lo]:  # a mark travels with the line that ends it
-                extra = seq_bytes(table, plan, j)
+            while j < top and on[j - 1 - lo]:  # a mark travels with the line that ends it
+                extra = window_bytes[j - lo]
                 if size + len(extra) > max_bytes:
                     break
                 texts.append(extra)
                 size += len(extra)
                 j += 1
-            yield Unit(i, b"".join(texts), [len(t) for t in texts],
-                       barrier=bool(dot_start[i - lo] or beam_on[i - lo]))
+            sizes = [len(t) for t in texts]
+            yield Unit(i, b"".join(texts), sizes, barrier=is_dot[i - lo] or on[i - lo],
+                       lines=[(k, size, seconds[k - lo], blocks[k - lo], syncs[k - lo])
+                              for k, size in zip(range(i, j), sizes)])
             i = j

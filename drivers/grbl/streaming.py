@@ -7,10 +7,12 @@ each `ok`/`error:N` frees the oldest line's bytes. Lines go out in write units
 every earlier line is answered. The handler hears of each write BEFORE the bytes leave
 (write-ahead), of each `ok` (acked) and of each proof of execution (`drivers.grbl.tracker`).
 
-An `error:N` or an unreadable answer is met with a feed hold at once, from the client's
-reader thread: the refused line may be the beam-off line after a mark, and under M3 GRBL
-keeps the beam on at rest, so the beam rests on the mark's end only for that reaction time.
-Every wait is bounded. Status is polled with `?` every `poll_s`; a poll unanswered for
+The loop reads the port itself (`drivers.grbl.link`: `take_port`, `read_now`): each wake-up
+takes everything that arrived, books all its answers, then tells the handler once (acked
+through the last, executed through what they prove). An `error:N` or an unreadable answer
+is met with a feed hold as it is parsed, before any other answer is handled: the refused
+line may be the beam-off line after a mark, and under M3 GRBL keeps the beam on at rest, so
+the beam rests on the mark's end only for that reaction time. Every wait is bounded. Status is polled with `?` every `poll_s`; a poll unanswered for
 `status_timeout_s` (three intervals) is a stall, counted in time this process was running
 (a host too busy to run the loop, as a shared machine can be, does not make a stall, and
 answers already received are read before any silence is judged); so is a line left
@@ -20,7 +22,8 @@ unanswered far longer than GRBL's planner model says the work queued ahead of it
 a lost link, a stall, and a reset nobody asked for (a welcome banner, or the unlock message
 that follows one, mid-stream: the controller's queue and position are gone, and any `error:9`
 after it answers lines the reset discarded, so nothing after it is booked). Pause, resume,
-abort and interrupt requests arrive as control messages on the client's event queue.
+abort and interrupt requests arrive as control messages on the client's event queue, which
+wakes the loop's wait.
 """
 
 from __future__ import annotations
@@ -53,35 +56,27 @@ class Streamer:
         self.paused = False
 
     def run(self, table, plan, unit_iter, handler):
-        self.client.hold_on_refusal = True
+        client = self.client
+        client.hold_on_refusal = True
+        client.take_port()
         try:
-            self._run(table, plan, unit_iter, handler)
+            self._run(plan, unit_iter, handler)
         finally:
-            self.client.hold_on_refusal = False
+            client.release_port()
+            client.hold_on_refusal = False
 
-    def _run(self, table, plan, unit_iter, handler):
+    def _run(self, plan, unit_iter, handler):
         client = self.client
         tracker = ExecutionTracker()
-        commands = plan.commands
-        duration = table.duration_s
-        pending: deque[tuple[int, int]] = deque()  # (seq, bytes) written, unanswered
+        pending: deque[tuple] = deque()  # lines written and unanswered (`Unit.lines` entries)
+        unproven: deque[tuple[int, float]] = deque()  # (seq, modelled s) written, not proven executed
         queued_s = 0.0  # modelled time of the lines written and not yet proven executed
         in_flight = 0
         unit = next(unit_iter, None)
-        last_seq = len(commands) - 1
+        last_seq = len(plan.commands) - 1
         next_poll = time.monotonic()
         poll_sent_at = None
         last_answer = time.monotonic()
-
-        def line_s(seq):
-            return float(duration[commands[seq]]) if commands[seq] >= 0 else 0.0
-
-        def executed(before):
-            nonlocal queued_s
-            for seq in range(before + 1, tracker.executed_seq + 1):
-                queued_s -= line_s(seq)
-            if tracker.executed_seq > before:
-                handler.executed(tracker.executed_seq)
 
         while True:
             if not self.paused and unit is not None:
@@ -91,25 +86,28 @@ class Streamer:
                 while unit is not None and in_flight + len(unit.data) <= self.window \
                         and not (unit.barrier and pending):
                     batch += unit.data
-                    for seq, size in zip(unit.seqs, unit.sizes):
-                        pending.append((seq, size))
-                        queued_s += line_s(seq)
-                        last = seq
+                    for line in unit.lines:
+                        pending.append(line)
+                        unproven.append((line[0], line[2]))
+                        queued_s += line[2]
+                    last = unit.lines[-1][0]
                     in_flight += len(unit.data)
                     unit = next(unit_iter, None)
                 if batch:
-                    handler.written(last)
+                    handler.written(last)  # one write-ahead record for every unit of this write
                     client.write(bytes(batch))
             now = time.monotonic()
             if unit is None and not pending and tracker.executed_seq >= last_seq:
                 return
             if unit is None and not pending:
                 next_poll = min(next_poll, now + 0.02)  # all answered: ask for Idle soon
-            answers_waiting = not client.events.empty()  # read them before calling anything a stall
-            if poll_sent_at is not None and now - poll_sent_at > self.status_timeout_s and not answers_waiting:
+            # answers already arrived are read before anything is called a stall
+            if poll_sent_at is not None and now - poll_sent_at > self.status_timeout_s \
+                    and not client.answers_waiting():
                 raise StreamHalt("stall", f"controller stopped responding (no status report for "
                                           f"{self.status_timeout_s:g} s)")
-            if pending and not self.paused and now - last_answer > ack_limit_s(queued_s) and not answers_waiting:
+            if pending and not self.paused and now - last_answer > ack_limit_s(queued_s) \
+                    and not client.answers_waiting():
                 raise StreamHalt("stall", f"controller stopped answering: no ok for {now - last_answer:.1f} s "
                                           f"(the queued work should take {queued_s:.1f} s)")
             if now >= next_poll and poll_sent_at is None:
@@ -117,47 +115,53 @@ class Streamer:
                 poll_sent_at, next_poll = now, now + self.poll_s
             wait = max(0.0, min(next_poll, (poll_sent_at or now) + self.status_timeout_s) - now)
             wait = min(wait, self.poll_s)
-            msg = client.next_event(wait)
-            if msg is None:
+            messages = client.read_now(wait)
+            if not messages:
                 late = time.monotonic() - (now + wait)
                 if late > LATE_S:  # this process was not scheduled: that silence is ours, not the controller's
                     poll_sent_at = None if poll_sent_at is None else poll_sent_at + late
                     last_answer += late
                 continue
-            while msg is not None:  # every answer already read, before the next write
-                kind = msg.kind
-                if kind == "ok" or kind == "error":
-                    if not pending:
-                        raise StreamHalt("protocol", f"unexpected {msg.text!r} with nothing outstanding")
-                    seq, size = pending.popleft()
-                    in_flight -= size
-                    last_answer = time.monotonic()
-                    if kind == "error":
+            before, acked = tracker.executed_seq, None
+            try:
+                for msg in messages:  # every answer of this read, before the next write
+                    kind = msg.kind
+                    if kind == "ok":
+                        if not pending:
+                            raise StreamHalt("protocol", f"unexpected {msg.text!r} with nothing outstanding")
+                        seq, size, _, blocks, sync = pending.popleft()
+                        in_flight -= size
+                        acked = seq
+                        tracker.ack(seq, blocks, sync)
+                    elif kind == "error":
+                        if not pending:
+                            raise StreamHalt("protocol", f"unexpected {msg.text!r} with nothing outstanding")
+                        seq = pending.popleft()[0]
                         raise StreamHalt("error", f"line refused: {error_text(msg.code)}", seq=seq, code=msg.code)
-                    handler.acked(seq)
-                    line = commands[seq]
-                    before = tracker.executed_seq
-                    tracker.ack(seq, int(table.blocks[line]) if line >= 0 else 0, bool(table.sync[line]) if line >= 0 else True)
-                    executed(before)
-                elif kind == "status":
-                    poll_sent_at = None
-                    st = msg.status
-                    before = tracker.executed_seq
-                    tracker.status(st)
-                    executed(before)
-                    handler.status(st)
-                elif kind == "alarm":
-                    raise StreamHalt("alarm", alarm_text(msg.code), code=msg.code)
-                elif kind == "banner" or (kind == "msg" and ("unlock" in msg.text or "Reset to continue" in msg.text)):
-                    raise StreamHalt("reset", f"the controller was reset mid-stream ({msg.text[:40]!r})")
-                elif kind == "link_lost":
-                    raise StreamHalt("link", msg.text)
-                elif kind == "unknown":
-                    raise StreamHalt("protocol", f"unreadable answer from the controller: {msg.text[:40]!r}")
-                elif kind in CONTROL:
-                    CONTROL[kind](self, msg)
-                    last_answer = time.monotonic()  # a pause stops the ack clock
-                msg = client.waiting_event()
+                    elif kind == "status":
+                        poll_sent_at = None
+                        tracker.status(msg.status)
+                        handler.status(msg.status)
+                    elif kind == "alarm":
+                        raise StreamHalt("alarm", alarm_text(msg.code), code=msg.code)
+                    elif kind == "banner" or (kind == "msg" and ("unlock" in msg.text or "Reset to continue" in msg.text)):
+                        raise StreamHalt("reset", f"the controller was reset mid-stream ({msg.text[:40]!r})")
+                    elif kind == "link_lost":
+                        raise StreamHalt("link", msg.text)
+                    elif kind == "unknown":
+                        raise StreamHalt("protocol", f"unreadable answer from the controller: {msg.text[:40]!r}")
+                    elif kind in CONTROL:
+                        CONTROL[kind](self, msg)
+                        last_answer = time.monotonic()  # a pause stops the ack clock
+            finally:  # the handler hears once per read, also of what came before a halt
+                if acked is not None:
+                    last_answer = time.monotonic()
+                    handler.acked(acked)
+                done = tracker.executed_seq
+                if done > before:
+                    while unproven and unproven[0][0] <= done:
+                        queued_s -= unproven.popleft()[1]
+                    handler.executed(done)
 
     def _pause(self, msg):
         self.paused = True
