@@ -19,6 +19,7 @@ at rest. Realtime bytes (`?` `!` `~` 0x18) are written directly, never queued be
 from __future__ import annotations
 
 import io
+import math
 import os
 import queue
 import select
@@ -53,6 +54,7 @@ class GrblLink:
         self._direct = False  # a streaming thread reads the port (take_port): the reader thread waits
         self._parked = False  # the reader thread is waiting (or gone)
         self._wake_send = self._wake_recv = None  # rings a thread waiting on the descriptor
+        self._poller = None  # the streaming thread's wait on the descriptor and the ring
         self.hold_on_refusal = False  # while streaming: feed hold at an error, as it is parsed
 
     # ---- connection ----
@@ -91,6 +93,8 @@ class GrblLink:
             fd = self.port.fileno()
         except (AttributeError, OSError, io.UnsupportedOperation, serial.SerialException):
             return None  # sim://, rfc2217, a Windows COM port: reads with a timeout
+        if os.name == "nt":
+            return None  # a socket's descriptor is no file there (os.read, poll)
         return fd if isinstance(fd, int) and fd >= 0 else None
 
     def _read_chunk(self) -> bytes:
@@ -111,6 +115,8 @@ class GrblLink:
 
     def _messages(self, data: bytes) -> list[Message]:
         """The whole lines of what arrived, parsed (a line cut short waits for its newline)."""
+        if not self._partial and data.endswith(b"\n") and 4 * data.count(b"ok\r\n") == len(data):
+            return [OK] * (len(data) // 4)  # answers only: most reads while streaming
         self._partial += data
         if b"\n" not in data:
             return []
@@ -167,6 +173,10 @@ class GrblLink:
             self._direct = True
             while not self._parked and self._reader is not None and self._reader.is_alive():
                 self._turn.wait(1.0)
+        if self._fd is not None and self._poller is None:
+            self._poller = select.poll()  # registered once: cheaper per wait than select()
+            self._poller.register(self._fd, select.POLLIN)
+            self._poller.register(self._wake_recv.fileno(), select.POLLIN)
 
     def release_port(self):
         """The reader thread reads again (the stop path and commands wait on `events`)."""
@@ -182,13 +192,17 @@ class GrblLink:
         try:
             if self._fd is None:
                 return self._read_polled(timeout_s)
-            ring = self._wake_recv
-            ready = select.select([self._fd, ring], [], [], 0.0 if not self.events.empty() else timeout_s)[0]
-            if ring in ready:
-                self._drain_ring()
-            out = self._queued()
-            if self._fd in ready:
-                out += self._messages(self._read_fd())
+            ms = 0 if not self.events.empty() else math.ceil(timeout_s * 1000.0)
+            out, data = [], None
+            for fd, _ in self._poller.poll(ms):
+                if fd == self._fd:
+                    data = self._read_fd()
+                else:
+                    self._drain_ring()
+            if not self.events.empty():
+                out = self._queued()
+            if data:
+                out += self._messages(data)
             return out
         except (serial.SerialException, OSError, TypeError, AttributeError, ValueError) as exc:
             return self._queued() + [Message("link_lost", f"serial link lost: {exc}")]

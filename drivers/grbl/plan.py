@@ -58,8 +58,10 @@ class Unit:
     data: bytes  # the lines, each ending in "\n"
     sizes: list  # bytes per line
     barrier: bool  # write only when every earlier line is answered
-    lines: list = None  # per line (seq, bytes, modelled seconds, planner blocks, synchronises),
-    # taken from the table's columns a window at a time (the streaming loop indexes no array)
+    lines: list  # per line (seq, bytes, modelled seconds, planner blocks, synchronises), taken
+    # from the table's columns a window at a time (the streaming loop indexes no array)
+    seconds: float  # modelled time of its lines
+    size: int  # len(data)
 
     @property
     def seqs(self) -> range:
@@ -175,24 +177,20 @@ def units(table, plan: SendPlan, max_bytes: int = 120):
                             for k in range(cmd.size)]
         else:
             window_bytes = [seq_bytes(table, plan, k) for k in range(lo, top)]
-        is_dot, on, end_of_mark, cmds = dot_start.tolist(), beam_on.tolist(), None, cmd.tolist()
+        sizes = [len(b) for b in window_bytes]
+        facts = list(zip(range(lo, top), sizes, seconds, blocks, syncs))  # `Unit.lines` entries
+        is_dot, on, cmds = dot_start.tolist(), beam_on.tolist(), cmd.tolist()
         while i < hi:
             j = i + 1
             if is_dot[i - lo]:
                 end_of_mark = last[mark[i - lo]] + 1  # through the M5 after the G4
                 while j < top and 0 <= cmds[j - lo] <= end_of_mark:
                     j += 1
-            texts = window_bytes[i - lo:j - lo]
-            size = sum(len(t) for t in texts)
-            while j < top and on[j - 1 - lo]:  # a mark travels with the line that ends it
-                extra = window_bytes[j - lo]
-                if size + len(extra) > max_bytes:
-                    break
-                texts.append(extra)
-                size += len(extra)
+            size = sum(sizes[i - lo:j - lo])
+            while j < top and on[j - 1 - lo] and size + sizes[j - lo] <= max_bytes:
+                size += sizes[j - lo]  # a mark travels with the line that ends it
                 j += 1
-            sizes = [len(t) for t in texts]
-            yield Unit(i, b"".join(texts), sizes, barrier=is_dot[i - lo] or on[i - lo],
-                       lines=[(k, size, seconds[k - lo], blocks[k - lo], syncs[k - lo])
-                              for k, size in zip(range(i, j), sizes)])
+            a, b = i - lo, j - lo
+            yield Unit(i, b"".join(window_bytes[a:b]), sizes[a:b], barrier=is_dot[a] or on[a],
+                       lines=facts[a:b], seconds=sum(seconds[a:b]), size=size)
             i = j

@@ -8,8 +8,9 @@ every earlier line is answered. The handler hears of each write BEFORE the bytes
 (write-ahead), of each `ok` (acked) and of each proof of execution (`drivers.grbl.tracker`).
 
 The loop reads the port itself (`drivers.grbl.link`: `take_port`, `read_now`): each wake-up
-takes everything that arrived, books all its answers, then tells the handler once (acked
-through the last, executed through what they prove). An `error:N` or an unreadable answer
+takes everything that arrived and books all its answers; the next write goes out first, then
+the handler hears once (acked through the last answer, executed through what they prove;
+at a halt before it is raised). An `error:N` or an unreadable answer
 is met with a feed hold as it is parsed, before any other answer is handled: the refused
 line may be the beam-off line after a mark, and under M3 GRBL keeps the beam on at rest, so
 the beam rests on the mark's end only for that reaction time. Every wait is bounded. Status is polled with `?` every `poll_s`; a poll unanswered for
@@ -66,37 +67,50 @@ class Streamer:
             client.hold_on_refusal = False
 
     def _run(self, plan, unit_iter, handler):
-        client = self.client
+        client, clock = self.client, time.monotonic
         tracker = ExecutionTracker()
         pending: deque[tuple] = deque()  # lines written and unanswered (`Unit.lines` entries)
-        unproven: deque[tuple[int, float]] = deque()  # (seq, modelled s) written, not proven executed
+        unproven: deque[tuple] = deque()  # the same entries, written and not yet proven executed
         queued_s = 0.0  # modelled time of the lines written and not yet proven executed
         in_flight = 0
         unit = next(unit_iter, None)
         last_seq = len(plan.commands) - 1
-        next_poll = time.monotonic()
+        next_poll = clock()
         poll_sent_at = None
-        last_answer = time.monotonic()
+        last_answer = clock()
+        acked = told_acked = told_done = -1
+
+        def tell():  # the handler hears once per read, after the next write went out
+            nonlocal told_acked, told_done, queued_s
+            if acked > told_acked:
+                told_acked = acked
+                handler.acked(acked)
+            done = tracker.executed_seq
+            if done > told_done:
+                told_done = done
+                while unproven and unproven[0][0] <= done:
+                    queued_s -= unproven.popleft()[2]
+                handler.executed(done)
 
         while True:
             if not self.paused and unit is not None:
-                batch, last = bytearray(), None
+                batch, last = [], None
                 if not pending:
-                    last_answer = time.monotonic()  # the ack clock starts with the first line out
-                while unit is not None and in_flight + len(unit.data) <= self.window \
+                    last_answer = clock()  # the ack clock starts with the first line out
+                while unit is not None and in_flight + unit.size <= self.window \
                         and not (unit.barrier and pending):
-                    batch += unit.data
-                    for line in unit.lines:
-                        pending.append(line)
-                        unproven.append((line[0], line[2]))
-                        queued_s += line[2]
+                    batch.append(unit.data)
+                    pending.extend(unit.lines)
+                    unproven.extend(unit.lines)
+                    queued_s += unit.seconds
+                    in_flight += unit.size
                     last = unit.lines[-1][0]
-                    in_flight += len(unit.data)
                     unit = next(unit_iter, None)
                 if batch:
                     handler.written(last)  # one write-ahead record for every unit of this write
-                    client.write(bytes(batch))
-            now = time.monotonic()
+                    client.write(batch[0] if len(batch) == 1 else b"".join(batch))
+            tell()
+            now = clock()
             if unit is None and not pending and tracker.executed_seq >= last_seq:
                 return
             if unit is None and not pending:
@@ -117,12 +131,12 @@ class Streamer:
             wait = min(wait, self.poll_s)
             messages = client.read_now(wait)
             if not messages:
-                late = time.monotonic() - (now + wait)
+                late = clock() - (now + wait)
                 if late > LATE_S:  # this process was not scheduled: that silence is ours, not the controller's
                     poll_sent_at = None if poll_sent_at is None else poll_sent_at + late
                     last_answer += late
                 continue
-            before, acked = tracker.executed_seq, None
+            answered = acked
             try:
                 for msg in messages:  # every answer of this read, before the next write
                     kind = msg.kind
@@ -152,16 +166,12 @@ class Streamer:
                         raise StreamHalt("protocol", f"unreadable answer from the controller: {msg.text[:40]!r}")
                     elif kind in CONTROL:
                         CONTROL[kind](self, msg)
-                        last_answer = time.monotonic()  # a pause stops the ack clock
-            finally:  # the handler hears once per read, also of what came before a halt
-                if acked is not None:
-                    last_answer = time.monotonic()
-                    handler.acked(acked)
-                done = tracker.executed_seq
-                if done > before:
-                    while unproven and unproven[0][0] <= done:
-                        queued_s -= unproven.popleft()[1]
-                    handler.executed(done)
+                        last_answer = clock()  # a pause stops the ack clock
+            except BaseException:
+                tell()  # what this read proved before the halt is booked
+                raise
+            if acked != answered:
+                last_answer = clock()
 
     def _pause(self, msg):
         self.paused = True
