@@ -13,12 +13,12 @@ import json
 import math
 import os
 import sys
-
 from pathlib import Path
 
 import click
 
 from lasergen import LasergenError, __version__
+from lasergen.interrupts import caused_by_ctrl_c
 
 
 class Group(click.Group):
@@ -30,6 +30,10 @@ class Group(click.Group):
         except LasergenError as exc:
             fail(str(exc))
         except KeyboardInterrupt:  # click would print "Aborted!" and exit 1
+            fail("interrupted (Ctrl-C)")
+        except RuntimeError as exc:  # a Ctrl-C that landed in a class's set-up arrives wrapped
+            if not caused_by_ctrl_c(exc):
+                raise
             fail("interrupted (Ctrl-C)")
         except click.BadParameter as exc:
             if exc.param is None or isinstance(exc, click.MissingParameter):

@@ -43,10 +43,57 @@ def test_a_handled_ctrl_c_inside_exec_source_still_exits_2(tmp_path):
     (tmp_path / "sitecustomize.py").write_text(STALE_MARK)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([SENDER, "-m", "lasergen", "stream", str(tmp_path / "missing.gcode"), "--port", "sim://"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False)
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("lasergen: error:") and "not found" in lines[0], lines
+
+
+# A Ctrl-C that lands while a class is being created (a descriptor's __set_name__: dataclasses,
+# cached_property, enum) reaches the caller wrapped, as RuntimeError "Error calling __set_name__"
+# (Python 3.11). The hook makes it land there on the first import of MODULE, at a moment of the
+# stream command's start-up: during the command line's own import, or during a lazy import
+# once the command runs.
+WRAPPED_CTRL_C = """\
+import importlib.abc, os, signal, sys
+
+MODULE = os.environ["CTRL_C_AT_IMPORT_OF"]
+
+
+class CtrlCInClassSetUp(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == MODULE:
+            sys.meta_path.remove(self)
+
+            class LandsHere:
+                def __set_name__(self, owner, attr):
+                    os.kill(os.getpid(), signal.SIGINT)
+                    for _ in range(10_000_000):  # the signal handler runs in here
+                        pass
+
+            class Host:
+                slot = LandsHere()
+        return None
+
+
+sys.meta_path.insert(0, CtrlCInClassSetUp())
+"""
+
+
+@pytest.mark.parametrize("module", ["lasergen_cli.common", "drivers.runner"])
+def test_a_ctrl_c_wrapped_by_class_set_up_still_exits_2_with_one_line(tmp_path, module):
+    job = tmp_path / "dot.gcode"
+    assert CliRunner().invoke(main, ["qr", "A", "--micro", "yes", "--mode", "dots", "--dwell-s", "0.02",
+                                     "-o", str(job)]).exit_code == 0
+    (tmp_path / "sitecustomize.py").write_text(WRAPPED_CTRL_C)
+    env = {**os.environ, "CTRL_C_AT_IMPORT_OF": module,
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([SENDER, "-m", "lasergen", "stream", str(job), "--port", "sim://"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lasergen: error:") and "nterrupt" in lines[0], lines
+    assert not list(tmp_path.glob("*.journal*")), "nothing was sent, so no journal may demand --resume"
 
 
 def _past_interpreter_start(pid: int, limit_s: float = 20.0) -> None:
