@@ -26,10 +26,14 @@ shared machine) over the stream alone (lasergen: `JobRunner.run()`, the connect 
 journal included; the job's table is scanned before, and its CPU reported apart). Idle, and
 with two `python -c "while 1: pass"` busy loops holding both cores. lasergen is measured as
 it ships and, benchmark-only, without the barrier rule, which no character counter has: the
-gap between the two is the rule's round trips, not the sender's CPU.
+gap between the two is the rule's round trips, not the sender's CPU. It also prints the link
+use the barrier's round trips allow on a real link (`barrier_bound`). --pattern picks the job:
+stripes (one-pixel marks, two lines per barrier), rows (full raster rows, one long mark per
+scan line, four lines per barrier) or dither (a Floyd-Steinberg dithered grey ramp, as the
+issue's bitmaps: marks of one to a few pixels).
 Usage: python benchmarks/stream_bench.py [--lines 50000] [--pi-rows 3000] [--baud 115200] [--backend both]
        python benchmarks/stream_bench.py --barrier-cost [--lines 20000] [--repeat 3]
-       python benchmarks/stream_bench.py --cpu [--lines 20000] [--repeat 3]
+       python benchmarks/stream_bench.py --cpu [--lines 20000] [--repeat 3] [--pattern stripes|rows|dither]
 """
 
 from __future__ import annotations
@@ -56,18 +60,54 @@ from lasergen.planner import plan
 from lasergen.recipe import PRESETS, Recipe
 
 
-def stripes(target_lines: int, speed_mm_s: float | None = None) -> Pattern:
-    """Stripes: each scan line alternates marks and gaps, so most lines are G1 moves."""
-    cols = 120
-    rows = max(1, target_lines // (cols + 3))
-    mask = np.zeros((rows, cols), bool)
+COLS = 120
+
+
+def _stripes_mask(target_lines: int) -> np.ndarray:
+    """Each scan line alternates one-pixel marks and gaps: every mark a barrier unit of two lines."""
+    mask = np.zeros((max(1, target_lines // (COLS + 3)), COLS), bool)
     mask[:, ::2] = True
+    return mask
+
+
+def _rows_mask(target_lines: int) -> np.ndarray:
+    """One 100-pixel mark per scan line (lead-in, mark, lead-out, next row: four lines per barrier)."""
+    mask = np.zeros((max(1, target_lines // 4), COLS), bool)
+    mask[:, 10:110] = True
+    return mask
+
+
+def _dither_mask(target_lines: int) -> np.ndarray:
+    """A Floyd-Steinberg dithered grey ramp (light to dark across, a slow wave down): the
+    scattered marks of one to a few pixels a dithered photo gives."""
+    from PIL import Image
+
+    from lasergen.sources.bitmap import gray_to_mask
+
+    def mask_of(rows: int) -> np.ndarray:
+        x, y = np.meshgrid(np.linspace(0.1, 0.9, COLS), np.arange(rows))
+        gray = np.clip(x + 0.1 * np.sin(y / 7.0), 0, 1)
+        return gray_to_mask(Image.fromarray((255 * gray).astype(np.uint8)), dither="floyd-steinberg")
+
+    probe = mask_of(100)
+    runs_per_row = np.count_nonzero(probe[:, 1:] & ~probe[:, :-1], axis=1).mean() + probe[:, 0].mean()
+    return mask_of(max(1, int(target_lines / (2 * runs_per_row + 3))))
+
+
+PATTERNS = {"stripes": _stripes_mask, "rows": _rows_mask, "dither": _dither_mask}
+PITCH_UM = {"rows": 5.0}  # a line of rows is four G-code lines: a finer pitch keeps 20,000 lines in travel
+
+
+def stripes(target_lines: int, speed_mm_s: float | None = None, kind: str = "stripes") -> Pattern:
+    """A raster pattern of about target_lines G-code lines (`PATTERNS`: stripes by default)."""
     recipe = Recipe() if speed_mm_s is None else Recipe(speed_mm_s=speed_mm_s)
-    return Pattern(20.0, [Layer(mask, "write", "stripes")], (5.0, 5.0), {**PRESETS, "write": recipe})
+    return Pattern(PITCH_UM.get(kind, 20.0), [Layer(PATTERNS[kind](target_lines), "write", kind)], (5.0, 5.0),
+                   {**PRESETS, "write": recipe})
 
 
-def raster_job(target_lines: int, machine: MachineProfile, speed_mm_s: float | None = None) -> str:
-    pattern = stripes(target_lines, speed_mm_s)
+def raster_job(target_lines: int, machine: MachineProfile, speed_mm_s: float | None = None,
+               kind: str = "stripes") -> str:
+    pattern = stripes(target_lines, speed_mm_s, kind)
     return render_job(pattern, plan(pattern, machine), machine)
 
 
@@ -243,13 +283,34 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_compare(lines: int, baud: int, repeat: int):
+def barrier_bound(job: Path) -> tuple[float, float, int]:
+    """(bytes sent per barrier unit, the link use the barrier's round trips allow, barriers):
+    before a barrier unit may leave, the answer to the line before it must come back over the
+    same link (`ok` CR LF, 4 bytes at the same 10 bits a byte), so even with no time at all
+    in the controller and the host the link carries B of every B + 4 byte times."""
+    import drivers.grbl.plan as grbl_plan
+
+    hardware_sim.urlhandler.register()
+    runner = JobRunner(job, "sim://", MachineProfile.load())
+    table = runner.table.complete()
+    plan = table.plan(None)
+    units = list(grbl_plan.units(table, plan))
+    barriers = sum(u.barrier for u in units)
+    per = sum(len(u.data) for u in units) / max(barriers, 1)
+    return per, per / (per + 4), barriers
+
+
+def cpu_compare(lines: int, baud: int, repeat: int, kind: str = "stripes"):
     """Both senders on the same job through an emulator in another process, idle and with
     both cores busy; medians of `repeat` runs each."""
     bound_bps = baud / 10.0
     with tempfile.TemporaryDirectory() as tmp:
         job = Path(tmp) / "bench.gcode"
-        job.write_text(raster_job(lines, MachineProfile.load()))
+        job.write_text(raster_job(lines, MachineProfile.load(), kind=kind))
+        per, bound, barriers = barrier_bound(job)
+        print(f"{kind} job: {barriers} barrier units, {per:.1f} bytes sent per "
+              f"barrier; the barrier's round trips bound link use to {100 * bound:.1f} % on a real link "
+              f"(the emulator's answers are not paced, so it only charges its own parse time)", flush=True)
         server = subprocess.Popen([sys.executable, "-m", "lasergen", "sim", "serve", "--tcp", "0", "--baud", str(baud),
                                    "--clock", "ff", "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         port = json.loads(server.stdout.readline())["listening"]
@@ -297,6 +358,8 @@ def main():
     parser.add_argument("--real-lines", type=int, default=1000, help="--barrier-cost: lines of the real-clock job")
     parser.add_argument("--real-speed-mm-s", type=float, default=2.0, help="--barrier-cost: its writing speed")
     parser.add_argument("--cpu", action="store_true", help="sender CPU against a stream.py-style reference")
+    parser.add_argument("--pattern", choices=sorted(PATTERNS), default="stripes",
+                        help="--cpu: the job (stripes of one-pixel marks, full raster rows, a dithered ramp)")
     parser.add_argument("--sender", choices=sorted(SENDERS), help=argparse.SUPPRESS)
     parser.add_argument("--job", help=argparse.SUPPRESS)
     parser.add_argument("--port", help=argparse.SUPPRESS)
@@ -305,7 +368,7 @@ def main():
         print(json.dumps(SENDERS[args.sender](Path(args.job), args.port)))
         return
     if args.cpu:
-        cpu_compare(args.lines, args.baud, args.repeat)
+        cpu_compare(args.lines, args.baud, args.repeat, args.pattern)
         return
     hardware_sim.urlhandler.register()
     if args.barrier_cost:

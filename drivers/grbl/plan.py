@@ -27,7 +27,7 @@ Write units (`units`), shaped so that no single fault can leave the beam on or m
 What no shaping can remove (GRBL answers a line only once it is parsed, and under M3 keeps the
 beam on at rest):
   - a refused beam-off line right after a mark leaves the beam on at the mark's end until the
-    feed hold the sender sends at once (from its reader thread) arrives: nothing while the
+    feed hold the sender sends at once (as it parses the refusal) arrives: nothing while the
     planner still holds queued motion, else the sender's reaction time (milliseconds);
   - a chain of beam-on lines (G-code from elsewhere: a polyline written with the beam on)
     travels in one unit, so a refused first line lets the rest run from the wrong place, and a

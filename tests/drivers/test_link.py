@@ -100,3 +100,31 @@ def test_pause_and_resume_from_another_thread_reach_a_tcp_stream(qr_job, machine
 def test_an_abort_from_another_thread_stops_a_tcp_stream_with_the_beam_off(qr_job, machine):
     with pytest.raises(StreamStopped, match=r"aborted by the operator.*beam off"):
         stream_over_tcp(qr_job, machine, lambda runner: runner.abort())
+
+
+def test_a_stream_reads_the_port_itself_and_hands_it_back(machine):
+    """While a stream holds the port, what the controller sends and what other threads post
+    come from `read_now` (the reader thread takes nothing); after it, the reader thread again."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    link = GrblLink(f"socket://127.0.0.1:{server.getsockname()[1]}", machine).open()
+    controller, _ = server.accept()
+    try:
+        link.take_port()
+        controller.sendall(b"ok\r\nerror:2")
+        got = []
+        while len(got) < 1:
+            got += link.read_now(1.0)
+        threading.Thread(target=link.post, args=("abort",)).start()
+        controller.sendall(b"0\r\n")
+        while len(got) < 3:
+            got += link.read_now(1.0)
+        assert sorted(m.kind for m in got) == ["abort", "error", "ok"] and link.events.empty()
+        link.release_port()
+        controller.sendall(b"ok\r\n")
+        assert link.next_event(10.0).kind == "ok"
+    finally:
+        link.close()
+        controller.close()
+        server.close()
