@@ -9,11 +9,12 @@ every earlier line is answered. The handler hears of each write BEFORE the bytes
 
 The loop reads the port itself (`drivers.grbl.link`: `take_port`, `read_now`): each wake-up
 takes everything that arrived and books all its answers; the next write goes out first, then
-the handler hears once (acked through the last answer, executed through what they prove;
-at a halt before it is raised). An `error:N` or an unreadable answer
-is met with a feed hold as it is parsed, before any other answer is handled: the refused
-line may be the beam-off line after a mark, and under M3 GRBL keeps the beam on at rest, so
-the beam rests on the mark's end only for that reaction time. Every wait is bounded. Status is polled with `?` every `poll_s`; a poll unanswered for
+the handler hears once (acked through the last answer, executed through what they prove; at
+a halt, before it is raised). An `error:N` or an unreadable answer is met with a feed hold
+as it is parsed, before any other answer is handled: the refused line may be the beam-off
+line after a mark, and under M3 GRBL keeps the beam on at rest, so the beam rests on the
+mark's end only for that reaction time. Every wait is bounded. Status is polled with `?`
+every `poll_s`; a poll unanswered for
 `status_timeout_s` (three intervals) is a stall, counted in time this process was running
 (a host too busy to run the loop, as a shared machine can be, does not make a stall, and
 answers already received are read before any silence is judged); so is a line left
