@@ -4,6 +4,8 @@
   format_rows    emit.format_rows       the byte-matrix formatter (emit._format_rows_numpy)
   scan_lines     fastread.read_chunk    the grammar regex, the windowed number parser, the modal forward fill
   improve_path   ordering.order_points  (no twin: without it, the vectorised bounded 2-opt runs)
+  serpentine_runs, raster_rows
+                 raster.plan_raster     raster.serpentine_runs_numpy, raster.raster_rows_numpy
 Why these: G-code text is the one stage numpy cannot do without per-character temporaries (the
 formatter and the reader were 30-50 % of planning and nearly all of `estimate`), and local
 search on a tour is sequential. Everything else stays vectorised numpy.

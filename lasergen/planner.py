@@ -91,6 +91,13 @@ def z_move(x: float, y: float, z_mm: float) -> Toolpath:
     return Toolpath.from_columns(kind=np.array([RAPID], dtype=np.uint8), x1=[x], y1=[y], z1=[z_mm])
 
 
+def _fill(column: np.ndarray, value: int) -> None:
+    """column[:] = value, without writing (and so touching the fresh zero pages of) a column of
+    a new toolpath that holds it already."""
+    if value != 0 or column.any():
+        column[:] = value
+
+
 def plan(pattern: Pattern, machine: MachineProfile, start_mm=(0.0, 0.0)) -> Toolpath:
     """All layers in writing order (deepest plane first), each recipe's passes in turn; raises
     LasergenError on limits."""
@@ -117,8 +124,8 @@ def plan(pattern: Pattern, machine: MachineProfile, start_mm=(0.0, 0.0)) -> Tool
                     if layer.depth_um != depth_here:  # a new plane: Z alone first, where the beam is
                         part = Toolpath.concat([z_move(*position[:2], focus.z_mm(*position[:2], layer.depth_um)), part])
                         depth_here = layer.depth_um
-                part.pass_id[:] = pass_id
-                part.layer[:] = layer_index
+                _fill(part.pass_id, pass_id)
+                _fill(part.layer, layer_index)
                 pass_id += 1
                 parts.append(part)
                 position = (part.x1[-1], part.y1[-1])

@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from lasergen import LasergenError
+from lasergen import LasergenError, kernels
 from lasergen.kinematics import trapezoid_times
 from lasergen.machine import MachineProfile
 from lasergen.pattern import Pattern
 from lasergen.recipe import Recipe
-from lasergen.toolpath import LINE, RAPID, Toolpath
+from lasergen.toolpath import LINE, RAPID, Toolpath, chained_columns
 from lasergen.turns import plan_turns
 
 MIN_RUN_UP_MM = 0.001
@@ -109,6 +109,44 @@ def rapid_gaps(gap_cols: np.ndarray, pitch_mm: float, recipe: Recipe, machine: M
     return (t_rapid < width_mm / v)[gap_cols]
 
 
+def serpentine_runs(sampled: np.ndarray, reverse: bool = False):
+    """Runs of True of each row of `sampled` (the scan lines' pixel rows) in execution order:
+    lines top-down (bottom-up for a reversed pass), each non-empty line the other way from the
+    one before; a reversed pass starts on the line the previous pass ended on, travelling back
+    along it. (line, entry col, exit col: int32; forward) per run, cols as pixel edges: the compiled
+    kernel when built (`lasergen.kernels`), else `serpentine_runs_numpy`; identical."""
+    kernel = kernels.get()
+    if kernel is None:
+        return serpentine_runs_numpy(sampled, reverse)
+    sampled = np.ascontiguousarray(sampled, dtype=bool)
+    n_runs, n_lines = kernel.count_runs(sampled)
+    line, entry, exit_ = (np.empty(n_runs, np.int32) for _ in range(3))
+    forward = np.empty(n_runs, bool)
+    kernel.serpentine_runs(sampled, bool(reverse) * n_lines, line, entry, exit_, forward)
+    return line, entry, exit_, forward
+
+
+def serpentine_runs_numpy(sampled: np.ndarray, reverse: bool = False):
+    """The reference of `serpentine_runs`: np.diff over the whole mask, then the lines that
+    travel the other way flipped."""
+    line_k, start_col, end_col = scan_line_runs(sampled, np.arange(sampled.shape[0]))
+    if reverse:  # later passes run the lines bottom-up
+        line_k, start_col, end_col = line_k[::-1], start_col[::-1], end_col[::-1]
+    # runs arrive grouped by line in execution order; flip the lines that travel the other way
+    first = np.r_[True, line_k[1:] != line_k[:-1]] if line_k.size else np.zeros(0, bool)
+    group_start = np.flatnonzero(first)
+    group_size = np.diff(np.r_[group_start, line_k.size])
+    forward_line = (np.arange(group_start.size) + (group_start.size if reverse else 0)) % 2 == 0
+    flip = np.repeat(forward_line != (not reverse), group_size)
+    pos = np.arange(line_k.size)
+    g0 = np.repeat(group_start, group_size)
+    order = np.where(flip, 2 * g0 + np.repeat(group_size, group_size) - 1 - pos, pos)
+    line_k, start_col, end_col = line_k[order], start_col[order], end_col[order]
+    forward = np.repeat(forward_line, group_size)
+    entry_col, exit_col = np.where(forward, start_col, end_col), np.where(forward, end_col, start_col)
+    return line_k.astype(np.int32), entry_col.astype(np.int32), exit_col.astype(np.int32), forward
+
+
 def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: MachineProfile,
                 reverse: bool = False, recipe_name: str = "") -> Toolpath:
     rows = mask.shape[0]
@@ -119,48 +157,73 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     line_top_offset = (np.arange(n_lines) + 0.5) * line_pitch_mm
     line_rows = np.minimum((line_top_offset / pitch_mm).astype(np.int64), rows - 1)
     line_y = pattern.origin_mm[1] + rows * pitch_mm - line_top_offset
-    line_k, start_col, end_col = scan_line_runs(mask, line_rows)
+    sampled = mask if np.array_equal(line_rows, np.arange(rows)) else mask[line_rows]
+    line_k, entry_col, exit_col, forward = serpentine_runs(sampled, reverse)
     if line_k.size == 0:
         return Toolpath.empty()
+    x0 = pattern.origin_mm[0]
+    run_up = overscan_for(recipe, machine)
+    v = recipe.speed_mm_s
+    turn_at = np.flatnonzero(line_k[1:] != line_k[:-1])  # runs that end a line another line follows
+    line_a, line_b = line_k[turn_at], line_k[turn_at + 1]
+    turns = plan_turns(x0 + exit_col[turn_at] * pitch_mm, x0 + entry_col[turn_at + 1] * pitch_mm, line_y[line_a],
+                       line_y[line_b], np.where(forward[turn_at], 1.0, -1.0), run_up, v, machine)
+    # which gap widths (pixel columns) a collinear G0 crosses quicker than a blank G1 at v
+    rapid_by_width = rapid_gaps(np.arange(sampled.shape[1] + 1), pitch_mm, recipe, machine)
+    runs = (line_k, entry_col, exit_col, forward)
+    shortest_mm = min(pitch_mm, line_pitch_mm)
+    holds = look_ahead_holds(recipe, machine, shortest_mm, run_up)  # then the marks' rows are not needed
+    kind, (x_start, x1), (y_start, y1), speed, energy, mark_at = raster_rows(
+        runs, line_y, x0, pitch_mm, rapid_by_width, turns, run_up, v, recipe.energy_uJ, marks=not holds)
+    del runs, line_k, entry_col, exit_col, forward
+    if not holds:
+        check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, shortest_mm, run_up)
+    return Toolpath.from_columns(kind=kind, x0=x_start, x1=x1, y0=y_start, y1=y1, speed_mm_s=speed, energy_uJ=energy)
 
-    if reverse:  # later passes run the lines bottom-up
-        line_k, start_col, end_col = line_k[::-1], start_col[::-1], end_col[::-1]
-    # runs arrive grouped by line in execution order; flip the lines that travel the other way
-    first = np.r_[True, line_k[1:] != line_k[:-1]]
-    group_start = np.flatnonzero(first)
-    group_size = np.diff(np.r_[group_start, line_k.size])
-    # a reversed pass starts on the line the previous pass ended on, travelling back along it
-    forward_line = (np.arange(group_start.size) + (group_start.size if reverse else 0)) % 2 == 0
-    arrived_ascending = not reverse
-    flip = np.repeat(forward_line != arrived_ascending, group_size)
-    pos = np.arange(line_k.size)
-    g0 = np.repeat(group_start, group_size)
-    order = np.where(flip, 2 * g0 + np.repeat(group_size, group_size) - 1 - pos, pos)
-    line_k, start_col, end_col = line_k[order], start_col[order], end_col[order]
-    forward = np.repeat(forward_line, group_size)
+
+def raster_rows(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, turns, run_up: float, v: float,
+                energy_uJ: float, marks: bool = True):
+    """The toolpath rows of a pass's runs (`serpentine_runs`: line, entry col, exit col, forward)
+    in execution order: (kind, (x0, x1), (y0, y1), speed, energy, mark_at), the starts and ends
+    as `chained_columns`. Per run: [G0 to the run-up point,
+    lead-in] before the pass's first; the mark; then the gap (a blank G1 at v, or a G0 where
+    `rapid_by_width` of its width says so), the line change (`turns`: plan_turns' rows, 2 or 3
+    used) or, after the pass's last run, a lead-out. X = x0 + col * pitch_mm, Y = line_y[line].
+    `marks` False: mark_at is None (the compiled kernel then skips it). The compiled kernel when
+    built, else `raster_rows_numpy`; bit-identical."""
+    kernel = kernels.get()
+    if kernel is None:
+        return raster_rows_numpy(runs, line_y, x0, pitch_mm, rapid_by_width, turns, run_up, v, energy_uJ)
+    t_kind, t_x1, t_y1, t_speed, t_used = (np.ascontiguousarray(t) for t in turns)
+    n_runs = runs[0].size
+    n_rows = 2 + 2 * n_runs - t_kind.shape[0] + int(np.count_nonzero(t_used))
+    kind, speed, energy = np.empty(n_rows, np.uint8), np.empty(n_rows, np.float32), np.empty(n_rows, np.float32)
+    (x_start, x1), (y_start, y1) = chained_columns(n_rows), chained_columns(n_rows)
+    mark_at = np.empty(n_runs, np.int64) if marks else None
+    kernel.raster_rows(*map(np.ascontiguousarray, runs), np.ascontiguousarray(line_y, dtype=np.float64),
+                       np.ascontiguousarray(rapid_by_width, dtype=bool), float(x0), float(pitch_mm),
+                       t_kind, t_x1, t_y1, t_speed, t_used, float(run_up), float(np.float32(v)),
+                       float(np.float32(energy_uJ)), kind, x1, y1, speed, energy, mark_at)
+    return kind, (x_start, x1), (y_start, y1), speed, energy, mark_at
+
+
+def raster_rows_numpy(runs, line_y, x0: float, pitch_mm: float, rapid_by_width, turns, run_up: float, v: float,
+                      energy_uJ: float):
+    """The reference of `raster_rows`: per-run columns, then rows counted per run and laid out
+    by scatters."""
+    line_k, entry_col, exit_col, forward = runs
+    t_kind, t_x1, t_y1, t_speed, t_used = turns
+    last = np.r_[line_k[1:] != line_k[:-1], True]
     # pixel columns between each run and the next on its line (0 where the line ends)
-    gap_cols = np.where(forward[:-1], start_col[1:] - end_col[:-1], start_col[:-1] - end_col[1:])
-    gap_cols[first[1:]] = 0
-    x_left = pattern.origin_mm[0] + start_col * pitch_mm
-    x_right = pattern.origin_mm[0] + end_col * pitch_mm
-    entry = np.where(forward, x_left, x_right)
-    exit_ = np.where(forward, x_right, x_left)
-    del x_left, x_right, start_col, end_col, order, flip, pos, g0
+    gap_cols = np.where(forward[:-1], entry_col[1:] - exit_col[:-1], exit_col[:-1] - entry_col[1:])
+    gap_cols[last[:-1]] = 0
+    rapid = ~last & np.r_[rapid_by_width[gap_cols], False]
+    entry = x0 + entry_col * pitch_mm
+    exit_ = x0 + exit_col * pitch_mm
     y = line_y[line_k]
     direction = np.where(forward, 1.0, -1.0)
-    run_up = overscan_for(recipe, machine)
-
-    last = np.r_[first[1:], True]
-    next_entry = np.r_[entry[1:], 0.0]
-    rapid = ~last & np.r_[rapid_gaps(gap_cols, pitch_mm, recipe, machine), False]
-    del gap_cols
-    v = recipe.speed_mm_s
-    turn_at = np.flatnonzero(last[:-1])  # runs that end a line another line follows
-    t_kind, t_x1, t_y1, t_speed, t_used = plan_turns(exit_[turn_at], entry[turn_at + 1], y[turn_at], y[turn_at + 1],
-                                                     direction[turn_at], run_up, v, machine)
-    # rows per run: [G0, lead-in] before the pass's first; the mark; then the gap, the line
-    # change (turns.py: 2 or 3 rows) or, after the pass's last, a lead-out
-    tail_n = np.ones(line_k.size, np.int64)
+    turn_at = np.flatnonzero(last[:-1])
+    tail_n = np.ones(entry.size, np.int64)
     tail_n[turn_at] = t_used.sum(axis=1)
     counts = 1 + tail_n
     counts[0] += 2
@@ -169,27 +232,37 @@ def plan_raster(pattern: Pattern, mask: np.ndarray, recipe: Recipe, machine: Mac
     mark_at[0] += 2
     n_rows = int(base[-1] + counts[-1])
     kind = np.full(n_rows, LINE, dtype=np.uint8)
-    x1 = np.empty(n_rows)
+    (x_start, x1), (y_start, y1) = chained_columns(n_rows), chained_columns(n_rows)
     energy = np.zeros(n_rows, dtype=np.float32)
     x1[mark_at] = exit_
-    energy[mark_at] = recipe.energy_uJ
+    energy[mark_at] = energy_uJ
     tail = mark_at + 1
-    plain = np.ones(line_k.size, bool)
-    plain[turn_at] = False
-    x1[tail[plain]] = np.where(last[plain], exit_[plain] + direction[plain] * run_up, next_entry[plain])
+    # after each mark: the lead-out at the pass's end, else the next entry; a line change's rows
+    # (below) overwrite this from the same row on
+    x1[tail] = np.where(last, exit_ + direction * run_up, np.r_[entry[1:], 0.0])
     kind[tail[rapid]] = RAPID
     kind[0] = RAPID
     x1[0] = entry[0] - direction[0] * run_up
     x1[1] = entry[0]
-    y1 = np.repeat(y, counts)
+    y1[:] = np.repeat(y, counts)
     speed = np.full(n_rows, np.float32(v))
     turn_rows = (tail[turn_at][:, None] + np.cumsum(t_used, axis=1) - 1)[t_used]
     kind[turn_rows], x1[turn_rows], y1[turn_rows], speed[turn_rows] = \
         t_kind[t_used], t_x1[t_used], t_y1[t_used], t_speed[t_used]
     speed[kind == RAPID] = 0.0
-    del entry, exit_, next_entry, direction, rapid, base, tail, first, last, plain, turn_rows
-    check_look_ahead(kind, x1, y1, mark_at, recipe, machine, recipe_name, min(pitch_mm, line_pitch_mm), run_up)
-    return Toolpath.from_columns(kind=kind, x1=x1, y1=y1, speed_mm_s=speed, energy_uJ=energy)
+    return kind, (x_start, x1), (y_start, y1), speed, energy, mark_at
+
+
+def look_ahead_holds(recipe: Recipe, machine: MachineProfile, pattern_pitch_mm: float, overscan_mm: float) -> bool:
+    """Can every mark keep its speed whatever the pattern: a controller without look-ahead (PI:
+    every move from rest to rest), or every window of blocks no shorter than the pattern's pitch
+    and the run-up can stop from v."""
+    blocks = getattr(machine, "planner_blocks", None)
+    if blocks is None:
+        return True
+    shortest_mm = min(pattern_pitch_mm, overscan_mm)  # no block is shorter: runs, gaps, run-ups, line steps
+    v = recipe.speed_mm_s
+    return bool(shortest_mm > 0 and 2 * min(machine.accel_mm_s2) * shortest_mm * max(1, blocks - 1) >= v * v)
 
 
 def check_look_ahead(kind, x1, y1, mark_at, recipe: Recipe, machine: MachineProfile, recipe_name: str = "",
@@ -197,15 +270,12 @@ def check_look_ahead(kind, x1, y1, mark_at, recipe: Recipe, machine: MachineProf
     """Refuse a pass whose marks the controller's look-ahead cannot keep at speed: every mark's
     entry and exit must be stoppable within the `planner_blocks - 1` blocks from there on
     (GRBL plans the newest block to stop)."""
-    blocks = getattr(machine, "planner_blocks", None)
-    if blocks is None:
-        return  # a controller without look-ahead (PI: every move from rest to rest) has no such limit
+    if look_ahead_holds(recipe, machine, pattern_pitch_mm, overscan_mm):
+        return
+    blocks = machine.planner_blocks
     v = recipe.speed_mm_s
     window = max(1, blocks - 1)
     n = x1.size
-    shortest_mm = min(pattern_pitch_mm, overscan_mm)  # no block is shorter: runs, gaps, run-ups, line steps
-    if shortest_mm > 0 and 2 * min(machine.accel_mm_s2) * shortest_mm * window >= v * v:
-        return  # every window can stop from v, whatever the pattern
     dx = np.diff(x1)
     dy = np.diff(y1)
     accel = np.where(dy == 0, machine.accel_mm_s2[0], min(machine.accel_mm_s2))

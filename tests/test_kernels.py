@@ -51,6 +51,22 @@ def test_formatter_is_byte_identical_on_random_rows(machine, numpy_only, seed):
         emit.format_rows_numpy(path, machine, need_y, need_f, inline)
 
 
+
+def test_formatter_is_byte_identical_across_magnitudes(machine, numpy_only):
+    """Integer parts past the kernel's 4-digit table (F of a fast rapid rate, far coordinates)
+    and fractions of every length, both signs."""
+    rng = np.random.default_rng(21)
+    n = 6000
+    magnitude = 10.0 ** rng.integers(-5, 7, n)
+    x1 = np.round(rng.uniform(-1, 1, n) * magnitude, int(rng.integers(0, 6)))
+    path = Toolpath.from_columns(kind=rng.integers(0, 3, n).astype(np.uint8), x1=x1, y1=-x1[::-1],
+                                 speed_mm_s=rng.uniform(0, 2000, n), dwell_s=rng.uniform(0, 20000, n),
+                                 energy_uJ=rng.uniform(0, 2e4, n), pass_id=np.zeros(n, np.int32)).chain((0.0, 0.0))
+    inline = emit.inline_rapids(path)
+    need_y, need_f = emit.modal_words(path, inline)
+    assert emit.format_rows(path, machine, need_y, need_f, inline) == \
+        emit.format_rows_numpy(path, machine, need_y, need_f, inline)
+
 def _jobs(machine):
     rng = np.random.default_rng(5)
     base = rng.random((30, 40)) < 0.5
@@ -115,3 +131,56 @@ def test_estimate_is_bit_identical(machine, numpy_only, monkeypatch, chunk):
 def test_mark_bounds_are_identical(numpy_only):
     path = _random_rows(4000, 3)
     assert path.mark_bounds_mm() == numpy_only(path.mark_bounds_mm)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_serpentine_runs_are_identical(numpy_only, reverse):
+    from lasergen.raster import serpentine_runs, serpentine_runs_numpy
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):  # empty rows and masks, single pixels, full rows, odd and even line counts
+        mask = rng.random((int(rng.integers(0, 9)), int(rng.integers(0, 13)))) < rng.random()
+        if mask.size and rng.random() < 0.3:
+            mask[int(rng.integers(0, mask.shape[0])):] = False
+        got, want = serpentine_runs(mask, reverse), serpentine_runs_numpy(mask, reverse)
+        assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want)), mask
+
+
+def _raster_patterns():
+    rng = np.random.default_rng(12)
+    for shape, density, recipe in (((1, 1), 1.0, Recipe()), ((40, 60), 0.5, Recipe(passes=3)),
+                                   ((25, 33), 0.1, Recipe(speed_mm_s=2.0, line_pitch_um=13.0, passes=2)),
+                                   ((30, 30), 0.9, Recipe(overscan_mm=0.0)), ((12, 200), 0.97, Recipe(passes=2))):
+        mask = rng.random(shape) < density
+        mask[min(2, shape[0] - 1)] = False  # an empty line inside the pattern
+        mask[0, 0] = True
+        yield Pattern(20.0, [Layer(mask, "write", "w")], (10.0, 10.0), {**PRESETS, "write": recipe})
+
+
+@pytest.mark.parametrize("profile", ["grbl-default", "pi-c884"])
+def test_raster_plans_are_bit_identical(numpy_only, profile):
+    """Every column of every raster plan (serpentine, gaps by G0 or G1, each kind of line
+    change, lead-outs, reversed passes, a line pitch that resamples rows) from the kernels and
+    from the numpy references."""
+    from lasergen.machine import MachineProfile
+
+    machine = MachineProfile.load(profile)
+    for pattern in _raster_patterns():
+        got, want = plan(pattern, machine), numpy_only(plan, pattern, machine)
+        for name, dtype in COLUMNS.items():
+            a, b = getattr(got, name), getattr(want, name)
+            assert a.dtype == b.dtype == dtype and np.array_equal(a, b), name
+
+
+def test_a_chained_build_equals_a_chain_of_separate_columns(machine):
+    """The raster planner's start columns are views of its end columns (no copy when chained):
+    the same toolpath as chaining separate copies, and chaining it again from another start
+    moves only the first row's start."""
+    mask = np.random.default_rng(13).random((20, 30)) < 0.5
+    path = plan(Pattern(20.0, [Layer(mask, "write", "w")], (10.0, 10.0), PRESETS), machine)
+    assert np.shares_memory(path.x0, path.x1) and np.shares_memory(path.y0, path.y1)
+    copied = Toolpath(**{name: getattr(path, name).copy() for name in COLUMNS}).chain((0.0, 0.0))
+    assert all(np.array_equal(getattr(path, c), getattr(copied, c)) for c in COLUMNS)
+    for start in ((3.0, 4.0), (0.0, 0.0)):
+        path.chain(start), copied.chain(start)
+        assert all(np.array_equal(getattr(path, c), getattr(copied, c)) for c in COLUMNS)

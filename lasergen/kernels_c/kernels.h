@@ -27,5 +27,8 @@ PyObject *scan_lines(PyObject *self, PyObject *args);
 PyObject *improve_path(PyObject *self, PyObject *args);
 PyObject *plan_totals(PyObject *self, PyObject *args);
 PyObject *mark_bounds(PyObject *self, PyObject *args);
+PyObject *count_runs(PyObject *self, PyObject *args);
+PyObject *serpentine_runs(PyObject *self, PyObject *args);
+PyObject *raster_rows(PyObject *self, PyObject *args);
 
 #endif

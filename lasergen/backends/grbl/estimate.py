@@ -52,23 +52,23 @@ class JobEstimate:
         moves_z = path.z1 != path.z0
         dropped = stepless(path, self.machine)  # GRBL drops it, and syncs under M3 (motion.py)
         syncing = dwell | dropped
-        moving = ~syncing
-        blocks = np.arange(len(path)) if moving.all() else np.flatnonzero(moving)
-        if blocks.size == 0:
-            self.sync_after_last |= bool(syncing.any())
+        any_sync = bool(syncing.any())
+        blocks = np.flatnonzero(~syncing) if any_sync else None  # None: every row moves
+        n_blocks = len(path) if blocks is None else blocks.size
+        if n_blocks == 0:
+            self.sync_after_last = True
             return
-        rows = slice(None) if blocks.size == len(path) else blocks  # a raster piece: views, not copies
-        del moving
+        rows = slice(None) if blocks is None else blocks  # a raster piece: views, not copies
         rapid = path.kind[rows] == RAPID
         category = (rapid * np.uint8(TRAVEL)) | ((~rapid & ~marks[rows]) * np.uint8(BLANK))
         if moves_z.any():  # a RAPID moving Z alone: a change of plane
             plane = rapid & moves_z[rows] & (path.x1[rows] == path.x0[rows]) & (path.y1[rows] == path.y0[rows])
             category[plane] = PLANE
         pass_id = path.pass_id[rows]
-        sync = np.empty(blocks.size, dtype=bool)
-        sync[1:] = pass_id[1:] != pass_id[:-1]
+        sync = np.empty(n_blocks, dtype=bool)
+        np.not_equal(pass_id[1:], pass_id[:-1], out=sync[1:])
         sync[0] = self.last_pass is not None and (int(pass_id[0]) != self.last_pass or self.sync_after_last)
-        if syncing.any():
+        if any_sync:
             syncs_before = np.cumsum(syncing, dtype=np.int64)
             at_block = syncs_before[blocks]
             sync[1:] |= at_block[1:] != at_block[:-1]
@@ -99,7 +99,8 @@ class JobEstimate:
                 z_lo, z_hi = path.z_range_mm(marks_only=True)
                 self.z_lo, self.z_hi = min(self.z_lo, z_lo), max(self.z_hi, z_hi)
         pid = path.pass_id
-        self.pass_ids.update(np.unique(pid[np.r_[True, pid[1:] != pid[:-1]]]).tolist())
+        starts = np.flatnonzero(pid[1:] != pid[:-1]) + 1  # where a pass begins (and row 0)
+        self.pass_ids.update(np.unique(np.r_[pid[:1], pid[starts]]).tolist())
 
     def _add(self, time_s: np.ndarray, dist_mm: np.ndarray) -> None:
         self.time_s += time_s

@@ -282,10 +282,15 @@ def stepless(path: Toolpath, machine: MachineProfile) -> np.ndarray:
     zero-length moves included; dwells are not moves). Only a move shorter than a step on every
     axis can be, so X picks the few candidates in one pass and only those are rounded."""
     spm = (*machine.steps_per_mm, machine.z_steps_per_mm)
-    dx = np.subtract(path.x1, path.x0)
-    np.abs(dx, out=dx)
-    idx = np.flatnonzero(dx < 1.001 / spm[0])  # a superset: the rounding below decides
-    del dx
+    n, piece = len(path), 1 << 18  # in pieces: a cache-sized temporary, not a full-size one
+    dx = np.empty(min(n, piece))
+    found = []
+    for a in range(0, n, piece):
+        d = dx[:min(piece, n - a)]
+        np.subtract(path.x1[a:a + piece], path.x0[a:a + piece], out=d)
+        np.abs(d, out=d)
+        found.append(np.flatnonzero(d < 1.001 / spm[0]) + a)  # a superset: the rounding below decides
+    idx = np.concatenate(found) if found else np.zeros(0, np.int64)
     idx = idx[path.kind[idx] != DWELL]
     for axis, k in zip("xyz", spm):
         if idx.size:
