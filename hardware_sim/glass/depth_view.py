@@ -99,7 +99,7 @@ def focused_views(prediction, depths_um, optics: Reader | str = "microscope", um
     one_peak = max(hi for _, hi in peaks) - min(lo for lo, _ in peaks) < UNIFORM_PEAK_NM
     layers = [(block_mean(np.asarray(m.green, np.float32), ratio), block_mean(np.asarray(m.red, np.float32), ratio),
                None if one_peak else block_mean(np.asarray(m.red * m.red_peak_nm, np.float32), ratio),
-               block_mean(np.asarray(1.0 - p.crystallized, np.float32), ratio),
+               np.subtract(np.float32(1.0), block_mean(np.asarray(p.crystallized, np.float32), ratio), dtype=np.float32),
                block_mean(np.asarray(p.rewrites, np.float32), ratio) if p.rewrites.any() else None)
               for p, m in zip(planes, each)]
     ny, nx = layers[0][0].shape
@@ -118,11 +118,13 @@ def focused_views(prediction, depths_um, optics: Reader | str = "microscope", um
             peak = np.where(red > 0, weighted / np.where(red > 0, red, 1), base_peak).astype(np.float32)
         seen_99 = float(np.percentile(green + red, 99.9))
         gain = min(1.0, alone / seen_99) if seen_99 > 0 and alone > 0 else 1.0
-        if gain != 1.0:
-            green, red = green * np.float32(gain), red * np.float32(gain)
+        if gain != 1.0:  # the sums are this depth's own arrays: scaled in place
+            green *= np.float32(gain)
+            red *= np.float32(gain)
         maps = replace(each[-1], green=green, red=red, red_peak_nm=peak)
         zeros = np.zeros(clear.shape, np.float32)
-        seen = Plane(float(depth_um), np.clip(1.0 - clear, 0.0, 1.0), rewrites, zeros.astype(bool), zeros, zeros, zeros)
+        crystallized = np.clip(np.subtract(np.float32(1.0), clear, out=clear), 0.0, 1.0, out=clear)
+        seen = Plane(float(depth_um), crystallized, rewrites, np.zeros(clear.shape, bool), zeros, zeros, zeros)
         yield replace(prediction, exposure=replace(exposure, grid=coarse, planes=[seen]), maps=maps,
                       plane_maps=[maps])
 
@@ -182,6 +184,8 @@ def _cached(cache: dict, key, compute):
 
 
 def _block_mean(a: np.ndarray, k: int) -> np.ndarray:
+    """Means of k x k blocks (the last partial blocks padded with the edge values), as strided
+    slice sums: the k x k reshape's mean over two non-contiguous axes is several times slower."""
     a = np.asarray(a, np.float32)
     if k == 1:
         return a.copy()
@@ -189,7 +193,14 @@ def _block_mean(a: np.ndarray, k: int) -> np.ndarray:
     py, px = -ny % k, -nx % k
     if py or px:
         a = np.pad(a, ((0, py), (0, px)), mode="edge")
-    return a.reshape(a.shape[0] // k, k, a.shape[1] // k, k).mean(axis=(1, 3), dtype=np.float32)
+    rows = a[0::k].copy()
+    for r in range(1, k):
+        rows += a[r::k]
+    out = rows[:, 0::k].copy()
+    for c in range(1, k):
+        out += rows[:, c::k]
+    out *= np.float32(1.0 / (k * k))
+    return out
 
 
 def _upsample(a: np.ndarray, k: int, shape) -> np.ndarray:

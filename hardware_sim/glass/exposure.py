@@ -296,6 +296,7 @@ def _plane(material: Material, grid: Grid, sub: BeamHistory, depth: float, total
     heat_w = thermal.arrhenius(material, t_c + state.heat_K) / thermal.arrhenius(material, t_c)
     dose1, dose2 = np.zeros(grid.shape, np.float32), np.zeros(grid.shape, np.float32)
     dissolve_s, damage_s = np.zeros(grid.shape, np.float32), np.zeros(grid.shape, np.float32)
+    written = set()  # the maps a convolution wrote to: the others stay untouched zeros (no pages)
     for g, (energy, rep) in enumerate(points):
         sel = per_piece["point"] == g
         at = Splat.of(grid, pieces.x_mm[sel], pieces.y_mm[sel])
@@ -305,26 +306,30 @@ def _plane(material: Material, grid: Grid, sub: BeamHistory, depth: float, total
         convolve_into(dose1, at.map(kept, ~rw) if rw.any() else at.map(kept), kernel)
         if rw.any():
             convolve_into(dose2, at.map(kept, rw), kernel)
+            written.add("dose2")
         dissolve = thermal.dissolve_kernel(material, energy, rep, grid.pitch_um)
         damage = thermal.damage_kernel(material, energy, rep, grid.pitch_um)
         beam_time = at.map(pieces.dt_s[sel]) if dissolve.max() > 1e-4 or damage.any() else None
         if dissolve.max() > 1e-4:
             convolve_into(dissolve_s, beam_time, dissolve)
+            written.add("dissolve")
         if damage.any():
             convolve_into(damage_s, beam_time, damage)
-    for m in (dose1, dose2, dissolve_s):
-        np.maximum(m, 0, out=m)  # FFT round-off
-    surviving = np.exp(-dissolve_s / np.float32(kin["dissolve_time_s"])) if dissolve_s.any() else None
-    damaged = damage_s >= kin["damage_time_s"]
+            written.add("damage")
+    for name, m in (("dose1", dose1), ("dose2", dose2), ("dissolve", dissolve_s)):
+        if name == "dose1" or name in written:
+            np.maximum(m, 0, out=m)  # FFT round-off
+    surviving = np.exp(-dissolve_s / np.float32(kin["dissolve_time_s"])) if "dissolve" in written and dissolve_s.any() else None
+    damaged = damage_s >= kin["damage_time_s"] if "damage" in written else np.zeros(grid.shape, bool)
     n_avrami, detect = kin["avrami_n"], kin["detect_fraction"]
-    x_final = avrami(dose1 + dose2 if dose2.any() else dose1, n_avrami)
+    rewritten = "dose2" in written and bool(dose2.any())
+    x_final = avrami(dose1 + dose2 if rewritten else dose1, n_avrami)
     if surviving is not None:
         x_final *= surviving
-    else:
-        surviving = np.ones((1, 1), np.float32)
-    x_final[damaged] = 0.0
+    if "damage" in written:
+        x_final[damaged] = 0.0
     rewrites = np.zeros(grid.shape, np.float32)
-    if dose2.any():
+    if rewritten:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(dose1 > 0, dose2 / np.where(dose1 > 0, dose1, 1), 0)
         rewrites = np.minimum(ratio, np.float32(kin["rewrite_max"])) * rewritten_share(dose1, dose2, n_avrami)
@@ -332,8 +337,8 @@ def _plane(material: Material, grid: Grid, sub: BeamHistory, depth: float, total
     totals["incubating_s"] += float((pieces.dt_s * (1 - state.keep)).sum())
     totals["rewriting_s"] += float(pieces.dt_s[state.rewriting].sum())
     totals["max_heat_K"] = max(totals["max_heat_K"], float(state.heat_K.max(initial=0.0)))
-    erased = np.broadcast_to(1 - surviving, grid.shape) if surviving.size == 1 else 1 - surviving
-    return Plane(depth, x_final, rewrites.astype(np.float32), damaged, dose1, dose2, erased.astype(np.float32), n_avrami)
+    erased = np.zeros(grid.shape, np.float32) if surviving is None else (1 - surviving).astype(np.float32)
+    return Plane(depth, x_final, rewrites.astype(np.float32, copy=False), damaged, dose1, dose2, erased, n_avrami)
 
 
 def expose(history: BeamHistory, material: Material, grid: Grid) -> Exposure:

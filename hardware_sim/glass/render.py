@@ -37,7 +37,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from hardware_sim.glass.cie import linear_to_srgb8
-from lasergen.colour import D65_WHITE_XYZ, LINEAR_SRGB_TO_XYZ, XYZ_TO_LINEAR_SRGB, xyz_to_lab
+from lasergen.colour import D65_WHITE_XYZ, LINEAR_SRGB_TO_XYZ, XYZ_TO_LINEAR_SRGB
 
 NICE_STEPS = (1, 2, 5)
 CAPTION_PX = 28
@@ -90,6 +90,14 @@ def _f_inverse(f: np.ndarray) -> np.ndarray:
     return np.where(f > np.float32(6 / 29), f * f * f, np.float32(3 * (6 / 29) ** 2) * (f - np.float32(4 / 29)))
 
 
+def _lab_f(xyz: np.ndarray):
+    """CIELAB in float32 as the search uses it: fy = (L* + 16) / 116, fa = a* / 500, fb = b* / 200
+    (f the cube root above (6/29)^3, linear below), without the float64 L*a*b* round trip."""
+    t = xyz / np.asarray(D65_WHITE_XYZ, np.float32)
+    f = np.where(t > np.float32((6 / 29) ** 3), np.cbrt(t), t * np.float32(1 / (3 * (6 / 29) ** 2)) + np.float32(4 / 29))
+    return f[:, 1], f[:, 0] - f[:, 1], f[:, 1] - f[:, 2]
+
+
 def _chroma_scaled_rgb(fy, fa, fb, s, y_term) -> list[np.ndarray]:
     """Linear sRGB channels of CIELAB with L fixed (fy; its Y's share `y_term` per channel) and
     a*, b* times s (fa = a*/500, fb = b*/200). Column arithmetic: no N x 3 temporaries."""
@@ -113,11 +121,16 @@ def to_display(rgb: np.ndarray) -> np.ndarray:
     r, g, b = flat[:, 0], flat[:, 1], flat[:, 2]
     high = np.maximum(np.maximum(r, g), b)
     low = np.minimum(np.minimum(r, g), b)
-    out = np.where((high > 1.0)[:, None], flat / np.maximum(high, np.float32(1e-30))[:, None], flat)
-    bad = np.flatnonzero((low < 0) & (high > INVISIBLE))
+    bright = high > 1.0
+    if bright.any():
+        out = np.where(bright[:, None], flat / np.maximum(high, np.float32(1e-30))[:, None], flat)
+    else:  # the common case: nothing to darken
+        out = flat.copy()
+    bad = low < 0
+    bad &= high > INVISIBLE
+    bad = np.flatnonzero(bad) if bad.any() else bad[:0].nonzero()[0]
     if bad.size:
-        lab = xyz_to_lab(out[bad] @ LINEAR_SRGB_TO_XYZ.T.astype(np.float32)).astype(np.float32)
-        fy, fa, fb = (lab[:, 0] + 16) / 116, lab[:, 1] / 500, lab[:, 2] / 200
+        fy, fa, fb = _lab_f(out[bad] @ LINEAR_SRGB_TO_XYZ.T.astype(np.float32))
         y = _f_inverse(fy) * np.float32(D65_WHITE_XYZ[1])
         y_term = [np.float32(XYZ_TO_LINEAR_SRGB[c, 1]) * y for c in range(3)]
         lo, hi = np.zeros(bad.size, np.float32), np.ones(bad.size, np.float32)
@@ -126,7 +139,7 @@ def to_display(rgb: np.ndarray) -> np.ndarray:
             inside = _min3(_chroma_scaled_rgb(fy, fa, fb, mid, y_term)) >= 0
             lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
         out[bad] = np.stack(_chroma_scaled_rgb(fy, fa, fb, lo, y_term), axis=1)
-    return np.clip(out, 0.0, 1.0).reshape(rgb.shape)
+    return np.clip(out, 0.0, 1.0, out=out).reshape(rgb.shape)
 
 
 def encode(rgb01: np.ndarray, tone: str) -> np.ndarray:

@@ -140,12 +140,13 @@ def region_labels(sample) -> np.ndarray:
     return label
 
 
-def view_stats(sample, xyz_by_view: dict[str, np.ndarray]) -> dict:
+def view_stats(sample, xyz_by_view: dict[str, np.ndarray], label: np.ndarray | None = None) -> dict:
     """Mean luminance per region (written, clear, rewritten, single pass) and contrasts, per view.
     Sums are float64 bincounts over the pixels in memory order: the same digits whatever the BLAS
     thread count (a float32 product with the region masks drifted by 0.6 % on 3 M pixels, and its
-    summation order, hence its error, changed with OMP_NUM_THREADS)."""
-    label = region_labels(sample)
+    summation order, hence its error, changed with OMP_NUM_THREADS). `label`: the sample's
+    `region_labels`, when the caller keeps them for several views of one sample."""
+    label = region_labels(sample) if label is None else label
     class_counts = np.bincount(label, minlength=N_CLASSES)
     counts = {k: int(class_counts[c].sum()) for k, c in REGION_CLASSES.items()}
     out = {}

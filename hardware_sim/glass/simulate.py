@@ -129,6 +129,9 @@ def combined_phases(each: list[PhaseMaps]) -> PhaseMaps:
     if len(each) == 1:
         return each[0]
     red = sum(m.red for m in each)
+    peaks = [(m.red_peak_nm.min(), m.red_peak_nm.max()) for m in each]
+    if max(hi for _, hi in peaks) == min(lo for lo, _ in peaks):  # one wavelength everywhere: its weighted mean
+        return replace(each[0], green=sum(m.green for m in each), red=red, red_peak_nm=each[0].red_peak_nm)
     weighted = sum(m.red * m.red_peak_nm for m in each)
     peak = np.where(red > 0, weighted / np.where(red > 0, red, 1), each[0].red_peak_nm).astype(np.float32)
     return replace(each[0], green=sum(m.green for m in each), red=red, red_peak_nm=peak)
@@ -186,7 +189,7 @@ def filtered_view_name(prediction: Prediction) -> str:
 def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float | None = None,
                   whole_mark: bool = False, max_px: int = 2048, compress_level: int = 1) -> dict:
     """Write one PNG per view and report.json; returns the report."""
-    from hardware_sim.glass.report import build_report, to_json, view_stats
+    from hardware_sim.glass.report import build_report, region_labels, to_json, view_stats
 
     out = Path(out_dir)
     try:
@@ -196,13 +199,14 @@ def write_outputs(prediction: Prediction, out_dir: str | Path, um_per_px: float 
     scale = prediction.scale_for(um_per_px, whole_mark, max_px)
     sample = prediction.sample_at(scale)
     files, stats = {}, {}
+    labels = region_labels(sample)  # one sample, every view: its regions once
     for name, view in prediction.views.items():
         xyz = prediction.xyz(name, sample)
         rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb, view)
         file_name = f"{name}.png"
         save_png(rendered.to_pil(scale_bar=True, dark=view.kind == "emission"), out / file_name, compress_level)
         files[name] = file_name
-        stats[name] = view_stats(sample, {name: xyz})[name]
+        stats[name] = view_stats(sample, {name: xyz}, labels)[name]
     depth_warnings, depth_stats = [], {}
     if prediction.in_depth or len(prediction.exposure.planes) > 1:
         depth_warnings = _write_depth_renders(prediction, out, scale, files, depth_stats, compress_level)
@@ -226,18 +230,19 @@ def _write_depth_renders(prediction: Prediction, out: Path, scale: float, files:
                          compress_level: int) -> list[str]:
     """Each view focused at each written depth (`depth_view`), as `<view>@<depth>um.png`."""
     from hardware_sim.glass.depth_view import focused_views, plane_depths_um, reader, render_name, too_close
-    from hardware_sim.glass.report import view_stats
+    from hardware_sim.glass.report import region_labels, view_stats
 
     depths = plane_depths_um(prediction)
     for depth, focused in zip(depths, focused_views(prediction, depths, prediction.reader, scale)):
         sample = focused.sample_at(scale)
+        labels = region_labels(sample)
         for name, view in prediction.views.items():
             xyz = focused.xyz(name, sample)
             rendered = render_xyz(name, xyz, sample.pitch_um, scale, view.background_linear_rgb, view)
             key = render_name(name, depth)
             save_png(rendered.to_pil(scale_bar=True, dark=view.kind == "emission"), out / f"{key}.png", compress_level)
             files[key] = f"{key}.png"
-            stats[key] = view_stats(sample, {name: xyz})[name]
+            stats[key] = view_stats(sample, {name: xyz}, labels)[name]
     return too_close(depths, reader(prediction.reader), prediction.material)
 
 

@@ -58,6 +58,9 @@ def read_points(path: Path) -> dict[str, np.ndarray]:
             if unknown:
                 raise LasergenError(f"points {name}: unknown column {unknown[0]!r} in the header; "
                                     f"known: {', '.join(REQUIRED + OPTIONAL)}")
+            repeated = [h for i, h in enumerate(header) if h in header[:i]]
+            if repeated:
+                raise LasergenError(f"points {name}: column {repeated[0]!r} appears twice in the header")
             missing = [c for c in REQUIRED if c not in header]
             if missing:
                 raise LasergenError(f"points {name}: the header lacks column {missing[0]!r} "

@@ -120,6 +120,7 @@ def test_points_are_relative_to_the_origin_with_their_own_energy_and_dwell(tmp_p
     ("x_mm,y_mm\n1,2\n1,2\n", ["rows 2 and 3", "written twice"]),
     ("x_mm,y_mm,z_um\n1,2,0\n1,3,-50\n", ["row 3", "z_um"]),
     ("x_mm,y_mm,power\n1,2,3\n", ["unknown column 'power'"]),
+    ("x_mm,x_mm,y_mm\n1,2,3\n", ["'x_mm' appears twice"]),
     ("x_mm,y_mm\n1\n", ["row 2", "1 cells"]),
     ("x_mm,y_mm\n", ["no drawable elements"]),
 ])
