@@ -3,35 +3,26 @@
 Protocol (doc/markdown/interface.md): opening a port loses whatever the controller sent
 before, so the client sends a soft reset (0x18) and waits for the welcome banner; `$I`
 must report version 1.1; `$$` must show laser mode ($32=1) and a $30 / travel that agree
-with the machine profile (tables below, not if-chains). A reader thread turns incoming lines
-into `Message`s on one queue, `events` (where the port has a file descriptor, a serial device
-or a socket, it waits on that and takes everything waiting in one read: a socket:// port's
-`in_waiting` only says whether a byte waits, and reading it byte by byte cost the sender more
-CPU than the rest of its work per line); anything that is not GRBL (a corrupted or foreign
-device) arrives as kind "unknown", a lost link as kind "link_lost". Control requests from
-other threads (pause, resume, abort) are put on the same queue, so the streaming loop waits
-on exactly one thing. Realtime bytes (`?` `!` `~` 0x18) are written directly, never queued
-behind lines.
+with the machine profile (tables below, not if-chains). The port, who reads it and the
+messages it carries (the reader thread outside a stream, the streaming thread itself while
+one runs): `drivers.grbl.link`. Realtime bytes (`?` `!` `~` 0x18) are written directly,
+never queued behind lines.
 """
 
 from __future__ import annotations
 
-import io
-import queue
-import select
-import threading
 import time
 
-import serial
-
-from drivers.grbl.protocol import Message, Status, parse_line
+from drivers.grbl.link import HOLD, GrblLink
+from drivers.grbl.protocol import Message, Status
 from drivers.session import DeviceError
 from lasergen.backends.grbl.codes import alarm_text, error_text, setting_name
 from lasergen.machine import MachineProfile
 
-STATUS, HOLD, START, RESET = b"?", b"!", b"~", b"\x18"
+STATUS, START, RESET = b"?", b"~", b"\x18"
 BANNER_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 10.0
+__all__ = ["HOLD", "RESET", "START", "STATUS", "GrblClient", "Interrupted", "check_settings"]
 
 
 class Interrupted(DeviceError):
@@ -65,114 +56,14 @@ def check_settings(settings: dict[int, float], machine: MachineProfile) -> list[
     return [f"${n}={settings[n]:g}: {what}" for n, ok, what in ADVISED if n in settings and not ok(settings[n], machine)]
 
 
-class GrblClient:
+class GrblClient(GrblLink):
     def __init__(self, url: str, machine: MachineProfile, read_timeout_s: float = 0.05):
-        self.url = url
-        self.machine = machine
-        self.read_timeout_s = read_timeout_s
-        self.events: queue.SimpleQueue[Message] = queue.SimpleQueue()  # C-level: a put/get costs ~1 us
-        self.port = None
+        super().__init__(url, machine, read_timeout_s)
         self.version = None
         self.settings: dict[int, float] = {}
         self.locked = False
-        self._closing = threading.Event()
-        self._reader = None
-        self._fd = None
-        self.hold_on_refusal = False  # while streaming: feed hold from the reader thread at an error
-
-    # ---- connection ----
-    def open(self):
-        try:
-            self.port = serial.serial_for_url(self.url, baudrate=self.machine.baud, timeout=self.read_timeout_s)
-        except (serial.SerialException, ValueError, OSError) as exc:
-            raise DeviceError(f"cannot open {self.url}: {exc}") from None
-        self._fd = self._port_fd()
-        if self._fd is not None:
-            self.port.timeout = 0  # the reader waits in select; a read takes what is there
-        self._reader = threading.Thread(target=self._read_loop, name="grbl-reader", daemon=True)
-        self._reader.start()
-        return self
-
-    def close(self):
-        self._closing.set()
-        if self._reader is not None:
-            self._reader.join(timeout=1.0)
-        if self.port is not None:
-            try:
-                self.port.close()
-            except (serial.SerialException, OSError):
-                pass
-
-    def _port_fd(self) -> int | None:
-        try:
-            fd = self.port.fileno()
-        except (AttributeError, OSError, io.UnsupportedOperation, serial.SerialException):
-            return None  # sim://, rfc2217, a Windows COM port: reads with a timeout
-        return fd if isinstance(fd, int) and fd >= 0 else None
-
-    def _read_chunk(self) -> bytes:
-        if self._fd is None:
-            return self.port.read(max(1, self.port.in_waiting))
-        if not select.select([self._fd], [], [], self.read_timeout_s)[0]:
-            return b""
-        return self.port.read(4096)
-
-    def _read_loop(self):
-        pending = bytearray()
-        while not self._closing.is_set():
-            try:
-                data = self._read_chunk()
-            except (serial.SerialException, OSError, TypeError, AttributeError, ValueError) as exc:
-                self.events.put(Message("link_lost", f"serial link lost: {exc}"))
-                return
-            if not data:
-                continue
-            pending += data
-            while (i := pending.find(b"\n")) >= 0:
-                raw = pending[:i].rstrip(b"\r").decode("latin-1")
-                del pending[:i + 1]
-                if raw.strip():
-                    try:
-                        msg = parse_line(raw)
-                    except Exception:  # noqa: BLE001 - the reader must outlive any line: it is not GRBL
-                        msg = Message("unknown", raw)
-                    if self.hold_on_refusal and msg.kind in ("error", "unknown"):
-                        self._hold_now()
-                    self.events.put(msg)
-
-    def _hold_now(self):
-        """A refused line may be the one that turned the beam off (under M3 GRBL keeps the
-        beam at rest): gate it off now, before the streaming thread even wakes. A realtime byte
-        may go between any two bytes of a write (GRBL picks it out wherever it arrives)."""
-        try:
-            self.port.write(HOLD)
-        except (serial.SerialException, OSError):
-            pass
-
-    def write(self, data: bytes):
-        try:
-            self.port.write(data)
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceError(f"serial link lost while writing: {exc}") from None
-
-    def post(self, kind: str, text: str = ""):
-        """Put a control request (pause, resume, abort) on the event queue, from any thread."""
-        self.events.put(Message(kind, text))
 
     # ---- waiting ----
-    def next_event(self, timeout_s: float | None) -> Message | None:
-        try:
-            return self.events.get(timeout=timeout_s)
-        except queue.Empty:
-            return None
-
-    def waiting_event(self) -> Message | None:
-        """The next message if one is already there (never waits)."""
-        try:
-            return self.events.get_nowait()
-        except queue.Empty:
-            return None
-
     def wait_for(self, kinds: tuple[str, ...], timeout_s: float, what: str,
                  max_unknown: int | None = None) -> tuple[Message, list[Message]]:
         """The first message of one of `kinds` and what came before it; DeviceError on silence

@@ -27,7 +27,7 @@ Write units (`units`), shaped so that no single fault can leave the beam on or m
 What no shaping can remove (GRBL answers a line only once it is parsed, and under M3 keeps the
 beam on at rest):
   - a refused beam-off line right after a mark leaves the beam on at the mark's end until the
-    feed hold the sender sends at once (from its reader thread) arrives: nothing while the
+    feed hold the sender sends at once (as it parses the refusal) arrives: nothing while the
     planner still holds queued motion, else the sender's reaction time (milliseconds);
   - a chain of beam-on lines (G-code from elsewhere: a polyline written with the beam on)
     travels in one unit, so a refused first line lets the rest run from the wrong place, and a
@@ -58,6 +58,10 @@ class Unit:
     data: bytes  # the lines, each ending in "\n"
     sizes: list  # bytes per line
     barrier: bool  # write only when every earlier line is answered
+    lines: list  # per line (seq, bytes, modelled seconds, planner blocks, synchronises), taken
+    # from the table's columns a window at a time (the streaming loop indexes no array)
+    seconds: float  # modelled time of its lines
+    size: int  # len(data)
 
     @property
     def seqs(self) -> range:
@@ -162,21 +166,31 @@ def units(table, plan: SendPlan, max_bytes: int = 120):
         dot_start = np.zeros(cmd.size, bool)
         dot_start[has] = (first[mark[has]] == line[has]) & (last[mark[has]] != line[has])
         beam_on = real & table.beam_on[line] & ~plan.payload.blank[lo:top]
+        seconds = np.where(real, table.duration_s[line], 0.0).tolist()
+        blocks = np.where(real, table.blocks[line], 0).tolist()
+        syncs = (~real | table.sync[line]).tolist()  # a preamble line synchronises
+        # the window's bytes: a dialect table's lines are slices of the file (`seq_bytes`)
+        if table.texts is None:
+            sliced = (real & ~plan.payload.blank[lo:top]).tolist()
+            starts, ends, data = table.offsets[line].tolist(), table.offsets[line + 1].tolist(), table.data
+            window_bytes = [data[starts[k]:ends[k]] if sliced[k] else seq_bytes(table, plan, lo + k)
+                            for k in range(cmd.size)]
+        else:
+            window_bytes = [seq_bytes(table, plan, k) for k in range(lo, top)]
+        sizes = [len(b) for b in window_bytes]
+        facts = list(zip(range(lo, top), sizes, seconds, blocks, syncs))  # `Unit.lines` entries
+        is_dot, on, cmds = dot_start.tolist(), beam_on.tolist(), cmd.tolist()
         while i < hi:
             j = i + 1
-            if dot_start[i - lo]:
-                end_line = last[mark[i - lo]] + 1  # through the M5 after the G4
-                while j < top and 0 <= commands[j] <= end_line:
+            if is_dot[i - lo]:
+                end_of_mark = last[mark[i - lo]] + 1  # through the M5 after the G4
+                while j < top and 0 <= cmds[j - lo] <= end_of_mark:
                     j += 1
-            texts = [seq_bytes(table, plan, k) for k in range(i, j)]
-            size = sum(len(t) for t in texts)
-            while j < top and beam_on[j - 1 - lo]:  # a mark travels with the line that ends it
-                extra = seq_bytes(table, plan, j)
-                if size + len(extra) > max_bytes:
-                    break
-                texts.append(extra)
-                size += len(extra)
+            size = sum(sizes[i - lo:j - lo])
+            while j < top and on[j - 1 - lo] and size + sizes[j - lo] <= max_bytes:
+                size += sizes[j - lo]  # a mark travels with the line that ends it
                 j += 1
-            yield Unit(i, b"".join(texts), [len(t) for t in texts],
-                       barrier=bool(dot_start[i - lo] or beam_on[i - lo]))
+            a, b = i - lo, j - lo
+            yield Unit(i, b"".join(window_bytes[a:b]), sizes[a:b], barrier=is_dot[a] or on[a],
+                       lines=facts[a:b], seconds=sum(seconds[a:b]), size=size)
             i = j
