@@ -127,8 +127,21 @@ class Streamer:
         code = self.client.error()
         if code:
             kind = self.s.classify_halt(code)
-            raise StreamHalt(kind, f"{self.items[seq][0]!r}: {error_text(code)}",
-                             seq=seq if kind == "error" else None, code=code)
+            refused = seq if kind == "error" else None
+            if refused is not None and self.items[seq][0] == self.arm and not self._disarmed():
+                refused = None  # the trigger is armed: the arming ran, its motion may have written
+            raise StreamHalt(kind, f"{self.items[seq][0]!r}: {error_text(code)}", seq=refused, code=code)
+
+    def _disarmed(self) -> bool:
+        """Whether the gate's trigger reads disarmed. ERR? names no command, and GCS has no
+        checksum: a code in the answer after `TRO <gate> 1` + its MOV may be the MOV's, or a
+        corrupted "0". Only a trigger that reads disarmed proves the arming was refused (its
+        mark was never written: it is written again); an armed one, or no readable answer,
+        leaves the mark to the position (done, cut or uncertain, never written twice)."""
+        try:
+            return self.client.query_axes(f"TRO? {self.s.gate}").get(str(self.s.gate)) == "0"
+        except DeviceError:
+            return False
 
     def _wait_motion(self, seq: int):
         text, duration = self.items[seq]

@@ -54,3 +54,47 @@ def test_a_reset_that_swallows_the_arm_lists_the_mark_its_motion_ran_dark(tmp_pa
             "a mark whose motion ran with the gate closed was booked as exposed"
     finally:
         forget_device(name)
+
+
+@pytest.mark.parametrize("nth_mark", [0, 3])
+def test_an_error_code_after_an_arming_that_ran_never_gets_its_mark_written_twice(tmp_path, monkeypatch, nth_mark):
+    """The other way round (a fault campaign finding: PI run 196, seed 12). GCS has no
+    checksum: a corrupted digit turns the "0" that answers ERR? after `TRO 1 1` and its MOV
+    into "9". ERR? names no command: the controller armed and the mark was written, and
+    booking the arming as refused wrote the mark again on --resume. The session asks the
+    trigger (`TRO?`) before it blames the arming."""
+    import drivers.pi_gcs.client as client
+
+    job = write_job(tmp_path, qr_pattern("raster"))
+    real_send, real_error = client.GcsClient.send, client.GcsClient.error
+    armings, corrupted = [], []
+
+    def send(self, *commands):
+        if commands[:1] == (ARM,):
+            armings.append(commands)
+        return real_send(self, *commands)
+
+    def error(self, timeout_s=None):
+        code = real_error(self, timeout_s)
+        if len(armings) == nth_mark + 1 and not corrupted:
+            corrupted.append(code)
+            return 9
+        return code
+
+    monkeypatch.setattr(client.GcsClient, "send", send)
+    monkeypatch.setattr(client.GcsClient, "error", error)
+    name = device_name()
+    url = f"sim://?machine=pi-c884&device={name}"
+    try:
+        with pytest.raises(StreamStopped):
+            JobRunner(job, url, PI).run()
+        assert corrupted == [0], "the answer meant to be corrupted was not a clean 0"
+        monkeypatch.setattr(client.GcsClient, "error", real_error)
+        final = JobRunner(job, url, PI).run(resume=True)
+        assert final.status == "complete"
+        history = get_device(name).call(lambda emu: emu.recorder.history())
+        verdict = check(read_job(job, PI).toolpath, Record.from_history(history))
+        assert (verdict.twice, verdict.stray_lines) == ([], 0), "a mark was written twice"
+        assert verdict.not_listed(final.uncertain + final.partial) == []
+    finally:
+        forget_device(name)
