@@ -141,6 +141,15 @@ class GcsClient:
     def query_axes(self, command: str, timeout_s: float | None = None) -> dict[str, str]:
         return parse_answer(self.query(command, timeout_s))
 
+    def query_numbers(self, command: str, axes, timeout_s: float | None = None) -> dict[str, float]:
+        """An axis query whose values are numbers (TMN?, TMX?, POS?), one per axis asked: a
+        missing axis or a value that is not a number (a corrupted byte) is Garbled."""
+        answer = self.query_axes(command, timeout_s)
+        try:
+            return {a: float(answer[a]) for a in axes}
+        except (KeyError, ValueError):
+            raise Garbled(f"{self.url} answered {command.split()[0]} with {str(answer)[:60]}") from None
+
     def single(self, byte: bytes, timeout_s: float | None = None) -> str:
         """#5 / #8 (a line) or #7 (one byte)."""
         with self.lock:

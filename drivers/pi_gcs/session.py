@@ -169,11 +169,11 @@ class PiGcsSession(Session):
         missing = [a for a in job_axes if a not in listed]
         if missing:
             raise DeviceError(f"controller has no axis {', '.join(missing)} (it has {', '.join(listed)})")
-        low, high = c.query_axes(f"TMN? {axes}"), c.query_axes(f"TMX? {axes}")
+        low, high = c.query_numbers(f"TMN? {axes}", job_axes), c.query_numbers(f"TMX? {axes}", job_axes)
         travel = (m.x_range_mm, m.y_range_mm, m.z_range_mm)
         for axis, (lo, hi) in zip(job_axes, travel):
-            if float(low[axis]) > lo + 1e-6 or float(high[axis]) < hi - 1e-6:
-                raise DeviceError(f"axis {axis} travels {float(low[axis]):g}..{float(high[axis]):g} mm, "
+            if low[axis] > lo + 1e-6 or high[axis] < hi - 1e-6:
+                raise DeviceError(f"axis {axis} travels {low[axis]:g}..{high[axis]:g} mm, "
                                   f"less than the profile's {lo:g}..{hi:g}")
         if not all(v == "1" for v in c.query_axes(f"SVO? {axes}").values()):
             c.check(f"SVO {' '.join(f'{a} 1' for a in job_axes)}")
