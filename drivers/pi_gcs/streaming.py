@@ -127,21 +127,25 @@ class Streamer:
         code = self.client.error()
         if code:
             kind = self.s.classify_halt(code)
-            refused = seq if kind == "error" else None
-            if refused is not None and self.items[seq][0] == self.arm and not self._disarmed():
-                refused = None  # the trigger is armed: the arming ran, its motion may have written
+            refused = seq if kind == "error" and self._refusal_proven(seq) else None
             raise StreamHalt(kind, f"{self.items[seq][0]!r}: {error_text(code)}", seq=refused, code=code)
 
-    def _disarmed(self) -> bool:
-        """Whether the gate's trigger reads disarmed. ERR? names no command, and GCS has no
-        checksum: a code in the answer after `TRO <gate> 1` + its MOV may be the MOV's, or a
-        corrupted "0". Only a trigger that reads disarmed proves the arming was refused (its
-        mark was never written: it is written again); an armed one, or no readable answer,
-        leaves the mark to the position (done, cut or uncertain, never written twice)."""
-        try:
-            return self.client.query_axes(f"TRO? {self.s.gate}").get(str(self.s.gate)) == "0"
-        except DeviceError:
-            return False
+    def _refusal_proven(self, seq: int) -> bool:
+        """Whether a code in ERR?'s answer proves the beam-on command at `seq` was refused.
+        ERR? names no command, and GCS has no checksum: the code after `TRO <gate> 1` + its MOV
+        may be the MOV's, or a corrupted "0". A refused beam-on books its mark as never
+        started, to be written again, so only proof may do that: an arming is refused when
+        the trigger reads disarmed (an armed one, or no readable answer, leaves the mark to
+        the position: done, cut or uncertain); a dot's macro leaves nothing to ask once its
+        dwell is over, so its refusal is never proven (the dot is listed, never written twice).
+        Any other command's refusal is its own (nothing of the beam hangs on it)."""
+        text = self.items[seq][0]
+        if text == self.arm:
+            try:
+                return self.client.query_axes(f"TRO? {self.s.gate}").get(str(self.s.gate)) == "0"
+            except DeviceError:
+                return False
+        return split_command(text)[0] != "MAC START"
 
     def _wait_motion(self, seq: int):
         text, duration = self.items[seq]

@@ -56,21 +56,24 @@ def test_a_reset_that_swallows_the_arm_lists_the_mark_its_motion_ran_dark(tmp_pa
         forget_device(name)
 
 
-@pytest.mark.parametrize("nth_mark", [0, 3])
-def test_an_error_code_after_an_arming_that_ran_never_gets_its_mark_written_twice(tmp_path, monkeypatch, nth_mark):
+@pytest.mark.parametrize("mode, beam_on, nth_mark", [("raster", ARM, 0), ("raster", ARM, 3),
+                                                      ("dots", "MAC START", 2)])
+def test_an_error_code_after_a_beam_on_that_ran_never_gets_its_mark_written_twice(tmp_path, monkeypatch, mode,
+                                                                                  beam_on, nth_mark):
     """The other way round (a fault campaign finding: PI run 196, seed 12). GCS has no
     checksum: a corrupted digit turns the "0" that answers ERR? after `TRO 1 1` and its MOV
-    into "9". ERR? names no command: the controller armed and the mark was written, and
-    booking the arming as refused wrote the mark again on --resume. The session asks the
-    trigger (`TRO?`) before it blames the arming."""
+    into "9" (and after a dot's `MAC START`: run 661). ERR? names no command: the controller
+    armed and the mark was written, and booking the beam-on as refused wrote it again on
+    --resume. The session asks the trigger (`TRO?`) before it blames an arming, and never
+    blames a dot's macro (nothing is left to ask once its dwell ran): the dot is listed."""
     import drivers.pi_gcs.client as client
 
-    job = write_job(tmp_path, qr_pattern("raster"))
+    job = write_job(tmp_path, qr_pattern(mode))
     real_send, real_error = client.GcsClient.send, client.GcsClient.error
     armings, corrupted = [], []
 
     def send(self, *commands):
-        if commands[:1] == (ARM,):
+        if commands and commands[0].startswith(beam_on):
             armings.append(commands)
         return real_send(self, *commands)
 
