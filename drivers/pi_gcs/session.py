@@ -253,11 +253,8 @@ class PiGcsSession(Session):
             pass
 
     def _position(self) -> tuple:
-        pos = self.client.query_axes("POS? " + " ".join(self.position_axes))
-        try:
-            return tuple(float(pos[a]) for a in self.position_axes)
-        except (KeyError, ValueError):
-            raise Garbled(f"unreadable position {pos!r}") from None
+        pos = self.client.query_numbers("POS? " + " ".join(self.position_axes), self.position_axes)
+        return tuple(pos[a] for a in self.position_axes)
 
     def status(self, timeout_s: float = 1.0) -> DeviceStatus:
         mask = self.client.single(MOTION_MASK, timeout_s).strip()

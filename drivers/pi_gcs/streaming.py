@@ -71,9 +71,10 @@ class Streamer:
             self._run()
         except LinkLost as exc:
             raise StreamHalt("link", str(exc)) from None
-        except Silent as exc:  # bytes that never became an answer (a mangled end) are unreadable, not a hang
-            raise StreamHalt("protocol" if exc.heard else "stall", f"controller stopped responding ({exc})"
-                             if not exc.heard else f"unreadable answer from the controller ({exc})") from None
+        except Silent as exc:
+            if exc.heard:  # bytes that never became an answer (a mangled end): unreadable, not a hang
+                raise StreamHalt("protocol", f"unreadable answer from the controller ({exc})") from None
+            raise StreamHalt("stall", f"controller stopped responding ({exc})") from None
         except (Garbled, ValueError, KeyError) as exc:
             raise StreamHalt("protocol", f"unreadable answer from the controller ({exc})") from None
         except DeviceError as exc:
