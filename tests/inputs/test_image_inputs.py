@@ -129,3 +129,21 @@ def test_random_bytes_are_not_an_image(tmp_path, data):
     path.write_bytes(data)
     with pytest.raises(LasergenError):
         make_artwork({"kind": "bitmap", "path": str(path)})
+
+
+@pytest.mark.parametrize("wide_mode", ["I;16", "I", "F"])
+def test_a_16_bit_or_float_image_plans_the_same_job_as_its_8_bit_copy(tmp_path, wide_mode):
+    """Pillow's own conversion clips 16-bit values above 255 to white: a black-to-white
+    16-bit ramp planned as a single dark column (the rest of the picture silently lost)."""
+    ramp8 = np.tile(np.linspace(0, 255, 48).round().astype(np.uint8), (24, 1))
+    Image.fromarray(ramp8, "L").save(tmp_path / "ramp8.png")
+    scale = {"I;16": (np.uint16, 257), "I": (np.int32, 257), "F": (np.float32, 1 / 255)}[wide_mode]
+    wide = Image.fromarray((ramp8.astype(np.float64) * scale[1]).astype(scale[0]))
+    wide.save(tmp_path / "ramp16.tif")
+    assert Image.open(tmp_path / "ramp16.tif").mode == wide_mode
+    import json
+    jobs = [json.loads(run("bitmap", tmp_path / name, "--pixel-um", 20, "-o", tmp_path / f"{name}.gcode",
+                           "--json").stdout) for name in ("ramp8.png", "ramp16.tif")]
+    assert jobs[0]["bounds_mm"] == jobs[1]["bounds_mm"] and jobs[0]["marks"] == jobs[1]["marks"]
+    assert (tmp_path / "ramp8.png.gcode").read_text().splitlines()[-40:] == \
+        (tmp_path / "ramp16.tif.gcode").read_text().splitlines()[-40:]
