@@ -16,6 +16,7 @@ SerialException, as they do when a USB serial adapter is unplugged.
 
 from __future__ import annotations
 
+import math
 import queue
 import time
 import urllib.parse
@@ -32,21 +33,37 @@ from lasergen.machine import MachineProfile
 DEVICE_OPTIONS = {"device", "clock", "speed", "baud", "machine", "material", "port"}
 
 
+def _positive(options: dict, key: str, kind, what: str):
+    """A numeric option as a finite number > 0 (None when absent): speed=0 hung the emulator's
+    clock and a negative one never woke it; one line names the option instead."""
+    text = options.get(key)
+    if not text:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise SerialException(f"sim://: {key} must be {what} > 0, got {text!r}")
+    return value
+
+
 class Serial(SerialBase):
     def open(self):
         if self.is_open:
             raise SerialException("Port is already open.")
         options = self._parse(self.portstr)
+        speed = _positive(options, "speed", float, "a clock factor (x real time)")
+        baud = _positive(options, "baud", int, "a whole number of bits per second")
         try:
             faults = FaultPlan.from_options({k: v for k, v in options.items() if k not in DEVICE_OPTIONS})
             machine = MachineProfile.load(options.get("machine", "default"))
             self._device = open_device(machine, options.get("device"), port=options.get("port", "stage"),
                                        clock=options.get("clock", "ff"),
-                                       speed=float(options.get("speed", 1.0)), material=options.get("material"))
+                                       speed=speed or 1.0, material=options.get("material"))
         except (LasergenError, ValueError) as exc:
             raise SerialException(f"sim://: {exc}") from None
         self._owned = "device" not in options
-        baud = int(options["baud"]) if options.get("baud") else None
         self._pace_out, self._pace_in = Pacer(baud), Pacer(baud)
         self._rx: queue.Queue = queue.Queue()
         self._buffer = bytearray()
