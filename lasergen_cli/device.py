@@ -89,6 +89,13 @@ def stream(job, port, resume_journal, resume_on, journal, ledger, progress, mach
         raise LasergenError(f"job file not found: {job}")
     if resume_on and resume_journal is None:
         raise LasergenError("--resume-on needs --resume")
+    if resume_journal and not Path(resume_journal).is_file():
+        # a named journal that is not there is a typo or a wrong folder, not "nothing was sent":
+        # starting over would write again every mark the interrupted run wrote
+        raise LasergenError(f"--resume={resume_journal}: journal not found; name the journal the interrupted run "
+                            f"wrote (its --journal), or pass --resume alone to use this device's own")
+    if not Path(job).stat().st_size:
+        raise LasergenError(f"{job} is empty: nothing to stream")
     interactive = sys.stderr.isatty() and sys.stdin.isatty()
     with connect(port, _job_machine(job, machine)) as rig:
         record = before_stream(job, registry_opt, registry_station)
