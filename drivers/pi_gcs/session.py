@@ -48,9 +48,8 @@ from drivers.session import (
     StopReport,
 )
 from lasergen.backends.pi_gcs.codes import MOTION_ERROR, STOPPED, error_text
-from lasergen.backends.pi_gcs.commands import DOT_MACRO, MACRO_RUNNING, MOTION_MASK, STOP_ALL, split_command
+from lasergen.backends.pi_gcs.commands import DOT_MACRO, DOT_MACRO_LINES, MACRO_RUNNING, MOTION_MASK, STOP_ALL, split_command
 from lasergen.backends.pi_gcs.emit import axes_of
-from lasergen.backends.pi_gcs.read import dot_macro_lines
 from lasergen.malus import MalusCalibration
 
 POSITION_TOLERANCE_MM = 0.001
@@ -298,7 +297,7 @@ class PiGcsSession(Session):
         if DOT_MACRO not in names:
             return False
         text = self.client.query(f"MAC? {DOT_MACRO}")
-        return [line.strip() for line in text.splitlines() if line.strip()] == dot_macro_lines(self.gate)
+        return [line.strip() for line in text.splitlines() if line.strip()] == list(DOT_MACRO_LINES)
 
 
 __all__ = ["PiGcsSession", "attenuator_url", "Garbled", "LinkLost", "MACRO_RUNNING", "error_text", "split_command"]

@@ -104,3 +104,27 @@ def test_a_power_loss_that_swallows_a_dots_macro_start_lists_the_dot(tmp_path, m
         assert final.skipped == [3] and final.not_listed(uncertain) == []
     finally:
         forget_device(name)
+
+
+def test_a_refused_mac_beg_leaves_the_macro_body_harmless(tmp_path, monkeypatch):
+    """The dot macro's `MAC BEG` refused (a corrupted line, as GCS reports it: an error code):
+    the controller records nothing and runs the macro's body as it arrives. The body names the
+    gate line only as the macro's argument `$3`, so run outside a macro it is refused too and the
+    gate never opens; the stream stops on the error, and the resume writes every dot once."""
+    job = write_job(tmp_path, qr_pattern("dots"))
+    taken = lines_taken(job, monkeypatch)
+    name = device_name()
+    url = f"sim://?machine=pi-c884&device={name}"
+    try:
+        uncertain = []
+        halt, report, _, done = stream_once(f"{url}&clock=real&error_on={taken.index('MAC BEG LGDOT') + 1}:17", job,
+                                            uncertain=uncertain)
+        assert halt is not None and halt.kind == "error" and report.beam_off and not done.any()
+        history = get_device(name).call(lambda emu: emu.recorder.history())
+        assert Record.from_history(history).beam_on.sum() == 0, "the gate opened while the macro was not recorded"
+        halt2, _, _, done = stream_once(url, job, done=done, uncertain=uncertain)
+        assert halt2 is None and done.all()
+        final = verdict(name, job)
+        assert (final.stray_lines, final.twice, final.stray_rests_s, final.skipped) == (0, [], [], [])
+    finally:
+        forget_device(name)
