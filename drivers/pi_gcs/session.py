@@ -228,7 +228,8 @@ class PiGcsSession(Session):
                 c.send("MAC END")
             self._gate_closed()
         except DeviceError as exc:
-            return StopReport(None, False, str(exc))
+            return StopReport(None, False, f"link lost ({exc}): the controller ends the move or dot it runs, "
+                                           "and the gate closes with it")
         for _ in range(STOP_READS):  # a mangled answer (the link lives) is asked again
             try:
                 c.drain(0.02)
@@ -236,12 +237,12 @@ class PiGcsSession(Session):
                 level = c.query_axes("DIO?").get(str(self.gate))
                 beam_off = level == "0"
                 position = self._position()
-                return StopReport(position, beam_off, "")
+                return StopReport(position, beam_off, "" if beam_off else f"stop sent, but the gate line reads {level!r}")
             except DeviceError as exc:
                 detail = str(exc)
                 if not (isinstance(exc, Garbled) or getattr(exc, "heard", False)):
                     break
-        return StopReport(position, beam_off, detail)
+        return StopReport(position, beam_off, f"stop and gate close sent, not read back: {detail}")
 
     def reset(self) -> None:
         self.client.write(STOP_ALL)
