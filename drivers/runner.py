@@ -232,7 +232,7 @@ class JobRunner:
         writer.write({"stop": {"position": position, "reached": report.beam_off, "kind": halt.kind}}, sync=True)
         writer.write({"end": "halted", "reason": reason}, sync=True)
         writer.close()
-        where = "beam off, controller reset" if report.beam_off else "link lost: beam off once the controller's queue ends"
+        where = "beam off, controller reset" if report.beam_off else (report.detail or "the beam's state is unknown")
         raise StreamStopped(f"stream stopped: {reason} ({where}); resume with --resume "
                             f"(journal {self.journal_path})")
 

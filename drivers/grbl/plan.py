@@ -24,6 +24,12 @@ Write units (`units`), shaped so that no single fault can leave the beam on or m
     round trip per mark while the planner still holds its queue (`stream_bench.py
     --barrier-cost`: about half the lines/s when the link is the limit, nothing in job time
     when motion is, as at lasergen's writing speeds).
+Why not arm each mark by modal state instead (a gap line that sets G1 for a mark line without a
+G word, so that a refused gap leaves the mark a beam-off G0, no round trip needed): it needs a
+disarm line (a bare `G0`) after every mark, and under M3 GRBL's parser forces a planner sync on
+a motion-mode change with no axis words, as on a lone `S` word (gcode.c, laser mode): the
+machine would stop at every mark. Under M4 it would not; that is the way to a raster stream
+without barriers, with M4's power scaled by speed on the ramps.
 What no shaping can remove (GRBL answers a line only once it is parsed, and under M3 keeps the
 beam on at rest):
   - a refused beam-off line right after a mark leaves the beam on at the mark's end until the

@@ -48,9 +48,8 @@ from drivers.session import (
     StopReport,
 )
 from lasergen.backends.pi_gcs.codes import MOTION_ERROR, STOPPED, error_text
-from lasergen.backends.pi_gcs.commands import DOT_MACRO, MACRO_RUNNING, MOTION_MASK, STOP_ALL, split_command
+from lasergen.backends.pi_gcs.commands import DOT_MACRO, DOT_MACRO_LINES, MACRO_RUNNING, MOTION_MASK, STOP_ALL, split_command
 from lasergen.backends.pi_gcs.emit import axes_of
-from lasergen.backends.pi_gcs.read import dot_macro_lines
 from lasergen.malus import MalusCalibration
 
 POSITION_TOLERANCE_MM = 0.001
@@ -229,7 +228,8 @@ class PiGcsSession(Session):
                 c.send("MAC END")
             self._gate_closed()
         except DeviceError as exc:
-            return StopReport(None, False, str(exc))
+            return StopReport(None, False, f"link lost ({exc}): the controller ends the move or dot it runs, "
+                                           "and the gate closes with it")
         for _ in range(STOP_READS):  # a mangled answer (the link lives) is asked again
             try:
                 c.drain(0.02)
@@ -237,12 +237,12 @@ class PiGcsSession(Session):
                 level = c.query_axes("DIO?").get(str(self.gate))
                 beam_off = level == "0"
                 position = self._position()
-                return StopReport(position, beam_off, "")
+                return StopReport(position, beam_off, "" if beam_off else f"stop sent, but the gate line reads {level!r}")
             except DeviceError as exc:
                 detail = str(exc)
                 if not (isinstance(exc, Garbled) or getattr(exc, "heard", False)):
                     break
-        return StopReport(position, beam_off, detail)
+        return StopReport(position, beam_off, f"stop and gate close sent, not read back: {detail}")
 
     def reset(self) -> None:
         self.client.write(STOP_ALL)
@@ -298,7 +298,7 @@ class PiGcsSession(Session):
         if DOT_MACRO not in names:
             return False
         text = self.client.query(f"MAC? {DOT_MACRO}")
-        return [line.strip() for line in text.splitlines() if line.strip()] == dot_macro_lines(self.gate)
+        return [line.strip() for line in text.splitlines() if line.strip()] == list(DOT_MACRO_LINES)
 
 
 __all__ = ["PiGcsSession", "attenuator_url", "Garbled", "LinkLost", "MACRO_RUNNING", "error_text", "split_command"]

@@ -138,3 +138,21 @@ def test_a_motion_error_drawn_on_a_line_that_moves_nothing_cuts_the_next_move():
     talk(emu, "MOV 1 0 2 0 3 1\n")
     assert talk(emu, "POS? 3\n") == b"3=0.400000\n"
     assert talk(emu, "ERR?\n") == b"-1024\n" and [what for _, what in emu.fault_log] == ["alarm:-1024"]
+
+
+def test_the_dot_macro_body_run_outside_a_macro_never_opens_the_gate():
+    """A `MAC BEG` lost on the link (refused, or corrupted into a line the controller rejects)
+    leaves the controller not recording, so it runs the macro's body as the lines arrive. The
+    prologue's body must then be refused too: the gate line is the macro's argument `$3`, never
+    a literal. Each line arrives 1 ms after the last (115200 baud), as on a real link."""
+    from lasergen.backends.pi_gcs.emit import prologue
+
+    emu = ready(fast_forward=False)
+    lines = prologue(PI)
+    begin = lines.index("MAC BEG LGDOT")
+    for line in lines[:begin] + lines[begin + 1:]:  # the MAC BEG never reached the controller
+        talk(emu, line + "\n")
+        emu.advance(emu.now_s + 0.001)
+    assert talk(emu, "DIO? 1\n").startswith(b"1=0")
+    assert not emu.recorder.history().beam_on.any(), "the gate opened while no macro was recorded"
+    assert emu.recording is None and "LGDOT" not in emu.macros

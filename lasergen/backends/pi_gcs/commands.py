@@ -16,7 +16,11 @@ MOTION_MASK, READY, MACRO_RUNNING, STOP_ALL = b"\x05", b"\x07", b"\x08", b"\x18"
 SINGLE_BYTE = {0x05: "#5", 0x07: "#7", 0x08: "#8", 0x18: "#24"}
 READY_BYTE, BUSY_BYTE = 0xB1, 0xB0
 TWO_WORD = {"MAC"}  # mnemonics whose first argument is a sub-command (MAC BEG, MAC START ...)
-DOT_MACRO = "LGDOT"  # lasergen's dot macro: gate on, wait $1 ms, gate off, wait $2 ms
+DOT_MACRO = "LGDOT"  # lasergen's dot macro: gate line $3 on, wait $1 ms, gate off, wait $2 ms
+# Its body names the gate line only as the argument $3: a `MAC BEG` lost on the link leaves the
+# controller running these lines as they arrive, and each is then refused ($n is undefined
+# outside a macro) instead of opening the gate for the lines' transit time.
+DOT_MACRO_LINES = ("DIO $3 1", "DEL $1", "DIO $3 0", "DEL $2")
 
 
 def split_command(line: str) -> tuple[str, list[str]]:

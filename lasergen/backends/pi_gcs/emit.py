@@ -19,7 +19,8 @@ Per row (axes and the gate line come from the profile's [pi_gcs] table; `1 2` an
          the gate line follows trigger mode 6 ("in motion") of the move's main axis: the beam
          is on exactly while the stage moves, switched by the controller's servo loop, not by
          the host; TRO arms it at rest and disarms it after the move.
-  DWELL  MAC START LGDOT <dwell_ms> <latency_ms>    gate on, controller-timed dwell, gate off
+  DWELL  MAC START LGDOT <dwell_ms> <latency_ms> <gate>    gate on, controller-timed dwell, gate off
+         (the macro names the gate only as its argument: run outside a macro, its lines are refused)
 A straight diagonal needs both axes to start and stop together: each axis gets VEL and ACC/DEC
 scaled by its share |u_i| of the direction, so both trapezoids are the same in time. VEL is
 stated on the first move after another kind of row or a pass start, and whenever it changes;
@@ -40,7 +41,7 @@ import math
 
 import numpy as np
 
-from lasergen.backends.pi_gcs.commands import DOT_MACRO, format_number
+from lasergen.backends.pi_gcs.commands import DOT_MACRO, DOT_MACRO_LINES, format_number
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 TRIGGER_IN_MOTION = 6
@@ -81,7 +82,7 @@ def prologue(machine, with_z: bool = False) -> list[str]:
     g = machine.gate_line
     per_axis = lambda values, d: " ".join(f"{axis} {num(value, d)}" for axis, value in zip(axes, values))  # noqa: E731
     return [f"TRO {g} 0", f"DIO {g} 0", f"CTO {g} {CTO_MODE} {TRIGGER_IN_MOTION}", f"CTO {g} {CTO_AXIS} {ax}",
-            f"MAC BEG {DOT_MACRO}", f"DIO {g} 1", "DEL $1", f"DIO {g} 0", "DEL $2", "MAC END",
+            f"MAC BEG {DOT_MACRO}", *DOT_MACRO_LINES, "MAC END",
             f"ACC {per_axis(a, 3)}", f"DEC {per_axis(a, 3)}", f"VEL {per_axis(v, 4)}"]
 
 
@@ -131,7 +132,7 @@ class Emitter:
             self.energy = energy
         if kind == DWELL:
             self.fresh = True
-            return out + [f"MAC START {DOT_MACRO} {max(0, round(dwell * 1000))} {latency_ms(self.m)}"]
+            return out + [f"MAC START {DOT_MACRO} {max(0, round(dwell * 1000))} {latency_ms(self.m)} {self.gate}"]
         motion = axis_motion(x1 - x0, y1 - y0, speed, kind == RAPID, self.m, z1 - z0 if self.with_z else None)
         wanted_v = [mv[0] if mv else None for mv in motion]
         wanted_a = [mv[1] if mv else None for mv in motion]

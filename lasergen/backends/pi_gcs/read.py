@@ -6,7 +6,7 @@ profile's fixed energy) and turns each motion line into a toolpath row:
   MOV with the trigger armed         LINE mark at the energy in force
   MOV at every moving axis's maximum RAPID
   any other MOV                      blank LINE at the straight-line speed the VELs allow
-  MAC START LGDOT <ms> <latency_ms>  DWELL of <ms> at the current position
+  MAC START LGDOT <ms> <latency_ms> <gate>  DWELL of <ms> at the current position
 The Z axis (the profile's [pi_gcs] z_axis, on a stage with [travel] z_mm) is followed like X and
 Y: its position is each row's z0/z1, its VEL counts in the move's speed.
 Only the commands lasergen's emitter writes are accepted (a job is not a place for SVO, FRF or
@@ -21,17 +21,13 @@ import math
 import numpy as np
 
 from lasergen import LasergenError
-from lasergen.backends.pi_gcs.commands import DOT_MACRO, pairs, split_command
+from lasergen.backends.pi_gcs.commands import DOT_MACRO, DOT_MACRO_LINES, pairs, split_command
 from lasergen.backends.pi_gcs.emit import axes_of
 from lasergen.program import ParsedProgram
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 FIELDS = ("kind", "x0", "y0", "x1", "y1", "speed_mm_s", "dwell_s", "energy_uJ", "pass_id", "layer", "z0", "z1",
           "line")
-
-
-def dot_macro_lines(gate_line: int) -> list[str]:
-    return [f"DIO {gate_line} 1", "DEL $1", f"DIO {gate_line} 0", "DEL $2"]
 
 
 class _State:
@@ -98,10 +94,13 @@ def _tro(st: _State, args, number, rows):
 def _mac_start(st: _State, args, number, rows):
     if not args or args[0].upper() != DOT_MACRO:
         raise ValueError(f"only lasergen's dot macro {DOT_MACRO} may be started")
-    if st.macros.get(DOT_MACRO) != dot_macro_lines(st.m.gate_line):
-        raise ValueError(f"macro {DOT_MACRO} is not defined as lasergen's dot macro before its use")
-    if len(args) != 3:
-        raise ValueError(f"MAC START {DOT_MACRO} takes the dwell and the latency in ms")
+    if st.macros.get(DOT_MACRO) != list(DOT_MACRO_LINES):
+        raise ValueError(f"macro {DOT_MACRO} is not defined as lasergen's dot macro before its use "
+                         "(a job planned by an earlier lasergen: plan it again)")
+    if len(args) != 4:
+        raise ValueError(f"MAC START {DOT_MACRO} takes the dwell and the latency in ms and the gate line")
+    if args[3] != str(st.m.gate_line):
+        raise ValueError(f"MAC START {DOT_MACRO} names gate line {args[3]}; the profile's is {st.m.gate_line}")
     if st.energy is None:
         raise ValueError("a dot before any ;@energy line (the attenuator was never set)")
     dwell_s = int(args[1]) / 1000.0
