@@ -18,6 +18,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from lasergen import LasergenError
@@ -98,3 +99,20 @@ def _open(path, label, page, max_megapixels, allow, page_hint) -> Image.Image:
         if img is not None:
             img.close()
         raise
+
+
+def wide_to_gray(img: Image.Image) -> Image.Image:
+    """A 16/32-bit integer or float page -> 8-bit gray on its own full scale.
+
+    Pillow's own conversion clips every value above 255 to white, so a 16-bit scan came out
+    almost blank. Integer pages are taken on the 16-bit scale (PNG and TIFF 16-bit; a 32-bit
+    page whose values pass 65535 on the 32-bit scale); float pages on 0..1 (0..255 if any
+    value passes 1).
+    """
+    values = np.asarray(img, dtype=np.float64)
+    top = float(values.max()) if values.size else 0.0
+    if img.mode == "F":
+        full = 1.0 if top <= 1.0 else 255.0
+    else:
+        full = 65535.0 if top <= 65535 else 4294967295.0
+    return Image.fromarray(np.clip(np.rint(values / full * 255.0), 0, 255).astype(np.uint8), "L")

@@ -25,7 +25,7 @@ from PIL import Image
 from scipy import ndimage
 
 from lasergen import LasergenError
-from lasergen.images import open_image
+from lasergen.images import open_image, wide_to_gray
 
 SUBSAMPLE = np.array([-0.25, 0.0, 0.25])  # offsets within a module, in modules
 FIELD_FRACTION = 1 / 8  # flat-field blur sigma as a fraction of the shorter image side
@@ -56,15 +56,20 @@ class Sampled:
     shift_px: tuple[float, float]  # (dy, dx) applied to the filtered photo
 
 
+def _rgb(img: Image.Image) -> Image.Image:
+    """8-bit RGB; a 16-bit or float photo on its own full scale (Pillow's conversion clips it)."""
+    return wide_to_gray(img).convert("RGB") if img.mode.startswith("I") or img.mode == "F" else img.convert("RGB")
+
+
 def load_glow(source, max_megapixels: float | None = None) -> np.ndarray:
     """An image (path, PIL image or array) as float glow: max over colour channels, 0..1.
     A path is opened with the size limit and single-page rule of `lasergen.images`."""
     if isinstance(source, (str, Path)):
         with open_image(source, "photo", None, max_megapixels,
                         page_hint="save the page to check as a file of its own") as img:
-            arr = np.asarray(img.convert("RGB"))
+            arr = np.asarray(_rgb(img))
     elif isinstance(source, Image.Image):
-        arr = np.asarray(source.convert("RGB"))
+        arr = np.asarray(_rgb(source))
     else:
         arr = np.asarray(source)
     if arr.ndim not in (2, 3) or min(arr.shape[:2]) < 21:

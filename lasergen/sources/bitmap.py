@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from lasergen import LasergenError
-from lasergen.images import check_pixels, open_image, page_count
+from lasergen.images import check_pixels, open_image, page_count, wide_to_gray
 from lasergen.sources import Artwork, take
 
 DITHERS = ("none", "floyd-steinberg", "ordered")
@@ -41,25 +41,8 @@ def load_gray(path: Path, page: int | None = None, max_megapixels: float | None 
             white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
             img = Image.alpha_composite(white, rgba)
         if img.mode.startswith("I") or img.mode == "F":
-            return _wide_to_gray(img)
+            return wide_to_gray(img)
         return img.convert("L")
-
-
-def _wide_to_gray(img: Image.Image) -> Image.Image:
-    """A 16/32-bit integer or float page -> 8-bit gray on its own full scale.
-
-    Pillow's own conversion clips every value above 255 to white, so a 16-bit scan came out
-    almost blank. Integer pages are taken on the 16-bit scale (PNG and TIFF 16-bit; a 32-bit
-    page whose values pass 65535 on the 32-bit scale); float pages on 0..1 (0..255 if any
-    value passes 1).
-    """
-    values = np.asarray(img, dtype=np.float64)
-    top = float(values.max()) if values.size else 0.0
-    if img.mode == "F":
-        full = 1.0 if top <= 1.0 else 255.0
-    else:
-        full = 65535.0 if top <= 65535 else 4294967295.0
-    return Image.fromarray(np.clip(np.rint(values / full * 255.0), 0, 255).astype(np.uint8), "L")
 
 
 def gray_to_mask(gray: Image.Image, threshold: float = 0.5, dither: str = "none", invert: bool = False) -> np.ndarray:

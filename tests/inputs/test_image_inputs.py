@@ -147,3 +147,17 @@ def test_a_16_bit_or_float_image_plans_the_same_job_as_its_8_bit_copy(tmp_path, 
     assert jobs[0]["bounds_mm"] == jobs[1]["bounds_mm"] and jobs[0]["marks"] == jobs[1]["marks"]
     assert (tmp_path / "ramp8.png.gcode").read_text().splitlines()[-40:] == \
         (tmp_path / "ramp16.tif.gcode").read_text().splitlines()[-40:]
+
+
+def test_a_16_bit_photo_of_a_genuine_tag_checks_as_its_8_bit_copy(tmp_path):
+    """Saved by a lab camera at 16 bits, the photo pair of a genuine tag was clipped to white by
+    Pillow's conversion and checked as 'no QR code found in the UV photo'."""
+    assert run("qr", "SN-7", "-o", tmp_path / "t.gcode").exit_code == 0
+    assert run("simulate", tmp_path / "t.gcode", "--out", tmp_path / "ph").exit_code == 0
+    glow = np.asarray(Image.open(tmp_path / "ph" / "uv365.png").convert("RGB")).max(axis=2)
+    Image.fromarray(glow.astype(np.uint8)).save(tmp_path / "uv8.png")
+    Image.fromarray(glow.astype(np.uint16) * 257).save(tmp_path / "uv16.png")
+    assert Image.open(tmp_path / "uv16.png").mode == "I;16"
+    checks = [run("check-photo", tmp_path / name) for name in ("uv8.png", "uv16.png")]
+    assert "decoded 'SN-7'" in checks[0].stdout, checks[0].output  # unsigned: decoded, not authenticated
+    assert (checks[1].exit_code, checks[1].stdout) == (checks[0].exit_code, checks[0].stdout), checks[1].output
