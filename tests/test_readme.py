@@ -80,3 +80,27 @@ def test_readme_tour_runs_as_written(tmp_path):
             rewritten = sorted(f for f, digest in before.items() if after.get(f) != digest)
             assert not rewritten, f"{line} rewrote earlier outputs: {rewritten}"
             assert len(after) <= MAX_FILES, f"{line}: {len(after)} files in the folder"
+    check_outputs_the_readme_names(tmp_path)
+
+
+def check_outputs_the_readme_names(folder: Path):
+    """What the tour's comments and text promise a new user finds: the key files and their modes,
+    the batch's pack and manifest, the depth renders listed in report.json."""
+    import csv
+    import json
+    import stat
+
+    for name, mode in (("ed25519.pem", 0o600), ("hidden.key", 0o600), ("ed25519.pub.pem", None)):
+        path = folder / "keys" / name
+        assert path.is_file(), f"keygen: no keys/{name}"
+        assert mode is None or stat.S_IMODE(path.stat().st_mode) == mode, f"keys/{name} is not mode {mode:o}"
+    with open(folder / "tags" / "manifest.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 20, "batch: tags/manifest.csv lists no 20 serials"
+    assert (folder / "tags" / "jobs.lgpack").is_file()
+    assert sorted(p.suffix for p in (folder / "tag_files").iterdir()).count(".gcode") == 2
+    report = json.loads((folder / "sim_stack" / "report.json").read_text())
+    assert report["depths_um"] == [150.0, 350.0]
+    assert report["renders"]["uv365@150um"] == "uv365@150um.png" and (folder / "sim_stack" / "uv365@150um.png").is_file()
+    for view in ("daylight", "uv365", "uv365_lp645"):
+        assert (folder / "sim_qr" / f"{view}.png").is_file(), f"simulate: no sim_qr/{view}.png"
+    assert (folder / "qr.gcode.ledger.npz").is_file(), "stream on sim:// saved no qr.gcode.ledger.npz"
