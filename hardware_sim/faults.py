@@ -29,9 +29,17 @@ from dataclasses import dataclass, field
 from lasergen import LasergenError
 
 
+def _line(text: str) -> int:
+    """A line count (lines are counted per connection, from 1; 0: before the first line)."""
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
 def _pair(text: str, default_code: int) -> tuple[int, int]:
     line, _, code = text.partition(":")
-    return int(line), int(code) if code else default_code
+    return _line(line), int(code) if code else default_code
 
 
 def _at(text: str) -> tuple[int, float, int]:
@@ -39,19 +47,19 @@ def _at(text: str) -> tuple[int, float, int]:
     value = float(distance)
     if not 0.0 <= value < float("inf"):
         raise ValueError(text)
-    return int(line), value, int(code[0]) if code else 1
+    return _line(line), value, int(code[0]) if code else 1
 
 
 PARSERS = {
-    "drop_after": int,
-    "stall_after": int,
-    "reset_after": int,
-    "power_after": int,
+    "drop_after": _line,
+    "stall_after": _line,
+    "reset_after": _line,
+    "power_after": _line,
     "error_on": lambda v: _pair(v, 20),
     "alarm_on": lambda v: _pair(v, 1),
     "alarm_at": _at,
     "corrupt": float,
-    "corrupt_after": int,
+    "corrupt_after": _line,
     "seed": int,
 }
 

@@ -8,6 +8,8 @@ anything is sent.
 
 import math
 
+import pytest
+
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,3 +76,11 @@ def test_any_clock_or_baud_that_is_no_positive_number_is_refused(tmp_path, key, 
         return
     from urllib.parse import quote
     refused_before_streaming(stream(tmp_path, f"sim://?clock=real&{key}={quote(value)}"), f"{key} must be")
+
+
+@pytest.mark.parametrize("option", ["stall_after=-3", "drop_after=-1", "reset_after=-2", "power_after=-9",
+                                    "corrupt_after=-1&corrupt=0.1", "error_on=-4:20", "alarm_on=-1", "alarm_at=-2:5"])
+def test_a_fault_on_a_negative_line_is_refused(tmp_path, option):
+    """Lines are counted from 1 on each connection: a fault "after line -3" named no line and
+    the stream ran as if no fault had been asked for."""
+    refused_before_streaming(stream(tmp_path, f"sim://?{option}"), "fault option", option.split("=")[0])
