@@ -9,24 +9,14 @@ anything is sent.
 import math
 
 import pytest
-
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lasergen_cli import main
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+from tests.inputs.cli import one_line_error, run
 
 
 def refused_before_streaming(res, *words):
-    assert res.exit_code == 2, res.output
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("lasergen: error:"), lines
-    assert all(w in lines[0] for w in words), lines[0]
-    assert "Traceback" not in res.output and "streamed" not in res.output
+    one_line_error(res, *words, absent=("streamed",))
 
 
 def job(tmp_path):
