@@ -24,6 +24,7 @@ class Field:
     default: Any = MISSING
     minimum: float | None = None  # inclusive unless `exclusive`
     exclusive: bool = False
+    maximum: float | None = None  # inclusive (a controller register's range)
     length: int | None = None  # lists: exact length
     choices: tuple = ()
     item: "Field | None" = None  # lists: what each item is
@@ -53,6 +54,8 @@ def _number(value, field: Field, where: str) -> float:
             raise LasergenError(f"{where} must be > {field.minimum:g}, got {value:g}")
         if not field.exclusive and value < field.minimum:
             raise LasergenError(f"{where} must be >= {field.minimum:g}, got {value:g}")
+    if field.maximum is not None and value > field.maximum:
+        raise LasergenError(f"{where} must be <= {field.maximum:g}, got {value:g}")
     return value
 
 
@@ -61,6 +64,8 @@ def _int(value, field: Field, where: str) -> int:
         raise LasergenError(f"{where} must be a whole number, got {value!r}")
     if field.minimum is not None and value < field.minimum:
         raise LasergenError(f"{where} must be >= {field.minimum:g}, got {value}")
+    if field.maximum is not None and value > field.maximum:
+        raise LasergenError(f"{where} must be <= {field.maximum:g}, got {value}")
     return value
 
 

@@ -50,3 +50,15 @@ def test_bad_machine_profile_value_is_one_line(tmp_path, path, value):
     assert res.exit_code in (0, 2), (path, value, res.output)
     if res.exit_code == 2:
         assert res.exit_code == 2 and res.stderr.count("\n") == 1 and res.stderr.startswith("lasergen: error:")
+
+
+def test_a_grbl_register_value_beyond_its_range_is_one_line(tmp_path):
+    """GRBL keeps $1 (the stepper idle lock) in one byte, 0-255 ms (255: never idle): a larger
+    value was taken and planned every stop of the job as waiting that long."""
+    profile = tmp_path / "m.toml"
+    profile.write_text(replace_value(PROFILE, ("grbl", "stepper_idle_lock_ms"), "1e300"))
+    res = CliRunner().invoke(main, ["qr", "P", "-o", str(tmp_path / "q.gcode"), "--machine", str(profile)])
+    assert res.exit_code == 2 and res.stderr.count("\n") == 1, res.output
+    assert "stepper_idle_lock_ms" in res.stderr and "<= 255" in res.stderr
+    profile.write_text(replace_value(PROFILE, ("grbl", "stepper_idle_lock_ms"), "255"))
+    assert CliRunner().invoke(main, ["qr", "P", "-o", str(tmp_path / "q.gcode"), "--machine", str(profile)]).exit_code == 0

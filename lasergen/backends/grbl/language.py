@@ -27,7 +27,7 @@ JOB_SUFFIX = ".gcode"
 PROFILE_TABLE = {
     "junction_deviation_mm": non_negative(0.01, help="$11"),
     "planner_blocks": Field("int", 15, 1, help="GRBL's planner buffer minus the block kept free"),
-    "stepper_idle_lock_ms": non_negative(25.0, help="$1 (255 = never idle)"),
+    "stepper_idle_lock_ms": Field("number", 25.0, 0.0, maximum=255.0, help="$1, 0-255 ms (255 = never idle)"),
     "s_per_uJ": positive(1.0, help="S word per uJ of pulse energy"),
     "s_max": positive(1000.0, help="$30"),
     "rx_buffer_bytes": Field("int", 128, 2, help="GRBL's serial receive buffer"),
