@@ -20,6 +20,7 @@ is how a resume after a dropped link is tested.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -37,6 +38,8 @@ class Device:
                  name: str | None = None, port: str = "stage"):
         if clock not in ("ff", "real"):
             raise ValueError(f"clock must be 'ff' or 'real', got {clock!r}")
+        if not (math.isfinite(speed) and speed > 0):  # 0 never wakes the clock, < 0 runs it backwards
+            raise ValueError(f"speed must be a finite clock factor > 0, got {speed!r}")
         self.machine = machine
         self.name = name
         self.material = material

@@ -74,3 +74,14 @@ def test_a_fault_on_a_negative_line_is_refused(tmp_path, option):
     """Lines are counted from 1 on each connection: a fault "after line -3" named no line and
     the stream ran as if no fault had been asked for."""
     refused_before_streaming(stream(tmp_path, f"sim://?{option}"), "fault option", option.split("=")[0])
+
+
+@pytest.mark.parametrize("speed", [0.0, -1.0, math.nan, math.inf])
+def test_a_device_opened_from_python_refuses_a_clock_it_cannot_run(speed):
+    """The same rule where every emulated device is made, not only in the sim:// URL: speed=0
+    never woke the clock and a negative one ran it backwards."""
+    from hardware_sim.device import open_device
+    from lasergen.machine import MachineProfile
+
+    with pytest.raises(ValueError, match="speed must be a finite clock factor > 0"):
+        open_device(MachineProfile.load(), clock="real", speed=speed)
