@@ -93,18 +93,18 @@ enum { Z_NONE = 0, Z_AFTER = 1, Z_ONLY = 2 }; /* emit.z_words */
 
 PyObject *format_rows(PyObject *self, PyObject *args)
 {
-    PyObject *o[11];
+    PyObject *o[12];
     const char *dot_on;
     Py_ssize_t dot_len;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOs#", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
-                          &o[9], &o[10], &dot_on, &dot_len))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOs#", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
+                          &o[9], &o[10], &o[11], &dot_on, &dot_len))
         return NULL;
-    Py_buffer b[11];
-    static const Py_ssize_t size[11] = {1, 8, 8, 4, 4, 4, 1, 1, 1, 4, 1};
-    static const char *names[11] = {"kind", "x1", "y1", "f_word", "s_word", "p_word", "need_y", "need_f", "inline",
-                                    "z1", "z_mode"};
+    Py_buffer b[12];
+    static const Py_ssize_t size[12] = {1, 8, 8, 4, 4, 4, 1, 1, 1, 4, 1, 1};
+    static const char *names[12] = {"kind", "x1", "y1", "f_word", "s_word", "p_word", "need_y", "need_f", "inline",
+                                    "z1", "z_mode", "form"};
     Py_ssize_t n = -1;
-    for (int i = 0; i < 11; i++) {
+    for (int i = 0; i < 12; i++) {
         if (get(o[i], &b[i], size[i], 0, n, names[i]) < 0) {
             while (i--)
                 PyBuffer_Release(&b[i]);
@@ -113,6 +113,7 @@ PyObject *format_rows(PyObject *self, PyObject *args)
         n = b[i].len / size[i];
     }
     const uint8_t *kind = b[0].buf, *need_y = b[6].buf, *need_f = b[7].buf, *inl = b[8].buf, *z_mode = b[10].buf;
+    const uint8_t *form = b[11].buf; /* emit.arm's bits: BARE 1, ARMING 2, DISARM 4 */
     const double *x1 = b[1].buf, *y1 = b[2].buf;
     const float *f_word = b[3].buf, *s_word = b[4].buf, *p_word = b[5].buf; /* F in mm/min, S, P in s */
     const float *z1 = b[9].buf;
@@ -145,6 +146,17 @@ PyObject *format_rows(PyObject *self, PyObject *args)
                     p = put_f64(put_text(p, "Y"), y1[i], 4, 10000);
                 if (z_mode[i])
                     p = put_f32(put_text(p, "Z"), z1[i], 4, 10000);
+            } else if (kind[i] == LINE && form[i]) { /* an armed pass: Y and F each where needed */
+                if (form[i] & 4)
+                    p = put_text(p, "G0\n");
+                p = put_f64(put_text(p, (form[i] & 1) ? "X" : "G1X"), x1[i], 4, 10000);
+                if (need_y[i])
+                    p = put_f64(put_text(p, "Y"), y1[i], 4, 10000);
+                if (z_mode[i])
+                    p = put_f32(put_text(p, "Z"), z1[i], 4, 10000);
+                if (need_f[i])
+                    p = put_f32(put_text(p, "F"), f_word[i], 2, 100);
+                p = put_f32(put_text(p, "S"), s_word[i], 1, 10);
             } else if (kind[i] == LINE) {
                 int full = need_y[i] || need_f[i];
                 p = put_f64(put_text(p, "G1X"), x1[i], 4, 10000);
@@ -165,7 +177,7 @@ PyObject *format_rows(PyObject *self, PyObject *args)
         }
         out = PyBytes_FromStringAndSize(start, p - start);
     }
-    for (int i = 0; i < 11; i++)
+    for (int i = 0; i < 12; i++)
         PyBuffer_Release(&b[i]);
     return out;
 }

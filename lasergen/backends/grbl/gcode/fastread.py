@@ -34,7 +34,7 @@ PASS_MARKER = re.compile(r";@pass (\d+) layer (\d+)(?:\s|$)")  # shared with the
 _MARKER = re.compile(PASS_MARKER.pattern.encode())
 WINDOW = 16  # longest number the dialect writes, with sign and point
 KIND_OF = {b"G0": 1, b"G1X": 2, b"G1F": 3, b"G4": 4, b"M5": 5, b"M3": 6}  # first bytes -> line kind
-RAPID_L, MOVE_L, DOT_ON_L, DWELL_L, OFF_L, ON_L = 1, 2, 3, 4, 5, 6
+RAPID_L, MOVE_L, DOT_ON_L, DWELL_L, OFF_L, ON_L, MARK_L, MODE_L = 1, 2, 3, 4, 5, 6, 7, 8
 
 
 def _numbers(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
