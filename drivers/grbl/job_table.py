@@ -41,6 +41,8 @@ import numpy as np
 from drivers.session import JobTable
 from lasergen import LasergenError, __version__
 from lasergen.backends.grbl.gcode import GcodeError, Interpreter, clean_line
+from lasergen.backends.grbl.gcode.commands import read_words
+from lasergen.backends.grbl.gcode.words import split_words
 from lasergen.backends.grbl.gcode import fastread as fr
 from lasergen.backends.grbl.motion import durations
 from lasergen.job import parse_header, read_job
@@ -302,6 +304,8 @@ def _interpreted(full_text: list[str], machine: MachineProfile) -> dict:
     z_stated = False
     blocks = np.zeros(n, np.int32)
     sync, laser_before, rapid, dynamic_before = (np.zeros(n, bool) for _ in range(4))
+    sets_motion, blank_g1 = np.zeros(n, bool), np.zeros(n, bool)
+    motion_after = [""] * n
     for i, raw in enumerate(full_text):
         block = "" if raw.startswith(";@") else clean_line(raw)
         start[i] = interp.state.position[:2]
@@ -314,6 +318,9 @@ def _interpreted(full_text: list[str], machine: MachineProfile) -> dict:
                 actions = []
             moves = [a for a in actions if a.kind == "move" and a.start != a.end]
             blocks[i] = len(moves)
+            sets_motion[i] = "motion" in read_words(split_words(block)).groups
+            blank_g1[i] = len(moves) == 1 and not moves[0].rapid and moves[0].power_s <= 0
+            motion_after[i] = interp.state.motion
             sync[i] = interp.synced
             rapid[i] = any(a.rapid for a in moves)
         texts[i] = block
@@ -335,12 +342,29 @@ def _interpreted(full_text: list[str], machine: MachineProfile) -> dict:
         mark_of[b] = m
     row_s = durations(path, machine)
     duration = np.bincount(job.program.row_line, weights=row_s, minlength=n)
+    raster = mark_line[path.kind[mark_rows] != 2]
     beam_on = np.zeros(n, bool)
-    beam_on[mark_line[path.kind[mark_rows] != 2]] = True
+    beam_on[raster[~dynamic_before[raster]]] = True  # under M3 the beam stays on at rest after it
+    arming = _arming(raster, texts, sets_motion, blank_g1, motion_after)
     return dict(start_mm=start, end_mm=end, moves=blocks > 0, mark_of=mark_of, mark_first=first,
                 mark_last=mark_line, duration_s=duration, end_z_mm=end_z, texts=texts, sendable=np.array([bool(t) for t in texts], bool),
                 blocks=blocks, sync=sync, laser_on_before=laser_before, rapid=rapid, beam_on=beam_on,
-                dynamic_before=dynamic_before, arming=np.zeros(n, bool))  # every raster mark a barrier here
+                dynamic_before=dynamic_before, arming=arming)
+
+
+def _arming(raster: np.ndarray, texts: list, sets_motion, blank_g1, motion_after) -> np.ndarray:
+    """Per line: it arms the raster mark of the next sent line (the dialect's rule, for any G-code):
+    the mark's block names no motion mode, the line before it is a blank G1 move, and the line
+    before that leaves G0, so the mark runs as G0 if its arming line is refused."""
+    sent = [i for i, t in enumerate(texts) if t]
+    previous = {b: a for a, b in zip(sent[:-1], sent[1:])}
+    arming = np.zeros(len(texts), bool)
+    for m in raster.tolist():
+        p = previous.get(m)
+        q = previous.get(p) if p is not None else None
+        if q is not None and not sets_motion[m] and blank_g1[p] and motion_after[p] == "G1" and motion_after[q] == "G0":
+            arming[p] = True
+    return arming
 
 
 def job_table(job_path, machine: MachineProfile, planner=None, piece_bytes: int | None = None,

@@ -173,7 +173,12 @@ def units(table, plan: SendPlan, max_bytes: int = 120):
         first, last = table.mark_first, table.mark_last
         dot_start = np.zeros(cmd.size, bool)
         dot_start[has] = (first[mark[has]] == line[has]) & (last[mark[has]] != line[has])
-        beam_on = real & table.beam_on[line] & ~plan.payload.blank[lo:top]
+        blank = plan.payload.blank[lo:top]
+        beam_on = real & table.beam_on[line] & ~blank  # under M3: on at rest after it
+        raster = np.zeros(cmd.size, bool)
+        raster[has] = (first[mark[has]] == line[has]) & (last[mark[has]] == line[has])
+        armed = table.arming[np.maximum(line - 1, 0)] & (line > 0)
+        unarmed_mark = real & raster & ~armed & ~blank  # a mark that could start from the wrong place
         on_before = real & table.laser_on_before[line]
         was_on = bool(commands[lo - 1] >= 0 and table.laser_on_before[commands[lo - 1]]) if lo > 0 else False
         switched = on_before & ~np.r_[was_on, on_before[:-1]]  # right after M4S0 / M3S0: a barrier
@@ -190,7 +195,8 @@ def units(table, plan: SendPlan, max_bytes: int = 120):
             window_bytes = [seq_bytes(table, plan, k) for k in range(lo, top)]
         sizes = [len(b) for b in window_bytes]
         facts = list(zip(range(lo, top), sizes, seconds, blocks, syncs))  # `Unit.lines` entries
-        is_dot, on, cmds, after_on = dot_start.tolist(), beam_on.tolist(), cmd.tolist(), switched.tolist()
+        is_dot, on, cmds = dot_start.tolist(), beam_on.tolist(), cmd.tolist()
+        waits = (dot_start | unarmed_mark | switched).tolist()
         while i < hi:
             j = i + 1
             if is_dot[i - lo]:
@@ -202,6 +208,6 @@ def units(table, plan: SendPlan, max_bytes: int = 120):
                 size += sizes[j - lo]  # a mark travels with the line that ends it
                 j += 1
             a, b = i - lo, j - lo
-            yield Unit(i, b"".join(window_bytes[a:b]), sizes[a:b], barrier=is_dot[a] or on[a] or after_on[a],
+            yield Unit(i, b"".join(window_bytes[a:b]), sizes[a:b], barrier=waits[a],
                        lines=facts[a:b], seconds=sum(seconds[a:b]), size=size)
             i = j
