@@ -325,17 +325,30 @@ def _pass_modes(path: Toolpath, pass_info: dict[int, dict], bounds: np.ndarray) 
     return modes
 
 
+def _written(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict], armed: bool):
+    """(pass bounds, pass modes, the toolpath as written, `form` bits, ids of the armed passes)."""
+    bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True]) if len(path) else np.zeros(1, int)
+    modes = _pass_modes(path, pass_info, bounds)
+    lit = np.array([int(path.pass_id[a]) for a, m in zip(bounds[:-1], modes) if m not in UNLIT_MODES], np.int64)
+    if not armed:
+        lit = lit[:0]
+    path, form, armed_lit = arm(path, machine, lit)
+    return bounds, modes, path, form, set(lit[armed_lit].tolist())
+
+
+def as_written(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict], armed: bool = True) -> Toolpath:
+    """The toolpath as `emit_body` writes it (an armed pass's rapids into marks are blank G1s at
+    the top rate), which is what reading the body back gives."""
+    return _written(path, machine, pass_info, armed)[2]
+
+
 def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict], armed: bool = True):
     """Program body as a stream of byte chunks: units/modes, each pass bracketed, laser off at the
     end. A pass in depth (`pass_info[p]["depth_um"]`) or a toolpath that moves Z states Z. Lit
     passes whose marks can be armed are written armed under M4 (`arm`; `armed=False`: every lit
     pass under M3, the dialect of earlier versions, kept for comparisons)."""
     yield b"G21G90G94\nM5\n"
-    bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True]) if len(path) else np.zeros(1, int)
-    modes = _pass_modes(path, pass_info, bounds)
-    lit = np.array([int(path.pass_id[a]) for a, m in zip(bounds[:-1], modes) if m not in UNLIT_MODES], np.int64)
-    path, form, armed_lit = arm(path, machine, lit if armed else lit[:0])
-    armed_ids = set(lit[armed_lit[:lit.size]].tolist()) if armed else set()
+    bounds, modes, path, form, armed_ids = _written(path, machine, pass_info, armed)
     inline = inline_rapids(path)
     need_y, need_f = modal_words(path, inline)
     with_z = path.has_z or any(info.get("depth_um") is not None for info in pass_info.values())
