@@ -52,6 +52,22 @@ def test_formatter_is_byte_identical_on_random_rows(machine, numpy_only, seed):
 
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_formatter_is_byte_identical_on_armed_rows(machine, numpy_only, seed):
+    """Armed passes' forms (bare marks, `G0` lines before arming lines, Y and F each where
+    needed), on random rows with random form bits and Z words."""
+    path = _random_rows(5000, 10 + seed)
+    rng = np.random.default_rng(seed)
+    form = np.where(path.kind == 1, rng.integers(0, 8, len(path)), 0).astype(np.uint8)
+    inline = emit.inline_rapids(path)
+    need_y, need_f = emit.modal_words(path, inline)
+    z_mode = rng.integers(0, 2, len(path)).astype(np.uint8)
+    args = (path, machine, need_y, need_f, inline, z_mode, form)
+    compiled = emit.format_rows(*args)
+    assert compiled == emit.format_rows_numpy(*args)
+    assert b"\nG0\nG1X" in compiled and b"\nX" in compiled
+
+
 def test_formatter_is_byte_identical_across_magnitudes(machine, numpy_only):
     """Integer parts past the kernel's 4-digit table (F of a fast rapid rate, far coordinates)
     and fractions of every length, both signs."""
@@ -84,6 +100,16 @@ def _same(a, b):
         return a is None and b is None
     return all(np.array_equal(getattr(a[0], c), getattr(b[0], c), equal_nan=True) for c in COLUMNS) \
         and np.array_equal(a[1], b[1]) and a[2] == b[2]
+
+
+def test_jobs_emit_identically(machine, numpy_only):
+    """Whole jobs (armed raster passes, rewrite passes, dots) format the same both ways."""
+    rng = np.random.default_rng(5)
+    base = rng.random((30, 40)) < 0.5
+    pattern = Pattern(20.0, [Layer(base, "write", "w")], (10.0, 20.0), dict(PRESETS))
+    path = plan(pattern, machine)
+    text = render_job(pattern, path, machine)
+    assert "\nM4S0\n" in text and text == numpy_only(render_job, pattern, path, machine)
 
 
 def test_jobs_emit_and_read_back_identically(machine, numpy_only):
