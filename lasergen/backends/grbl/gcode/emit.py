@@ -169,40 +169,50 @@ def z_words(path: Toolpath, inline: np.ndarray, with_z: bool | None = None) -> n
     return mode
 
 
-def arm(path: Toolpath, machine: MachineProfile, lit: np.ndarray) -> tuple[Toolpath, np.ndarray, np.ndarray]:
-    """(path, form, armed): the toolpath as armed passes write it, the `form` bits per row and,
-    per pass id in `lit` (the passes bracketed by M3/M4), whether it is armed. In an armed pass an
-    in-line rapid straight before a mark becomes the blank G1 at the machine's top rate that
-    arms it (GRBL plans both alike: the nominal speed is capped by the axes' rates either way)."""
+def arm(path: Toolpath, machine: MachineProfile, lit: np.ndarray, every_pass_lit: bool = False):
+    """(path, form, armed, inline): the toolpath as armed passes write it, the `form` bits per row,
+    per pass id in `lit` (the passes bracketed by M3/M4) whether it is armed, and the in-line
+    rapids left. In an armed pass an in-line rapid straight before a mark becomes the blank G1
+    at the machine's top rate that arms it (GRBL plans both alike: the nominal speed is capped
+    by the axes' rates either way). Per-row booleans, shifted, not index arrays: 10^7-row jobs."""
     n = len(path)
-    form = np.zeros(n, np.uint8)
-    if n == 0 or not lit.size:
-        return path, form, np.zeros(lit.size, bool)
-    kind, pid = path.kind, path.pass_id
-    mark = (kind == LINE) & (path.energy_uJ > 0)
-    idx = np.flatnonzero(mark & np.isin(pid, lit))
-    before = idx - 1
     inline = inline_rapids(path)
-    prev_ok = (before >= 0) & (pid[np.maximum(before, 0)] == pid[idx])
-    prev_ok &= ~mark[np.maximum(before, 0)]  # no chain
-    prev_ok &= (kind[np.maximum(before, 0)] == LINE) | inline[np.maximum(before, 0)]
-    bad = np.unique(pid[idx[~prev_ok]])
-    armed = ~np.isin(lit, bad)
-    keep = np.isin(pid[idx], lit[armed])
-    idx, before = idx[keep], before[keep]
-    if not idx.size:
-        return path, form, armed
-    convert = before[inline[before]]
-    if convert.size:
-        path = replace(path, kind=path.kind.copy(), speed_mm_s=path.speed_mm_s.copy())
-        path.kind[convert] = LINE
-        path.speed_mm_s[convert] = max(machine.max_rate_mm_s)
-    ahead = before - 1  # the line before the arming line must leave G0
-    needs_g0 = (ahead < 0) | (pid[np.maximum(ahead, 0)] != pid[before]) | (path.kind[np.maximum(ahead, 0)] != RAPID)
-    form[idx] |= BARE | ARMING
-    form[before] |= ARMING
-    form[before[needs_g0]] |= DISARM
-    return path, form, armed
+    armed = np.ones(lit.size, bool)
+    if n == 0 or not lit.size:
+        return path, np.zeros(n, np.uint8), armed & False, inline
+    kind, pid = path.kind, path.pass_id
+    lit_of = np.zeros(int(max(pid.max(), lit.max())) + 1, bool)
+    lit_of[lit] = True
+    line = kind == LINE
+    mark = line & (path.energy_uJ > 0)
+    if not every_pass_lit:
+        mark &= lit_of[pid]
+    same_pass = np.zeros(n, bool)  # the row before is of the same pass
+    np.equal(pid[1:], pid[:-1], out=same_pass[1:])
+    armable = np.zeros(n, bool)  # the row before is a blank G1 or an in-line rapid of the pass
+    armable[1:] = same_pass[1:] & ~(line[:-1] & (path.energy_uJ[:-1] > 0)) & (line[:-1] | inline[:-1])
+    unarmable = mark & ~armable
+    if unarmable.any():  # such passes stay under M3
+        bad = np.unique(pid[unarmable])
+        lit_of[bad] = False
+        armed = ~np.isin(lit, bad)
+        mark &= lit_of[pid]
+    del armable, unarmable
+    arming = np.zeros(n, bool)
+    arming[:-1] = mark[1:]
+    convert = arming & inline
+    if convert.any():
+        kind, speed = kind.copy(), path.speed_mm_s.copy()
+        np.putmask(kind, convert, LINE)
+        np.putmask(speed, convert, max(machine.max_rate_mm_s))
+        path = replace(path, kind=kind, speed_mm_s=speed)
+        inline &= ~convert
+    disarm = arming.copy()  # the line before the arming line must leave G0: a G0 move, else a bare G0
+    disarm[1:] &= ~(same_pass[1:] & (kind[:-1] == RAPID))
+    form = mark.view(np.uint8) * np.uint8(BARE | ARMING)
+    form |= arming.view(np.uint8) * np.uint8(ARMING)
+    form |= disarm.view(np.uint8) * np.uint8(DISARM)
+    return path, form, armed, inline
 
 
 def _optional(field: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -326,14 +336,14 @@ def _pass_modes(path: Toolpath, pass_info: dict[int, dict], bounds: np.ndarray) 
 
 
 def _written(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict], armed: bool):
-    """(pass bounds, pass modes, the toolpath as written, `form` bits, ids of the armed passes)."""
+    """(pass bounds, pass modes, the toolpath as written, `form` bits, ids of the armed passes, in-line rapids)."""
     bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True]) if len(path) else np.zeros(1, int)
     modes = _pass_modes(path, pass_info, bounds)
     lit = np.array([int(path.pass_id[a]) for a, m in zip(bounds[:-1], modes) if m not in UNLIT_MODES], np.int64)
     if not armed:
         lit = lit[:0]
-    path, form, armed_lit = arm(path, machine, lit)
-    return bounds, modes, path, form, set(lit[armed_lit].tolist())
+    path, form, armed_lit, inline = arm(path, machine, lit, every_pass_lit=lit.size == len(modes))
+    return bounds, modes, path, form, set(lit[armed_lit].tolist()), inline
 
 
 def as_written(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict], armed: bool = True) -> Toolpath:
@@ -348,8 +358,7 @@ def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict
     passes whose marks can be armed are written armed under M4 (`arm`; `armed=False`: every lit
     pass under M3, the dialect of earlier versions, kept for comparisons)."""
     yield b"G21G90G94\nM5\n"
-    bounds, modes, path, form, armed_ids = _written(path, machine, pass_info, armed)
-    inline = inline_rapids(path)
+    bounds, modes, path, form, armed_ids, inline = _written(path, machine, pass_info, armed)
     need_y, need_f = modal_words(path, inline)
     with_z = path.has_z or any(info.get("depth_um") is not None for info in pass_info.values())
     z_mode = z_words(path, inline, with_z)
