@@ -218,7 +218,8 @@ def lasergen_send(job: Path, port: str, barriers: bool = True) -> dict:
         table = runner.table.complete()
         prepare_cpu = cpu_s() - c0
         sent = np.flatnonzero(table.sendable)
-        n_bytes = int((table.offsets[sent + 1] - table.offsets[sent]).sum())
+        n_bytes = (int((table.offsets[sent + 1] - table.offsets[sent]).sum()) if table.offsets is not None
+                   else sum(len(table.text(int(i))) + 1 for i in sent))  # (a table the interpreter read)
         c0, t0 = cpu_s(), time.monotonic()
         result = runner.run()
         elapsed, cpu = time.monotonic() - t0, cpu_s() - c0
