@@ -272,7 +272,8 @@ class GrblEmulator(FaultInjection, SystemCommands):
                 self.steps += [("timer", a.seconds), ("sync",)]
             elif a.kind == "move" and a.start != a.end:  # planner.c drops zero-length blocks
                 rest = a.power_s if a.spindle == "M3" else 0.0
-                block = Block(a.start, a.end, a.rapid, a.feed_mm_s, a.power_s, rest)
+                dynamic = a.spindle == "M4" and interp.laser_mode  # stepper.c: is_pwm_rate_adjusted
+                block = Block(a.start, a.end, a.rapid, a.feed_mm_s, a.power_s, rest, dynamic=dynamic)
                 if self.pending_alarm is not None:
                     (block.alarm_after_mm, block.alarm_code), self.pending_alarm = self.pending_alarm, None
                 self.steps.append(("block", block))
