@@ -112,23 +112,30 @@ class ExposureRecorder:
         on the trapezoid's own times (compressed if the executor stopped it sooner); a move at
         one level throughout (constant speed) is one row, as under M3."""
         v0, vp, v1, accel, length = kinematics
-        profile = dynamic_power.Trapezoid(v0, vp, v1, accel, length)
         programmed = float(np.float32(feed_mm_s))  # as the planner holds it: cruise at F is S itself
-        same = lambda a, b: self.energy_of(a) == self.energy_of(b)
-        parts = dynamic_power.pieces(profile, done if done < length - 1e-9 else length, power_s, programmed, same)
+        if v0 == vp == v1:  # constant speed (a mark between its arming line and the next): one level
+            level = power_s * dynamic_power.ratio_of(vp, programmed)
+            parts = [dynamic_power.Piece(0.0, 0.0, 0.0, done, kin, level)]
+        else:
+            profile = dynamic_power.Trapezoid(v0, vp, v1, accel, length)
+            same = lambda a, b: self.energy_of(a) == self.energy_of(b)
+            parts = dynamic_power.pieces(profile, done if done < length - 1e-9 else length, power_s, programmed, same)
         if len(parts) == 1:
             energy, clamped = self.energy_of(parts[0].power_s)
             self.segment(t_s, t_end_s, start, end, energy > 0, energy, kin, s_command=power_s, clamped=clamped)
             return
-        t_done = parts[-1].t1_s
-        scale = min(1.0, (t_end_s - t_s) / t_done) if t_done > 0 else 1.0
+        # a whole block: the trapezoid's own times (its stepper idle lock, if any, comes after, at
+        # rest with the beam off); a cut one (`position_at` is linear in time) squeezed into its run
+        t_done, elapsed = parts[-1].t1_s, t_end_s - t_s
+        cut = done < length - 1e-9
+        scale = elapsed / t_done if cut and 0 < elapsed < t_done else 1.0
         n = len(start)
         points = [tuple(start)] + [tuple(start[i] + (end[i] - start[i]) * (p.s1_mm / done) for i in range(n))
                                    for p in parts[:-1]] + [tuple(end)]
         for p, a, b in zip(parts, points, points[1:]):
             energy, clamped = self.energy_of(p.power_s)
-            self.segment(t_s + p.t0_s * scale, t_s + p.t1_s * scale, a, b, energy > 0, energy, p.kinematics,
-                         s_command=power_s, clamped=clamped)
+            self.segment(t_s + p.t0_s * scale, min(t_s + p.t1_s * scale, t_end_s), a, b, energy > 0, energy,
+                         p.kinematics, s_command=power_s, clamped=clamped)
 
     def dwell(self, x_mm: float, y_mm: float, seconds: float, power_s: float, t_s: float, z_mm: float = 0.0):
         if seconds <= MIN_DWELL_S or power_s <= 0:
