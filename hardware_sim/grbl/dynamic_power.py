@@ -132,9 +132,8 @@ def pieces(profile: Trapezoid, done_mm: float, power_s: float, programmed_mm_s: 
         k += 1
 
 
-def level_at(profile: Trapezoid, done_mm: float, power_s: float, programmed_mm_s: float) -> float:
-    """The PWM level (as S) of the segment the move is in after done_mm: where a hang leaves it."""
+def level_at(profile: Trapezoid, t_s: float, power_s: float, programmed_mm_s: float) -> float:
+    """The PWM level (as S) of the segment the move is in t_s after its start."""
     t_full = profile.duration_s
-    t = t_full if done_mm >= profile.length_mm else profile.time_at(done_mm)
-    tick_end = min((int(t / TICK_S) + 1) * TICK_S, t_full)
+    tick_end = min((int(min(t_s, t_full) / TICK_S) + 1) * TICK_S, t_full)
     return power_s * ratio_of(profile.speed_at(tick_end), programmed_mm_s)

@@ -200,7 +200,7 @@ class MotionExecutor:
         """The firmware hangs: motion stops here, the beam keeps its level (see above)."""
         self._flush_rest()
         if self.current is not None:
-            power = self._level_now()
+            power = self.level_now(where_cut=True)
             block = self._cut_current(self.now_s)
             self.queue.appendleft(block)
             self.rest_power_s = power
@@ -254,17 +254,22 @@ class MotionExecutor:
         return Block(here, block.end, block.rapid, block.feed_mm_s, block.power_s, block.rest_power_s, block.jog,
                      dynamic=block.dynamic)
 
-    def _level_now(self) -> float:
+    def level_now(self, where_cut: bool = False) -> float:
         """The beam level (as S) of the current block now: its S, or under M4 the level of the
-        stepper segment it is in."""
+        stepper segment it is in: by the clock (what a status report shows), or `where_cut` by
+        where `position_at` stops it (the segment a cut records last, where a hang leaves the PWM)."""
         block = self.current
         if not block.dynamic or block.power_s <= 0 or self.kinematics is None:
             return block.power_s
-        here = self.position_at(self.now_s)
-        done = float(np.sqrt(sum((here[i] - block.start[i]) ** 2 for i in range(3))))
         v0, vp, v1, accel, length = self.kinematics
-        return dynamic_power.level_at(dynamic_power.Trapezoid(v0, vp, v1, accel, length), done, block.power_s,
-                                      float(np.float32(block.feed_mm_s)))
+        profile = dynamic_power.Trapezoid(v0, vp, v1, accel, length)
+        if where_cut:
+            here = self.position_at(self.now_s)
+            done = float(np.sqrt(sum((here[i] - block.start[i]) ** 2 for i in range(3))))
+            t_s = profile.duration_s if done >= length - 1e-9 else profile.time_at(done)
+        else:
+            t_s = self.now_s - self.t_start_s
+        return dynamic_power.level_at(profile, t_s, block.power_s, float(np.float32(block.feed_mm_s)))
 
     def _duration(self, block: Block) -> float:
         window = ([self.previous] if self.previous is not None else []) + [block] + list(self.queue)

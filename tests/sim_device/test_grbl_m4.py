@@ -141,3 +141,18 @@ def test_a_hang_under_m4_keeps_the_level_of_the_segment_it_froze_in():
     m3.receive(b"\x18")
     h3 = m3.recorder.history()
     assert h3.energy_uJ[h3.is_dwell][0] == S  # M3: the block's own S
+
+
+def test_status_reports_the_m4_level_of_the_segment_running():
+    emu = GrblEmulator(MACHINE, fast_forward=False)
+    for line in ("$X", "M4S100", "G1X1F600"):
+        emu.receive(line.encode() + b"\n")
+        emu.advance(emu.now_s)
+    t0 = emu.now_s
+    levels = []
+    for t in (0.005, 0.015, 0.07, 0.145):  # first segment, second, cruise, last (ends at rest)
+        emu.advance(t0 + t)
+        emu.take_output()
+        emu.receive(b"?")
+        levels.append(emu.take_output().decode().split("FS:")[1].split(",")[1].split("|")[0].strip(">\r\n"))
+    assert levels == ["20", "40", "100", "0"]
