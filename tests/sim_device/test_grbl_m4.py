@@ -156,3 +156,36 @@ def test_status_reports_the_m4_level_of_the_segment_running():
         emu.receive(b"?")
         levels.append(emu.take_output().decode().split("FS:")[1].split(",")[1].split("|")[0].strip(">\r\n"))
     assert levels == ["20", "40", "100", "0"]
+
+
+def held(spindle: str):
+    """A 1 mm line held 0.03 s in (mid-ramp), resumed 0.5 s later, run to its end."""
+    emu = GrblEmulator(MACHINE, fast_forward=False)
+    for line in ("$X", f"{spindle}S100", "G1X1F600"):
+        emu.receive(line.encode() + b"\n")
+        emu.advance(emu.now_s)
+    t0 = emu.now_s
+    emu.advance(t0 + 0.03)
+    emu.receive(b"!")
+    emu.advance(t0 + 0.53)
+    emu.receive(b"~")
+    emu.advance(t0 + 2.0)
+    emu.receive(b"M5\n")
+    emu.advance(t0 + 3.0)
+    return emu.recorder.history(), t0
+
+
+def test_a_hold_under_m4_cuts_the_staircase_and_the_resumed_move_ramps_its_power_again():
+    h, t0 = held("M4")
+    (hold,) = np.flatnonzero(h.hold)
+    before, after = h.take(np.arange(len(h)) < hold), h.take(np.arange(len(h)) > hold)
+    assert before.t_end_s[-1] == pytest.approx(h.t_start_s[hold]) and before.x1[-1] == after.x0[0] == h.x0[hold]
+    assert list(np.round(before.energy_uJ[:3], 9)) == [20, 40, 60]  # up the ramp until the hold
+    assert after.energy_uJ[0] < S  # from rest again: the resumed block's first segment is not at full S
+    assert after.x1[-1] == 1.0 and not h.is_dwell.any()  # the move ends where it should; at rest: off
+    # about S L / F in all (each restart's staircase adds at most one ramp's excess); M3 overdoses both ramps
+    bound = 2 * S * TICK_S / 2
+    assert abs(dose_uJ_s(h.take(h.is_exposure)) - S / F_MM_S) <= bound + 1e-9
+    h3, _ = held("M3")
+    m3_moving = h3.is_exposure & ~h3.is_dwell
+    assert dose_uJ_s(h3.take(m3_moving)) > S / F_MM_S + 2 * bound
