@@ -129,7 +129,8 @@ def pieces(profile: Trapezoid, done_mm: float, power_s: float, programmed_mm_s: 
         if last:
             return out
         t0, s0, v0 = t1, s1, v1
-        k += 1
+        # every tick that ends in the cruise fires at its level: go straight to the last of them
+        k = max(k + 1, int((t_up + t_cruise) / TICK_S)) if t1 >= t_up else k + 1
 
 
 def level_at(profile: Trapezoid, t_s: float, power_s: float, programmed_mm_s: float) -> float:

@@ -189,3 +189,9 @@ def test_a_hold_under_m4_cuts_the_staircase_and_the_resumed_move_ramps_its_power
     h3, _ = held("M3")
     m3_moving = h3.is_exposure & ~h3.is_dwell
     assert dose_uJ_s(h3.take(m3_moving)) > S / F_MM_S + 2 * bound
+
+
+def test_a_long_m4_move_is_cut_only_on_its_ramps():
+    h = stream(["M4S100", "G1X50F600S100", "M5"]).recorder.history()  # 5 s of cruise between two ramps
+    assert len(h) == 10 and np.count_nonzero(h.energy_uJ == S) == 1
+    assert dose_uJ_s(h.take(h.is_exposure)) == pytest.approx(S * 50 / F_MM_S, rel=1e-12)
