@@ -101,7 +101,9 @@ class ExposureRecorder:
                 reached = min(vp, np.sqrt((2 * accel * length + v0 * v0 + v1 * v1) / 2))
                 vp, v1 = float(min(reached, np.sqrt(v0 * v0 + 2 * accel * done))), speed_at(done, kinematics)
             kin = (v0, vp, v1, accel)
-            if dynamic and energy > 0:
+            programmed = float(np.float32(feed_mm_s))  # as the planner holds F
+            if dynamic and energy > 0 and not dynamic_power.at_programmed_rate(v0, vp, v1, programmed):
+                # (an M4 move at its programmed rate throughout fires at S: the row below)
                 self._dynamic_move(start, end, feed_mm_s, power_s, t_s, t_end_s, kinematics, done, kin)
                 return
         self.segment(t_s, t_end_s, start, end, energy > 0, energy, kin, s_command=0.0 if rapid else power_s,
@@ -113,15 +115,16 @@ class ExposureRecorder:
         one level throughout (constant speed) is one row, as under M3."""
         v0, vp, v1, accel, length = kinematics
         programmed = float(np.float32(feed_mm_s))  # as the planner holds it: cruise at F is S itself
-        if v0 == vp == v1:  # constant speed (a mark between its arming line and the next): one level
-            level = power_s * dynamic_power.ratio_of(vp, programmed)
-            parts = [dynamic_power.Piece(0.0, 0.0, 0.0, done, kin, level)]
+        energies: dict = {}  # level -> (energy, clamped), each level mapped once
+        energy_of = lambda level: energies.get(level) or energies.setdefault(level, self.energy_of(level))
+        if v0 == vp == v1:  # constant speed below the programmed rate (an axis limit): one level
+            parts = [dynamic_power.Piece(0.0, 0.0, 0.0, done, kin, power_s * dynamic_power.ratio_of(vp, programmed))]
         else:
             profile = dynamic_power.Trapezoid(v0, vp, v1, accel, length)
-            same = lambda a, b: self.energy_of(a) == self.energy_of(b)
+            same = lambda a, b: energy_of(a) == energy_of(b)
             parts = dynamic_power.pieces(profile, done if done < length - 1e-9 else length, power_s, programmed, same)
         if len(parts) == 1:
-            energy, clamped = self.energy_of(parts[0].power_s)
+            energy, clamped = energy_of(parts[0].power_s)
             self.segment(t_s, t_end_s, start, end, energy > 0, energy, kin, s_command=power_s, clamped=clamped)
             return
         # a whole block: the trapezoid's own times (its stepper idle lock, if any, comes after, at
@@ -133,7 +136,7 @@ class ExposureRecorder:
         points = [tuple(start)] + [tuple(start[i] + (end[i] - start[i]) * (p.s1_mm / done) for i in range(n))
                                    for p in parts[:-1]] + [tuple(end)]
         for p, a, b in zip(parts, points, points[1:]):
-            energy, clamped = self.energy_of(p.power_s)
+            energy, clamped = energy_of(p.power_s)
             self.segment(t_s + p.t0_s * scale, min(t_s + p.t1_s * scale, t_end_s), a, b, energy > 0, energy,
                          p.kinematics, s_command=power_s, clamped=clamped)
 

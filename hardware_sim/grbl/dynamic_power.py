@@ -26,6 +26,7 @@ from math import sqrt
 ACCELERATION_TICKS_PER_SECOND = 100  # GRBL's config.h
 TICK_S = 1.0 / ACCELERATION_TICKS_PER_SECOND
 EDGE_S = 1e-9  # a tick boundary this close to the move's end is its end
+SAME_RATE = 1e-9  # relative: speeds this close to the programmed rate are at it
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,17 @@ class Piece:
 
 
 def ratio_of(speed_mm_s: float, programmed_mm_s: float) -> float:
-    return speed_mm_s / programmed_mm_s if programmed_mm_s > 0 else 1.0
+    """speed / programmed rate; within SAME_RATE of 1 it is 1 (the planner's round-off in
+    junction speeds is far below the PWM's 8-bit step: GRBL fires such a segment at S)."""
+    if programmed_mm_s <= 0:
+        return 1.0
+    ratio = speed_mm_s / programmed_mm_s
+    return 1.0 if abs(ratio - 1.0) <= SAME_RATE else ratio
+
+
+def at_programmed_rate(v_entry: float, v_peak: float, v_exit: float, programmed_mm_s: float) -> bool:
+    """A move that runs at its programmed rate throughout (round-off aside): it fires at S."""
+    return all(ratio_of(v, programmed_mm_s) == 1.0 for v in (v_entry, v_peak, v_exit))
 
 
 def pieces(profile: Trapezoid, done_mm: float, power_s: float, programmed_mm_s: float,
