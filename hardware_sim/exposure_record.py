@@ -101,8 +101,8 @@ class ExposureRecorder:
                 reached = min(vp, np.sqrt((2 * accel * length + v0 * v0 + v1 * v1) / 2))
                 vp, v1 = float(min(reached, np.sqrt(v0 * v0 + 2 * accel * done))), speed_at(done, kinematics)
             kin = (v0, vp, v1, accel)
-            programmed = float(np.float32(feed_mm_s))  # as the planner holds F
-            if dynamic and energy > 0 and not dynamic_power.at_programmed_rate(v0, vp, v1, programmed):
+            if dynamic and energy > 0 and not dynamic_power.at_programmed_rate(
+                    v0, vp, v1, float(np.float32(feed_mm_s))):  # F as the planner holds it
                 # (an M4 move at its programmed rate throughout fires at S: the row below)
                 self._dynamic_move(start, end, feed_mm_s, power_s, t_s, t_end_s, kinematics, done, kin)
                 return
