@@ -116,11 +116,13 @@ class _State:
 
 def _piece_end(data: bytes, start: int, piece_bytes: int) -> int:
     """The byte after a piece that begins at `start`: about piece_bytes of whole lines, never
-    ending on a dot's `G1F..` or `G4..` line (the grammar takes a dot's three lines whole)."""
+    ending on a dot's `G1F..` or `G4..` line (the grammar takes a dot's three lines whole) nor
+    right before a bare mark `X..` (the scan takes a bare mark only right after its arming line)."""
     if start + piece_bytes >= len(data):
         return len(data)
     cut = data.rfind(b"\n", start, start + piece_bytes) + 1 or data.find(b"\n", start) + 1
-    while cut < len(data) and data.startswith(_DOT_HEADS, max(start, data.rfind(b"\n", start, cut - 1) + 1)):
+    while cut < len(data) and (data.startswith(_DOT_HEADS, max(start, data.rfind(b"\n", start, cut - 1) + 1))
+                               or data.startswith(b"X", cut)):
         cut = data.find(b"\n", cut) + 1
     return cut
 
@@ -177,7 +179,7 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
     t.mark_first, t.mark_last = t.marks.views()  # new views: readers see every mark scanned so far
     return _State(b, stop, float(end[-1, 0]), float(end[-1, 1]), float(scan.z_pos[-1]), bool(z_stated[-1]),
                   float(scan.feed[-1]), float(scan.s_state[-1]),
-                  bool(scan.on[-1]), state.marks + mark_lines.size)
+                  float(scan.spindle[-1]), state.marks + mark_lines.size)
 
 
 class _Marks:
