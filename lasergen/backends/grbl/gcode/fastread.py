@@ -45,6 +45,19 @@ RAPID_L, MOVE_L, DOT_ON_L, DWELL_L, OFF_L, ON_L, MARK_L, MODE_L = 1, 2, 3, 4, 5,
 M3_ON, M4_ON = 1.0, 2.0  # the modal `on` value: 0 = M5, 1 = M3 (constant power), 2 = M4 (dynamic power)
 
 
+def _kind_steps(table: dict) -> tuple[np.ndarray, np.ndarray]:
+    """KIND_OF as a step function of a line's first three bytes read as one big-endian number:
+    a prefix of L bytes covers an interval of those numbers, a longer prefix (inside a shorter
+    one) wins; (where each step starts, its kind), so one searchsorted gives every line's kind."""
+    spans = [(int.from_bytes(p, "big") << 8 * (3 - len(p)), 1 << 8 * (3 - len(p)), code) for p, code in table.items()]
+    steps = sorted({0} | {lo for lo, _, _ in spans} | {lo + size for lo, size, _ in spans})
+    covering = [[(size, code) for lo, size, code in spans if lo <= k < lo + size] for k in steps]
+    return np.array(steps, np.int64), np.array([min(c)[1] if c else 0 for c in covering], np.int8)
+
+
+_STEP_AT, _STEP_KIND = _kind_steps(KIND_OF)
+
+
 def _numbers(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
     """The decimal number starting at each index of `buf`, as float64 (vectorised): one pass per
     character position over the numbers still being read (Horner on an integer mantissa), so
@@ -228,9 +241,8 @@ def _scan_modal(data: bytes, raw: np.ndarray, starts: np.ndarray, state: ReadSta
         return None
     buf = np.concatenate([raw, np.zeros(WINDOW, np.uint8)])
     head = buf[starts[:, None] + np.arange(3)]
-    kind = np.zeros(n, dtype=np.int8)
-    for prefix, code in KIND_OF.items():
-        kind[np.all(head[:, :len(prefix)] == np.frombuffer(prefix, np.uint8), axis=1)] = code
+    key = (head[:, 0].astype(np.int64) << 16) | (head[:, 1].astype(np.int64) << 8) | head[:, 2]
+    kind = _STEP_KIND[np.searchsorted(_STEP_AT, key, side="right") - 1]
     comment = head[:, 0] == ord(";")
     words = [_word(buf, starts, comment, c) for c in "XYFSPZ"]
     x, y, f, s, _p, z = words
