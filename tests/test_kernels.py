@@ -141,6 +141,38 @@ def test_scanner_accepts_and_refuses_exactly_what_the_grammar_does(machine, nump
                      numpy_only(fastread.read_chunk, data, machine, fastread.ReadState())), data
 
 
+ARMED_LINES = ["G21G90G94", "M5", ";@pass 0 layer 0 recipe r mode raster name x", "M4S0", "G0X10.0759Y10.49",
+               "G1X10.08Y10.49F24S0", "X10.22S200", "G0", "G1X10.24F6000S0", "X10.26F24S200", "G0X10.5041Y10.47",
+               "G1X10.5Y10.47F3000S0", "X-10.48Y2Z0.1F24S200", "G0", "G1X10.4S0", "M5", "M3S0", "G0X1Y1",
+               "G1X2F24S0", "G1X3S200", "M5", "G0X3Y3", "G1F3000M3S250", "G4P0.5", "M5"]
+
+
+def test_scanner_accepts_and_refuses_armed_lines_exactly_as_the_grammar_does(machine, numpy_only):
+    """Windows of an armed job (M4S0, bare marks, bare G0) from every spindle state, lines
+    dropped, repeated or mutated: bare marks and bare G0 out of their context included."""
+    rng = np.random.default_rng(13)
+    alphabet = list(b"0123456789.-XYFSGM4\n")
+    accepted = 0
+    for _ in range(600):
+        a = int(rng.integers(0, len(ARMED_LINES) - 1))
+        window = [bytearray(line.encode()) for line in ARMED_LINES[a:a + int(rng.integers(1, 9))]]
+        for _ in range(int(rng.integers(0, 3))):
+            at, op = int(rng.integers(0, len(window))), rng.integers(0, 4)
+            line = window[at]
+            if op == 0 and len(window) > 1:
+                del window[at]
+            elif op == 1:
+                window.insert(at, bytearray(line))
+            elif line:
+                line[int(rng.integers(0, len(line)))] = int(rng.choice(alphabet))
+        data = b"\n".join(bytes(line) for line in window) + b"\n"
+        state = fastread.ReadState(feed=24.0, on=float(rng.integers(0, 3)))
+        compiled = fastread.read_chunk(data, machine, state)
+        assert _same(compiled, numpy_only(fastread.read_chunk, data, machine, state)), (data, state.on)
+        accepted += compiled is not None
+    assert 150 < accepted < 550  # both sides of the grammar are tried
+
+
 @pytest.mark.parametrize("chunk", [97, 500_000])
 def test_estimate_is_bit_identical(machine, numpy_only, monkeypatch, chunk):
     from lasergen.backends.grbl import motion

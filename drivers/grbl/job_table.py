@@ -120,11 +120,13 @@ class _State:
 
 def _piece_end(data: bytes, start: int, piece_bytes: int) -> int:
     """The byte after a piece that begins at `start`: about piece_bytes of whole lines, never
-    ending on a dot's `G1F..` or `G4..` line (the grammar takes a dot's three lines whole)."""
+    ending on a dot's `G1F..` or `G4..` line (the grammar takes a dot's three lines whole) nor
+    right before a bare mark `X..` (the scan takes a bare mark only right after its arming line)."""
     if start + piece_bytes >= len(data):
         return len(data)
     cut = data.rfind(b"\n", start, start + piece_bytes) + 1 or data.find(b"\n", start) + 1
-    while cut < len(data) and data.startswith(_DOT_HEADS, max(start, data.rfind(b"\n", start, cut - 1) + 1)):
+    while cut < len(data) and (data.startswith(_DOT_HEADS, max(start, data.rfind(b"\n", start, cut - 1) + 1))
+                               or data.startswith(b"X", cut)):
         cut = data.find(b"\n", cut) + 1
     return cut
 
@@ -148,7 +150,7 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
     move = (kind == fr.RAPID_L) | (kind == fr.MOVE_L) | (kind == fr.MARK_L)
     z_start = _shift(scan.z_pos, state.z)
     moved = move & (np.any(start != end, axis=1) | (z_start != scan.z_pos))  # a Z-only move is a planner block too
-    spindle = np.asarray(scan.on, np.float64)  # 0 off, 1 M3, 2 M4 after each line  # MERGE: m4read's column
+    spindle = np.asarray(scan.spindle, np.float64)  # 0 off, 1 M3, 2 M4 after each line
     on_after = spindle > 0
     spindle_before = _shift(spindle, float(state.on))
     on_before = spindle_before > 0

@@ -1,5 +1,5 @@
 /* G-code text: the formatter (emit.format_rows_numpy's twin) and the dialect scanner
- * (fastread's regex, number parser and modal forward fill). */
+ * (fastread's regex, number parser, modal forward fill and armed-line context checks). */
 #include "kernels.h"
 
 /* ---------------------------------------------------------------- format_rows */
@@ -221,7 +221,8 @@ static int starts(const char *p, const char *end, const char *word)
     return (size_t)(end - p) >= n && memcmp(p, word, n) == 0;
 }
 
-enum { K_NONE = 0, K_RAPID = 1, K_MOVE = 2, K_DOT_ON = 3, K_DWELL = 4, K_OFF = 5, K_ON = 6 };
+enum { K_NONE = 0, K_RAPID = 1, K_MOVE = 2, K_DOT_ON = 3, K_DWELL = 4, K_OFF = 5, K_ON = 6, K_MARK = 7, K_MODE = 8 };
+enum { K_ON_M4 = 16 }; /* scan_line's answer for M4S0: stored as K_ON, the spindle state set to M4 */
 enum { W_X, W_Y, W_F, W_S, W_P, W_Z };
 
 /* One line (without its newline) of the dialect; returns its kind or -1. */
@@ -246,14 +247,15 @@ static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py
                 return -1;
         return K_NONE;
     }
-    if (starts(p, end, "G1X")) {
-        p += 2;
+    if (starts(p, end, "G1X") || (p < end && *p == 'X')) { /* a G1X line, or a bare mark (G1 by mode) */
+        int bare = *p == 'X';
+        p += bare ? 0 : 2;
         WORD('X', W_X, 1);
         OPTIONAL('Y', W_Y, 1);
         OPTIONAL('Z', W_Z, 1);
         OPTIONAL('F', W_F, 0);
         WORD('S', W_S, 0);
-        return p == end ? K_MOVE : -1;
+        return p == end ? (bare ? K_MARK : K_MOVE) : -1;
     }
     if (starts(p, end, "G0X")) {
         p += 2;
@@ -267,6 +269,8 @@ static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py
         WORD('Z', W_Z, 1);
         return p == end ? K_RAPID : -1;
     }
+    if (end - p == 2 && starts(p, end, "G0"))
+        return K_MODE;
     if (starts(p, end, "G1F")) {
         p += 2;
         WORD('F', W_F, 0);
@@ -283,9 +287,9 @@ static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py
     }
     if (end - p == 2 && starts(p, end, "M5"))
         return K_OFF;
-    if (end - p == 4 && starts(p, end, "M3S0")) {
+    if (end - p == 4 && (starts(p, end, "M3S0") || starts(p, end, "M4S0"))) {
         w[W_S * n + i] = 0.0;
-        return K_ON;
+        return p[1] == '4' ? K_ON_M4 : K_ON;
     }
     if (end - p == 9 && starts(p, end, "G21G90G94"))
         return K_NONE;
@@ -295,13 +299,16 @@ static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py
 }
 
 enum { M_X, M_Y, M_Z, M_FEED, M_S, M_ON }; /* the modal state carried per line (fastread._modal) */
+#define M3_ON 1.0 /* M_ON's values (fastread.M3_ON, M4_ON); 0 = M5 */
+#define M4_ON 2.0
 
-/* GRBL's modal state after line i (kind k, its words in w) from the state before it: X Y Z
- * on a move, F and S where written, the spindle by M3 / M5 */
+/* GRBL's modal state after line i (kind k as scan_line answered, its words in w) from the
+ * state before it: X Y Z on a move (a bare mark is one), F and S where written, the spindle
+ * by M3 / M4 / M5 */
 static void carry(double *m, const double *w, Py_ssize_t n, Py_ssize_t i, int k, double *state)
 {
     static const int word_of[3] = {W_X, W_Y, W_Z};
-    if (k == K_RAPID || k == K_MOVE)
+    if (k == K_RAPID || k == K_MOVE || k == K_MARK)
         for (int a = 0; a < 3; a++)
             if (!isnan(w[word_of[a] * n + i]))
                 state[M_X + a] = w[word_of[a] * n + i];
@@ -310,7 +317,9 @@ static void carry(double *m, const double *w, Py_ssize_t n, Py_ssize_t i, int k,
     if (!isnan(w[W_S * n + i]))
         state[M_S] = w[W_S * n + i];
     if (k == K_ON || k == K_DOT_ON)
-        state[M_ON] = 1.0;
+        state[M_ON] = M3_ON;
+    else if (k == K_ON_M4)
+        state[M_ON] = M4_ON;
     else if (k == K_OFF)
         state[M_ON] = 0.0;
     for (int j = 0; j < 6; j++)
@@ -319,7 +328,8 @@ static void carry(double *m, const double *w, Py_ssize_t n, Py_ssize_t i, int k,
 
 /* scan_lines(data, kind, comment, words, modal, initial): per line its kind, comment flag and
  * words (NaN where absent, as given), and in modal (6 x n) the state after it from `initial`
- * (x, y, z, feed, s, on); False if the text is not the dialect */
+ * (x, y, z, feed, s, on); False if the text is not the dialect: outside the grammar, a dot
+ * not whole, a bare mark not right after a G1X line, a bare G0 while M4 is not in force */
 PyObject *scan_lines(PyObject *self, PyObject *args)
 {
     PyObject *o_data, *o_kind, *o_comment, *o_words, *o_modal;
@@ -348,6 +358,7 @@ PyObject *scan_lines(PyObject *self, PyObject *args)
     double *w = wb.buf;
     int ok = data.len > 0 ? end[-1] == '\n' : 1;
     Py_ssize_t i = 0, in_dot = 0; /* lines of a dot unit still expected: G4P.., then M5 */
+    int before = K_NONE;          /* the previous line's kind */
     Py_BEGIN_ALLOW_THREADS
     while (ok && p < end) {
         const char *eol = memchr(p, '\n', end - p);
@@ -356,13 +367,15 @@ PyObject *scan_lines(PyObject *self, PyObject *args)
             break;
         }
         int k = scan_line(p, eol, w, n, i, comment);
-        if (k < 0 || (in_dot == 2 && k != K_DWELL) || (in_dot == 1 && k != K_OFF) || (!in_dot && k == K_DWELL)) {
+        if (k < 0 || (in_dot == 2 && k != K_DWELL) || (in_dot == 1 && k != K_OFF) || (!in_dot && k == K_DWELL)
+            || (k == K_MARK && before != K_MOVE) || (k == K_MODE && state[M_ON] != M4_ON)) {
             ok = 0;
             break;
         }
         in_dot = k == K_DOT_ON ? 2 : in_dot ? in_dot - 1 : 0;
         carry(m, w, n, i, k, state);
-        kind[i++] = (int8_t)k;
+        before = k == K_ON_M4 ? K_ON : k;
+        kind[i++] = (int8_t)before;
         p = eol + 1;
     }
     Py_END_ALLOW_THREADS
