@@ -59,16 +59,21 @@ class Record:
     def from_history(cls, history) -> "Record":
         """The record from an emulator's beam history (`hardware_sim.ledger.BeamHistory`, any
         controller family): a segment that moves is a line (beam on) or a rapid, one that does
-        not is a rest (a dwell if the beam was on, a hold otherwise)."""
+        not is a rest (a dwell if the beam was on, a hold otherwise). A move whose S word was
+        commanded counts as written even where its power was 0: under GRBL's M4 the last stepper
+        segment of a block that ends at rest fires at S x 0 (its end speed), so a mark the planner
+        stops on (a starved queue, a hold) has a tail of up to accel x (10 ms)^2 / 2 with no
+        pulse energy. That is the firmware's power rule on a mark the sender did write, not a mark
+        it skipped; its dose is the glass model's business."""
         h = history
         moving = (h.x0 != h.x1) | (h.y0 != h.y1)
-        on = (h.beam_on > 0) & (h.energy_uJ > 0)
+        on = ((h.beam_on > 0) & (h.energy_uJ > 0)) | (moving & (h.s_command > 0))
         length = np.hypot(h.x1 - h.x0, h.y1 - h.y0)
         path = Toolpath.from_columns(
             kind=np.where(moving, np.where(on, LINE, RAPID), DWELL).astype(np.float64),
             x0=h.x0, y0=h.y0, x1=h.x1, y1=h.y1,
             speed_mm_s=np.where(h.duration_s > 0, length / np.maximum(h.duration_s, 1e-12), 0.0),
-            dwell_s=np.where(moving, 0.0, h.duration_s), energy_uJ=np.where(on, h.energy_uJ, 0.0),
+            dwell_s=np.where(moving, 0.0, h.duration_s), energy_uJ=np.where(on, np.maximum(h.energy_uJ, 1e-12), 0.0),
             pass_id=np.zeros(len(h.x0)))
         return cls(path, np.asarray(h.t_start_s, float), np.asarray(h.t_start_s + h.duration_s, float))
 

@@ -32,7 +32,9 @@ character counter has: the gap between the two is the rule's round trips, not th
 CPU. It also prints the link use the barrier's round trips allow on a real link
 (`barrier_bound`). --pattern picks the job: stripes (one-pixel marks, two lines per barrier),
 rows (full raster rows, one long mark per scan line, three lines per barrier) or dither (a
-Floyd-Steinberg dithered grey ramp, as the issue's bitmaps: marks of one to a few pixels).
+Floyd-Steinberg dithered grey ramp, as the issue's bitmaps: marks of one to a few pixels);
+--dialect m3 streams the job as earlier versions wrote it (M3, a barrier per mark) instead of
+armed (M4, a barrier per pass).
 Usage: python benchmarks/stream_bench.py [--lines 50000] [--pi-rows 3000] [--baud 115200] [--backend both]
        python benchmarks/stream_bench.py --barrier-cost [--lines 20000] [--repeat 3]
        python benchmarks/stream_bench.py --cpu [--lines 20000] [--repeat 3] [--pattern stripes|rows|dither]
@@ -216,7 +218,8 @@ def lasergen_send(job: Path, port: str, barriers: bool = True) -> dict:
         table = runner.table.complete()
         prepare_cpu = cpu_s() - c0
         sent = np.flatnonzero(table.sendable)
-        n_bytes = int((table.offsets[sent + 1] - table.offsets[sent]).sum())
+        n_bytes = (int((table.offsets[sent + 1] - table.offsets[sent]).sum()) if table.offsets is not None
+                   else sum(len(table.text(int(i))) + 1 for i in sent))  # (a table the interpreter read)
         c0, t0 = cpu_s(), time.monotonic()
         result = runner.run()
         elapsed, cpu = time.monotonic() - t0, cpu_s() - c0
@@ -263,15 +266,16 @@ def _emulator_priority(nice: int):
     return raise_it
 
 
-def cpu_compare(lines: int, baud: int, repeat: int, kind: str = "stripes", emulator_nice: int = -10):
+def cpu_compare(lines: int, baud: int, repeat: int, kind: str = "stripes", emulator_nice: int = -10,
+                armed: bool = True):
     """Both senders on the same job through an emulator in another process, idle and with
     both cores busy; medians of `repeat` runs each."""
     bound_bps = baud / 10.0
     with tempfile.TemporaryDirectory() as tmp:
         job = Path(tmp) / "bench.gcode"
-        job.write_text(raster_job(lines, MachineProfile.load(), kind=kind))
+        job.write_text(raster_job(lines, MachineProfile.load(), kind=kind, armed=armed))
         per, bound, barriers = barrier_bound(job)
-        print(f"{kind} job: {barriers} barrier units, {per:.1f} bytes sent per "
+        print(f"{kind} job ({'armed, M4' if armed else 'M3, as earlier versions wrote it'}): {barriers} barrier units, {per:.1f} bytes sent per "
               f"barrier; the barrier's round trips bound link use to {100 * bound:.1f} % on a real link "
               f"(the emulator's answers are not paced, so it only charges its own parse time)", flush=True)
         server = subprocess.Popen([sys.executable, "-m", "lasergen", "sim", "serve", "--tcp", "0", "--baud", str(baud),
@@ -327,6 +331,8 @@ def main():
                         help="--cpu: the job (stripes of one-pixel marks, full raster rows, a dithered ramp)")
     parser.add_argument("--emulator-nice", type=int, default=-10,
                         help="--cpu: the emulator's priority (a controller has its own processor; 0: as the others)")
+    parser.add_argument("--dialect", choices=["armed", "m3"], default="armed",
+                        help="--cpu: the job as lasergen writes it (armed raster passes, M4) or as earlier versions did (M3)")
     parser.add_argument("--sender", choices=sorted(SENDERS), help=argparse.SUPPRESS)
     parser.add_argument("--job", help=argparse.SUPPRESS)
     parser.add_argument("--port", help=argparse.SUPPRESS)
@@ -335,7 +341,7 @@ def main():
         print(json.dumps(SENDERS[args.sender](Path(args.job), args.port)))
         return
     if args.cpu:
-        cpu_compare(args.lines, args.baud, args.repeat, args.pattern, args.emulator_nice)
+        cpu_compare(args.lines, args.baud, args.repeat, args.pattern, args.emulator_nice, args.dialect == "armed")
         return
     hardware_sim.urlhandler.register()
     if args.barrier_cost:

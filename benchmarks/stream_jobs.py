@@ -62,6 +62,13 @@ def stripes(target_lines: int, speed_mm_s: float | None = None, kind: str = "str
 
 
 def raster_job(target_lines: int, machine: MachineProfile, speed_mm_s: float | None = None,
-               kind: str = "stripes") -> str:
+               kind: str = "stripes", armed: bool = True) -> str:
+    """The job as lasergen writes it (raster passes armed under M4), or with `armed=False` its
+    body as earlier versions wrote it (M3, one barrier per mark when streamed; no header)."""
     pattern = stripes(target_lines, speed_mm_s, kind)
-    return render_job(pattern, plan(pattern, machine), machine)
+    path = plan(pattern, machine)
+    if armed:
+        return render_job(pattern, path, machine)
+    from lasergen.backends.grbl.gcode.emit import emit_body
+
+    return b"".join(emit_body(path, machine, {}, armed=False)).decode()

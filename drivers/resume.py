@@ -22,7 +22,9 @@ machine stood (P, or unknown). Commands run in order, so:
     the first and the last fit is undecided; when it fits none, it is unknown;
   - unknown P: all of (x, w] is undecided.
 A mark (commands first..last) is then: done when its last command ran; NOT started when its
-first command was refused (the beam never came on) or lies after what could have run;
+first command was refused (the beam never came on), or the command that arms it was
+(`JobTable.arming`: the mark's own line then runs with the beam disabled), or it lies after what
+could have run;
 "partial" when its first command ran (or its line was cut) but its last is not proven or was
 refused (a dot whose `G4` was refused: its beam came on and went off again at once);
 "uncertain" when its first command is undecided, or, where the motion does not prove the beam
@@ -136,6 +138,8 @@ def classify(table: JobTable, plan, s: SessionRecord):
     ran, undecided_to, cut = settle_window(table, commands, s.executed, w, s.refused, _position(s))
     refused = s.refused if s.refused is not None else -2
     refused_first = first_seq == refused
+    if refused >= 0 and table.arming is not None and commands[refused] >= 0 and table.arming[commands[refused]]:
+        refused_first |= first_seq == refused + 1  # its arming line refused: the mark ran disarmed
     done = ~refused_first & (last_seq <= ran) & (last_seq != refused)  # a refused dwell did not run
     # the motion ran, but nothing proves the beam came on with it: uncertain (listed)
     beam_unproven = done & (first_seq > s.executed) & (not table.motion_proves_beam)

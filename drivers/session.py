@@ -195,7 +195,10 @@ class JobTable:
     previous command's end Z, as for X, Y); NaN until the job first states Z (the machine's Z
     before that is not the job's to know); None when the job never states Z. With it, and a
     reported position that has a Z, a position fits a command only in that command's plane
-    (`drivers.resume`); `z_tol_mm` is the Z tolerance (None: `position_tol_mm`)."""
+    (`drivers.resume`); `z_tol_mm` is the Z tolerance (None: `position_tol_mm`).
+    `arming` (optional): per command, it arms the mark of the command right after it: that mark
+    runs in a mode this command sets (GRBL's modal arming: a bare mark line after its `G1 .. S0`),
+    so if this command is refused the mark is not written although its own command runs."""
 
     start_mm: np.ndarray
     end_mm: np.ndarray
@@ -211,6 +214,7 @@ class JobTable:
     motion_proves_beam: bool = True  # see above
     end_z_mm: np.ndarray | None = None  # per command: Z after it (NaN: not stated yet); None: no Z
     z_tol_mm: float | None = None  # a reported Z this close to a command's Z is at it (None: position_tol_mm)
+    arming: np.ndarray | None = None  # per command: a refusal leaves the next command's mark unwritten
 
     @property
     def n_commands(self) -> int:

@@ -4,7 +4,9 @@ Every emulator (GRBL, PI GCS, ...) reports each interval it executed through `se
 GRBL-shaped adapters `move` / `dwell` / `hold`), with its clock's start and end times:
   a move      start and end (x, y, z), trapezoidal velocity profile as its executor planned it,
               beam on or off, and the power setting; a move cut short by a hold, reset or alarm
-              is recorded up to where it stopped, the profile truncated there;
+              is recorded up to where it stopped, the profile truncated there; a move under
+              GRBL's dynamic power (M4) whose speed varies is recorded as consecutive pieces of
+              constant power, one per stepper segment on its ramps (`grbl.dynamic_power`);
   a dwell     the beam on at rest (M3 with S > 0 in G1 mode while the machine stands still,
               e.g. `G1M3S..` / `G4P..` / `M5`, a dot) for as long as it really stayed on;
   a hold      the machine at rest with the beam gated off by a feed hold or pause, from the
@@ -22,6 +24,7 @@ from typing import Callable
 
 import numpy as np
 
+from hardware_sim.grbl import dynamic_power
 from lasergen.machine import MachineProfile
 from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
@@ -76,9 +79,11 @@ class ExposureRecorder:
                               s_command, int(clamped and on), int(hold)))
 
     def move(self, start, end, rapid: bool, feed_mm_s: float, power_s: float, t_s: float,
-             t_end_s: float | None = None, kinematics: tuple | None = None):
+             t_end_s: float | None = None, kinematics: tuple | None = None, dynamic: bool = False):
         """A block executed from t_s to t_end_s (GRBL: the interpreter already zeroes G0's power).
-        kinematics: (v_entry, v_peak, v_exit, accel, planned length) of the whole block."""
+        kinematics: (v_entry, v_peak, v_exit, accel, planned length) of the whole block.
+        dynamic: the block ran under M4 (power S x speed / feed_mm_s, per stepper segment); its
+        toolpath row keeps the commanded S's energy, its history rows the delivered ones."""
         if tuple(start) == tuple(end):
             return
         energy, clamped = (0.0, False) if rapid else self.energy_of(power_s)
@@ -96,8 +101,44 @@ class ExposureRecorder:
                 reached = min(vp, np.sqrt((2 * accel * length + v0 * v0 + v1 * v1) / 2))
                 vp, v1 = float(min(reached, np.sqrt(v0 * v0 + 2 * accel * done))), speed_at(done, kinematics)
             kin = (v0, vp, v1, accel)
+            if dynamic and energy > 0 and not dynamic_power.at_programmed_rate(
+                    v0, vp, v1, float(np.float32(feed_mm_s))):  # F as the planner holds it
+                # (an M4 move at its programmed rate throughout fires at S: the row below)
+                self._dynamic_move(start, end, feed_mm_s, power_s, t_s, t_end_s, kinematics, done, kin)
+                return
         self.segment(t_s, t_end_s, start, end, energy > 0, energy, kin, s_command=0.0 if rapid else power_s,
                      clamped=clamped)
+
+    def _dynamic_move(self, start, end, feed_mm_s, power_s, t_s, t_end_s, kinematics, done, kin):
+        """An M4 move: its pieces of constant power (`dynamic_power.pieces`) as consecutive rows,
+        on the trapezoid's own times (compressed if the executor stopped it sooner); a move at
+        one level throughout (constant speed) is one row, as under M3."""
+        v0, vp, v1, accel, length = kinematics
+        programmed = float(np.float32(feed_mm_s))  # as the planner holds it: cruise at F is S itself
+        energies: dict = {}  # level -> (energy, clamped), each level mapped once
+        energy_of = lambda level: energies.get(level) or energies.setdefault(level, self.energy_of(level))
+        if v0 == vp == v1:  # constant speed below the programmed rate (an axis limit): one level
+            parts = [dynamic_power.Piece(0.0, 0.0, 0.0, done, kin, power_s * dynamic_power.ratio_of(vp, programmed))]
+        else:
+            profile = dynamic_power.Trapezoid(v0, vp, v1, accel, length)
+            same = lambda a, b: energy_of(a) == energy_of(b)
+            parts = dynamic_power.pieces(profile, done if done < length - 1e-9 else length, power_s, programmed, same)
+        if len(parts) == 1:
+            energy, clamped = energy_of(parts[0].power_s)
+            self.segment(t_s, t_end_s, start, end, energy > 0, energy, kin, s_command=power_s, clamped=clamped)
+            return
+        # a whole block: the trapezoid's own times (its stepper idle lock, if any, comes after, at
+        # rest with the beam off); a cut one (`position_at` is linear in time) squeezed into its run
+        t_done, elapsed = parts[-1].t1_s, t_end_s - t_s
+        cut = done < length - 1e-9
+        scale = elapsed / t_done if cut and 0 < elapsed < t_done else 1.0
+        n = len(start)
+        points = [tuple(start)] + [tuple(start[i] + (end[i] - start[i]) * (p.s1_mm / done) for i in range(n))
+                                   for p in parts[:-1]] + [tuple(end)]
+        for p, a, b in zip(parts, points, points[1:]):
+            energy, clamped = energy_of(p.power_s)
+            self.segment(t_s + p.t0_s * scale, min(t_s + p.t1_s * scale, t_end_s), a, b, energy > 0, energy,
+                         p.kinematics, s_command=power_s, clamped=clamped)
 
     def dwell(self, x_mm: float, y_mm: float, seconds: float, power_s: float, t_s: float, z_mm: float = 0.0):
         if seconds <= MIN_DWELL_S or power_s <= 0:

@@ -6,13 +6,14 @@ import pytest
 
 from lasergen import LasergenError
 from lasergen.backends.grbl.gcode import GcodeError, Interpreter, clean_line
-from lasergen.backends.grbl.gcode.emit import number_columns
+from lasergen.backends.grbl import motion
+from lasergen.backends.grbl.gcode.emit import as_written, emit_body, number_columns
 from lasergen.job import read_job, render_job
 from lasergen import Layer, Pattern
 from lasergen.planner import plan
 from lasergen import Recipe
 from lasergen.recipe import PRESETS
-from lasergen.toolpath import COLUMNS
+from lasergen.toolpath import COLUMNS, LINE, RAPID
 
 
 def _job(machine):
@@ -29,11 +30,30 @@ def _job(machine):
 
 
 def test_round_trip_same_toolpath(machine):
+    """Read back, the body gives the toolpath as written: the planner's, but for an armed pass's
+    in-line rapids into marks, which are the blank G1s at the top rate that arm them."""
     pat, path, text = _job(machine)
     back = read_job(text, machine).toolpath
+    written = as_written(path, machine, {})
     assert len(back) == len(path)
+    converted = (path.kind == RAPID) & (written.kind == LINE)
+    assert converted.any() and text.count("\nM4S0\n") >= 1
     for name in COLUMNS:
-        np.testing.assert_allclose(getattr(back, name), getattr(path, name), atol=1e-4, err_msg=name)
+        np.testing.assert_allclose(getattr(back, name), getattr(written, name), atol=1e-4, err_msg=name)
+
+
+def test_armed_and_m3_bodies_take_the_same_time_and_write_the_same_marks(machine):
+    """GRBL plans a blank G1 at (or above) the axes' top rate exactly as the G0 it replaces (the
+    nominal speed is capped by the rates along the move either way) and forces no planner sync
+    on a bare G0 under M4, so arming changes neither the plan nor the marks. (Checked on GRBL
+    1.1h's own code too: the same job armed and under M3 ran to the same time to the microsecond.)"""
+    pat, path, text = _job(machine)
+    armed = read_job(text, machine).toolpath
+    m3 = read_job(b"".join(emit_body(path, machine, {}, armed=False)).decode(), machine).toolpath
+    assert motion.estimate(armed, machine)["time_s"] == motion.estimate(m3, machine)["time_s"]
+    assert motion.estimate(path, machine)["time_s"] == motion.estimate(m3, machine)["time_s"]
+    for name in COLUMNS:
+        np.testing.assert_array_equal(getattr(armed.take(armed.is_mark), name), getattr(m3.take(m3.is_mark), name))
 
 
 def test_every_line_is_short_and_accepted_by_grbl_rules(machine):

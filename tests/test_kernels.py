@@ -52,6 +52,22 @@ def test_formatter_is_byte_identical_on_random_rows(machine, numpy_only, seed):
 
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_formatter_is_byte_identical_on_armed_rows(machine, numpy_only, seed):
+    """Armed passes' forms (bare marks, `G0` lines before arming lines, Y and F each where
+    needed), on random rows with random form bits and Z words."""
+    path = _random_rows(5000, 10 + seed)
+    rng = np.random.default_rng(seed)
+    form = np.where(path.kind == 1, rng.integers(0, 8, len(path)), 0).astype(np.uint8)
+    inline = emit.inline_rapids(path)
+    need_y, need_f = emit.modal_words(path, inline)
+    z_mode = rng.integers(0, 2, len(path)).astype(np.uint8)
+    args = (path, machine, need_y, need_f, inline, z_mode, form)
+    compiled = emit.format_rows(*args)
+    assert compiled == emit.format_rows_numpy(*args)
+    assert b"\nG0\nG1X" in compiled and b"\nX" in compiled
+
+
 def test_formatter_is_byte_identical_across_magnitudes(machine, numpy_only):
     """Integer parts past the kernel's 4-digit table (F of a fast rapid rate, far coordinates)
     and fractions of every length, both signs."""
@@ -86,6 +102,16 @@ def _same(a, b):
         and np.array_equal(a[1], b[1]) and a[2] == b[2]
 
 
+def test_jobs_emit_identically(machine, numpy_only):
+    """Whole jobs (armed raster passes, rewrite passes, dots) format the same both ways."""
+    rng = np.random.default_rng(5)
+    base = rng.random((30, 40)) < 0.5
+    pattern = Pattern(20.0, [Layer(base, "write", "w")], (10.0, 20.0), dict(PRESETS))
+    path = plan(pattern, machine)
+    text = render_job(pattern, path, machine)
+    assert "\nM4S0\n" in text and text == numpy_only(render_job, pattern, path, machine)
+
+
 def test_jobs_emit_and_read_back_identically(machine, numpy_only):
     for text in _jobs(machine):
         data = text.encode()
@@ -113,6 +139,38 @@ def test_scanner_accepts_and_refuses_exactly_what_the_grammar_does(machine, nump
         data = b"\n".join(bytes(line) for line in picked) + b"\n"
         assert _same(fastread.read_chunk(data, machine, fastread.ReadState()),
                      numpy_only(fastread.read_chunk, data, machine, fastread.ReadState())), data
+
+
+ARMED_LINES = ["G21G90G94", "M5", ";@pass 0 layer 0 recipe r mode raster name x", "M4S0", "G0X10.0759Y10.49",
+               "G1X10.08Y10.49F24S0", "X10.22S200", "G0", "G1X10.24F6000S0", "X10.26F24S200", "G0X10.5041Y10.47",
+               "G1X10.5Y10.47F3000S0", "X-10.48Y2Z0.1F24S200", "G0", "G1X10.4S0", "M5", "M3S0", "G0X1Y1",
+               "G1X2F24S0", "G1X3S200", "M5", "G0X3Y3", "G1F3000M3S250", "G4P0.5", "M5"]
+
+
+def test_scanner_accepts_and_refuses_armed_lines_exactly_as_the_grammar_does(machine, numpy_only):
+    """Windows of an armed job (M4S0, bare marks, bare G0) from every spindle state, lines
+    dropped, repeated or mutated: bare marks and bare G0 out of their context included."""
+    rng = np.random.default_rng(13)
+    alphabet = list(b"0123456789.-XYFSGM4\n")
+    accepted = 0
+    for _ in range(600):
+        a = int(rng.integers(0, len(ARMED_LINES) - 1))
+        window = [bytearray(line.encode()) for line in ARMED_LINES[a:a + int(rng.integers(1, 9))]]
+        for _ in range(int(rng.integers(0, 3))):
+            at, op = int(rng.integers(0, len(window))), rng.integers(0, 4)
+            line = window[at]
+            if op == 0 and len(window) > 1:
+                del window[at]
+            elif op == 1:
+                window.insert(at, bytearray(line))
+            elif line:
+                line[int(rng.integers(0, len(line)))] = int(rng.choice(alphabet))
+        data = b"\n".join(bytes(line) for line in window) + b"\n"
+        state = fastread.ReadState(feed=24.0, on=float(rng.integers(0, 3)))
+        compiled = fastread.read_chunk(data, machine, state)
+        assert _same(compiled, numpy_only(fastread.read_chunk, data, machine, state)), (data, state.on)
+        accepted += compiled is not None
+    assert 150 < accepted < 550  # both sides of the grammar are tried
 
 
 @pytest.mark.parametrize("chunk", [97, 500_000])

@@ -118,7 +118,7 @@ def test_line_changes_keep_every_mark_at_speed_the_beam_off_outside_marks_and_be
     assert not motion.stepless(path, machine)[moves].any()  # no move GRBL would drop (a stop)
     lines = [l for l in job.text.splitlines() if not l.startswith(";")]
     assert max(map(len, lines)) < 80
-    lit = [l for l in lines if "S" in l and not l.endswith("S0") and l.startswith("G1")]
+    lit = [l for l in lines if "S" in l and not l.endswith("S0") and l.startswith(("G1", "X"))]
     assert len(lit) == int(path.is_mark.sum())  # every G1 with power is a mark, the rest S0 or G0
     assert not any("S" in l for l in lines if l.startswith("G0"))
     ours = motion.estimate(plan(pattern, machine), machine)["time_s"]

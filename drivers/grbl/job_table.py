@@ -6,7 +6,8 @@ planner blocks it makes (zero-length moves make none, as in planner.c), whether 
 synchronises on it (answers only after the planner ran empty), the spindle state before it,
 whether it is a G0, and which mark it exposes. Marks
 are the toolpath's marks in order (`Toolpath.is_mark`): a raster mark is exposed by its G1
-line; a dot by its `G1..M3S..` line (beam on) through its `G4` line (dwell).
+line (under M3) or its bare line (an armed pass under M4: the `G1 .. S0` line before it arms it,
+`arming`); a dot by its `G1..M3S..` line (beam on) through its `G4` line (dwell).
 
 Two ways to build it, with identical results (tested):
   - lasergen's own dialect: vectorised from the fast reader's line scan (`fastread.scan_text`),
@@ -40,6 +41,8 @@ import numpy as np
 from drivers.session import JobTable
 from lasergen import LasergenError, __version__
 from lasergen.backends.grbl.gcode import GcodeError, Interpreter, clean_line
+from lasergen.backends.grbl.gcode.commands import read_words
+from lasergen.backends.grbl.gcode.words import split_words
 from lasergen.backends.grbl.gcode import fastread as fr
 from lasergen.backends.grbl.motion import durations
 from lasergen.job import parse_header, read_job
@@ -64,8 +67,9 @@ class GrblJobTable(JobTable):
     blocks: np.ndarray = None
     sync: np.ndarray = None
     laser_on_before: np.ndarray = None
+    dynamic_before: np.ndarray = None  # M4 in force before the line (an armed pass)
     rapid: np.ndarray = None
-    beam_on: np.ndarray = None  # a raster mark line: the beam fires through it and stays on after
+    beam_on: np.ndarray = None  # a raster mark line under M3: the beam fires through it and stays on after
     body_sha256: str = ""
     plans_fresh: bool = True  # the planner takes done=None (a fresh stream, before the scan ends)
     positions: np.ndarray = None  # (n + 1, 2): start_mm and end_mm are views of it (dialect path)
@@ -110,17 +114,19 @@ class _State:
     z_stated: bool = False  # a Z word came before: the job's Z is known from here on
     feed: float = np.nan
     s: float = 0.0
-    on: bool = False
+    on: float = 0.0  # the scan's spindle state: 0 off, 1 M3, 2 M4
     marks: int = 0
 
 
 def _piece_end(data: bytes, start: int, piece_bytes: int) -> int:
     """The byte after a piece that begins at `start`: about piece_bytes of whole lines, never
-    ending on a dot's `G1F..` or `G4..` line (the grammar takes a dot's three lines whole)."""
+    ending on a dot's `G1F..` or `G4..` line (the grammar takes a dot's three lines whole) nor
+    right before a bare mark `X..` (the scan takes a bare mark only right after its arming line)."""
     if start + piece_bytes >= len(data):
         return len(data)
     cut = data.rfind(b"\n", start, start + piece_bytes) + 1 or data.find(b"\n", start) + 1
-    while cut < len(data) and data.startswith(_DOT_HEADS, max(start, data.rfind(b"\n", start, cut - 1) + 1)):
+    while cut < len(data) and (data.startswith(_DOT_HEADS, max(start, data.rfind(b"\n", start, cut - 1) + 1))
+                               or data.startswith(b"X", cut)):
         cut = data.find(b"\n", cut) + 1
     return cut
 
@@ -141,18 +147,22 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
     kind = scan.kind
     end = np.column_stack([scan.x_pos, scan.y_pos])
     start = np.vstack([[state.x, state.y], end[:-1]])
-    move = (kind == fr.RAPID_L) | (kind == fr.MOVE_L)
+    move = (kind == fr.RAPID_L) | (kind == fr.MOVE_L) | (kind == fr.MARK_L)
     z_start = _shift(scan.z_pos, state.z)
     moved = move & (np.any(start != end, axis=1) | (z_start != scan.z_pos))  # a Z-only move is a planner block too
-    on_before = _shift(scan.on, state.on)
+    spindle = np.asarray(scan.spindle, np.float64)  # 0 off, 1 M3, 2 M4 after each line
+    on_after = spindle > 0
+    spindle_before = _shift(spindle, float(state.on))
+    on_before = spindle_before > 0
     sync = (kind == fr.DWELL_L) | ((kind == fr.OFF_L) & on_before) | (np.isin(kind, (fr.ON_L, fr.DOT_ON_L)) & ~on_before)
-    firing = scan.on & (scan.s_state > 0)
-    mark_lines = np.flatnonzero(((kind == fr.MOVE_L) | (kind == fr.DWELL_L)) & firing)
+    firing = on_after & (scan.s_state > 0)
+    lines_marking = (kind == fr.MOVE_L) | (kind == fr.MARK_L)
+    mark_lines = np.flatnonzero((lines_marking | (kind == fr.DWELL_L)) & firing)
     is_dot = kind[mark_lines] == fr.DWELL_L
     first = np.where(is_dot, mark_lines - 1, mark_lines)  # the grammar puts G1..M3S.. right before G4
     numbers = state.marks + np.arange(mark_lines.size)
     rows = np.flatnonzero(move | (kind == fr.DWELL_L))
-    row_kind = np.select([kind[rows] == fr.RAPID_L, kind[rows] == fr.MOVE_L], [RAPID, LINE], DWELL)
+    row_kind = np.select([kind[rows] == fr.RAPID_L, lines_marking[rows]], [RAPID, LINE], DWELL)
     path = Toolpath.from_columns(kind=row_kind, x0=start[rows, 0], y0=start[rows, 1], x1=end[rows, 0],
                                  y1=end[rows, 1], z0=z_start[rows], z1=scan.z_pos[rows], speed_mm_s=np.where(row_kind == LINE, scan.feed[rows] / 60.0, 0.0),
                                  dwell_s=np.where(row_kind == DWELL, scan.p[rows], 0.0),
@@ -167,8 +177,10 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
     t.blocks[a:b] = moved
     t.sync[a:b] = sync
     t.laser_on_before[a:b] = on_before
+    t.dynamic_before[a:b] = spindle_before == 2
     t.rapid[a:b] = kind == fr.RAPID_L
-    t.beam_on[a:b] = (kind == fr.MOVE_L) & firing
+    t.beam_on[a:b] = lines_marking & firing & (spindle != 2)  # under M4 the beam is off at rest
+    t.arming[a:b] = (kind == fr.MOVE_L) & np.r_[kind[1:] == fr.MARK_L, False]  # a piece never ends between them
     mark_of = np.full(n, NO_MARK, np.int64)
     mark_of[first] = numbers
     mark_of[mark_lines] = numbers
@@ -177,7 +189,7 @@ def _scan_piece(table: GrblJobTable, state: _State, stop: int, machine: MachineP
     t.mark_first, t.mark_last = t.marks.views()  # new views: readers see every mark scanned so far
     return _State(b, stop, float(end[-1, 0]), float(end[-1, 1]), float(scan.z_pos[-1]), bool(z_stated[-1]),
                   float(scan.feed[-1]), float(scan.s_state[-1]),
-                  bool(scan.on[-1]), state.marks + mark_lines.size)
+                  float(spindle[-1]), state.marks + mark_lines.size)
 
 
 class _Marks:
@@ -265,7 +277,8 @@ def _lazy_table(data: bytes, machine: MachineProfile, trusted: bool, piece_bytes
                          mark_first=np.zeros(0, np.int64), mark_last=np.zeros(0, np.int64),
                          duration_s=np.empty(n), data=data, offsets=np.empty(n + 1, np.int64), sendable=sendable,
                          blocks=np.empty(n, np.int32), sync=np.empty(n, bool), laser_on_before=np.empty(n, bool),
-                         rapid=np.empty(n, bool), beam_on=np.empty(n, bool), end_z_mm=np.empty(n), **fields)
+                         rapid=np.empty(n, bool), beam_on=np.empty(n, bool), end_z_mm=np.empty(n),
+                         dynamic_before=np.empty(n, bool), arming=np.empty(n, bool), **fields)
     table.offsets[0] = 0
     table.positions = np.empty((n + 1, 2))
     table.positions[0] = 0.0
@@ -292,11 +305,14 @@ def _interpreted(full_text: list[str], machine: MachineProfile) -> dict:
     end_z = np.full(n, np.nan)
     z_stated = False
     blocks = np.zeros(n, np.int32)
-    sync, laser_before, rapid = (np.zeros(n, bool) for _ in range(3))
+    sync, laser_before, rapid, dynamic_before = (np.zeros(n, bool) for _ in range(4))
+    sets_motion, blank_g1 = np.zeros(n, bool), np.zeros(n, bool)
+    motion_after = [""] * n
     for i, raw in enumerate(full_text):
         block = "" if raw.startswith(";@") else clean_line(raw)
         start[i] = interp.state.position[:2]
         laser_before[i] = interp.state.spindle != "M5"
+        dynamic_before[i] = interp.state.spindle == "M4"
         if block and not block.startswith("$"):
             try:
                 actions = interp.execute(block)
@@ -304,6 +320,9 @@ def _interpreted(full_text: list[str], machine: MachineProfile) -> dict:
                 actions = []
             moves = [a for a in actions if a.kind == "move" and a.start != a.end]
             blocks[i] = len(moves)
+            sets_motion[i] = "motion" in read_words(split_words(block)).groups
+            blank_g1[i] = len(moves) == 1 and not moves[0].rapid and moves[0].power_s <= 0
+            motion_after[i] = interp.state.motion
             sync[i] = interp.synced
             rapid[i] = any(a.rapid for a in moves)
         texts[i] = block
@@ -325,11 +344,29 @@ def _interpreted(full_text: list[str], machine: MachineProfile) -> dict:
         mark_of[b] = m
     row_s = durations(path, machine)
     duration = np.bincount(job.program.row_line, weights=row_s, minlength=n)
+    raster = mark_line[path.kind[mark_rows] != 2]
     beam_on = np.zeros(n, bool)
-    beam_on[mark_line[path.kind[mark_rows] != 2]] = True
+    beam_on[raster[~dynamic_before[raster]]] = True  # under M3 the beam stays on at rest after it
+    arming = _arming(raster, texts, sets_motion, blank_g1, motion_after)
     return dict(start_mm=start, end_mm=end, moves=blocks > 0, mark_of=mark_of, mark_first=first,
                 mark_last=mark_line, duration_s=duration, end_z_mm=end_z, texts=texts, sendable=np.array([bool(t) for t in texts], bool),
-                blocks=blocks, sync=sync, laser_on_before=laser_before, rapid=rapid, beam_on=beam_on)
+                blocks=blocks, sync=sync, laser_on_before=laser_before, rapid=rapid, beam_on=beam_on,
+                dynamic_before=dynamic_before, arming=arming)
+
+
+def _arming(raster: np.ndarray, texts: list, sets_motion, blank_g1, motion_after) -> np.ndarray:
+    """Per line: it arms the raster mark of the next sent line (the dialect's rule, for any G-code):
+    the mark's block names no motion mode, the line before it is a blank G1 move, and the line
+    before that leaves G0, so the mark runs as G0 if its arming line is refused."""
+    sent = [i for i, t in enumerate(texts) if t]
+    previous = {b: a for a, b in zip(sent[:-1], sent[1:])}
+    arming = np.zeros(len(texts), bool)
+    for m in raster.tolist():
+        p = previous.get(m)
+        q = previous.get(p) if p is not None else None
+        if q is not None and not sets_motion[m] and blank_g1[p] and motion_after[p] == "G1" and motion_after[q] == "G0":
+            arming[p] = True
+    return arming
 
 
 def job_table(job_path, machine: MachineProfile, planner=None, piece_bytes: int | None = None,

@@ -6,39 +6,40 @@ Resume (the runner decides which marks are done; this module only says how to sk
   - re-establish modal state first: `G21G90G94`, `M5`, then `G0Z..` when the job has stated a
     Z by then (the start may follow a Z-only move between planes: a dot stacked under the last
     dot of the plane before is reached by `G0Z` alone, and without it the resumed dot would be
-    written at whatever Z the stop left, in the plane above or at the surface), then `M3S0`
-    when the start lies inside a raster pass (the emitter brackets passes with M3S0 ... M5);
+    written at whatever Z the stop left, in the plane above or at the surface), then the
+    pass's own `M4S0` (armed) or `M3S0` when the start lies inside a line pass (the emitter
+    brackets passes with it ... M5);
     position comes from the first resumed line, a self-contained `G0X..Y..` (absolute, laser
     gated off in G0);
   - every later mark already done is sent blank: its G1 line with `S0` (same path and
     speed, beam off), a dot without its `G1..M3S..`/`G4` lines.
 Write units (`units`), shaped so that no single fault can leave the beam on or misplace it:
-  - a unit never ends with the beam on: under M3, GRBL keeps the beam at the last block's
+  - under M3 a unit never ends with the beam on: GRBL keeps the beam at the last block's
     power when its planner runs dry (stepper.c), so a raster mark travels with the lines that
     turn it off again (the S0 move after it), a dot as `G1..M3S..`/`G4`/`M5` together;
-  - a unit that turns the beam on is a barrier: it is written only once every line before it
-    has been answered `ok`. GRBL runs the lines already in its RX buffer after an `error:N`,
-    so without the barrier a refused move before a mark would let the mark start from the
-    wrong place (the beam writes the gap). With it, a refused line is always followed only by
-    beam-off lines, and the stream halts before the next mark is written. The price is one
-    round trip per mark while the planner still holds its queue (`stream_bench.py
-    --barrier-cost`: about half the lines/s when the link is the limit, nothing in job time
-    when motion is, as at lasergen's writing speeds).
-Why not arm each mark by modal state instead (a gap line that sets G1 for a mark line without a
-G word, so that a refused gap leaves the mark a beam-off G0, no round trip needed): it needs a
-disarm line (a bare `G0`) after every mark, and under M3 GRBL's parser forces a planner sync on
-a motion-mode change with no axis words, as on a lone `S` word (gcode.c, laser mode): the
-machine would stop at every mark. Under M4 it would not; that is the way to a raster stream
-without barriers, with M4's power scaled by speed on the ramps.
-What no shaping can remove (GRBL answers a line only once it is parsed, and under M3 keeps the
-beam on at rest):
+  - under M3 a unit that turns the beam on is a barrier: it is written only once every line
+    before it has been answered `ok`. GRBL runs the lines already in its RX buffer after an
+    `error:N`, so without the barrier a refused move before a mark would let the mark start
+    from the wrong place (the beam writes the gap). With it, a refused line is always followed
+    only by beam-off lines, and the stream halts before the next mark is written. The price is
+    one round trip per mark (`stream_bench.py --barrier-cost`);
+  - an armed pass (M4, the emitter's modal arming: a bare mark line after the `G1 .. S0` line
+    that arms it, a G0 before that) needs neither: a refused arming line leaves its mark a G0
+    with the beam disabled (the journal books it unwritten, `JobTable.arming`), any other
+    refused line leaves every mark after it written where it belongs, and under M4 the beam is
+    off at rest, so a unit may end anywhere. Its marks stream back to back like blank moves;
+  - the first unit after a line that switches the laser on (`M4S0`, `M3S0`, in the file or a
+    resume's preamble) is a barrier: were that line refused, the pass would run with the
+    spindle off and its marks be booked as written.
+What no shaping can remove under M3 (GRBL answers a line only once it is parsed, and under M3
+keeps the beam on at rest); lasergen's raster passes are armed, so this concerns vector strokes,
+dots' passes aside, and G-code from elsewhere:
   - a refused beam-off line right after a mark leaves the beam on at the mark's end until the
     feed hold the sender sends at once (as it parses the refusal) arrives: nothing while the
     planner still holds queued motion, else the sender's reaction time (milliseconds);
-  - a chain of beam-on lines (G-code from elsewhere: a polyline written with the beam on)
-    travels in one unit, so a refused first line lets the rest run from the wrong place, and a
-    chain longer than one write (`max_bytes`) ends a unit with the beam on. lasergen's own jobs
-    have no chains: every mark is one line followed by a beam-off line (tested).
+  - a chain of beam-on lines (a vector stroke's segments, a polyline from elsewhere) travels in
+    one unit, so a refused first line lets the rest run from the wrong place, and a chain longer
+    than one write (`max_bytes`) ends a unit with the beam on.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ import numpy as np
 from drivers.session import SendPlan
 
 PREAMBLE = ["G21G90G94", "M5"]
-RASTER_ON = "M3S0"
+SPINDLE_ON = ("M4S0", "M3S0")  # a line pass's bracket: armed (M4), else M3
 WINDOW = 4096  # seqs whose columns `units` prepares at once
 SPAN = 64  # lines one unit may take past its first (a dot's three; a mark chain within max_bytes)
 S_WORD = re.compile(r"S[-+]?(?:\d+\.?\d*|\.\d+)")
@@ -88,7 +89,7 @@ def resume_start(table, mark: int) -> int:
     while j >= 0:
         if table.rapid[j] and "Y" in table.text(j):  # a `G0X..` inside a scan line keeps Y: no restart
             return j
-        if j == 0 or table.text(j - 1) == RASTER_ON or (table.blocks[j] and not table.laser_on_before[j]):
+        if j == 0 or table.text(j - 1) in SPINDLE_ON or (table.blocks[j] and not table.laser_on_before[j]):
             break
         j -= 1
     return line
@@ -111,7 +112,8 @@ def plan(table, done: np.ndarray | None) -> SendPlan | None:
     if not fresh:
         z = table.end_z_mm[start - 1] if (table.end_z_mm is not None and start > 0) else np.nan
         preamble = (PREAMBLE + ([f"G0Z{z:.4f}"] if np.isfinite(z) else [])
-                    + ([RASTER_ON] if table.laser_on_before[start] else []))
+                    + ([SPINDLE_ON[0] if table.dynamic_before[start] else SPINDLE_ON[1]]
+                       if table.laser_on_before[start] else []))
         if not table.rapid[start]:
             x, y = table.start_mm[start]
             preamble.append(f"G0X{x:.4f}Y{y:.4f}")
@@ -171,7 +173,15 @@ def units(table, plan: SendPlan, max_bytes: int = 120):
         first, last = table.mark_first, table.mark_last
         dot_start = np.zeros(cmd.size, bool)
         dot_start[has] = (first[mark[has]] == line[has]) & (last[mark[has]] != line[has])
-        beam_on = real & table.beam_on[line] & ~plan.payload.blank[lo:top]
+        blank = plan.payload.blank[lo:top]
+        beam_on = real & table.beam_on[line] & ~blank  # under M3: on at rest after it
+        raster = np.zeros(cmd.size, bool)
+        raster[has] = (first[mark[has]] == line[has]) & (last[mark[has]] == line[has])
+        armed = table.arming[np.maximum(line - 1, 0)] & (line > 0)
+        unarmed_mark = real & raster & ~armed & ~blank  # a mark that could start from the wrong place
+        on_before = real & table.laser_on_before[line]
+        was_on = bool(commands[lo - 1] >= 0 and table.laser_on_before[commands[lo - 1]]) if lo > 0 else False
+        switched = on_before & ~np.r_[was_on, on_before[:-1]]  # right after M4S0 / M3S0: a barrier
         seconds = np.where(real, table.duration_s[line], 0.0).tolist()
         blocks = np.where(real, table.blocks[line], 0).tolist()
         syncs = (~real | table.sync[line]).tolist()  # a preamble line synchronises
@@ -186,6 +196,7 @@ def units(table, plan: SendPlan, max_bytes: int = 120):
         sizes = [len(b) for b in window_bytes]
         facts = list(zip(range(lo, top), sizes, seconds, blocks, syncs))  # `Unit.lines` entries
         is_dot, on, cmds = dot_start.tolist(), beam_on.tolist(), cmd.tolist()
+        waits = (dot_start | unarmed_mark | switched).tolist()
         while i < hi:
             j = i + 1
             if is_dot[i - lo]:
@@ -197,6 +208,6 @@ def units(table, plan: SendPlan, max_bytes: int = 120):
                 size += sizes[j - lo]  # a mark travels with the line that ends it
                 j += 1
             a, b = i - lo, j - lo
-            yield Unit(i, b"".join(window_bytes[a:b]), sizes[a:b], barrier=is_dot[a] or on[a],
+            yield Unit(i, b"".join(window_bytes[a:b]), sizes[a:b], barrier=waits[a],
                        lines=facts[a:b], seconds=sum(seconds[a:b]), size=size)
             i = j

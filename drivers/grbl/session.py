@@ -8,7 +8,11 @@ Observe (before any reset, for a resume): wait until the controller no longer ru
 parser still holding a feed rate proves the controller was not reset since the last session
 wrote to it; only then is the reported position evidence.
 Stop: feed hold first (laser mode gates the beam off in a hold), then the position once the
-hold is complete (Hold:0 or Idle), then a soft reset (queue and beam cleared). A stall gets
+hold is complete (Hold:0 or Idle), then a soft reset (queue and beam cleared). A position is
+evidence only when two consecutive status reports of the machine at rest agree: GRBL's reports
+carry no checksum, and a single corrupted digit can still read as a valid position (a stop
+booked at 10.273 mm where the machine stood at 10.203 mm took an unwritten mark for a cut one
+and a cut one for done), while two reads corrupted alike are not a single fault. A stall gets
 hold and reset together at once: a hung controller answers nothing, and waiting keeps the
 beam as it was. After an alarm GRBL answers nothing until a reset, and then reports the
 position its step counter holds: the evidence of which lines ran, even where the alarm's
@@ -66,12 +70,13 @@ class GrblSession(Session):
                 st = client.status(timeout_s=1.0)
             if st.state not in ("Idle", "Hold"):
                 return DeviceStatus(STATES.get(st.state, "other"), None, st.state)
+            agreed = client.status(timeout_s=1.0).mpos == st.mpos  # evidence only if two reads agree
             modes = next((m.groups[1] for m in client.command("$G", timeout_s=2.0) if m.kind == "feedback"), "")
         except DeviceError:
             return None
         feed = next((w for w in modes.split() if w.startswith("F")), "F0")
         untouched = float(feed[1:] or 0) > 0  # reset/power-up zero the parser's feed rate
-        return DeviceStatus(STATES[st.state], st.mpos if untouched else None, f"{st.state}; parser {modes}")
+        return DeviceStatus(STATES[st.state], st.mpos if untouched and agreed else None, f"{st.state}; parser {modes}")
 
     def connect(self) -> list[str]:
         warnings = self.client.connect()
@@ -141,13 +146,19 @@ class GrblSession(Session):
 
     def _held_position(self):
         deadline = time.monotonic() + (0.5 if self._hurry else HOLD_WAIT_S)
+        previous = None
         while time.monotonic() < deadline:
             try:
                 st = self.client.status(timeout_s=0.5)
             except DeviceError:
+                previous = None
                 continue
             if st.state in ("Idle", "Alarm") or (st.state == "Hold" and st.substate == 0):
-                return st.mpos
+                if previous is not None and st.mpos == previous:
+                    return st.mpos
+                previous = st.mpos
+            else:
+                previous = None
         return None
 
     def _after_reset(self):
@@ -161,11 +172,16 @@ class GrblSession(Session):
             pass
 
     def _status_position(self):
-        for _ in range(3):
+        previous = None
+        for _ in range(4):
             try:
-                return self.client.status(timeout_s=1.0).mpos
+                where = self.client.status(timeout_s=1.0).mpos
             except DeviceError:
+                previous = None
                 continue
+            if previous is not None and where == previous:
+                return where
+            previous = where
         return None
 
     def reset(self):

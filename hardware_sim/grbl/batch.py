@@ -3,7 +3,7 @@
 `hardware_sim.batch` runs a job that is not streamed through the emulator line by line, as a
 sender would (one interpreter call and one planner window per block: ~0.5 ms a block). For a
 body in lasergen's own dialect (`lasergen.backends.grbl.gcode.fastread`, whose scan it reuses: G0/G1 moves, M3S0/M5,
-dots as G1F..M3S.. / G4 / M5) every block is known in advance, so this module computes the
+dots as G1F..M3S.. / G4 / M5, armed raster passes under M4S0 with bare marks and bare G0) every block is known in advance, so this module computes the
 history the same executor (`hardware_sim.grbl.motion.MotionExecutor`) records when the lines are
 fed that way, with numpy over all blocks instead of Python per block:
   runs      blocks between two synchronising lines (a laser on/off, a dot's M3, G4) form a run:
@@ -19,6 +19,10 @@ fed that way, with numpy over all blocks instead of Python per block:
             durations in line order (the same float additions as the executor's clock);
   beam      moves fire at their S through the controller's $30 clamp and the laser's limit; a
             dot's exposure lasts from its M3 to its M5, as the executor's rest-power rule records it.
+            Under M4 (dynamic power) GRBL scales S by speed / programmed rate and the beam is off at
+            rest: a beam-on M4 block that runs at its programmed rate throughout (entry = peak =
+            exit, as lasergen's armed marks run) fires at S exactly as under M3; if any ramps,
+            the job is left to the line-by-line executor, which integrates the ramp.
   depth     Z words on G0/G1 lines (a job in depth) are blocks in three axes, as planner.c plans
             them: length, unit vector, axis limits ($112, $122) and junctions in X, Y and Z, with Z
             rounded as the executor's Toolpath holds it (float32).
@@ -42,8 +46,8 @@ WIDTH = QUEUED + 2  # window: previous block, the block, the queued ones
 
 
 def _lines(lines: list[str]):
-    """Per line: kind code and X, Y, F, S, P, Z words (NaN where absent), or None if not the dialect
-    (the fast reader's own scan of it)."""
+    """Per line: kind code, X, Y, F, S, P, Z words (NaN where absent) and the spindle state after
+    it (0 = M5, fr.M3_ON, fr.M4_ON), or None if not the dialect (the fast reader's own scan of it)."""
     text = "\n".join(lines) + "\n"
     if not text.isascii() or any(len(line) >= LINE_BUFFER_SIZE for line in lines):
         return None
@@ -53,10 +57,10 @@ def _lines(lines: list[str]):
     scanned = fr._scan(data, raw, starts)
     if scanned is None:
         return None
-    kind, _comment, words = scanned
-    if np.any(~np.isnan(words[5]) & (kind != fr.RAPID_L) & (kind != fr.MOVE_L)):
+    kind, _comment, words, spindle = scanned
+    if np.any(~np.isnan(words[5]) & ~np.isin(kind, (fr.RAPID_L, fr.MOVE_L, fr.MARK_L))):
         return None  # Z on a spindle or dwell line: left to the interpreter
-    return (kind, *words[:6])
+    return (kind, *words[:6], spindle)
 
 
 def _windows(start, end, rapid, feed, machine: MachineProfile, run_first: np.ndarray):
@@ -108,17 +112,18 @@ def batch_history(lines: list[str], machine: MachineProfile, s_max: float | None
     parsed = _lines(lines)
     if parsed is None:
         return None
-    kind, x, y, f, s, p, z = parsed
+    kind, x, y, f, s, p, z, spindle = parsed
     on_line = np.isin(kind, (fr.ON_L, fr.DOT_ON_L))
-    on = fr._ffill(np.where(on_line, 1.0, np.where(kind == fr.OFF_L, 0.0, np.nan)), 0.0) > 0
+    on = spindle > 0
     was_on = np.r_[False, on[:-1]]
     dwell_line = kind == fr.DWELL_L
     if np.any(on_line & was_on) or np.any(dwell_line & ~was_on):
         return None  # laser re-enabled while on, or a G4 without a dot's M3: left to the interpreter
     s_state = fr._ffill(s, 0.0)
     feed = fr._ffill(f, np.nan)
-    move_line = (kind == fr.RAPID_L) | (kind == fr.MOVE_L)
-    if np.isnan(feed[kind == fr.MOVE_L]).any():
+    g1_line = (kind == fr.MOVE_L) | (kind == fr.MARK_L)  # a bare mark is a G1 (a bare G0 is no block)
+    move_line = (kind == fr.RAPID_L) | g1_line
+    if np.isnan(feed[g1_line]).any():
         return None
     xs, ys, zs = (fr._ffill(np.where(move_line, w, np.nan), 0.0) for w in (x, y, z))
     x_from, y_from, z_from = np.r_[0.0, xs[:-1]], np.r_[0.0, ys[:-1]], np.r_[0.0, zs[:-1]]
@@ -154,6 +159,10 @@ def batch_history(lines: list[str], machine: MachineProfile, s_max: float | None
     # moves
     t0 = t_at_line[block_line]
     b_power = np.where(rapid, 0.0, power[block_line])
+    dynamic = (spindle[block_line] == fr.M4_ON) & (b_power > 0)
+    rate = feed_mm_s[dynamic]
+    if not all(np.all(np.abs(v[dynamic] - rate) <= 1e-9 * rate) for v in (v0, vp, v1)):
+        return None  # an M4 beam-on block off its programmed rate (a ramp): the line-by-line executor scales it
     # dots: rest power from a dot's M3 to the next M5
     dot_on = np.flatnonzero(kind == fr.DOT_ON_L)
     off = np.flatnonzero((kind == fr.OFF_L) & was_on)

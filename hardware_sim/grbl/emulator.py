@@ -272,7 +272,8 @@ class GrblEmulator(FaultInjection, SystemCommands):
                 self.steps += [("timer", a.seconds), ("sync",)]
             elif a.kind == "move" and a.start != a.end:  # planner.c drops zero-length blocks
                 rest = a.power_s if a.spindle == "M3" else 0.0
-                block = Block(a.start, a.end, a.rapid, a.feed_mm_s, a.power_s, rest)
+                dynamic = a.spindle == "M4" and interp.laser_mode  # stepper.c: is_pwm_rate_adjusted
+                block = Block(a.start, a.end, a.rapid, a.feed_mm_s, a.power_s, rest, dynamic=dynamic)
                 if self.pending_alarm is not None:
                     (block.alarm_after_mm, block.alarm_code), self.pending_alarm = self.pending_alarm, None
                 self.steps.append(("block", block))
@@ -369,7 +370,8 @@ class GrblEmulator(FaultInjection, SystemCommands):
                   ("MPos:" if mask & 1 else "WPos:") + gs.axes(pos if mask & 1 else [p - o for p, o in zip(pos, wco)])]
         if mask & 2:
             fields.append(f"Bf:{m.available},{RX_BUFFER_SIZE - len(self.rx)}")
-        power = m.current.power_s if m.current is not None and not m.holding else (0 if m.holding else m.rest_power_s)
+        # the laser level now (GRBL's sys.spindle_speed): under M4 the current segment's S x speed / rate
+        power = m.level_now() if m.current is not None and not m.holding else (0 if m.holding else m.rest_power_s)
         fields.append(f"FS:{m.speed_mm_s() * 60:.0f},{power:.0f}")
         busy = self.report_state() not in ("Idle", "Alarm", "Check", "Sleep")
         if self.wco_counter:

@@ -8,13 +8,17 @@ it; computed in plain floats by `block_timing`, bit for bit the same): trapezoid
 junction-deviation corner speeds, so the clock follows GRBL's look-ahead.
 
 Laser (laser mode $32=1, DISABLE_LASER_DURING_HOLD as in the default config.h):
-  - during a block the beam fires at the block's S (the interpreter already zeroes G0);
+  - during a block under M3 the beam fires at the block's S (the interpreter already zeroes
+    G0); under M4 (a `dynamic` block) at S x speed / programmed rate, set once per stepper
+    segment (`dynamic_power`: the recorder writes a ramp as a staircase of levels);
   - at rest it keeps the level the last block or spindle command left: after a G1 S>0 block
-    under M3 it stays on (constant-power mode), after G0, S0, M4 or M5 it is off;
+    under M3 it stays on (constant-power mode), after G0, S0, M5 or any M4 block it is off
+    (stepper.c turns a rate-adjusted PWM off when the segment buffer runs empty);
   - a feed hold gates it off; cycle start restores it;
   - a firmware hang (`freeze`) stops the steppers where they are (the main loop no longer
     prepares segments) but leaves the spindle PWM, i.e. the beam, at the level it had: a
-    beam-on block frozen mid-way keeps burning at rest until a reset.
+    beam-on block frozen mid-way keeps burning at rest until a reset; under M4 at the level
+    of the stepper segment it froze in (its S x segment-end speed / programmed rate).
 Every executed interval (moves, laser-on rests, holds) goes to the ExposureRecorder, stamped by
 this clock. A hold stops at once where the machine
 is (no deceleration distance is modelled); the unfinished part of the block is re-queued.
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hardware_sim.exposure_record import ExposureRecorder
+from hardware_sim.grbl import dynamic_power
 from hardware_sim.grbl.block_timing import BlockTimer
 from lasergen.machine import MachineProfile
 
@@ -45,6 +50,7 @@ class Block:
     jog: bool = False
     alarm_after_mm: float | None = None  # fault injection: an alarm this far into the block
     alarm_code: int = 1
+    dynamic: bool = False  # run under M4 in laser mode: power scales with speed (stepper.c)
     # `block_timing`'s own figures of this block (geometry; the entry its junction allows
     # after `entry_after`): computed once, not once per window it is planned in
     geometry: tuple | None = field(default=None, repr=False, compare=False)
@@ -194,7 +200,7 @@ class MotionExecutor:
         """The firmware hangs: motion stops here, the beam keeps its level (see above)."""
         self._flush_rest()
         if self.current is not None:
-            power = self.current.power_s
+            power = self.level_now(where_cut=True)
             block = self._cut_current(self.now_s)
             self.queue.appendleft(block)
             self.rest_power_s = power
@@ -226,7 +232,7 @@ class MotionExecutor:
         block = self.current
         self.now_s = self.t_end_s
         self.recorder.move(block.start, block.end, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s,
-                           t_end_s=self.now_s, kinematics=self.kinematics)
+                           t_end_s=self.now_s, kinematics=self.kinematics, dynamic=block.dynamic)
         self.position = block.end
         self.previous, self.current = block, None
         self.rest_power_s = block.rest_power_s
@@ -239,13 +245,31 @@ class MotionExecutor:
         block = self.current
         here = self.position_at(t_s)
         self.recorder.move(block.start, here, block.rapid, block.feed_mm_s, block.power_s, self.t_start_s,
-                           t_end_s=t_s, kinematics=self.kinematics)
+                           t_end_s=t_s, kinematics=self.kinematics, dynamic=block.dynamic)
         self.position = here
         self.current = None
         self.previous = None
         self.rest_power_s = 0.0 if block.power_s > 0 else self.rest_power_s
         self.rest_since_s = t_s
-        return Block(here, block.end, block.rapid, block.feed_mm_s, block.power_s, block.rest_power_s, block.jog)
+        return Block(here, block.end, block.rapid, block.feed_mm_s, block.power_s, block.rest_power_s, block.jog,
+                     dynamic=block.dynamic)
+
+    def level_now(self, where_cut: bool = False) -> float:
+        """The beam level (as S) of the current block now: its S, or under M4 the level of the
+        stepper segment it is in: by the clock (what a status report shows), or `where_cut` by
+        where `position_at` stops it (the segment a cut records last, where a hang leaves the PWM)."""
+        block = self.current
+        if not block.dynamic or block.power_s <= 0 or self.kinematics is None:
+            return block.power_s
+        v0, vp, v1, accel, length = self.kinematics
+        profile = dynamic_power.Trapezoid(v0, vp, v1, accel, length)
+        if where_cut:
+            here = self.position_at(self.now_s)
+            done = float(np.sqrt(sum((here[i] - block.start[i]) ** 2 for i in range(3))))
+            t_s = profile.duration_s if done >= length - 1e-9 else profile.time_at(done)
+        else:
+            t_s = self.now_s - self.t_start_s
+        return dynamic_power.level_at(profile, t_s, block.power_s, float(np.float32(block.feed_mm_s)))
 
     def _duration(self, block: Block) -> float:
         window = ([self.previous] if self.previous is not None else []) + [block] + list(self.queue)

@@ -1,5 +1,5 @@
 /* G-code text: the formatter (emit.format_rows_numpy's twin) and the dialect scanner
- * (fastread's regex, number parser and modal forward fill). */
+ * (fastread's regex, number parser, modal forward fill and armed-line context checks). */
 #include "kernels.h"
 
 /* ---------------------------------------------------------------- format_rows */
@@ -93,18 +93,18 @@ enum { Z_NONE = 0, Z_AFTER = 1, Z_ONLY = 2 }; /* emit.z_words */
 
 PyObject *format_rows(PyObject *self, PyObject *args)
 {
-    PyObject *o[11];
+    PyObject *o[12];
     const char *dot_on;
     Py_ssize_t dot_len;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOs#", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
-                          &o[9], &o[10], &dot_on, &dot_len))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOs#", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8],
+                          &o[9], &o[10], &o[11], &dot_on, &dot_len))
         return NULL;
-    Py_buffer b[11];
-    static const Py_ssize_t size[11] = {1, 8, 8, 4, 4, 4, 1, 1, 1, 4, 1};
-    static const char *names[11] = {"kind", "x1", "y1", "f_word", "s_word", "p_word", "need_y", "need_f", "inline",
-                                    "z1", "z_mode"};
+    Py_buffer b[12];
+    static const Py_ssize_t size[12] = {1, 8, 8, 4, 4, 4, 1, 1, 1, 4, 1, 1};
+    static const char *names[12] = {"kind", "x1", "y1", "f_word", "s_word", "p_word", "need_y", "need_f", "inline",
+                                    "z1", "z_mode", "form"};
     Py_ssize_t n = -1;
-    for (int i = 0; i < 11; i++) {
+    for (int i = 0; i < 12; i++) {
         if (get(o[i], &b[i], size[i], 0, n, names[i]) < 0) {
             while (i--)
                 PyBuffer_Release(&b[i]);
@@ -113,6 +113,7 @@ PyObject *format_rows(PyObject *self, PyObject *args)
         n = b[i].len / size[i];
     }
     const uint8_t *kind = b[0].buf, *need_y = b[6].buf, *need_f = b[7].buf, *inl = b[8].buf, *z_mode = b[10].buf;
+    const uint8_t *form = b[11].buf; /* emit.arm's bits: BARE 1, ARMING 2, DISARM 4 */
     const double *x1 = b[1].buf, *y1 = b[2].buf;
     const float *f_word = b[3].buf, *s_word = b[4].buf, *p_word = b[5].buf; /* F in mm/min, S, P in s */
     const float *z1 = b[9].buf;
@@ -145,6 +146,17 @@ PyObject *format_rows(PyObject *self, PyObject *args)
                     p = put_f64(put_text(p, "Y"), y1[i], 4, 10000);
                 if (z_mode[i])
                     p = put_f32(put_text(p, "Z"), z1[i], 4, 10000);
+            } else if (kind[i] == LINE && form[i]) { /* an armed pass: Y and F each where needed */
+                if (form[i] & 4)
+                    p = put_text(p, "G0\n");
+                p = put_f64(put_text(p, (form[i] & 1) ? "X" : "G1X"), x1[i], 4, 10000);
+                if (need_y[i])
+                    p = put_f64(put_text(p, "Y"), y1[i], 4, 10000);
+                if (z_mode[i])
+                    p = put_f32(put_text(p, "Z"), z1[i], 4, 10000);
+                if (need_f[i])
+                    p = put_f32(put_text(p, "F"), f_word[i], 2, 100);
+                p = put_f32(put_text(p, "S"), s_word[i], 1, 10);
             } else if (kind[i] == LINE) {
                 int full = need_y[i] || need_f[i];
                 p = put_f64(put_text(p, "G1X"), x1[i], 4, 10000);
@@ -165,7 +177,7 @@ PyObject *format_rows(PyObject *self, PyObject *args)
         }
         out = PyBytes_FromStringAndSize(start, p - start);
     }
-    for (int i = 0; i < 11; i++)
+    for (int i = 0; i < 12; i++)
         PyBuffer_Release(&b[i]);
     return out;
 }
@@ -209,7 +221,8 @@ static int starts(const char *p, const char *end, const char *word)
     return (size_t)(end - p) >= n && memcmp(p, word, n) == 0;
 }
 
-enum { K_NONE = 0, K_RAPID = 1, K_MOVE = 2, K_DOT_ON = 3, K_DWELL = 4, K_OFF = 5, K_ON = 6 };
+enum { K_NONE = 0, K_RAPID = 1, K_MOVE = 2, K_DOT_ON = 3, K_DWELL = 4, K_OFF = 5, K_ON = 6, K_MARK = 7, K_MODE = 8 };
+enum { K_ON_M4 = 16 }; /* scan_line's answer for M4S0: stored as K_ON, the spindle state set to M4 */
 enum { W_X, W_Y, W_F, W_S, W_P, W_Z };
 
 /* One line (without its newline) of the dialect; returns its kind or -1. */
@@ -234,14 +247,15 @@ static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py
                 return -1;
         return K_NONE;
     }
-    if (starts(p, end, "G1X")) {
-        p += 2;
+    if (starts(p, end, "G1X") || (p < end && *p == 'X')) { /* a G1X line, or a bare mark (G1 by mode) */
+        int bare = *p == 'X';
+        p += bare ? 0 : 2;
         WORD('X', W_X, 1);
         OPTIONAL('Y', W_Y, 1);
         OPTIONAL('Z', W_Z, 1);
         OPTIONAL('F', W_F, 0);
         WORD('S', W_S, 0);
-        return p == end ? K_MOVE : -1;
+        return p == end ? (bare ? K_MARK : K_MOVE) : -1;
     }
     if (starts(p, end, "G0X")) {
         p += 2;
@@ -255,6 +269,8 @@ static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py
         WORD('Z', W_Z, 1);
         return p == end ? K_RAPID : -1;
     }
+    if (end - p == 2 && starts(p, end, "G0"))
+        return K_MODE;
     if (starts(p, end, "G1F")) {
         p += 2;
         WORD('F', W_F, 0);
@@ -271,9 +287,9 @@ static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py
     }
     if (end - p == 2 && starts(p, end, "M5"))
         return K_OFF;
-    if (end - p == 4 && starts(p, end, "M3S0")) {
+    if (end - p == 4 && (starts(p, end, "M3S0") || starts(p, end, "M4S0"))) {
         w[W_S * n + i] = 0.0;
-        return K_ON;
+        return p[1] == '4' ? K_ON_M4 : K_ON;
     }
     if (end - p == 9 && starts(p, end, "G21G90G94"))
         return K_NONE;
@@ -283,13 +299,16 @@ static int scan_line(const char *p, const char *end, double *w, Py_ssize_t n, Py
 }
 
 enum { M_X, M_Y, M_Z, M_FEED, M_S, M_ON }; /* the modal state carried per line (fastread._modal) */
+#define M3_ON 1.0 /* M_ON's values (fastread.M3_ON, M4_ON); 0 = M5 */
+#define M4_ON 2.0
 
-/* GRBL's modal state after line i (kind k, its words in w) from the state before it: X Y Z
- * on a move, F and S where written, the spindle by M3 / M5 */
+/* GRBL's modal state after line i (kind k as scan_line answered, its words in w) from the
+ * state before it: X Y Z on a move (a bare mark is one), F and S where written, the spindle
+ * by M3 / M4 / M5 */
 static void carry(double *m, const double *w, Py_ssize_t n, Py_ssize_t i, int k, double *state)
 {
     static const int word_of[3] = {W_X, W_Y, W_Z};
-    if (k == K_RAPID || k == K_MOVE)
+    if (k == K_RAPID || k == K_MOVE || k == K_MARK)
         for (int a = 0; a < 3; a++)
             if (!isnan(w[word_of[a] * n + i]))
                 state[M_X + a] = w[word_of[a] * n + i];
@@ -298,7 +317,9 @@ static void carry(double *m, const double *w, Py_ssize_t n, Py_ssize_t i, int k,
     if (!isnan(w[W_S * n + i]))
         state[M_S] = w[W_S * n + i];
     if (k == K_ON || k == K_DOT_ON)
-        state[M_ON] = 1.0;
+        state[M_ON] = M3_ON;
+    else if (k == K_ON_M4)
+        state[M_ON] = M4_ON;
     else if (k == K_OFF)
         state[M_ON] = 0.0;
     for (int j = 0; j < 6; j++)
@@ -307,7 +328,8 @@ static void carry(double *m, const double *w, Py_ssize_t n, Py_ssize_t i, int k,
 
 /* scan_lines(data, kind, comment, words, modal, initial): per line its kind, comment flag and
  * words (NaN where absent, as given), and in modal (6 x n) the state after it from `initial`
- * (x, y, z, feed, s, on); False if the text is not the dialect */
+ * (x, y, z, feed, s, on); False if the text is not the dialect: outside the grammar, a dot
+ * not whole, a bare mark not right after a G1X line, a bare G0 while M4 is not in force */
 PyObject *scan_lines(PyObject *self, PyObject *args)
 {
     PyObject *o_data, *o_kind, *o_comment, *o_words, *o_modal;
@@ -336,6 +358,7 @@ PyObject *scan_lines(PyObject *self, PyObject *args)
     double *w = wb.buf;
     int ok = data.len > 0 ? end[-1] == '\n' : 1;
     Py_ssize_t i = 0, in_dot = 0; /* lines of a dot unit still expected: G4P.., then M5 */
+    int before = K_NONE;          /* the previous line's kind */
     Py_BEGIN_ALLOW_THREADS
     while (ok && p < end) {
         const char *eol = memchr(p, '\n', end - p);
@@ -344,13 +367,15 @@ PyObject *scan_lines(PyObject *self, PyObject *args)
             break;
         }
         int k = scan_line(p, eol, w, n, i, comment);
-        if (k < 0 || (in_dot == 2 && k != K_DWELL) || (in_dot == 1 && k != K_OFF) || (!in_dot && k == K_DWELL)) {
+        if (k < 0 || (in_dot == 2 && k != K_DWELL) || (in_dot == 1 && k != K_OFF) || (!in_dot && k == K_DWELL)
+            || (k == K_MARK && before != K_MOVE) || (k == K_MODE && state[M_ON] != M4_ON)) {
             ok = 0;
             break;
         }
         in_dot = k == K_DOT_ON ? 2 : in_dot ? in_dot - 1 : 0;
         carry(m, w, n, i, k, state);
-        kind[i++] = (int8_t)k;
+        before = k == K_ON_M4 ? K_ON : k;
+        kind[i++] = (int8_t)before;
         p = eol + 1;
     }
     Py_END_ALLOW_THREADS

@@ -80,7 +80,7 @@ def test_cause1_a_dot_stopped_on_during_its_dwell_is_listed_not_rewritten(job, r
 def test_cause2_a_stop_strictly_inside_a_mark_is_a_cut(where, job, rigs):
     path, rig = job("raster"), rigs()
     lines = sent_lines(path)
-    marks = [i for i, t in enumerate(lines) if t.startswith("G1X") and not t.endswith("S0")]
+    marks = [i for i, t in enumerate(lines) if t.startswith(("G1X", "X")) and not t.endswith("S0")]
     k = marks[4]
     x = [float(re.search(r"X(-?[\d.]+)", t).group(1)) for t in (lines[k - 1], lines[k])]
     distance_um = 1.5 if where.startswith("1.5") else abs(x[1] - x[0]) * 1000 - 2.3
@@ -112,11 +112,13 @@ def test_cause4_a_reset_of_the_controller_mid_dwell_halts_the_stream(fault, job,
 
 def test_cause5_a_refused_gap_move_never_lets_the_next_mark_run(job, rigs):
     """With the emulator running as fast as the link, whatever is in its RX buffer after a
-    refused line runs before any feed hold can arrive."""
+    refused line runs before any feed hold can arrive. In an armed pass the refused gap move is
+    the mark's arming line: the mark runs as a G0 (beam disabled), later marks run where they
+    belong, and the resume writes the refused one."""
     template = job("raster")
     lines = sent_lines(template)
     gaps = [i for i in range(1, len(lines) - 1) if lines[i].startswith("G1X") and lines[i].endswith("S0")
-            and lines[i + 1].startswith("G1X") and not lines[i + 1].endswith("S0")]
+            and lines[i + 1].startswith(("G1X", "X")) and not lines[i + 1].endswith("S0")]
     for n, k in enumerate(gaps[2:5]):
         path = template.with_name(f"gap{n}.gcode")
         shutil.copy(template, path)
@@ -181,7 +183,7 @@ def test_cause7_a_second_ctrl_c_never_skips_the_stop_and_the_journal(job, rigs):
 def test_issue8_a_dry_run_never_blocks_another_device_and_a_resume_there_is_refused(job, rigs):
     path = job("raster")
     dry, real = rigs(), rigs()
-    k = next(i for i, t in enumerate(sent_lines(path)) if i > 60 and t.startswith("G1X") and not t.endswith("S0"))
+    k = next(i for i, t in enumerate(sent_lines(path)) if i > 60 and t.startswith(("G1X", "X")) and not t.endswith("S0"))
     assert dry.stream(path, faults=f"error_on={dry.job_line(path, k)}:20").code == 2  # a mark refused
     refused = real.stream(path, resume=True)
     assert refused.code == 2 and len(refused.stderr.strip().splitlines()) == 1 and "device" in refused.stderr

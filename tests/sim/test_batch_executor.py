@@ -90,3 +90,39 @@ def test_hand_written_z_moves_rapid_feed_diagonal_and_a_dot_at_depth():
 def test_z_outside_the_dialect_or_the_travel_runs_line_by_line():
     assert batch_history(["G0X5Y5", "M3S0Z0.1", "M5"], MACHINE) is None   # Z on a spindle line
     assert batch_history(["G0Z20"], MACHINE) is None                      # beyond Z's travel: an alarm
+
+
+ARMED = ["G21G90G94", "M5", ";@pass 0 layer 0 recipe r mode raster name x", "M4S0", "G0X10.0759Y10.49",
+         "G1X10.08Y10.49F24S0", "X10.22S200", "G0", "G1X10.24F6000S0", "X10.26F24S200", "G0", "G1X10.3S0",
+         "G0X10.5041Y10.47", "G1X10.5Y10.47F3000S0", "X10.48F24S1500", "G0", "G1X10.47S0", "M5"]
+DOTS = ["G0X12Y12", "G1F3000M3S250", "G4P0.7", "M5", "G0X12.02Y12", "G1F3000M3S200", "G4P1.25", "M5"]
+
+
+@pytest.mark.parametrize("name, lines", [("armed raster", ARMED + ["M5"]),
+                                         ("M3 dots then an armed pass", ["G21G90G94", "M5"] + DOTS + ARMED[2:]),
+                                         ("an armed pass then M3 dots", ARMED + DOTS)])
+def test_armed_raster_passes_run_in_batch_with_the_same_history(name, lines):
+    assert_same(lines)
+
+
+def test_armed_marks_fire_at_their_s_and_leave_no_rest_exposure():
+    hist = batch_history(ARMED + DOTS, MACHINE)
+    assert hist is not None, "an armed pass at constant writing speed runs in batch"
+    marks = hist.beam_on.astype(bool) & ~hist.is_dwell.astype(bool)
+    assert marks.sum() == 3 and hist.clamped[marks].sum() == 1  # S1500 clamped by $30 as under M3
+    np.testing.assert_allclose(np.c_[hist.x0[marks], hist.x1[marks]], [[10.08, 10.22], [10.24, 10.26], [10.5, 10.48]])
+    np.testing.assert_allclose(hist.v_entry[marks], np.float32(0.4))   # at writing speed throughout
+    np.testing.assert_allclose(hist.v_exit[marks], np.float32(0.4))
+    rests = hist.is_dwell.astype(bool)
+    assert hist.x0[rests].tolist() == [12.0, 12.02] and hist.beam_on[rests].all()  # the M3 dots' rests only
+
+
+@pytest.mark.parametrize("lines, fires", [
+    (["M4S0", "G0X5Y5", "G1X5.1F24S0", "X5.3S200", "M5"], True),           # the mark stops at its end: a ramp
+    (["M4S0", "G0X5Y5", "X5.3F24S200", "M5"], False),                      # a bare mark after a G0: a G0 by mode
+    (["M3S0", "G0X5Y5", "G1X5.1F24S0", "G0", "X6S200", "M5"], False),      # a bare G0 under M3: GRBL syncs on it
+])
+def test_armed_forms_the_batch_cannot_take_run_line_by_line(lines, fires):
+    assert batch_history(lines, MACHINE) is None
+    hist = run_grbl(lines, MACHINE).recorder.history()
+    assert len(hist) > 0 and bool(hist.beam_on.any()) == fires

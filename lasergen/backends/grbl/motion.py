@@ -23,10 +23,10 @@ GRBL rounds every target to motor steps ($100-$102, lround of the float32 produc
 that rounds to no step is dropped (PLAN_EMPTY_BLOCK), and in laser mode under M3 mc_line then
 synchronises the spindle (spindle_sync: the planner runs dry, the machine stops and the $1
 lock is held), so such a move is a sync here too (measured on GRBL 1.1h: +28.4 ms for one
-1 um G1 between two 0.4 mm/s marks, none under M4 or M5; lasergen writes every job under M3).
+1 um G1 between two 0.4 mm/s marks, none under M4 or M5; lasergen's planner makes no such move).
 Not modelled: the AVR's block-processing rate limit on very short segments, the serial
 link (the sender is assumed to keep the planner full), M4/M5 around sub-step moves (taken
-as M3), the step rounding of the lengths of moving blocks and the 10 ms acceleration-tick
+as M3: an armed pass's would not stop; its estimate is then a little long), the step rounding of the lengths of moving blocks and the 10 ms acceleration-tick
 quantisation (< 1 % together on lasergen's jobs).
 """
 

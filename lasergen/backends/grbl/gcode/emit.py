@@ -12,9 +12,22 @@ restarts at the G0 that begins a scan line) needs no modal history but G21 G90 a
 raster pass, M3. A G0 between two G1s of one pass that keeps Y (a gap inside a scan line
 crossed by a collinear rapid) is `G0X..`, and the G1 after it `G1X..S..`: it is not a restart
 point. Within a scan line a G1 is `G1X..S..`: ~40 % fewer bytes on the serial link.
-A line pass (raster or vector) is bracketed by `M3S0` and `M5`; a `;@pass` comment names it
-for the reader. A pass of mode "travel" (blank moves only, `lasergen frame`) gets no `M3`: the
-beam stays gated off by `M5` whatever its lines say.
+A line pass (raster or vector) is bracketed by `M4S0` (armed) or `M3S0` and `M5`; a `;@pass`
+comment names it for the reader. A pass of mode "travel" (blank moves only, `lasergen frame`)
+gets no `M3`: the beam stays gated off by `M5` whatever its lines say.
+Armed passes (GRBL's M4 with modal arming; `arm`): every mark is a bare line, `X..[Y..][F..]S..`,
+that runs in the motion mode the line before it left. That line is its arming line, the blank
+G1 that ends at the mark's start (a lead-in, a gap crossed at writing speed, or a gap crossed at
+the rapid rate as `G1X..F<max rate>S0`, which GRBL plans exactly as the G0 it replaces), and the
+line before the arming line always leaves G0 (a `G0X..` move, or a bare `G0` written for it).
+GRBL changes no modal state on a line it refuses, so a refused arming line leaves the mark a G0
+(the beam is disabled in G0): never written, never written from the wrong place. That is what
+lets the sender stream marks without waiting for every earlier `ok` (no barrier per mark,
+`drivers/grbl/plan.py`). Under M4 the power follows the speed (S x speed / programmed rate) and
+the beam is off at rest; GRBL forces no planner sync on a bare `G0` under M4 (it would under M3,
+gcode.c's laser-mode sync rule), so the machine never stops for it. A pass whose marks cannot be
+armed (a chain of beam-on lines, as a vector stroke's segments; a mark with no blank move or
+in-line rapid right before it) is written under M3 as before.
 Z (a job in depth; a flat job never states Z, so its lines are as they always were): a RAPID
 that moves Z alone, between planes, is `G0Z<z>` (laser mode: the beam is off in G0); every
 other G0 that is a restart point states Z with X and Y (`G0X..Y..Z..`), so a resumed job
@@ -27,6 +40,8 @@ Numbers are written as fixed point with trailing zeros trimmed, by building a by
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from lasergen import kernels
@@ -35,6 +50,9 @@ from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 CHUNK_ROWS = 500_000
 UNLIT_MODES = ("dots", "travel")  # passes not bracketed by M3S0 ... M5 (a dot switches itself)
+ARMED_ON, CONSTANT_ON = "M4S0", "M3S0"  # the brackets of an armed pass and of any other lit pass
+BARE, ARMING, DISARM = 1, 2, 4  # `form` bits of a LINE row in an armed pass: no G1 word (a mark);
+# Y and F written each where needed (arming lines and marks); a bare `G0` line before it
 
 
 def _digits_table(count: int, width: int) -> np.ndarray:
@@ -105,6 +123,7 @@ def dot_on(machine: MachineProfile) -> str:
 
 
 LINE_SHORT = 3  # a LINE row that keeps the modal Y and F: G1X<x>S<s>
+LINE_ARMED = 6  # a LINE row of an armed pass: [G0 line] [G1]X<x>[Y<y>][Z<z>][F<f>]S<s>
 RAPID_SHORT = 4  # a RAPID row inside a scan line: G0X<x>
 RAPID_Z = 5  # a RAPID row that moves Z alone: G0Z<z>
 Z_NONE, Z_AFTER, Z_ONLY = 0, 1, 2  # per row: no Z word, Z after X (and Y), Z alone
@@ -150,6 +169,52 @@ def z_words(path: Toolpath, inline: np.ndarray, with_z: bool | None = None) -> n
     return mode
 
 
+def arm(path: Toolpath, machine: MachineProfile, lit: np.ndarray, every_pass_lit: bool = False):
+    """(path, form, armed, inline): the toolpath as armed passes write it, the `form` bits per row,
+    per pass id in `lit` (the passes bracketed by M3/M4) whether it is armed, and the in-line
+    rapids left. In an armed pass an in-line rapid straight before a mark becomes the blank G1
+    at the machine's top rate that arms it (GRBL plans both alike: the nominal speed is capped
+    by the axes' rates either way). Per-row booleans, shifted, not index arrays: 10^7-row jobs."""
+    n = len(path)
+    inline = inline_rapids(path)
+    armed = np.ones(lit.size, bool)
+    if n == 0 or not lit.size:
+        return path, np.zeros(n, np.uint8), armed & False, inline
+    kind, pid = path.kind, path.pass_id
+    lit_of = np.zeros(int(max(pid.max(), lit.max())) + 1, bool)
+    lit_of[lit] = True
+    line = kind == LINE
+    mark = line & (path.energy_uJ > 0)
+    if not every_pass_lit:
+        mark &= lit_of[pid]
+    same_pass = np.zeros(n, bool)  # the row before is of the same pass
+    np.equal(pid[1:], pid[:-1], out=same_pass[1:])
+    armable = np.zeros(n, bool)  # the row before is a blank G1 or an in-line rapid of the pass
+    armable[1:] = same_pass[1:] & ~(line[:-1] & (path.energy_uJ[:-1] > 0)) & (line[:-1] | inline[:-1])
+    unarmable = mark & ~armable
+    if unarmable.any():  # such passes stay under M3
+        bad = np.unique(pid[unarmable])
+        lit_of[bad] = False
+        armed = ~np.isin(lit, bad)
+        mark &= lit_of[pid]
+    del armable, unarmable
+    arming = np.zeros(n, bool)
+    arming[:-1] = mark[1:]
+    convert = arming & inline
+    if convert.any():
+        kind, speed = kind.copy(), path.speed_mm_s.copy()
+        np.putmask(kind, convert, LINE)
+        np.putmask(speed, convert, max(machine.max_rate_mm_s))
+        path = replace(path, kind=kind, speed_mm_s=speed)
+        inline &= ~convert
+    disarm = arming.copy()  # the line before the arming line must leave G0: a G0 move, else a bare G0
+    disarm[1:] &= ~(same_pass[1:] & (kind[:-1] == RAPID))
+    form = mark.view(np.uint8) * np.uint8(BARE | ARMING)
+    form |= arming.view(np.uint8) * np.uint8(ARMING)
+    form |= disarm.view(np.uint8) * np.uint8(DISARM)
+    return path, form, armed, inline
+
+
 def _optional(field: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """A field's bytes on the rows that `keep`, no characters (0 bytes) elsewhere."""
     return np.where(keep[:, None], field, np.uint8(0)) if not keep.all() else field
@@ -164,7 +229,7 @@ def _z_field(path: Toolpath, rows: np.ndarray, z_mode: np.ndarray) -> list[np.nd
 
 
 def _group_matrix(kind: int, rows: np.ndarray, path: Toolpath, machine: MachineProfile,
-                  z_mode: np.ndarray) -> np.ndarray:
+                  z_mode: np.ndarray, need_y: np.ndarray, need_f: np.ndarray, form: np.ndarray) -> np.ndarray:
     n = rows.size
     if kind == RAPID_Z:
         fields = [_field("G0Z", n), number_columns(path.z1[rows], 4), _field("\n", n)]
@@ -174,6 +239,14 @@ def _group_matrix(kind: int, rows: np.ndarray, path: Toolpath, machine: MachineP
                   number_columns(path.dwell_s[rows], 3), _field("\nM5\n", n)]
     elif kind == RAPID_SHORT:
         fields = [_field("G0X", n), number_columns(path.x1[rows], 4), *_z_field(path, rows, z_mode), _field("\n", n)]
+    elif kind == LINE_ARMED:
+        fields = [_optional(_field("G0\n", n), (form[rows] & DISARM) > 0),
+                  _optional(_field("G1", n), (form[rows] & BARE) == 0), _field("X", n), number_columns(path.x1[rows], 4),
+                  _optional(_field("Y", n), need_y[rows]), _optional(number_columns(path.y1[rows], 4), need_y[rows]),
+                  *_z_field(path, rows, z_mode),
+                  _optional(_field("F", n), need_f[rows]),
+                  _optional(number_columns(path.speed_mm_s[rows] * 60.0, 2), need_f[rows]),
+                  _field("S", n), number_columns(machine.energy_to_s(path.energy_uJ[rows]), 1), _field("\n", n)]
     elif kind == LINE_SHORT:
         fields = [_field("G1X", n), number_columns(path.x1[rows], 4), *_z_field(path, rows, z_mode), _field("S", n),
                   number_columns(machine.energy_to_s(path.energy_uJ[rows]), 1), _field("\n", n)]
@@ -189,12 +262,15 @@ def _group_matrix(kind: int, rows: np.ndarray, path: Toolpath, machine: MachineP
 
 def format_rows(path: Toolpath, machine: MachineProfile, need_y: np.ndarray | None = None,
                 need_f: np.ndarray | None = None, inline: np.ndarray | None = None,
-                z_mode: np.ndarray | None = None) -> bytes:
+                z_mode: np.ndarray | None = None, form: np.ndarray | None = None) -> bytes:
     """The G-code lines of toolpath rows (no pass brackets), as one bytes object: the compiled
-    kernel when built (`lasergen.kernels`), else the numpy formatter; byte-identical."""
+    kernel when built (`lasergen.kernels`), else the numpy formatter; byte-identical. `form`:
+    the armed-pass bits per row (`arm`), none by default."""
     n = len(path)
     if n == 0:
         return b""
+    if form is None:
+        form = np.zeros(n, np.uint8)
     if inline is None:
         inline = inline_rapids(path)
     if need_y is None or need_f is None:
@@ -207,13 +283,13 @@ def format_rows(path: Toolpath, machine: MachineProfile, need_y: np.ndarray | No
         if s_word.dtype == np.float32:
             f_word = path.speed_mm_s * 60.0
             columns = (path.kind, path.x1, path.y1, f_word, s_word, path.dwell_s, need_y, need_f, inline,
-                       path.z1, z_mode)
+                       path.z1, z_mode, form)
             return kernel.format_rows(*map(np.ascontiguousarray, columns), dot_on(machine).encode())
-    return format_rows_numpy(path, machine, need_y, need_f, inline, z_mode)
+    return format_rows_numpy(path, machine, need_y, need_f, inline, z_mode, form)
 
 
 def format_rows_numpy(path: Toolpath, machine: MachineProfile, need_y: np.ndarray, need_f: np.ndarray,
-                      inline: np.ndarray, z_mode: np.ndarray | None = None) -> bytes:
+                      inline: np.ndarray, z_mode: np.ndarray | None = None, form: np.ndarray | None = None) -> bytes:
     """The reference formatter. Rows are formatted per kind into byte matrices (0 = no character)
     and laid into one matrix ROW_BYTES wide, a line too long for one matrix row taking two;
     dropping the 0 bytes in one pass then yields the lines in order."""
@@ -224,11 +300,14 @@ def format_rows_numpy(path: Toolpath, machine: MachineProfile, need_y: np.ndarra
     kind[(kind == LINE) & ~need_y & ~need_f] = LINE_SHORT
     kind[inline] = RAPID_SHORT
     kind[(path.kind == RAPID) & (z_mode == Z_ONLY)] = RAPID_Z
+    if form is None:
+        form = np.zeros(n, np.uint8)
+    kind[(path.kind == LINE) & (form > 0)] = LINE_ARMED
     groups = []
-    for k in (RAPID, LINE, DWELL, LINE_SHORT, RAPID_SHORT, RAPID_Z):
+    for k in (RAPID, LINE, DWELL, LINE_SHORT, RAPID_SHORT, RAPID_Z, LINE_ARMED):
         rows = np.flatnonzero(kind == k)
         if rows.size:
-            groups.append((rows, _group_matrix(k, rows, path, machine, z_mode)))
+            groups.append((rows, _group_matrix(k, rows, path, machine, z_mode, need_y, need_f, form)))
     span = np.ones(n, dtype=np.int64)
     for rows, m in groups:
         span[rows] = -(-m.shape[1] // ROW_BYTES)
@@ -248,26 +327,52 @@ def pass_comment(pass_id: int, layer: int, layer_name: str, recipe: str, mode: s
     return f";@pass {pass_id} layer {layer} recipe {recipe} mode {mode} name {layer_name}"[:79]
 
 
-def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict]):
+def _pass_modes(path: Toolpath, pass_info: dict[int, dict], bounds: np.ndarray) -> list[str]:
+    modes = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        info = pass_info.get(int(path.pass_id[a]), {})
+        modes.append(info.get("mode", "dots" if (path.kind[a:b] == DWELL).any() else "raster"))
+    return modes
+
+
+def _written(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict], armed: bool):
+    """(pass bounds, pass modes, the toolpath as written, `form` bits, ids of the armed passes, in-line rapids)."""
+    bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True]) if len(path) else np.zeros(1, int)
+    modes = _pass_modes(path, pass_info, bounds)
+    lit = np.array([int(path.pass_id[a]) for a, m in zip(bounds[:-1], modes) if m not in UNLIT_MODES], np.int64)
+    if not armed:
+        lit = lit[:0]
+    path, form, armed_lit, inline = arm(path, machine, lit, every_pass_lit=lit.size == len(modes))
+    return bounds, modes, path, form, set(lit[armed_lit].tolist()), inline
+
+
+def as_written(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict], armed: bool = True) -> Toolpath:
+    """The toolpath as `emit_body` writes it (an armed pass's rapids into marks are blank G1s at
+    the top rate), which is what reading the body back gives."""
+    return _written(path, machine, pass_info, armed)[2]
+
+
+def emit_body(path: Toolpath, machine: MachineProfile, pass_info: dict[int, dict], armed: bool = True):
     """Program body as a stream of byte chunks: units/modes, each pass bracketed, laser off at the
-    end. A pass in depth (`pass_info[p]["depth_um"]`) or a toolpath that moves Z states Z."""
+    end. A pass in depth (`pass_info[p]["depth_um"]`) or a toolpath that moves Z states Z. Lit
+    passes whose marks can be armed are written armed under M4 (`arm`; `armed=False`: every lit
+    pass under M3, the dialect of earlier versions, kept for comparisons)."""
     yield b"G21G90G94\nM5\n"
-    inline = inline_rapids(path)
+    bounds, modes, path, form, armed_ids, inline = _written(path, machine, pass_info, armed)
     need_y, need_f = modal_words(path, inline)
     with_z = path.has_z or any(info.get("depth_um") is not None for info in pass_info.values())
     z_mode = z_words(path, inline, with_z)
-    if len(path):
-        bounds = np.flatnonzero(np.r_[True, path.pass_id[1:] != path.pass_id[:-1], True])
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            pid = int(path.pass_id[a])
-            info = pass_info.get(pid, {})
-            mode = info.get("mode", "dots" if (path.kind[a:b] == DWELL).any() else "raster")
-            head = pass_comment(pid, int(path.layer[a]), info.get("name", ""), info.get("recipe", ""), mode) + "\n"
-            bracket = mode not in UNLIT_MODES
-            yield (head + ("M3S0\n" if bracket else "")).encode()
-            for c in range(a, b, CHUNK_ROWS):
-                chunk = slice(c, min(c + CHUNK_ROWS, b))
-                yield format_rows(path.take(chunk), machine, need_y[chunk], need_f[chunk], inline[chunk], z_mode[chunk])
-            if bracket:
-                yield b"M5\n"
+    for a, b, mode in zip(bounds[:-1], bounds[1:], modes):
+        pid = int(path.pass_id[a])
+        info = pass_info.get(pid, {})
+        head = pass_comment(pid, int(path.layer[a]), info.get("name", ""), info.get("recipe", ""), mode) + "\n"
+        bracket = mode not in UNLIT_MODES
+        on = (ARMED_ON if pid in armed_ids else CONSTANT_ON) + "\n"
+        yield (head + (on if bracket else "")).encode()
+        for c in range(a, b, CHUNK_ROWS):
+            chunk = slice(c, min(c + CHUNK_ROWS, b))
+            yield format_rows(path.take(chunk), machine, need_y[chunk], need_f[chunk], inline[chunk], z_mode[chunk],
+                              form[chunk])
+        if bracket:
+            yield b"M5\n"
     yield b"M5\n"

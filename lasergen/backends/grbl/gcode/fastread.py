@@ -4,12 +4,17 @@ regex and numpy forward fills; identical).
 
 The body must be a sequence of exactly these units (checked with one regular expression over
 the whole text, at C speed):
-    G21G90G94 | M5 | M3S0 | G0X<n>[Y<n>][Z<n>] | G0Z<n> | G1X<n>[Y<n>][Z<n>][F<n>]S<n>
-    | G1F<n>M3S<n> G4P<n> M5 | ;comment
-Anything else, and any file in which GRBL would refuse a line (a G1 while the feed rate is
+    G21G90G94 | M5 | M3S0 | M4S0 | G0X<n>[Y<n>][Z<n>] | G0Z<n> | G0 | ;comment
+    | G1X<n>[Y<n>][Z<n>][F<n>]S<n> [X<n>[Y<n>][Z<n>][F<n>]S<n>] | G1F<n>M3S<n> G4P<n> M5
+The armed raster forms (M4, a bare mark line right after its arming `G1X..` line, a bare `G0`
+disarm) are valid only as the armed dialect has them: a bare `G0` only while M4 is in force
+(under M3 GRBL synchronises on it, which lasergen never writes), a bare mark only right after a
+`G1X..` line. Anything else, and any file in which GRBL would refuse a line (a G1 while the feed rate is
 undefined or zero: `F0`, error:22), is left to the interpreter, which alone reports errors. Within the grammar the semantics are GRBL's,
-as the interpreter has them: absolute millimetres, modal Y/Z/F/S carried forward, the laser
-firing in G1 under M3 and never in G0, a dot's dwell at the power its G1M3S set.
+as the interpreter has them: absolute millimetres, modal Y/Z/F/S carried forward, a bare mark a
+G1 by the mode its arming line left, the laser firing in G1 under M3 or M4 and never in G0, a
+dot's dwell at the power its G1M3S set (the toolpath holds the programmed S: M4's scaling by
+speed is the motion's, not the reader's).
 Numbers are parsed as an integer mantissa over a power of ten, the same correctly rounded
 value `float()` gives, so both readers produce identical toolpaths (tested).
 """
@@ -27,14 +32,30 @@ from lasergen.toolpath import DWELL, LINE, RAPID, Toolpath
 
 _NUM = r"-?\d{1,7}(?:\.\d{1,6})?"  # at most 15 characters: fits the parse window
 _POS = r"\d{1,7}(?:\.\d{1,6})?"
+_MOVE = rf"X{_NUM}(?:Y{_NUM})?(?:Z{_NUM})?(?:F{_POS})?S{_POS}"  # a G1X line's words, a bare mark's line
 _BODY = re.compile((  # the common forms first: re tries alternatives in order
-    rf"(?:(?:G1X{_NUM}(?:Y{_NUM})?(?:Z{_NUM})?(?:F{_POS})?S{_POS}|G0X{_NUM}(?:Y{_NUM})?(?:Z{_NUM})?"
-    rf"|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5|G0Z{_NUM}|M5|M3S0|G21G90G94|;[^\n]*)\n)*+").encode())  # possessive: no backtracking state kept per line
+    rf"(?:(?:G1{_MOVE}(?:\n{_MOVE})?|G0X{_NUM}(?:Y{_NUM})?(?:Z{_NUM})?"  # a G1X line, and its bare mark if one follows
+    rf"|G1F{_POS}M3S{_POS}\nG4P{_POS}\nM5|G0Z{_NUM}|G0|M5|M[34]S0|G21G90G94|;[^\n]*)\n)*+").encode())  # possessive: no backtracking state kept per line
 PASS_MARKER = re.compile(r";@pass (\d+) layer (\d+)(?:\s|$)")  # shared with the interpreter's reader
 _MARKER = re.compile(PASS_MARKER.pattern.encode())
 WINDOW = 16  # longest number the dialect writes, with sign and point
-KIND_OF = {b"G0": 1, b"G1X": 2, b"G1F": 3, b"G4": 4, b"M5": 5, b"M3": 6}  # first bytes -> line kind
-RAPID_L, MOVE_L, DOT_ON_L, DWELL_L, OFF_L, ON_L = 1, 2, 3, 4, 5, 6
+KIND_OF = {b"G0": 1, b"G1X": 2, b"G1F": 3, b"G4": 4, b"M5": 5, b"M3": 6, b"M4": 6, b"X": 7,
+           b"G0\n": 8}  # first bytes -> line kind (a longer prefix, listed later, wins)
+RAPID_L, MOVE_L, DOT_ON_L, DWELL_L, OFF_L, ON_L, MARK_L, MODE_L = 1, 2, 3, 4, 5, 6, 7, 8
+M3_ON, M4_ON = 1.0, 2.0  # the modal `on` value: 0 = M5, 1 = M3 (constant power), 2 = M4 (dynamic power)
+
+
+def _kind_steps(table: dict) -> tuple[np.ndarray, np.ndarray]:
+    """KIND_OF as a step function of a line's first three bytes read as one big-endian number:
+    a prefix of L bytes covers an interval of those numbers, a longer prefix (inside a shorter
+    one) wins; (where each step starts, its kind), so one searchsorted gives every line's kind."""
+    spans = [(int.from_bytes(p, "big") << 8 * (3 - len(p)), 1 << 8 * (3 - len(p)), code) for p, code in table.items()]
+    steps = sorted({0} | {lo for lo, _, _ in spans} | {lo + size for lo, size, _ in spans})
+    covering = [[(size, code) for lo, size, code in spans if lo <= k < lo + size] for k in steps]
+    return np.array(steps, np.int64), np.array([min(c)[1] if c else 0 for c in covering], np.int8)
+
+
+_STEP_AT, _STEP_KIND = _kind_steps(KIND_OF)
 
 
 def _numbers(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -88,7 +109,7 @@ class ReadState:
     z: float = 0.0
     feed: float = np.nan  # mm/min; NaN until an F is programmed
     s: float = 0.0
-    on: bool = False  # M3 in force
+    on: float = 0.0  # the laser enabled: 0 = M5, M3_ON (1) or M4_ON (2); truthy while on
     pass_id: int = -1
     layer: int = 0
     marked: bool = False  # a `;@pass` marker has been read: from then on passes come from markers
@@ -99,7 +120,8 @@ class ReadState:
 class LineScan:
     """Per line of a piece of the dialect: its kind (KIND_OF codes, 0 = other), whether it is a
     comment, its X Y F S P Z words (NaN where absent), the modal state after it (position, S,
-    spindle on, feed in mm/min), and where the lines start and end in the piece."""
+    laser enabled `on` (bool), `spindle` (0 = M5, M3_ON, M4_ON), feed in mm/min), and where the
+    lines start and end in the piece."""
 
     kind: np.ndarray
     comment: np.ndarray
@@ -117,6 +139,7 @@ class LineScan:
     feed: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
+    spindle: np.ndarray
 
     def __len__(self) -> int:
         return self.kind.size
@@ -135,19 +158,20 @@ def scan_text(text: str | bytes, state: ReadState | None = None) -> LineScan | N
     if scanned is None:
         return None
     kind, comment, (x, y, f, s, p, z), modal = scanned
-    x_pos, y_pos, z_pos, feed, s_state, on = modal if modal is not None else _modal(kind, x, y, z, f, s, state)
-    on = on > 0
-    g1 = feed[(kind == MOVE_L) | (kind == DOT_ON_L)]
+    x_pos, y_pos, z_pos, feed, s_state, spindle = modal
+    g1 = feed[(kind == MOVE_L) | (kind == MARK_L) | (kind == DOT_ON_L)]
     if np.isnan(g1).any() or (g1 <= 0).any():
         return None  # a G1 with no feed rate (none yet, or F0): GRBL's error:22, which the interpreter reports
-    return LineScan(kind, comment, x, y, f, s, p, z, x_pos, y_pos, z_pos, s_state, on, feed, starts, ends)
+    return LineScan(kind, comment, x, y, f, s, p, z, x_pos, y_pos, z_pos, s_state, spindle > 0, feed, starts, ends,
+                    spindle)
 
 
-def _modal(kind, x, y, z, f, s, state: ReadState):
+def _modal(kind, x, y, z, f, s, m4: np.ndarray, state: ReadState):
     """The modal state after each line, carried forward as GRBL keeps it (the compiled
-    scanner's twin): X Y Z of moves, F, S, and the spindle on from M3 to M5."""
-    move = (kind == RAPID_L) | (kind == MOVE_L)
-    on = np.where(np.isin(kind, (ON_L, DOT_ON_L)), 1.0, np.where(kind == OFF_L, 0.0, np.nan))
+    scanner's twin): X Y Z of moves (a bare mark is one), F, S, and the spindle: M3_ON from
+    M3 (or a dot's), M4_ON from M4 (lines where `m4`), 0 from M5."""
+    move = (kind == RAPID_L) | (kind == MOVE_L) | (kind == MARK_L)
+    on = np.where(np.isin(kind, (ON_L, DOT_ON_L)), np.where(m4, M4_ON, M3_ON), np.where(kind == OFF_L, 0.0, np.nan))
     return (_ffill(np.where(move, x, np.nan), state.x), _ffill(np.where(move, y, np.nan), state.y),
             _ffill(np.where(move, z, np.nan), state.z), _ffill(f, state.feed), _ffill(s, state.s),
             _ffill(on, float(state.on)))
@@ -172,14 +196,15 @@ def read_chunk(data: bytes, machine: MachineProfile, state: ReadState):
         return None
     kind, on, s_state, feed, p, x_pos, y_pos = scan.kind, scan.on, scan.s_state, scan.feed, scan.p, scan.x_pos, scan.y_pos
     z_pos = scan.z_pos
-    move = (kind == RAPID_L) | (kind == MOVE_L)
+    g1 = (kind == MOVE_L) | (kind == MARK_L)  # a bare mark is a G1 move (no row for a bare G0)
+    move = (kind == RAPID_L) | g1
     n = len(scan)
 
     rows = np.flatnonzero(move | (kind == DWELL_L))
     x1, y1, z1 = x_pos[rows], y_pos[rows], z_pos[rows]
     x0, y0 = np.r_[state.x, x_pos[:-1]][rows], np.r_[state.y, y_pos[:-1]][rows]  # where the line began
     z0 = np.r_[state.z, z_pos[:-1]][rows]
-    row_kind = np.select([kind[rows] == RAPID_L, kind[rows] == MOVE_L], [RAPID, LINE], DWELL).astype(np.uint8)
+    row_kind = np.select([kind[rows] == RAPID_L, g1[rows]], [RAPID, LINE], DWELL).astype(np.uint8)
     dwell = row_kind == DWELL
     power = np.where((row_kind != RAPID) & on[rows], s_state[rows], 0.0)
     speed = np.where(row_kind == LINE, feed[rows] / 60.0, 0.0)
@@ -190,20 +215,22 @@ def read_chunk(data: bytes, machine: MachineProfile, state: ReadState):
                                  pass_id=np.maximum(pass_id[rows], 0), layer=layer[rows], z0=z0, z1=z1)
     after.x, after.y, after.feed, after.s = float(x_pos[-1]), float(y_pos[-1]), float(feed[-1]), float(s_state[-1])
     after.z = float(z_pos[-1])
-    after.on, after.lines = bool(on[-1]), state.lines + n
+    after.on, after.lines = float(scan.spindle[-1]), state.lines + n
     return path, rows.astype(np.int64) + state.lines, after
 
 
 def _scan(data: bytes, raw: np.ndarray, starts: np.ndarray):
-    """(kind, comment, words X Y F S P Z with NaN where absent) per line, or None outside the grammar."""
+    """(kind, comment, words X Y F S P Z with NaN where absent, spindle after each line: 0 =
+    M5, M3_ON, M4_ON) per line from GRBL's reset state, or None outside the grammar."""
     scanned = _scan_modal(data, raw, starts, ReadState())
-    return None if scanned is None else scanned[:3]
+    return None if scanned is None else (*scanned[:3], scanned[3][5])
 
 
 def _scan_modal(data: bytes, raw: np.ndarray, starts: np.ndarray, state: ReadState):
-    """(kind, comment, words X Y F S P Z with NaN where absent, modal state after each line or
-    None) per line, or None outside the grammar: the compiled scanner when built (it carries
-    the modal state too), else the regex and the windowed number parser."""
+    """(kind, comment, words X Y F S P Z with NaN where absent, modal state after each line:
+    X Y Z, feed, S, spindle) per line, or None outside the grammar: the compiled scanner when
+    built (it carries the modal state and checks the armed lines' context as it goes), else
+    the regex, the windowed number parser and the forward fills, the context checked after."""
     n = starts.size
     kernel = kernels.get()
     if kernel is not None:
@@ -214,11 +241,22 @@ def _scan_modal(data: bytes, raw: np.ndarray, starts: np.ndarray, state: ReadSta
         return None
     buf = np.concatenate([raw, np.zeros(WINDOW, np.uint8)])
     head = buf[starts[:, None] + np.arange(3)]
-    kind = np.zeros(n, dtype=np.int8)
-    for prefix, code in KIND_OF.items():
-        kind[np.all(head[:, :len(prefix)] == np.frombuffer(prefix, np.uint8), axis=1)] = code
+    key = (head[:, 0].astype(np.int64) << 16) | (head[:, 1].astype(np.int64) << 8) | head[:, 2]
+    kind = _STEP_KIND[np.searchsorted(_STEP_AT, key, side="right") - 1]
     comment = head[:, 0] == ord(";")
-    return kind, comment, [_word(buf, starts, comment, c) for c in "XYFSPZ"], None
+    words = [_word(buf, starts, comment, c) for c in "XYFSPZ"]
+    x, y, f, s, _p, z = words
+    modal = _modal(kind, x, y, z, f, s, head[:, 1] == ord("4"), state)  # M4S0: the ON_L lines with a 4
+    return (kind, comment, words, modal) if _armed_in_context(kind, modal[5]) else None
+
+
+def _armed_in_context(kind: np.ndarray, spindle: np.ndarray) -> bool:
+    """The armed dialect's context rules (the compiled scanner checks them as it scans): a bare
+    mark only right after a `G1X..` line (its arming line), a bare `G0` only under M4."""
+    mark = np.flatnonzero(kind == MARK_L)
+    if mark.size and (mark[0] == 0 or np.any(kind[mark - 1] != MOVE_L)):
+        return False
+    return not np.any((kind == MODE_L) & (spindle != M4_ON))
 
 
 def _passes(data: bytes, starts, ends, kind: np.ndarray, on: np.ndarray, comment: np.ndarray, state: ReadState):

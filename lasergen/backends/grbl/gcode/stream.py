@@ -7,8 +7,8 @@ body is read in pieces of whole lines (`PIECE_BYTES`), each parsed by the vector
 from the modal state the previous piece left (`fastread.read_chunk`) and fed to the estimate
 (`estimate.JobEstimate`), which plans the motion in the same windows as on a whole toolpath:
 the figures are those of `read_program` + `motion.estimate`, identical, whatever the piece size.
-A piece never cuts a dot's `G1F..M3S` / `G4P` / `M5` unit, which the reader's grammar takes
-whole. Text is normalised as `str.splitlines` does, so the checksum is that of `read_job`.
+A piece never cuts a dot's `G1F..M3S` / `G4P` / `M5` unit, nor an armed mark from its arming
+line, which the reader's grammar takes whole. Text is normalised as `str.splitlines` does, so the checksum is that of `read_job`.
 A body the vectorised reader does not take (another dialect, or a line GRBL would refuse) is
 run again from the start through the interpreter, still piece by piece.
 """
@@ -52,11 +52,15 @@ def pieces(f: BinaryIO, piece_bytes: int | None = None) -> Iterator[bytes]:
 
 
 def _cut(data: bytes) -> int:
-    """Just after the last newline that ends neither a dot's G1F..M3S line nor its G4 line."""
+    """Just after the last newline that ends neither a dot's G1F..M3S line nor its G4 line and
+    that is not followed by a bare mark `X..` (which the grammar takes only with the arming
+    line before it; at the end of `data` the next line is unknown, so not after a `G1X` line)."""
     end = data.rfind(b"\n")
     while end >= 0:
         start = data.rfind(b"\n", 0, end) + 1
-        if not data.startswith((b"G1F", b"G4"), start):
+        after = end + 1
+        if not data.startswith((b"G1F", b"G4"), start) and not data.startswith(b"X", after) \
+                and not (after == len(data) and data.startswith(b"G1X", start)):
             return end + 1
         end = start - 1
     return 0
