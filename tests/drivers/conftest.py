@@ -53,6 +53,15 @@ def mark_key(path):
     return [tuple(round(float(v), 5) for v in row) for row in zip(*cols)]
 
 
+def on_planned_marks(executed, job_marks) -> bool:
+    """Every beam-on row of an executed toolpath lies on a planned raster mark (none written
+    from the wrong place)."""
+    on = executed.take(executed.is_mark)
+    return all(np.any((np.abs(job_marks.y0 - y0) < 1e-6) & (np.minimum(job_marks.x0, job_marks.x1) <= min(x0, x1) + 1e-6)
+                      & (np.maximum(job_marks.x0, job_marks.x1) >= max(x0, x1) - 1e-6))
+               for x0, y0, x1, y1 in zip(on.x0, on.y0, on.x1, on.y1))
+
+
 def exposure_counts(job_toolpath, executed):
     """For each job mark: how many executed beam-on rows reproduce it exactly."""
     done = {}

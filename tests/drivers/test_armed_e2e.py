@@ -14,7 +14,7 @@ from drivers.runner import JobRunner, StreamStopped
 from hardware_sim.device import get_device
 from lasergen.job import read_job
 
-from .conftest import exposure_counts
+from .conftest import exposure_counts, on_planned_marks
 
 HANDSHAKE = 5  # lines a fresh emulated controller takes before the job (checked by the match below)
 
@@ -23,13 +23,6 @@ def _plan(job, machine):
     table = JobRunner(job, "sim://", machine).table
     plan = table.plan(np.zeros(table.n_marks, bool))
     return table, plan, [table.text(int(c)) for c in plan.commands]
-
-
-def _on_planned_marks(executed, job_marks) -> bool:
-    on = executed.take(executed.is_mark)
-    return all(np.any((np.abs(job_marks.y0 - y0) < 1e-6) & (np.minimum(job_marks.x0, job_marks.x1) <= min(x0, x1) + 1e-6)
-                      & (np.maximum(job_marks.x0, job_marks.x1) >= max(x0, x1) - 1e-6))
-               for x0, y0, x1, y1 in zip(on.x0, on.y0, on.x1, on.y1))
 
 
 @pytest.mark.parametrize("which", ["arming", "mark", "disarm", "spindle", "restart"])
@@ -47,7 +40,7 @@ def test_a_refused_line_of_an_armed_pass_leaves_every_mark_written_once(which, q
     job_path = read_job(qr_job, machine).toolpath
     job_marks = job_path.take(job_path.is_mark)
     first = get_device(device_name).executed_toolpath()
-    assert _on_planned_marks(first, job_marks)  # nothing written from the wrong place
+    assert on_planned_marks(first, job_marks)  # nothing written from the wrong place
     written_first = int(first.is_mark.sum())
     if which == "arming":  # the marks after it in the RX buffer ran; the refused one did not
         assert written_first >= 1

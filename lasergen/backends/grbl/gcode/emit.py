@@ -177,27 +177,26 @@ def arm(path: Toolpath, machine: MachineProfile, lit: np.ndarray, every_pass_lit
     by the axes' rates either way). Per-row booleans, shifted, not index arrays: 10^7-row jobs."""
     n = len(path)
     inline = inline_rapids(path)
-    armed = np.ones(lit.size, bool)
     if n == 0 or not lit.size:
-        return path, np.zeros(n, np.uint8), armed & False, inline
+        return path, np.zeros(n, np.uint8), np.zeros(lit.size, bool), inline
+    armed = np.ones(lit.size, bool)
     kind, pid = path.kind, path.pass_id
     lit_of = np.zeros(int(max(pid.max(), lit.max())) + 1, bool)
     lit_of[lit] = True
     line = kind == LINE
-    mark = line & (path.energy_uJ > 0)
-    if not every_pass_lit:
-        mark &= lit_of[pid]
+    any_mark = line & (path.energy_uJ > 0)
+    mark = any_mark if every_pass_lit else any_mark & lit_of[pid]
     same_pass = np.zeros(n, bool)  # the row before is of the same pass
     np.equal(pid[1:], pid[:-1], out=same_pass[1:])
     armable = np.zeros(n, bool)  # the row before is a blank G1 or an in-line rapid of the pass
-    armable[1:] = same_pass[1:] & ~(line[:-1] & (path.energy_uJ[:-1] > 0)) & (line[:-1] | inline[:-1])
+    armable[1:] = same_pass[1:] & ~any_mark[:-1] & (line[:-1] | inline[:-1])
     unarmable = mark & ~armable
     if unarmable.any():  # such passes stay under M3
         bad = np.unique(pid[unarmable])
         lit_of[bad] = False
         armed = ~np.isin(lit, bad)
         mark &= lit_of[pid]
-    del armable, unarmable
+    del armable, unarmable, any_mark
     arming = np.zeros(n, bool)
     arming[:-1] = mark[1:]
     convert = arming & inline
