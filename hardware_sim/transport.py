@@ -1,10 +1,14 @@
 """Transports to the emulated controller: link pacing, a pty, and TCP on the loopback.
 
 Pacing: a UART sends one byte per 10 bit times (start, 8 data, stop), so at 115200 baud a
-byte takes 86.8 us. `Pacer` stamps each chunk with the wall-clock time its last byte would
-have arrived, given everything already on the wire in that direction; the receiving side
-waits for that time. With pacing, throughput measured through the emulator is what the real
-link allows.
+byte takes 86.8 us. `Pacer` cuts each chunk after every line end and stamps each piece with
+the wall-clock time its last byte would have arrived, given everything already on the wire in
+that direction; the receiving side waits for that time. A controller answers a line when its
+newline lands, not when the last byte of whatever the host's socket happened to coalesce with
+it does (a TCP sender with Nagle's algorithm, as pyserial's socket:// is, sends the lines
+written while an answer is on its way as one segment; stamped whole, their answers all waited
+for its end and the host's window ran dry once per window). With pacing, throughput measured
+through the emulator is what the real link allows.
 `PtyServer` puts the device behind a pseudo-terminal in raw mode (prints e.g. /dev/pts/7);
 `TcpServer` behind a TCP socket bound to 127.0.0.1 only, reachable by any sender as
 `socket://127.0.0.1:PORT`. One client at a time, as a serial port is: a second client while
@@ -37,6 +41,15 @@ class Pacer:
         self.busy_until = start + n_bytes * self.s_per_byte
         return self.busy_until
 
+    def pieces(self, data: bytes) -> list[tuple[float | None, bytes]]:
+        """(arrival, piece) for each line of `data` (the last piece may be a partial line):
+        each piece arrives when its own last byte does."""
+        if not self.s_per_byte or data.count(b"\n") <= 1:
+            return [(self.stamp(len(data)), data)]
+        cuts = data.split(b"\n")
+        lines = [cut + b"\n" for cut in cuts[:-1]] + ([cuts[-1]] if cuts[-1] else [])
+        return [(self.stamp(len(line)), line) for line in lines]
+
 
 class PtyServer:
     """The device behind a pty; the slave end stays open here so clients may come and go."""
@@ -64,7 +77,8 @@ class PtyServer:
             except OSError:
                 return
             if data and not self._dropped:
-                self.device.send(data, self.pacer_in.stamp(len(data)), link=self)
+                for arrival_s, piece in self.pacer_in.pieces(data):
+                    self.device.send(piece, arrival_s, link=self)
 
     def deliver(self, data: bytes):
         if not self._dropped:
@@ -137,7 +151,8 @@ class _TcpLink:
                 self.closed = True
                 self.device.detach(self)
                 return
-            self.device.send(data, self.pacer.stamp(len(data)), link=self)
+            for arrival_s, piece in self.pacer.pieces(data):
+                self.device.send(piece, arrival_s, link=self)
 
     def deliver(self, data: bytes):
         try:

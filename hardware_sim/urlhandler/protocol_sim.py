@@ -107,7 +107,8 @@ class Serial(SerialBase):
 
     # ---- called by the device thread ----
     def deliver(self, data: bytes):
-        self._rx.put((self._pace_in.stamp(len(data)), data))
+        for item in self._pace_in.pieces(data):
+            self._rx.put(item)
 
     def drop(self):
         self._dead = True
@@ -155,7 +156,8 @@ class Serial(SerialBase):
         if self._dead:
             raise SerialException("sim://: link lost (device disconnected)")
         data = bytes(data)
-        self._device.send(data, self._pace_out.stamp(len(data)), link=self)
+        for arrival_s, piece in self._pace_out.pieces(data):
+            self._device.send(piece, arrival_s, link=self)
         return len(data)
 
     def reset_input_buffer(self):
