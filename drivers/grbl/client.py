@@ -134,6 +134,17 @@ class GrblClient(GrblLink):
             raise DeviceError(f"controller reports version {ver or self.version!r}; GRBL 1.1 is required")
         return version, opt, user
 
+    @staticmethod
+    def buffer_sizes(options: str) -> tuple[int, int] | None:
+        """(planner blocks, RX buffer bytes) from `$I`'s options (`VL,15,128`: GRBL 1.1 prints
+        its block buffer size less one, which is what `Bf:` reports when the planner is empty,
+        then its RX buffer size), or None when the build does not say."""
+        fields = options.split(",")
+        if len(fields) < 3 or not (fields[-2].isdigit() and fields[-1].isdigit()):
+            return None
+        blocks, rx = int(fields[-2]), int(fields[-1])
+        return (blocks, rx) if 1 <= blocks <= 255 and 16 <= rx <= 65535 else None
+
     def check_version(self) -> str:
         return self.build_info()[0]
 

@@ -47,7 +47,7 @@ class GrblSession(Session):
         super().__init__(url, machine)
         self.client = GrblClient(url, machine)
         self.streamer = Streamer(self.client, window_bytes=machine.rx_buffer_bytes - 1, poll_s=poll_s,
-                                 stall_budget_s=stall_budget_s)
+                                 stall_budget_s=stall_budget_s, planner_blocks=machine.planner_blocks)
         self.table = None
         self.last_halt: StreamHalt | None = None
         self._hurry = False
@@ -86,7 +86,24 @@ class GrblSession(Session):
             version, options, user = self.client.build_info()
             warnings.append(f"stored machine id {user} on the controller ($I=), so journals know this device")
         self.identity = DeviceIdentity("grbl", f"{version} [{options}]", user)
+        warnings += self._use_buffer_sizes(options)
         return warnings
+
+    def _use_buffer_sizes(self, options: str) -> list[str]:
+        """Stream with the controller's own buffers (`$I`): the window its RX buffer allows (a
+        smaller one than the profile's would overflow it and GRBL would drop bytes) and the
+        planner size that `Bf:` counts are read against (a bigger one than the profile's read
+        as 15 would prove queued lines executed)."""
+        sizes = self.client.buffer_sizes(options)
+        if sizes is None:
+            return []
+        blocks, rx = sizes
+        self.streamer.window, self.streamer.planner_blocks = rx - 1, blocks
+        if (blocks, rx) == (self.machine.planner_blocks, self.machine.rx_buffer_bytes):
+            return []
+        return [f"controller reports a {blocks}-block planner and a {rx}-byte receive buffer ($I); the profile "
+                f"says {self.machine.planner_blocks} and {self.machine.rx_buffer_bytes}: streaming uses the "
+                f"controller's; set planner_blocks and rx_buffer_bytes in the profile so time estimates match"]
 
     def set_machine_id(self, machine_id: str):
         if not machine_id or len(machine_id) > 70 or not machine_id.isprintable():

@@ -69,9 +69,10 @@ def stall_timing(status_interval_s: float, stall_budget_s: float, baud: int = 11
 
 class Streamer:
     def __init__(self, client: GrblClient, window_bytes: int = 127, poll_s: float = 0.2,
-                 stall_budget_s: float | None = None):
+                 stall_budget_s: float | None = None, planner_blocks: int = 15):
         self.client = client
         self.window = window_bytes
+        self.planner_blocks = planner_blocks  # what `Bf:` reports with the planner empty
         self.poll_s = poll_s  # the status interval
         self.stall_budget_s = stall_budget_s  # None: the status interval
         self.paused = False
@@ -88,7 +89,7 @@ class Streamer:
 
     def _run(self, plan, unit_iter, handler):
         client, clock = self.client, time.monotonic
-        tracker = ExecutionTracker()
+        tracker = ExecutionTracker(self.planner_blocks)
         pending: deque[tuple] = deque()  # lines written and unanswered (`Unit.lines` entries)
         unproven: deque[tuple] = deque()  # the same entries, written and not yet proven executed
         queued_s = 0.0  # modelled time of the lines written and not yet proven executed

@@ -30,9 +30,56 @@ def test_planner_count_keeps_the_segment_lag():
     t = ExecutionTracker()
     for seq in range(20):
         t.ack(seq, 1, False)
-    # 3 blocks still queued: 17 left the planner, but the last 5 of those may still be stepping
+    # 3 blocks still queued: 17 left the planner, but the last 5 of those may still be stepping;
+    # a count proves lines only as far as the report before it did too
+    assert t.status(Status("Run", planner_free=12)) == -1
     assert t.status(Status("Run", planner_free=12)) == 11
+    assert t.status(Status("Run", planner_free=15)) == 11
     assert t.status(Status("Run", planner_free=15)) == 14
+
+
+def test_one_corrupted_planner_count_proves_no_queued_line():
+    """Bf:9 read where GRBL sent Bf:3 (one digit: the reports carry no checksum) would prove 6
+    lines that are still in the planner; between two honest reports it proves nothing more."""
+    t = ExecutionTracker()
+    for seq in range(30):
+        t.ack(seq, 1, False)
+    t.status(Status("Run", planner_free=3))  # 12 queued + 5 stepping: through 12
+    assert t.status(Status("Run", planner_free=3)) == 12
+    assert t.status(Status("Run", planner_free=9)) == 12  # corrupted: alone, it proves nothing
+    assert t.status(Status("Run", planner_free=3)) == 12
+    assert t.status(Status("Run", planner_free=73)) == 12  # out of range: no count at all
+    assert t.status(Status("Run", planner_free=-1)) == 12
+
+
+def test_planner_count_is_read_against_the_controllers_own_planner():
+    """grbl-Mega has 36 blocks (Bf:35 empty): its Bf:15 means 20 queued, where GRBL's 15-block
+    planner would read it as empty and prove every acked line."""
+    t = ExecutionTracker(planner_blocks=35)
+    for seq in range(40):
+        t.ack(seq, 1, False)
+    t.status(Status("Run", planner_free=15))
+    assert t.status(Status("Run", planner_free=15)) == 14  # 40 - 20 queued - 5 stepping, 0-based
+
+
+@pytest.mark.parametrize("options,sizes", [("VL,15,128", (15, 128)), ("VL,35,256", (35, 256)), ("V,15,128", (15, 128)),
+                                           ("VL", None), ("", None), ("VL,x,128", None), ("VL,0,128", None)])
+def test_build_options_give_the_controllers_buffers(options, sizes):
+    from drivers.grbl.client import GrblClient
+
+    assert GrblClient.buffer_sizes(options) == sizes
+
+
+def test_session_streams_with_the_controllers_buffers_and_says_so():
+    from drivers.grbl.session import GrblSession
+    from lasergen.machine import MachineProfile
+
+    session = GrblSession("sim://", MachineProfile.load())
+    assert session._use_buffer_sizes("VL,15,128") == []
+    assert (session.streamer.window, session.streamer.planner_blocks) == (127, 15)
+    warnings = session._use_buffer_sizes("VL,35,256")
+    assert (session.streamer.window, session.streamer.planner_blocks) == (255, 35)
+    assert len(warnings) == 1 and "35-block planner" in warnings[0] and "planner_blocks" in warnings[0]
 
 
 @pytest.mark.parametrize("line,kind", [("ok", "ok"), ("error:9", "error"), ("ALARM:3", "alarm"),
