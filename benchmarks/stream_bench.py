@@ -20,7 +20,8 @@ time when motion is (a real-clock emulator, stripes written at --real-speed-mm-s
 GRBL's doc/script/stream.py streams (127-byte window, one write per line, count the `ok`s,
 nothing else: no status polls, no journal, no proofs). The emulator is `lasergen sim serve
 --tcp 0 --baud B --clock ff` in a process of its own (TCP on the loopback paces the host's
-bytes at 10 bits each); each sender runs in a fresh process of its own, and its CPU is that
+bytes at 10 bits each, and each line arrives when its own newline does); each sender runs in
+a fresh process of its own, the senders taking turns run by run, and its CPU is that
 process's user + system time (`resource.getrusage(RUSAGE_SELF)`, all its threads: valid on a
 shared machine) over the stream alone (lasergen: `JobRunner.run()`, the connect handshake and
 journal included; the job's table is scanned before, and its CPU reported apart). Idle, and
@@ -288,20 +289,24 @@ def cpu_compare(lines: int, baud: int, repeat: int, kind: str = "stripes", emula
             for load in ("idle", "2 busy loops"):
                 if load != "idle":
                     busy = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(2)]
-                for name in SENDERS:
-                    e0 = process_cpu_s(server.pid)
-                    runs = [json.loads(subprocess.run([sys.executable, __file__, "--sender", name, "--job", str(job),
-                                                       "--port", port], capture_output=True, text=True, check=True)
-                                       .stdout.strip().splitlines()[-1]) for _ in range(repeat)]
-                    n, n_bytes = runs[0]["lines"], runs[0]["bytes"]
-                    emulator_cpu = (process_cpu_s(server.pid) - e0) / repeat
-                    s = statistics.median(r["stream_s"] for r in runs)
-                    cpu = statistics.median(r["cpu_s"] for r in runs)
-                    prep = f"; table scan {runs[0]['prepare_cpu_s']:.2f} s CPU" if "prepare_cpu_s" in runs[0] else ""
-                    print(f"{load:>12} {name:>20}: {1000 * cpu / n:.3f} s CPU per 1,000 lines ({cpu:.2f} s), "
-                          f"{n / s:.0f} lines/s, {100.0 * n_bytes / s / bound_bps:.1f} % of {baud} baud "
-                          f"(medians of {repeat}; {n} lines, {sum(r['errors'] for r in runs)} errors{prep}; the emulator's "
-                          f"process {1000 * emulator_cpu / n:.3f} s CPU per 1,000 lines)", flush=True)
+                runs, emulator_cpu = {name: [] for name in SENDERS}, dict.fromkeys(SENDERS, 0.0)
+                for _ in range(repeat):  # the senders take turns, so a change in the machine's load hits all alike
+                    for name in SENDERS:
+                        e0 = process_cpu_s(server.pid)
+                        runs[name].append(json.loads(subprocess.run(
+                            [sys.executable, __file__, "--sender", name, "--job", str(job), "--port", port],
+                            capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]))
+                        emulator_cpu[name] += (process_cpu_s(server.pid) - e0) / repeat
+                for name, each in runs.items():
+                    n, n_bytes = each[0]["lines"], each[0]["bytes"]
+                    s = statistics.median(r["stream_s"] for r in each)
+                    cpus = sorted(1000 * r["cpu_s"] / n for r in each)
+                    prep = f"; table scan {each[0]['prepare_cpu_s']:.2f} s CPU" if "prepare_cpu_s" in each[0] else ""
+                    print(f"{load:>12} {name:>20}: {statistics.median(cpus):.3f} s CPU per 1,000 lines "
+                          f"({cpus[0]:.3f}-{cpus[-1]:.3f}), {n / s:.0f} lines/s, {100.0 * n_bytes / s / bound_bps:.1f} % "
+                          f"of {baud} baud (medians of {repeat}, taking turns; {n} lines, "
+                          f"{sum(r['errors'] for r in each)} errors{prep}; the emulator's process "
+                          f"{1000 * emulator_cpu[name] / n:.3f} s CPU per 1,000 lines)", flush=True)
                 for proc in busy:
                     proc.kill()
                     proc.wait()
