@@ -293,9 +293,12 @@ def cpu_compare(lines: int, baud: int, repeat: int, kind: str = "stripes", emula
                 for _ in range(repeat):  # the senders take turns, so a change in the machine's load hits all alike
                     for name in SENDERS:
                         e0 = process_cpu_s(server.pid)
-                        runs[name].append(json.loads(subprocess.run(
-                            [sys.executable, __file__, "--sender", name, "--job", str(job), "--port", port],
-                            capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]))
+                        done = subprocess.run([sys.executable, __file__, "--sender", name, "--job", str(job),
+                                               "--port", port], capture_output=True, text=True)
+                        if done.returncode:  # the sender's own words, not a bare exit status
+                            raise SystemExit(f"{load} {name}: exit {done.returncode}: "
+                                             f"{(done.stderr.strip().splitlines() or [''])[-1]}")
+                        runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
                         emulator_cpu[name] += (process_cpu_s(server.pid) - e0) / repeat
                 for name, each in runs.items():
                     n, n_bytes = each[0]["lines"], each[0]["bytes"]
