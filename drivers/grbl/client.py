@@ -137,12 +137,13 @@ class GrblClient(GrblLink):
     @staticmethod
     def buffer_sizes(options: str) -> tuple[int, int] | None:
         """(planner blocks, RX buffer bytes) from `$I`'s options (`VL,15,128`: GRBL 1.1 prints
-        its block buffer size less one, which is what `Bf:` reports when the planner is empty,
-        then its RX buffer size), or None when the build does not say."""
+        its option codes, its block buffer size less one, which is what `Bf:` reports when the
+        planner is empty, then its RX buffer size; grblHAL appends more fields after them), or
+        None when the build does not say."""
         fields = options.split(",")
-        if len(fields) < 3 or not (fields[-2].isdigit() and fields[-1].isdigit()):
+        if len(fields) < 3 or not (fields[1].isdigit() and fields[2].isdigit()):
             return None
-        blocks, rx = int(fields[-2]), int(fields[-1])
+        blocks, rx = int(fields[1]), int(fields[2])
         return (blocks, rx) if 1 <= blocks <= 255 and 16 <= rx <= 65535 else None
 
     def check_version(self) -> str:

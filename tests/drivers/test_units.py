@@ -63,6 +63,7 @@ def test_planner_count_is_read_against_the_controllers_own_planner():
 
 
 @pytest.mark.parametrize("options,sizes", [("VL,15,128", (15, 128)), ("VL,35,256", (35, 256)), ("V,15,128", (15, 128)),
+                                           (",15,128", (15, 128)), ("VNMSL,35,1024,3,0", (35, 1024)),
                                            ("VL", None), ("", None), ("VL,x,128", None), ("VL,0,128", None)])
 def test_build_options_give_the_controllers_buffers(options, sizes):
     from drivers.grbl.client import GrblClient
