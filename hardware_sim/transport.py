@@ -44,7 +44,8 @@ class Pacer:
     def pieces(self, data: bytes) -> list[tuple[float | None, bytes]]:
         """(arrival, piece) for each line of `data` (the last piece may be a partial line):
         each piece arrives when its own last byte does."""
-        if not self.s_per_byte or data.count(b"\n") <= 1:
+        first_end = data.find(b"\n")
+        if not self.s_per_byte or first_end in (-1, len(data) - 1):  # no line end before the last byte
             return [(self.stamp(len(data)), data)]
         cuts = data.split(b"\n")
         lines = [cut + b"\n" for cut in cuts[:-1]] + ([cuts[-1]] if cuts[-1] else [])
