@@ -38,7 +38,7 @@ import time
 from collections import deque
 
 from drivers.grbl.client import GrblClient
-from drivers.grbl.tracker import ExecutionTracker
+from drivers.grbl.tracker import PLANNER_FREE_WHEN_EMPTY, ExecutionTracker
 from drivers.session import StreamHalt
 from lasergen.backends.grbl.codes import alarm_text, error_text
 
@@ -69,7 +69,7 @@ def stall_timing(status_interval_s: float, stall_budget_s: float, baud: int = 11
 
 class Streamer:
     def __init__(self, client: GrblClient, window_bytes: int = 127, poll_s: float = 0.2,
-                 stall_budget_s: float | None = None, planner_blocks: int = 15):
+                 stall_budget_s: float | None = None, planner_blocks: int = PLANNER_FREE_WHEN_EMPTY):
         self.client = client
         self.window = window_bytes
         self.planner_blocks = planner_blocks  # what `Bf:` reports with the planner empty
