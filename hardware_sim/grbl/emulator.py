@@ -1,14 +1,15 @@
 """A byte-level GRBL 1.1h emulator (laser mode), driven by explicit simulated time.
 
 Protocol, after grbl/serial.c, protocol.c, system.c and report.c:
-  - Bytes arrive into a 128-byte RX ring (127 usable); when it is full, bytes are dropped
-    (a character-counting sender never lets that happen). Realtime bytes (`?` `!` `~` 0x18,
+  - Bytes arrive into the build's RX ring (the profile's `rx_buffer_bytes`: 128, 127 usable);
+    when it is full, bytes are dropped (a character-counting sender never lets that happen). Realtime bytes (`?` `!` `~` 0x18,
     0x85 jog cancel) are picked out on arrival and never stored or acknowledged.
   - Each `\\n` or `\\r` ends a line; the line loses whitespace and comments (lasergen's
     `clean_line`), longer than 79 characters is error:11, empty is `ok`. `$` lines are system
     commands, anything else goes through lasergen's GRBL-faithful interpreter.
   - Every line gets exactly one `ok` or `error:N`. Motion lines are answered once their blocks
-    are in the 15-block planner queue, so `ok` comes only as fast as motion frees slots;
+    are in the planner queue (the profile's `planner_blocks`: 15 in GRBL's default build; `$I`
+    reports both sizes), so `ok` comes only as fast as motion frees slots;
     lines that synchronise (spindle/laser changes, G4, M2/M30: `Interpreter.synced`) are
     answered only after the queue has run empty and, for G4, the dwell is over.
   - Alarms: power-up with homing enabled locks ("[MSG:'$H'|'$X' to unlock]", error:9 for
@@ -42,7 +43,6 @@ from lasergen.backends.grbl.gcode import GcodeError, Interpreter, clean_line
 from lasergen.backends.grbl.gcode.words import LINE_BUFFER_SIZE
 from lasergen.machine import MachineProfile
 
-RX_BUFFER_SIZE = 128
 RESET, STATUS, HOLD, START, JOG_CANCEL = 0x18, ord("?"), ord("!"), ord("~"), 0x85
 CRITICAL_ALARMS = {1, 2}
 UNLOCK_MSG = "[MSG:'$H'|'$X' to unlock]"
@@ -52,6 +52,7 @@ AXES_SETTINGS = (130, 131, 132)
 class GrblEmulator(FaultInjection, SystemCommands):
     def __init__(self, machine: MachineProfile, faults: FaultPlan | None = None, fast_forward: bool = True):
         self.machine = machine
+        self.rx_buffer_bytes = machine.rx_buffer_bytes  # the build's serial RX ring (128 in GRBL's default)
         self.fast_forward = fast_forward
         self.faults = faults or FaultPlan()
         self.settings = gs.boot_settings(machine)
@@ -126,7 +127,7 @@ class GrblEmulator(FaultInjection, SystemCommands):
         self.pump()
 
     def _store(self, data: bytes):
-        room = RX_BUFFER_SIZE - 1 - len(self.rx)
+        room = self.rx_buffer_bytes - 1 - len(self.rx)
         self.rx += data[:room]
         self.dropped_bytes += max(0, len(data) - room)
 
@@ -369,7 +370,7 @@ class GrblEmulator(FaultInjection, SystemCommands):
         fields = [self.report_state(),
                   ("MPos:" if mask & 1 else "WPos:") + gs.axes(pos if mask & 1 else [p - o for p, o in zip(pos, wco)])]
         if mask & 2:
-            fields.append(f"Bf:{m.available},{RX_BUFFER_SIZE - len(self.rx)}")
+            fields.append(f"Bf:{m.available},{self.rx_buffer_bytes - len(self.rx)}")
         # the laser level now (GRBL's sys.spindle_speed): under M4 the current segment's S x speed / rate
         power = m.level_now() if m.current is not None and not m.holding else (0 if m.holding else m.rest_power_s)
         fields.append(f"FS:{m.speed_mm_s() * 60:.0f},{power:.0f}")

@@ -36,8 +36,6 @@ from hardware_sim.grbl import dynamic_power
 from hardware_sim.grbl.block_timing import BlockTimer
 from lasergen.machine import MachineProfile
 
-PLANNER_BLOCKS = 15
-
 
 @dataclass
 class Block:
@@ -65,6 +63,7 @@ def _lerp(a, b, f):
 class MotionExecutor:
     def __init__(self, machine: MachineProfile, recorder: ExposureRecorder, position=(0.0, 0.0, 0.0)):
         self.machine = machine
+        self.planner_blocks = machine.planner_blocks  # the build's planner size (15 in GRBL's default)
         self.recorder = recorder
         self.queue: deque[Block] = deque()
         self.current: Block | None = None
@@ -90,7 +89,7 @@ class MotionExecutor:
 
     @property
     def available(self) -> int:
-        return PLANNER_BLOCKS - self.blocks
+        return self.planner_blocks - self.blocks
 
     @property
     def idle(self) -> bool:

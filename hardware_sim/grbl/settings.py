@@ -77,8 +77,9 @@ def settings_report(settings: dict) -> list[str]:
     return [format_setting(n, settings[n]) for n in sorted(settings)]
 
 
-def build_info_report(user_info: str = "") -> list[str]:
-    return [f"[VER:{VERSION}.{BUILD_DATE}:{user_info}]", f"[OPT:{BUILD_OPTIONS},15,128]"]
+def build_info_report(user_info: str = "", planner_blocks: int = 15, rx_buffer_bytes: int = 128) -> list[str]:
+    """`$I`: version, then the build options, the planner's block count and the RX buffer's size."""
+    return [f"[VER:{VERSION}.{BUILD_DATE}:{user_info}]", f"[OPT:{BUILD_OPTIONS},{planner_blocks},{rx_buffer_bytes}]"]
 
 
 def axes(values) -> str:

@@ -123,7 +123,7 @@ class SystemCommands:
             return 0
         if line != "$I":
             return ERR["invalid_statement"]
-        for text in gs.build_info_report(self.user_info):
+        for text in gs.build_info_report(self.user_info, self.motion.planner_blocks, self.rx_buffer_bytes):
             self._say(text)
         return 0
 

@@ -1,7 +1,7 @@
 """pyserial URL handler `sim://`: the emulated controller of the machine profile, in-process.
 
     sim://[?device=NAME][&port=stage|attenuator][&clock=ff|real][&speed=K][&baud=115200][&machine=default]
-          [&material=BrI][&drop_after=N][&error_on=K:C][&alarm_on=K:A][&corrupt=P]
+          [&material=BrI][&planner_blocks=N][&rx_buffer_bytes=N][&drop_after=N][&error_on=K:C][&alarm_on=K:A][&corrupt=P]
           [&stall_after=N][&reset_after=N][&power_after=N][&seed=S]
 
 `machine` picks the profile, and its controller family the emulator (GRBL, PI GCS, ...); `port`
@@ -10,7 +10,8 @@ rotation mount of the same named device). Without `device`, each open makes a fr
 named controller persists across opens (same position and exposure ledger). `baud` paces
 both directions at 10 bits per byte (default: no pacing, as fast as the host reads).
 `clock=ff` (default) fast-forwards simulated time; `clock=real` runs it at `speed` x real
-time. Faults: see hardware_sim.faults. When a fault drops the link, reads and writes raise
+time. `planner_blocks` and `rx_buffer_bytes` build a GRBL controller with other buffers than its
+profile says (grbl-Mega: 35 and 256), as `$I` then reports. Faults: see hardware_sim.faults. When a fault drops the link, reads and writes raise
 SerialException, as they do when a USB serial adapter is unplugged.
 """
 
@@ -20,6 +21,7 @@ import math
 import queue
 import time
 import urllib.parse
+from dataclasses import replace
 
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
@@ -28,9 +30,11 @@ from hardware_sim.faults import PARSERS as FAULT_OPTIONS
 from hardware_sim.faults import FaultPlan
 from hardware_sim.transport import Pacer
 from lasergen import LasergenError
+from lasergen.backends.grbl.gcode.words import LINE_BUFFER_SIZE
 from lasergen.machine import MachineProfile
 
-DEVICE_OPTIONS = {"device", "clock", "speed", "baud", "machine", "material", "port"}
+BUILD_OPTIONS = {"planner_blocks": 1, "rx_buffer_bytes": LINE_BUFFER_SIZE + 1}  # smallest: one block, one whole line
+DEVICE_OPTIONS = {"device", "clock", "speed", "baud", "machine", "material", "port", *BUILD_OPTIONS}
 
 
 def _positive(options: dict, key: str, kind, what: str):
@@ -48,6 +52,20 @@ def _positive(options: dict, key: str, kind, what: str):
     return value
 
 
+def _built(machine: MachineProfile, options: dict) -> MachineProfile:
+    """The profile with the controller's buffer sizes the URL gives (`BUILD_OPTIONS`)."""
+    sizes = {key: _positive(options, key, int, "a whole number") for key in BUILD_OPTIONS if key in options}
+    if not sizes:
+        return machine
+    known = dict(machine.settings)
+    for key, value in sizes.items():
+        if key not in known:
+            raise SerialException(f"sim://: {key} applies to a GRBL controller, not {machine.controller}")
+        if value < BUILD_OPTIONS[key]:
+            raise SerialException(f"sim://: {key} must be at least {BUILD_OPTIONS[key]}, got {value}")
+    return replace(machine, settings=tuple(sorted({**known, **sizes}.items())))
+
+
 class Serial(SerialBase):
     def open(self):
         if self.is_open:
@@ -57,7 +75,7 @@ class Serial(SerialBase):
         baud = _positive(options, "baud", int, "a whole number of bits per second")
         try:
             faults = FaultPlan.from_options({k: v for k, v in options.items() if k not in DEVICE_OPTIONS})
-            machine = MachineProfile.load(options.get("machine", "default"))
+            machine = _built(MachineProfile.load(options.get("machine", "default")), options)
             self._device = open_device(machine, options.get("device"), port=options.get("port", "stage"),
                                        clock=options.get("clock", "ff"),
                                        speed=speed or 1.0, material=options.get("material"))
