@@ -132,12 +132,9 @@ class JournalWriter:
         self.file = open(self.path, "w+b" if header is not None else "r+b", buffering=0)
         self.length = os.fstat(self.file.fileno()).st_size  # bytes of whole records
         self._map = None
-        if MAPPED:
-            try:
-                self._grow(self.length)
-            except (OSError, ValueError):  # a file system that cannot map files: plain writes
-                self._map = None
         self.file.seek(self.length)
+        if MAPPED:
+            self._grow(self.length)
         self._last_sync = time.monotonic()
         self._last_x = 0.0
         self.executed = -1
@@ -146,21 +143,30 @@ class JournalWriter:
             self.write(header)
 
     def _grow(self, end: int):
-        if self._map is not None:
-            self._map.close()  # its stores are in the page cache already
+        """Room for the records through `end`, allocated on the disk now, so a full disk is
+        found here and never as a SIGBUS at a store into a page it has no room for. Where this
+        fails (no room, or a file system that cannot map files), records are written (a full
+        disk then fails the write, which halts the stream as it always did)."""
+        old, self._map = self._map, None
+        if old is not None:
+            old.close()  # its stores are in the page cache already
         capacity = (end // GROW_BYTES + 1) * GROW_BYTES
-        os.ftruncate(self.file.fileno(), capacity)
-        self._map = mmap.mmap(self.file.fileno(), capacity)
-        self.capacity = capacity
+        try:
+            _allocate(self.file.fileno(), capacity)
+            self._map = mmap.mmap(self.file.fileno(), capacity)
+            self.capacity = capacity
+        except (OSError, ValueError):
+            self._map = None
+            self.file.seek(self.length)
 
     def write(self, record: dict, sync: bool = False):
         self._append((json.dumps(record, separators=(",", ":")) + "\n").encode(), sync)
 
     def _append(self, line: bytes, sync: bool = False):
         end = self.length + len(line)
+        if self._map is not None and end > self.capacity:
+            self._grow(end)
         if self._map is not None:
-            if end > self.capacity:
-                self._grow(end)
             self._map[self.length:end] = line
         else:
             view = memoryview(line)
@@ -195,10 +201,18 @@ class JournalWriter:
                 self._map.flush()
                 self._map.close()
                 self._map = None
-                os.ftruncate(self.file.fileno(), self.length)  # the zeros ahead go
+            os.ftruncate(self.file.fileno(), self.length)  # the zeros ahead go
             os.fsync(self.file.fileno())
         finally:
             self.file.close()
+
+
+def _allocate(fd: int, size: int):
+    """The file `size` bytes long, its blocks allocated (zeros) where the system can say so."""
+    if hasattr(os, "posix_fallocate"):
+        os.posix_fallocate(fd, 0, size)
+    else:
+        os.ftruncate(fd, size)
 
 
 def _text(data: bytes) -> bytes:

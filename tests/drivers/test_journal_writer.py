@@ -68,3 +68,29 @@ def test_a_page_a_power_cut_lost_ends_the_journal_there(tmp_path):
     writer = jn.JournalWriter(path)
     writer.close()
     assert path.read_bytes() == head.encode()
+
+
+def test_a_disk_with_no_room_for_the_map_falls_back_to_writes_mid_run(tmp_path, monkeypatch):
+    """Growing the map allocates its blocks first: a full disk is an OSError there (then each
+    record is written), never a SIGBUS at a store into an unallocated page."""
+    monkeypatch.setattr(jn, "GROW_BYTES", 4096)
+    calls = []
+
+    def allocate(fd, size):
+        calls.append(size)
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        return real(fd, size)
+
+    real = jn._allocate
+    monkeypatch.setattr(jn, "_allocate", allocate)
+    path = tmp_path / "j.journal"
+    writer = jn.JournalWriter(path, jn.header("ab" * 32, "job.gcode", 10))
+    writer.write({"session": 1, "port": "sim://", "device": {}, "first_command": 0, "n_sent": 10, "t": 0})
+    for seq in range(1000):  # ~9 KB: past the first 4 KiB of map
+        writer.written(seq)
+    assert writer._map is None and len(calls) == 2
+    writer.close()
+    data = path.read_bytes()
+    assert b"\0" not in data and len(data.splitlines()) == 1002
+    assert jn.read_journal(path).sessions[0].written == 999
