@@ -51,7 +51,8 @@ def _encode(c: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _srgb_lut() -> np.ndarray:
+def srgb8_table() -> np.ndarray:
+    """The sRGB curve's 8-bit values at LUT_LEVELS even steps over [0, 1] (what `linear_to_srgb8` looks up)."""
     return np.round(_encode(np.linspace(0.0, 1.0, LUT_LEVELS)) * 255.0).astype(np.uint8)
 
 
@@ -59,7 +60,7 @@ def linear_to_srgb8(rgb: np.ndarray) -> np.ndarray:
     """Linear sRGB in [0, 1] (clipped) -> 8-bit sRGB with the standard transfer curve (via a
     14-bit lookup table: exact to 1/255 everywhere, several times faster than the power law)."""
     index = (np.clip(rgb, 0.0, 1.0) * np.float32(LUT_LEVELS - 1) + np.float32(0.5)).astype(np.uint16)
-    return _srgb_lut()[index]
+    return srgb8_table()[index]
 
 
 def write_table(path: Path = TABLE) -> None:

@@ -36,8 +36,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from hardware_sim.glass.cie import linear_to_srgb8
+from hardware_sim.glass.cie import linear_to_srgb8, srgb8_table
+from lasergen import kernels
 from lasergen.colour import D65_WHITE_XYZ, LINEAR_SRGB_TO_XYZ, XYZ_TO_LINEAR_SRGB
+
+DISPLAY_KERNEL = kernels.optional("hardware_sim.glass._display")  # None: the numpy path renders
+_F32_TO_LINEAR = np.ascontiguousarray(XYZ_TO_LINEAR_SRGB, np.float32)
+_F32_TO_XYZ = np.ascontiguousarray(LINEAR_SRGB_TO_XYZ, np.float32)
+_F32_WHITE = np.ascontiguousarray(D65_WHITE_XYZ, np.float32)
 
 NICE_STEPS = (1, 2, 5)
 CAPTION_PX = 28
@@ -207,14 +213,26 @@ def render_xyz(view: str, xyz: np.ndarray, field_pitch_um: float, um_per_px: flo
     `view_spec` (an optics.View) gives the label and the tone: linear for emission views."""
     small = np.ascontiguousarray(resample(xyz, field_pitch_um, um_per_px), np.float32)
     tone = tone_of(view_spec)
-    to_linear, offset = XYZ_TO_LINEAR_SRGB.T.astype(np.float32), np.asarray(background, np.float32)
-    flat = small.reshape(-1, 3)
-    rgb = np.empty(flat.shape, np.uint8)
-    for i in range(0, len(flat), STRIP_PX):  # strip by strip: each strip's temporaries stay in cache
-        rgb[i:i + STRIP_PX] = encode(to_display(flat[i:i + STRIP_PX] @ to_linear + offset), tone)
-    rgb = rgb.reshape(small.shape)
+    rgb = to_display8(small.reshape(-1, 3), np.asarray(background, np.float32), tone).reshape(small.shape)
     return Rendered(view, np.ascontiguousarray(machine_to_image(rgb)), float(um_per_px),
                     view_label(view_spec)["text"], tone)
+
+
+def to_display8(xyz: np.ndarray, offset: np.ndarray, tone: str, kernel=...) -> np.ndarray:
+    """(n, 3) XYZ pixels -> (n, 3) uint8 display pixels: linear sRGB plus `offset` (the view's
+    background), `to_display`, then the tone. The compiled kernel (`kernels_c/display.c`) when it
+    was built, else numpy strip by strip (the reference); `kernel=None` forces the reference."""
+    kernel = DISPLAY_KERNEL if kernel is ... else kernel
+    xyz = np.ascontiguousarray(xyz, np.float32)
+    rgb = np.empty(xyz.shape, np.uint8)
+    if kernel is not None:
+        kernel.xyz_to_display(xyz, rgb, _F32_TO_LINEAR, _F32_TO_XYZ, _F32_WHITE, np.ascontiguousarray(offset, np.float32),
+                              INVISIBLE, GAMUT_STEPS, None if tone == "linear" else srgb8_table())
+        return rgb
+    to_linear = XYZ_TO_LINEAR_SRGB.T.astype(np.float32)
+    for i in range(0, len(xyz), STRIP_PX):  # strip by strip: each strip's temporaries stay in cache
+        rgb[i:i + STRIP_PX] = encode(to_display(xyz[i:i + STRIP_PX] @ to_linear + offset), tone)
+    return rgb
 
 
 def save_png(image: Image.Image, path: str | Path, compress_level: int = 1) -> None:
