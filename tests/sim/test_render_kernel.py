@@ -76,3 +76,15 @@ def test_lasergen_kernels_numpy_renders_with_the_numpy_path():
     code = "from hardware_sim.glass import render; print(render.DISPLAY_KERNEL is None)"
     assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           check=True).stdout.strip() == "True"
+
+
+def test_the_kernel_turns_non_finite_values_into_displayable_pixels():
+    """A NaN or infinite value (the model makes none) is clipped like any other before the tone
+    table is read, so it cannot index outside it (that would be a crash, not a failed assert):
+    a NaN channel is black."""
+    xyz = np.array([[np.nan, 0.5, 0.5], [np.inf, 0.1, 0.1], [-np.inf, 0.2, 0.3], [np.inf, np.inf, np.inf]] * 17,
+                   np.float32)
+    for tone in ("srgb", "linear"):
+        out = to_display8(xyz, np.zeros(3, np.float32), tone)
+        assert out.shape == xyz.shape
+        assert (out[0] == 0).all()  # NaN in X: every linear channel NaN
