@@ -159,9 +159,10 @@ def test_every_public_name_is_documented():
     assert not missing
 
 
-def test_import_stays_light():
-    """`import lasergen` loads no numpy, planner, simulator or driver (names load on first use)."""
+def test_import_stays_light(tmp_path):
+    """`import lasergen` loads no numpy, planner, simulator or driver (names load on first use);
+    run outside the checkout, so `-c` imports the installed package."""
     code = "import sys, lasergen; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
            "('numpy', 'PIL', 'drivers', 'hardware_sim', 'serial') or m.startswith('lasergen.')))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     assert out.strip() == "[]"

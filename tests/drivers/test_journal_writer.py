@@ -25,7 +25,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 def test_a_killed_writer_leaves_every_record_and_the_next_run_appends_after_them(tmp_path):
     path = tmp_path / "job.gcode.dev.journal"
-    done = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(path)], capture_output=True)
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(path)], capture_output=True, cwd=tmp_path)
     assert done.returncode == -signal.SIGKILL
     data = path.read_bytes()
     assert len(data) == jn.GROW_BYTES and data.endswith(b"\0")  # the room ahead, never cut

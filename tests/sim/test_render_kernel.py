@@ -71,11 +71,14 @@ def kernel_constants():
             render.INVISIBLE, render.GAMUT_STEPS, None)
 
 
-def test_lasergen_kernels_numpy_renders_with_the_numpy_path():
-    env = {**os.environ, "LASERGEN_KERNELS": "numpy"}
+def test_the_installed_package_renders_with_the_kernel_and_lasergen_kernels_numpy_with_numpy(tmp_path):
+    """Run outside the checkout (`python -c` imports from the working folder first, and a checkout
+    holds no built kernel): the installed package has it, and `LASERGEN_KERNELS=numpy` turns it off."""
     code = "from hardware_sim.glass import render; print(render.DISPLAY_KERNEL is None)"
-    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          check=True).stdout.strip() == "True"
+    for setting, off in (("", "False"), ("numpy", "True")):
+        env = {**os.environ, "LASERGEN_KERNELS": setting}
+        assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                              cwd=tmp_path).stdout.strip() == off
 
 
 def test_the_kernel_turns_non_finite_values_into_displayable_pixels():

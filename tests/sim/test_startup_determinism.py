@@ -42,7 +42,9 @@ def _simulate(job, out, env_update: dict, script: str | None = None) -> dict:
     env.update(env_update)
     args = ["simulate", str(job), "--out", str(out), "--material", "BrI", "--pitch-um", "1", "--json"]
     cmd = [sys.executable, script, *args] if script else [sys.executable, "-c", "from lasergen_cli import main; main()", *args]
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    # from the job's folder: run from a checkout, `python -c` would import the checkout's sources
+    # (without the compiled render kernel) and the script the installed package
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=job.parent)
     assert res.returncode == 0, res.stderr
     return json.loads((out / "report.json").read_text())
 
