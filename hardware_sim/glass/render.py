@@ -24,6 +24,9 @@ view's white), like a photograph with a linear camera curve, because what they s
 contrast: behind the 645 nm filter single-pass red at 1/20 of the rewritten shows at 1/20,
 where the sRGB curve would lift it to a quarter and make level 3 look leaky. Each caption says
 which tone its image has.
+
+Pixels go through the compiled kernel `kernels_c/display.c` when the install built it (the same
+steps, a block of pixels at a time), else through numpy strip by strip: `to_display8`.
 """
 
 from __future__ import annotations
