@@ -12,4 +12,5 @@ setup(ext_modules=[Extension("lasergen._kernels", SOURCES, depends=["lasergen/ke
                    # the render kernel's pixel blocks are written to vectorise: -O3, and no FP traps, so
                    # both sides of a select may be computed (the results are the same)
                    Extension("hardware_sim.glass._display", ["hardware_sim/glass/kernels_c/display.c"], optional=True,
+                             include_dirs=["lasergen/kernels_c"], depends=["lasergen/kernels_c/kernels.h"],
                              extra_compile_args=FLAGS + ["-O3", "-fno-trapping-math"])])

@@ -11,23 +11,7 @@
  * FMA contraction (-fno-trapping-math only lets the compiler compute both sides of a select); numpy's 3 x 3 products may sum in another order (BLAS), so a pixel can
  * differ by one 8-bit level where a value sits on a rounding edge.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <math.h>
-#include <stdint.h>
-#include <string.h>
-
-static int get(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, int writable, Py_ssize_t n, const char *name)
-{
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0)
-        return -1;
-    if (view->itemsize != itemsize || (n >= 0 && view->len != n * itemsize)) {
-        PyErr_Format(PyExc_ValueError, "%s: expected %zd items of %zd bytes", name, n, itemsize);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
-}
+#include "kernels.h"  /* lasergen/kernels_c: Python.h, math.h, and `get`, the buffer-protocol access */
 
 #define LAB_EDGE ((float)(6.0 / 29.0))
 #define LAB_EDGE_CUBE ((float)((6.0 / 29.0) * (6.0 / 29.0) * (6.0 / 29.0)))
