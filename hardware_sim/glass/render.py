@@ -232,9 +232,8 @@ def to_display8(xyz: np.ndarray, offset: np.ndarray, tone: str, kernel=...) -> n
         kernel.xyz_to_display(xyz, rgb, _F32_TO_LINEAR, _F32_TO_XYZ, _F32_WHITE, np.ascontiguousarray(offset, np.float32),
                               INVISIBLE, GAMUT_STEPS, None if tone == "linear" else srgb8_table())
         return rgb
-    to_linear = XYZ_TO_LINEAR_SRGB.T.astype(np.float32)
     for i in range(0, len(xyz), STRIP_PX):  # strip by strip: each strip's temporaries stay in cache
-        rgb[i:i + STRIP_PX] = encode(to_display(xyz[i:i + STRIP_PX] @ to_linear + offset), tone)
+        rgb[i:i + STRIP_PX] = encode(to_display(xyz[i:i + STRIP_PX] @ _F32_TO_LINEAR.T + offset), tone)
     return rgb
 
 

@@ -58,15 +58,14 @@ static inline float lab_f_inverse(float f)
     return f > LAB_EDGE ? cube : line;
 }
 
-/* The smallest channel of CIELAB with L fixed (fy, y_term) and a*, b* scaled by s. */
-static inline float chroma_scaled(const Constants *k, float fy, float fa, float fb, float s, const float y_term[3],
-                                  float rgb[3])
+/* Linear sRGB of CIELAB with L fixed (fy, y_term) and a*, b* scaled by s (render._chroma_scaled_rgb). */
+static inline void chroma_scaled(const Constants *k, float fy, float fa, float fb, float s, const float y_term[3],
+                                 float rgb[3])
 {
     float x = lab_f_inverse(fy + s * fa) * k->white[0];
     float z = lab_f_inverse(fy - s * fb) * k->white[2];
     for (int c = 0; c < 3; c++)
         rgb[c] = k->to_rgb[3 * c] * x + y_term[c] + k->to_rgb[3 * c + 2] * z;
-    return fmin2(fmin2(rgb[0], rgb[1]), rgb[2]);
 }
 
 enum { BLOCK = 64 };  /* pixels mapped together: their out-of-gamut ones are bisected side by side */
