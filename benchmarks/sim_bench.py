@@ -11,9 +11,12 @@ stage includes the dry run: the job's G-code through the emulated controller's b
 With `--planes N` the same code is written in N depth planes 150 um apart (150, 300, ... um
 below the surface, deepest first), and every view is also rendered focused at each depth (the
 3-plane 5 x 5 mm case: `--field-mm 5 --planes 3`; target: under 3x the 1-plane figures; run each
-case in its own process, since peak RSS is per process).
+case in its own process, since peak RSS is per process). `--planes 1 --depth-um 150` writes the
+one plane 150 um deep, as a job planned in depth: it renders each view at that depth too, as the
+3-plane case does at each of its depths (the like-for-like 1-plane figure; a flat job renders
+the plain views only).
 
-    python benchmarks/sim_bench.py [--out DIR] [--field-mm 10] [--pitch-um 2] [--planes 1]
+    python benchmarks/sim_bench.py [--out DIR] [--field-mm 10] [--pitch-um 2] [--planes 1] [--depth-um D]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import resource
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
@@ -43,6 +47,7 @@ def main(argv=None) -> int:
     ap.add_argument("--field-mm", type=float, default=10.0)
     ap.add_argument("--pitch-um", type=float, default=2.0)
     ap.add_argument("--planes", type=int, default=1, help="depth planes, 150 um apart (1: flat)")
+    ap.add_argument("--depth-um", type=float, default=None, help="with --planes 1: write the plane this deep")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -56,6 +61,8 @@ def main(argv=None) -> int:
     recipes = {"write": Recipe(line_pitch_um=20.0)}
     if args.planes > 1:
         layers = [Layer(art.mask, "write", f"qr@{150 * (i + 1)}um", depth_um=150.0 * (i + 1)) for i in range(args.planes)]
+    elif args.depth_um is not None:
+        layers = [Layer(art.mask, "write", f"qr@{args.depth_um:g}um", depth_um=args.depth_um)]
     else:
         layers = [Layer(art.mask, "write", "qr")]
     pattern = Pattern(module_um, layers, (10.0, 10.0), recipes, art.meta)
@@ -65,6 +72,7 @@ def main(argv=None) -> int:
     size_mm = modules * module_um / 1000.0
     margin_um = (args.field_mm - size_mm) / 2 * 1000.0
     prediction = simulate(path, machine, "BrI", pitch_um=args.pitch_um, margin_um=margin_um)
+    prediction = replace(prediction, in_depth=args.planes > 1 or args.depth_um is not None)
     t_sim, c_sim = time.perf_counter(), cpu()
 
     out = args.out or tempfile.mkdtemp(prefix="sim_bench_")
