@@ -14,7 +14,8 @@ below the surface, deepest first), and every view is also rendered focused at ea
 case in its own process, since peak RSS is per process). `--planes 1 --depth-um 150` writes the
 one plane 150 um deep, as a job planned in depth: it renders each view at that depth too, as the
 3-plane case does at each of its depths (the like-for-like 1-plane figure; a flat job renders
-the plain views only).
+the plain views only). The glass model takes the job's focus model (`material_for_job`, as
+`lasergen simulate` does), so each plane is simulated at the depth the job wrote it.
 
     python benchmarks/sim_bench.py [--out DIR] [--field-mm 10] [--pitch-um 2] [--planes 1] [--depth-um D]
 """
@@ -32,8 +33,9 @@ from dataclasses import replace
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-from hardware_sim.glass.simulate import simulate, write_outputs  # noqa: E402
+from hardware_sim.glass.simulate import material_for_job, simulate, write_outputs  # noqa: E402
 from hardware_sim.glass.verify import decode_qr  # noqa: E402
+from lasergen.job import depth_planes  # noqa: E402
 from lasergen.machine import MachineProfile  # noqa: E402
 from lasergen.pattern import Layer, Pattern  # noqa: E402
 from lasergen.planner import plan  # noqa: E402
@@ -71,8 +73,10 @@ def main(argv=None) -> int:
 
     size_mm = modules * module_um / 1000.0
     margin_um = (args.field_mm - size_mm) / 2 * 1000.0
-    prediction = simulate(path, machine, "BrI", pitch_um=args.pitch_um, margin_um=margin_um)
-    prediction = replace(prediction, in_depth=args.planes > 1 or args.depth_um is not None)
+    in_depth = depth_planes(pattern, path, machine)  # the job's focus model: its planes where it wrote them
+    material = material_for_job("BrI", in_depth)
+    prediction = simulate(path, machine, material, pitch_um=args.pitch_um, margin_um=margin_um)
+    prediction = replace(prediction, in_depth=bool(in_depth))
     t_sim, c_sim = time.perf_counter(), cpu()
 
     out = args.out or tempfile.mkdtemp(prefix="sim_bench_")
@@ -82,7 +86,8 @@ def main(argv=None) -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     ny, nx = prediction.grid.shape
     decoded = decode_qr(os.path.join(out, report["renders"]["uv365"]))
-    print(f"{args.planes} plane(s); {len(report['renders'])} renders")
+    depths = ", ".join(f"{d:g}" for d in report.get("depths_um", []))
+    print(f"{args.planes} plane(s) {f'at {depths} um' if depths else 'flat'}; {len(report['renders'])} renders")
     print(f"QR version {art.meta['version']} ({modules} modules of {module_um:g} um), "
           f"{len(prediction.ledger)} laser-on segments, {prediction.ledger.stats()['mark_length_mm']:.0f} mm of marks")
     print(f"field {nx} x {ny} px at {args.pitch_um:g} um = {nx * ny / 1e6:.1f} M pixels")
