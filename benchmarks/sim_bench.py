@@ -14,8 +14,8 @@ below the surface, deepest first), and every view is also rendered focused at ea
 case in its own process, since peak RSS is per process). `--planes 1 --depth-um 150` writes the
 one plane 150 um deep, as a job planned in depth: it renders each view at that depth too, as the
 3-plane case does at each of its depths (the like-for-like 1-plane figure; a flat job renders
-the plain views only). The glass model takes the job's focus model (`material_for_job`, as
-`lasergen simulate` does), so each plane is simulated at the depth the job wrote it.
+the plain views only). The job is simulated as `Job.simulate` does it (`GlassSimulator`, with the
+job's depths and focus model), so each plane is simulated at the depth the job wrote it.
 
     python benchmarks/sim_bench.py [--out DIR] [--field-mm 10] [--pitch-um 2] [--planes 1] [--depth-um D]
 """
@@ -28,12 +28,12 @@ import resource
 import sys
 import tempfile
 import time
-from dataclasses import replace
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-from hardware_sim.glass.simulate import material_for_job, simulate, write_outputs  # noqa: E402
+from hardware_sim.glass.plugin import GlassSimulator  # noqa: E402
+from hardware_sim.glass.simulate import write_outputs  # noqa: E402
 from hardware_sim.glass.verify import decode_qr  # noqa: E402
 from lasergen.job import depth_planes  # noqa: E402
 from lasergen.machine import MachineProfile  # noqa: E402
@@ -73,10 +73,9 @@ def main(argv=None) -> int:
 
     size_mm = modules * module_um / 1000.0
     margin_um = (args.field_mm - size_mm) / 2 * 1000.0
-    in_depth = depth_planes(pattern, path, machine)  # the job's focus model: its planes where it wrote them
-    material = material_for_job("BrI", in_depth)
-    prediction = simulate(path, machine, material, pitch_um=args.pitch_um, margin_um=margin_um)
-    prediction = replace(prediction, in_depth=bool(in_depth))
+    manifest = depth_planes(pattern, path, machine)  # a job in depth: its depths and focus model
+    prediction = GlassSimulator().simulate(path, machine, "BrI", manifest=manifest, pitch_um=args.pitch_um,
+                                           margin_um=margin_um)
     t_sim, c_sim = time.perf_counter(), cpu()
 
     out = args.out or tempfile.mkdtemp(prefix="sim_bench_")
