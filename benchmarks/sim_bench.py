@@ -51,6 +51,8 @@ def main(argv=None) -> int:
     ap.add_argument("--planes", type=int, default=1, help="depth planes, 150 um apart (1: flat)")
     ap.add_argument("--depth-um", type=float, default=None, help="with --planes 1: write the plane this deep")
     args = ap.parse_args(argv)
+    if args.depth_um is not None and args.planes > 1:
+        ap.error("--depth-um is for --planes 1; --planes N writes its planes 150 um apart from 150 um")
 
     t0 = time.perf_counter()
     cpu = lambda: sum(os.times()[:2])
